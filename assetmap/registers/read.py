@@ -1,0 +1,556 @@
+"""Turn a register file's bytes into a raw table.
+
+The format is decided by the file's content, never by its name: zip archives
+(XLSX workbooks or zipped Shapefiles), legacy XLS (OLE2), GeoPackage (SQLite),
+GeoJSON (JSON) and delimited text (CSV in UTF-8, UTF-8 with BOM or cp1252,
+with the delimiter sniffed). Zip archives are inspected before anything opens
+them. Spatial formats are handed to GDAL (through pyogrio) as bytes in memory,
+so a user-supplied string never reaches GDAL as a path or URL.
+
+Every value of a raw table is text, exactly as the register wrote it: parsing
+numbers, dates and units is the job of :mod:`assetmap.registers.validate`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidArgumentError, RegisterReadError, UnsafeArchiveError
+from ..schema import CRS_BNG
+
+__all__ = [
+    "FORMATS",
+    "RawRegister",
+    "ZipLimits",
+    "inspect_zip",
+    "read_register",
+    "sniff_format",
+]
+
+#: Formats assetmap reads, by the name :func:`sniff_format` gives them.
+FORMATS: dict[str, str] = {
+    "csv": "delimited text (CSV, TSV, semicolon-separated)",
+    "xlsx": "Excel workbook (.xlsx)",
+    "xls": "legacy Excel workbook (.xls)",
+    "geojson": "GeoJSON",
+    "gpkg": "GeoPackage",
+    "shapefile": "zipped Shapefile",
+}
+
+_DELIMITERS = ",\t;|:"
+_NESTED = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz", ".kmz")
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml")
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Limits that a zip archive must respect before it is opened.
+
+    Attributes
+    ----------
+    max_members
+        Most members (files and folders) an archive may hold.
+    max_total_bytes
+        Most bytes all members may expand to together.
+    max_ratio
+        Highest compression ratio allowed for a member larger than ``ratio_floor``.
+    ratio_floor
+        Members smaller than this many bytes expanded are not ratio-checked.
+    """
+
+    max_members: int = 1_000
+    max_total_bytes: int = 1_000_000_000
+    max_ratio: float = 100.0
+    ratio_floor: int = 10_000_000
+
+
+@dataclass
+class RawRegister:
+    """A register as read from its file, before any interpretation.
+
+    Attributes
+    ----------
+    table
+        One row per record, every column as text (missing values are ``""``).
+    row_numbers
+        For each row, the number a person would use to find it: in a
+        spreadsheet or CSV the row as numbered with the header as row 1, in a
+        spatial file the feature's position counted from 1.
+    geometry
+        The features' geometries in EPSG:27700, for spatial formats; else ``None``.
+    format
+        A key of :data:`FORMATS`.
+    name
+        The file name the register came with.
+    sha256
+        The SHA-256 of the file's bytes, in hex.
+    layer
+        The layer or sheet read, where the format has several.
+    layers
+        Every layer or sheet in the file.
+    notes
+        Plain-English notes about how the file was read (encoding, delimiter...).
+    """
+
+    table: pd.DataFrame
+    row_numbers: np.ndarray
+    geometry: object | None
+    format: str
+    name: str
+    sha256: str
+    layer: str | None = None
+    layers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def inspect_zip(data: bytes, *, limits: ZipLimits | None = None) -> list[zipfile.ZipInfo]:
+    """Check a zip archive against ``limits`` without extracting anything.
+
+    Parameters
+    ----------
+    data
+        The archive's bytes.
+    limits
+        The limits to apply; :class:`ZipLimits` defaults when ``None``.
+
+    Returns
+    -------
+    list of zipfile.ZipInfo
+        The archive's members.
+
+    Raises
+    ------
+    UnsafeArchiveError
+        Listing every reason the archive was refused.
+    RegisterReadError
+        If the bytes are not a readable zip archive.
+    """
+    limits = limits or ZipLimits()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise RegisterReadError(
+            f"the file looks like a zip archive but cannot be read: {exc}"
+        ) from None
+    problems: list[str] = []
+    if len(members) > limits.max_members:
+        problems.append(f"it holds {len(members):,} members (at most {limits.max_members:,})")
+    total = sum(m.file_size for m in members)
+    if total > limits.max_total_bytes:
+        problems.append(f"it would expand to {total:,} bytes (at most {limits.max_total_bytes:,})")
+    for m in members:
+        path = PurePosixPath(m.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+            problems.append(f"member {m.filename!r} points outside the archive")
+        if m.filename.lower().endswith(_NESTED):
+            problems.append(f"member {m.filename!r} is itself an archive (nested archives)")
+        if m.file_size > limits.ratio_floor:
+            ratio = m.file_size / max(m.compress_size, 1)
+            if ratio > limits.max_ratio:
+                problems.append(
+                    f"member {m.filename!r} is compressed {ratio:,.0f} to 1 "
+                    f"(at most {limits.max_ratio:,.0f} to 1 above "
+                    f"{limits.ratio_floor:,} bytes): a possible zip bomb"
+                )
+    if problems:
+        raise UnsafeArchiveError("the zip archive was refused: " + "; ".join(problems))
+    return members
+
+
+def sniff_format(data: bytes, *, limits: ZipLimits | None = None) -> str:
+    """Decide a register's format from its content.
+
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    limits
+        Limits for zip archives, see :func:`inspect_zip`.
+
+    Returns
+    -------
+    str
+        A key of :data:`FORMATS`.
+
+    Raises
+    ------
+    RegisterReadError
+        If the file is empty or not in any format assetmap reads.
+    """
+    if not data.strip():
+        raise RegisterReadError("the file is empty")
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        members = inspect_zip(data, limits=limits)
+        names = [m.filename.lower() for m in members]
+        if "[content_types].xml" in names and any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        if any(n.endswith(".shp") for n in names):
+            return "shapefile"
+        raise RegisterReadError(
+            "the zip archive holds neither a Shapefile (.shp) nor an Excel workbook; "
+            f"it holds: {', '.join(sorted(names)[:10]) or 'nothing'}"
+        )
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return "xls"
+    if data[:16] == b"SQLite format 3\x00":
+        return "gpkg"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] in (b"{", b"["):
+        return "geojson"
+    if b"\x00" in data[:8192]:
+        raise RegisterReadError(
+            "the file is not a register assetmap can read: it is binary, and not an Excel "
+            f"workbook, GeoPackage or zip archive (formats read: {', '.join(FORMATS.values())})"
+        )
+    if head[:1] == b"<":
+        raise RegisterReadError(
+            "the file is not a table: it looks like HTML or XML "
+            f"(formats read: {', '.join(FORMATS.values())})"
+        )
+    return "csv"
+
+
+def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as text, missing values as ``""``, headers as stripped strings."""
+    out = pd.DataFrame(index=frame.index)
+    seen: dict[str, int] = {}
+    for i, col in enumerate(frame.columns):
+        name = str(col).strip() if col is not None else ""
+        if not name or name.lower().startswith("unnamed:"):
+            name = f"column {i + 1}"
+        if name in seen:  # duplicate headers keep both, the second renamed
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        values = frame.iloc[:, i]
+        if values.dtype.kind in "fO":
+            # 415.0 -> "415", 415.05 -> "415.05"; dates -> ISO; missing -> ""
+            text = values.map(_cell_text).astype("str")
+        else:
+            text = values.astype("str").where(values.notna(), "")
+        out[name] = text.str.strip()
+    return out
+
+
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    if isinstance(value, (pd.Timestamp,)) or hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    if value is pd.NaT or value is pd.NA:
+        return ""
+    return str(value)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "latin-1"
+
+
+def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    text, encoding = _decode(data)
+    sample = text[:65536]
+    first_lines = sample.splitlines()[:50]
+    if len([line for line in first_lines if line.strip()]) == 0:
+        raise RegisterReadError("the file is empty")
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(first_lines), delimiters=_DELIMITERS)
+        delimiter = dialect.delimiter
+    except csv.Error:
+        counts = {d: first_lines[0].count(d) for d in _DELIMITERS}
+        delimiter = max(counts, key=counts.get)
+        if counts[delimiter] == 0:
+            raise RegisterReadError(
+                "the file is not a table: no comma, tab, semicolon or other delimiter was "
+                "found in its first line"
+            ) from None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype="str",
+            keep_default_na=False,
+            na_filter=False,
+            skipinitialspace=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise RegisterReadError("the file is empty") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise RegisterReadError(f"the file is not a readable table: {exc}") from None
+    if frame.shape[1] < 2:
+        raise RegisterReadError(
+            "the file is not a table: its header has a single column "
+            f"({frame.columns[0]!r}); a register needs at least a name and a location"
+        )
+    names = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", ":": "colon"}
+    notes.append(f"read as text in {encoding} with {names.get(delimiter, delimiter)} delimiters")
+    rows = np.arange(len(frame), dtype="int64") + 2
+    return frame, rows
+
+
+def _find_header_row(raw: pd.DataFrame) -> int:
+    """The first row that is at least half as full as the fullest of the first 20."""
+    filled = raw.head(20).notna().sum(axis=1)
+    if filled.empty:
+        return 0
+    need = max(2, int(np.ceil(filled.max() / 2)))
+    hits = np.flatnonzero(filled.to_numpy() >= need)
+    return int(hits[0]) if len(hits) else 0
+
+
+def _read_workbook(
+    data: bytes, fmt: str, layer: str | None, notes: list[str]
+) -> tuple[pd.DataFrame, np.ndarray, str, list[str]]:
+    engine = "calamine"  # reads .xlsx and legacy .xls alike, and quickly
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about workbook features it ignores (data validation...)
+            warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+            book = pd.ExcelFile(io.BytesIO(data), engine=engine)
+            sheets = [str(s) for s in book.sheet_names]
+            if layer is not None and layer not in sheets:
+                raise InvalidArgumentError(
+                    f"layer={layer!r} is not a sheet of this workbook; "
+                    f"expected one of: {', '.join(sheets)}"
+                )
+            order = [layer] if layer is not None else sheets
+            for sheet in order:
+                raw = pd.read_excel(
+                    io.BytesIO(data), sheet_name=sheet, header=None, dtype=object, engine=engine
+                )
+                raw = raw.dropna(how="all").dropna(axis=1, how="all")
+                if not raw.empty:
+                    break
+            else:
+                raise RegisterReadError("the workbook has no sheet with any data in it")
+    except (InvalidArgumentError, RegisterReadError):
+        raise
+    except Exception as exc:  # openpyxl and xlrd raise many kinds on broken files
+        raise RegisterReadError(f"the workbook cannot be read: {exc}") from None
+    header_at = _find_header_row(raw)
+    header = raw.iloc[header_at]
+    body = raw.iloc[header_at + 1 :]
+    body.columns = [
+        str(h) if pd.notna(h) else f"column {i + 1}" for i, h in enumerate(header.tolist())
+    ]
+    rows = body.index.to_numpy(dtype="int64") + 1  # the sheet's own row numbers
+    body = body.reset_index(drop=True)
+    if header_at:
+        notes.append(f"the header was found on row {header_at + 1} of sheet {sheet!r}")
+    notes.append(f"read sheet {sheet!r} of {len(sheets)} in the workbook")
+    return body, rows, sheet, sheets
+
+
+def _read_spatial(
+    data: bytes, fmt: str, layer: str | None, limits: ZipLimits | None, notes: list[str]
+):
+    import pyogrio
+
+    stem = ""
+    if fmt == "shapefile":
+        members = inspect_zip(data, limits=limits)
+        stems = {}
+        for m in members:
+            p = PurePosixPath(m.filename)
+            if p.suffix.lower() in _SHAPEFILE_PARTS:
+                stems.setdefault(str(p.with_suffix("")), set()).add(p.suffix.lower())
+        shapes = [s for s, parts in stems.items() if ".shp" in parts]
+        if layer is not None:
+            if layer not in [PurePosixPath(s).name for s in shapes]:
+                raise InvalidArgumentError(
+                    f"layer={layer!r} is not a shapefile in this archive; expected one of: "
+                    f"{', '.join(PurePosixPath(s).name for s in shapes)}"
+                )
+            shapes = [s for s in shapes if PurePosixPath(s).name == layer]
+        if len(shapes) > 1:
+            raise RegisterReadError(
+                "the zip archive holds several shapefiles; choose one as the layer: "
+                + ", ".join(PurePosixPath(s).name for s in shapes)
+            )
+        stem = shapes[0]
+        missing = [ext for ext in (".shx", ".dbf", ".prj") if ext not in stems[stem]]
+        if missing:
+            why = {
+                ".prj": "its coordinate system (.prj) is missing, so its locations cannot be "
+                "placed on the map",
+                ".shx": "its shape index (.shx) is missing",
+                ".dbf": "its attribute table (.dbf) is missing",
+            }
+            raise RegisterReadError(
+                f"the zipped shapefile {PurePosixPath(stem).name!r} cannot be read: "
+                + "; ".join(why[m] for m in missing)
+            )
+        layer = PurePosixPath(stem).name
+    read_kwargs = {}
+    layers: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+            if fmt == "gpkg":
+                listed = pyogrio.list_layers(io.BytesIO(data))
+                layers = [str(name) for name in listed[:, 0]]
+                if not layers:
+                    raise RegisterReadError("the GeoPackage holds no layers")
+                if layer is None:
+                    if len(layers) > 1:
+                        notes.append(
+                            f"the GeoPackage has {len(layers)} layers; read the first, "
+                            f"{layers[0]!r} (choose another with layer=)"
+                        )
+                    layer = layers[0]
+                elif layer not in layers:
+                    raise InvalidArgumentError(
+                        f"layer={layer!r} is not a layer of this GeoPackage; "
+                        f"expected one of: {', '.join(layers)}"
+                    )
+                read_kwargs["layer"] = layer
+            elif fmt == "shapefile":
+                read_kwargs["layer"] = layer
+                layers = [layer]
+            if fmt == "shapefile":
+                frame = _read_shapefile_parts(data, stem)
+            else:
+                frame = pyogrio.read_dataframe(io.BytesIO(data), **read_kwargs)
+    except (InvalidArgumentError, RegisterReadError):
+        raise
+    except Exception as exc:  # GDAL errors come in several classes
+        raise RegisterReadError(f"the {FORMATS[fmt]} file cannot be read: {exc}") from None
+    geometry = frame.geometry
+    if frame.crs is None:
+        if fmt == "geojson":
+            geometry = geometry.set_crs("EPSG:4326")
+            notes.append("the GeoJSON names no coordinate system: read as WGS84 (RFC 7946)")
+        else:
+            raise RegisterReadError(
+                f"the {FORMATS[fmt]} file names no coordinate system, so its locations "
+                "cannot be placed on the map"
+            )
+    geometry = geometry.to_crs(CRS_BNG)
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    rows = np.arange(len(table), dtype="int64") + 1
+    return table, rows, geometry.reset_index(drop=True), layer, layers
+
+
+def _read_shapefile_parts(data: bytes, stem: str):
+    """Extract one shapefile's parts under fixed names into a private folder and read it.
+
+    Only the members already inspected are written, each under a name assetmap
+    makes up (``layer.shp``...), so no name from the archive reaches the disk or GDAL.
+    """
+    import tempfile
+
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(prefix="assetmap-shp-") as folder:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.infolist():
+                p = PurePosixPath(member.filename)
+                if str(p.with_suffix("")) == stem and p.suffix.lower() in _SHAPEFILE_PARTS:
+                    target = Path(folder) / f"layer{p.suffix.lower()}"
+                    target.write_bytes(archive.read(member))
+        return pyogrio.read_dataframe(Path(folder) / "layer.shp")
+
+
+def read_register(
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    layer: str | None = None,
+    max_rows: int | None = None,
+    zip_limits: ZipLimits | None = None,
+) -> RawRegister:
+    """Read a register file into a :class:`RawRegister`.
+
+    Parameters
+    ----------
+    source
+        A path to the file, or its bytes (an upload).
+    name
+        The file name to record; defaults to the path's name (required for bytes).
+    layer
+        The GeoPackage layer, workbook sheet or shapefile in a zip to read.
+    max_rows
+        Refuse a file with more rows than this.
+    zip_limits
+        Limits for zip archives, see :class:`ZipLimits`.
+
+    Returns
+    -------
+    RawRegister
+
+    Raises
+    ------
+    RegisterReadError
+        If the file cannot be read as a table at all (empty, header only, not a
+        table, unknown format, a shapefile without ``.prj``...).
+    InvalidArgumentError
+        If ``layer`` names no layer or sheet of the file, or ``name`` is missing.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        if not name:
+            raise InvalidArgumentError("name=None is not valid with bytes; give the file name")
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise RegisterReadError(f"there is no file at {str(path)!r}")
+        data = path.read_bytes()
+        name = name or path.name
+    digest = hashlib.sha256(data).hexdigest()
+    fmt = sniff_format(data, limits=zip_limits)
+    notes: list[str] = []
+    geometry = None
+    layers: list[str] = []
+    if fmt == "csv":
+        table, rows = _read_csv(data, notes)
+    elif fmt in ("xlsx", "xls"):
+        table, rows, layer, layers = _read_workbook(data, fmt, layer, notes)
+    else:
+        if fmt == "geojson":
+            try:
+                json.loads(data.decode("utf-8-sig"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise RegisterReadError(f"the file is not valid JSON: {exc}") from None
+        table, rows, geometry, layer, layers = _read_spatial(data, fmt, layer, zip_limits, notes)
+    table = _as_text_frame(table.reset_index(drop=True))
+    if table.empty or len(table) == 0:
+        raise RegisterReadError("the file has a header but no rows")
+    if table.shape[1] == 0:
+        raise RegisterReadError("the file has rows but no columns")
+    if max_rows is not None and len(table) > max_rows:
+        raise RegisterReadError(
+            f"the file has {len(table):,} rows, more than the limit of {max_rows:,}; "
+            "split it or raise the limit"
+        )
+    return RawRegister(
+        table=table,
+        row_numbers=rows,
+        geometry=geometry,
+        format=fmt,
+        name=name,
+        sha256=digest,
+        layer=layer,
+        layers=layers,
+        notes=notes,
+    )

@@ -1,0 +1,650 @@
+"""Check every row of a register and split it into canonical rows and quarantine.
+
+Nothing is lost and nothing is silent: each input row ends either in the
+canonical table or in the quarantine table, where each fault has its own row
+(row number, column, bad value, and a reason a person understands).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..schema import (
+    AREA_UNITS,
+    CRS_BNG,
+    NIA_TO_GIA,
+    QUARANTINE_COLUMNS,
+    REQUEST_COLUMNS,
+    SECTORS,
+    SITE_COLUMNS,
+    classify_use,
+    normalise_sector,
+    normalise_sensitivity,
+    normalise_tenure,
+)
+from .columns import ColumnMap
+from .locate import _MISSING, Located, Problem, parse_numbers
+
+__all__ = [
+    "REASONS",
+    "check_requests",
+    "check_sites",
+    "parse_area",
+    "parse_dates",
+    "parse_money",
+    "shared_groups",
+    "stable_ids",
+]
+
+#: Reason codes for quarantined rows, with the description used in reports.
+REASONS: dict[str, str] = {
+    "missing_location": "missing location",
+    "postcode_malformed": "postcode is not a UK postcode",
+    "postcode_partial": "postcode incomplete (first half only)",
+    "postcode_not_found": "postcode not found",
+    "outside_gb": "coordinates outside Great Britain",
+    "latlon_swapped": "latitude and longitude swapped",
+    "bad_coordinates": "coordinates are not numbers",
+    "bad_geometry": "geometry cannot be read",
+    "negative_area": "negative area",
+    "non_numeric_area": "non-numeric area",
+    "surplus_exceeds_area": "surplus larger than the floor area",
+    "bad_money": "running cost is not an amount",
+    "bad_date": "date cannot be read",
+    "bad_sector": "sector not recognised",
+    "bad_sensitivity": "sensitivity not recognised",
+    "no_name": "no name, address or reference",
+    "no_agency": "no agency",
+    "bad_distance": "maximum distance is not a positive number",
+    "no_space_needed": "space needed is missing",
+    "duplicate": "duplicate row",
+}
+
+_UNIT_IN_CELL = [
+    (r"(?:sq\.?\s*ft|ft2|ft²|square\s*feet|sqft)\s*$", "sqft"),
+    (r"(?:sq\.?\s*m|m2|m²|square\s*met(?:re|er)s?|sqm)\s*$", "sqm"),
+    (r"(?:ha|hectares?)\s*$", "ha"),
+]
+
+
+def parse_area(values: pd.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """Parse areas written as text and convert them to square feet.
+
+    A unit written in the cell (``"1,200 sq ft"``, ``"85 m²"``) wins over ``unit``.
+
+    Parameters
+    ----------
+    values
+        Text such as ``"1,234"``, ``"415.05"`` or ``"2,000 sq ft"``.
+    unit
+        The column's unit, a key of :data:`assetmap.schema.AREA_UNITS`.
+
+    Returns
+    -------
+    sqft, bad
+        Square feet (NaN where missing or unreadable) and a boolean array, True
+        where text was present but not a number.
+    """
+    text = values.fillna("").astype(str).str.strip().str.lower()
+    factor = np.full(len(text), AREA_UNITS[unit])
+    for pattern, cell_unit in _UNIT_IN_CELL:
+        has = text.str.contains(pattern, regex=True).to_numpy()
+        if has.any():
+            factor[has] = AREA_UNITS[cell_unit]
+            text = text.where(~has, text.str.replace(pattern, "", regex=True).str.strip())
+    numbers, bad = parse_numbers(text)
+    return numbers * factor, bad
+
+
+def parse_money(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Parse money written as text, in pounds.
+
+    Understands ``"£1,234"``, ``"1234.50"``, ``"GBP 2,000"``, ``"£1.2m"``,
+    ``"£45k"``, ``"(1,000)"`` (negative) and ``"£12,000 pa"``.
+
+    Returns
+    -------
+    pounds, bad
+        Floats (NaN where missing) and a boolean array, True where text was
+        present but not an amount.
+    """
+    text = values.fillna("").astype(str).str.strip().str.lower()
+    text = text.str.replace(r"(£|gbp|\s|,|p\.?a\.?$|per annum$)", "", regex=True)
+    negative = text.str.match(r"^\(.*\)$").to_numpy()
+    text = text.str.strip("()")
+    mult = np.ones(len(text))
+    for suffix, m in (("k", 1e3), ("m", 1e6), ("bn", 1e9)):
+        has = text.str.match(rf"^-?[0-9.]+{suffix}$").to_numpy()
+        mult[has] = m
+        text = text.where(~has, text.str.slice(0, -len(suffix)))
+    numbers, bad = parse_numbers(text)
+    numbers = numbers * mult
+    numbers[negative] = -numbers[negative]
+    return numbers, bad
+
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %B %Y", "%d %b %Y", "%d/%m/%y", "%Y/%m/%d")
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse dates written as text to ISO ``YYYY-MM-DD``.
+
+    ISO dates (with or without a time) are read first; then UK day-first forms
+    such as ``31/03/2027``, ``31-03-2027`` and ``31 March 2027``.
+
+    Returns
+    -------
+    iso, bad
+        ISO date strings (``""`` where missing) and a boolean array, True where
+        text was present but not a date.
+    """
+    text = values.fillna("").astype(str).str.strip()
+    missing = text.str.lower().isin(_MISSING)
+    parsed = pd.to_datetime(text.where(~missing), format="ISO8601", errors="coerce")
+    for fmt in _DATE_FORMATS:
+        todo = parsed.isna() & ~missing
+        if not todo.any():
+            break
+        parsed = parsed.where(~todo, pd.to_datetime(text.where(todo), format=fmt, errors="coerce"))
+    iso = parsed.dt.strftime("%Y-%m-%d").fillna("")
+    bad = (~missing & parsed.isna()).to_numpy()
+    return iso, bad
+
+
+def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
+    if column is None:
+        return pd.Series("", index=table.index, dtype="str")
+    return table[column].fillna("").astype(str).str.strip()
+
+
+def _norm_key(values: pd.Series) -> pd.Series:
+    return values.str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+
+
+def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
+    """Deterministic ids from key parts: the same parts always give the same id.
+
+    Parameters
+    ----------
+    prefix
+        ``"S"`` for sites, ``"R"`` for requests.
+    parts
+        Aligned text series that together identify a record.
+
+    Returns
+    -------
+    pandas.Series
+        Ids such as ``"S3f9a0c1d2e4b5a67"`` (a 64-bit hash in hex).
+    """
+    key = parts[0].astype(str)
+    for p in parts[1:]:
+        key = key + "\x1f" + p.astype(str)
+    hashed = pd.util.hash_pandas_object(key, index=False).to_numpy()
+    return pd.Series([f"{prefix}{h:016x}" for h in hashed], index=key.index, dtype="str")
+
+
+class _Collector:
+    """Collects problems from every check; no check stops the others."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.table = table
+        self.problems: list[Problem] = []
+
+    def add(self, mask, column, values, code, messages):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.problems.append(Problem(mask, column or "", values, code, messages))
+
+    def any_mask(self) -> np.ndarray:
+        out = np.zeros(len(self.table), dtype=bool)
+        for p in self.problems:
+            out |= p.mask
+        return out
+
+    def frame(self, rows: np.ndarray) -> pd.DataFrame:
+        parts = []
+        for p in self.problems:
+            idx = np.flatnonzero(p.mask)
+            values = p.values.to_numpy(dtype=object)[idx] if len(p.values) else ""
+            messages = (
+                p.messages.to_numpy(dtype=object)[idx]
+                if isinstance(p.messages, pd.Series)
+                else p.messages
+            )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "row": rows[idx],
+                        "column": p.column,
+                        "value": values,
+                        "reason_code": p.code,
+                        "reason": messages,
+                    }
+                )
+            )
+        if not parts:
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype="object")
+                    for c in ["row", "column", "value", "reason_code", "reason"]
+                }
+            )
+        out = pd.concat(parts, ignore_index=True)
+        out["value"] = out["value"].astype(str)
+        return out.sort_values(["row", "reason_code"], kind="stable").reset_index(drop=True)
+
+
+def _resolve_agency_sector(table, cmap, col, *, agency, sector, notes):
+    """Agency and sector: explicit arguments win, then columns, then the agency's name."""
+    if agency:
+        agency_s = pd.Series(agency, index=table.index, dtype="str")
+    else:
+        agency_s = _text(table, cmap.column("agency"))
+    col.add(
+        (agency_s == "").to_numpy(),
+        cmap.column("agency") or "(agency)",
+        agency_s,
+        "no_agency",
+        "no agency: the register names none; give one with --agency or a profile",
+    )
+    if sector:
+        sector_s = pd.Series(sector, index=table.index, dtype="str")
+    else:
+        sector_col = cmap.column("sector")
+        raw = _text(table, sector_col)
+        sector_s = normalise_sector(raw)
+        unknown = (raw != "") & (sector_s == "")
+        # a sector column with a value nobody can read is a fault, not a guess
+        col.add(
+            unknown.to_numpy(),
+            sector_col,
+            raw,
+            "bad_sector",
+            f"the sector is not one of: {', '.join(SECTORS)}",
+        )
+        sector_s = sector_s.where((sector_s != "") | unknown, normalise_sector(agency_s))
+        guessed = (raw == "") & (sector_s == "") & (agency_s != "")
+        if guessed.any():
+            notes.append(
+                f"{int(guessed.sum()):,} rows: the sector could not be told from the agency "
+                "name and was set to 'other' (give --sector)"
+            )
+        sector_s = sector_s.where(~guessed, "other")
+    return agency_s, sector_s
+
+
+def check_sites(
+    table: pd.DataFrame,
+    row_numbers: np.ndarray,
+    cmap: ColumnMap,
+    located: Located,
+    *,
+    agency: str | None = None,
+    sector: str | None = None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """Check a register of sites and build canonical rows.
+
+    Parameters
+    ----------
+    table
+        The register as text.
+    row_numbers
+        Row numbers as a person would find them, aligned to ``table``.
+    cmap
+        The recognised columns.
+    located
+        Locations from :func:`assetmap.registers.locate.locate_rows`.
+    agency, sector
+        Register-level values; they win over the register's own columns.
+
+    Returns
+    -------
+    sites, footprints, quarantine, notes
+        Canonical sites (without provenance columns, which the importer adds),
+        their polygon footprints (``site_id``, geometry), the quarantine rows,
+        and notes for the import report.
+    """
+    table = table.reset_index(drop=True)
+    n = len(table)
+    notes: list[str] = list(located.notes)
+    col = _Collector(table)
+    col.problems.extend(located.problems)
+    agency_s, sector_s = _resolve_agency_sector(
+        table, cmap, col, agency=agency, sector=sector, notes=notes
+    )
+
+    source_ref = _text(table, cmap.column("source_ref"))
+    address = _text(table, cmap.column("address"))
+    parts = cmap.fields.get("address_parts", [])
+    if parts:
+        joined = table[parts].fillna("").astype(str).apply(lambda s: s.str.strip())
+        joined = joined.agg(lambda r: ", ".join(v for v in r if v), axis=1) if n else address
+        address = address.where(address != "", joined)
+    name = _text(table, cmap.column("name"))
+    name = name.where(name != "", address).where(lambda s: s != "", source_ref)
+    col.add(
+        (name == "").to_numpy(),
+        cmap.column("name") or "(name)",
+        name,
+        "no_name",
+        "the site has no name, address or reference",
+    )
+
+    uprn_raw = _text(table, cmap.column("uprn")).str.replace(r"\.0+$", "", regex=True)
+    uprn_ok = uprn_raw.str.fullmatch(r"\d{1,12}")
+    uprn = uprn_raw.str.lstrip("0").where(uprn_ok, "")
+    bad_uprn = (uprn_raw != "") & ~uprn_ok
+    if bad_uprn.any():
+        notes.append(
+            f"{int(bad_uprn.sum()):,} UPRNs were not 1-12 digit numbers and were left blank"
+        )
+
+    use = _text(table, cmap.column("use"))
+    tenure_raw = _text(table, cmap.column("tenure"))
+    tenure_detail = _text(table, cmap.column("tenure_detail"))
+    tenure = normalise_tenure(tenure_raw.where(tenure_raw != "", tenure_detail))
+    vacant = tenure_detail.str.lower().str.contains("vacant") | use.str.lower().str.fullmatch(
+        r"vacant.*"
+    )
+
+    # Areas
+    floor = np.full(n, np.nan)
+    basis = pd.Series("", index=table.index, dtype="str")
+    fa_col = cmap.column("floor_area")
+    if fa_col is not None:
+        floor, bad = parse_area(table[fa_col], cmap.units.get("floor_area", "sqm"))
+        if cmap.floor_area_basis == "NIA":
+            floor = floor * NIA_TO_GIA
+        basis = basis.where(
+            ~np.isfinite(floor), "GIA" if cmap.floor_area_basis == "GIA" else "NIA/0.82"
+        )
+        col.add(bad, fa_col, table[fa_col], "non_numeric_area", "the floor area is not a number")
+        col.add(floor < 0, fa_col, table[fa_col], "negative_area", "the floor area is negative")
+    surplus = np.full(n, np.nan)
+    sp_col = cmap.column("surplus")
+    if sp_col is not None:
+        surplus, bad = parse_area(table[sp_col], cmap.units.get("surplus", "sqm"))
+        col.add(bad, sp_col, table[sp_col], "non_numeric_area", "the surplus space is not a number")
+        col.add(
+            surplus < 0, sp_col, table[sp_col], "negative_area", "the surplus space is negative"
+        )
+    vac = vacant.to_numpy() & ~np.isfinite(surplus) & np.isfinite(floor)
+    if vac.any():
+        surplus[vac] = floor[vac]
+        notes.append(
+            f"{int(vac.sum()):,} sites marked vacant: their whole floor area counted as surplus"
+        )
+    too_big = np.isfinite(surplus) & np.isfinite(floor) & (surplus > floor * 1.0001) & (floor >= 0)
+    if too_big.any():
+        msg = pd.Series(
+            [
+                f"the surplus ({s:,.0f} sq ft) is larger than the floor area ({f:,.0f} sq ft)"
+                for s, f in zip(surplus, floor, strict=True)
+            ]
+        )
+        col.add(too_big, sp_col, table[sp_col], "surplus_exceeds_area", msg)
+
+    # Money
+    cost = np.full(n, np.nan)
+    for c in cmap.fields.get("running_cost", []):
+        amount, bad = parse_money(table[c])
+        col.add(bad, c, table[c], "bad_money", "the running cost is not an amount of money")
+        cost = np.where(np.isfinite(amount), np.nan_to_num(cost) + amount, cost)
+
+    # Dates
+    lease = pd.Series("", index=table.index, dtype="str")
+    le_col = cmap.column("lease_expiry")
+    if le_col is not None:
+        lease, bad = parse_dates(table[le_col])
+        col.add(bad, le_col, table[le_col], "bad_date", "the lease expiry is not a date")
+
+    # Sensitivity
+    sensitivity = pd.Series("open", index=table.index, dtype="str")
+    se_col = cmap.column("sensitivity")
+    if se_col is not None:
+        sensitivity = normalise_sensitivity(_text(table, se_col))
+        col.add(
+            (sensitivity == "").to_numpy(),
+            se_col,
+            table[se_col],
+            "bad_sensitivity",
+            "the sensitivity is not recognised (expected open/OFFICIAL or "
+            "restricted/OFFICIAL-SENSITIVE)",
+        )
+
+    # Stable ids and duplicates within this register.
+    postcode = located.postcode.reset_index(drop=True)
+    key = source_ref.where(source_ref != "", ("uprn:" + uprn).where(uprn != "", ""))
+    fallback = "np:" + _norm_key(name) + "|" + postcode.str.replace(" ", "")
+    key = key.where(key != "", fallback)
+    # a site is known by who holds it (agency and sector) and by its key
+    site_id = stable_ids("S", [sector_s, _norm_key(agency_s), key])
+    _flag_duplicates(
+        col, site_id, row_numbers, cmap.column("source_ref") or cmap.column("name"), key
+    )
+
+    bad_rows = col.any_mask()
+    keep = ~bad_rows
+    sites = pd.DataFrame(
+        {
+            "site_id": site_id,
+            "source_ref": source_ref,
+            "agency": agency_s,
+            "sector": sector_s,
+            "name": name,
+            "address": address,
+            "postcode": postcode,
+            "uprn": uprn,
+            "use": use,
+            "use_class": classify_use(use),
+            "tenure": tenure,
+            "tenure_detail": tenure_detail,
+            "floor_area_sqft": floor,
+            "floor_area_basis": basis,
+            "surplus_sqft": surplus,
+            "running_cost_gbp": cost,
+            "lease_expiry": lease,
+            "sensitivity": sensitivity,
+            "location_source": pd.Series(located.source, dtype="str"),
+            "shared_group": "",
+            "source_row": row_numbers,
+        }
+    )[keep]
+    geometry = gpd.points_from_xy(located.easting[keep], located.northing[keep], crs=CRS_BNG)
+    sites = gpd.GeoDataFrame(sites.reset_index(drop=True), geometry=geometry, crs=CRS_BNG)
+    fp_mask = keep & pd.notna(located.footprints)
+    footprints = gpd.GeoDataFrame(
+        {"site_id": site_id[fp_mask].to_numpy()},
+        geometry=gpd.GeoSeries(list(located.footprints[fp_mask]), crs=CRS_BNG),
+        crs=CRS_BNG,
+    )
+    quarantine = col.frame(row_numbers)
+    return sites, footprints, quarantine, notes
+
+
+def _flag_duplicates(col: _Collector, ids: pd.Series, rows: np.ndarray, column, key) -> None:
+    dup = ids.duplicated(keep="first").to_numpy()
+    if dup.any():
+        first_row = pd.Series(rows).groupby(ids.to_numpy()).transform("first").to_numpy()
+        msg = pd.Series([f"duplicate of row {r}" for r in first_row])
+        col.add(dup, column or "(row)", key, "duplicate", msg)
+
+
+def check_requests(
+    table: pd.DataFrame,
+    row_numbers: np.ndarray,
+    cmap: ColumnMap,
+    located: Located,
+    *,
+    agency: str | None = None,
+    sector: str | None = None,
+    default_distance_m: float = 10_000.0,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """Check a register of space requests and build canonical rows.
+
+    A request needs an agency, the space needed, and somewhere: a point, a
+    postcode or a locality. Without a maximum distance, ``default_distance_m``
+    applies (and the report says so).
+
+    Returns
+    -------
+    requests, quarantine, notes
+    """
+    table = table.reset_index(drop=True)
+    n = len(table)
+    notes: list[str] = list(located.notes)
+    col = _Collector(table)
+    locality = _text(table, cmap.column("locality"))
+    for p in located.problems:
+        if p.code == "missing_location":
+            p.mask = p.mask & (locality == "").to_numpy()
+            p.messages = "no location: the request has no postcode, point or locality"
+        col.add(p.mask, p.column, p.values, p.code, p.messages)
+    agency_s, sector_s = _resolve_agency_sector(
+        table, cmap, col, agency=agency, sector=sector, notes=notes
+    )
+    source_ref = _text(table, cmap.column("source_ref"))
+    needed = np.full(n, np.nan)
+    sn_col = cmap.column("space_needed")
+    if sn_col is None:
+        col.add(
+            np.ones(n, dtype=bool),
+            "(space needed)",
+            pd.Series("", index=table.index),
+            "no_space_needed",
+            "the register has no column for the space needed",
+        )
+    else:
+        needed, bad = parse_area(table[sn_col], cmap.units.get("space_needed", "sqft"))
+        col.add(bad, sn_col, table[sn_col], "non_numeric_area", "the space needed is not a number")
+        col.add(
+            needed <= 0, sn_col, table[sn_col], "negative_area", "the space needed is not positive"
+        )
+        col.add(
+            ~np.isfinite(needed) & ~bad,
+            sn_col,
+            table[sn_col],
+            "no_space_needed",
+            "the space needed is missing",
+        )
+    distance = np.full(n, default_distance_m)
+    md_col = cmap.column("max_distance")
+    if md_col is not None:
+        d, bad = parse_numbers(table[md_col])
+        col.add(
+            bad | (np.isfinite(d) & (d <= 0)),
+            md_col,
+            table[md_col],
+            "bad_distance",
+            "the maximum distance is not a positive number of metres",
+        )
+        defaulted = ~np.isfinite(d) & ~bad
+        distance = np.where(np.isfinite(d), d, default_distance_m)
+    else:
+        defaulted = np.ones(n, dtype=bool)
+    if defaulted.any():
+        notes.append(
+            f"{int(defaulted.sum()):,} requests give no maximum distance: "
+            f"{default_distance_m:,.0f} m assumed"
+        )
+    needed_by = pd.Series("", index=table.index, dtype="str")
+    nb_col = cmap.column("needed_by")
+    if nb_col is not None:
+        needed_by, bad = parse_dates(table[nb_col])
+        col.add(bad, nb_col, table[nb_col], "bad_date", "the needed-by date is not a date")
+    sensitivity = pd.Series("open", index=table.index, dtype="str")
+    se_col = cmap.column("sensitivity")
+    if se_col is not None:
+        sensitivity = normalise_sensitivity(_text(table, se_col))
+        col.add(
+            (sensitivity == "").to_numpy(),
+            se_col,
+            table[se_col],
+            "bad_sensitivity",
+            "the sensitivity is not recognised",
+        )
+    use = _text(table, cmap.column("use"))
+    postcode = located.postcode.reset_index(drop=True)
+    key = source_ref.where(source_ref != "", "row:" + pd.Series(row_numbers).astype(str))
+    request_id = stable_ids("R", [sector_s, _norm_key(agency_s), key])
+    _flag_duplicates(col, request_id, row_numbers, cmap.column("source_ref"), key)
+    keep = ~col.any_mask()
+    source = pd.Series(located.source, dtype="str")
+    source = source.where(source != "", "locality")
+    frame = pd.DataFrame(
+        {
+            "request_id": request_id,
+            "source_ref": source_ref,
+            "agency": agency_s,
+            "sector": sector_s,
+            "space_needed_sqft": needed,
+            "use": use,
+            "use_class": classify_use(use),
+            "postcode": postcode,
+            "locality": locality,
+            "max_distance_m": distance,
+            "needed_by": needed_by,
+            "sensitivity": sensitivity,
+            "location_source": source,
+            "source_row": row_numbers,
+        }
+    )[keep]
+    geometry = gpd.points_from_xy(located.easting[keep], located.northing[keep], crs=CRS_BNG)
+    requests = gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=geometry, crs=CRS_BNG)
+    # a request placed only by its locality has no point
+    requests.loc[~np.isfinite(located.easting[keep]), "geometry"] = None
+    return requests, col.frame(row_numbers), notes
+
+
+def shared_groups(sites: pd.DataFrame) -> pd.Series:
+    """Find sites that two or more agencies report: same UPRN, or same postcode and name.
+
+    Such sites are flagged, never merged: each agency's row stays as it was.
+
+    Parameters
+    ----------
+    sites
+        Canonical sites.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned to ``sites``: a group id (``"G..."``) shared by the rows of one
+        shared site, ``""`` where the site is reported by one agency only.
+    """
+    group = pd.Series("", index=sites.index, dtype="str")
+    if sites.empty:
+        return group
+    agency = sites["sector"].astype(str) + ":" + _norm_key(sites["agency"].astype(str))
+    keys = [
+        ("uprn:" + sites["uprn"].astype(str)).where(sites["uprn"].astype(str) != "", ""),
+        (
+            "pn:"
+            + sites["postcode"].astype(str).str.replace(" ", "")
+            + "|"
+            + _norm_key(sites["name"].astype(str))
+        ).where(sites["postcode"].astype(str) != "", ""),
+    ]
+    for key in keys:
+        valid = key != ""
+        if not valid.any():
+            continue
+        n_agencies = agency[valid].groupby(key[valid]).transform("nunique")
+        multi = pd.Series(False, index=sites.index)
+        multi[valid] = n_agencies > 1
+        todo = multi & (group == "")
+        if todo.any():
+            group[todo] = stable_ids("G", [key[todo]])
+    return group
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """An empty quarantine table with the canonical columns."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in QUARANTINE_COLUMNS.items()})
+
+
+# Canonical column orders, re-exported for the importer.
+SITE_ORDER = list(SITE_COLUMNS)
+REQUEST_ORDER = list(REQUEST_COLUMNS)

@@ -1,0 +1,377 @@
+"""The one definition of a site and of a space request.
+
+Everything about the canonical estate that needs no I/O lives here: the
+columns and their types, the controlled vocabularies (sectors, sensitivity,
+use classes, tenure), the coordinate reference systems, and the unit
+conversions. Other modules import these names; none of them keeps a second
+copy of a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidArgumentError
+
+__all__ = [
+    "AREA_UNITS",
+    "CRS_BNG",
+    "CRS_WGS84",
+    "GB_BOUNDS",
+    "QUARANTINE_COLUMNS",
+    "REQUEST_COLUMNS",
+    "SECTORS",
+    "SENSITIVITIES",
+    "SITE_COLUMNS",
+    "SQFT_PER_HECTARE",
+    "SQFT_PER_SQM",
+    "TENURES",
+    "USE_CLASSES",
+    "area_to_sqft",
+    "classify_use",
+    "empty_requests",
+    "empty_sites",
+    "normalise_sector",
+    "normalise_sensitivity",
+    "normalise_tenure",
+    "validate_choice",
+]
+
+#: British National Grid: every distance and area inside assetmap.
+CRS_BNG = "EPSG:27700"
+#: WGS84 longitude/latitude: only at the edge, for web maps.
+CRS_WGS84 = "EPSG:4326"
+
+#: Where Great Britain's land lies on the British National Grid, in metres
+#: (min easting, min northing, max easting, max northing): from west of the
+#: Isles of Scilly (about 80 km east of the grid's origin) to Shetland. A point
+#: at 0, 0, a common placeholder, falls outside.
+GB_BOUNDS = (50_000.0, 5_000.0, 700_000.0, 1_250_000.0)
+
+#: 1 m² = 10.7639 ft² (RICS).
+SQFT_PER_SQM = 10.7639
+#: 1 ha = 107,639 ft².
+SQFT_PER_HECTARE = 107_639.0
+#: Rule of thumb for offices when only net internal area is known: GIA = NIA / 0.82.
+NIA_TO_GIA = 1 / 0.82
+
+#: Area units a register may use, and the factor that turns them into sq ft.
+AREA_UNITS: dict[str, float] = {
+    "sqft": 1.0,
+    "sqm": SQFT_PER_SQM,
+    "ha": SQFT_PER_HECTARE,
+}
+
+SECTORS: tuple[str, ...] = ("police", "health", "dwp", "council", "fire", "other")
+SENSITIVITIES: tuple[str, ...] = ("open", "restricted")
+TENURES: tuple[str, ...] = ("freehold", "leasehold", "licence", "other", "unknown")
+
+#: Use classes: the coarse vocabulary that space matching compares.
+USE_CLASSES: tuple[str, ...] = (
+    "office",
+    "clinical",
+    "operational",
+    "depot",
+    "community",
+    "education",
+    "residential",
+    "land",
+    "other",
+)
+
+# Canonical site table: column -> pandas dtype. ``geometry`` (Point, EPSG:27700)
+# is added by GeoPandas and not listed here.
+SITE_COLUMNS: dict[str, str] = {
+    "site_id": "str",
+    "source_ref": "str",
+    "agency": "str",
+    "sector": "str",
+    "name": "str",
+    "address": "str",
+    "postcode": "str",
+    "uprn": "str",
+    "use": "str",
+    "use_class": "str",
+    "tenure": "str",
+    "tenure_detail": "str",
+    "floor_area_sqft": "float64",
+    "floor_area_basis": "str",
+    "surplus_sqft": "float64",
+    "running_cost_gbp": "float64",
+    "lease_expiry": "str",
+    "sensitivity": "str",
+    "location_source": "str",
+    "shared_group": "str",
+    "source_file": "str",
+    "source_sha256": "str",
+    "source_row": "int64",
+    "imported_at": "str",
+}
+
+REQUEST_COLUMNS: dict[str, str] = {
+    "request_id": "str",
+    "source_ref": "str",
+    "agency": "str",
+    "sector": "str",
+    "space_needed_sqft": "float64",
+    "use": "str",
+    "use_class": "str",
+    "postcode": "str",
+    "locality": "str",
+    "max_distance_m": "float64",
+    "needed_by": "str",
+    "sensitivity": "str",
+    "location_source": "str",
+    "source_file": "str",
+    "source_sha256": "str",
+    "source_row": "int64",
+    "imported_at": "str",
+}
+
+QUARANTINE_COLUMNS: dict[str, str] = {
+    "source_file": "str",
+    "source_sha256": "str",
+    "kind": "str",
+    "row": "int64",
+    "column": "str",
+    "value": "str",
+    "reason_code": "str",
+    "reason": "str",
+    "imported_at": "str",
+}
+
+
+def _empty(columns: dict[str, str]):
+    import geopandas as gpd
+
+    frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=CRS_BNG), crs=CRS_BNG)
+
+
+def empty_sites():
+    """Return an empty site table with the canonical columns and CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    return _empty(SITE_COLUMNS)
+
+
+def empty_requests():
+    """Return an empty space-request table with the canonical columns and CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    return _empty(REQUEST_COLUMNS)
+
+
+def validate_choice(name: str, value: str, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise a clear error.
+
+    Parameters
+    ----------
+    name
+        The argument's name, for the message.
+    value
+        The value given.
+    choices
+        The valid values.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming the argument, the value and every valid choice.
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        raise InvalidArgumentError(
+            f"{name}={value!r} is not valid; expected one of: {', '.join(choices)}"
+        )
+    return value
+
+
+def area_to_sqft(values: pd.Series, unit: str) -> pd.Series:
+    """Convert numeric areas in ``unit`` to square feet.
+
+    Parameters
+    ----------
+    values
+        Areas as numbers.
+    unit
+        One of :data:`AREA_UNITS` (``"sqft"``, ``"sqm"``, ``"ha"``).
+
+    Returns
+    -------
+    pandas.Series
+        The areas in square feet, aligned to ``values``.
+    """
+    validate_choice("unit", unit, AREA_UNITS)
+    return values * AREA_UNITS[unit]
+
+
+def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) -> pd.Series:
+    """Map free text to a vocabulary by the first matching regular expression."""
+    lowered = text.fillna("").astype(str).str.lower()
+    result = pd.Series(default, index=text.index, dtype="str")
+    decided = pd.Series(False, index=text.index)
+    for pattern, label in table:
+        hit = ~decided & lowered.str.contains(pattern, regex=True)
+        result[hit] = label
+        decided |= hit
+    return result
+
+
+# Sector synonyms, checked in order; the first match wins.
+_SECTOR_KEYWORDS: list[tuple[str, str]] = [
+    (r"^police$|police|constabulary|custody|\bpcc\b", "police"),
+    (r"^fire$|fire|rescue", "fire"),
+    (r"^dwp$|\bdwp\b|jobcentre|job centre|work and pensions", "dwp"),
+    (
+        r"^health$|^nhs$|\bnhs\b|hospital|health|clinic|\bccg\b|\bicb\b|\bpct\b|surgery|"
+        r"\bgp\b|medical|trust",
+        "health",
+    ),
+    (r"^council$|council|borough|county|district|unitary|authority", "council"),
+    (r"^other$", "other"),
+]
+
+
+def normalise_sector(values: pd.Series) -> pd.Series:
+    """Map sector or agency text to one of :data:`SECTORS`.
+
+    Unrecognised or empty values become ``""`` so the caller can report them.
+
+    Parameters
+    ----------
+    values
+        Free text such as ``"NHS"``, ``"Kent Police"`` or ``"Jobcentre Plus"``.
+
+    Returns
+    -------
+    pandas.Series
+        Values from :data:`SECTORS`, or ``""``.
+    """
+    return _keyword_map(values, _SECTOR_KEYWORDS, "")
+
+
+_SENSITIVITY_KEYWORDS: list[tuple[str, str]] = [
+    (r"^\s*$", "open"),
+    (r"^(?:open|official|public|no|n|false|0|unrestricted|none)$", "open"),
+    (r"restricted|sensitive|secret|confidential|^(?:yes|y|true|1)$", "restricted"),
+]
+
+
+def normalise_sensitivity(values: pd.Series) -> pd.Series:
+    """Map sensitivity text to ``"open"``, ``"restricted"`` or ``""`` (unknown).
+
+    ``OFFICIAL`` and empty values are open; ``OFFICIAL-SENSITIVE``, ``SECRET``,
+    ``restricted`` and yes/true flags are restricted.
+
+    Parameters
+    ----------
+    values
+        Free text from a register's sensitivity or security classification column.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    return _keyword_map(values.str.strip(), _SENSITIVITY_KEYWORDS, "")
+
+
+_TENURE_KEYWORDS: list[tuple[str, str]] = [
+    (r"freehold|owned|owner", "freehold"),
+    (r"leasehold|lease|rent", "leasehold"),
+    (r"licen[cs]e", "licence"),
+    (r"^\s*$", "unknown"),
+]
+
+
+def normalise_tenure(values: pd.Series) -> pd.Series:
+    """Map tenure text to one of :data:`TENURES`.
+
+    Parameters
+    ----------
+    values
+        Free text such as ``"Freehold "``, ``"Leasehold In"`` or ``"Licence"``.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    return _keyword_map(values, _TENURE_KEYWORDS, "other")
+
+
+#: Use keywords, checked in order; the first match wins. The README lists this table.
+USE_KEYWORDS: list[tuple[str, str]] = [
+    (r"town hall|county hall|civic cent|council offices|headquarters", "office"),
+    (r"vacant land|open space|\bpark|playing field|allotment|cemetery|car park|\bland\b", "land"),
+    (
+        r"hospital|clinic|surgery|\bgp\b|health cent|medical|dental|pharmacy|ward|theatre|"
+        r"mental health|clinical",
+        "clinical",
+    ),
+    (r"police station|fire station|custody|ambulance|operational|control room", "operational"),
+    (r"depot|store|storage|warehouse|workshop|garage|yard|industrial", "depot"),
+    (r"school|college|academy|nursery|education|training|learning", "education"),
+    (r"housing|residential|flat|dwelling|hostel|care home|sheltered", "residential"),
+    (
+        r"library|community|leisure|centre|hall|museum|theatre|sport|youth|children|"
+        r"day cent|hub|crematorium",
+        "community",
+    ),
+    (r"office|civic|admin|jobcentre|job centre|town hall|headquarters|\bhq\b|council", "office"),
+]
+
+
+def classify_use(values: pd.Series) -> pd.Series:
+    """Map a register's free-text use to one of :data:`USE_CLASSES`.
+
+    Parameters
+    ----------
+    values
+        Free text such as ``"Town Hall"``, ``"GP surgery"`` or ``"Depot"``.
+
+    Returns
+    -------
+    pandas.Series
+        Values from :data:`USE_CLASSES`; ``"other"`` where no keyword matched.
+    """
+    return _keyword_map(values, USE_KEYWORDS, "other")
+
+
+_POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+
+
+def normalise_postcodes(values: pd.Series) -> pd.Series:
+    """Return postcodes in the ONS form ``"TN1 1AA"``, or ``""`` where malformed.
+
+    Parameters
+    ----------
+    values
+        Postcodes in any spacing or case.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    compact = values.fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    ok = compact.str.match(_POSTCODE_RE.pattern)
+    spaced = compact.str[:-3] + " " + compact.str[-3:]
+    return spaced.where(ok, "")
+
+
+def finite(values: pd.Series) -> np.ndarray:
+    """Return a boolean array: the value is a finite number."""
+    return np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))

@@ -1,0 +1,248 @@
+"""Parsing values, checking rows, and the quarantine reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assetmap.errors import InvalidArgumentError
+from assetmap.registers.importer import prepare_register
+from assetmap.registers.validate import (
+    REASONS,
+    parse_area,
+    parse_dates,
+    parse_money,
+    shared_groups,
+)
+from assetmap.schema import SQFT_PER_SQM
+
+
+def prep(text: str, **kwargs):
+    kwargs.setdefault("agency", "Test Council")
+    kwargs.setdefault("sector", "council")
+    return prepare_register(text.encode("utf-8"), name="test.csv", **kwargs)
+
+
+def test_parse_money():
+    values = pd.Series(
+        ["£1,234", "1234.50", "GBP 2,000", "£1.2m", "£45k", "(1,000)", "£12,000 pa", "", "n/a",
+         "TBC"]
+    )
+    pounds, bad = parse_money(values)
+    np.testing.assert_allclose(
+        pounds[:7], [1234, 1234.5, 2000, 1_200_000, 45_000, -1000, 12_000]
+    )
+    assert np.isnan(pounds[7:]).all()
+    assert bad.tolist() == [False] * 9 + [True]
+
+
+def test_parse_area_units():
+    sqft, bad = parse_area(pd.Series(["100", "1,000", "2,000 sq ft", "85 m²", "1 ha", "", "TBC"]),
+                           "sqm")
+    np.testing.assert_allclose(
+        sqft[:5], [100 * SQFT_PER_SQM, 1000 * SQFT_PER_SQM, 2000, 85 * SQFT_PER_SQM, 107_639]
+    )
+    assert np.isnan(sqft[5])
+    assert bad.tolist() == [False] * 6 + [True]
+
+
+def test_parse_dates_iso_and_uk_forms():
+    iso, bad = parse_dates(
+        pd.Series(["2027-03-31", "31/03/2027", "31-03-2027", "31 March 2027", "2027-03-31 00:00:00",
+                   "", "soon"])
+    )
+    assert iso.tolist() == ["2027-03-31"] * 5 + ["", ""]
+    assert bad.tolist() == [False] * 6 + [True]
+
+
+def test_canonical_row_units_money_and_labels():
+    p = prep(
+        "Site name,Postcode,GIA (m2),Vacant space (sq ft),Annual running cost,Tenure,Usage,"
+        "Lease expiry,Security Classification,UPRN\n"
+        'Hall,TN1 1AA,100,200,"£1,234",Freehold ,Town Hall,31/03/2030,OFFICIAL,000123\n'
+    )
+    row = p.rows.iloc[0]
+    assert row["floor_area_sqft"] == pytest.approx(1076.39)
+    assert row["floor_area_basis"] == "GIA"
+    assert row["surplus_sqft"] == 200
+    assert row["running_cost_gbp"] == 1234
+    assert row["tenure"] == "freehold"
+    assert row["use_class"] == "office"
+    assert row["lease_expiry"] == "2030-03-31"
+    assert row["sensitivity"] == "open"
+    assert row["uprn"] == "123"
+    assert row["agency"] == "Test Council"
+    assert row["sector"] == "council"
+    assert row["source_row"] == 2
+    assert row["site_id"].startswith("S") and len(row["site_id"]) == 17
+
+
+def test_nia_is_converted_to_gia_and_flagged():
+    p = prep("Name,Postcode,NIA (sq ft)\nOffice,TN1 1AA,820\n")
+    assert p.rows["floor_area_sqft"].iloc[0] == pytest.approx(1000)
+    assert p.rows["floor_area_basis"].iloc[0] == "NIA/0.82"
+
+
+def test_vacant_sites_offer_their_floor_area():
+    p = prep("Name,Postcode,BuildingSize,TenureDetail\nOld library,TN1 1AA,100,Vacant\n")
+    assert p.rows["surplus_sqft"].iloc[0] == pytest.approx(1076.39)
+    assert any("vacant" in n for n in p.report.notes)
+
+
+def test_restricted_sites_are_labelled():
+    p = prep("Name,Postcode,Security Classification\nCustody suite,TN1 1AA,OFFICIAL-SENSITIVE\n")
+    assert p.rows["sensitivity"].iloc[0] == "restricted"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason", "column", "value"),
+    [
+        ("Name,Postcode,GIA (sq ft)\nA,TN1 1AA,-5\n", "negative_area", "GIA (sq ft)", "-5"),
+        ("Name,Postcode,GIA (sq ft)\nA,TN1 1AA,TBC\n", "non_numeric_area", "GIA (sq ft)", "TBC"),
+        (
+            "Name,Postcode,GIA (sq ft),Surplus (sq ft)\nA,TN1 1AA,100,500\n",
+            "surplus_exceeds_area",
+            "Surplus (sq ft)",
+            "500",
+        ),
+        ("Name,Postcode,Running cost\nA,TN1 1AA,lots\n", "bad_money", "Running cost", "lots"),
+        ("Name,Postcode,Lease expiry\nA,TN1 1AA,whenever\n", "bad_date", "Lease expiry", "whenever"),
+        (
+            "Name,Postcode,Security Classification\nA,TN1 1AA,maybe\n",
+            "bad_sensitivity",
+            "Security Classification",
+            "maybe",
+        ),
+        ("Name,Postcode\n,TN1 1AA\n", "no_name", "Name", ""),
+    ],
+)
+def test_each_value_fault_is_quarantined_with_column_and_value(text, reason, column, value):
+    p = prep(text)
+    assert p.report.accepted == 0
+    q = p.quarantine
+    assert q["reason_code"].tolist() == [reason]
+    assert q["column"].iloc[0] == column
+    assert q["value"].iloc[0] == value
+    assert q["row"].iloc[0] == 2
+    assert p.report.reasons == {reason: 1}
+    assert p.report.reason_labels[reason] == REASONS[reason]
+
+
+def test_surplus_message_gives_both_figures():
+    p = prep("Name,Postcode,GIA (sq ft),Surplus (sq ft)\nA,TN1 1AA,100,500\n")
+    assert p.quarantine["reason"].iloc[0] == (
+        "the surplus (500 sq ft) is larger than the floor area (100 sq ft)"
+    )
+
+
+def test_duplicate_rows_name_the_first_row():
+    p = prep("Property reference,Name,Postcode\nP1,A,TN1 1AA\nP2,B,TN1 1AA\nP1,A again,TN1 1AA\n")
+    assert p.report.accepted == 2
+    q = p.quarantine
+    assert q["reason_code"].tolist() == ["duplicate"]
+    assert q["reason"].iloc[0] == "duplicate of row 2"
+    assert q["row"].iloc[0] == 4
+
+
+def test_a_row_with_several_faults_is_counted_once_and_listed_for_each():
+    p = prep("Name,Postcode,GIA (sq ft),Running cost\n,ME99 9ZZ,-1,lots\n")
+    assert p.report.quarantined == 1
+    assert set(p.quarantine["reason_code"]) == {
+        "no_name", "postcode_not_found", "negative_area", "bad_money"
+    }
+
+
+def test_agency_and_sector_from_columns_and_from_the_agency_name():
+    p = prep(
+        "Organisation,Name,Postcode\nKent Police,A,TN1 1AA\nNHS Kent and Medway,B,TN1 1AA\n"
+        "Jobcentre Plus,C,TN1 1AA\nKent Fire and Rescue Service,D,TN1 1AA\n"
+        "Mystery Body,E,TN1 1AA\n",
+        agency=None,
+        sector=None,
+    )
+    assert p.rows["sector"].tolist() == ["police", "health", "dwp", "fire", "other"]
+    assert any("set to 'other'" in n for n in p.report.notes)
+
+
+def test_missing_agency_is_quarantined():
+    p = prep("Name,Postcode\nA,TN1 1AA\n", agency=None, sector="council")
+    assert p.quarantine["reason_code"].tolist() == ["no_agency"]
+
+
+def test_unknown_sector_value_is_quarantined():
+    p = prep("Name,Postcode,Sector\nA,TN1 1AA,Navy\n", sector=None)
+    assert p.quarantine["reason_code"].tolist() == ["bad_sector"]
+
+
+def test_bad_arguments_are_listed_together():
+    with pytest.raises(InvalidArgumentError) as err:
+        prepare_register(b"a,b\n1,2\n", name="x.csv", kind="buildings", sector="navy")
+    assert "kind='buildings' is not valid; expected one of: sites, requests" in str(err.value)
+    assert "sector='navy' is not valid" in str(err.value)
+
+
+def test_site_ids_are_stable_and_depend_on_agency_and_reference():
+    text = "Property reference,Name,Postcode\nP1,A,TN1 1AA\n"
+    a = prep(text).rows["site_id"].iloc[0]
+    assert prep(text).rows["site_id"].iloc[0] == a
+    assert prep(text, agency="Other Council").rows["site_id"].iloc[0] != a
+    renamed = prep("Property reference,Name,Postcode\nP1,A renamed,TN1 1AA\n")
+    assert renamed.rows["site_id"].iloc[0] == a  # the reference identifies the site
+
+
+def test_shared_sites_are_flagged_not_merged():
+    sites = pd.DataFrame(
+        {
+            "agency": ["Police", "NHS", "Council", "Council", "Police"],
+            "sector": ["police", "health", "council", "council", "police"],
+            "uprn": ["100", "100", "", "", ""],
+            "postcode": ["TN1 1AA", "TN1 1AA", "ME1 1AA", "ME1 1AA", "ME1 1AA"],
+            "name": ["Hub", "The Hub", "Library", "Library", "LIBRARY"],
+        }
+    )
+    groups = shared_groups(sites)
+    assert groups[0] == groups[1] != ""
+    assert groups[2] == groups[3] == groups[4] != ""
+    assert groups[0] != groups[2]
+    one_agency = sites.iloc[2:4]
+    assert (shared_groups(one_agency) == "").all()
+    # the same name in two sectors is two agencies (Hertfordshire police and fire)
+    herts = pd.DataFrame(
+        {"agency": ["hertfordshire", "Hertfordshire"], "sector": ["police", "fire"],
+         "uprn": ["", ""], "postcode": ["WD6 1JP"] * 2, "name": ["Borehamwood"] * 2}
+    )
+    assert shared_groups(herts)[0] == shared_groups(herts)[1] != ""
+
+
+def test_requests_register():
+    p = prep(
+        "Request ref,Requesting agency,Sector,Space needed (sq ft),Use,Postcode,"
+        "Max distance (m),Needed by\n"
+        "R1,Kent Community Health,health,40000,Office,TN1 1AA,10000,31/03/2027\n"
+        "R2,Kent Police,police,5000,Depot,,,\n"
+        "R3,KCC,council,-5,Office,TN1 1AA,0,\n",
+        agency=None,
+        sector=None,
+    )
+    assert p.report.kind == "requests"
+    req = p.rows.set_index("source_ref")
+    assert req.loc["R1", "space_needed_sqft"] == 40000
+    assert req.loc["R1", "max_distance_m"] == 10000
+    assert req.loc["R1", "needed_by"] == "2027-03-31"
+    assert req.loc["R1", "use_class"] == "office"
+    assert set(p.quarantine["reason_code"]) == {"missing_location", "negative_area", "bad_distance"}
+    assert p.report.accepted == 1
+
+
+def test_request_placed_by_locality_only():
+    p = prep(
+        "Request ref,Agency,Space needed (sq ft),Locality\nR1,DWP,2000,E07000110\n",
+        agency=None,
+        sector="dwp",
+    )
+    row = p.rows.iloc[0]
+    assert row["locality"] == "E07000110"
+    assert row["location_source"] == "locality"
+    assert row.geometry is None
+    assert any("10,000 m assumed" in n for n in p.report.notes)

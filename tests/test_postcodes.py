@@ -1,0 +1,63 @@
+"""Offline geocoding against known points of the ONS Postcode Directory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assetmap.postcodes import PostcodeDirectory, compact_postcodes, lookup_postcodes
+from assetmap.schema import normalise_postcodes
+
+
+def test_known_ons_points():
+    found = lookup_postcodes(pd.Series(["TN1 1AA", "tn11aa", " TN1  1AA ", "EC1A 1BB"]))
+    assert found["found"].all()
+    assert found.loc[0, ["easting", "northing"]].tolist() == [558300.0, 139100.0]
+    assert found.loc[0, "district"] == "E07000116"  # Tunbridge Wells
+    assert (found.loc[1:2, "easting"] == 558300.0).all()
+    assert found.loc[3, "district"] == "E09000019"  # Islington
+
+
+def test_unknown_and_malformed_postcodes_are_not_found():
+    found = lookup_postcodes(pd.Series(["ME99 9ZZ", "", None, "SW1A1AAX", "NOTAPOSTCODE"]))
+    assert not found["found"].any()
+    assert found["easting"].isna().all()
+    assert (found["district"] == "").all()
+
+
+def test_result_is_aligned_to_the_input_index():
+    s = pd.Series(["ME99 9ZZ", "TN1 1AA"], index=[10, 20])
+    found = lookup_postcodes(s)
+    assert found.index.tolist() == [10, 20]
+    assert found.loc[20, "found"]
+
+
+def test_cache_is_built_once_and_reused(tmp_path):
+    first = PostcodeDirectory(cache_dir=tmp_path)
+    assert len(first) > 2_000_000
+    cached = list(tmp_path.glob("onspd-*.npz"))
+    assert len(cached) == 1
+    second = PostcodeDirectory(cache_dir=tmp_path)
+    out = second.lookup(pd.Series(["TN1 1AA"]))
+    assert out.loc[0, "easting"] == 558300.0
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path):
+    directory = PostcodeDirectory(cache_dir=tmp_path)
+    (tmp_path / f"onspd-{directory.version}.npz").write_bytes(b"garbage")
+    out = directory.lookup(pd.Series(["TN1 1AA"]))
+    assert out.loc[0, "found"]
+
+
+def test_normalising_postcodes():
+    assert compact_postcodes(pd.Series(["tn1 1aa", None])).tolist() == ["TN11AA", ""]
+    assert normalise_postcodes(pd.Series(["tn11aa", "SW1A1AA", "bad", "M41"])).tolist() == [
+        "TN1 1AA", "SW1A 1AA", "", ""
+    ]
+
+
+@pytest.mark.parametrize("n", [1, 1000])
+def test_bulk_lookup(n):
+    s = pd.Series(["TN1 1AA"] * n)
+    assert np.all(lookup_postcodes(s)["found"])
