@@ -221,15 +221,20 @@ def area_to_sqft(values: pd.Series, unit: str) -> pd.Series:
 
 
 def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) -> pd.Series:
-    """Map free text to a vocabulary by the first matching regular expression."""
-    lowered = text.fillna("").astype(str).str.lower()
-    result = pd.Series(default, index=text.index, dtype="str")
-    decided = pd.Series(False, index=text.index)
+    """Map free text to a vocabulary by the first matching regular expression.
+
+    Registers repeat a few values many times, so the patterns run over the
+    distinct values only and the answer is spread back to every row.
+    """
+    codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
+    lowered = pd.Series(uniques, dtype="str").str.lower()
+    result = pd.Series(default, index=lowered.index, dtype="str")
+    decided = pd.Series(False, index=lowered.index)
     for pattern, label in table:
         hit = ~decided & lowered.str.contains(pattern, regex=True)
         result[hit] = label
         decided |= hit
-    return result
+    return pd.Series(result.to_numpy()[codes], index=text.index, dtype="str")
 
 
 # Sector synonyms, checked in order; the first match wins.

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .errors import StoreError
@@ -370,7 +371,7 @@ class GeoPackageStore(EstateStore):
 def _to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     import shapely
 
-    arr = geoms.values
+    arr = np.asarray(geoms.to_numpy(), dtype=object)
     single = shapely.get_type_id(arr) == 3
     out = arr.copy()
     if single.any():

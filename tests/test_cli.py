@@ -14,8 +14,20 @@ def test_import_then_summary(tmp_path, capsys):
     reg.write_text(REGISTER)
     store = tmp_path / "estate.gpkg"
     report = tmp_path / "report.json"
-    code = main(["import", str(reg), "--agency", "Tunbridge Wells BC", "--sector", "council",
-                 "--store", str(store), "--report", str(report)])
+    code = main(
+        [
+            "import",
+            str(reg),
+            "--agency",
+            "Tunbridge Wells BC",
+            "--sector",
+            "council",
+            "--store",
+            str(store),
+            "--report",
+            str(report),
+        ]
+    )
     assert code == 0  # quarantined rows do not fail an import
     out = capsys.readouterr().out
     assert "2 rows read, 1 accepted, 1 quarantined" in out
@@ -45,8 +57,10 @@ def test_bad_profile_exits_2(tmp_path, capsys):
     reg.write_text(REGISTER)
     profile = tmp_path / "p.toml"
     profile.write_text('[columns]\nname = "Nope"\n')
-    assert main(["import", str(reg), "--profile", str(profile), "--store",
-                 str(tmp_path / "s.gpkg")]) == 2
+    assert (
+        main(["import", str(reg), "--profile", str(profile), "--store", str(tmp_path / "s.gpkg")])
+        == 2
+    )
     assert "the profile names columns this register does not have" in capsys.readouterr().err
 
 

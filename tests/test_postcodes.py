@@ -53,7 +53,10 @@ def test_a_damaged_cache_is_rebuilt(tmp_path):
 def test_normalising_postcodes():
     assert compact_postcodes(pd.Series(["tn1 1aa", None])).tolist() == ["TN11AA", ""]
     assert normalise_postcodes(pd.Series(["tn11aa", "SW1A1AA", "bad", "M41"])).tolist() == [
-        "TN1 1AA", "SW1A 1AA", "", ""
+        "TN1 1AA",
+        "SW1A 1AA",
+        "",
+        "",
     ]
 
 

@@ -77,8 +77,9 @@ def test_nhs_hospitals_with_a_profile():
 
 
 def test_kent_sites_all_load(store_path):
-    report = import_register(shared_file("registers", "kent_public_sector_sites.csv"),
-                             store=store_path)
+    report = import_register(
+        shared_file("registers", "kent_public_sector_sites.csv"), store=store_path
+    )
     assert (report.rows_read, report.accepted, report.quarantined) == (288, 288, 0)
     assert report.location_methods == {"lat/lon": 288}
 

@@ -89,8 +89,9 @@ def test_sources_are_independent_and_can_be_removed(store_path):
 
 def test_the_same_site_from_two_agencies_is_flagged_shared(store_path):
     _import(store_path, HEALTH, "nhs.csv", agency="NHS Kent", sector="health")
-    report = _import(store_path, COUNCIL, "council.csv", agency="Tunbridge Wells BC",
-                     sector="council")
+    report = _import(
+        store_path, COUNCIL, "council.csv", agency="Tunbridge Wells BC", sector="council"
+    )
     assert report.shared_sites == 1
     sites = open_store(store_path).sites().set_index("name")
     assert sites.loc["The Hub", "shared_group"] == sites.loc["Shared Hub", "shared_group"] != ""
@@ -131,7 +132,7 @@ def test_an_unreadable_file_changes_nothing(store_path):
 
 def _big_register(path: Path, rows: int) -> None:
     lines = ["Property reference,Site name,Easting,Northing"]
-    lines += [f"P{i},Site {i},{500000 + i % 90000},{150000 + i % 70000}" for i in range(rows)]
+    lines += [f"B{i},Site {i},{500000 + i % 90000},{150000 + i % 70000}" for i in range(rows)]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -145,8 +146,19 @@ def test_killing_a_real_import_process_leaves_old_or_new_store(store_path, tmp_p
     outcomes = set()
     for delay in (0.5, 1.5, 2.5, 4.0):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "assetmap", "import", str(big), "--agency", "Kent Police",
-             "--sector", "police", "--store", str(store_path)],
+            [
+                sys.executable,
+                "-m",
+                "assetmap",
+                "import",
+                str(big),
+                "--agency",
+                "Kent Police",
+                "--sector",
+                "police",
+                "--store",
+                str(store_path),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -323,7 +323,9 @@ def _quarantine_known_sites(prepared: PreparedRegister, known: pd.DataFrame) -> 
             "source_sha256": prepared.report.sha256,
             "kind": "sites",
             "row": hit["source_row"].to_numpy(),
-            "column": prepared.columns.column("source_ref") or prepared.columns.column("name") or "",
+            "column": prepared.columns.column("source_ref")
+            or prepared.columns.column("name")
+            or "",
             "value": (hit["source_ref"].where(hit["source_ref"] != "", hit["name"])).to_numpy(),
             "reason_code": "duplicate",
             "reason": [

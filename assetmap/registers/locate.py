@@ -95,7 +95,21 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         Floats (NaN where missing or not a number) and a boolean array that
         is True where the text was present but not a number.
     """
-    text = values.fillna("").astype(str).str.strip()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    # Fast path: a clean column (numbers and blanks only) casts in one go.
+    blank = pc.equal(arr, "")
+    try:
+        numbers = pc.cast(pc.if_else(blank, None, arr), pa.float64()).to_numpy(zero_copy_only=False)
+        numbers = numbers.astype("float64", copy=True)
+        numbers[~np.isfinite(numbers)] = np.nan
+        return numbers, np.zeros(len(numbers), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    text = pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype="str")
     missing = text.str.lower().isin(_MISSING).to_numpy()
     cleaned = text.str.replace(",", "", regex=False)
     numbers = pd.to_numeric(cleaned.where(~missing, ""), errors="coerce")
@@ -210,9 +224,8 @@ def locate_rows(
     if wkt_col is not None:
         text = table[wkt_col].fillna("").astype(str).str.strip()
         given = (text != "").to_numpy()
-        geoms = shapely.from_wkt(
-            text.where(given, None).to_numpy(dtype=object), on_invalid="ignore"
-        )
+        wkt = np.where(given, text.to_numpy(dtype=object), None)
+        geoms = shapely.from_wkt(wkt, on_invalid="ignore")
         ok = given & ~shapely.is_missing(geoms)
         ok[ok] = ~shapely.is_empty(geoms[ok])
         bad = given & ~ok & ~np.isfinite(east)

@@ -235,7 +235,9 @@ def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             seen[name] = 1
         values = frame.iloc[:, i]
-        if values.dtype.kind in "fO":
+        if isinstance(values.dtype, pd.StringDtype):
+            text = values.fillna("")
+        elif values.dtype.kind in "fO":
             # 415.0 -> "415", 415.05 -> "415.05"; dates -> ISO; missing -> ""
             text = values.map(_cell_text).astype("str")
         else:
@@ -283,21 +285,7 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
                 "the file is not a table: no comma, tab, semicolon or other delimiter was "
                 "found in its first line"
             ) from None
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype="str",
-            keep_default_na=False,
-            na_filter=False,
-            skipinitialspace=False,
-            skip_blank_lines=True,
-            engine="c",
-        )
-    except pd.errors.EmptyDataError:
-        raise RegisterReadError("the file is empty") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise RegisterReadError(f"the file is not a readable table: {exc}") from None
+    frame = _parse_delimited(text, delimiter)
     if frame.shape[1] < 2:
         raise RegisterReadError(
             "the file is not a table: its header has a single column "
@@ -307,6 +295,45 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     notes.append(f"read as text in {encoding} with {names.get(delimiter, delimiter)} delimiters")
     rows = np.arange(len(frame), dtype="int64") + 2
     return frame, rows
+
+
+def _parse_delimited(text: str, delimiter: str) -> pd.DataFrame:
+    """Parse delimited text, every cell as a string: pyarrow's reader, else pandas'."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), [])
+    if header and len(set(header)) == len(header) and all(h.strip() for h in header):
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(text.encode("utf-8")),
+                read_options=pacsv.ReadOptions(block_size=16 << 20),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={h: pa.string() for h in header},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            return table.to_pandas(
+                types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None
+            )
+        except (pa.ArrowInvalid, pa.ArrowException):
+            pass  # ragged rows and other oddities: pandas' reader copes, more slowly
+    try:
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype="str",
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise RegisterReadError("the file is empty") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise RegisterReadError(f"the file is not a readable table: {exc}") from None
 
 
 def _find_header_row(raw: pd.DataFrame) -> int:
@@ -349,6 +376,7 @@ def _read_workbook(
     except Exception as exc:  # openpyxl and xlrd raise many kinds on broken files
         raise RegisterReadError(f"the workbook cannot be read: {exc}") from None
     header_at = _find_header_row(raw)
+    header_row = int(raw.index[header_at]) + 1  # the sheet's own row number
     header = raw.iloc[header_at]
     body = raw.iloc[header_at + 1 :]
     body.columns = [
@@ -356,8 +384,8 @@ def _read_workbook(
     ]
     rows = body.index.to_numpy(dtype="int64") + 1  # the sheet's own row numbers
     body = body.reset_index(drop=True)
-    if header_at:
-        notes.append(f"the header was found on row {header_at + 1} of sheet {sheet!r}")
+    if header_row > 1:
+        notes.append(f"the header was found on row {header_row} of sheet {sheet!r}")
     notes.append(f"read sheet {sheet!r} of {len(sheets)} in the workbook")
     return body, rows, sheet, sheets
 

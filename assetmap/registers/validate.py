@@ -87,6 +87,9 @@ def parse_area(values: pd.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
         Square feet (NaN where missing or unreadable) and a boolean array, True
         where text was present but not a number.
     """
+    if not _has_letters(values):  # the common case: plain numbers, fast
+        numbers, bad = parse_numbers(values)
+        return numbers * AREA_UNITS[unit], bad
     text = values.fillna("").astype(str).str.strip().str.lower()
     factor = np.full(len(text), AREA_UNITS[unit])
     for pattern, cell_unit in _UNIT_IN_CELL:
@@ -110,8 +113,15 @@ def parse_money(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         Floats (NaN where missing) and a boolean array, True where text was
         present but not an amount.
     """
+    if not _has_letters(values, extra="()"):  # plain amounts, perhaps with £ and commas
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+        arr = pc.replace_substring(pc.replace_substring(arr, "£", ""), ",", "")
+        return parse_numbers(pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index))
     text = values.fillna("").astype(str).str.strip().str.lower()
-    text = text.str.replace(r"(£|gbp|\s|,|p\.?a\.?$|per annum$)", "", regex=True)
+    text = text.str.replace(r"(?:£|gbp|\s|,|p\.?a\.?$|per annum$)", "", regex=True)
     negative = text.str.match(r"^\(.*\)$").to_numpy()
     text = text.str.strip("()")
     mult = np.ones(len(text))
@@ -159,8 +169,21 @@ def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
     return table[column].fillna("").astype(str).str.strip()
 
 
+def _has_letters(values: pd.Series, extra: str = "") -> bool:
+    """Whether any value holds a letter (or one of ``extra``): units, words, suffixes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+    pattern = "[A-Za-z²" + "".join("\\" + c for c in extra) + "]"
+    return bool(pc.any(pc.match_substring_regex(arr, pattern)).as_py())
+
+
 def _norm_key(values: pd.Series) -> pd.Series:
-    return values.str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    """Lower-case letters and digits only, computed once per distinct value."""
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    keys = pd.Series(uniques, dtype="str").str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
+    return pd.Series(keys.to_numpy()[codes], index=values.index, dtype="str")
 
 
 def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
@@ -181,8 +204,25 @@ def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
     key = parts[0].astype(str)
     for p in parts[1:]:
         key = key + "\x1f" + p.astype(str)
-    hashed = pd.util.hash_pandas_object(key, index=False).to_numpy()
-    return pd.Series([f"{prefix}{h:016x}" for h in hashed], index=key.index, dtype="str")
+    hashed = pd.util.hash_pandas_object(key, index=False).to_numpy().astype(np.uint64)
+    return pd.Series(_hex(prefix, hashed), index=key.index, dtype="str")
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def _hex(prefix: str, values: np.ndarray) -> np.ndarray:
+    """``prefix`` + 16 hex digits for each unsigned 64-bit value, vectorised."""
+    import pyarrow as pa
+
+    n = len(values)
+    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    chars = np.empty((n, 17), dtype=np.uint8)
+    chars[:, 0] = ord(prefix)
+    chars[:, 1:] = _HEX[((values[:, None] >> shifts) & np.uint64(15)).astype(np.intp)]
+    offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int32)
+    arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
+    return pd.Series(arr, dtype=pd.StringDtype()).to_numpy() if n else np.array([], dtype=object)
 
 
 class _Collector:
@@ -628,7 +668,7 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
         ).where(sites["postcode"].astype(str) != "", ""),
     ]
     for key in keys:
-        valid = key != ""
+        valid = (key != "") & key.duplicated(keep=False)
         if not valid.any():
             continue
         n_agencies = agency[valid].groupby(key[valid]).transform("nunique")

@@ -85,10 +85,20 @@ def test_coordinate_headers():
 def test_preview_table():
     preview = recognise_columns(["Site name", "Postcode"]).preview()
     assert preview.to_dict("records") == [
-        {"field": "name", "meaning": "site name", "column": "Site name",
-         "how": "recognised header", "unit": ""},
-        {"field": "postcode", "meaning": "postcode", "column": "Postcode",
-         "how": "recognised header", "unit": ""},
+        {
+            "field": "name",
+            "meaning": "site name",
+            "column": "Site name",
+            "how": "recognised header",
+            "unit": "",
+        },
+        {
+            "field": "postcode",
+            "meaning": "postcode",
+            "column": "Postcode",
+            "how": "recognised header",
+            "unit": "",
+        },
     ]
 
 
@@ -129,7 +139,9 @@ crs = "EPSG:27700"
 
 def test_profile_naming_missing_columns(tmp_path):
     profile = load_profile(_profile(tmp_path, '[columns]\nname = "Station"\n'))
-    with pytest.raises(ProfileError, match=r"does not have: name = 'Station'.*Its columns are: A, B"):
+    with pytest.raises(
+        ProfileError, match=r"does not have: name = 'Station'.*Its columns are: A, B"
+    ):
         recognise_columns(["A", "B"], profile=profile)
 
 

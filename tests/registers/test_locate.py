@@ -63,7 +63,7 @@ def test_wkt_in_bng_and_in_lonlat():
 
 def test_wkt_polygon_keeps_footprint_and_representative_point():
     square = "POLYGON ((575000 155000, 575050 155000, 575050 155050, 575000 155050, 575000 155000))"
-    p = prep(f'Name\tWKT\nHall\t{square}\n')
+    p = prep(f"Name\tWKT\nHall\t{square}\n")
     assert len(p.footprints) == 1
     fp = p.footprints.geometry.iloc[0]
     assert fp.area == pytest.approx(2500)

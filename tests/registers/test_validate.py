@@ -26,20 +26,29 @@ def prep(text: str, **kwargs):
 
 def test_parse_money():
     values = pd.Series(
-        ["£1,234", "1234.50", "GBP 2,000", "£1.2m", "£45k", "(1,000)", "£12,000 pa", "", "n/a",
-         "TBC"]
+        [
+            "£1,234",
+            "1234.50",
+            "GBP 2,000",
+            "£1.2m",
+            "£45k",
+            "(1,000)",
+            "£12,000 pa",
+            "",
+            "n/a",
+            "TBC",
+        ]
     )
     pounds, bad = parse_money(values)
-    np.testing.assert_allclose(
-        pounds[:7], [1234, 1234.5, 2000, 1_200_000, 45_000, -1000, 12_000]
-    )
+    np.testing.assert_allclose(pounds[:7], [1234, 1234.5, 2000, 1_200_000, 45_000, -1000, 12_000])
     assert np.isnan(pounds[7:]).all()
     assert bad.tolist() == [False] * 9 + [True]
 
 
 def test_parse_area_units():
-    sqft, bad = parse_area(pd.Series(["100", "1,000", "2,000 sq ft", "85 m²", "1 ha", "", "TBC"]),
-                           "sqm")
+    sqft, bad = parse_area(
+        pd.Series(["100", "1,000", "2,000 sq ft", "85 m²", "1 ha", "", "TBC"]), "sqm"
+    )
     np.testing.assert_allclose(
         sqft[:5], [100 * SQFT_PER_SQM, 1000 * SQFT_PER_SQM, 2000, 85 * SQFT_PER_SQM, 107_639]
     )
@@ -49,8 +58,17 @@ def test_parse_area_units():
 
 def test_parse_dates_iso_and_uk_forms():
     iso, bad = parse_dates(
-        pd.Series(["2027-03-31", "31/03/2027", "31-03-2027", "31 March 2027", "2027-03-31 00:00:00",
-                   "", "soon"])
+        pd.Series(
+            [
+                "2027-03-31",
+                "31/03/2027",
+                "31-03-2027",
+                "31 March 2027",
+                "2027-03-31 00:00:00",
+                "",
+                "soon",
+            ]
+        )
     )
     assert iso.tolist() == ["2027-03-31"] * 5 + ["", ""]
     assert bad.tolist() == [False] * 6 + [True]
@@ -107,7 +125,12 @@ def test_restricted_sites_are_labelled():
             "500",
         ),
         ("Name,Postcode,Running cost\nA,TN1 1AA,lots\n", "bad_money", "Running cost", "lots"),
-        ("Name,Postcode,Lease expiry\nA,TN1 1AA,whenever\n", "bad_date", "Lease expiry", "whenever"),
+        (
+            "Name,Postcode,Lease expiry\nA,TN1 1AA,whenever\n",
+            "bad_date",
+            "Lease expiry",
+            "whenever",
+        ),
         (
             "Name,Postcode,Security Classification\nA,TN1 1AA,maybe\n",
             "bad_sensitivity",
@@ -149,7 +172,10 @@ def test_a_row_with_several_faults_is_counted_once_and_listed_for_each():
     p = prep("Name,Postcode,GIA (sq ft),Running cost\n,ME99 9ZZ,-1,lots\n")
     assert p.report.quarantined == 1
     assert set(p.quarantine["reason_code"]) == {
-        "no_name", "postcode_not_found", "negative_area", "bad_money"
+        "no_name",
+        "postcode_not_found",
+        "negative_area",
+        "bad_money",
     }
 
 
@@ -209,8 +235,13 @@ def test_shared_sites_are_flagged_not_merged():
     assert (shared_groups(one_agency) == "").all()
     # the same name in two sectors is two agencies (Hertfordshire police and fire)
     herts = pd.DataFrame(
-        {"agency": ["hertfordshire", "Hertfordshire"], "sector": ["police", "fire"],
-         "uprn": ["", ""], "postcode": ["WD6 1JP"] * 2, "name": ["Borehamwood"] * 2}
+        {
+            "agency": ["hertfordshire", "Hertfordshire"],
+            "sector": ["police", "fire"],
+            "uprn": ["", ""],
+            "postcode": ["WD6 1JP"] * 2,
+            "name": ["Borehamwood"] * 2,
+        }
     )
     assert shared_groups(herts)[0] == shared_groups(herts)[1] != ""
 
