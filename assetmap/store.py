@@ -64,6 +64,10 @@ IMPORT_LOG_COLUMNS: dict[str, str] = {
 }
 
 _LAYERS = ("sites", "footprints", "requests", "quarantine", "imports")
+#: Provenance shared by every row of a source: kept once, in the import log.
+_PER_SOURCE = ("source_sha256", "imported_at")
+_STORED_SITE_COLUMNS = {k: v for k, v in SITE_COLUMNS.items() if k not in _PER_SOURCE}
+_STORED_REQUEST_COLUMNS = {k: v for k, v in REQUEST_COLUMNS.items() if k not in _PER_SOURCE}
 
 
 def default_store_path() -> Path:
@@ -203,7 +207,25 @@ class GeoPackageStore(EstateStore):
         frame = self._read("sites")
         if frame is None:
             return empty_sites()
-        return gpd.GeoDataFrame(_conform(frame, SITE_COLUMNS), crs=CRS_BNG)
+        return gpd.GeoDataFrame(_conform(self._provenance(frame), SITE_COLUMNS), crs=CRS_BNG)
+
+    def _provenance(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Add each row's per-source provenance (file hash, import time) from the import log.
+
+        Those two values are the same for every row of a source, so the store keeps
+        them once, in ``imports``, and rows carry only ``source_file`` and ``source_row``.
+        """
+        log = self.imports()[["source_file", *_PER_SOURCE]].drop_duplicates("source_file")
+        frame = frame.drop(columns=[c for c in _PER_SOURCE if c in frame.columns])
+        codes = pd.Index(log["source_file"]).get_indexer(frame["source_file"])
+        for c in _PER_SOURCE:
+            values = log[c].to_numpy(dtype=object)
+            frame[c] = pd.Series(
+                np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else "", ""),
+                index=frame.index,
+                dtype="str",
+            )
+        return frame
 
     def site_keys(self) -> pd.DataFrame:
         import pyogrio
@@ -228,7 +250,9 @@ class GeoPackageStore(EstateStore):
         frame = self._read("requests")
         if frame is None:
             return empty_requests()
-        return gpd.GeoDataFrame(_conform(frame, REQUEST_COLUMNS), crs=CRS_BNG)
+        return gpd.GeoDataFrame(
+            _conform(self._provenance(frame), REQUEST_COLUMNS), crs=CRS_BNG
+        )
 
     def quarantine(self) -> pd.DataFrame:
         frame = self._read("quarantine")
@@ -327,12 +351,12 @@ class GeoPackageStore(EstateStore):
         tmp.unlink()  # GDAL creates the file itself
         try:
             frames = {
-                "sites": (_conform(data["sites"], SITE_COLUMNS), "Point"),
+                "sites": (_conform(data["sites"], _STORED_SITE_COLUMNS), "Point"),
                 "footprints": (
                     data["footprints"][["site_id", data["footprints"].geometry.name]],
                     "MultiPolygon",
                 ),
-                "requests": (_conform(data["requests"], REQUEST_COLUMNS), "Point"),
+                "requests": (_conform(data["requests"], _STORED_REQUEST_COLUMNS), "Point"),
                 "quarantine": (_conform(data["quarantine"], QUARANTINE_COLUMNS), None),
                 "imports": (_conform(data["imports"], IMPORT_LOG_COLUMNS), None),
             }

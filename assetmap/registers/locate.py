@@ -24,7 +24,7 @@ from ..postcodes import PostcodeDirectory, default_directory
 from ..schema import CRS_BNG, GB_BOUNDS, normalise_postcodes
 from .columns import ColumnMap
 
-__all__ = ["Located", "Problem", "locate_rows", "parse_numbers", "transformer"]
+__all__ = ["Located", "Problem", "arrow_strings", "locate_rows", "parse_numbers", "transformer"]
 
 # Northern Ireland, which the British National Grid does not cover, as a
 # lon/lat box (Kintyre, at the same latitudes, lies east of -5.45).
@@ -81,6 +81,19 @@ def transformer(crs_from: str, crs_to: str = CRS_BNG):
     return Transformer.from_crs(crs_from, crs_to, always_xy=True)
 
 
+def arrow_strings(values: pd.Series):
+    """The values as a pyarrow string array, missing values as ``""`` (no copy when possible)."""
+    import pyarrow as pa
+
+    text = values.fillna("")
+    if not isinstance(text.dtype, pd.StringDtype):
+        text = text.astype("str")
+    arr = pa.array(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string())
+
+
 def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Parse plain numbers written as text.
 
@@ -98,7 +111,7 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+    arr = arrow_strings(values)
     arr = pc.utf8_trim_whitespace(arr)
     # Fast path: a clean column (numbers and blanks only) casts in one go.
     blank = pc.equal(arr, "")
@@ -109,7 +122,7 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         return numbers, np.zeros(len(numbers), dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
-    text = pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype="str")
+    text = pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
     missing = text.str.lower().isin(_MISSING).to_numpy()
     cleaned = text.str.replace(",", "", regex=False)
     numbers = pd.to_numeric(cleaned.where(~missing, ""), errors="coerce")

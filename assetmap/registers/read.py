@@ -316,7 +316,7 @@ def _parse_delimited(text: str, delimiter: str) -> pd.DataFrame:
                 ),
             )
             return table.to_pandas(
-                types_mapper=lambda t: pd.StringDtype() if t == pa.string() else None
+                types_mapper=lambda t: pd.StringDtype(na_value=np.nan) if t == pa.string() else None
             )
         except (pa.ArrowInvalid, pa.ArrowException):
             pass  # ragged rows and other oddities: pandas' reader copes, more slowly

@@ -25,7 +25,7 @@ from ..schema import (
     normalise_tenure,
 )
 from .columns import ColumnMap
-from .locate import _MISSING, Located, Problem, parse_numbers
+from .locate import _MISSING, Located, Problem, arrow_strings, parse_numbers
 
 __all__ = [
     "REASONS",
@@ -114,12 +114,13 @@ def parse_money(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         present but not an amount.
     """
     if not _has_letters(values, extra="()"):  # plain amounts, perhaps with £ and commas
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+        arr = arrow_strings(values)
         arr = pc.replace_substring(pc.replace_substring(arr, "£", ""), ",", "")
-        return parse_numbers(pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index))
+        return parse_numbers(
+            pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
+        )
     text = values.fillna("").astype(str).str.strip().str.lower()
     text = text.str.replace(r"(?:£|gbp|\s|,|p\.?a\.?$|per annum$)", "", regex=True)
     negative = text.str.match(r"^\(.*\)$").to_numpy()
@@ -171,10 +172,9 @@ def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
 
 def _has_letters(values: pd.Series, extra: str = "") -> bool:
     """Whether any value holds a letter (or one of ``extra``): units, words, suffixes."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+    arr = arrow_strings(values)
     pattern = "[A-Za-z²" + "".join("\\" + c for c in extra) + "]"
     return bool(pc.any(pc.match_substring_regex(arr, pattern)).as_py())
 
@@ -205,7 +205,7 @@ def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
     for p in parts[1:]:
         key = key + "\x1f" + p.astype(str)
     hashed = pd.util.hash_pandas_object(key, index=False).to_numpy().astype(np.uint64)
-    return pd.Series(_hex(prefix, hashed), index=key.index, dtype="str")
+    return pd.Series(_hex(prefix, hashed), index=key.index)
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -222,7 +222,7 @@ def _hex(prefix: str, values: np.ndarray) -> np.ndarray:
     chars[:, 1:] = _HEX[((values[:, None] >> shifts) & np.uint64(15)).astype(np.intp)]
     offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int32)
     arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
-    return pd.Series(arr, dtype=pd.StringDtype()).to_numpy() if n else np.array([], dtype=object)
+    return pd.array(arr, dtype=pd.StringDtype(na_value=np.nan))
 
 
 class _Collector:

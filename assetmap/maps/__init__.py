@@ -1,0 +1,1 @@
+"""Maps of the estate: the shared style, escaping, interactive (folium) maps."""

@@ -1,0 +1,49 @@
+"""Fixtures for the app tests: a small estate store that the app is pointed at."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from assetmap.store import STORE_ENV, SourceUpdate, open_store
+from tests.maps.factories import make_sites
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_store(path: Path, sites: gpd.GeoDataFrame) -> Path:
+    """Write ``sites`` into a new store at ``path`` as one source."""
+    source = str(sites["source_file"].iloc[0]) if len(sites) else "test_register.csv"
+    update = SourceUpdate(
+        source_file=source,
+        kind="sites",
+        rows=sites,
+        footprints=None,
+        quarantine=pd.DataFrame(),
+        log={
+            "source_file": source,
+            "source_sha256": "0" * 64,
+            "kind": "sites",
+            "format": "csv",
+            "agency": "",
+            "sector": "",
+            "imported_at": "2025-01-01T00:00:00+00:00",
+            "rows_read": len(sites),
+            "accepted": len(sites),
+            "quarantined": 0,
+            "report_json": "{}",
+        },
+    )
+    open_store(path).replace_source(update)
+    return path
+
+
+@pytest.fixture
+def small_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store of 60 test sites, one with a hostile name; ``$ASSETMAP_STORE`` points at it."""
+    path = write_store(tmp_path / "estate.gpkg", make_sites(60, hostile=True))
+    monkeypatch.setenv(STORE_ENV, str(path))
+    return path

@@ -1,0 +1,271 @@
+"""End to end: the real app in headless Chromium draws the map with no internet.
+
+Runs ``streamlit run streamlit_app.py`` on 127.0.0.1 against a small test store
+(``$ASSETMAP_STORE``) and drives Debian's Chromium with Playwright. Screenshots go
+to ``test-artifacts/``. Skipped when /usr/bin/chromium or the playwright package is
+missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+
+import pytest
+
+from assetmap.store import STORE_ENV
+from tests.app.browser import ARTIFACTS, CHROMIUM, chromium_context, streamlit_server
+from tests.app.conftest import write_store
+from tests.maps.factories import HOSTILE_NAME, make_sites
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests",
+        allow_module_level=True,
+    )
+if importlib.util.find_spec("playwright") is None:
+    pytest.skip(
+        "the playwright package is missing: pip install playwright (no browser download needed)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Frame, Page, sync_playwright
+
+N_SITES = 60
+FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+HOSTILE_ID = "T-00000"
+
+# Centre the map on one site (found by its feature id) and return its centre in the iframe.
+# Markers may sit inside a cluster group, so look through every group's layers.
+_FOCUS_SITE_JS = """
+(id) => {
+    let found = null;
+    const check = (layer) => {
+        if (layer.feature && layer.feature.properties && layer.feature.properties.id === id
+            && layer.getLatLng) { found = layer; }
+    };
+    window.map.eachLayer((layer) => {
+        check(layer);
+        if (layer.getLayers) { layer.getLayers().forEach(check); }
+    });
+    if (!found) { return false; }
+    window.__focused = found;
+    window.map.setView(found.getLatLng(), 18, {animate: false});
+    return true;
+}
+"""
+_FOCUSED_CENTRE_JS = """
+() => {
+    const box = window.__focused.getElement().getBoundingClientRect();
+    return {x: box.x + box.width / 2, y: box.y + box.height / 2};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    store = write_store(
+        tmp_path_factory.mktemp("browser") / "estate.gpkg", make_sites(N_SITES, hostile=True)
+    )
+    with streamlit_server({STORE_ENV: str(store)}) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def big_app_url(tmp_path_factory) -> Iterator[str]:
+    """The app on 3,000 sites: enough for the browser to cluster them."""
+    store = write_store(
+        tmp_path_factory.mktemp("browser-big") / "estate.gpkg", make_sites(3_000, hostile=True)
+    )
+    with streamlit_server({STORE_ENV: str(store)}, log_name="streamlit-server-big.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser_context():
+    with sync_playwright() as playwright, chromium_context(playwright) as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser_context, app_url) -> Iterator[Page]:
+    page = browser_context.new_page()
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if not r.url.startswith((app_url, "data:", "blob:", "about:"))
+            else None
+        ),
+    )
+    page.goto(app_url)
+    yield page
+    page.close()
+    assert outside == [], f"the page tried to reach beyond the app: {outside[:5]}"
+
+
+def _map_frame(page: Page) -> Frame:
+    frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
+    assert frame is not None
+    frame.wait_for_selector("path.assetmap-site", timeout=60_000)
+    return frame
+
+
+def _wait_for_count(frame: Frame, selector: str, expected: int) -> None:
+    frame.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n",
+        arg=[selector, expected],
+        timeout=30_000,
+    )
+
+
+def _focus_site(page: Page, frame: Frame, site_id: str) -> tuple[float, float]:
+    """Zoom the map in on one site (out of any cluster); return its centre on the page."""
+    assert frame.evaluate(_FOCUS_SITE_JS, site_id), f"site {site_id} is not on the map"
+    frame.wait_for_function("() => window.__focused.getElement()", timeout=30_000)
+    point = frame.evaluate(_FOCUSED_CENTRE_JS)
+    box = page.locator(FOLIUM_IFRAME).bounding_box()
+    return box["x"] + point["x"], box["y"] + point["y"]
+
+
+def test_map_draws_every_site_the_legend_and_the_attribution(page: Page):
+    frame = _map_frame(page)
+    _wait_for_count(frame, "path.assetmap-site", N_SITES)
+    legend = frame.locator(".assetmap-legend").inner_text()
+    for label in ("Police", "Health (NHS)", "DWP / Jobcentre Plus", "Council", "Fire and rescue"):
+        assert label in legend
+    attribution = frame.locator(".leaflet-control-attribution").inner_text()
+    assert "Contains OS data" in attribution
+    assert frame.locator("path.leaflet-interactive").count() >= N_SITES
+    # every circle is filled with a sector colour, not Leaflet's default blue
+    fills = frame.eval_on_selector_all(
+        "path.assetmap-site", "els => [...new Set(els.map(e => e.getAttribute('fill')))]"
+    )
+    assert len(fills) == 6 and "#3388ff" not in fills
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == str(N_SITES)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_page.png"), full_page=True)
+
+
+def test_clicking_a_site_shows_its_record_and_hostile_text_stays_text(page: Page):
+    frame = _map_frame(page)
+    x, y = _focus_site(page, frame, HOSTILE_ID)
+    page.mouse.move(x, y)
+    tooltip = frame.locator(".leaflet-tooltip")
+    tooltip.wait_for(timeout=10_000)
+    assert "<img src=x onerror=window.__xss=1>" in tooltip.inner_text()
+    assert tooltip.locator("img").count() == 0
+
+    page.mouse.click(x, y)
+    record = page.locator(".assetmap-record")
+    record.wait_for(timeout=30_000)
+    text = record.inner_text()
+    assert HOSTILE_NAME.split(" </script>")[0] in text
+    assert "<script>window.__xss=2</script>" in text
+    assert "test_register.csv" in text and HOSTILE_ID in text
+    assert record.locator("img").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert frame.evaluate("typeof window.__xss") == "undefined"
+    page.screenshot(path=str(ARTIFACTS / "site_record.png"), full_page=True)
+
+
+def test_filter_keeps_the_map_position(page: Page):
+    frame = _map_frame(page)
+    _wait_for_count(frame, "path.assetmap-site", N_SITES)
+    frame.locator(".leaflet-control-zoom-in").click()
+    frame.wait_for_function("window.map.getZoom() >= 10", timeout=10_000)
+    zoom = frame.evaluate("window.map.getZoom()")
+    frame.evaluate("window.__sameDocument = true")
+
+    page.get_by_role("button", name="Remove Police (10)").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+        ".some(e => e.innerText.trim() === '50')",
+        timeout=30_000,
+    )
+    _wait_for_count(frame, "path.assetmap-site", N_SITES - 10)
+    assert frame.evaluate("window.__sameDocument") is True  # the map was not reloaded
+    assert frame.evaluate("window.map.getZoom()") == zoom
+    page.screenshot(path=str(ARTIFACTS / "map_filtered.png"), full_page=True)
+
+
+def test_clustered_estate_reports_the_clicked_site(browser_context, big_app_url):
+    page = browser_context.new_page()
+    try:
+        page.goto(big_app_url)
+        frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
+        frame.wait_for_selector(".marker-cluster", timeout=60_000)
+        assert frame.locator("path.assetmap-site").count() < 3_000
+        assert page.get_by_test_id("stMetricValue").first.inner_text() == "3,000"
+        page.screenshot(path=str(ARTIFACTS / "map_clustered.png"), full_page=True)
+        x, y = _focus_site(page, frame, HOSTILE_ID)
+        page.mouse.click(x, y)
+        record = page.locator(".assetmap-record")
+        record.wait_for(timeout=30_000)
+        assert HOSTILE_ID in record.inner_text()
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert frame.evaluate("typeof window.__xss") == "undefined"
+    finally:
+        page.close()
+
+
+def test_standalone_html_clusters_many_sites_offline(browser_context, tmp_path):
+    """The exported page (map_html) opens from a file: clusters, popups, no errors."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from assetmap.maps.interactive import map_html, site_map
+    from assetmap.schema import CRS_BNG
+
+    districts = gpd.GeoDataFrame(
+        {"code": ["E1"], "name": ["Area"]},
+        geometry=[box(555_000, 125_000, 605_000, 175_000)],
+        crs=CRS_BNG,
+    )
+    sites = make_sites(3_000, hostile=True)
+    path = tmp_path / "map.html"
+    path.write_text(map_html(site_map(sites, boundaries=districts)), encoding="utf-8")
+
+    page = browser_context.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None,
+    )
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".marker-cluster", timeout=30_000)
+        assert page.locator(".assetmap-legend").is_visible()
+        assert "Contains OS data" in page.locator(".leaflet-control-attribution").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "standalone_clustered.png"))
+        # zoom in on the hostile site until it leaves its cluster, then click it
+        page.evaluate(
+            """() => {
+                const map = Object.values(window).find(v => v instanceof L.Map);
+                map.eachLayer(l => { if (l.getLayers) { l.getLayers().forEach(m => {
+                    if (m.feature && m.feature.properties.id === 'T-00000') {
+                        window.__hit = m; } }); } });
+                map.setView(window.__hit.getLatLng(), 18, {animate: false});
+            }"""
+        )
+        page.wait_for_function("() => window.__hit && window.__hit.getElement()", timeout=30_000)
+        box = page.evaluate(
+            """() => { const r = window.__hit.getElement().getBoundingClientRect();
+                       return {x: r.x + r.width / 2, y: r.y + r.height / 2}; }"""
+        )
+        page.mouse.click(box["x"], box["y"])
+        popup = page.locator(".leaflet-popup-content .assetmap-record")
+        popup.wait_for(timeout=30_000)
+        assert "<img src=x onerror=window.__xss=1>" in popup.inner_text()
+        assert popup.locator("img").count() == 0
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        page.mouse.move(5, 400)  # away from the marker: hide its tooltip
+        page.wait_for_timeout(400)  # the popup fades in
+        page.screenshot(path=str(ARTIFACTS / "standalone_popup.png"))
+    finally:
+        page.close()
+    assert errors == [], errors
+    assert outside == [], outside[:5]
