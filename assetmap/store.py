@@ -250,9 +250,7 @@ class GeoPackageStore(EstateStore):
         frame = self._read("requests")
         if frame is None:
             return empty_requests()
-        return gpd.GeoDataFrame(
-            _conform(self._provenance(frame), REQUEST_COLUMNS), crs=CRS_BNG
-        )
+        return gpd.GeoDataFrame(_conform(self._provenance(frame), REQUEST_COLUMNS), crs=CRS_BNG)
 
     def quarantine(self) -> pd.DataFrame:
         frame = self._read("quarantine")
