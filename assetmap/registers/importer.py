@@ -385,12 +385,8 @@ def import_register(
         _quarantine_known_sites(prepared, store.site_keys())
     if progress is not None:
         progress("store", 0.8)
-    previous = 0
-    if hasattr(store, "imports"):
-        log = store.imports()
-        hit = log[log["source_file"] == report.source_file]
-        previous = int(hit["accepted"].sum()) if len(hit) else 0
-    report.replaced_rows = previous
+    log = store.imports()
+    report.replaced_rows = int(log.loc[log["source_file"] == report.source_file, "accepted"].sum())
     report.stored = True
     log_row = {
         "source_file": report.source_file,

@@ -180,10 +180,11 @@ def _has_letters(values: pd.Series, extra: str = "") -> bool:
 
 
 def _norm_key(values: pd.Series) -> pd.Series:
-    """Lower-case letters and digits only, computed once per distinct value."""
-    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
-    keys = pd.Series(uniques, dtype="str").str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
-    return pd.Series(keys.to_numpy()[codes], index=values.index, dtype="str")
+    """Lower-case letters and digits only: ``"The Hub, Sale"`` -> ``"thehubsale"``."""
+    import pyarrow.compute as pc
+
+    arr = pc.replace_substring_regex(pc.utf8_lower(arrow_strings(values)), "[^a-z0-9]", "")
+    return pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
 
 
 def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
@@ -201,25 +202,34 @@ def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
     pandas.Series
         Ids such as ``"S3f9a0c1d2e4b5a67"`` (a 64-bit hash in hex).
     """
-    key = parts[0].astype(str)
-    for p in parts[1:]:
-        key = key + "\x1f" + p.astype(str)
-    hashed = pd.util.hash_pandas_object(key, index=False).to_numpy().astype(np.uint64)
-    return pd.Series(_hex(prefix, hashed), index=key.index)
+    index = parts[0].index
+    hashed = np.zeros(len(index), dtype=np.uint64)
+    for part in parts:
+        text = part.astype(str)
+        if len(text) and (text == text.iloc[0]).all():  # one value for all: hash it once
+            h = pd.util.hash_array(np.array([text.iloc[0]], dtype=object))[0]
+            h = np.full(len(text), h, dtype=np.uint64)
+        else:
+            h = pd.util.hash_array(text.to_numpy(dtype=object)).astype(np.uint64)
+        with np.errstate(over="ignore"):  # arithmetic modulo 2**64 is the point
+            hashed = hashed * np.uint64(0x9E3779B97F4A7C15) + h
+    return pd.Series(_hex(prefix, hashed), index=index)
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_PAIRS = np.frombuffer(
+    "".join(f"{i:02x}" for i in range(256)).encode("ascii"), dtype=np.uint8
+).reshape(256, 2)
 
 
-def _hex(prefix: str, values: np.ndarray) -> np.ndarray:
+def _hex(prefix: str, values: np.ndarray):
     """``prefix`` + 16 hex digits for each unsigned 64-bit value, vectorised."""
     import pyarrow as pa
 
     n = len(values)
-    shifts = np.arange(60, -4, -4, dtype=np.uint64)
+    big_endian = values.astype(">u8").view(np.uint8).reshape(n, 8)
     chars = np.empty((n, 17), dtype=np.uint8)
     chars[:, 0] = ord(prefix)
-    chars[:, 1:] = _HEX[((values[:, None] >> shifts) & np.uint64(15)).astype(np.intp)]
+    chars[:, 1:] = _HEX_PAIRS[big_endian].reshape(n, 16)
     offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int32)
     arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
     return pd.array(arr, dtype=pd.StringDtype(na_value=np.nan))
@@ -457,8 +467,11 @@ def check_sites(
     # Stable ids and duplicates within this register.
     postcode = located.postcode.reset_index(drop=True)
     key = source_ref.where(source_ref != "", ("uprn:" + uprn).where(uprn != "", ""))
-    fallback = "np:" + _norm_key(name) + "|" + postcode.str.replace(" ", "")
-    key = key.where(key != "", fallback)
+    need = (key == "").to_numpy()
+    if need.any():  # no reference and no UPRN: the name and postcode identify the site
+        fallback = "np:" + _norm_key(name[need]) + "|" + postcode[need].str.replace(" ", "")
+        key = key.copy()
+        key[need] = fallback
     # a site is known by who holds it (agency and sector) and by its key
     site_id = stable_ids("S", [sector_s, _norm_key(agency_s), key])
     _flag_duplicates(
@@ -658,17 +671,22 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
     if sites.empty:
         return group
     agency = sites["sector"].astype(str) + ":" + _norm_key(sites["agency"].astype(str))
-    keys = [
-        ("uprn:" + sites["uprn"].astype(str)).where(sites["uprn"].astype(str) != "", ""),
-        (
-            "pn:"
-            + sites["postcode"].astype(str).str.replace(" ", "")
-            + "|"
-            + _norm_key(sites["name"].astype(str))
-        ).where(sites["postcode"].astype(str) != "", ""),
-    ]
+    uprn = sites["uprn"].astype(str)
+    postcode = sites["postcode"].astype(str)
+    # only a postcode that appears more than once can hold a shared site
+    by_name = (postcode != "").to_numpy().copy()
+    by_name[by_name] = postcode[by_name].duplicated(keep=False).to_numpy()
+    name_key = pd.Series("", index=sites.index, dtype="str")
+    if by_name.any():
+        name_key[by_name] = (
+            "pn:" + postcode[by_name].str.replace(" ", "") + "|" + _norm_key(sites["name"][by_name])
+        )
+    keys = [("uprn:" + uprn).where(uprn != "", ""), name_key]
     for key in keys:
-        valid = (key != "") & key.duplicated(keep=False)
+        valid = (key != "").to_numpy().copy()
+        if not valid.any():
+            continue
+        valid[valid] = key[valid].duplicated(keep=False).to_numpy()
         if not valid.any():
             continue
         n_agencies = agency[valid].groupby(key[valid]).transform("nunique")
