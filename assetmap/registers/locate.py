@@ -134,15 +134,36 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _in_gb(east: np.ndarray, north: np.ndarray) -> np.ndarray:
     minx, miny, maxx, maxy = GB_BOUNDS
     ok = (east >= minx) & (east <= maxx) & (north >= miny) & (north <= maxy)
-    if ok.any():
-        lon, lat = transformer(CRS_BNG, "EPSG:4326").transform(east[ok], north[ok])
+    # only points in the grid box around Northern Ireland need the exact test
+    nminx, nminy, nmaxx, nmaxy = _ni_grid_box()
+    near = ok & (east <= nmaxx) & (north >= nminy) & (north <= nmaxy)
+    if near.any():
+        lon, lat = transformer(CRS_BNG, "EPSG:4326").transform(east[near], north[near])
         in_ni = (
             (lon >= _NI_BOX[0]) & (lon <= _NI_BOX[2]) & (lat >= _NI_BOX[1]) & (lat <= _NI_BOX[3])
         )
-        sub = ok.copy()
-        sub[ok] = ~in_ni
-        ok = sub
+        ok[np.flatnonzero(near)[in_ni]] = False
     return ok
+
+
+@lru_cache(maxsize=1)
+def _ni_grid_box() -> tuple[float, float, float, float]:
+    """The British National Grid box that holds the Northern Ireland lon/lat box."""
+    lon0, lat0, lon1, lat1 = _NI_BOX
+    edge = np.linspace(0, 1, 50)
+    lons = np.concatenate(
+        [lon0 + (lon1 - lon0) * edge] * 2 + [np.full(50, lon0), np.full(50, lon1)]
+    )
+    lats = np.concatenate(
+        [np.full(50, lat0), np.full(50, lat1)] + [lat0 + (lat1 - lat0) * edge] * 2
+    )
+    x, y = transformer("EPSG:4326").transform(lons, lats)
+    return (
+        float(x.min()) - 1000,
+        float(y.min()) - 1000,
+        float(x.max()) + 1000,
+        float(y.max()) + 1000,
+    )
 
 
 def _looks_lonlat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -202,7 +223,11 @@ def locate_rows(
             failed[outside] = True
             problems.append(
                 Problem(
-                    outside, column, values, "outside_gb", "coordinates are outside Great Britain"
+                    outside,
+                    column,
+                    values() if callable(values) else values,
+                    "outside_gb",
+                    "coordinates are outside Great Britain",
                 )
             )
 
@@ -226,8 +251,11 @@ def locate_rows(
             x[areas] = shapely.get_x(reps)
             y[areas] = shapely.get_y(reps)
             footprints[is_area] = shapely.make_valid(geoms[is_area])
-        geom_text = pd.Series(shapely.to_wkt(geoms, rounding_precision=1, trim=True)).fillna("")
-        geom_text = geom_text.str.slice(0, 80)
+
+        def geom_text():
+            text = pd.Series(shapely.to_wkt(geoms, rounding_precision=1, trim=True)).fillna("")
+            return text.str.slice(0, 80)
+
         settle(x, y, is_point, "geometry", "geometry", geom_text)
         settle(x, y, is_area, "footprint", "geometry", geom_text)
         settle(x, y, other, "geometry", "geometry", geom_text)
@@ -284,7 +312,7 @@ def locate_rows(
     if e_col is not None and n_col is not None:
         x, bad_x = parse_numbers(table[e_col])
         y, bad_y = parse_numbers(table[n_col])
-        pair = pd.Series(table[e_col].astype(str) + ", " + table[n_col].astype(str))
+        pair = _Pair(table, e_col, n_col)
         _bad_numbers(bad_x | bad_y, e_col, pair, east, failed, problems)
         given = np.isfinite(x) & np.isfinite(y)
         settle(x, y, given, "easting/northing", e_col, pair)
@@ -294,7 +322,7 @@ def locate_rows(
     if x_col is not None and y_col is not None:
         x, bad_x = parse_numbers(table[x_col])
         y, bad_y = parse_numbers(table[y_col])
-        pair = pd.Series(table[x_col].astype(str) + ", " + table[y_col].astype(str))
+        pair = _Pair(table, x_col, y_col)
         _bad_numbers(bad_x | bad_y, x_col, pair, east, failed, problems)
         given = np.isfinite(x) & np.isfinite(y)
         crs_col = cmap.column("crs")
@@ -326,7 +354,7 @@ def locate_rows(
                         Problem(
                             swapped & ~np.isfinite(east),
                             x_col,
-                            pair,
+                            pair(),
                             "latlon_swapped",
                             "latitude and longitude are swapped (GeoX holds the latitude)",
                         )
@@ -425,6 +453,17 @@ def locate_rows(
     return Located(east, north, source, footprints, postcode, problems, notes)
 
 
+class _Pair:
+    """Two columns shown as one value ("x, y"), built only if a fault needs showing."""
+
+    def __init__(self, table: pd.DataFrame, first: str, second: str) -> None:
+        self.table, self.first, self.second = table, first, second
+
+    def __call__(self) -> pd.Series:
+        t = self.table
+        return pd.Series(t[self.first].astype(str) + ", " + t[self.second].astype(str))
+
+
 def _swapped(*, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Values that make sense only with latitude and longitude exchanged."""
     lo_x, lo_y, hi_x, hi_y = _GB_LONLAT
@@ -436,21 +475,29 @@ def _bad_numbers(bad, column, values, east, failed, problems):
     if bad.any():
         failed[bad] = True
         problems.append(
-            Problem(bad, column, values, "bad_coordinates", "the coordinates are not numbers")
+            Problem(
+                bad,
+                column,
+                values() if callable(values) else values,
+                "bad_coordinates",
+                "the coordinates are not numbers",
+            )
         )
 
 
 def _locate_lonlat(table, lon_col, lat_col, crs, method, n, east, failed, problems, settle):
     lat, bad_lat = parse_numbers(table[lat_col])
     lon, bad_lon = parse_numbers(table[lon_col])
-    pair = pd.Series(table[lat_col].astype(str) + ", " + table[lon_col].astype(str))
+    pair = _Pair(table, lat_col, lon_col)
     _bad_numbers(bad_lat | bad_lon, lat_col, pair, east, failed, problems)
     given = np.isfinite(lat) & np.isfinite(lon)
     swapped = given & _swapped(lat=lat, lon=lon) & ~np.isfinite(east) & ~failed
     if swapped.any():
         failed[swapped] = True
         problems.append(
-            Problem(swapped, lat_col, pair, "latlon_swapped", "latitude and longitude are swapped")
+            Problem(
+                swapped, lat_col, pair(), "latlon_swapped", "latitude and longitude are swapped"
+            )
         )
     ok = given & ~swapped & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     x = np.full(n, np.nan)

@@ -188,7 +188,7 @@ def sniff_format(data: bytes, *, limits: ZipLimits | None = None) -> str:
     RegisterReadError
         If the file is empty or not in any format assetmap reads.
     """
-    if not data.strip():
+    if not data or data.isspace():
         raise RegisterReadError("the file is empty")
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         members = inspect_zip(data, limits=limits)
@@ -223,7 +223,7 @@ def sniff_format(data: bytes, *, limits: ZipLimits | None = None) -> str:
 
 def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as text, missing values as ``""``, headers as stripped strings."""
-    out = pd.DataFrame(index=frame.index)
+    out: dict[str, pd.Series] = {}
     seen: dict[str, int] = {}
     for i, col in enumerate(frame.columns):
         name = str(col).strip() if col is not None else ""
@@ -243,7 +243,7 @@ def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             text = values.astype("str").where(values.notna(), "")
         out[name] = text.str.strip()
-    return out
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _cell_text(value) -> str:
@@ -285,7 +285,9 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
                 "the file is not a table: no comma, tab, semicolon or other delimiter was "
                 "found in its first line"
             ) from None
-    frame = _parse_delimited(text, delimiter)
+    # UTF-8 files go to the parser as they are; others as the text decoded above
+    utf8 = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    frame = _parse_delimited(text, delimiter, utf8=utf8 if encoding == "utf-8-sig" else None)
     if frame.shape[1] < 2:
         raise RegisterReadError(
             "the file is not a table: its header has a single column "
@@ -297,7 +299,7 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, rows
 
 
-def _parse_delimited(text: str, delimiter: str) -> pd.DataFrame:
+def _parse_delimited(text: str, delimiter: str, *, utf8: bytes | None = None) -> pd.DataFrame:
     """Parse delimited text, every cell as a string: pyarrow's reader, else pandas'."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -306,7 +308,7 @@ def _parse_delimited(text: str, delimiter: str) -> pd.DataFrame:
     if header and len(set(header)) == len(header) and all(h.strip() for h in header):
         try:
             table = pacsv.read_csv(
-                io.BytesIO(text.encode("utf-8")),
+                io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8")),
                 read_options=pacsv.ReadOptions(block_size=16 << 20),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
