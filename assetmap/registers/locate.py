@@ -135,7 +135,7 @@ def _in_gb(east: np.ndarray, north: np.ndarray) -> np.ndarray:
     minx, miny, maxx, maxy = GB_BOUNDS
     ok = (east >= minx) & (east <= maxx) & (north >= miny) & (north <= maxy)
     # only points in the grid box around Northern Ireland need the exact test
-    nminx, nminy, nmaxx, nmaxy = _ni_grid_box()
+    _, nminy, nmaxx, nmaxy = _ni_grid_box()
     near = ok & (east <= nmaxx) & (north >= nminy) & (north <= nmaxy)
     if near.any():
         lon, lat = transformer(CRS_BNG, "EPSG:4326").transform(east[near], north[near])
