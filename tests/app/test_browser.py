@@ -269,3 +269,26 @@ def test_standalone_html_clusters_many_sites_offline(browser_context, tmp_path):
         page.close()
     assert errors == [], errors
     assert outside == [], outside[:5]
+
+
+def test_first_start_shows_the_sample_estate_on_the_map(browser_context, tmp_path):
+    """The README's run command with no store: the sample estate is built and drawn."""
+    from assetmap.sample import sample_registers
+
+    store = tmp_path / "fresh" / "estate.gpkg"
+    with streamlit_server({STORE_ENV: str(store)}, log_name="streamlit-first-start.log") as url:
+        page = browser_context.new_page()
+        try:
+            page.goto(url)
+            frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=120_000).content_frame()
+            assert frame is not None
+            frame.wait_for_selector("path.assetmap-site", timeout=60_000)
+            drawn = frame.evaluate("() => document.querySelectorAll('path.assetmap-site').length")
+            assert drawn > 1_500  # the whole sample estate, not clustered at this size
+            assert store.is_file()
+            assert len(sample_registers()) >= 10
+            frame.get_by_text("Contains OS data", exact=False).first.wait_for(timeout=10_000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "first_start_sample_estate.png"), full_page=True)
+        finally:
+            page.close()
