@@ -51,9 +51,18 @@ def _cache_dir() -> Path:
     return base if os.environ.get("ASSETMAP_CACHE") else base / "assetmap"
 
 
+def _pack(codes: np.ndarray) -> np.ndarray:
+    """Postcodes (``S7`` bytes, no space) as unsigned integers that sort the same way.
+
+    The seven bytes, zero-padded to eight and read big-endian, compare as the text
+    does, and a binary search over integers is several times faster than over bytes.
+    """
+    return np.ascontiguousarray(codes.astype("S8")).view(">u8").astype(np.uint64)
+
+
 @dataclass(frozen=True)
 class _Table:
-    keys: np.ndarray  # sorted, dtype S7
+    keys: np.ndarray  # sorted postcodes packed into integers, see _pack
     easting: np.ndarray  # float32 (whole metres are exact)
     northing: np.ndarray  # float32
     district_index: np.ndarray  # uint16 index into ``districts``
@@ -87,7 +96,7 @@ class PostcodeDirectory:
             ) from exc
 
     def _cache_file(self) -> Path:
-        return self._cache_dir / f"onspd-{self.version}.npz"
+        return self._cache_dir / f"onspd-{self.version}-v2.npz"
 
     def _build(self) -> _Table:
         import brotli
@@ -110,7 +119,7 @@ class PostcodeDirectory:
             district.append(np.array(cols["laua"], dtype=object))
         if not keys:
             raise DataNotFoundError(f"no postcode files were found in {folder}")
-        k = np.concatenate(keys)
+        k = _pack(np.concatenate(keys))
         order = np.argsort(k, kind="stable")
         dist = pd.Series(np.concatenate(district)[order]).fillna("").astype(str)
         codes, uniques = pd.factorize(dist)
@@ -171,7 +180,7 @@ class PostcodeDirectory:
         """
         table = self._load()
         compact = compact_postcodes(postcodes)
-        query = compact.to_numpy(dtype=object).astype(f"S{_WIDTH}")
+        query = _pack(compact.to_numpy(dtype=object).astype(f"S{_WIDTH}"))
         # ``astype`` truncates longer strings, so a too-long value must not match.
         too_long = compact.str.len().to_numpy() > _WIDTH
         pos = np.searchsorted(table.keys, query)
