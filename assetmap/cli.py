@@ -155,6 +155,215 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _cmd_density(args) -> int:
+    from .density import (
+        classify,
+        density_by_locality,
+        metric_column,
+        read_population,
+        write_table,
+    )
+    from .errors import InvalidArgumentError
+    from .localities import LEVELS
+    from .store import open_store
+
+    store = open_store(args.store)
+    problems = []
+    if not store.exists():
+        problems.append(
+            f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
+            "register first)"
+        )
+    if args.boundaries is None and args.level not in LEVELS:
+        problems.append(
+            f"--level {args.level!r} is not a bundled level; expected one of: "
+            f"{', '.join(LEVELS)}, or --boundaries FILE with the polygons of {args.level}"
+        )
+    if args.per == "residents" and args.population is None:
+        problems.append(
+            "--per residents needs --population FILE; expected an ONS population estimates CSV"
+        )
+    bins = None
+    if args.bins is not None:
+        try:
+            bins = [float(b) for b in args.bins.split(",")]
+        except ValueError:
+            problems.append(
+                f"--bins {args.bins!r} is not valid; expected numbers separated by commas, "
+                "such as 1,5,10"
+            )
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".gpkg"):
+            problems.append(f"--out {str(out)!r} is not valid; expected a .csv or .gpkg file")
+        elif store.exists() and out.resolve() == store.path.resolve():
+            problems.append(
+                f"--out {str(out)!r} is the estate store; expected another .csv or .gpkg file"
+            )
+    checks = (
+        lambda: metric_column(args.metric, args.per),
+        lambda: classify([], scheme=args.scheme, k=args.k, bins=bins),  # checks the arguments
+    )
+    for check in checks:
+        try:
+            check()
+        except InvalidArgumentError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+
+    population = read_population(args.population) if args.population else None
+    column = metric_column(args.metric, args.per)
+    sites = store.sites()
+    result = density_by_locality(sites, args.boundaries or args.level, population=population)
+    frame, classes = result.choropleth(
+        args.metric, per=args.per, scheme=args.scheme, k=args.k, bins=bins
+    )
+    unit = {"km2": " per km²", "residents": " per 1,000 residents", "total": ""}[args.per]
+    source = args.boundaries or "the bundled Kent and Medway set"
+    assigned = len(sites) - result.n_outside
+    print(f"{args.metric}{unit} by {args.level}: {len(frame):,} localities from {source}")
+    print(
+        f"  {len(sites):,} sites: {assigned:,} in a locality ({result.n_on_boundary:,} on a "
+        f"boundary, each counted once), {result.n_outside:,} outside every locality"
+    )
+    for note in result.notes:
+        print(f"  note: {note}")
+    print(f"  classes ({classes.scheme}, k={classes.k}):")
+    for label, count in zip(classes.legend, classes.counts, strict=True):
+        print(f"    {label:<28} {count:>6,} localities")
+    if classes.message:
+        print(f"  note: {classes.message}")
+
+    def number(value: float) -> str:
+        """A figure for the terminal: whole above 100, else three significant digits."""
+        if value != value:  # NaN
+            return "no data"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+    top = frame.sort_values(column, ascending=False, kind="stable").head(10)
+    print(f"  highest {len(top)}:")
+    for row in top.itertuples(index=False):
+        shown = "suppressed" if row.suppressed else number(getattr(row, column))
+        print(f"    {row.code:<10} {row.name[:32]:<32} {shown:>16}  sites {row.sites_display}")
+    if out is not None:
+        table = frame if out.suffix.lower() == ".gpkg" else frame.drop(columns="geometry")
+        layer = f"density_{args.level}"
+        write_table(table, out, layer=layer)
+        print(f"Wrote {out}" + (f" (layer {layer})" if out.suffix.lower() == ".gpkg" else ""))
+    return 0
+
+
+def _store_and_out(args, problems: list[str]):
+    """The store (which must exist) and the --out file (.csv or .gpkg, not the store)."""
+    from .store import open_store
+
+    store = open_store(args.store)
+    if not store.exists():
+        problems.append(
+            f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
+            "register first)"
+        )
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".gpkg"):
+            problems.append(f"--out {str(out)!r} is not valid; expected a .csv or .gpkg file")
+        elif store.exists() and out.resolve() == store.path.resolve():
+            problems.append(
+                f"--out {str(out)!r} is the estate store; expected another .csv or .gpkg file"
+            )
+    return store, out
+
+
+def _cmd_colocate(args) -> int:
+    from .colocation import check_positive, colocation_clusters
+    from .errors import InvalidArgumentError
+
+    problems: list[str] = []
+    store, out = _store_and_out(args, problems)
+    if p := check_positive("--distance", args.distance):
+        problems.append(p)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    result = colocation_clusters(store.sites(), distance=args.distance)
+    print(result.message)
+    top = result.clusters.head(10)
+    if len(top):
+        print(f"  largest {len(top)} (of {len(result.clusters):,}):")
+    for row in top.itertuples(index=False):
+        estimated = " (estimated)" if row.saving_estimated else ""
+        print(
+            f"    #{row.cluster_id}: {row.n_sites:,} sites of {row.n_agencies} agencies "
+            f"({row.agencies})"
+        )
+        print(
+            f"      hub {row.hub_name} ({row.hub_agency}, {row.hub_tenure or 'tenure unknown'}); "
+            f"needs {row.new_space_sqft:,.0f} sq ft more to take the rest; releases "
+            f"{row.net_floor_area_released_sqft:,.0f} sq ft, saving £{row.saving_gbp:,.0f} "
+            f"a year{estimated}"
+        )
+    if out is not None:
+        written = result.to_gpkg(out) if out.suffix.lower() == ".gpkg" else result.to_csv(out)
+        written = written if isinstance(written, list) else [written]
+        print("Wrote " + ", ".join(str(w) for w in written))
+    return 0
+
+
+def _cmd_match(args) -> int:
+    from .colocation import check_positive
+    from .errors import InvalidArgumentError
+    from .matching import allocate, find_candidates
+
+    problems: list[str] = []
+    store, out = _store_and_out(args, problems)
+    if args.requests is not None and not Path(args.requests).is_file():
+        problems.append(f"--requests {args.requests!r} is not a file; expected a requests register")
+    if p := check_positive("--time-limit", args.time_limit, "a positive number of seconds"):
+        problems.append(p)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    if args.requests is not None:
+        from .registers.importer import prepare_register
+
+        prepared = prepare_register(Path(args.requests), kind="requests")
+        requests = prepared.rows
+        source = f"{Path(args.requests).name} ({prepared.report.quarantined:,} rows quarantined)"
+    else:
+        requests = store.requests()
+        source = f"the store {store.path}"
+    match = find_candidates(requests, store.sites())
+    plan = allocate(match, allow_split=args.allow_split, time_limit=args.time_limit)
+    print(f"Space requests from {source}")
+    print(match.message)
+    for row in match.requests.itertuples():
+        ref = row.request_ref or row.request_id
+        print(f"  {ref} {row.agency}: {row.need_sqft:,.0f} sq ft {row.use_class}")
+        top = match.candidates[match.candidates["request_id"] == row.request_id].head(1)
+        if len(top):
+            best = top.iloc[0]
+            print(
+                f"    best of {row.n_candidates:,}: {best['offer_name']} ({best['offer_agency']}), "
+                f"score {best['score']:.2f}: {best['reasons']}"
+            )
+        else:
+            print(f"    no candidates: {row.reason}")
+    split = "split allowed" if args.allow_split else "whole requests only"
+    print(f"Plan ({split}): {plan.message}")
+    for row in plan.assignments.itertuples(index=False):
+        ref = row.request_ref or row.request_id
+        print(
+            f"  {ref} -> {row.offer_name} ({row.offer_agency}): {row.assigned_sqft:,.0f} sq ft, "
+            f"{row.distance_m / 1000:,.1f} km"
+        )
+    for row in plan.unmatched.itertuples(index=False):
+        ref = row.request_ref or row.request_id
+        print(f"  {ref} unmatched: {row.reason}")
+    if out is not None:
+        written = plan.to_gpkg(out) if out.suffix.lower() == ".gpkg" else plan.to_csv(out)
+        print(f"Wrote {written}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the commands)."""
     parser = argparse.ArgumentParser(
@@ -200,6 +409,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=store_help)
     p.add_argument("--force", action="store_true", help="import even if the store exists")
     p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser(
+        "density",
+        help="sites, floor area, surplus or running cost per locality, classed for a map",
+    )
+    p.add_argument(
+        "--level",
+        default="district",
+        help="bundled level: district (default), lsoa, nhs_area or county; with --boundaries, "
+        "the name of the file's level (ward, parish...)",
+    )
+    p.add_argument(
+        "--boundaries", metavar="FILE", help="a boundary file (GeoJSON, GeoPackage, Shapefile)"
+    )
+    p.add_argument(
+        "--metric",
+        default="sites",
+        metavar="METRIC",
+        help="sites (default), floor_area_sqft, surplus_sqft or running_cost_gbp",
+    )
+    p.add_argument(
+        "--per",
+        default="km2",
+        metavar="km2|residents|total",
+        help="km2 (default), residents (per 1,000; needs --population) or total",
+    )
+    p.add_argument("--population", metavar="FILE", help="ONS population estimates CSV")
+    p.add_argument(
+        "--scheme",
+        default="quantiles",
+        metavar="NAME",
+        help="quantiles (default), natural_breaks, equal_interval or user_defined (with --bins)",
+    )
+    p.add_argument("--k", type=int, default=5, metavar="N", help="number of classes (default 5)")
+    p.add_argument("--bins", help="upper bounds for --scheme user_defined, such as 1,5,10")
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--out", metavar="FILE", help="write the table: .csv, or .gpkg with polygons")
+    p.set_defaults(func=_cmd_density)
+
+    p = sub.add_parser(
+        "colocate", help="groups of two or more agencies' sites within walking distance"
+    )
+    p.add_argument(
+        "--distance",
+        type=float,
+        default=400.0,
+        metavar="METRES",
+        help="walking distance in metres (default 400)",
+    )
+    p.add_argument("--store", help=store_help)
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the clusters: .csv (members beside it) or .gpkg (hulls and members)",
+    )
+    p.set_defaults(func=_cmd_colocate)
+
+    p = sub.add_parser("match", help="match space requests to surplus space: candidates and plan")
+    p.add_argument(
+        "--requests",
+        metavar="FILE",
+        help="a requests register to use instead of the store's requests (not stored)",
+    )
+    p.add_argument("--store", help=store_help)
+    p.add_argument(
+        "--out", metavar="FILE", help="write the plan: .csv (table) or .gpkg (lines and points)"
+    )
+    p.add_argument(
+        "--allow-split", action="store_true", help="let a request be served by several offers"
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="solver time limit (default 60); the gap is reported if it stops the solver",
+    )
+    p.set_defaults(func=_cmd_match)
     return parser
 
 

@@ -1,0 +1,872 @@
+"""Co-location: groups of different agencies' sites within walking distance.
+
+Two sites are *near* when they stand within ``distance`` metres of each other
+(straight line on the British National Grid, 400 m by default: about five
+minutes' walk). A **co-location cluster** is a connected component of the
+graph whose edges join near sites, kept when its sites belong to at least two
+different agencies. An agency is its ``sector`` and ``agency`` together
+(compared without regard to case or spacing), so two bodies of the same name in
+different sectors count as two. Components chain: A near B and B near C put A,
+B and C in one cluster even when A and C are further apart.
+
+Near pairs come from a k-d tree (:class:`scipy.spatial.cKDTree`,
+``query_pairs``) over the points' EPSG:27700 coordinates, never from comparing
+every pair; the components come from
+:func:`scipy.sparse.csgraph.connected_components`. The index was chosen by
+measurement (``benchmarks/bench_colocation.py --indexes``, 2 cores): all
+pairs within 400 m among 100,000 sites take 0.06 s with the k-d tree, 0.30 s
+with shapely's STRtree (``dwithin``) and 1.9 s with rtree; among 1,000,000
+sites (8.9 million pairs) 1.0 s, 14 s and 30 s.
+
+The hub of a cluster
+--------------------
+Each member's *occupied* space is its floor area less its surplus. The hub is
+the member that could take all the others with the least new space::
+
+    new_space(h) = max(0, occupied of the other members − surplus of h)
+
+ties broken by freehold tenure first, then the larger floor area, then the
+order of the input. Since a member's floor area is its occupied space plus
+its surplus, this is the member with the largest floor area, as long as the
+others do not fit in it whole. Moving every other member into the hub would
+release their floor area and running costs and need ``new_space(h)`` more
+space at the hub, so ``released floor area − new_space(h)`` leaves the estate;
+:func:`assetmap.savings.consolidation_saving` prices that at the vacated
+sites' own running cost per sq ft. Members without a floor area count as
+occupying nothing. Because components chain, a town centre can form one large
+cluster; the hub then shows where the most spare space is, not a plan to move
+a whole town into one building.
+
+Visibility
+----------
+Restricted sites (``sensitivity == "restricted"``) take part only in their own
+agency's results: with ``viewer_agency=None`` they are left out entirely; with
+``viewer_agency="Kent Police"`` only Kent Police's restricted sites join in.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from numbers import Real
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .errors import InvalidArgumentError
+from .savings import (
+    DEFAULT_COST_PER_SQFT,
+    check_cost_per_sqft,
+    consolidation_saving,
+    site_running_costs,
+)
+from .schema import CRS_BNG
+
+__all__ = [
+    "DEFAULT_DISTANCE_M",
+    "DEFAULT_HULL_BUFFER_M",
+    "ColocationResult",
+    "colocation_clusters",
+    "colocation_pairs",
+    "visible_mask",
+    "write_csv",
+    "write_geopackage",
+]
+
+#: Walking distance for co-location, metres (about five minutes on foot).
+DEFAULT_DISTANCE_M = 400.0
+#: How far cluster hulls reach beyond their outermost sites, metres.
+DEFAULT_HULL_BUFFER_M = 25.0
+
+_REQUIRED = ("agency", "sector")
+
+
+# ---------------------------------------------------------------------------
+# checks shared with assetmap.matching
+
+
+def check_positive(name: str, value, what: str = "a positive number of metres") -> str | None:
+    """Return a problem message if ``value`` is not a positive finite number, else ``None``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        return f"{name}={value!r} is not valid; expected {what}"
+    return None
+
+
+def check_viewer(viewer_agency) -> str | None:
+    """Return a problem message if ``viewer_agency`` is neither ``None`` nor a non-empty string."""
+    if viewer_agency is None or (isinstance(viewer_agency, str) and viewer_agency.strip()):
+        return None
+    return f"viewer_agency={viewer_agency!r} is not valid; expected None or an agency's name"
+
+
+def check_frame(name: str, frame, required: tuple[str, ...]) -> tuple[list[str], object]:
+    """Check a GeoDataFrame argument; return the problems and the frame in EPSG:27700."""
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return [
+            f"{name} is a {type(frame).__name__}; expected a GeoDataFrame "
+            f"with the canonical columns"
+        ], frame
+    problems = []
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        problems.append(
+            f"{name} lacks the column(s) {', '.join(missing)}; expected the canonical columns "
+            "(see assetmap.schema)"
+        )
+    if frame.crs is None:
+        if len(frame) and not frame.geometry.isna().all():
+            problems.append(f"{name} has no CRS; expected {CRS_BNG} (British National Grid)")
+        else:
+            frame = frame.set_crs(CRS_BNG)
+    elif not frame.crs.equals(CRS_BNG) and frame.crs.to_epsg() != 27700:
+        frame = frame.to_crs(CRS_BNG)
+    return problems, frame
+
+
+def _norm(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize text compared without regard to case or spacing: codes, display labels."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    raw = pd.Series(uniques, dtype="str").fillna("")
+    keys = raw.str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+    key_codes, key_uniques = pd.factorize(keys)
+    labels = np.empty(len(key_uniques), dtype=object)
+    # the display label is the first spelling met
+    first = pd.Series(np.arange(len(key_codes))).groupby(key_codes).first().to_numpy()
+    labels[:] = raw.str.strip().to_numpy(dtype=object)[first]
+    return key_codes[codes], labels
+
+
+def agency_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Identify each row's agency by its sector and name together.
+
+    Parameters
+    ----------
+    frame
+        A table with ``sector`` and ``agency`` columns.
+
+    Returns
+    -------
+    codes, labels
+        An integer code per row (same code = same agency) and each code's
+        display name (the agency's name as first spelt).
+    """
+    if len(frame) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+    s_codes, _ = _norm(frame["sector"])
+    a_codes, a_labels = _norm(frame["agency"])
+    combined = s_codes.astype(np.int64) * (len(a_labels) + 1) + a_codes
+    codes, uniques = pd.factorize(combined)
+    labels = a_labels[uniques % (len(a_labels) + 1)]
+    return codes.astype(np.int64), labels
+
+
+def visible_mask(frame: pd.DataFrame, *, viewer_agency: str | None = None) -> np.ndarray:
+    """Which rows a viewer may see: open rows, and their own agency's restricted rows.
+
+    Parameters
+    ----------
+    frame
+        Sites or requests with ``sensitivity`` and ``agency`` columns (rows
+        without a ``sensitivity`` column count as open).
+    viewer_agency
+        The agency looking, or ``None`` for everyone (restricted rows hidden).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, aligned to ``frame``.
+    """
+    problem = check_viewer(viewer_agency)
+    if problem:
+        raise InvalidArgumentError(problem)
+    if "sensitivity" not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    sens = frame["sensitivity"].fillna("").astype(str).str.strip().str.lower()
+    restricted = (sens == "restricted").to_numpy()
+    visible = ~restricted
+    if viewer_agency is not None and restricted.any():
+        agency = frame["agency"].to_numpy(dtype=object, na_value="")[restricted]
+        own = np.array(
+            [
+                " ".join(str(a).split()).lower() == " ".join(viewer_agency.split()).lower()
+                for a in agency
+            ],
+            dtype=bool,
+        )
+        visible[np.flatnonzero(restricted)[own]] = True
+    return visible
+
+
+def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """Return x, y of each geometry (a polygon's centroid) and whether it has a location."""
+    arr = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(arr)
+    ok = ~missing
+    ok[ok] = ~shapely.is_empty(arr[ok])
+    xy = np.full((len(arr), 2), np.nan)
+    if ok.any():
+        located = arr[ok]
+        not_point = shapely.get_type_id(located) != 0
+        if not_point.any():
+            located = located.copy()
+            located[not_point] = shapely.centroid(located[not_point])
+        xy[ok, 0] = shapely.get_x(located)
+        xy[ok, 1] = shapely.get_y(located)
+    ok &= np.isfinite(xy).all(axis=1)
+    return xy, ok
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _text(frame: pd.DataFrame, column: str, positions: np.ndarray | None = None) -> np.ndarray:
+    """A text column as an object array ("" where missing), optionally at some positions."""
+    if column not in frame.columns:
+        return np.full(len(frame) if positions is None else len(positions), "", dtype=object)
+    values = frame[column] if positions is None else frame[column].take(positions)
+    return values.to_numpy(dtype=object, na_value="")
+
+
+def _hull_points(xy: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
+    """Mark the points that may lie on their group's convex hull (Akl–Toussaint).
+
+    A point strictly inside the quadrilateral of its group's extreme points
+    (least and greatest x, least and greatest y) is inside the hull, so it is
+    not needed to draw the hull.
+    """
+    x, y = xy[:, 0], xy[:, 1]
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(k))
+    corners = []
+    for values, reduce in ((x, np.minimum), (y, np.minimum), (x, np.maximum), (y, np.maximum)):
+        extreme = reduce.reduceat(values[order], starts)
+        hit = np.flatnonzero(values == extreme[group])
+        corner = np.empty(k, dtype=np.int64)
+        corner[group[hit]] = hit
+        corners.append(corner[group])
+    # west, south, east, north: counter-clockwise
+    inside = np.ones(len(xy), dtype=bool)
+    for a in range(4):
+        p0, p1 = corners[a], corners[(a + 1) % 4]
+        cross = (x[p1] - x[p0]) * (y - y[p0]) - (y[p1] - y[p0]) * (x - x[p0])
+        inside &= cross > 0
+    return ~inside
+
+
+# ---------------------------------------------------------------------------
+# writers shared with assetmap.matching
+
+
+def _temporary_beside(path: Path, suffix: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table to CSV (UTF-8, geometry as WKT) through a temporary file.
+
+    Parameters
+    ----------
+    frame
+        The table; a GeoDataFrame's geometry is written as WKT in British National Grid.
+    path
+        The CSV file; replaced whole or not at all.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    out = pd.DataFrame(frame).copy()
+    if isinstance(frame, gpd.GeoDataFrame):
+        name = frame.geometry.name
+        out[name] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=1)
+        out = out.rename(columns={name: "wkt_bng"})
+    tmp = _temporary_beside(path, ".tmp.csv")
+    try:
+        out.to_csv(tmp, index=False, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_geopackage(
+    layers: dict[str, gpd.GeoDataFrame],
+    path: str | os.PathLike,
+    *,
+    geometry_types: dict[str, str] | None = None,
+) -> Path:
+    """Write layers to a new GeoPackage through a temporary file.
+
+    Parameters
+    ----------
+    layers
+        Layer name -> GeoDataFrame (EPSG:27700). Empty layers are written too.
+    path
+        The GeoPackage; replaced whole or not at all.
+    geometry_types
+        Layer name -> OGR geometry type (``"Point"``, ``"LineString"``,
+        ``"Polygon"``...), so that empty layers and layers with missing
+        geometries keep their type; others are detected.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pyogrio
+
+    path = Path(path)
+    tmp = _temporary_beside(path, ".tmp.gpkg")
+    tmp.unlink()  # GDAL creates the file itself
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+            for layer, frame in layers.items():
+                frame = frame.reset_index(drop=True)
+                geometry_type = (geometry_types or {}).get(layer)
+                if geometry_type is None and len(frame) == 0:
+                    geometry_type = "Unknown"
+                pyogrio.write_dataframe(
+                    frame,
+                    tmp,
+                    layer=layer,
+                    driver="GPKG",
+                    append=False,
+                    geometry_type=geometry_type,
+                )
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------
+# co-location
+
+
+@dataclass
+class _Eligible:
+    """The sites that take part: visible and located."""
+
+    positions: np.ndarray  # positions in the input
+    xy: np.ndarray
+    agency: np.ndarray  # agency codes
+    agency_labels: np.ndarray
+    n_restricted: int
+    n_unlocated: int
+
+
+def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None):
+    problems = list(extra or [])
+    checked, sites = check_frame("sites", sites, _REQUIRED)
+    problems += checked
+    if p := check_positive("distance", distance):
+        problems.append(p)
+    if p := check_viewer(viewer_agency):
+        problems.append(p)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    visible = visible_mask(sites, viewer_agency=viewer_agency)
+    xy, located = point_coordinates(sites.geometry.to_numpy())
+    keep = visible & located
+    positions = np.flatnonzero(keep)
+    codes, labels = agency_codes(sites)
+    codes = codes[positions]
+    return sites, _Eligible(
+        positions=positions,
+        xy=np.take(xy, positions, axis=0),
+        agency=codes,
+        agency_labels=labels,
+        n_restricted=int((~visible).sum()),
+        n_unlocated=int((visible & ~located).sum()),
+    )
+
+
+def _near_pairs(xy: np.ndarray, distance: float) -> np.ndarray:
+    """Every pair (i < j) of points within ``distance``, as an (m, 2) array."""
+    from scipy.spatial import cKDTree
+
+    if len(xy) < 2:
+        return np.zeros((0, 2), dtype=np.intp)
+    tree = cKDTree(xy, compact_nodes=False, copy_data=False)
+    return tree.query_pairs(float(distance), output_type="ndarray")
+
+
+def colocation_pairs(
+    sites: gpd.GeoDataFrame,
+    *,
+    distance: float = DEFAULT_DISTANCE_M,
+    viewer_agency: str | None = None,
+) -> pd.DataFrame:
+    """Every pair of different agencies' sites within ``distance`` of each other.
+
+    Parameters
+    ----------
+    sites
+        Canonical sites (points, EPSG:27700; other CRSs are reprojected).
+    distance
+        The walking distance, metres (straight line).
+    viewer_agency
+        The agency looking; see the module's notes on visibility.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: ``left`` and ``right`` (the sites' index labels, left
+        earlier in the input; join on them for other columns), ``left_agency``
+        and ``right_agency`` (categorical: the agency's name, with its sector
+        where two sectors share a name) and ``distance_m``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every argument that is wrong.
+    """
+    sites, el = _eligible(sites, distance, viewer_agency)
+    pairs = _near_pairs(el.xy, distance)
+    pairs = pairs[el.agency[pairs[:, 0]] != el.agency[pairs[:, 1]]]
+    i, j = pairs[:, 0], pairs[:, 1]
+    pi, pj = np.take(el.positions, i), np.take(el.positions, j)
+    labels = pd.Series(el.agency_labels.astype(str), dtype="str")
+    clash = labels.duplicated(keep=False).to_numpy()
+    if clash.any():  # the same name in two sectors
+        sectors = np.empty(len(labels), dtype=object)
+        sectors[el.agency] = _text(sites, "sector", el.positions)
+        labels[clash] = labels[clash] + " (" + pd.Series(sectors[clash], dtype="str") + ")"
+    categories = pd.Index(labels)
+    x, y = np.ascontiguousarray(el.xy[:, 0]), np.ascontiguousarray(el.xy[:, 1])
+    distance_m = np.hypot(np.take(x, i) - np.take(x, j), np.take(y, i) - np.take(y, j))
+    index = sites.index
+    if isinstance(index, pd.RangeIndex):
+        left, right = index.start + index.step * pi, index.start + index.step * pj
+    else:
+        left, right = np.take(index.to_numpy(), pi), np.take(index.to_numpy(), pj)
+    return pd.DataFrame(
+        {
+            "left": left,
+            "right": right,
+            "left_agency": pd.Categorical.from_codes(el.agency[i], categories=categories),
+            "right_agency": pd.Categorical.from_codes(el.agency[j], categories=categories),
+            "distance_m": distance_m,
+        }
+    )
+
+
+@dataclass
+class ColocationResult:
+    """Co-location clusters and their members.
+
+    Attributes
+    ----------
+    clusters
+        One row per cluster (EPSG:27700 polygons: the members' convex hull
+        buffered by ``hull_buffer`` metres), ordered by the number of agencies,
+        then total floor area, largest first: ``cluster_id`` (1, 2, ...),
+        ``n_sites``, ``n_agencies``, ``agencies`` (names joined by ``"; "``),
+        ``floor_area_sqft``, ``surplus_sqft``, ``occupied_sqft``,
+        ``running_cost_gbp`` (reported or estimated), ``costs_estimated``
+        (members whose cost was estimated), ``costs_unknown`` (members with
+        neither a cost nor a floor area), ``hub_index`` (the hub's index label),
+        ``hub_site_id``, ``hub_name``, ``hub_agency``, ``hub_tenure``,
+        ``new_space_sqft``, ``released_floor_area_sqft``,
+        ``net_floor_area_released_sqft``, ``released_running_cost_gbp``,
+        ``saving_gbp`` and ``saving_estimated``.
+    members
+        One row per member site, indexed by the input's labels, in the input's
+        order: the site's own columns (``site_id``, ``name``,
+        ``agency``, ``sector``, ``use_class``, ``tenure``, ``floor_area_sqft``,
+        ``surplus_sqft`` where present), ``cluster_id``, ``is_hub``,
+        ``distance_to_hub_m``, ``running_cost_gbp`` (reported or estimated) and
+        ``cost_basis``; point geometry.
+    site_cluster
+        Aligned to the input sites: each site's ``cluster_id`` (nullable
+        integer; missing for sites in no cluster and sites left out).
+    distance_m
+        The walking distance used.
+    message
+        A sentence saying what was found, or why nothing was.
+    sites_considered
+        Sites that took part (visible and located).
+    restricted_excluded
+        Restricted sites left out for this viewer.
+    unlocated_excluded
+        Sites left out for want of a location.
+    """
+
+    clusters: gpd.GeoDataFrame
+    members: gpd.GeoDataFrame
+    site_cluster: pd.Series
+    distance_m: float
+    message: str
+    sites_considered: int = 0
+    restricted_excluded: int = 0
+    unlocated_excluded: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """Whether no cluster was found."""
+        return len(self.clusters) == 0
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The map layers: ``clusters`` (hull polygons) and ``members`` (points)."""
+        members = self.members.copy()
+        members.insert(0, "site_index", members.index.astype(str))
+        clusters = self.clusters.copy()
+        clusters["hub_index"] = clusters["hub_index"].astype(str)
+        return {"clusters": clusters, "members": members}
+
+    def to_csv(self, path: str | os.PathLike) -> list[Path]:
+        """Write the clusters to ``path`` and the members beside it (``*_members.csv``).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
+        """
+        path = Path(path)
+        layers = self.layers()
+        members_path = path.with_name(path.stem + "_members" + (path.suffix or ".csv"))
+        return [
+            write_csv(layers["clusters"], path),
+            write_csv(layers["members"], members_path),
+        ]
+
+    def to_gpkg(self, path: str | os.PathLike) -> Path:
+        """Write the ``clusters`` and ``members`` layers to a GeoPackage."""
+        return write_geopackage(
+            self.layers(), path, geometry_types={"clusters": "Polygon", "members": "Point"}
+        )
+
+
+_CLUSTER_COLUMNS: dict[str, str] = {
+    "cluster_id": "int64",
+    "n_sites": "int64",
+    "n_agencies": "int64",
+    "agencies": "str",
+    "floor_area_sqft": "float64",
+    "surplus_sqft": "float64",
+    "occupied_sqft": "float64",
+    "running_cost_gbp": "float64",
+    "costs_estimated": "int64",
+    "costs_unknown": "int64",
+    "hub_index": "object",
+    "hub_site_id": "str",
+    "hub_name": "str",
+    "hub_agency": "str",
+    "hub_tenure": "str",
+    "new_space_sqft": "float64",
+    "released_floor_area_sqft": "float64",
+    "net_floor_area_released_sqft": "float64",
+    "released_running_cost_gbp": "float64",
+    "saving_gbp": "float64",
+    "saving_estimated": "bool",
+}
+
+_MEMBER_SITE_COLUMNS = (
+    "site_id",
+    "name",
+    "agency",
+    "sector",
+    "use_class",
+    "tenure",
+    "floor_area_sqft",
+    "surplus_sqft",
+)
+
+
+def _empty_result(sites, el: _Eligible, distance: float, message: str) -> ColocationResult:
+    clusters = gpd.GeoDataFrame(
+        {c: pd.Series(dtype=t) for c, t in _CLUSTER_COLUMNS.items()},
+        geometry=gpd.GeoSeries([], crs=CRS_BNG),
+        crs=CRS_BNG,
+    )
+    cols = [c for c in _MEMBER_SITE_COLUMNS if c in sites.columns]
+    members = gpd.GeoDataFrame(
+        sites.iloc[:0][cols].assign(
+            cluster_id=pd.Series(dtype="int64"),
+            is_hub=pd.Series(dtype="bool"),
+            distance_to_hub_m=pd.Series(dtype="float64"),
+            running_cost_gbp=pd.Series(dtype="float64"),
+            cost_basis=pd.Series(dtype="str"),
+        ),
+        geometry=gpd.GeoSeries([], crs=CRS_BNG),
+        crs=CRS_BNG,
+    )
+    return ColocationResult(
+        clusters=clusters,
+        members=members,
+        site_cluster=pd.Series(pd.NA, index=sites.index, dtype="Int64"),
+        distance_m=float(distance),
+        message=message,
+        sites_considered=len(el.positions),
+        restricted_excluded=el.n_restricted,
+        unlocated_excluded=el.n_unlocated,
+    )
+
+
+def _left_out(el: _Eligible) -> str:
+    parts = []
+    if el.n_restricted:
+        parts.append(f"{el.n_restricted:,} restricted sites left out")
+    if el.n_unlocated:
+        parts.append(f"{el.n_unlocated:,} sites without a location left out")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def colocation_clusters(
+    sites: gpd.GeoDataFrame,
+    *,
+    distance: float = DEFAULT_DISTANCE_M,
+    viewer_agency: str | None = None,
+    cost_per_sqft: float = DEFAULT_COST_PER_SQFT,
+    hull_buffer: float = DEFAULT_HULL_BUFFER_M,
+) -> ColocationResult:
+    """Find groups of at least two agencies' sites within walking distance.
+
+    Parameters
+    ----------
+    sites
+        Canonical sites (points, EPSG:27700; other CRSs are reprojected).
+    distance
+        The walking distance, metres (straight line), > 0.
+    viewer_agency
+        The agency looking: ``None`` leaves every restricted site out; an
+        agency's name lets that agency's restricted sites take part.
+    cost_per_sqft
+        The default cost of space, £ per sq ft a year, that estimates the
+        running cost of sites whose register gives none (see :mod:`assetmap.savings`).
+    hull_buffer
+        How far the cluster polygons reach beyond their outermost sites, metres, > 0.
+
+    Returns
+    -------
+    ColocationResult
+        Clusters, members, each site's cluster (aligned to ``sites``) and a
+        message; with no clusters the tables are empty and the message says why.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every argument that is wrong.
+    """
+    extra = []
+    if p := check_positive("hull_buffer", hull_buffer):
+        extra.append(p)
+    try:
+        check_cost_per_sqft(cost_per_sqft)
+    except InvalidArgumentError as exc:
+        extra.append(str(exc))
+    sites, el = _eligible(sites, distance, viewer_agency, extra=extra)
+    n = len(el.positions)
+    d_text = f"{distance:,.0f} m"
+    if n == 0:
+        why = (
+            "there are no sites"
+            if len(sites) == 0
+            else "no site is both visible to this viewer and located"
+        )
+        return _empty_result(sites, el, distance, f"No co-location clusters: {why}{_left_out(el)}.")
+    n_agencies_all = len(np.unique(el.agency))
+    if n_agencies_all < 2:
+        return _empty_result(
+            sites,
+            el,
+            distance,
+            f"No co-location clusters: all {n:,} sites belong to one agency "
+            f"({el.agency_labels[0]}){_left_out(el)}.",
+        )
+
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = _near_pairs(el.xy, distance)
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    ).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    # agencies per component
+    key = np.unique(comp.astype(np.int64) * len(el.agency_labels) + el.agency)
+    comp_of_key = key // len(el.agency_labels)
+    n_ag = np.bincount(comp_of_key, minlength=comp.max() + 1)
+    member = n_ag[comp] >= 2
+    if not member.any():
+        return _empty_result(
+            sites,
+            el,
+            distance,
+            f"No co-location clusters: no two agencies' sites stand within {d_text} of each "
+            f"other among {n:,} sites{_left_out(el)}.",
+        )
+
+    mpos = np.flatnonzero(member)  # in eligible space
+    mcomp = comp[mpos]
+    kept, local = np.unique(mcomp, return_inverse=True)
+    k = len(kept)
+    in_pos = el.positions[mpos]  # positions in the input
+
+    fa = _numbers(sites, "floor_area_sqft")[in_pos]
+    sur = _numbers(sites, "surplus_sqft")[in_pos]
+    fa0 = np.where(np.isfinite(fa) & (fa > 0), fa, 0.0)
+    sur0 = np.clip(np.where(np.isfinite(sur), sur, 0.0), 0.0, None)
+    occ = np.clip(fa0 - sur0, 0.0, None)
+    costs = site_running_costs(
+        pd.DataFrame(
+            {
+                "running_cost_gbp": _numbers(sites, "running_cost_gbp")[in_pos],
+                "floor_area_sqft": fa,
+            }
+        ),
+        cost_per_sqft=cost_per_sqft,
+    )
+    cost = costs["running_cost_gbp"].to_numpy()
+    cost0 = np.where(np.isfinite(cost), cost, 0.0)
+    estimated = (costs["cost_basis"] == "estimated").to_numpy(dtype=bool)
+    unknown = (costs["cost_basis"] == "unknown").to_numpy(dtype=bool)
+    if "tenure" in sites.columns:
+        tenure = sites["tenure"].take(in_pos).fillna("").astype("str").str.strip().str.lower()
+        not_free = (tenure != "freehold").to_numpy(dtype=bool)
+    else:
+        not_free = np.ones(len(in_pos), dtype=bool)
+
+    def total(values):
+        return np.bincount(local, weights=values, minlength=k)
+
+    n_sites = np.bincount(local, minlength=k)
+    t_fa, t_sur, t_occ, t_cost = total(fa0), total(sur0), total(occ), total(cost0)
+    new_space = np.clip(t_occ[local] - occ - sur0, 0.0, None)
+    order = np.lexsort((mpos, -fa0, not_free, new_space, local))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = local[order][1:] != local[order][:-1]
+    hub = order[first]  # member index of each cluster's hub, by cluster
+    released_fa = t_fa - fa0[hub]
+    released_cost = t_cost - cost0[hub]
+    hub_new = new_space[hub]
+    saving = consolidation_saving(released_cost, released_fa, hub_new)
+    is_hub_member = np.zeros(len(mpos), dtype=bool)
+    is_hub_member[hub] = True
+    other = ~is_hub_member
+    est_others = np.bincount(local, weights=(estimated | unknown) & other, minlength=k) > 0
+    saving_estimated = est_others
+
+    # agencies per cluster, and the cluster order
+    pair_key = np.unique(local.astype(np.int64) * len(el.agency_labels) + el.agency[mpos])
+    pk_cluster = pair_key // len(el.agency_labels)
+    pk_agency = pair_key % len(el.agency_labels)
+    n_agencies = np.bincount(pk_cluster, minlength=k)
+    names = el.agency_labels[pk_agency].tolist()  # pair_key is sorted by cluster
+    bounds = np.concatenate([[0], np.cumsum(n_agencies)]).tolist()
+    agencies = np.array(
+        ["; ".join(names[a:b]) for a, b in itertools.pairwise(bounds)],
+        dtype=object,
+    )
+    first_pos = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(first_pos, local, mpos)
+    rank = np.lexsort((first_pos, -t_fa, -n_agencies))
+    cluster_id = np.empty(k, dtype=np.int64)
+    cluster_id[rank] = np.arange(1, k + 1)
+
+    # hull polygons
+    mxy = np.take(el.xy, mpos, axis=0)
+    group = cluster_id[local] - 1
+    on_hull = np.flatnonzero(_hull_points(mxy, group, k))
+    on_hull = on_hull[np.argsort(group[on_hull], kind="stable")]
+    mp = shapely.multipoints(mxy[on_hull], indices=group[on_hull])
+    hulls = shapely.buffer(shapely.convex_hull(mp), float(hull_buffer), quad_segs=4)
+
+    hub_in = in_pos[hub]
+    index = sites.index.to_numpy()
+    hub_by_id = hub_in[rank]  # hubs in cluster_id order
+    clusters = pd.DataFrame(
+        {
+            "cluster_id": cluster_id,
+            "n_sites": n_sites,
+            "n_agencies": n_agencies,
+            "agencies": pd.array(agencies, dtype="str"),
+            "floor_area_sqft": t_fa,
+            "surplus_sqft": t_sur,
+            "occupied_sqft": t_occ,
+            "running_cost_gbp": t_cost,
+            "costs_estimated": np.bincount(local, weights=estimated, minlength=k).astype(np.int64),
+            "costs_unknown": np.bincount(local, weights=unknown, minlength=k).astype(np.int64),
+            "hub_index": pd.array(index[hub_in], dtype=object),
+            "new_space_sqft": hub_new,
+            "released_floor_area_sqft": released_fa,
+            "net_floor_area_released_sqft": released_fa - hub_new,
+            "released_running_cost_gbp": released_cost,
+            "saving_gbp": saving,
+            "saving_estimated": saving_estimated,
+        }
+    )
+    clusters = clusters.iloc[rank].reset_index(drop=True)
+    for i, (column, source) in enumerate(
+        (
+            ("hub_site_id", "site_id"),
+            ("hub_name", "name"),
+            ("hub_agency", "agency"),
+            ("hub_tenure", "tenure"),
+        )
+    ):
+        values = pd.array(_text(sites, source, hub_by_id), dtype="str")
+        clusters.insert(clusters.columns.get_loc("hub_index") + 1 + i, column, values)
+    clusters = gpd.GeoDataFrame(clusters, geometry=hulls, crs=CRS_BNG)
+
+    # members, in the input order
+    hub_xy = np.take(mxy, np.take(hub, local), axis=0)
+    dist_hub = np.hypot(mxy[:, 0] - hub_xy[:, 0], mxy[:, 1] - hub_xy[:, 1])
+    mrank = np.argsort(in_pos, kind="stable")  # the input's order
+    take = in_pos[mrank]
+    columns = {c: sites[c].array.take(take) for c in _MEMBER_SITE_COLUMNS if c in sites.columns}
+    columns.update(
+        cluster_id=cluster_id[local][mrank],
+        is_hub=is_hub_member[mrank],
+        distance_to_hub_m=dist_hub[mrank],
+        running_cost_gbp=cost[mrank],
+        cost_basis=costs["cost_basis"].array.take(mrank),
+    )
+    members = gpd.GeoDataFrame(
+        pd.DataFrame(columns, index=sites.index[take]),
+        geometry=gpd.GeoSeries(sites.geometry.array.take(take), index=sites.index[take]),
+        crs=CRS_BNG,
+    )
+
+    labels = np.full(len(sites), -1, dtype=np.int64)
+    labels[in_pos] = cluster_id[local]
+    site_cluster = pd.Series(labels, index=sites.index, dtype="Int64").where(labels > 0)
+
+    n_members = len(mpos)
+    message = (
+        f"{k:,} co-location cluster{'s' if k != 1 else ''} of two or more agencies within "
+        f"{d_text}: {n_members:,} of {n:,} sites{_left_out(el)}. Consolidating each into "
+        f"its hub would release {float((released_fa - hub_new).sum()):,.0f} sq ft, saving "
+        f"about £{float(saving.sum()):,.0f} a year."
+    )
+    return ColocationResult(
+        clusters=clusters,
+        members=members,
+        site_cluster=site_cluster,
+        distance_m=float(distance),
+        message=message,
+        sites_considered=n,
+        restricted_excluded=el.n_restricted,
+        unlocated_excluded=el.n_unlocated,
+    )
