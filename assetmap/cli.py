@@ -165,15 +165,9 @@ def _cmd_density(args) -> int:
     )
     from .errors import InvalidArgumentError
     from .localities import LEVELS
-    from .store import open_store
 
-    store = open_store(args.store)
-    problems = []
-    if not store.exists():
-        problems.append(
-            f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
-            "register first)"
-        )
+    problems: list[str] = []
+    store, out = _store_and_out(args, problems)
     if args.boundaries is None and args.level not in LEVELS:
         problems.append(
             f"--level {args.level!r} is not a bundled level; expected one of: "
@@ -191,14 +185,6 @@ def _cmd_density(args) -> int:
             problems.append(
                 f"--bins {args.bins!r} is not valid; expected numbers separated by commas, "
                 "such as 1,5,10"
-            )
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        if out.suffix.lower() not in (".csv", ".gpkg"):
-            problems.append(f"--out {str(out)!r} is not valid; expected a .csv or .gpkg file")
-        elif store.exists() and out.resolve() == store.path.resolve():
-            problems.append(
-                f"--out {str(out)!r} is the estate store; expected another .csv or .gpkg file"
             )
     checks = (
         lambda: metric_column(args.metric, args.per),

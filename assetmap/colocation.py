@@ -49,7 +49,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from numbers import Real
@@ -61,6 +60,7 @@ import pandas as pd
 import shapely
 
 from .errors import InvalidArgumentError
+from .files import replace_atomically
 from .savings import (
     DEFAULT_COST_PER_SQFT,
     check_cost_per_sqft,
@@ -272,13 +272,6 @@ def _hull_points(xy: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
 # writers shared with assetmap.matching
 
 
-def _temporary_beside(path: Path, suffix: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    return Path(name)
-
-
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table to CSV (UTF-8, geometry as WKT) through a temporary file.
 
@@ -299,13 +292,8 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
         name = frame.geometry.name
         out[name] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=1)
         out = out.rename(columns={name: "wkt_bng"})
-    tmp = _temporary_beside(path, ".tmp.csv")
-    try:
+    with replace_atomically(path, suffix=".tmp.csv") as tmp:
         out.to_csv(tmp, index=False, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -335,28 +323,21 @@ def write_geopackage(
     import pyogrio
 
     path = Path(path)
-    tmp = _temporary_beside(path, ".tmp.gpkg")
-    tmp.unlink()  # GDAL creates the file itself
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
-            for layer, frame in layers.items():
-                frame = frame.reset_index(drop=True)
-                geometry_type = (geometry_types or {}).get(layer)
-                if geometry_type is None and len(frame) == 0:
-                    geometry_type = "Unknown"
-                pyogrio.write_dataframe(
-                    frame,
-                    tmp,
-                    layer=layer,
-                    driver="GPKG",
-                    append=False,
-                    geometry_type=geometry_type,
-                )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replace_atomically(path, suffix=".tmp.gpkg") as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+        for layer, frame in layers.items():
+            frame = frame.reset_index(drop=True)
+            geometry_type = (geometry_types or {}).get(layer)
+            if geometry_type is None and len(frame) == 0:
+                geometry_type = "Unknown"
+            pyogrio.write_dataframe(
+                frame,
+                tmp,
+                layer=layer,
+                driver="GPKG",
+                append=False,
+                geometry_type=geometry_type,
+            )
     return path
 
 

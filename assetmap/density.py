@@ -44,7 +44,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -57,6 +56,7 @@ import pandas as pd
 import shapely
 
 from .errors import InvalidArgumentError
+from .files import replace_atomically
 from .localities import (
     LEVELS,
     _merge_duplicate_codes,
@@ -1760,28 +1760,15 @@ def write_table(
     table = _redact(frame) if redact else frame
     if any(name is not None for name in table.index.names):
         table = table.reset_index()
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replace_atomically(path, suffix=f".tmp{suffix}") as tmp:
         if suffix == ".csv":
             table.to_csv(tmp, index=False, encoding="utf-8")
         else:
-            if path.exists():
+            if path.exists():  # keep the GeoPackage's other layers
                 shutil.copyfile(path, tmp)
-            else:
-                tmp.unlink()  # GDAL creates the file itself
             if not isinstance(table, gpd.GeoDataFrame):
                 table = pd.DataFrame(table)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
                 pyogrio.write_dataframe(table, tmp, layer=layer, driver="GPKG")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import StoreError
+from .files import replace_atomically
 from .schema import (
     CRS_BNG,
     QUARANTINE_COLUMNS,
@@ -341,53 +341,39 @@ class GeoPackageStore(EstateStore):
         """Write every layer to a temporary file, then rename it over the store."""
         import pyogrio
 
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp.gpkg", dir=self.path.parent
-        )
-        os.close(fd)
-        tmp = Path(tmp_name)
-        tmp.unlink()  # GDAL creates the file itself
-        try:
-            frames = {
-                "sites": (_conform(data["sites"], _STORED_SITE_COLUMNS), "Point"),
-                "footprints": (
-                    data["footprints"][["site_id", data["footprints"].geometry.name]],
-                    "MultiPolygon",
-                ),
-                "requests": (_conform(data["requests"], _STORED_REQUEST_COLUMNS), "Point"),
-                "quarantine": (_conform(data["quarantine"], QUARANTINE_COLUMNS), None),
-                "imports": (_conform(data["imports"], IMPORT_LOG_COLUMNS), None),
-            }
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
-                for layer, (frame, geometry_type) in frames.items():
-                    kwargs = {}
-                    if geometry_type is not None:
-                        frame = gpd.GeoDataFrame(frame, crs=CRS_BNG)
-                        kwargs["geometry_type"] = geometry_type
-                        if geometry_type == "MultiPolygon" and len(frame):
-                            frame = frame.set_geometry(_to_multi(frame.geometry))
-                        # the analyses build their own in-memory indexes: a GeoPackage
-                        # R-tree would double the time of every write (see BENCHMARKS.md)
-                        kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}
-                    else:
-                        frame = pd.DataFrame(frame)
-                    pyogrio.write_dataframe(
-                        frame,
-                        tmp,
-                        layer=layer,
-                        driver="GPKG",
-                        append=False,
-                        use_arrow=True,
-                        **kwargs,
-                    )
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            _fsync_dir(self.path.parent)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        frames = {
+            "sites": (_conform(data["sites"], _STORED_SITE_COLUMNS), "Point"),
+            "footprints": (
+                data["footprints"][["site_id", data["footprints"].geometry.name]],
+                "MultiPolygon",
+            ),
+            "requests": (_conform(data["requests"], _STORED_REQUEST_COLUMNS), "Point"),
+            "quarantine": (_conform(data["quarantine"], QUARANTINE_COLUMNS), None),
+            "imports": (_conform(data["imports"], IMPORT_LOG_COLUMNS), None),
+        }
+        with replace_atomically(self.path, suffix=".tmp.gpkg") as tmp, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+            for layer, (frame, geometry_type) in frames.items():
+                kwargs = {}
+                if geometry_type is not None:
+                    frame = gpd.GeoDataFrame(frame, crs=CRS_BNG)
+                    kwargs["geometry_type"] = geometry_type
+                    if geometry_type == "MultiPolygon" and len(frame):
+                        frame = frame.set_geometry(_to_multi(frame.geometry))
+                    # the analyses build their own in-memory indexes: a GeoPackage
+                    # R-tree would double the time of every write (see BENCHMARKS.md)
+                    kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}
+                else:
+                    frame = pd.DataFrame(frame)
+                pyogrio.write_dataframe(
+                    frame,
+                    tmp,
+                    layer=layer,
+                    driver="GPKG",
+                    append=False,
+                    use_arrow=True,
+                    **kwargs,
+                )
 
 
 def _to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -399,19 +385,6 @@ def _to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     if single.any():
         out[single] = shapely.multipolygons(arr[single].reshape(-1, 1))
     return gpd.GeoSeries(out, index=geoms.index, crs=geoms.crs)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _concat_geo(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

@@ -826,11 +826,11 @@ def test_cli_density_errors_exit_2_with_one_message(tmp_path, small_store, capsy
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert err == (
-        "assetmap: error: --level 'ward' is not a bundled level; expected one of: district, "
+        f"assetmap: error: --out '{tmp_path / 'x.txt'}' is not valid; expected a .csv or .gpkg "
+        "file; --level 'ward' is not a bundled level; expected one of: district, "
         "lsoa, nhs_area, county, or --boundaries FILE with the polygons of ward; --per "
         "residents needs --population FILE; expected an ONS population estimates CSV; --bins "
-        "'1,x' is not valid; expected numbers separated by commas, such as 1,5,10; --out "
-        f"'{tmp_path / 'x.txt'}' is not valid; expected a .csv or .gpkg file"
+        "'1,x' is not valid; expected numbers separated by commas, such as 1,5,10"
     )
     assert main(["density", "--store", store, "--scheme", "jenks", "--metric", "beds"]) == 2
     assert capsys.readouterr().err.strip() == (
