@@ -2,8 +2,8 @@
 
 The store holds five layers: ``sites`` (points, EPSG:27700), ``footprints``
 (polygons of sites whose register gave one), ``requests`` (space requests),
-``quarantine`` (every rejected row with its reason) and ``imports`` (the
-import log). Every write is transactional in the simplest robust way: the new
+``quarantine`` (every rejected row with its reason) and ``imports`` (one
+row per source). Every write is transactional in the simplest robust way: the new
 store is written in full to a temporary file beside the old one, flushed to
 disk, and renamed over it. A failure or a kill at any moment leaves either the
 old store or the new one, never a mixture. A lock file serialises writers.

@@ -4,8 +4,8 @@ A row's location comes from the first of these it has: the file's own
 geometry (points; polygon footprints are kept and represented by a point on
 their surface), a WKT column, latitude/longitude, easting/northing, GeoX/GeoY
 (in the coordinate system its CoordinateReferenceSystem column names, or
-decided by the size of the values), and last its postcode, geocoded offline
-from the ONS Postcode Directory. All work is vectorised.
+decided by the size of the values), and last its postcode, geocoded
+offline from the ONS Postcode Directory. All work is vectorised.
 
 Rows whose location is missing or wrong are not dropped: they are returned as
 problems, which :mod:`assetmap.registers.validate` turns into quarantine rows.
