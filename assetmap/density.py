@@ -59,11 +59,11 @@ from .errors import InvalidArgumentError
 from .files import replace_atomically
 from .localities import (
     LEVELS,
-    _merge_duplicate_codes,
-    _polygonal_part,
     assign_localities,
     load_localities,
+    merge_duplicate_codes,
     read_boundary_file,
+    repair_polygons,
 )
 from .schema import CRS_BNG, CRS_WGS84, SECTORS
 
@@ -207,29 +207,6 @@ def _suppression(
 # --------------------------------------------------------------------------- localities
 
 
-def _repair(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
-    """Repair invalid polygons of a boundary GeoDataFrame, with a note for each."""
-    geoms = frame.geometry.to_numpy().copy()
-    invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms))
-    keep = np.ones(geoms.size, dtype=bool)
-    for i, reason, fixed in zip(
-        invalid,
-        shapely.is_valid_reason(geoms[invalid]),
-        shapely.make_valid(geoms[invalid]),
-        strict=True,
-    ):
-        label = f"{frame['code'].iat[i]} {frame['name'].iat[i]}".strip()
-        part = _polygonal_part(fixed)
-        if part is None:
-            keep[i] = False
-            notes.append(f"dropped the polygon for {label}: it is invalid ({reason}) and empty")
-        else:
-            geoms[i] = part
-            notes.append(f"repaired an invalid polygon for {label}: {reason}")
-    out = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
-    return out[keep]
-
-
 def _from_geodataframe(frame: gpd.GeoDataFrame, argument: str) -> tuple[gpd.GeoDataFrame, list]:
     """Check, reproject and repair a boundary GeoDataFrame given by the caller."""
     problems = []
@@ -263,8 +240,8 @@ def _from_geodataframe(frame: gpd.GeoDataFrame, argument: str) -> tuple[gpd.GeoD
     out = out[["code", "name", out.geometry.name]].copy()
     out["code"] = out["code"].astype("str").fillna("").str.strip()
     out["name"] = out["name"].astype("str").fillna("").str.strip()
-    out = _repair(out, notes)
-    out = _merge_duplicate_codes(out, notes)
+    out = repair_polygons(out, notes)
+    out = merge_duplicate_codes(out, notes)
     return out.reset_index(drop=True), notes
 
 

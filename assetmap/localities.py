@@ -40,11 +40,32 @@ from .schema import CRS_BNG, validate_choice
 
 __all__ = [
     "ATTRIBUTION",
+    "KENT_MEDWAY_DISTRICTS",
     "LEVELS",
     "assign_localities",
     "load_localities",
+    "merge_duplicate_codes",
     "read_boundary_file",
+    "repair_polygons",
 ]
+
+#: Kent's twelve districts and Medway (unitary): ONS code -> current name. The one
+#: copy of this table: the boundary build script and the sample estate use it.
+KENT_MEDWAY_DISTRICTS: dict[str, str] = {
+    "E07000105": "Ashford",
+    "E07000106": "Canterbury",
+    "E07000107": "Dartford",
+    "E07000108": "Dover",
+    "E07000109": "Gravesham",
+    "E07000110": "Maidstone",
+    "E07000111": "Sevenoaks",
+    "E07000112": "Folkestone and Hythe",
+    "E07000113": "Swale",
+    "E07000114": "Thanet",
+    "E07000115": "Tonbridge and Malling",
+    "E07000116": "Tunbridge Wells",
+    "E06000035": "Medway",
+}
 
 #: Attribution to show wherever ONS boundaries (bundled or user-supplied) are drawn.
 ATTRIBUTION = (
@@ -363,8 +384,56 @@ def _polygonal_part(geom):
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
 
 
-def _merge_duplicate_codes(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
-    """Merge the polygons that share a code into one locality, with a note per code."""
+def repair_polygons(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Repair invalid polygons, keeping only their polygonal parts, with a note for each.
+
+    Parameters
+    ----------
+    frame
+        Localities with ``code`` and ``name`` columns.
+    notes
+        Receives one plain-English note per repaired or dropped polygon.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The localities, repaired; a polygon that repairs to nothing is dropped.
+    """
+    geoms = frame.geometry.to_numpy().copy()
+    invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms))
+    keep = np.ones(geoms.size, dtype=bool)
+    for i, reason, fixed in zip(
+        invalid,
+        shapely.is_valid_reason(geoms[invalid]),
+        shapely.make_valid(geoms[invalid]),
+        strict=True,
+    ):
+        label = f"{frame['code'].iat[i]} {frame['name'].iat[i]}".strip()
+        part = _polygonal_part(fixed)
+        if part is None:
+            keep[i] = False
+            notes.append(f"dropped the polygon for {label}: it is invalid ({reason}) and empty")
+        else:
+            geoms[i] = part
+            notes.append(f"repaired an invalid polygon for {label}: {reason}")
+    out = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
+    return out[keep]
+
+
+def merge_duplicate_codes(frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Merge the polygons that share a code into one locality, with a note per code.
+
+    Parameters
+    ----------
+    frame
+        Localities with a ``code`` column.
+    notes
+        Receives one plain-English note per merged code.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
     duplicated = frame["code"].duplicated(keep=False)
     if not duplicated.any():
         return frame
@@ -529,29 +598,13 @@ def read_boundary_file(
         )
     geoms = gpd.GeoSeries(polygons[keep], crs=frame.crs).to_crs(CRS_BNG).to_numpy()
 
-    # Repair invalid polygons, keeping only their polygonal parts, with a note for each.
-    kept_codes, kept_names = codes.to_numpy()[keep], names.to_numpy()[keep]
-    ok = np.ones(geoms.size, dtype=bool)
-    invalid = np.flatnonzero(~shapely.is_valid(geoms))
-    for i, reason, fixed in zip(
-        invalid,
-        shapely.is_valid_reason(geoms[invalid]),
-        shapely.make_valid(geoms[invalid]),
-        strict=True,
-    ):
-        label = f"{kept_codes[i]} {kept_names[i]}".strip()
-        part = _polygonal_part(fixed)
-        if part is None:
-            ok[i] = False
-            notes.append(f"dropped the polygon for {label}: it is invalid ({reason}) and empty")
-        else:
-            geoms[i] = part
-            notes.append(f"repaired an invalid polygon for {label}: {reason}")
-
     out = gpd.GeoDataFrame(
-        {"code": kept_codes[ok], "name": kept_names[ok]}, geometry=geoms[ok], crs=CRS_BNG
+        {"code": codes.to_numpy()[keep], "name": names.to_numpy()[keep]},
+        geometry=geoms,
+        crs=CRS_BNG,
     )
-    out = _merge_duplicate_codes(out, notes)
+    out = repair_polygons(out, notes)
+    out = merge_duplicate_codes(out, notes)
     return out[["code", "name", "geometry"]].reset_index(drop=True), notes
 
 

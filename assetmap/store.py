@@ -278,10 +278,18 @@ class GeoPackageStore(EstateStore):
         return FileLock(str(self.path) + ".lock", timeout=120)
 
     def _load_all(self) -> dict:
+        """Every layer as stored, for a rewrite (per-source provenance is not joined back)."""
+        stored = {}
+        for layer, columns, empty in (
+            ("sites", _STORED_SITE_COLUMNS, empty_sites),
+            ("requests", _STORED_REQUEST_COLUMNS, empty_requests),
+        ):
+            frame = self._read(layer)
+            frame = empty() if frame is None else frame
+            stored[layer] = gpd.GeoDataFrame(_conform(frame, columns), crs=CRS_BNG)
         return {
-            "sites": self.sites(),
+            **stored,
             "footprints": self.footprints(),
-            "requests": self.requests(),
             "quarantine": self.quarantine(),
             "imports": self.imports(),
         }

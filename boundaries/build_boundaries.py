@@ -68,30 +68,24 @@ import pandas as pd
 import pyogrio
 import shapely
 
-CRS_BNG = "EPSG:27700"
+# The project's own tables: run as a script, so the project root goes on the path first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from assetmap.localities import KENT_MEDWAY_DISTRICTS
+from assetmap.schema import CRS_BNG
+
 OUTPUT = Path(__file__).resolve().parent / "kent_medway.gpkg"
 
-#: The attribution to show wherever these boundaries are drawn.
-ATTRIBUTION = (
-    "Contains OS data © Crown copyright and database right; Source: Office for National "
-    "Statistics licensed under the Open Government Licence v3.0"
-)
+#: 2011 LSOA names call Folkestone and Hythe by its old name.
+LSOA_NAMES_2011 = {"E07000112": "Shepway"}
 
 #: Kent's 12 districts and Medway: ONS code -> (current name, name in 2011 LSOA names, kind).
 DISTRICTS: dict[str, tuple[str, str, str]] = {
-    "E07000105": ("Ashford", "Ashford", "district"),
-    "E07000106": ("Canterbury", "Canterbury", "district"),
-    "E07000107": ("Dartford", "Dartford", "district"),
-    "E07000108": ("Dover", "Dover", "district"),
-    "E07000109": ("Gravesham", "Gravesham", "district"),
-    "E07000110": ("Maidstone", "Maidstone", "district"),
-    "E07000111": ("Sevenoaks", "Sevenoaks", "district"),
-    "E07000112": ("Folkestone and Hythe", "Shepway", "district"),
-    "E07000113": ("Swale", "Swale", "district"),
-    "E07000114": ("Thanet", "Thanet", "district"),
-    "E07000115": ("Tonbridge and Malling", "Tonbridge and Malling", "district"),
-    "E07000116": ("Tunbridge Wells", "Tunbridge Wells", "district"),
-    "E06000035": ("Medway", "Medway", "unitary"),
+    code: (
+        name,
+        LSOA_NAMES_2011.get(code, name),
+        "unitary" if code.startswith("E06") else "district",
+    )
+    for code, name in KENT_MEDWAY_DISTRICTS.items()
 }
 
 #: ONS 2011 LSOA count for Kent (902) and Medway (163); the build fails on any other count.

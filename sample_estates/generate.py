@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run as a script: the project's own tables
+from assetmap.localities import KENT_MEDWAY_DISTRICTS  # noqa: E402
 
 #: The one seed: every register draws from its own stream derived from it.
 SEED = 20250331
@@ -46,22 +48,8 @@ EFFECTIVE_DATE = date(2025, 3, 31)
 FIXED_DATETIME = datetime(2025, 3, 31, 9, 0, 0)
 ZIP_DATE_TIME = (2025, 3, 31, 9, 0, 0)
 
-#: Kent's twelve districts and Medway (ONS codes).
-DISTRICTS: dict[str, str] = {
-    "E07000105": "Ashford",
-    "E07000106": "Canterbury",
-    "E07000107": "Dartford",
-    "E07000108": "Dover",
-    "E07000109": "Gravesham",
-    "E07000110": "Maidstone",
-    "E07000111": "Sevenoaks",
-    "E07000112": "Folkestone and Hythe",
-    "E07000113": "Swale",
-    "E07000114": "Thanet",
-    "E07000115": "Tonbridge and Malling",
-    "E07000116": "Tunbridge Wells",
-    "E06000035": "Medway",
-}
+#: Kent's twelve districts and Medway (ONS codes), from the project's one table.
+DISTRICTS: dict[str, str] = KENT_MEDWAY_DISTRICTS
 MEDWAY, MAIDSTONE, CANTERBURY, TUNBRIDGE_WELLS, ASHFORD = (
     "E06000035",
     "E07000110",

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
-import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +23,7 @@ from assetmap.errors import InvalidArgumentError
 from assetmap.sample import build_sample_store
 from assetmap.savings import DEFAULT_COST_PER_SQFT
 from assetmap.store import open_store
-
-X0, Y0 = 575_000.0, 155_000.0  # Maidstone, British National Grid
+from tests.estates import geo_frame
 
 
 def make_sites(rows: list[dict], index=None) -> gpd.GeoDataFrame:
@@ -43,28 +41,8 @@ def make_sites(rows: list[dict], index=None) -> gpd.GeoDataFrame:
         "lease_expiry": "",
         "sensitivity": "open",
     }
-    records = []
-    geoms = []
-    for i, row in enumerate(rows):
-        rec = {**defaults, "site_id": f"S{i}", "name": f"Site {i}", **row}
-        x, y = rec.pop("x"), rec.pop("y")
-        geoms.append(None if x is None else shapely.Point(X0 + x, Y0 + y))
-        records.append(rec)
-    frame = pd.DataFrame(records, index=index, columns=list(defaults))
-    for c in (
-        "site_id",
-        "name",
-        "agency",
-        "sector",
-        "use_class",
-        "tenure",
-        "lease_expiry",
-        "sensitivity",
-    ):
-        frame[c] = frame[c].astype("str")
-    return gpd.GeoDataFrame(
-        frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs="EPSG:27700"
-    )
+    records = [{"site_id": f"S{i}", "name": f"Site {i}", **row} for i, row in enumerate(rows)]
+    return geo_frame(records, defaults, index=index)
 
 
 POLICE = {"agency": "Kent Police", "sector": "police"}

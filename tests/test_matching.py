@@ -30,26 +30,13 @@ from assetmap.sample import build_sample_store, sample_registers
 from assetmap.savings import DEFAULT_COST_PER_SQFT
 from assetmap.schema import USE_CLASSES
 from assetmap.store import open_store
+from tests.estates import X0, Y0, geo_frame
 
-X0, Y0 = 575_000.0, 155_000.0
 AS_OF = "2026-01-01"
 
 POLICE = {"agency": "Kent Police", "sector": "police"}
 HEALTH = {"agency": "Kent Community Health NHS Foundation Trust", "sector": "health"}
 COUNCIL = {"agency": "Maidstone Borough Council", "sector": "council"}
-
-
-def _frame(records: list[dict], defaults: dict, text: tuple[str, ...]) -> gpd.GeoDataFrame:
-    rows, geoms = [], []
-    for row in records:
-        rec = {**defaults, **row}
-        x, y = rec.pop("x"), rec.pop("y")
-        geoms.append(None if x is None else shapely.Point(X0 + x, Y0 + y))
-        rows.append(rec)
-    frame = pd.DataFrame(rows, columns=list(defaults))
-    for c in text:
-        frame[c] = frame[c].astype("str")
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms), crs="EPSG:27700")
 
 
 def offers(*records: dict) -> gpd.GeoDataFrame:
@@ -66,20 +53,7 @@ def offers(*records: dict) -> gpd.GeoDataFrame:
         "sensitivity": "open",
     }
     numbered = [{"site_id": f"S{i}", "name": f"Offer {i}", **r} for i, r in enumerate(records)]
-    return _frame(
-        numbered,
-        defaults,
-        (
-            "site_id",
-            "name",
-            "agency",
-            "sector",
-            "use_class",
-            "tenure",
-            "lease_expiry",
-            "sensitivity",
-        ),
-    )
+    return geo_frame(numbered, defaults)
 
 
 def requests(*records: dict) -> gpd.GeoDataFrame:
@@ -98,20 +72,7 @@ def requests(*records: dict) -> gpd.GeoDataFrame:
     numbered = [
         {"request_id": f"R{i}", "source_ref": f"REQ-{i}", **r} for i, r in enumerate(records)
     ]
-    return _frame(
-        numbered,
-        defaults,
-        (
-            "request_id",
-            "source_ref",
-            "agency",
-            "sector",
-            "use_class",
-            "locality",
-            "needed_by",
-            "sensitivity",
-        ),
-    )
+    return geo_frame(numbered, defaults)
 
 
 def plan_for(reqs, offs, **kwargs) -> AllocationPlan:
