@@ -350,6 +350,152 @@ def _cmd_match(args) -> int:
     return 0
 
 
+def _tiles(args):
+    """The configured background tiles, unless --no-tiles (never required)."""
+    if args.no_tiles:
+        return None
+    from .maps.interactive import configured_tiles
+
+    return configured_tiles()
+
+
+#: Python argument names of the map functions -> the options of the export commands.
+_MAP_OPTIONS = {
+    "out_dir=": "--out ",
+    "target ": "--out ",
+    "format=": "--format ",
+    "level=": "--level ",
+    "localities=": "--level ",
+    "paper=": "--paper ",
+    "dpi=": "--dpi ",
+    "place=": "--place ",
+    "kind=": "--kind ",
+}
+
+
+def _as_options(exc: Exception):
+    """The same error, naming the command's options instead of the Python arguments."""
+    from .errors import InvalidArgumentError
+
+    parts = []
+    for part in str(exc).split("; "):
+        for name, option in _MAP_OPTIONS.items():
+            if part.startswith(name):
+                part = option + part[len(name) :]
+                break
+        parts.append(part)
+    return InvalidArgumentError("; ".join(parts))
+
+
+def _paper(value: str) -> str:
+    """``a4`` and ``A4`` alike."""
+    return value.upper() if value.upper() in ("A4", "A3") else value
+
+
+def _cmd_export_map(args) -> int:
+    from .errors import InvalidArgumentError
+    from .maps.static import (
+        FORMATS,
+        build_map,
+        check_output_path,
+        count_text,
+        option_problems,
+        save_map,
+    )
+    from .store import open_store
+
+    out = Path(args.out)
+    suffix = out.suffix.lower().lstrip(".")
+    fmt = args.format or suffix
+    problems = [
+        str(_as_options(Exception(p)))
+        for p in option_problems(
+            kind=args.kind, paper=_paper(args.paper), format=fmt, dpi=args.dpi, place=args.place
+        )
+    ]
+    if args.format is None and suffix not in FORMATS:
+        problems = [p for p in problems if not p.startswith("--format ")]
+        problems.append(
+            f"--out {str(out)!r} does not say the format; expected --format "
+            f"{'|'.join(FORMATS)} or a file ending .png, .pdf or .svg"
+        )
+    elif args.format in FORMATS and suffix in FORMATS and suffix != args.format:
+        problems.append(
+            f"--out {str(out)!r} ends .{suffix} but --format is {args.format}; expected a file "
+            f"ending .{args.format}"
+        )
+    check_output_path("--out", out, problems)
+    store = open_store(args.store)
+    if not store.exists():
+        problems.append(
+            f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
+            "register first)"
+        )
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    try:
+        built = build_map(
+            args.kind,
+            store.sites(),
+            place=args.place,
+            localities=args.level,
+            requests=store.requests() if args.kind == "matches" else None,
+            paper=_paper(args.paper),
+            landscape=args.landscape,
+            title=args.title,
+            inset=not args.no_inset,
+            tiles=_tiles(args),
+        )
+        save_map(built.figure, out, format=fmt, dpi=args.dpi)
+    except InvalidArgumentError as exc:
+        raise _as_options(exc) from None
+    print(f"Wrote {out}: {built.title}")
+    print(
+        f"  {_paper(args.paper)} {'landscape' if args.landscape else 'portrait'}, {fmt.upper()}"
+        f"{f' at {args.dpi} dpi' if fmt == 'png' else ''}; scale 1:{built.scale_denominator:,.0f}"
+        f"; {count_text(built.sites_drawn, 'site')} "
+        f"{'counted' if args.kind == 'density' else 'drawn'}"
+    )
+    for note in built.notes:
+        print(f"  note: {note}")
+    return 0
+
+
+def _cmd_export_pack(args) -> int:
+    from .errors import InvalidArgumentError
+    from .maps.pack import export_pack
+    from .store import open_store
+
+    update, bar = _progress_bar(f"map pack of {args.place}")
+    try:
+        index = export_pack(
+            open_store(args.store),
+            args.place,
+            args.level,
+            args.out,
+            format=args.format,
+            paper=_paper(args.paper),
+            landscape=args.landscape,
+            dpi=args.dpi,
+            tiles=_tiles(args),
+            progress=update,
+        )
+    except InvalidArgumentError as exc:
+        raise _as_options(exc) from None
+    finally:
+        bar.close()
+    frame = index.to_frame()
+    counts = frame["kind"].value_counts()
+    print(
+        f"Wrote the map pack of {index.place} to {index.folder}: {counts.get('map', 0)} place "
+        f"maps, an atlas of {counts.get('atlas', 0)} {index.level} maps, "
+        f"{counts.get('table', 0)} tables; the list is in {index.index_path}"
+    )
+    for note in index.notes:
+        print(f"  note: {note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the commands)."""
     parser = argparse.ArgumentParser(
@@ -473,6 +619,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="solver time limit (default 60); the gap is reported if it stops the solver",
     )
     p.set_defaults(func=_cmd_match)
+
+    map_help = {
+        "paper": "paper size: A4 (default) or A3",
+        "landscape": "landscape instead of portrait",
+        "dpi": "PNG resolution (and of dense point layers in PDF and SVG): 150 or 300 (default)",
+        "no_tiles": "never draw background tiles, even when a tile source is configured",
+    }
+    p = sub.add_parser(
+        "export-map", help="a print-quality map (PNG, PDF or SVG) of a place: sites, density..."
+    )
+    p.add_argument(
+        "--kind",
+        default="sites",
+        metavar="sites|density|clusters|matches",
+        help="what the map shows (default sites, by sector)",
+    )
+    p.add_argument(
+        "--place",
+        required=True,
+        metavar="NAME",
+        help="a district ('Maidstone'), 'Kent and Medway', an LSOA or NHS area name, or a code",
+    )
+    p.add_argument(
+        "--format",
+        metavar="png|pdf|svg",
+        help="file format (default: from the --out file's ending)",
+    )
+    p.add_argument("--paper", default="A4", metavar="A4|A3", help=map_help["paper"])
+    p.add_argument("--landscape", action="store_true", help=map_help["landscape"])
+    p.add_argument("--dpi", type=int, default=300, metavar="150|300", help=map_help["dpi"])
+    p.add_argument(
+        "--level",
+        metavar="LEVEL",
+        help="localities for the basemap and density: district, lsoa, nhs_area or a boundary "
+        "file (default: the level below the place)",
+    )
+    p.add_argument("--title", help="the map's title (default: the kind and the place)")
+    p.add_argument("--no-inset", action="store_true", help="leave out the locator inset")
+    p.add_argument("--no-tiles", action="store_true", help=map_help["no_tiles"])
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    p.set_defaults(func=_cmd_export_map)
+
+    p = sub.add_parser(
+        "export-pack",
+        help="the map pack of a place: place maps, one map per locality, tables and an index",
+    )
+    p.add_argument("--place", required=True, metavar="NAME", help="the place, as for export-map")
+    p.add_argument(
+        "--level",
+        metavar="LEVEL",
+        help="the atlas level: district, lsoa, nhs_area or a boundary file (default: districts "
+        "for the county, LSOAs for a district)",
+    )
+    p.add_argument(
+        "--format", default="pdf", metavar="png|pdf|svg", help="map format (default pdf)"
+    )
+    p.add_argument("--paper", default="A4", metavar="A4|A3", help=map_help["paper"])
+    p.add_argument("--landscape", action="store_true", help=map_help["landscape"])
+    p.add_argument("--dpi", type=int, default=300, metavar="150|300", help=map_help["dpi"])
+    p.add_argument("--no-tiles", action="store_true", help=map_help["no_tiles"])
+    p.add_argument("--store", help=store_help)
+    p.add_argument("--out", required=True, metavar="DIR", help="the pack's folder")
+    p.set_defaults(func=_cmd_export_pack)
     return parser
 
 

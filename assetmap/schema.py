@@ -234,7 +234,12 @@ def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) ->
         hit = ~decided & lowered.str.contains(pattern, regex=True)
         result[hit] = label
         decided |= hit
-    return pd.Series(result.to_numpy()[codes], index=text.index, dtype="str")
+    import pyarrow as pa
+
+    labels = pa.array(result.to_numpy(dtype=object), type=pa.large_string())
+    return pd.Series(
+        pd.array(labels.take(codes), dtype=pd.StringDtype(na_value=np.nan)), index=text.index
+    )
 
 
 # Sector synonyms, checked in order; the first match wins.
@@ -357,6 +362,8 @@ def classify_use(values: pd.Series) -> pd.Series:
 
 
 _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+#: A postcode already in the ONS form (what :func:`normalise_postcodes` returns).
+_SPACED_POSTCODE_RE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 
 
 def normalise_postcodes(values: pd.Series) -> pd.Series:
@@ -371,10 +378,29 @@ def normalise_postcodes(values: pd.Series) -> pd.Series:
     -------
     pandas.Series
     """
-    compact = values.fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
-    ok = compact.str.match(_POSTCODE_RE.pattern)
-    spaced = compact.str[:-3] + " " + compact.str[-3:]
-    return spaced.where(ok, "")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = values.fillna("")
+    if not isinstance(text.dtype, pd.StringDtype):
+        text = text.astype("str")
+    arr = pa.array(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    # most registers already write "TN1 1AA": those values are their own normal form
+    normal = pc.match_substring_regex(arr, _SPACED_POSTCODE_RE)
+    if pc.all(normal).as_py() is not False:
+        return pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
+    # the same Arrow kernels as pandas' string methods, without a Series between steps
+    compact = pc.replace_substring_regex(pc.utf8_upper(arr), "[^A-Z0-9]", "")
+    ok = pc.match_substring_regex(compact, _POSTCODE_RE.pattern)
+    spaced = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(compact, 0, -3),
+        pc.utf8_slice_codeunits(compact, -3),
+        pa.scalar(" ", type=compact.type),
+    )
+    out = pc.if_else(ok, spaced, pa.scalar("", type=spaced.type))
+    return pd.Series(out, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
 
 
 def finite(values: pd.Series) -> np.ndarray:

@@ -4,9 +4,24 @@ The store holds five layers: ``sites`` (points, EPSG:27700), ``footprints``
 (polygons of sites whose register gave one), ``requests`` (space requests),
 ``quarantine`` (every rejected row with its reason) and ``imports`` (one
 row per source). Every write is transactional in the simplest robust way: the new
-store is written in full to a temporary file beside the old one, flushed to
+store is built in full in a temporary file beside the old one, flushed to
 disk, and renamed over it. A failure or a kill at any moment leaves either the
 old store or the new one, never a mixture. A lock file serialises writers.
+
+How the temporary file is built:
+
+- When the store already exists in the current layout, it is *copied* and the
+  copy is changed in place: the source's rows are deleted and the new rows
+  appended, in one SQLite transaction. A small import into a large estate
+  then costs a file copy, not a rewrite of the estate.
+- Otherwise (a new store, or one written by an older version of assetmap, which
+  this migrates), GDAL creates the five empty layers and every row is appended.
+
+Rows are appended in bulk through SQLite itself (the ADBC SQLite driver binds
+whole Arrow columns in C, without holding Python's lock), with the GeoPackage
+geometry blobs built vectorised; GDAL's per-feature insert took about twice as
+long (see BENCHMARKS.md). The result is an ordinary GeoPackage, without an R-tree
+index, read back by GDAL exactly as GDAL would have written it.
 
 :class:`EstateStore` is the interface the engine uses; a PostGIS store can
 implement it later without any change elsewhere.
@@ -14,8 +29,11 @@ implement it later without any change elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import sqlite3
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -86,7 +104,10 @@ class SourceUpdate:
     kind
         ``"sites"`` or ``"requests"``.
     rows
-        Canonical sites or requests with provenance.
+        Canonical sites or requests with provenance: a GeoDataFrame of points, or a
+        DataFrame whose ``easting`` and ``northing`` columns (EPSG:27700; NaN where
+        a row has no point) give the points, which spares building shapely points
+        that are only to be written.
     footprints
         Polygon footprints (``site_id``, geometry), for sites.
     quarantine
@@ -134,8 +155,10 @@ class EstateStore(ABC):
     def replace_source(self, update: SourceUpdate, *, shared=None) -> None:
         """Replace everything a source brought with ``update``, in one transaction.
 
-        ``shared``, when given, is called with the merged sites and returns the
-        ``shared_group`` column for them (see
+        ``shared``, when given, is called with the merged sites (at least
+        ``site_id``, ``source_file``, ``sector``, ``agency``, ``name``,
+        ``postcode``, ``uprn`` and ``shared_group``) and returns the
+        ``shared_group`` column for them, aligned to them (see
         :func:`assetmap.registers.validate.shared_groups`).
         """
 
@@ -144,9 +167,13 @@ class EstateStore(ABC):
         """Remove a source and everything it brought; return the rows removed."""
 
 
-def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """Give a frame exactly the canonical columns, in order, with their dtypes."""
-    out = frame.copy()
+def _conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = False) -> pd.DataFrame:
+    """Give a frame exactly the canonical columns, in order, with their dtypes.
+
+    A GeoDataFrame keeps its geometry; with ``points``, a frame that gives its
+    points as ``easting`` and ``northing`` columns keeps those.
+    """
+    out = frame.copy(deep=False)  # columns are replaced, never changed in place
     for name, dtype in columns.items():
         if name not in out.columns:
             out[name] = pd.Series(dtype=dtype, index=out.index)
@@ -156,7 +183,11 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
             out[name] = pd.to_numeric(out[name], errors="coerce").fillna(0).astype("int64")
         else:
             out[name] = pd.to_numeric(out[name], errors="coerce").astype(dtype)
-    keep = list(columns) + ([out.geometry.name] if isinstance(out, gpd.GeoDataFrame) else [])
+    keep = list(columns)
+    if isinstance(out, gpd.GeoDataFrame):
+        keep.append(out.geometry.name)
+    elif points and {"easting", "northing"} <= set(out.columns):
+        keep += ["easting", "northing"]
     return out[keep]
 
 
@@ -277,7 +308,7 @@ class GeoPackageStore(EstateStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.path) + ".lock", timeout=120)
 
-    def _load_all(self) -> dict:
+    def _load_all(self) -> dict[str, pd.DataFrame]:
         """Every layer as stored, for a rewrite (per-source provenance is not joined back)."""
         stored = {}
         for layer, columns, empty in (
@@ -296,92 +327,390 @@ class GeoPackageStore(EstateStore):
 
     def replace_source(self, update: SourceUpdate, *, shared=None) -> None:
         with self._lock():
-            data = self._load_all()
-            self._drop_source(data, update.source_file)
-            rows_key = "sites" if update.kind == "sites" else "requests"
-            data[rows_key] = _concat_geo([data[rows_key], update.rows])
-            if update.footprints is not None and len(update.footprints):
-                data["footprints"] = _concat_geo([data["footprints"], update.footprints])
-            parts = [q for q in (data["quarantine"], update.quarantine) if len(q)]
-            data["quarantine"] = pd.concat(parts or [data["quarantine"]], ignore_index=True)
-            if shared is not None and rows_key == "sites":
-                data["sites"]["shared_group"] = shared(data["sites"]).to_numpy()
-            log = pd.DataFrame([update.log])
-            data["imports"] = (
-                pd.concat([data["imports"], log], ignore_index=True)
-                if len(data["imports"])
-                else log
-            )
-            self._write_all(data)
+            self._change(update.source_file, update, shared)
 
     def remove_source(self, source_file: str, *, shared=None) -> int:
         with self._lock():
-            data = self._load_all()
-            removed = self._drop_source(data, source_file)
-            if not removed and not (data["imports"]["source_file"] == source_file).any():
-                raise StoreError(
-                    f"source_file={source_file!r} is not in the store; its sources are: "
-                    + (", ".join(data["imports"]["source_file"]) or "none")
-                )
-            data["imports"] = data["imports"][data["imports"]["source_file"] != source_file]
-            if shared is not None:
-                data["sites"]["shared_group"] = shared(data["sites"]).to_numpy()
-            self._write_all(data)
-            return removed
+            return self._change(source_file, None, shared)
 
-    @staticmethod
-    def _drop_source(data: dict, source_file: str) -> int:
-        removed = 0
-        gone_sites = data["sites"]["source_file"] == source_file
-        gone_ids = set(data["sites"].loc[gone_sites, "site_id"])
-        removed += int(gone_sites.sum())
-        data["sites"] = data["sites"][~gone_sites]
-        if gone_ids:
-            data["footprints"] = data["footprints"][~data["footprints"]["site_id"].isin(gone_ids)]
-        gone_req = data["requests"]["source_file"] == source_file
-        removed += int(gone_req.sum())
-        data["requests"] = data["requests"][~gone_req]
-        data["quarantine"] = data["quarantine"][data["quarantine"]["source_file"] != source_file]
-        data["imports"] = data["imports"][data["imports"]["source_file"] != source_file]
+    def _change(self, source_file: str, update: SourceUpdate | None, shared) -> int:
+        """Drop ``source_file`` and add ``update`` in a new copy of the store, then rename it.
+
+        The copy starts as the store's file when its layout is current, else as a
+        new file holding the store's rows rewritten (a new store: none).
+
+        Returns
+        -------
+        int
+            The sites and requests of ``source_file`` that were removed.
+        """
+        with replace_atomically(self.path, suffix=".tmp.gpkg") as tmp:
+            if self._layout_is_current():
+                shutil.copyfile(self.path, tmp)
+            else:
+                self._rewrite(tmp)
+            with _BulkWriter(tmp) as db:
+                sources = db.sources()
+                removed = db.delete_source(source_file)
+                if update is None and not removed and source_file not in sources:
+                    raise _unknown_source(source_file, sources)
+                layer = None
+                if update is not None:
+                    layer = "sites" if update.kind == "sites" else "requests"
+                rows = None
+                if update is not None:
+                    rows = _conform(update.rows, _LAYOUT[layer][0], points=True)
+                if shared is not None and layer in (None, "sites"):
+                    rows = db.update_shared_groups(shared, rows)
+                if update is not None:
+                    db.append(layer, rows)
+                    if update.footprints is not None and len(update.footprints):
+                        fp = update.footprints
+                        db.append("footprints", fp[["site_id", fp.geometry.name]])
+                    db.append("quarantine", _conform(update.quarantine, QUARANTINE_COLUMNS))
+                    db.append("imports", _conform(pd.DataFrame([update.log]), IMPORT_LOG_COLUMNS))
         return removed
 
-    def _write_all(self, data: dict) -> None:
-        """Write every layer to a temporary file, then rename it over the store."""
-        import pyogrio
+    def _rewrite(self, path: Path) -> None:
+        """Write the store's rows, as read, into a new file in the current layout."""
+        data = self._load_all() if self.exists() else {}
+        _create_layers(path)
+        with _BulkWriter(path) as db:
+            for layer, frame in data.items():
+                if layer in _LAYOUT:
+                    columns = _LAYOUT[layer][0]
+                    if layer != "footprints":
+                        frame = _conform(frame, columns)
+                    db.append(layer, frame)
 
-        frames = {
-            "sites": (_conform(data["sites"], _STORED_SITE_COLUMNS), "Point"),
-            "footprints": (
-                data["footprints"][["site_id", data["footprints"].geometry.name]],
-                "MultiPolygon",
-            ),
-            "requests": (_conform(data["requests"], _STORED_REQUEST_COLUMNS), "Point"),
-            "quarantine": (_conform(data["quarantine"], QUARANTINE_COLUMNS), None),
-            "imports": (_conform(data["imports"], IMPORT_LOG_COLUMNS), None),
-        }
-        with replace_atomically(self.path, suffix=".tmp.gpkg") as tmp, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
-            for layer, (frame, geometry_type) in frames.items():
-                kwargs = {}
+    def _layout_is_current(self) -> bool:
+        """Whether the store exists with exactly the layers and columns this version writes.
+
+        Only such a store is changed in a copy of its file; any other (an older
+        layout, an R-tree index added by another tool) is rewritten whole, which
+        brings it up to date.
+        """
+        if not self.exists():
+            return False
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return False
+        try:
+            for layer, (columns, geometry_type) in _LAYOUT.items():
+                got = [
+                    (name, kind.upper())
+                    for _, name, kind, *_ in db.execute(f'PRAGMA table_info("{layer}")')
+                ]
+                want = [("fid", "INTEGER")]
                 if geometry_type is not None:
-                    frame = gpd.GeoDataFrame(frame, crs=CRS_BNG)
-                    kwargs["geometry_type"] = geometry_type
-                    if geometry_type == "MultiPolygon" and len(frame):
-                        frame = frame.set_geometry(_to_multi(frame.geometry))
-                    # the analyses build their own in-memory indexes: a GeoPackage
-                    # R-tree would double the time of every write (see BENCHMARKS.md)
-                    kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}
-                else:
-                    frame = pd.DataFrame(frame)
-                pyogrio.write_dataframe(
-                    frame,
-                    tmp,
-                    layer=layer,
-                    driver="GPKG",
-                    append=False,
-                    use_arrow=True,
-                    **kwargs,
+                    want.append(("geom", geometry_type.upper()))
+                want += [(c, _SQL_TYPES[t]) for c, t in columns.items()]
+                if got != want:
+                    return False
+            extra = db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE (type = 'trigger' AND tbl_name IN "
+                f"({_LAYER_LIST}) AND name NOT LIKE 'trigger_%_feature_count_%') "
+                "OR name LIKE 'rtree_%'"
+            ).fetchone()[0]
+            return extra == 0
+        except sqlite3.Error:
+            return False
+        finally:
+            db.close()
+
+
+def _unknown_source(source_file: str, sources) -> StoreError:
+    return StoreError(
+        f"source_file={source_file!r} is not in the store; its sources are: "
+        + (", ".join(sources) or "none")
+    )
+
+
+#: The layers of the store: columns as stored, and geometry type (None: a table).
+_LAYOUT: dict[str, tuple[dict[str, str], str | None]] = {
+    "sites": (_STORED_SITE_COLUMNS, "Point"),
+    "footprints": ({"site_id": "str"}, "MultiPolygon"),
+    "requests": (_STORED_REQUEST_COLUMNS, "Point"),
+    "quarantine": (QUARANTINE_COLUMNS, None),
+    "imports": (IMPORT_LOG_COLUMNS, None),
+}
+_SQL_TYPES = {"str": "TEXT", "float64": "REAL", "int64": "INTEGER"}
+_LAYER_LIST = ", ".join(f"'{layer}'" for layer in _LAYOUT)
+#: What the shared-site callback needs of every site.
+_SHARED_KEY_COLUMNS = (
+    "site_id",
+    "source_file",
+    "sector",
+    "agency",
+    "name",
+    "postcode",
+    "uprn",
+    "shared_group",
+)
+
+
+def _create_layers(path: Path) -> None:
+    """Create the store's five layers, empty, with GDAL: the GeoPackage's tables and metadata."""
+    import pyogrio
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+        for layer, (columns, geometry_type) in _LAYOUT.items():
+            frame = pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+            kwargs = {}
+            if geometry_type is not None:
+                frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=CRS_BNG))
+                kwargs["geometry_type"] = geometry_type
+                # the analyses build their own in-memory indexes: a GeoPackage
+                # R-tree would double the time of every write (see BENCHMARKS.md)
+                kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}
+            pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", **kwargs)
+
+
+class _BulkWriter:
+    """Changes to a GeoPackage's rows in one SQLite transaction, through ADBC.
+
+    The feature-count triggers GDAL puts on each layer are dropped while rows
+    are deleted and appended, and put back, with the counts and the layers'
+    extents brought up to date, when the block ends without error. On error
+    nothing is committed (and the caller discards the file).
+    """
+
+    def __init__(self, path: Path) -> None:
+        import adbc_driver_sqlite.dbapi as dbapi
+
+        # an absolute path, so that no file name is read as an SQLite URI
+        self._conn = dbapi.connect(str(Path(path).resolve()))
+        self._cur = self._conn.cursor()
+        self._triggers: list[str] = []
+        self._extents: dict[str, np.ndarray] = {}
+
+    def __enter__(self) -> _BulkWriter:
+        self._cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            f"AND tbl_name IN ({_LAYER_LIST}) AND name LIKE 'trigger_%_feature_count_%'"
+        )
+        for name, sql in self._cur.fetchall():
+            self._triggers.append(sql)
+            self._cur.execute(f'DROP TRIGGER "{name}"')
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+                self._conn.commit()
+            else:
+                with contextlib.suppress(Exception):  # the error that got here matters more
+                    self._conn.rollback()
+        finally:
+            self._cur.close()
+            self._conn.close()
+
+    def _finish(self) -> None:
+        for sql in self._triggers:
+            self._cur.execute(sql)
+        for layer in _LAYOUT:
+            self._cur.execute(
+                "UPDATE gpkg_ogr_contents SET feature_count = "
+                f'(SELECT count(*) FROM "{layer}") WHERE lower(table_name) = ?',
+                (layer,),
+            )
+        for layer, (minx, miny, maxx, maxy) in self._extents.items():
+            # the GeoPackage extent may be larger than the data, never smaller
+            self._cur.execute(
+                "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?), ?), "
+                "min_y = min(coalesce(min_y, ?), ?), max_x = max(coalesce(max_x, ?), ?), "
+                "max_y = max(coalesce(max_y, ?), ?), "
+                "last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                "WHERE lower(table_name) = ?",
+                (minx, minx, miny, miny, maxx, maxx, maxy, maxy, layer),
+            )
+
+    def sources(self) -> list[str]:
+        """The sources in the import log, in order."""
+        self._cur.execute("SELECT source_file FROM imports ORDER BY fid")
+        return [row[0] for row in self._cur.fetchall()]
+
+    def _count(self, sql: str, source_file: str) -> int:
+        self._cur.execute(sql, (source_file,))
+        return int(self._cur.fetchone()[0])
+
+    def delete_source(self, source_file: str) -> int:
+        """Delete every row ``source_file`` brought; return its sites and requests."""
+        removed = self._count("SELECT count(*) FROM sites WHERE source_file = ?", source_file)
+        removed += self._count("SELECT count(*) FROM requests WHERE source_file = ?", source_file)
+        for sql in (
+            "DELETE FROM footprints WHERE site_id IN "
+            "(SELECT site_id FROM sites WHERE source_file = ?)",
+            "DELETE FROM sites WHERE source_file = ?",
+            "DELETE FROM requests WHERE source_file = ?",
+            "DELETE FROM quarantine WHERE source_file = ?",
+            "DELETE FROM imports WHERE source_file = ?",
+        ):
+            self._cur.execute(sql, (source_file,))
+        return removed
+
+    def append(self, layer: str, frame: pd.DataFrame) -> None:
+        """Append a frame's rows to ``layer``: its columns named as the layer's, and its
+        points as a geometry column or as ``easting`` and ``northing`` columns."""
+        if not len(frame):
+            return
+        import pyarrow as pa
+
+        geometry_type = _LAYOUT[layer][1]
+        blobs = extent = None
+        if geometry_type is not None:
+            self._cur.execute(
+                "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = ?", (layer,)
+            )
+            srs_id = int(self._cur.fetchone()[0])
+            if isinstance(frame, gpd.GeoDataFrame):
+                geometry = frame.geometry
+                if geometry_type == "MultiPolygon":
+                    geometry = _to_multi(geometry)
+                blobs, extent = _gpkg_blobs(np.asarray(geometry.array, dtype=object), srs_id)
+            elif "easting" in frame.columns:
+                x = frame["easting"].to_numpy(dtype="float64")
+                y = frame["northing"].to_numpy(dtype="float64")
+                blobs, extent = _point_blobs(x, y, srs_id)
+        columns = [c for c in frame.columns if c in _LAYOUT[layer][0]]
+        table = pa.Table.from_pandas(pd.DataFrame(frame[columns]), preserve_index=False)
+        if blobs is not None:
+            table = table.add_column(0, "geom", blobs)
+            if np.isfinite(extent).all():
+                old = self._extents.get(layer, extent)
+                self._extents[layer] = np.concatenate(
+                    [np.minimum(old, extent)[:2], np.maximum(old, extent)[2:]]
                 )
+        self._cur.adbc_ingest(layer, table, mode="append")
+
+    def update_shared_groups(self, shared, rows: pd.DataFrame | None) -> pd.DataFrame | None:
+        """Recompute ``shared_group`` over the stored sites and the new ``rows``.
+
+        ``shared`` is called with the stored sites followed by ``rows`` (their key
+        columns); stored sites whose group changed are updated, and ``rows`` is
+        returned with its groups, to be appended.
+        """
+        import pyarrow as pa
+
+        self._cur.execute(
+            "SELECT fid, " + ", ".join(f'"{c}"' for c in _SHARED_KEY_COLUMNS) + " FROM sites"
+        )
+        stored = self._cur.fetch_arrow_table().to_pandas(
+            types_mapper=lambda t: (
+                pd.StringDtype(na_value=np.nan) if t in (pa.string(), pa.large_string()) else None
+            )
+        )
+        stored = _conform(stored, {"fid": "int64", **{c: "str" for c in _SHARED_KEY_COLUMNS}})
+        keys = list(_SHARED_KEY_COLUMNS)
+        merged = (
+            stored[keys]
+            if rows is None
+            else pd.concat([stored[keys], pd.DataFrame(rows[keys])], ignore_index=True)
+        )
+        groups = pd.Series(shared(merged), dtype="str").to_numpy(dtype=object)
+        before = groups[: len(stored)]
+        changed = before != stored["shared_group"].to_numpy(dtype=object)
+        if changed.any():
+            params = pa.table(
+                {
+                    "shared_group": pa.array(before[changed], type=pa.string()),
+                    "fid": pa.array(stored["fid"].to_numpy()[changed]),
+                }
+            )
+            self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+        if rows is None:
+            return None
+        rows["shared_group"] = pd.Series(groups[len(stored) :], index=rows.index, dtype="str")
+        return rows
+
+
+_BLOB_HEADER = b"GP\x00"  # magic and version; a flags byte and the srs_id follow
+
+
+def _point_blobs(x: np.ndarray, y: np.ndarray, srs_id: int):
+    """GeoPackage blobs of 2D points, packed with numpy, and their extent.
+
+    Each blob is an 8-byte header (``GP``, version 0, little-endian, no envelope,
+    the srs_id) and 21 bytes of WKB. Rows whose x or y is NaN have no point: NULL.
+
+    Returns
+    -------
+    blobs, extent
+        A pyarrow binary array, and ``[minx, miny, maxx, maxy]`` (NaN when empty).
+    """
+    import pyarrow as pa
+
+    n = len(x)
+    present = np.isfinite(x) & np.isfinite(y)
+    srs = int(srs_id).to_bytes(4, "little", signed=True)
+    # one packed 29-byte record per point: header and WKB type (13 bytes), x, y
+    record = np.dtype([("head", "V13"), ("x", "<f8"), ("y", "<f8")])
+    packed = np.empty(n, dtype=record)
+    packed["head"] = np.void(_BLOB_HEADER + b"\x01" + srs + b"\x01\x01\x00\x00\x00")
+    packed["x"] = x
+    packed["y"] = y
+    offsets = np.arange(0, 29 * (n + 1), 29, dtype=np.int32)
+    validity = None if present.all() else pa.py_buffer(np.packbits(present, bitorder="little"))
+    blobs = pa.BinaryArray.from_buffers(
+        pa.binary(),
+        n,
+        [validity, pa.py_buffer(offsets), pa.py_buffer(packed)],
+        null_count=int(n - present.sum()),
+    )
+    if not present.any():
+        return blobs, np.full(4, np.nan)
+    xs, ys = x[present], y[present]
+    return blobs, np.array([xs.min(), ys.min(), xs.max(), ys.max()])
+
+
+def _gpkg_blobs(geoms: np.ndarray, srs_id: int):
+    """GeoPackage geometry blobs (header and WKB) for shapely geometries, and their extent.
+
+    Points, the bulk of an estate, are packed by :func:`_point_blobs`. Other
+    geometries carry an x/y envelope after the header, as GDAL writes them; empty
+    ones the empty flag. Missing geometries become NULL.
+
+    Parameters
+    ----------
+    geoms
+        Shapely geometries (``None`` where missing), in the layer's coordinate system.
+    srs_id
+        The layer's ``srs_id`` in ``gpkg_spatial_ref_sys``.
+
+    Returns
+    -------
+    blobs, extent
+        A pyarrow binary array, and ``[minx, miny, maxx, maxy]`` of the present
+        geometries (NaN when there are none).
+    """
+    import pyarrow as pa
+    import shapely
+
+    srs = int(srs_id).to_bytes(4, "little", signed=True)
+    n = len(geoms)
+    present = ~shapely.is_missing(geoms)
+    points = shapely.get_type_id(geoms) == 0
+    if (points | ~present).all() and not shapely.is_empty(geoms[present]).any():
+        return _point_blobs(shapely.get_x(geoms), shapely.get_y(geoms), srs_id)
+    wkb = shapely.to_wkb(geoms, flavor="iso", output_dimension=2)
+    bounds = shapely.bounds(geoms)
+    empty = shapely.is_empty(geoms)
+    out = []
+    for i in range(n):
+        if not present[i]:
+            out.append(None)
+        elif empty[i]:
+            out.append(_BLOB_HEADER + b"\x11" + srs + wkb[i])
+        elif points[i]:
+            out.append(_BLOB_HEADER + b"\x01" + srs + wkb[i])
+        else:
+            minx, miny, maxx, maxy = bounds[i]
+            envelope = np.array([minx, maxx, miny, maxy], dtype="<f8").tobytes()
+            out.append(_BLOB_HEADER + b"\x03" + srs + envelope + wkb[i])
+    return pa.array(out, type=pa.binary()), np.asarray(shapely.total_bounds(geoms))
 
 
 def _to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -393,12 +722,6 @@ def _to_multi(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     if single.any():
         out[single] = shapely.multipolygons(arr[single].reshape(-1, 1))
     return gpd.GeoSeries(out, index=geoms.index, crs=geoms.crs)
-
-
-def _concat_geo(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    frames = [f for f in frames if len(f)] or frames[:1]
-    out = pd.concat(frames, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry=frames[0].geometry.name, crs=CRS_BNG)
 
 
 def open_store(path: str | os.PathLike | None = None) -> GeoPackageStore:

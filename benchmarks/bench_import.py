@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import tempfile
 import time
@@ -122,6 +123,7 @@ def main() -> None:
     baseline_n = 100_000 // scale
     rng = np.random.default_rng(SEED)
     default_directory().lookup(pd.Series(["TN1 1AA"]))  # build the postcode cache if needed
+    start_load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="assetmap-bench-") as tmp:
         tmp = Path(tmp)
         print(f"{'case':<34}{'rows':>11}{'seconds':>10}{'rows/s':>12}")
@@ -142,6 +144,9 @@ def main() -> None:
             rate = n / secs
             print(f"{'naive row-by-row, ' + case:<34}{n:>11,}{secs:>10.2f}{rate:>12,.0f}")
             print(f"{'  ratio assetmap / naive':<34}{'':>11}{'':>10}{results[case] / rate:>11.1f}x")
+    # other work on the machine shares the cores: say how busy it was
+    end_load = os.getloadavg()[0]
+    print(f"load average (1 min): {start_load:.2f} at the start, {end_load:.2f} at the end")
 
 
 if __name__ == "__main__":

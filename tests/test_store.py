@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
 import pytest
 
+import assetmap.store as store_module
 from assetmap.errors import StoreError
 from assetmap.registers.importer import import_register
 from assetmap.registers.validate import shared_groups
@@ -99,21 +102,44 @@ def test_the_same_site_from_two_agencies_is_flagged_shared(store_path):
     assert len(sites) == 3  # flagged, never merged
 
 
-def test_a_failure_mid_write_leaves_the_previous_store_intact(store_path, monkeypatch):
+def _legacy_layout(path: Path) -> None:
+    """Give a store the layout of an older assetmap (per-row provenance columns)."""
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("ALTER TABLE sites ADD COLUMN imported_at TEXT")
+        db.commit()
+
+
+@pytest.mark.parametrize(
+    ("layout", "target", "fail_at"),
+    [
+        ("current", "append", 1),  # the new rows, appended to the copy of the store
+        ("current", "append", 3),  # the import log, after everything else
+        ("current", "_finish", 1),  # counts and extents, just before the commit
+        ("legacy", "write_dataframe", 3),  # GDAL creating the new file's third layer
+        ("legacy", "append", 2),  # appending the rewritten store's second layer
+    ],
+)
+def test_a_failure_mid_write_leaves_the_previous_store_intact(
+    store_path, monkeypatch, layout, target, fail_at
+):
     _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    if layout == "legacy":
+        _legacy_layout(store_path)
     before = store_path.read_bytes()
-    real_write = pyogrio.write_dataframe
+    holder = pyogrio if target == "write_dataframe" else store_module._BulkWriter
+    real = getattr(holder, target)
     calls = {"n": 0}
 
-    def failing_write(*args, **kwargs):
+    def failing(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:  # after two layers of the new store are written
+        if calls["n"] == fail_at:
             raise OSError("disk full")
-        return real_write(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
+    monkeypatch.setattr(holder, target, failing)
     with pytest.raises(OSError, match="disk full"):
         _import(store_path, HEALTH, "nhs.csv", agency="NHS Kent", sector="health")
+    assert calls["n"] == fail_at
     assert store_path.read_bytes() == before
     leftovers = [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp.gpkg")]
     assert leftovers == []
@@ -215,3 +241,162 @@ def test_a_site_already_held_by_another_source_is_quarantined(store_path):
     mine = q[q["source_file"] == "police_copy.csv"].set_index("row")
     assert mine.loc[2, "reason"] == "the same site is already in the estate from police.csv row 2"
     assert open_store(store_path).sites()["site_id"].is_unique
+
+
+POLICE_FULL = (
+    "Property reference,Site name,Address,Postcode,GIA (sq ft),Vacant space (sq ft),"
+    "Annual running cost,Lease expiry,Tenure\n"
+    'P1,Maidstone Police Office,"Palace Ave, Maidstone",ME14 1XX,95000,40000,"£1,200",'
+    "31/03/2027,Leasehold\n"
+    "P2,Tonbridge Police Station — Café ü,,TN9 1SP,,,,,\n"
+    "P3,Nowhere,,,1,,,,\n"
+    "P4,Bad date,,TN9 1SP,5,,,not a date,\n"
+)
+REQUESTS = (
+    "Request ref,Requesting agency,Space needed (sq ft),Postcode,Locality\n"
+    "R1,NHS,40000,TN1 1AA,\n"
+    "R2,NHS,2000,,Maidstone\n"
+)
+
+
+def _footprints_register() -> bytes:
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, Polygon, box
+
+    square = Polygon([(0.27, 51.13), (0.2705, 51.13), (0.2705, 51.1305), (0.27, 51.1305)])
+    two = MultiPolygon([box(0.52, 51.27, 0.5205, 51.2705), box(0.53, 51.27, 0.5305, 51.2705)])
+    frame = gpd.GeoDataFrame(
+        {"Site name": ["Square", "Two blocks"], "Agency": ["Kent Fire", "Kent Fire"]},
+        geometry=[square, two],
+        crs="EPSG:4326",
+    )
+    return frame.to_json().encode()
+
+
+def _build(store_path: Path) -> None:
+    """An estate with every layer, NULLs, dates, unicode, footprints and a point-less request."""
+    at = {"imported_at": "2026-01-01T00:00:00Z"}
+    _import(store_path, POLICE_FULL, "police.csv", agency="Kent Police", sector="police", **at)
+    _import(store_path, HEALTH, "nhs.csv", agency="NHS Kent", sector="health", **at)
+    _import(store_path, COUNCIL, "council.csv", agency="Tunbridge Wells BC", sector="council", **at)
+    import_register(_footprints_register(), name="fire.geojson", store=store_path, **at)
+    _import(store_path, REQUESTS, "requests.csv", sector="health", **at)
+
+
+def _gdal_copy(source: Path, target: Path) -> None:
+    """Write every layer of ``source`` again with GDAL itself (pyogrio), as a reference."""
+    import geopandas as gpd
+
+    for layer, (_, geometry_type) in store_module._LAYOUT.items():
+        frame = pyogrio.read_dataframe(source, layer=layer)
+        kwargs = {}
+        if geometry_type is not None:
+            frame = gpd.GeoDataFrame(frame, crs="EPSG:27700")
+            kwargs = {"geometry_type": geometry_type, "layer_options": {"SPATIAL_INDEX": "NO"}}
+        else:
+            frame = pd.DataFrame(frame)
+        pyogrio.write_dataframe(frame, target, layer=layer, driver="GPKG", **kwargs)
+
+
+def _layers(path: Path) -> dict:
+    return {
+        layer: pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
+        for layer in store_module._LAYOUT
+    }
+
+
+def _assert_same_layers(left: Path, right: Path) -> None:
+    for layer, frame in _layers(left).items():
+        other = pyogrio.read_dataframe(right, layer=layer, use_arrow=True)
+        pd.testing.assert_frame_equal(frame, other, check_exact=True)
+        info, other_info = (
+            pyogrio.read_info(left, layer=layer),
+            pyogrio.read_info(right, layer=layer),
+        )
+        assert info["features"] == other_info["features"] == len(frame)
+        assert info["crs"] == other_info["crs"]
+        assert info["geometry_type"] == other_info["geometry_type"]
+        assert list(info["fields"]) == list(other_info["fields"])
+        assert list(info["dtypes"]) == list(other_info["dtypes"])
+
+
+def test_the_store_reads_back_exactly_as_if_gdal_had_written_it(store_path, tmp_path):
+    import geopandas as gpd
+
+    _build(store_path)
+    reference = tmp_path / "gdal.gpkg"
+    _gdal_copy(store_path, reference)
+    _assert_same_layers(store_path, reference)
+    # the tricky values survived: NULL numbers, ISO dates, unicode, missing points, polygons
+    sites = open_store(store_path).sites().set_index("source_ref")
+    assert sites.loc["P1", "lease_expiry"] == "2027-03-31"
+    assert pd.isna(sites.loc["P2", "floor_area_sqft"]) and sites.loc["P2", "address"] == ""
+    assert sites.loc["P2", "name"] == "Tonbridge Police Station — Café ü"
+    hub = open_store(store_path).sites().set_index("name").loc["The Hub", "geometry"]
+    assert (hub.x, hub.y) == (558300, 139100)  # TN1 1AA in the ONS Postcode Directory
+    requests = open_store(store_path).requests().set_index("source_ref")
+    assert requests.loc["R2", "geometry"] is None and requests.loc["R2", "locality"] == "Maidstone"
+    footprints = open_store(store_path).footprints()
+    assert set(footprints.geom_type) == {"MultiPolygon"} and len(footprints) == 2
+    assert [len(g.geoms) for g in footprints.geometry] == [1, 2]
+    assert 1_000 < footprints.area.min() < footprints.area.max() < 5_000  # m², 35 m squares
+    for layer in ("sites", "requests", "quarantine", "imports", "footprints"):
+        ours = gpd.read_file(store_path, layer=layer)
+        theirs = gpd.read_file(reference, layer=layer)
+        pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+    with closing(sqlite3.connect(store_path)) as db:
+        counts = dict(db.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents"))
+        for layer in store_module._LAYOUT:
+            assert counts[layer] == db.execute(f"SELECT count(*) FROM {layer}").fetchone()[0]
+        triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+        for layer in store_module._LAYOUT:
+            assert f"trigger_insert_feature_count_{layer}" in triggers
+        (rtrees,) = db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'rtree%'"
+        ).fetchone()
+        assert rtrees == 0
+
+
+def test_changes_in_place_give_the_same_store_as_a_rewrite(store_path, tmp_path, monkeypatch):
+    def steps(path: Path) -> None:
+        _build(path)
+        at = {"imported_at": "2026-01-02T00:00:00Z"}
+        _import(path, POLICE, "police.csv", agency="Kent Police", sector="police", **at)
+        open_store(path).remove_source("council.csv", shared=shared_groups)
+        _import(path, COUNCIL, "council.csv", agency="Tunbridge Wells BC", sector="council", **at)
+        open_store(path).remove_source("requests.csv", shared=shared_groups)
+
+    steps(store_path)
+    rewritten = tmp_path / "rewritten" / "estate.gpkg"
+    monkeypatch.setattr(GeoPackageStore, "_layout_is_current", lambda self: False)
+    steps(rewritten)
+    _assert_same_layers(store_path, rewritten)
+    sites = open_store(store_path).sites().set_index("name")
+    assert sites.loc["The Hub", "shared_group"] == sites.loc["Shared Hub", "shared_group"] != ""
+
+
+def test_removing_a_source_unflags_the_sites_it_shared(store_path):
+    _import(store_path, HEALTH, "nhs.csv", agency="NHS Kent", sector="health")
+    _import(store_path, COUNCIL, "council.csv", agency="Tunbridge Wells BC", sector="council")
+    assert (open_store(store_path).sites()["shared_group"] != "").sum() == 2
+    assert open_store(store_path).remove_source("council.csv", shared=shared_groups) == 1
+    sites = open_store(store_path).sites()
+    assert sites["name"].tolist() == ["The Hub", "Clinic"]
+    assert (sites["shared_group"] == "").all()
+
+
+@pytest.mark.parametrize("change", ["legacy columns", "spatial index"])
+def test_a_store_in_another_layout_is_rewritten_whole(store_path, change):
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    with closing(sqlite3.connect(store_path)) as db:
+        if change == "legacy columns":
+            db.execute("ALTER TABLE sites ADD COLUMN imported_at TEXT")
+        else:
+            db.execute("CREATE TABLE rtree_sites_geom (id INTEGER)")
+        db.commit()
+    store = open_store(store_path)
+    assert not store._layout_is_current()
+    _import(store_path, HEALTH, "nhs.csv", agency="NHS Kent", sector="health")
+    assert store._layout_is_current()
+    assert store.sites()["source_file"].tolist() == ["police.csv"] * 2 + ["nhs.csv"] * 2
+    assert "rtree_sites_geom" not in {name for name, _ in pyogrio.list_layers(store_path)}

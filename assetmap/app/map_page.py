@@ -1,64 +1,102 @@
-"""The Map page: every site of the estate on one map, coloured by sector.
+"""The Map page: every site of the chosen place on one map, with the analyses as layers.
 
-Filters (sector, agency) sit in the sidebar; the count of sites after the
-filters is shown above the map; clicking a site shows its record and where it
-came from beside the map.
+The place and the filters come from the sidebar (:mod:`assetmap.app.shell`);
+the layers (sites by sector, density choropleth, co-location clusters, surplus
+offers, the allocation plan's match lines) are switched on and off below them.
+The number of sites after the filters is shown above the map; clicking a site
+shows its record and where it came from beside the map.
 
 The map is drawn with streamlit-folium. Its base (boundaries, legend, optional
 tiles) depends only on the whole estate, so it stays the same component across
-reruns and keeps its position and zoom; the sites go in as
-``feature_group_to_add``, which the component swaps in place when the filters
-change. All JavaScript and CSS come from installed packages as ``data:`` URLs
-(see :mod:`assetmap.maps.interactive`), so the map draws with no internet.
+reruns and keeps its position and zoom; the layers go in as
+``feature_group_to_add``, which the component swaps in place when anything
+changes. Choosing another place moves the view to it. All JavaScript and CSS
+come from installed packages as ``data:`` URLs (see
+:mod:`assetmap.maps.interactive`), so the map draws with no internet.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
 import geopandas as gpd
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from assetmap.app import state
+from assetmap.app import shell, state
+from assetmap.density import METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive, safe_html
-from assetmap.maps.style import MAP_CSS, SECTOR_STYLES, sector_key, sector_label
+from assetmap.maps.style import MAP_CSS
 
-__all__ = ["clicked_site_id", "filter_sites", "render"]
+__all__ = ["LayerChoice", "build_layers", "clicked_site_id", "render"]
 
 MAP_KEY = "estate_map"
 MAP_HEIGHT = 640
 SELECTED_KEY = "map_selected_site"
 LAST_CLICK_KEY = "map_last_click"
-SECTOR_FILTER_KEY = "map_sector_filter"
-AGENCY_FILTER_KEY = "map_agency_filter"
 RETURNED = ["last_active_drawing", "last_object_clicked", "last_object_clicked_count"]
 
+LAYER_KEYS = {
+    "sites": "layer_sites",
+    "density": "layer_density",
+    "clusters": "layer_clusters",
+    "offers": "layer_offers",
+    "matches": "layer_matches",
+}
+DENSITY_LEVEL_KEY = "map_density_level"
+DENSITY_METRIC_KEY = "map_density_metric"
+DENSITY_SCHEME_KEY = "map_density_scheme"
+CLUSTER_DISTANCE_KEY = "map_cluster_distance"
 
-def filter_sites(
-    sites: gpd.GeoDataFrame, sectors: list[str] | None, agencies: list[str] | None
-) -> gpd.GeoDataFrame:
-    """Return the sites in any of ``sectors`` and, when given, any of ``agencies``.
+#: What each density metric is called, for people.
+METRIC_LABELS = {
+    "sites": "Sites",
+    "floor_area_sqft": "Floor area (sq ft)",
+    "surplus_sqft": "Surplus space (sq ft)",
+    "running_cost_gbp": "Running cost (£ a year)",
+}
+#: How each ``per`` reads after a metric.
+PER_LABELS = {"km2": "per km²", "total": "in total", "residents": "per 1,000 residents"}
+SCHEME_LABELS = {
+    "quantiles": "Quantiles",
+    "natural_breaks": "Natural breaks (Jenks)",
+    "equal_interval": "Equal intervals",
+}
+DENSITY_LEVELS = {"district": "District", "lsoa": "LSOA", "nhs_area": "NHS area"}
 
-    ``None`` means no filter; an empty list of sectors keeps no site, an empty list of
-    agencies keeps every agency.
-    """
-    keep = pd.Series(True, index=sites.index)
-    if sectors is not None:
-        keep &= sector_key(sites["sector"]).isin(sectors)
-    if agencies:
-        keep &= sites["agency"].isin(agencies)
-    return sites[keep.to_numpy()]
+if set(METRIC_LABELS) != set(METRICS) or set(PER_LABELS) != set(PER):  # pragma: no cover
+    raise RuntimeError("map_page's labels must name exactly density.METRICS and density.PER")
+if not set(SCHEME_LABELS) <= set(SCHEMES):  # pragma: no cover
+    raise RuntimeError("map_page.SCHEME_LABELS must name schemes of density.SCHEMES")
+
+
+@dataclass
+class LayerChoice:
+    """Which layers to draw and how."""
+
+    sites: bool = True
+    density: bool = True
+    clusters: bool = False
+    offers: bool = False
+    matches: bool = False
+    density_level: str = "district"
+    metric: str = "sites"
+    per: str = "km2"
+    scheme: str = "quantiles"
+    k: int = 5
+    distance: float = 400.0
+    notes: list[str] = field(default_factory=list)
 
 
 def clicked_site_id(result: dict[str, Any] | None) -> str | None:
     """Return the ``site_id`` of the site clicked on the map, from st_folium's result.
 
     st_folium reports the clicked layer as ``last_active_drawing`` (the feature with
-    its properties); a click on a cluster or the background carries no site id.
+    its properties); a click on a cluster, a locality or the background carries no
+    site id.
     """
     drawing = (result or {}).get("last_active_drawing") or {}
     props = drawing.get("properties") if isinstance(drawing, dict) else None
@@ -68,28 +106,112 @@ def clicked_site_id(result: dict[str, Any] | None) -> str | None:
     return None if site_id is None or site_id == "" else str(site_id)
 
 
-def _sidebar_filters(sites: gpd.GeoDataFrame) -> tuple[list[str], list[str]]:
-    sectors_all = sector_key(sites["sector"])
-    counts = sectors_all.value_counts()
-    present = [s for s in SECTOR_STYLES if counts.get(s, 0)]
-    agencies = sorted(a for a in sites["agency"].dropna().astype(str).unique() if a)
+def _layer_controls() -> LayerChoice:
     with st.sidebar:
-        st.header("Filters")
-        chosen_sectors = st.multiselect(
-            "Sector",
-            options=present,
-            default=present,
-            format_func=lambda s: f"{sector_label(s)} ({int(counts.get(s, 0)):,})",
-            key=SECTOR_FILTER_KEY,
+        st.header("Layers")
+        choice = LayerChoice(
+            sites=st.toggle("Sites by sector", value=True, key=LAYER_KEYS["sites"]),
+            density=st.toggle("Density of the estate", value=True, key=LAYER_KEYS["density"]),
+            clusters=st.toggle("Co-location clusters", value=False, key=LAYER_KEYS["clusters"]),
+            offers=st.toggle("Surplus space offered", value=False, key=LAYER_KEYS["offers"]),
+            matches=st.toggle("Match lines (the plan)", value=False, key=LAYER_KEYS["matches"]),
         )
-        chosen_agencies = st.multiselect(
-            "Agency",
-            options=agencies,
-            default=[],
-            placeholder="All agencies",
-            key=AGENCY_FILTER_KEY,
-        )
-    return chosen_sectors, chosen_agencies
+        if choice.density:
+            with st.expander("Density settings"):
+                choice.density_level = st.selectbox(
+                    "Localities",
+                    list(DENSITY_LEVELS),
+                    format_func=DENSITY_LEVELS.get,
+                    key=DENSITY_LEVEL_KEY,
+                )
+                choice.metric = st.selectbox(
+                    "Measure",
+                    list(METRIC_LABELS),
+                    format_func=METRIC_LABELS.get,
+                    key=DENSITY_METRIC_KEY,
+                )
+                choice.scheme = st.selectbox(
+                    "Classes",
+                    list(SCHEME_LABELS),
+                    format_func=SCHEME_LABELS.get,
+                    key=DENSITY_SCHEME_KEY,
+                )
+        if choice.clusters:
+            choice.distance = float(
+                st.slider(
+                    "Cluster walking distance (m)",
+                    100,
+                    2_000,
+                    400,
+                    step=50,
+                    key=CLUSTER_DISTANCE_KEY,
+                )
+            )
+    return choice
+
+
+def build_layers(
+    shown: gpd.GeoDataFrame, choice: LayerChoice, key: tuple
+) -> tuple[folium.FeatureGroup, interactive.SitesLayer | None]:
+    """The page's layers as one feature group (drawn bottom to top), and the sites layer.
+
+    Problems with one layer (a level with no boundaries, say) become notes in
+    ``choice.notes``; the other layers are still drawn.
+    """
+    group = folium.FeatureGroup(name="Layers", control=False)
+    if choice.density:
+        try:
+            localities = state.boundaries(choice.density_level)
+            frame, classes, notes, outside = state.density(
+                key,
+                choice.density_level,
+                choice.metric,
+                choice.per,
+                choice.scheme,
+                choice.k,
+                shown,
+                localities,
+            )
+            label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
+            interactive.choropleth_layer(frame, value_label=label, k=classes.k).add_to(group)
+            title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
+            interactive.LayerLegend(
+                interactive.choropleth_legend_html(
+                    classes.legend, title=title, note=classes.message
+                ),
+                position="bottomright",
+                css_class="assetmap-choropleth-control",
+            ).add_to(group)
+            choice.notes.extend(notes)
+            if outside:
+                choice.notes.append(
+                    f"{outside:,} sites lie outside every {DENSITY_LEVELS[choice.density_level]} "
+                    "and are not in the density layer."
+                )
+        except AssetmapError as exc:
+            choice.notes.append(f"The density layer is off: {exc}")
+    if choice.clusters:
+        result = state.colocation(key, choice.distance, shown)
+        if not result.empty:
+            interactive.clusters_layer(result.clusters).add_to(group)
+        choice.notes.append(result.message)
+    if choice.matches:
+        try:
+            requests = state.place_requests(key, shell.place_geometry())
+            _, plan = state.plan(key, False, requests, shown)
+            if not plan.empty:
+                interactive.lines_layer(plan.lines()).add_to(group)
+            interactive.requests_layer(requests).add_to(group)
+            choice.notes.append(plan.message)
+        except AssetmapError as exc:
+            choice.notes.append(f"The match lines are off: {exc}")
+    if choice.offers:
+        interactive.offers_layer(shown).add_to(group)
+    layer = None
+    if choice.sites:
+        layer = interactive.sites_layer(shown, popups=False)
+        layer.add_to(group)
+    return group, layer
 
 
 def _show_record(sites: gpd.GeoDataFrame, site_id: str | None) -> None:
@@ -127,18 +249,18 @@ def _remember_click(result: dict[str, Any] | None) -> None:
 
 def render() -> None:
     """Draw the Map page."""
+    chosen = shell.selection()
     st.title("Estate map")
     try:
         sites = state.estate_sites()
+        shown = shell.selected_sites(chosen)
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {exc}")
         return
     if sites.empty:
-        st.info("The estate has no sites yet: import a register to see it on the map.")
+        st.info("The estate has no sites yet: import a register on the Registers page.")
         return
-
-    chosen_sectors, chosen_agencies = _sidebar_filters(sites)
-    shown = filter_sites(sites, chosen_sectors, chosen_agencies)
+    choice = _layer_controls()
 
     try:
         bounds = state.boundaries("district")
@@ -153,17 +275,25 @@ def render() -> None:
 
     metric_col, note_col = st.columns([1, 3])
     metric_col.metric("Sites shown", f"{len(shown):,}")
-    note_col.caption(f"of {len(sites):,} sites in the estate, after the sector and agency filters.")
+    note_col.caption(
+        f"of {len(sites):,} sites in the estate; place: {chosen.place_name}; "
+        f"filters: {chosen.describe()}."
+    )
 
-    base = interactive.base_map(bounds, tiles=tiles, extent=sites)
-    layer = interactive.sites_layer(shown, popups=False)
-    if layer.capped:
+    key = shell.cache_key(chosen)
+    group, layer = build_layers(shown, choice, key)
+    if layer is not None and layer.capped:
         st.warning(layer.message)
-    elif layer.message:
+    elif layer is not None and layer.message:
         st.caption(layer.message)
-    group = folium.FeatureGroup(name="Sites", control=False)
-    layer.add_to(group)
+    for note in choice.notes:
+        st.caption(note)
 
+    outline = shell.place_geometry(chosen)
+    view = interactive.view_of(
+        gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else sites
+    )
+    base = interactive.base_map(bounds, tiles=tiles, extent=sites)
     map_col, record_col = st.columns([3, 2], gap="medium")
     with map_col:
         result = st_folium(
@@ -173,7 +303,10 @@ def render() -> None:
             use_container_width=True,
             returned_objects=RETURNED,
             feature_group_to_add=group,
+            center=view[0] if view else None,
+            zoom=view[1] if view else None,
         )
+        st.caption(shell.attribution())
     _remember_click(result)
     with record_col:
         _show_record(sites, st.session_state.get(SELECTED_KEY))

@@ -1,25 +1,55 @@
-"""Cached state shared by the app's pages: the estate, the boundaries, the map settings.
+"""Cached state shared by the app's pages: the estate, the boundaries and the analyses.
 
 The app starts on the bundled sample estate with no set-up: the first run builds
 the store from the sample registers when no store file exists yet
-(``$ASSETMAP_STORE`` names another store). Loaded tables are cached per store
-file and modification time, so an import by any page is seen on the next run.
+(``$ASSETMAP_STORE`` names another store). Everything read from the store is
+cached per store file, modification time and size (:func:`store_signature`), so
+an import or a removal by any page is seen on the next run; the analyses are
+cached per store state, place, filters and options, so changing a filter back
+and forth costs nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 import streamlit as st
 
-from assetmap.localities import load_localities
+from assetmap.colocation import ColocationResult, colocation_clusters
+from assetmap.density import Classification, density_by_locality, place_summary
+from assetmap.localities import load_localities, read_boundary_file
 from assetmap.maps.interactive import TileSetting, configured_tiles
+from assetmap.matching import AllocationPlan, MatchResult, allocate, find_candidates
+from assetmap.postcodes import lookup_postcodes
 from assetmap.sample import ensure_sample_store
 from assetmap.schema import empty_sites
 from assetmap.store import default_store_path, open_store
 
-__all__ = ["boundaries", "estate_sites", "store_path", "tiles"]
+__all__ = [
+    "boundaries",
+    "clear",
+    "colocation",
+    "density",
+    "estate_requests",
+    "estate_sites",
+    "imports",
+    "place_outline",
+    "place_requests",
+    "place_sites",
+    "place_summary_table",
+    "plan",
+    "postcode_point",
+    "quarantine",
+    "read_boundaries",
+    "store_path",
+    "store_signature",
+    "tiles",
+]
 
 
 @st.cache_resource(show_spinner="Preparing the sample estate…")
@@ -35,9 +65,29 @@ def store_path() -> Path:
     return Path(_ensure_store(str(path)))
 
 
+def store_signature() -> tuple[str, int, int]:
+    """The store's path, modification time and size: a cache key that changes on write."""
+    path = store_path()
+    if not path.is_file():
+        return (str(path), 0, 0)
+    stat = path.stat()
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def clear() -> None:
+    """Forget cached tables (after this session wrote to the store)."""
+    st.cache_data.clear()
+
+
 @st.cache_data(show_spinner="Loading the estate…", max_entries=4)
-def _load_sites(path: str, mtime_ns: int, size: int) -> gpd.GeoDataFrame:
-    return open_store(path).sites()
+def _load(signature: tuple[str, int, int], what: str) -> Any:
+    store = open_store(signature[0])
+    return {
+        "sites": store.sites,
+        "requests": store.requests,
+        "quarantine": store.quarantine,
+        "imports": store.imports,
+    }[what]()
 
 
 def estate_sites() -> gpd.GeoDataFrame:
@@ -48,11 +98,25 @@ def estate_sites() -> gpd.GeoDataFrame:
     assetmap.errors.AssetmapError
         If the store cannot be built or read.
     """
-    path = store_path()
-    if not path.is_file():
+    signature = store_signature()
+    if signature[1] == 0:
         return empty_sites()
-    stat = path.stat()
-    return _load_sites(str(path), stat.st_mtime_ns, stat.st_size)
+    return _load(signature, "sites")
+
+
+def estate_requests() -> gpd.GeoDataFrame:
+    """Return every space request in the store."""
+    return _load(store_signature(), "requests")
+
+
+def quarantine() -> pd.DataFrame:
+    """Return every quarantined row in the store, with its source and reasons."""
+    return _load(store_signature(), "quarantine")
+
+
+def imports() -> pd.DataFrame:
+    """Return the import log: one row per source in the store."""
+    return _load(store_signature(), "imports")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -65,6 +129,117 @@ def boundaries(level: str = "district") -> gpd.GeoDataFrame:
         If the bundled boundaries are missing from this checkout.
     """
     return load_localities(level)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def place_outline(level: str, code: str):
+    """The outline (EPSG:27700) of one bundled locality, or of a whole level when ``code`` is
+    empty; ``None`` when the code is not in the level."""
+    frame = load_localities(level)
+    if code:
+        frame = frame[frame["code"].astype(str) == code]
+    if frame.empty:
+        return None
+    return shapely.union_all(np.asarray(frame.geometry, dtype=object))
+
+
+def read_boundaries(path: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Read a boundary file the officer added: the localities (``code``, ``name``, EPSG:27700)
+    and notes on repairs (see :func:`read_boundary_file`)."""
+    return read_boundary_file(path)
+
+
+def postcode_point(postcode: str) -> tuple[float, float] | None:
+    """The easting and northing of a postcode from the ONS Postcode Directory, or ``None``."""
+    found = lookup_postcodes(pd.Series([postcode]))
+    if not bool(found["found"].iloc[0]) or np.isnan(found["easting"].iloc[0]):
+        return None
+    return float(found["easting"].iloc[0]), float(found["northing"].iloc[0])
+
+
+def _inside(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
+    if outline is None:
+        return np.ones(len(frame), dtype=bool)
+    geoms = frame.geometry
+    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    points = np.asarray(geoms, dtype=object)
+    keep = np.zeros(len(frame), dtype=bool)
+    if located.any():
+        pts = shapely.point_on_surface(points[located])
+        shapely.prepare(outline)
+        keep[located] = shapely.intersects_xy(outline, shapely.get_x(pts), shapely.get_y(pts))
+    return keep
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def place_sites(key: tuple, _outline, _chosen) -> gpd.GeoDataFrame:
+    """The sites inside ``_outline`` that pass the filters of ``_chosen``; cached by ``key``
+    (see :func:`assetmap.app.shell.cache_key`)."""
+    from assetmap.app.shell import filter_sites
+
+    sites = estate_sites()
+    sites = sites[_inside(sites, _outline)]
+    return filter_sites(
+        sites,
+        _chosen.sectors,
+        _chosen.agencies,
+        uses=_chosen.uses,
+        tenures=_chosen.tenures,
+        min_surplus=_chosen.min_surplus,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def place_requests(key: tuple, _outline) -> gpd.GeoDataFrame:
+    """The store's space requests inside ``_outline`` (requests with no point are kept)."""
+    requests = estate_requests()
+    geoms = requests.geometry
+    unlocated = (geoms.isna() | geoms.is_empty).to_numpy()
+    return requests[_inside(requests, _outline) | unlocated]
+
+
+@st.cache_data(show_spinner="Finding co-location clusters…", max_entries=16)
+def colocation(key: tuple, distance: float, _sites: gpd.GeoDataFrame) -> ColocationResult:
+    """Co-location clusters of the selected sites (cached by ``key`` and ``distance``)."""
+    return colocation_clusters(_sites, distance=distance)
+
+
+@st.cache_data(show_spinner="Working out the density…", max_entries=32)
+def density(
+    key: tuple,
+    level: str,
+    metric: str,
+    per: str,
+    scheme: str,
+    k: int,
+    _sites: gpd.GeoDataFrame,
+    _localities: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
+    """The choropleth of the selected sites: localities with values, the classes, notes and
+    the number of sites outside every locality."""
+    result = density_by_locality(_sites, _localities)
+    frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
+    return frame, classes, tuple(result.notes), result.n_outside
+
+
+@st.cache_data(show_spinner="Summarising the place…", max_entries=16)
+def place_summary_table(
+    key: tuple, level: str, _sites: gpd.GeoDataFrame, _localities: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """The Total Place table of the selected sites by locality and sector."""
+    return place_summary(_sites, _localities)
+
+
+@st.cache_data(show_spinner="Matching requests to surplus space…", max_entries=16)
+def plan(
+    key: tuple,
+    allow_split: bool,
+    _requests: gpd.GeoDataFrame,
+    _sites: gpd.GeoDataFrame,
+) -> tuple[MatchResult, AllocationPlan]:
+    """Candidates and the optimal allocation plan for the place's requests."""
+    match = find_candidates(_requests, _sites)
+    return match, allocate(match, allow_split=allow_split)
 
 
 def tiles() -> TileSetting | None:

@@ -63,9 +63,15 @@ from ..schema import CRS_BNG, CRS_WGS84
 from . import safe_html
 from .style import (
     BOUNDARY_STYLE,
+    CLUSTER_COLOUR,
     MAP_BACKGROUND,
     MAP_CSS,
+    MATCH_LINE_COLOUR,
+    NO_DATA_COLOUR,
+    REQUEST_COLOUR,
     SECTOR_STYLES,
+    class_colours,
+    sector_colour,
     sector_key,
     sector_label,
 )
@@ -78,19 +84,28 @@ __all__ = [
     "TILE_URL_ENV",
     "BoundariesLayer",
     "HtmlControl",
+    "LayerLegend",
+    "ShapesLayer",
     "SitesLayer",
     "TileSetting",
     "asset_url",
     "base_map",
+    "choropleth_layer",
+    "choropleth_legend_html",
+    "clusters_layer",
     "configured_tiles",
     "legend_html",
+    "lines_layer",
     "make_offline",
     "map_html",
+    "offers_layer",
     "ons_attribution",
     "remote_links",
+    "requests_layer",
     "site_map",
     "site_record",
     "sites_layer",
+    "view_of",
 ]
 
 #: Above this many sites the sites layer clusters markers in the browser.
@@ -412,6 +427,56 @@ class HtmlControl(MacroElement):
         self.html_js = safe_html.script_json(html)
 
 
+class LayerLegend(MacroElement):
+    """A legend control that is on the map exactly while its parent layer is.
+
+    Add it to a layer (a ``FeatureGroup``, say): when the layer is added to a map the
+    legend appears, and when the layer is removed (as streamlit-folium does when it
+    swaps the layers of a rerun) the legend goes with it.
+
+    Parameters
+    ----------
+    html
+        Escaped HTML (from :mod:`assetmap.maps.safe_html` builders).
+    position
+        A Leaflet control position.
+    css_class
+        Class name(s) of the control's ``div``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (layer) {
+            var control = L.control({position: {{ this.position_js }}});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.class_js }});
+                div.innerHTML = {{ this.html_js }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            layer.on("add", function () { control.addTo(layer._map); });
+            layer.on("remove", function () { control.remove(); });
+            if (layer._map) { control.addTo(layer._map); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: str = "bottomright", css_class: str = "") -> None:
+        super().__init__()
+        if position not in HtmlControl._POSITIONS:
+            raise InvalidArgumentError(
+                f"position={position!r} is not valid; expected one of: "
+                f"{', '.join(HtmlControl._POSITIONS)}"
+            )
+        self._name = "LayerLegend"
+        self.position_js = safe_html.script_json(position)
+        self.class_js = safe_html.script_json(f"leaflet-control {css_class}".strip())
+        self.html_js = safe_html.script_json(html)
+
+
 class _MapBackground(MacroElement):
     """Sets the colour shown where no boundary or tile is drawn."""
 
@@ -623,6 +688,73 @@ class SitesLayer(JSCSSMixin, Layer):
         else:
             self.default_js = []
             self.default_css = []
+
+
+class ShapesLayer(Layer):
+    """Polygons, lines or points, each with its own style and an escaped tooltip.
+
+    The layer behind choropleths, co-location clusters, match lines and space
+    requests. Each feature's style is computed in Python (colours checked by
+    :func:`safe_html.css_colour`); its tooltip is HTML built by
+    :mod:`safe_html`, never a raw register value. Build it with
+    :func:`choropleth_layer`, :func:`clusters_layer`, :func:`lines_layer`,
+    :func:`offers_layer` or :func:`requests_layer`.
+
+    Parameters
+    ----------
+    features
+        GeoJSON features in WGS84 whose properties are ``tip`` (escaped HTML)
+        and ``st`` (a Leaflet path style).
+    name
+        Layer name.
+    radius
+        Radius in pixels of circle markers drawn for points.
+    interactive
+        Whether features react to the pointer (tooltips).
+    attribution
+        Plain text for the map's attribution control while the layer is on
+        (the ONS/OS line for boundaries and postcode locations).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data_js }}, {
+            interactive: {{ this.interactive_js }},
+            attribution: {{ this.attribution_js }},
+            style: function (feature) { return feature.properties.st; },
+            pointToLayer: function (feature, latlng) {
+                var st = feature.properties.st;
+                return L.circleMarker(latlng, Object.assign({radius: {{ this.radius }}}, st));
+            },
+            onEachFeature: function (feature, layer) {
+                if (feature.properties.tip) {
+                    layer.bindTooltip(feature.properties.tip, {sticky: true});
+                }
+            }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        features: list[dict[str, Any]],
+        *,
+        name: str,
+        radius: int = 7,
+        interactive: bool = True,
+        attribution: str | None = None,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=False, show=True)
+        self._name = "ShapesLayer"
+        self.attribution_js = safe_html.script_json(
+            safe_html.escape(attribution) if attribution else None
+        )
+        self.n_features = len(features)
+        self.radius = int(radius)
+        self.interactive_js = "true" if interactive else "false"
+        self.data_js = safe_html.script_json({"type": "FeatureCollection", "features": features})
 
 
 # --------------------------------------------------------------------------------------
@@ -1037,3 +1169,323 @@ def map_html(m: folium.Map) -> str:
             "the map would load files from the internet: " + ", ".join(remote[:5])
         )
     return html
+
+
+# --------------------------------------------------------------------------------------
+# Analysis layers
+# --------------------------------------------------------------------------------------
+
+
+def _shape_features(
+    geoms: gpd.GeoSeries, tips: Iterable[str], styles: Iterable[dict[str, Any]], simplify_m: float
+) -> list[dict[str, Any]]:
+    """GeoJSON features (WGS84, 6 decimals) from BNG geometries, escaped tips and styles."""
+    geoms = geoms.to_crs(CRS_BNG)
+    if simplify_m > 0:
+        geoms = geoms.simplify(simplify_m, preserve_topology=True)
+    wgs = shapely.set_precision(np.asarray(geoms.to_crs(CRS_WGS84), dtype=object), 1e-6)
+    features = []
+    for geom, tip, style in zip(wgs, tips, styles, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        features.append(
+            {"type": "Feature", "properties": {"tip": tip, "st": style}, "geometry": mapping(geom)}
+        )
+    return features
+
+
+def _figure(value: Any, unit: str = "") -> str:
+    """A figure for a tooltip: whole numbers above 100, else three significant digits."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "no data"
+    if not math.isfinite(number):
+        return "no data"
+    text = f"{number:,.0f}" if abs(number) >= 100 or number == int(number) else f"{number:.3g}"
+    return f"{text}{unit}"
+
+
+def choropleth_layer(
+    frame: gpd.GeoDataFrame,
+    *,
+    value_label: str,
+    k: int,
+    opacity: float = 0.7,
+    name: str = "Density",
+) -> ShapesLayer:
+    """Return localities filled by class, as from :meth:`LocalityDensity.choropleth`.
+
+    Parameters
+    ----------
+    frame
+        Localities (EPSG:27700) with ``name``, ``value``, ``class`` (0 to k-1 or
+        missing), ``class_label`` and, when present, ``suppressed`` and ``sites_display``.
+    value_label
+        What the value is, for the tooltip ("Sites per km²").
+    k
+        The number of classes (the classification's ``k``).
+    opacity
+        Fill opacity.
+    name
+        Layer name.
+
+    Returns
+    -------
+    ShapesLayer
+    """
+    _require_crs(frame, "frame")
+    colours = class_colours(max(int(k), 1))
+    classes = pd.array(frame["class"], dtype="Int64")
+    suppressed = (
+        frame["suppressed"].fillna(False).astype(bool).to_numpy()
+        if "suppressed" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    styles, tips = [], []
+    for i, (cls, name_, value, label) in enumerate(
+        zip(classes, frame["name"], frame["value"], frame["class_label"], strict=True)
+    ):
+        missing = cls is pd.NA or suppressed[i]
+        fill = NO_DATA_COLOUR if missing else colours[min(int(cls), len(colours) - 1)]
+        styles.append(
+            {
+                "color": "#555555",
+                "weight": 0.6,
+                "fillColor": safe_html.css_colour(fill),
+                "fillOpacity": float(opacity),
+            }
+        )
+        shown = "suppressed (fewer than the minimum count)" if suppressed[i] else _figure(value)
+        sites = frame["sites_display"].iloc[i] if "sites_display" in frame.columns else None
+        lines = [f"{value_label}: {shown}", f"Class: {label}"]
+        if sites is not None:
+            lines.append(f"Sites: {sites}")
+        tips.append(
+            f"<strong>{safe_html.escape(name_)}</strong><br>"
+            + "<br>".join(safe_html.escape(t) for t in lines)
+        )
+    return ShapesLayer(
+        _shape_features(frame.geometry, tips, styles, simplify_m=15.0),
+        name=name,
+        radius=0,
+        attribution=ons_attribution(),
+    )
+
+
+def choropleth_legend_html(legend: Iterable[str], *, title: str, note: str | None = None) -> str:
+    """Return a choropleth legend (class colours and labels) as escaped HTML.
+
+    Parameters
+    ----------
+    legend
+        One label per class, lowest first (a :class:`~assetmap.density.Classification`'s
+        ``legend``).
+    title
+        The legend's heading (what is measured, and the scheme).
+    note
+        A line under the classes, such as the classification's message.
+    """
+    labels = list(legend)
+    items = []
+    for colour, label in zip(class_colours(max(len(labels), 1)), labels, strict=False):
+        items.append(
+            '<div class="assetmap-legend-item" style="white-space:nowrap">'
+            f'<span style="display:inline-block;width:14px;height:11px;background:'
+            f"{safe_html.css_colour(colour)};border:1px solid #777;margin-right:6px;"
+            f'vertical-align:middle"></span>{safe_html.escape(label)}</div>'
+        )
+    items.append(
+        '<div class="assetmap-legend-item" style="white-space:nowrap">'
+        f'<span style="display:inline-block;width:14px;height:11px;background:{NO_DATA_COLOUR};'
+        'border:1px solid #777;margin-right:6px;vertical-align:middle"></span>'
+        "no data or suppressed</div>"
+    )
+    foot = f'<div style="color:#555;max-width:220px">{safe_html.escape(note)}</div>' if note else ""
+    return (
+        '<div class="assetmap-legend assetmap-choropleth-legend" style="background:'
+        "rgba(255,255,255,0.92);padding:6px 9px;border-radius:4px;box-shadow:0 1px 4px "
+        'rgba(0,0,0,0.3);font:12px/1.5 sans-serif;color:#222">'
+        f'<div style="font-weight:600;margin-bottom:2px">{safe_html.escape(title)}</div>'
+        + "".join(items)
+        + foot
+        + "</div>"
+    )
+
+
+def clusters_layer(
+    clusters: gpd.GeoDataFrame, *, name: str = "Co-location clusters"
+) -> ShapesLayer:
+    """Return co-location cluster outlines with a tooltip of agencies, area and saving.
+
+    Parameters
+    ----------
+    clusters
+        :attr:`assetmap.colocation.ColocationResult.clusters` (polygons, EPSG:27700).
+    name
+        Layer name.
+    """
+    _require_crs(clusters, "clusters")
+    tips, styles = [], []
+    for row in clusters.itertuples(index=False):
+        estimated = " (estimated)" if bool(row.saving_estimated) else ""
+        tips.append(
+            f"<strong>Cluster {safe_html.escape(row.cluster_id)}</strong><br>"
+            f"{safe_html.escape(f'{row.n_sites:,} sites of {row.n_agencies} agencies')}<br>"
+            f"{safe_html.escape(row.agencies)}<br>"
+            + safe_html.escape(
+                f"Releases {_figure(row.net_floor_area_released_sqft)} sq ft, "
+                f"saving £{_figure(row.saving_gbp)} a year{estimated}"
+            )
+        )
+        styles.append(
+            {
+                "color": CLUSTER_COLOUR,
+                "weight": 2,
+                "dashArray": "5 4",
+                "fillColor": CLUSTER_COLOUR,
+                "fillOpacity": 0.12,
+            }
+        )
+    return ShapesLayer(_shape_features(clusters.geometry, tips, styles, simplify_m=0), name=name)
+
+
+def lines_layer(lines: gpd.GeoDataFrame, *, name: str = "Matches") -> ShapesLayer:
+    """Return offer-to-request lines with a tooltip naming both ends and the distance.
+
+    Parameters
+    ----------
+    lines
+        Lines (EPSG:27700) from :meth:`assetmap.matching.MatchResult.lines` or
+        :meth:`assetmap.matching.AllocationPlan.lines`: ``offer_name``,
+        ``offer_agency``, ``request_ref`` or ``request_id``, ``request_agency``,
+        ``distance_m`` and ``assigned_sqft`` or ``offer_sqft``.
+    name
+        Layer name.
+    """
+    _require_crs(lines, "lines")
+    tips, styles = [], []
+    sqft_column = "assigned_sqft" if "assigned_sqft" in lines.columns else "offer_sqft"
+    for row in lines.to_dict("records"):
+        ref = row.get("request_ref") or row.get("request_id")
+        what = "assigned" if sqft_column == "assigned_sqft" else "offered"
+        tips.append(
+            f"<strong>{safe_html.escape(row.get('offer_name'))}</strong> "
+            f"({safe_html.escape(row.get('offer_agency'))})<br>"
+            f"to request {safe_html.escape(ref)} ({safe_html.escape(row.get('request_agency'))})"
+            "<br>"
+            + safe_html.escape(
+                f"{_figure(row.get(sqft_column))} sq ft {what}, "
+                f"{_figure(float(row.get('distance_m') or 0) / 1000)} km"
+            )
+        )
+        styles.append({"color": MATCH_LINE_COLOUR, "weight": 3, "opacity": 0.85})
+    return ShapesLayer(_shape_features(lines.geometry, tips, styles, simplify_m=0), name=name)
+
+
+def offers_layer(sites: gpd.GeoDataFrame, *, name: str = "Surplus offers") -> ShapesLayer:
+    """Return the sites offering surplus space as rings sized by the space offered.
+
+    Parameters
+    ----------
+    sites
+        Sites (points, EPSG:27700); those with ``surplus_sqft > 0`` are drawn.
+    name
+        Layer name.
+    """
+    _require_crs(sites, "sites")
+    surplus = pd.to_numeric(sites.get("surplus_sqft"), errors="coerce")
+    offers = sites[(surplus > 0).to_numpy()]
+    offers, _ = _located_points(offers)
+    tips, styles = [], []
+    for row in offers.to_dict("records"):
+        sqft = float(row.get("surplus_sqft") or 0)
+        tips.append(
+            safe_html.tooltip_html(row.get("name"), row.get("agency"))
+            + "<br>"
+            + safe_html.escape(f"Offers {_figure(sqft)} sq ft")
+        )
+        styles.append(
+            {
+                "radius": float(np.clip(4 + math.sqrt(sqft) / 15, 6, 22)),
+                "color": safe_html.css_colour(sector_colour(str(row.get("sector") or "other"))),
+                "weight": 3,
+                "fill": False,
+                "className": "assetmap-offer",
+            }
+        )
+    geoms = offers.geometry
+    if len(geoms) and not (geoms.geom_type == "Point").all():
+        geoms = geoms.representative_point()
+    return ShapesLayer(_shape_features(geoms, tips, styles, simplify_m=0), name=name)
+
+
+def requests_layer(requests: gpd.GeoDataFrame, *, name: str = "Space requests") -> ShapesLayer:
+    """Return space requests as hollow black rings with escaped tooltips.
+
+    Parameters
+    ----------
+    requests
+        Canonical space requests (points, EPSG:27700); those with no point are skipped.
+    name
+        Layer name.
+    """
+    _require_crs(requests, "requests")
+    points = requests.geometry
+    keep = (points.notna() & ~points.is_empty).to_numpy()
+    tips = []
+    for row in requests[keep].to_dict("records"):
+        ref = row.get("source_ref") or row.get("request_id")
+        need = _figure(row.get("space_needed_sqft"), " sq ft")
+        use = str(row.get("use") or "")
+        tips.append(
+            f"<strong>Request {safe_html.escape(ref)}</strong><br>"
+            f"{safe_html.escape(row.get('agency'))}<br>"
+            + safe_html.escape(" ".join(x for x in (need, use) if x and x != "no data"))
+        )
+    style = {
+        "radius": 9,
+        "color": REQUEST_COLOUR,
+        "weight": 3,
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.9,
+        "className": "assetmap-request",
+    }
+    return ShapesLayer(
+        _shape_features(points[keep], tips, [style] * len(tips), simplify_m=0), name=name
+    )
+
+
+def view_of(
+    frame: gpd.GeoDataFrame | gpd.GeoSeries, *, width_px: int = 900, height_px: int = 640
+) -> tuple[tuple[float, float], int] | None:
+    """Return the centre (lat, lon) and zoom that show all of ``frame`` on a web map.
+
+    Parameters
+    ----------
+    frame
+        Geometries with a CRS.
+    width_px, height_px
+        The map's size on screen.
+
+    Returns
+    -------
+    ((lat, lon), zoom) or None
+        ``None`` when ``frame`` has no geometry.
+    """
+    bounds = _bounds_wgs84([frame if isinstance(frame, gpd.GeoDataFrame) else frame.to_frame()])
+    if bounds is None:
+        return None
+    (south, west), (north, east) = bounds
+    centre = ((south + north) / 2, (west + east) / 2)
+
+    def merc_y(lat: float) -> float:
+        rad = math.radians(max(min(lat, 85.0), -85.0))
+        return math.log(math.tan(math.pi / 4 + rad / 2))
+
+    span_x = max(east - west, 1e-6) / 360.0
+    span_y = max(merc_y(north) - merc_y(south), 1e-9) / (2 * math.pi)
+    zoom_x = math.log2(width_px / 256 / span_x)
+    zoom_y = math.log2(height_px / 256 / span_y)
+    zoom = math.floor(min(zoom_x, zoom_y))
+    return centre, int(min(max(zoom, MIN_ZOOM), 17))

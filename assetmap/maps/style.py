@@ -18,10 +18,16 @@ from ..schema import SECTORS
 
 __all__ = [
     "BOUNDARY_STYLE",
+    "CHOROPLETH_RAMP",
+    "CLUSTER_COLOUR",
     "MAP_BACKGROUND",
     "MAP_CSS",
+    "MATCH_LINE_COLOUR",
+    "NO_DATA_COLOUR",
+    "REQUEST_COLOUR",
     "SECTOR_STYLES",
     "SectorStyle",
+    "class_colours",
     "sector_colour",
     "sector_key",
     "sector_label",
@@ -101,6 +107,63 @@ MAP_CSS = """
 .leaflet-container .marker-cluster-large div { background-color: rgba(40, 52, 64, 0.82);
   color: #fff; font-weight: 600; }
 """
+
+
+#: Sequential ramp for choropleth classes, light (lowest) to dark (highest): ColorBrewer
+#: "YlGnBu" with 7 classes; :func:`class_colours` picks k of them evenly.
+CHOROPLETH_RAMP: tuple[str, ...] = (
+    "#ffffcc",
+    "#c7e9b4",
+    "#7fcdbb",
+    "#41b6c4",
+    "#1d91c0",
+    "#225ea8",
+    "#0c2c84",
+)
+#: Fill of a locality with no value (no data, or a suppressed count).
+NO_DATA_COLOUR = "#d9d9d9"
+#: Co-location cluster outlines (a colour no sector uses).
+CLUSTER_COLOUR = "#6a3d9a"
+#: Lines from an offer of surplus space to the request it could serve.
+MATCH_LINE_COLOUR = "#b2182b"
+#: Space requests on a map (a hollow marker of this colour).
+REQUEST_COLOUR = "#111111"
+
+
+def class_colours(k: int) -> list[str]:
+    """Return ``k`` colours along :data:`CHOROPLETH_RAMP`, lowest class first.
+
+    The ramp's own colours are used where ``k`` fits them evenly; otherwise the
+    colours are interpolated between its stops (in RGB).
+
+    Parameters
+    ----------
+    k
+        The number of classes, 1 or more.
+
+    Returns
+    -------
+    list of str
+        ``#rrggbb`` colours.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is below 1.
+    """
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise ValueError(f"k={k!r} is not valid; expected a whole number of classes, 1 or more")
+    stops = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in CHOROPLETH_RAMP]
+    last = len(stops) - 1
+    colours = []
+    for i in range(int(k)):
+        t = 0.5 if k == 1 else i / (k - 1)
+        pos = t * last
+        lo = min(int(pos), last - 1)
+        f = pos - lo
+        rgb = [round(a + (b - a) * f) for a, b in zip(stops[lo], stops[lo + 1], strict=True)]
+        colours.append("#" + "".join(f"{v:02x}" for v in rgb))
+    return colours
 
 
 def sector_key(values: pd.Series) -> pd.Series:

@@ -23,7 +23,7 @@ from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
 from .columns import ColumnMap, Profile, load_profile, recognise_columns
-from .locate import locate_rows
+from .locate import constant_text, locate_rows
 from .read import RawRegister, ZipLimits, read_register
 from .validate import REASONS, check_requests, check_sites, shared_groups
 
@@ -221,6 +221,41 @@ def prepare_register(
     ProfileError
         If the profile is malformed or names columns the file lacks.
     """
+    return _prepare(
+        source,
+        name=name,
+        kind=kind,
+        profile=profile,
+        agency=agency,
+        sector=sector,
+        layer=layer,
+        max_rows=max_rows,
+        zip_limits=zip_limits,
+        directory=directory,
+        progress=progress,
+        imported_at=imported_at,
+        points=True,
+    )
+
+
+def _prepare(
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    profile: str | Path | Profile | None = None,
+    agency: str | None = None,
+    sector: str | None = None,
+    layer: str | None = None,
+    max_rows: int | None = None,
+    zip_limits: ZipLimits | None = None,
+    directory: PostcodeDirectory | None = None,
+    progress: Progress | None = None,
+    imported_at: str | None = None,
+    points: bool = True,
+) -> PreparedRegister:
+    """:func:`prepare_register`; with ``points=False`` sites give their points as
+    ``easting`` and ``northing`` columns (see :func:`check_sites`)."""
     problems = _check_args(kind, sector, profile)
     if problems:
         raise InvalidArgumentError("; ".join(problems))
@@ -254,15 +289,18 @@ def prepare_register(
     footprints = None
     if kind == "sites":
         rows, footprints, quarantine, notes = check_sites(
-            raw.table, raw.row_numbers, cmap, located, agency=agency, sector=sector
+            raw.table, raw.row_numbers, cmap, located, agency=agency, sector=sector, points=points
         )
     else:
         rows, quarantine, notes = check_requests(
             raw.table, raw.row_numbers, cmap, located, agency=agency, sector=sector
         )
-    rows["source_file"] = raw.name
-    rows["source_sha256"] = raw.sha256
-    rows["imported_at"] = imported_at
+    for column, value in (
+        ("source_file", raw.name),
+        ("source_sha256", raw.sha256),
+        ("imported_at", imported_at),
+    ):
+        rows[column] = constant_text(value, rows.index)
     quarantine.insert(0, "source_file", raw.name)
     quarantine.insert(1, "source_sha256", raw.sha256)
     quarantine.insert(2, "kind", kind)
@@ -379,7 +417,8 @@ def import_register(
     """
     if not isinstance(store, EstateStore):
         store = open_store(store)
-    prepared = prepare_register(source, progress=progress, **kwargs)
+    # the rows go straight to the store: no shapely points are built for them
+    prepared = _prepare(source, progress=progress, points=False, **kwargs)
     report = prepared.report
     if report.kind == "sites":
         _quarantine_known_sites(prepared, store.site_keys())

@@ -24,7 +24,15 @@ from ..postcodes import PostcodeDirectory, default_directory
 from ..schema import CRS_BNG, GB_BOUNDS, normalise_postcodes
 from .columns import ColumnMap
 
-__all__ = ["Located", "Problem", "arrow_strings", "locate_rows", "parse_numbers", "transformer"]
+__all__ = [
+    "Located",
+    "Problem",
+    "arrow_strings",
+    "constant_text",
+    "locate_rows",
+    "parse_numbers",
+    "transformer",
+]
 
 # Northern Ireland, which the British National Grid does not cover, as a
 # lon/lat box (Kintyre, at the same latitudes, lies east of -5.45).
@@ -92,6 +100,18 @@ def arrow_strings(values: pd.Series):
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr.cast(pa.string())
+
+
+def constant_text(value: str, index: pd.Index) -> pd.Series:
+    """A text column (dtype ``str``) holding ``value`` on every row of ``index``.
+
+    Built by Arrow in one go: several times faster than pandas' broadcasting of a
+    scalar, which matters for the columns a register gives one value for all rows.
+    """
+    import pyarrow as pa
+
+    arr = pa.repeat(pa.scalar(str(value), type=pa.large_string()), len(index))
+    return pd.Series(pd.array(arr, dtype=pd.StringDtype(na_value=np.nan)), index=index)
 
 
 def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -371,7 +391,7 @@ def locate_rows(
 
     # 6. Postcodes: for rows not located by coordinates.
     pc_col = cmap.column("postcode")
-    postcode = pd.Series("", index=table.index, dtype="str")
+    postcode = constant_text("", table.index)
     if pc_col is not None:
         raw_pc = table[pc_col].fillna("").astype(str).str.strip()
         postcode = normalise_postcodes(raw_pc)

@@ -25,7 +25,7 @@ from ..schema import (
     normalise_tenure,
 )
 from .columns import ColumnMap
-from .locate import _MISSING, Located, Problem, arrow_strings, parse_numbers
+from .locate import _MISSING, Located, Problem, arrow_strings, constant_text, parse_numbers
 
 __all__ = [
     "REASONS",
@@ -166,7 +166,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
     if column is None:
-        return pd.Series("", index=table.index, dtype="str")
+        return constant_text("", table.index)
     return table[column].fillna("").astype(str).str.strip()
 
 
@@ -183,7 +183,12 @@ def _norm_key(values: pd.Series) -> pd.Series:
     """Lower-case letters and digits only: ``"The Hub, Sale"`` -> ``"thehubsale"``."""
     import pyarrow.compute as pc
 
-    arr = pc.replace_substring_regex(pc.utf8_lower(arrow_strings(values)), "[^a-z0-9]", "")
+    arr = arrow_strings(values)
+    if len(arr) > 1 and pc.all(pc.equal(arr, arr[0])).as_py():  # one value (an agency): once
+        arr = arr[:1]
+        one = pc.replace_substring_regex(pc.utf8_lower(arr), "[^a-z0-9]", "")[0].as_py()
+        return pd.Series(one, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
+    arr = pc.replace_substring_regex(pc.utf8_lower(arr), "[^a-z0-9]", "")
     return pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
 
 
@@ -202,23 +207,37 @@ def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
     pandas.Series
         Ids such as ``"S3f9a0c1d2e4b5a67"`` (a 64-bit hash in hex).
     """
-    index = parts[0].index
-    hashed = np.zeros(len(index), dtype=np.uint64)
+    return pd.Series(_hex(prefix, _key_hashes(parts)), index=parts[0].index)
+
+
+def _key_hashes(parts: list[pd.Series]) -> np.ndarray:
+    """The 64-bit hash behind :func:`stable_ids`: equal parts, equal hash, equal id.
+
+    Each part's text is hashed with pandas' SipHash (``pandas.util.hash_array``),
+    and the parts are combined by multiply-and-add modulo 2**64. The id is this
+    number in hex, so two rows have the same id exactly when they have the same
+    hash, and duplicates can be found on the numbers, without the text.
+    """
+    hashed = np.zeros(len(parts[0]), dtype=np.uint64)
     for part in parts:
         text = part.astype(str)
         if len(text) and (text == text.iloc[0]).all():  # one value for all: hash it once
             h = pd.util.hash_array(np.array([text.iloc[0]], dtype=object))[0]
             h = np.full(len(text), h, dtype=np.uint64)
         else:
-            h = pd.util.hash_array(text.to_numpy(dtype=object)).astype(np.uint64)
+            # categorize=False gives the same hashes; it only skips a factorisation that
+            # costs more than it saves when most values are distinct, as keys are
+            h = pd.util.hash_array(text.to_numpy(dtype=object), categorize=False)
+            h = h.astype(np.uint64)
         with np.errstate(over="ignore"):  # arithmetic modulo 2**64 is the point
             hashed = hashed * np.uint64(0x9E3779B97F4A7C15) + h
-    return pd.Series(_hex(prefix, hashed), index=index)
+    return hashed
 
 
-_HEX_PAIRS = np.frombuffer(
-    "".join(f"{i:02x}" for i in range(256)).encode("ascii"), dtype=np.uint8
-).reshape(256, 2)
+#: Two hex digits for each byte value, as one little-endian 16-bit unit each.
+_HEX_UNITS = np.frombuffer(
+    "".join(f"{i:02x}" for i in range(256)).encode("ascii"), dtype="<u2"
+).copy()
 
 
 def _hex(prefix: str, values: np.ndarray):
@@ -227,11 +246,12 @@ def _hex(prefix: str, values: np.ndarray):
 
     n = len(values)
     big_endian = values.astype(">u8").view(np.uint8).reshape(n, 8)
-    chars = np.empty((n, 17), dtype=np.uint8)
-    chars[:, 0] = ord(prefix)
-    chars[:, 1:] = _HEX_PAIRS[big_endian].reshape(n, 16)
+    record = np.dtype([("prefix", "u1"), ("digits", "<u2", (8,))])  # packed: 17 bytes
+    chars = np.empty(n, dtype=record)
+    chars["prefix"] = ord(prefix)
+    chars["digits"] = _HEX_UNITS[big_endian]
     offsets = np.arange(0, 17 * (n + 1), 17, dtype=np.int32)
-    arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
+    arr = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
     return pd.array(arr, dtype=pd.StringDtype(na_value=np.nan))
 
 
@@ -289,7 +309,7 @@ class _Collector:
 def _resolve_agency_sector(table, cmap, col, *, agency, sector, notes):
     """Agency and sector: explicit arguments win, then columns, then the agency's name."""
     if agency:
-        agency_s = pd.Series(agency, index=table.index, dtype="str")
+        agency_s = constant_text(agency, table.index)
     else:
         agency_s = _text(table, cmap.column("agency"))
     col.add(
@@ -300,7 +320,7 @@ def _resolve_agency_sector(table, cmap, col, *, agency, sector, notes):
         "no agency: the register names none; give one with --agency or a profile",
     )
     if sector:
-        sector_s = pd.Series(sector, index=table.index, dtype="str")
+        sector_s = constant_text(sector, table.index)
     else:
         sector_col = cmap.column("sector")
         raw = _text(table, sector_col)
@@ -333,6 +353,7 @@ def check_sites(
     *,
     agency: str | None = None,
     sector: str | None = None,
+    points: bool = True,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, list[str]]:
     """Check a register of sites and build canonical rows.
 
@@ -348,6 +369,11 @@ def check_sites(
         Locations from :func:`assetmap.registers.locate.locate_rows`.
     agency, sector
         Register-level values; they win over the register's own columns.
+    points
+        Whether the sites get shapely points (a GeoDataFrame); when False they
+        are a DataFrame with ``easting`` and ``northing`` columns instead, as
+        :class:`assetmap.store.SourceUpdate` accepts them (much faster for a store
+        write that never needs the points as objects).
 
     Returns
     -------
@@ -382,10 +408,13 @@ def check_sites(
         "the site has no name, address or reference",
     )
 
-    uprn_raw = _text(table, cmap.column("uprn")).str.replace(r"\.0+$", "", regex=True)
-    uprn_ok = uprn_raw.str.fullmatch(r"\d{1,12}")
-    uprn = uprn_raw.str.lstrip("0").where(uprn_ok, "")
-    bad_uprn = (uprn_raw != "") & ~uprn_ok
+    uprn = _text(table, None)
+    bad_uprn = np.zeros(n, dtype=bool)
+    if cmap.column("uprn") is not None:
+        uprn_raw = _text(table, cmap.column("uprn")).str.replace(r"\.0+$", "", regex=True)
+        uprn_ok = uprn_raw.str.fullmatch(r"\d{1,12}")
+        uprn = uprn_raw.str.lstrip("0").where(uprn_ok, "")
+        bad_uprn = ((uprn_raw != "") & ~uprn_ok).to_numpy()
     if bad_uprn.any():
         notes.append(
             f"{int(bad_uprn.sum()):,} UPRNs were not 1-12 digit numbers and were left blank"
@@ -395,13 +424,13 @@ def check_sites(
     tenure_raw = _text(table, cmap.column("tenure"))
     tenure_detail = _text(table, cmap.column("tenure_detail"))
     tenure = normalise_tenure(tenure_raw.where(tenure_raw != "", tenure_detail))
-    vacant = tenure_detail.str.lower().str.contains("vacant") | use.str.lower().str.fullmatch(
-        r"vacant.*"
-    )
+    vacant = use.str.lower().str.fullmatch(r"vacant.*")
+    if cmap.column("tenure_detail") is not None:
+        vacant = vacant | tenure_detail.str.lower().str.contains("vacant")
 
     # Areas
     floor = np.full(n, np.nan)
-    basis = pd.Series("", index=table.index, dtype="str")
+    basis = constant_text("", table.index)
     fa_col = cmap.column("floor_area")
     if fa_col is not None:
         floor, bad = parse_area(table[fa_col], cmap.units.get("floor_area", "sqm"))
@@ -444,14 +473,14 @@ def check_sites(
         cost = np.where(np.isfinite(amount), np.nan_to_num(cost) + amount, cost)
 
     # Dates
-    lease = pd.Series("", index=table.index, dtype="str")
+    lease = constant_text("", table.index)
     le_col = cmap.column("lease_expiry")
     if le_col is not None:
         lease, bad = parse_dates(table[le_col])
         col.add(bad, le_col, table[le_col], "bad_date", "the lease expiry is not a date")
 
     # Sensitivity
-    sensitivity = pd.Series("open", index=table.index, dtype="str")
+    sensitivity = constant_text("open", table.index)
     se_col = cmap.column("sensitivity")
     if se_col is not None:
         sensitivity = normalise_sensitivity(_text(table, se_col))
@@ -473,9 +502,10 @@ def check_sites(
         key = key.copy()
         key[need] = fallback
     # a site is known by who holds it (agency and sector) and by its key
-    site_id = stable_ids("S", [sector_s, _norm_key(agency_s), key])
+    hashes = _key_hashes([sector_s, _norm_key(agency_s), key])
+    site_id = pd.Series(_hex("S", hashes), index=key.index)
     _flag_duplicates(
-        col, site_id, row_numbers, cmap.column("source_ref") or cmap.column("name"), key
+        col, hashes, row_numbers, cmap.column("source_ref") or cmap.column("name"), key
     )
 
     bad_rows = col.any_mask()
@@ -501,12 +531,18 @@ def check_sites(
             "lease_expiry": lease,
             "sensitivity": sensitivity,
             "location_source": pd.Series(located.source, dtype="str"),
-            "shared_group": "",
+            "shared_group": constant_text("", table.index),
             "source_row": row_numbers,
         }
-    )[keep]
-    geometry = gpd.points_from_xy(located.easting[keep], located.northing[keep], crs=CRS_BNG)
-    sites = gpd.GeoDataFrame(sites.reset_index(drop=True), geometry=geometry, crs=CRS_BNG)
+    )
+    if not keep.all():  # (a clean register keeps every row: no copy then)
+        sites = sites[keep].reset_index(drop=True)
+    if points:
+        geometry = gpd.points_from_xy(located.easting[keep], located.northing[keep], crs=CRS_BNG)
+        sites = gpd.GeoDataFrame(sites, geometry=geometry, crs=CRS_BNG)
+    else:
+        sites["easting"] = located.easting[keep]
+        sites["northing"] = located.northing[keep]
     fp_mask = keep & pd.notna(located.footprints)
     footprints = gpd.GeoDataFrame(
         {"site_id": site_id[fp_mask].to_numpy()},
@@ -517,12 +553,16 @@ def check_sites(
     return sites, footprints, quarantine, notes
 
 
-def _flag_duplicates(col: _Collector, ids: pd.Series, rows: np.ndarray, column, key) -> None:
-    dup = ids.duplicated(keep="first").to_numpy()
+def _flag_duplicates(
+    col: _Collector, hashes: np.ndarray, rows: np.ndarray, column, key: pd.Series
+) -> None:
+    """Flag every row whose id (``hashes``, see :func:`_key_hashes`) an earlier row has."""
+    dup = pd.Series(hashes).duplicated(keep="first").to_numpy()
     if dup.any():
-        first_row = pd.Series(rows).groupby(ids.to_numpy()).transform("first").to_numpy()
-        msg = pd.Series([f"duplicate of row {r}" for r in first_row])
-        col.add(dup, column or "(row)", key, "duplicate", msg)
+        first_row = pd.Series(rows).groupby(hashes).transform("first").to_numpy()
+        msg = np.full(len(rows), "", dtype=object)
+        msg[dup] = [f"duplicate of row {r}" for r in first_row[dup]]
+        col.add(dup, column or "(row)", key, "duplicate", pd.Series(msg))
 
 
 def check_requests(
@@ -602,12 +642,12 @@ def check_requests(
             f"{int(defaulted.sum()):,} requests give no maximum distance: "
             f"{default_distance_m:,.0f} m assumed"
         )
-    needed_by = pd.Series("", index=table.index, dtype="str")
+    needed_by = constant_text("", table.index)
     nb_col = cmap.column("needed_by")
     if nb_col is not None:
         needed_by, bad = parse_dates(table[nb_col])
         col.add(bad, nb_col, table[nb_col], "bad_date", "the needed-by date is not a date")
-    sensitivity = pd.Series("open", index=table.index, dtype="str")
+    sensitivity = constant_text("open", table.index)
     se_col = cmap.column("sensitivity")
     if se_col is not None:
         sensitivity = normalise_sensitivity(_text(table, se_col))
@@ -621,8 +661,9 @@ def check_requests(
     use = _text(table, cmap.column("use"))
     postcode = located.postcode.reset_index(drop=True)
     key = source_ref.where(source_ref != "", "row:" + pd.Series(row_numbers).astype(str))
-    request_id = stable_ids("R", [sector_s, _norm_key(agency_s), key])
-    _flag_duplicates(col, request_id, row_numbers, cmap.column("source_ref"), key)
+    hashes = _key_hashes([sector_s, _norm_key(agency_s), key])
+    request_id = pd.Series(_hex("R", hashes), index=key.index)
+    _flag_duplicates(col, hashes, row_numbers, cmap.column("source_ref"), key)
     keep = ~col.any_mask()
     source = pd.Series(located.source, dtype="str")
     source = source.where(source != "", "locality")
@@ -659,43 +700,76 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
     Parameters
     ----------
     sites
-        Canonical sites.
+        Canonical sites (at least ``sector``, ``agency``, ``uprn``, ``postcode``
+        and ``name``).
 
     Returns
     -------
     pandas.Series
         Aligned to ``sites``: a group id (``"G..."``) shared by the rows of one
         shared site, ``""`` where the site is reported by one agency only.
+
+    Notes
+    -----
+    An agency is its sector with its name in lower-case letters and digits. Keys
+    are compared as integer codes, and only where they can matter: a UPRN held by
+    two agencies or more; for names, only postcodes that appear more than once
+    and are held by two agencies or more. An estate of one agency has no shared
+    sites at all.
     """
     group = pd.Series("", index=sites.index, dtype="str")
     if sites.empty:
         return group
-    agency = sites["sector"].astype(str) + ":" + _norm_key(sites["agency"].astype(str))
+    holder = _holder_codes(sites)
+    if holder.min() == holder.max():  # one agency: nothing is shared
+        return group
+    n = len(sites)
+    done = np.zeros(n, dtype=bool)
     uprn = sites["uprn"].astype(str)
+    has = (uprn != "").to_numpy()
+    if has.any():
+        multi = np.zeros(n, dtype=bool)
+        multi[has] = _held_by_several(uprn[has], holder[has])
+        if multi.any():
+            group[multi] = stable_ids("G", ["uprn:" + uprn[multi]]).to_numpy()
+            done |= multi
+    # only a postcode that appears more than once can hold a shared site...
     postcode = sites["postcode"].astype(str)
-    # only a postcode that appears more than once can hold a shared site
-    by_name = (postcode != "").to_numpy().copy()
-    by_name[by_name] = postcode[by_name].duplicated(keep=False).to_numpy()
-    name_key = pd.Series("", index=sites.index, dtype="str")
-    if by_name.any():
-        name_key[by_name] = (
-            "pn:" + postcode[by_name].str.replace(" ", "") + "|" + _norm_key(sites["name"][by_name])
+    near = (postcode != "").to_numpy().copy()
+    near[near] = postcode[near].duplicated(keep=False).to_numpy()
+    if near.any():  # ...and only one that two agencies or more give
+        compact = postcode[near].str.replace(" ", "", regex=False)
+        near[near] = _held_by_several(compact, holder[near])
+    if near.any():
+        key = (
+            "pn:"
+            + postcode[near].str.replace(" ", "", regex=False)
+            + "|"
+            + _norm_key(sites["name"].astype(str)[near])
         )
-    keys = [("uprn:" + uprn).where(uprn != "", ""), name_key]
-    for key in keys:
-        valid = (key != "").to_numpy().copy()
-        if not valid.any():
-            continue
-        valid[valid] = key[valid].duplicated(keep=False).to_numpy()
-        if not valid.any():
-            continue
-        n_agencies = agency[valid].groupby(key[valid]).transform("nunique")
-        multi = pd.Series(False, index=sites.index)
-        multi[valid] = n_agencies > 1
-        todo = multi & (group == "")
+        multi = np.zeros(n, dtype=bool)
+        multi[near] = _held_by_several(key, holder[near])
+        todo = multi & ~done
         if todo.any():
-            group[todo] = stable_ids("G", [key[todo]])
+            group[todo] = stable_ids("G", [key[todo[near]]]).to_numpy()
     return group
+
+
+def _holder_codes(sites: pd.DataFrame) -> np.ndarray:
+    """An integer per row for who holds the site: its sector and normalised agency."""
+    sector, _ = pd.factorize(sites["sector"].astype("str"))
+    agency, names = pd.factorize(sites["agency"].astype("str"))
+    normalised, _ = pd.factorize(_norm_key(pd.Series(names, dtype="str")))
+    width = int(normalised.max(initial=0)) + 1
+    return sector.astype(np.int64) * width + normalised[agency]
+
+
+def _held_by_several(keys: pd.Series, holders: np.ndarray) -> np.ndarray:
+    """For each row, whether two or more different holders give its key."""
+    codes, _ = pd.factorize(keys.astype("str"))
+    width = np.int64(holders.max()) + 1
+    pairs = pd.unique(codes.astype(np.int64) * width + holders)  # (key, holder) once each
+    return np.bincount(pairs // width, minlength=len(codes))[codes] > 1
 
 
 def empty_quarantine() -> pd.DataFrame:

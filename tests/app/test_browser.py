@@ -122,6 +122,7 @@ def _wait_for_count(frame: Frame, selector: str, expected: int) -> None:
 
 def _focus_site(page: Page, frame: Frame, site_id: str) -> tuple[float, float]:
     """Zoom the map in on one site (out of any cluster); return its centre on the page."""
+    page.locator(FOLIUM_IFRAME).scroll_into_view_if_needed()
     assert frame.evaluate(_FOCUS_SITE_JS, site_id), f"site {site_id} is not on the map"
     frame.wait_for_function("() => window.__focused.getElement()", timeout=30_000)
     point = frame.evaluate(_FOCUSED_CENTRE_JS)
@@ -132,9 +133,12 @@ def _focus_site(page: Page, frame: Frame, site_id: str) -> tuple[float, float]:
 def test_map_draws_every_site_the_legend_and_the_attribution(page: Page):
     frame = _map_frame(page)
     _wait_for_count(frame, "path.assetmap-site", N_SITES)
-    legend = frame.locator(".assetmap-legend").inner_text()
+    legend = frame.locator(".assetmap-legend:not(.assetmap-choropleth-legend)").inner_text()
     for label in ("Police", "Health (NHS)", "DWP / Jobcentre Plus", "Council", "Fire and rescue"):
         assert label in legend
+    # the density choropleth is drawn behind the sites, with its own legend
+    choropleth = frame.locator(".assetmap-choropleth-legend").inner_text()
+    assert "Sites per km² (Quantiles)" in choropleth and "no data or suppressed" in choropleth
     attribution = frame.locator(".leaflet-control-attribution").inner_text()
     assert "Contains OS data" in attribution
     assert frame.locator("path.leaflet-interactive").count() >= N_SITES
@@ -292,3 +296,120 @@ def test_first_start_shows_the_sample_estate_on_the_map(browser_context, tmp_pat
             page.screenshot(path=str(ARTIFACTS / "first_start_sample_estate.png"), full_page=True)
         finally:
             page.close()
+
+
+# --------------------------------------------------------------------------------------
+# The other pages
+
+PAGES = ("registers", "space", "colocation", "density", "export")
+HOSTILE_CSV = (
+    "Site name,Postcode,Agency,Sector,GIA (sq ft)\n"
+    f'"{HOSTILE_NAME} `tick` ${{x}}",ME14 1XX,Kent Police,police,1000\n'
+    "Plain Station,ME15 6DA,Kent Police,police,2000\n"
+    "No Such Place,ZZ99 9ZZ,Kent Police,police,500\n"
+)
+
+
+@pytest.fixture(scope="module")
+def sample_app_url(tmp_path_factory) -> Iterator[str]:
+    """The app on a copy of the sample estate (pages that write to the store use this)."""
+    from assetmap.sample import build_sample_store
+
+    store = tmp_path_factory.mktemp("browser-sample") / "estate.gpkg"
+    build_sample_store(store)
+    with streamlit_server({STORE_ENV: str(store)}, log_name="streamlit-sample.log") as url:
+        yield url
+
+
+def _open_page(browser_context, url: str) -> tuple[Page, list[str]]:
+    page = browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    page.get_by_test_id("stMain").locator("h1").first.wait_for(timeout=60_000)
+    return page, errors
+
+
+def _settle(page: Page) -> None:
+    """Wait until Streamlit has finished running the page."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000
+    )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_each_page_draws_without_errors(browser_context, sample_app_url, name):
+    page, errors = _open_page(browser_context, f"{sample_app_url}/{name}")
+    try:
+        _settle(page)
+        page.wait_for_timeout(500)
+        assert page.get_by_test_id("stException").count() == 0
+        assert "Contains OS data" in page.get_by_test_id("stSidebar").inner_text()
+        if name in ("colocation", "density"):
+            frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
+            frame.wait_for_selector("path.leaflet-interactive", timeout=60_000)
+        if name == "density":
+            legend = frame.locator(".assetmap-choropleth-legend")
+            legend.wait_for(timeout=30_000)
+            assert "Sites per km²" in legend.inner_text()
+        if name == "space":
+            page.get_by_role("button", name="Find space").click()
+            page.get_by_text("Maidstone Police Office").first.wait_for(
+                state="attached", timeout=60_000
+            )
+            frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
+            frame.wait_for_selector("path.assetmap-request", timeout=60_000)
+            frame.wait_for_selector("path.assetmap-offer", timeout=60_000)
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / f"page_{name}.png"), full_page=True)
+    finally:
+        page.close()
+    assert errors == [], errors
+
+
+def test_uploaded_register_shows_its_report_and_hostile_names_stay_text(
+    browser_context, sample_app_url, tmp_path
+):
+    register = tmp_path / "hostile_register.csv"
+    register.write_text(HOSTILE_CSV, encoding="utf-8")
+    page, errors = _open_page(browser_context, f"{sample_app_url}/registers")
+    try:
+        dropzone = page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
+        dropzone.first.wait_for(state="attached", timeout=60_000)
+        dropzone.first.set_input_files(str(register))
+        page.get_by_text("would be accepted").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Import into the estate").click()
+        page.get_by_text("Import report: hostile_register.csv").wait_for(timeout=60_000)
+        _settle(page)
+        main = page.get_by_test_id("stMain").inner_text()
+        assert "Imported hostile_register.csv: 2 rows accepted, 1 quarantined." in main
+        page.get_by_test_id("stMain").get_by_text("Why rows were quarantined").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "register_import_report.png"), full_page=True)
+
+        # on the map, the hostile name is text in the tooltip and the record, and runs nothing
+        page.goto(sample_app_url)  # the Map page is the default page, at the root
+        frame = _map_frame(page)
+        site = frame.evaluate(
+            """() => { let id = null; window.map.eachLayer(l => {
+                const p = l.feature && l.feature.properties;
+                if (p && p.tip && p.tip.includes('onerror')) { id = p.id; } }); return id; }"""
+        )
+        assert site, "the hostile site is not on the map"
+        x, y = _focus_site(page, frame, site)
+        page.screenshot(path=str(ARTIFACTS / "hostile_register_focused.png"))
+        page.mouse.move(x, y)
+        tooltip = frame.locator(".leaflet-tooltip")
+        tooltip.wait_for(timeout=10_000)
+        assert "<img src=x onerror=window.__xss=1>" in tooltip.inner_text()
+        assert "`tick` ${x}" in tooltip.inner_text()
+        page.mouse.click(x, y)
+        record = page.locator(".assetmap-record")
+        record.wait_for(timeout=30_000)
+        assert "<img src=x onerror=window.__xss=1>" in record.inner_text()
+        assert record.locator("img").count() == 0
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert frame.evaluate("typeof window.__xss") == "undefined"
+        page.screenshot(path=str(ARTIFACTS / "hostile_register_on_map.png"), full_page=True)
+    finally:
+        page.close()
+    assert errors == [], errors

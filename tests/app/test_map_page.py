@@ -9,9 +9,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from assetmap.app import map_page
+from assetmap.app import map_page, shell
 from assetmap.maps.interactive import remote_links
-from tests.maps.factories import HOSTILE_NAME, make_sites
+from tests.maps.factories import make_sites
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
@@ -49,13 +49,13 @@ def test_map_page_runs_on_a_store_and_counts_sites(small_store):
 
 def test_filters_change_the_count(small_store):
     at = _run(AppTest.from_file(APP, default_timeout=120))
-    at.multiselect(key=map_page.SECTOR_FILTER_KEY).set_value(["police", "fire"])
+    at.multiselect(key=shell.SECTOR_FILTER_KEY).set_value(["police", "fire"])
     _run(at)
     assert at.metric[0].value == "20"
-    at.multiselect(key=map_page.AGENCY_FILTER_KEY).set_value(["Kent Police"])
+    at.multiselect(key=shell.AGENCY_FILTER_KEY).set_value(["Kent Police"])
     _run(at)
     assert at.metric[0].value == "9"  # site 0 (police) has a hostile agency name
-    at.multiselect(key=map_page.SECTOR_FILTER_KEY).set_value([])
+    at.multiselect(key=shell.SECTOR_FILTER_KEY).set_value([])
     _run(at)
     assert at.metric[0].value == "0"
 
@@ -95,12 +95,72 @@ def test_clicked_site_id_reads_the_feature():
 
 def test_filter_sites():
     sites = make_sites(12)
-    assert len(map_page.filter_sites(sites, None, None)) == 12
-    assert len(map_page.filter_sites(sites, ["police"], None)) == 2
-    assert len(map_page.filter_sites(sites, ["police"], [])) == 2
-    assert len(map_page.filter_sites(sites, [], None)) == 0
-    assert len(map_page.filter_sites(sites, None, ["Kent Police"])) == 2
-    assert HOSTILE_NAME not in set(sites["name"])
+    assert len(shell.filter_sites(sites, None, None)) == 12
+    assert len(shell.filter_sites(sites, ["police"], None)) == 2
+    assert len(shell.filter_sites(sites, ["police"], [])) == 2
+    assert len(shell.filter_sites(sites, [], None)) == 0
+    assert len(shell.filter_sites(sites, None, ["Kent Police"])) == 2
+    sites.loc[sites.index[:3], "tenure"] = "leasehold"
+    sites.loc[sites.index[:5], "use"] = "Depot"
+    sites["surplus_sqft"] = [0, 500, 1_000, 5_000] * 3
+    assert len(shell.filter_sites(sites, None, tenures=["leasehold"])) == 3
+    assert len(shell.filter_sites(sites, None, uses=["Depot"], tenures=["leasehold"])) == 3
+    assert len(shell.filter_sites(sites, None, min_surplus=1_000)) == 6
+    assert len(shell.filter_sites(sites, ["police"], min_surplus=1_000)) == 1
+
+
+def test_more_filters_change_the_count(small_store):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.number_input(key=shell.SURPLUS_FILTER_KEY).set_value(1)
+    _run(at)
+    assert at.metric[0].value == "0"  # the test sites offer no surplus
+    at.number_input(key=shell.SURPLUS_FILTER_KEY).set_value(0)
+    at.multiselect(key=shell.TENURE_FILTER_KEY).set_value(["freehold"])
+    _run(at)
+    assert at.metric[0].value == "60"
+
+
+def test_place_picker_keeps_the_sites_of_one_district(small_store):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.selectbox(key=shell.LEVEL_KEY).set_value("district")
+    _run(at)
+    at.selectbox(key=shell.PLACE_KEY).set_value("E07000110")  # Maidstone
+    _run(at)
+    inside = int(at.metric[0].value)
+    assert 0 < inside < 60
+    assert "place: Maidstone" in at.caption[0].value
+    args = _map_args(at)
+    assert args["zoom"] >= 10  # the view moved to the district
+
+
+def test_postcode_search_picks_its_district(small_store):
+    at = _run(AppTest.from_file(APP, default_timeout=120))
+    at.text_input(key=shell.POSTCODE_KEY).input("TN1 1AA")
+    _run(at)
+    assert at.session_state[shell.PLACE_KEY] == "E07000116"  # Tunbridge Wells
+    assert any("TN1 1AA is in Tunbridge Wells" in c.value for c in at.caption)
+    at.text_input(key=shell.POSTCODE_KEY).input("ZZ99 9ZZ")
+    _run(at)
+    assert any("not in the ONS Postcode Directory" in c.value for c in at.caption)
+
+
+def test_layers_draw_density_clusters_offers_and_matches(sample_store):
+    at = _run(AppTest.from_file(APP, default_timeout=300))
+    group = _map_args(at)["feature_group"]
+    assert "assetmap-choropleth-control" in group  # density is on by default, with its legend
+    assert "assetmap-offer" not in group and "assetmap-request" not in group
+    at.toggle(key=map_page.LAYER_KEYS["density"]).set_value(False)
+    at.toggle(key=map_page.LAYER_KEYS["clusters"]).set_value(True)
+    at.toggle(key=map_page.LAYER_KEYS["offers"]).set_value(True)
+    at.toggle(key=map_page.LAYER_KEYS["matches"]).set_value(True)
+    _run(at)
+    group = _map_args(at)["feature_group"]
+    assert "assetmap-choropleth-control" not in group
+    assert "assetmap-offer" in group and "assetmap-request" in group
+    assert "Cluster 1" in group  # a cluster outline's tooltip
+    assert "SR-2025-001" in group  # the 40,000 sq ft request and its match line
+    captions = " ".join(c.value for c in at.caption)
+    assert "co-location clusters" in captions and "requests matched" in captions
 
 
 def test_empty_store_says_so(tmp_path, monkeypatch):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
 from assetmap.registers.importer import prepare_register
+from assetmap.schema import normalise_postcodes
 
 # Tunbridge Wells town hall area: TN1 1AA is 558300, 139100 in the ONS Postcode Directory.
 TN1_E, TN1_N = 558300.0, 139100.0
@@ -128,3 +132,31 @@ def test_each_location_fault_is_quarantined(text, reason):
 def test_bad_coordinates_do_not_fall_back_to_the_postcode():
     p = prep("Name,Latitude,Longitude,Postcode\nA,0.27,51.13,TN1 1AA\n")
     assert only_reason(p) == "latlon_swapped"
+
+
+def _normalise_postcodes_reference(values: pd.Series) -> pd.Series:
+    """The first implementation of ``normalise_postcodes``, with pandas string methods."""
+    compact = values.fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    ok = compact.str.match(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
+    spaced = compact.str[:-3] + " " + compact.str[-3:]
+    return spaced.where(ok, "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="TNme1 10AaßﬁİŠ-.\t", max_size=10),
+            st.sampled_from(["TN1 1AA", "tn11aa", " SW1A 1AA ", "W1A0AX", "ME14", "GIR 0AA"]),
+        ),
+        max_size=30,
+    )
+)
+def test_normalise_postcodes_agrees_with_the_first_implementation(values):
+    for series in (pd.Series(values, dtype="object"), pd.Series(values, dtype="str")):
+        got = normalise_postcodes(series)
+        pd.testing.assert_series_equal(
+            got, _normalise_postcodes_reference(series), check_dtype=False
+        )
+        assert got.dtype == "str"

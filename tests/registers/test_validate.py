@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assetmap.errors import InvalidArgumentError
 from assetmap.registers.importer import prepare_register
@@ -14,6 +16,7 @@ from assetmap.registers.validate import (
     parse_dates,
     parse_money,
     shared_groups,
+    stable_ids,
 )
 from assetmap.schema import SQFT_PER_SQM
 
@@ -244,6 +247,79 @@ def test_shared_sites_are_flagged_not_merged():
         }
     )
     assert shared_groups(herts)[0] == shared_groups(herts)[1] != ""
+
+
+def test_ids_are_the_same_as_in_earlier_versions():
+    """Ids are stored and compared across re-imports: their values must never drift."""
+    ids = stable_ids(
+        "S",
+        [
+            pd.Series(["police", "health"], dtype="str"),
+            pd.Series(["kentpolice", "nhskent"], dtype="str"),
+            pd.Series(["P1", "uprn:200000"], dtype="str"),
+        ],
+    )
+    assert ids.tolist() == ["S77bf1038f368b99c", "S5d770cb9518e211a"]
+    groups = stable_ids("G", [pd.Series(["uprn:200000", "pn:TN11AA|thehub"], dtype="str")])
+    assert groups.tolist() == ["G65f172aca88e8175", "G9293dd1a99cec284"]
+    site = prep("Property reference,Name,Postcode\nP1,A,TN1 1AA\n", agency="Kent Police")
+    assert site.rows["site_id"].tolist() == ["S62c05a9548f4f9f4"]
+    twice = prep("Name,Postcode\nThe Hub,TN1 1AA\nThe Hub,TN1 1AA\n", agency="Kent Police")
+    assert twice.rows["site_id"].tolist() == ["S746d3d8679e4ee61"]
+    assert twice.quarantine[["row", "reason"]].values.tolist() == [[3, "duplicate of row 2"]]
+
+
+def _shared_groups_reference(sites: pd.DataFrame) -> pd.Series:
+    """The first implementation of :func:`shared_groups`, row by row in pandas: the spec."""
+    from assetmap.registers.validate import _norm_key
+
+    group = pd.Series("", index=sites.index, dtype="str")
+    if sites.empty:
+        return group
+    agency = sites["sector"].astype(str) + ":" + _norm_key(sites["agency"].astype(str))
+    uprn = sites["uprn"].astype(str)
+    postcode = sites["postcode"].astype(str)
+    by_name = (postcode != "").to_numpy().copy()
+    by_name[by_name] = postcode[by_name].duplicated(keep=False).to_numpy()
+    name_key = pd.Series("", index=sites.index, dtype="str")
+    if by_name.any():
+        name_key[by_name] = (
+            "pn:" + postcode[by_name].str.replace(" ", "") + "|" + _norm_key(sites["name"][by_name])
+        )
+    for key in [("uprn:" + uprn).where(uprn != "", ""), name_key]:
+        valid = (key != "").to_numpy().copy()
+        if not valid.any():
+            continue
+        valid[valid] = key[valid].duplicated(keep=False).to_numpy()
+        if not valid.any():
+            continue
+        n_agencies = agency[valid].groupby(key[valid]).transform("nunique")
+        multi = pd.Series(False, index=sites.index)
+        multi[valid] = n_agencies > 1
+        todo = multi & (group == "")
+        if todo.any():
+            group[todo] = stable_ids("G", [key[todo]])
+    return group
+
+
+_sites_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["police", "health", "council"]),
+        st.sampled_from(["Kent Police", "kent police", "NHS Kent", "KCC", "K.C.C."]),
+        st.sampled_from(["", "100", "200", "0300"]),
+        st.sampled_from(["", "TN1 1AA", "TN11AA", "ME1 1AA", "ME14 1XX"]),
+        st.sampled_from(["Hub", "The Hub", "HUB", "Library", "the hub"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_sites_rows)
+def test_shared_groups_agree_with_the_first_implementation(rows):
+    sites = pd.DataFrame(rows, columns=["sector", "agency", "uprn", "postcode", "name"])
+    sites = sites.astype("str")
+    pd.testing.assert_series_equal(shared_groups(sites), _shared_groups_reference(sites))
 
 
 def test_requests_register():

@@ -1,0 +1,170 @@
+"""The Co-location page: groups of different agencies' buildings within walking distance.
+
+Clusters of the chosen place are ranked (most agencies, then most floor area),
+with the agencies, the hub that could take the others, the floor area released
+and the yearly saving; a chart shows where the savings are. Choosing a cluster
+zooms the map to it and lists its members.
+"""
+
+from __future__ import annotations
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from assetmap.app import shell, state
+from assetmap.colocation import DEFAULT_DISTANCE_M
+from assetmap.errors import AssetmapError
+from assetmap.maps import interactive
+from assetmap.savings import COST_SOURCE
+
+__all__ = ["CLUSTER_COLUMNS", "render"]
+
+DISTANCE_KEY = "colocation_distance"
+CLUSTER_KEY = "colocation_cluster"
+
+#: The cluster columns shown to people, and their headings.
+CLUSTER_COLUMNS = {
+    "cluster_id": "Cluster",
+    "n_sites": "Sites",
+    "n_agencies": "Agencies",
+    "agencies": "Agency names",
+    "hub_name": "Hub (could take the others)",
+    "net_floor_area_released_sqft": "Floor area released (sq ft)",
+    "saving_gbp": "Saving (£ a year)",
+    "saving_estimated": "Saving estimated",
+}
+
+
+def _cluster_map(result, cluster_id: int) -> None:
+    hull = result.clusters[result.clusters["cluster_id"] == cluster_id]
+    members = result.members[result.members["cluster_id"] == cluster_id]
+    group = folium.FeatureGroup(name="Cluster", control=False)
+    interactive.clusters_layer(hull).add_to(group)
+    interactive.sites_layer(members, popups=True).add_to(group)
+    try:
+        bounds = state.boundaries("district")
+    except AssetmapError:
+        bounds = None
+    base = interactive.base_map(bounds, extent=hull)
+    view = interactive.view_of(hull, width_px=700, height_px=460)
+    st_folium(
+        base,
+        key="colocation_map",
+        height=460,
+        use_container_width=True,
+        returned_objects=[],
+        feature_group_to_add=group,
+        center=view[0] if view else None,
+        zoom=view[1] if view else None,
+    )
+    st.caption(shell.attribution())
+    shown = members.drop(columns=members.geometry.name)
+    st.dataframe(
+        shown[
+            [
+                c
+                for c in (
+                    "name",
+                    "agency",
+                    "sector",
+                    "tenure",
+                    "floor_area_sqft",
+                    "is_hub",
+                    "distance_to_hub_m",
+                )
+                if c in shown.columns
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def render() -> None:
+    """Draw the Co-location page."""
+    chosen = shell.selection()
+    st.title("Co-location")
+    st.caption(
+        f"Sites of different agencies within walking distance of each other in "
+        f"{chosen.place_name}: candidates for sharing one building."
+    )
+    try:
+        sites = shell.selected_sites(chosen)
+    except AssetmapError as exc:
+        st.error(f"The estate could not be loaded: {exc}")
+        return
+    distance = st.slider(
+        "Walking distance (metres, straight line)",
+        100,
+        2_000,
+        int(DEFAULT_DISTANCE_M),
+        step=50,
+        key=DISTANCE_KEY,
+    )
+    try:
+        result = state.colocation(shell.cache_key(chosen), float(distance), sites)
+    except AssetmapError as exc:
+        st.error(f"Co-location could not be worked out: {exc}")
+        return
+    st.markdown(f"**{result.message}**")
+    if result.empty:
+        return
+    clusters = result.clusters
+    cols = st.columns(3)
+    cols[0].metric("Clusters", f"{len(clusters):,}")
+    cols[1].metric(
+        "Floor area released", f"{clusters['net_floor_area_released_sqft'].sum():,.0f} sq ft"
+    )
+    cols[2].metric("Saving a year", f"£{clusters['saving_gbp'].sum():,.0f}")
+    st.caption(
+        f"Savings use each site's reported running cost, or where a register gives none, "
+        f"its floor area at the default cost of space ({COST_SOURCE})."
+    )
+
+    table = pd.DataFrame(clusters.drop(columns=clusters.geometry.name))
+    chart = table.nlargest(15, "saving_gbp")
+    chart = pd.DataFrame(
+        {
+            "cluster": [
+                f"Cluster {c}: {a}"
+                for c, a in zip(chart["cluster_id"], chart["agencies"], strict=True)
+            ],
+            "Saving (£ a year)": chart["saving_gbp"].round(),
+        }
+    )
+    st.markdown("**The largest yearly savings**")
+    st.bar_chart(
+        chart,
+        x="cluster",
+        y="Saving (£ a year)",
+        horizontal=True,
+        sort="-Saving (£ a year)",
+        height=80 + 26 * len(chart),
+    )
+    st.dataframe(
+        table[list(CLUSTER_COLUMNS)].rename(columns=CLUSTER_COLUMNS),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Floor area released (sq ft)": st.column_config.NumberColumn(format="%,.0f"),
+            "Saving (£ a year)": st.column_config.NumberColumn(format="£%,.0f"),
+        },
+    )
+    st.download_button(
+        "Download the clusters (CSV)",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name="colocation_clusters.csv",
+        mime="text/csv",
+        key="download_clusters",
+    )
+    labels = {
+        int(r.cluster_id): f"Cluster {r.cluster_id}: {r.n_sites} sites of {r.n_agencies} "
+        f"agencies, saving £{r.saving_gbp:,.0f} a year"
+        for r in table.itertuples()
+    }
+    picked = st.selectbox(
+        "Zoom to a cluster", list(labels), format_func=labels.get, key=CLUSTER_KEY
+    )
+    _cluster_map(result, int(picked))

@@ -1,0 +1,139 @@
+"""The Density page: the place summary table beside its choropleth.
+
+The officer picks the localities (district, LSOA, NHS area or a boundary set
+added in the sidebar), the measure and the classification; the map shows the
+choropleth with its legend, and beside it the Total Place table of sites per
+locality and sector, with small counts that include restricted sites
+suppressed. Both can be downloaded.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+from assetmap.app import shell, state
+from assetmap.app.map_page import DENSITY_LEVELS, METRIC_LABELS, SCHEME_LABELS
+from assetmap.errors import AssetmapError
+from assetmap.maps import interactive
+
+__all__ = ["localities_in_place", "render"]
+
+LEVEL_KEY = "density_level"
+METRIC_KEY = "density_metric"
+PER_KEY = "density_per"
+SCHEME_KEY = "density_scheme"
+K_KEY = "density_k"
+
+_PER = {"km2": "per km²", "total": "in total"}
+
+
+def localities_in_place(localities: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:
+    """The localities whose inside point lies in the place (all of them for no place)."""
+    if outline is None:
+        return localities
+    inside = shapely.point_on_surface(np.asarray(localities.geometry, dtype=object))
+    shapely.prepare(outline)
+    keep = shapely.intersects_xy(outline, shapely.get_x(inside), shapely.get_y(inside))
+    return localities[keep]
+
+
+def render() -> None:
+    """Draw the Density page."""
+    chosen = shell.selection()
+    st.title("Density")
+    try:
+        sites = shell.selected_sites(chosen)
+    except AssetmapError as exc:
+        st.error(f"The estate could not be loaded: {exc}")
+        return
+    added = list(st.session_state.get("boundary_sets", {}))
+    levels = [*DENSITY_LEVELS, *added]
+    c1, c2, c3, c4, c5 = st.columns(5)
+    level = c1.selectbox(
+        "Localities",
+        levels,
+        format_func=lambda v: DENSITY_LEVELS.get(v, f"{v} (added)"),
+        key=LEVEL_KEY,
+    )
+    metric = c2.selectbox(
+        "Measure", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key=METRIC_KEY
+    )
+    per = c3.selectbox("Per", list(_PER), format_func=_PER.get, key=PER_KEY)
+    scheme = c4.selectbox(
+        "Classes", list(SCHEME_LABELS), format_func=SCHEME_LABELS.get, key=SCHEME_KEY
+    )
+    k = c5.slider("Number of classes", 3, 7, 5, key=K_KEY)
+    try:
+        localities = localities_in_place(
+            shell.level_localities(level), shell.place_geometry(chosen)
+        )
+        key = (*shell.cache_key(chosen), level)
+        frame, classes, notes, outside = state.density(
+            key, level, metric, per, scheme, k, sites, localities
+        )
+        summary = state.place_summary_table(key, level, sites, localities)
+    except AssetmapError as exc:
+        st.error(f"The density could not be worked out: {exc}")
+        return
+    label = f"{METRIC_LABELS[metric]} {_PER[per]}"
+    st.caption(
+        f"{label} in {len(frame):,} localities of {chosen.place_name}; "
+        f"{len(sites):,} sites after the filters ({chosen.describe()})."
+        + (f" {outside:,} sites lie outside every locality." if outside else "")
+    )
+    for note in [*notes, classes.message]:
+        if note:
+            st.caption(note)
+
+    map_col, table_col = st.columns([3, 2], gap="medium")
+    with map_col:
+        group = folium.FeatureGroup(name="Density", control=False)
+        interactive.choropleth_layer(frame, value_label=label, k=classes.k).add_to(group)
+        title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
+        interactive.LayerLegend(
+            interactive.choropleth_legend_html(classes.legend, title=title),
+            position="bottomright",
+            css_class="assetmap-choropleth-control",
+        ).add_to(group)
+        base = interactive.base_map(None, extent=frame, legend=False)
+        view = interactive.view_of(frame, width_px=700, height_px=560)
+        st_folium(
+            base,
+            key="density_map",
+            height=560,
+            use_container_width=True,
+            returned_objects=[],
+            feature_group_to_add=group,
+            center=view[0] if view else None,
+            zoom=view[1] if view else None,
+        )
+        st.caption(shell.attribution())
+    with table_col:
+        st.markdown("**Classes**")
+        st.dataframe(
+            {"class": list(classes.legend), "localities": list(classes.counts)},
+            hide_index=True,
+            width="stretch",
+        )
+        st.markdown("**Place summary** (sites per locality and sector)")
+        st.dataframe(summary, hide_index=True, width="stretch", height=360)
+        st.download_button(
+            "Download the place summary (CSV)",
+            summary.to_csv(index=False).encode("utf-8"),
+            file_name="place_summary.csv",
+            mime="text/csv",
+            key="download_summary",
+        )
+        values = frame.drop(columns=frame.geometry.name)
+        st.download_button(
+            "Download the density table (CSV)",
+            values.to_csv(index=False).encode("utf-8"),
+            file_name=f"density_{level}.csv",
+            mime="text/csv",
+            key="download_density",
+        )

@@ -1,0 +1,262 @@
+"""The Export page: the current map and tables as files to share.
+
+* a print-quality map of the chosen place and filters (sites by sector, density,
+  co-location clusters or the allocation plan's matches) as PNG, PDF or SVG, drawn
+  by :mod:`assetmap.maps.static` with title, legend, scale bar, north arrow and
+  attribution, A4 or A3;
+* the map of the chosen place and filters as a standalone interactive HTML page
+  that opens from a file with no internet (Leaflet embedded from the installed
+  packages);
+* the tables (sites, co-location clusters, the allocation plan, the place
+  summary, quarantined rows) as CSV or GeoPackage.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from assetmap.app import map_page, shell, state
+from assetmap.colocation import DEFAULT_DISTANCE_M, write_csv, write_geopackage
+from assetmap.errors import AssetmapError
+from assetmap.maps import interactive, static
+
+__all__ = ["IMAGE_KINDS", "TABLES", "html_map", "image_bytes", "render", "table_bytes"]
+
+#: The print maps offered, and what they show.
+IMAGE_KINDS = {
+    "sites": "Sites by sector",
+    "density": "Density of the estate (sites per km²)",
+    "clusters": "Co-location clusters (400 m)",
+    "matches": "The allocation plan: offers to requests",
+}
+
+IMAGE_KIND_KEY = "export_image_kind"
+IMAGE_FORMAT_KEY = "export_image_format"
+IMAGE_PAPER_KEY = "export_image_paper"
+IMAGE_LANDSCAPE_KEY = "export_image_landscape"
+IMAGE_DPI_KEY = "export_image_dpi"
+TABLE_KEY = "export_table"
+FORMAT_KEY = "export_format"
+HTML_LAYERS_KEY = "export_html_layers"
+
+#: The tables offered, and what they are.
+TABLES = {
+    "sites": "Sites of the place, after the filters",
+    "clusters": "Co-location clusters (400 m)",
+    "plan": "The allocation plan for the place's space requests",
+    "summary": "Place summary: sites per district and sector",
+    "quarantine": "Quarantined rows of every register",
+}
+
+
+def _table(name: str, chosen: shell.Selection) -> pd.DataFrame:
+    key = shell.cache_key(chosen)
+    sites = shell.selected_sites(chosen)
+    if name == "sites":
+        return sites
+    if name == "clusters":
+        return state.colocation(key, DEFAULT_DISTANCE_M, sites).clusters
+    if name == "plan":
+        requests = state.place_requests(key, shell.place_geometry(chosen))
+        _, plan = state.plan(key, False, requests, sites)
+        return gpd.GeoDataFrame(
+            plan.table().reset_index(drop=True), geometry=plan.lines().geometry, crs=sites.crs
+        )
+    if name == "summary":
+        return state.place_summary_table(
+            (*key, "district"), "district", sites, state.boundaries("district")
+        )
+    return state.quarantine()
+
+
+def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
+    """A table as the bytes of a CSV file (geometry as WKT) or a one-layer GeoPackage."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.{fmt}"
+        if fmt == "gpkg" and isinstance(frame, gpd.GeoDataFrame):
+            write_geopackage({name: frame}, path)
+        else:
+            write_csv(frame, path)
+        return path.read_bytes()
+
+
+def _static_place(chosen: shell.Selection) -> static.Place | None:
+    """The chosen place for a print map's title and extent (``None``: the whole estate)."""
+    if not chosen.level:
+        return None
+    outline = shell.place_geometry(chosen)
+    if outline is None:
+        return None
+    return static.Place(
+        name=chosen.place_name, level=chosen.level, code=chosen.code, geometry=outline
+    )
+
+
+@st.cache_data(show_spinner="Drawing the map…", max_entries=8)
+def image_bytes(
+    key: tuple,
+    kind: str,
+    fmt: str,
+    paper: str,
+    landscape: bool,
+    dpi: int,
+    _sites: gpd.GeoDataFrame,
+    _requests: gpd.GeoDataFrame | None,
+    _place: static.Place | None,
+) -> bytes:
+    """A print map of the selected sites as the bytes of a PNG, PDF or SVG file (cached by
+    ``key`` and the options)."""
+    return static.map_bytes(
+        kind,
+        _sites,
+        format=fmt,
+        dpi=dpi,
+        place=_place,
+        requests=_requests,
+        paper=paper,
+        landscape=landscape,
+    )
+
+
+def _image_section(chosen: shell.Selection) -> None:
+    st.subheader("Print map (PNG, PDF or SVG)")
+    st.caption(
+        "For reports and board papers: title, legend, scale bar, north arrow and attribution, "
+        "the same every time. Restricted sites are never drawn as points."
+    )
+    c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
+    kind = c1.selectbox("Map", list(IMAGE_KINDS), format_func=IMAGE_KINDS.get, key=IMAGE_KIND_KEY)
+    fmt = c2.selectbox("Format", list(static.FORMATS), format_func=str.upper, key=IMAGE_FORMAT_KEY)
+    paper = c3.selectbox("Paper", list(static.PAPERS), key=IMAGE_PAPER_KEY)
+    dpi = c4.selectbox(
+        "DPI",
+        list(static.DPIS),
+        index=len(static.DPIS) - 1,
+        key=IMAGE_DPI_KEY,
+        disabled=fmt != "png",
+    )
+    landscape = c5.toggle("Landscape", key=IMAGE_LANDSCAPE_KEY)
+    if not st.button("Draw the print map", key="export_image_prepare"):
+        return
+    key = shell.cache_key(chosen)
+    sites = shell.selected_sites(chosen)
+    requests = (
+        state.place_requests(key, shell.place_geometry(chosen)) if kind == "matches" else None
+    )
+    data = image_bytes(
+        key, kind, fmt, paper, bool(landscape), int(dpi), sites, requests, _static_place(chosen)
+    )
+    name = f"assetmap_{kind}_{_slug(chosen.place_name)}_{paper}.{fmt}"
+    st.download_button(
+        f"Download {name}",
+        data,
+        file_name=name,
+        mime=static.FORMATS[fmt].mime,
+        key="export_image_download",
+    )
+    if fmt == "png":
+        st.image(data, caption=f"{IMAGE_KINDS[kind]}: {paper}, {dpi} dpi", width=480)
+
+
+def _html_section(chosen: shell.Selection) -> None:
+    st.subheader("Interactive map (HTML)")
+    st.caption(
+        "One file that opens in any browser with no internet: the sites of the place after "
+        "the filters, with the layers you tick."
+    )
+    layers = st.multiselect(
+        "Layers",
+        ["density", "clusters", "offers", "matches"],
+        default=["density"],
+        format_func={
+            "density": "Density of the estate (districts, sites per km²)",
+            "clusters": "Co-location clusters",
+            "offers": "Surplus space offered",
+            "matches": "Match lines (the plan)",
+        }.get,
+        key=HTML_LAYERS_KEY,
+    )
+    if not st.button("Prepare the HTML map", key="export_html_prepare"):
+        return
+    sites = shell.selected_sites(chosen)
+    with st.spinner("Drawing the map…"):
+        html, notes = html_map(sites, layers, shell.cache_key(chosen))
+    for note in notes:
+        st.caption(note)
+    st.download_button(
+        "Download the HTML map",
+        html.encode("utf-8"),
+        file_name=f"assetmap_{_slug(chosen.place_name)}.html",
+        mime="text/html",
+        key="export_html_download",
+    )
+
+
+def html_map(sites: gpd.GeoDataFrame, layers: list[str], key: tuple) -> tuple[str, list[str]]:
+    """The standalone HTML map of ``sites`` with the named layers, and notes about them.
+
+    ``layers`` holds any of ``"density"``, ``"clusters"``, ``"offers"`` and
+    ``"matches"``; the sites are always drawn. ``key`` caches the analyses.
+    """
+    choice = map_page.LayerChoice(
+        density="density" in layers,
+        clusters="clusters" in layers,
+        offers="offers" in layers,
+        matches="matches" in layers,
+    )
+    group, _ = map_page.build_layers(sites, choice, key)
+    try:
+        bounds = state.boundaries("district")
+    except AssetmapError:
+        bounds = None
+    m = interactive.base_map(bounds, extent=sites if len(sites) else None)
+    group.add_to(m)
+    return interactive.map_html(m), choice.notes
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
+    return keep[:40] or "map"
+
+
+def _tables_section(chosen: shell.Selection) -> None:
+    st.subheader("Tables")
+    name = st.selectbox("Table", list(TABLES), format_func=TABLES.get, key=TABLE_KEY)
+    fmt = st.radio(
+        "Format", ["csv", "gpkg"], horizontal=True, format_func=str.upper, key=FORMAT_KEY
+    )
+    try:
+        frame = _table(name, chosen)
+    except AssetmapError as exc:
+        st.error(f"That table could not be made: {exc}")
+        return
+    if fmt == "gpkg" and not isinstance(frame, gpd.GeoDataFrame):
+        st.caption("This table has no geometry, so it is offered as CSV.")
+        fmt = "csv"
+    st.caption(f"{len(frame):,} rows.")
+    st.download_button(
+        f"Download {name}.{fmt}",
+        table_bytes(frame, name, fmt),
+        file_name=f"{name}.{fmt}",
+        mime="text/csv" if fmt == "csv" else "application/geopackage+sqlite3",
+        key="export_table_download",
+    )
+
+
+def render() -> None:
+    """Draw the Export page."""
+    chosen = shell.selection()
+    st.title("Export")
+    st.caption(f"Place: {chosen.place_name}; filters: {chosen.describe()}.")
+    try:
+        _image_section(chosen)
+        _html_section(chosen)
+        _tables_section(chosen)
+    except AssetmapError as exc:
+        st.error(f"The export could not be made: {exc}")
+    st.caption(shell.attribution())

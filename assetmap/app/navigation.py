@@ -1,0 +1,38 @@
+"""The app's pages, in the order of the navigation menu.
+
+Each page is a two-line script in ``assetmap/app/pages/`` that calls its module's
+``render()``: file pages, so that Streamlit's AppTest can switch to them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+__all__ = ["TITLES", "page_path", "pages"]
+
+_PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+#: url path -> title, in menu order (the first is the default page).
+TITLES = {
+    "map": "Map",
+    "registers": "Registers",
+    "space": "Space",
+    "colocation": "Co-location",
+    "density": "Density",
+    "export": "Export",
+}
+
+
+def page_path(name: str) -> Path:
+    """The script of a page, by its url path (``"map"``, ``"registers"``...)."""
+    return _PAGES_DIR / f"{name}.py"
+
+
+def pages() -> list[st.Page]:
+    """The pages for ``st.navigation`` (made on each run, inside Streamlit's script context)."""
+    return [
+        st.Page(page_path(name), title=title, url_path=name, default=i == 0)
+        for i, (name, title) in enumerate(TITLES.items())
+    ]

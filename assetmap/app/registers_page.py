@@ -1,0 +1,278 @@
+"""The Registers page: load an agency's register, see what was understood and what was not.
+
+An officer uploads a register (any format the engine reads), sees at once which
+columns were recognised (and the profile used), imports it with a progress bar,
+and gets the import report: counts, a chart of the reasons rows were
+quarantined, and the quarantined rows themselves, downloadable. Below, every
+imported source is listed with its file hash, time and row counts, and can be
+removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from assetmap.app import state
+from assetmap.errors import AssetmapError
+from assetmap.registers.columns import load_profile
+from assetmap.registers.importer import ImportReport, import_register, prepare_register
+from assetmap.registers.validate import shared_groups
+from assetmap.schema import SECTORS
+from assetmap.store import open_store
+
+__all__ = ["REGISTER_TYPES", "quarantine_table", "render", "report_frame"]
+
+UPLOAD_KEY = "register_upload"
+PROFILE_KEY = "register_profile"
+KIND_KEY = "register_kind"
+AGENCY_KEY = "register_agency"
+SECTOR_KEY = "register_sector"
+LAYER_KEY = "register_layer"
+REPORT_KEY = "register_last_report"
+REMOVE_KEY = "register_remove_choice"
+REMOVE_CONFIRM_KEY = "register_remove_confirm"
+REMOVED_KEY = "register_removed_message"
+
+#: File types the uploader offers (the engine decides the format from the content).
+REGISTER_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "geojson", "json", "gpkg", "zip"]
+_KINDS = {"": "Decide from the columns", "sites": "Sites (property)", "requests": "Space requests"}
+
+
+def report_frame(report: ImportReport) -> pd.DataFrame:
+    """The reasons rows were quarantined, most frequent first: ``reason`` and ``rows``."""
+    rows = [
+        {"reason": report.reason_labels.get(code, code), "rows": count}
+        for code, count in sorted(report.reasons.items(), key=lambda kv: -kv[1])
+    ]
+    return pd.DataFrame(rows, columns=["reason", "rows"])
+
+
+def quarantine_table(source_file: str) -> pd.DataFrame:
+    """The quarantined rows of one source, for people: row, column, value and reason."""
+    table = state.quarantine()
+    table = table[table["source_file"] == source_file]
+    return table[["row", "column", "value", "reason"]].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner="Reading the register…", max_entries=8)
+def _preview(
+    digest: str,
+    _data: bytes,
+    name: str,
+    kind: str,
+    agency: str,
+    sector: str,
+    layer: str,
+    profile: bytes | None,
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    prepared = prepare_register(_data, name=name, **_options(kind, agency, sector, layer, profile))
+    return prepared.columns.preview(), prepared.report.to_dict(), prepared.raw.table.head(5)
+
+
+def _options(kind: str, agency: str, sector: str, layer: str, profile: bytes | None) -> dict:
+    options: dict = {
+        "kind": kind or None,
+        "agency": agency.strip() or None,
+        "sector": sector or None,
+        "layer": layer.strip() or None,
+    }
+    if profile is not None:
+        # The profile's text goes to a file name assetmap makes up.
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "profile.toml"
+            path.write_bytes(profile)
+            options["profile"] = load_profile(path)
+    return options
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
+
+
+def _show_report(report: ImportReport) -> None:
+    st.subheader(f"Import report: {report.source_file}")
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{report.rows_read:,}")
+    cols[1].metric("Accepted", f"{report.accepted:,}")
+    cols[2].metric("Quarantined", f"{report.quarantined:,}")
+    cols[3].metric("Shared with another agency", f"{report.shared_sites:,}")
+    if report.replaced_rows:
+        st.caption(f"Replaced {report.replaced_rows:,} rows of an earlier import of this file.")
+    if report.location_methods:
+        how = ", ".join(f"{k}: {v:,}" for k, v in report.location_methods.items())
+        st.caption(f"Located by {how}.")
+    for note in report.notes:
+        st.caption(note)
+    reasons = report_frame(report)
+    if reasons.empty:
+        st.success("Every row was accepted.")
+        return
+    st.markdown("**Why rows were quarantined** (a row may have several reasons)")
+    st.bar_chart(
+        reasons,
+        x="reason",
+        y="rows",
+        horizontal=True,
+        sort="-rows",
+        height=80 + 28 * len(reasons),
+    )
+    rows = quarantine_table(report.source_file)
+    st.dataframe(rows, hide_index=True, width="stretch")
+    st.download_button(
+        "Download the quarantined rows (CSV)",
+        rows.to_csv(index=False).encode("utf-8"),
+        file_name=f"{Path(report.source_file).stem}_quarantine.csv",
+        mime="text/csv",
+        key="download_quarantine",
+    )
+
+
+def _upload_section() -> None:
+    st.subheader("Load a register")
+    upload = st.file_uploader(
+        "Register file: CSV, Excel (XLSX or XLS), GeoJSON, GeoPackage or a zipped Shapefile",
+        type=REGISTER_TYPES,
+        key=UPLOAD_KEY,
+    )
+    with st.expander("Options: what the file is, and a column profile"):
+        kind = st.selectbox("Kind", list(_KINDS), format_func=_KINDS.get, key=KIND_KEY)
+        agency = st.text_input(
+            "Agency (for every row)", key=AGENCY_KEY, help="Wins over the register's own column."
+        )
+        sector = st.selectbox(
+            "Sector (for every row)",
+            ["", *SECTORS],
+            format_func=lambda s: s or "From the register",
+            key=SECTOR_KEY,
+        )
+        layer = st.text_input("Layer or sheet (GeoPackage, workbook)", key=LAYER_KEY)
+        profile_file = st.file_uploader(
+            "Column profile (TOML; the README documents the format)",
+            type=["toml"],
+            key=PROFILE_KEY,
+        )
+    if upload is None:
+        return
+    data = upload.getvalue()
+    profile = profile_file.getvalue() if profile_file is not None else None
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        columns, report, first_rows = _preview(
+            digest, data, upload.name, kind, agency, sector, layer, profile
+        )
+    except AssetmapError as exc:
+        st.error(f"{upload.name} cannot be imported: {exc}")
+        return
+    st.markdown(
+        f"**{upload.name}**: {report['format']}, {_rows(report['rows_read'])}, read as "
+        f"{report['kind']}; {report['accepted']:,} would be accepted and "
+        f"{report['quarantined']:,} quarantined. SHA-256 `{digest[:16]}…`"
+    )
+    st.caption(
+        "Recognised columns" + (" (with your profile)" if profile else " (from their headers)")
+    )
+    st.dataframe(columns, hide_index=True, width="stretch")
+    with st.expander("The first rows as read"):
+        st.dataframe(first_rows, hide_index=True, width="stretch")
+    unused = report.get("unused_columns") or []
+    if unused:
+        st.caption("Not used: " + ", ".join(str(u) for u in unused))
+    if st.button("Import into the estate", type="primary", key="register_import"):
+        bar = st.progress(0.0, text="Starting…")
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"{stage.capitalize()}…")
+
+        try:
+            result = import_register(
+                data,
+                name=upload.name,
+                store=state.store_path(),
+                progress=progress,
+                **_options(kind, agency, sector, layer, profile),
+            )
+        except AssetmapError as exc:
+            bar.empty()
+            st.error(f"{upload.name} was not imported, and the estate is unchanged: {exc}")
+            return
+        bar.empty()
+        state.clear()
+        st.session_state[REPORT_KEY] = result
+        st.success(
+            f"Imported {upload.name}: {result.accepted:,} rows accepted, "
+            f"{result.quarantined:,} quarantined."
+        )
+
+
+def _sources_section() -> None:
+    st.subheader("Imported sources")
+    log = state.imports()
+    if log.empty:
+        st.caption("Nothing imported yet.")
+        return
+    table = log[
+        [
+            "source_file",
+            "kind",
+            "agency",
+            "sector",
+            "rows_read",
+            "accepted",
+            "quarantined",
+            "imported_at",
+            "source_sha256",
+        ]
+    ].rename(
+        columns={
+            "source_file": "source",
+            "rows_read": "rows read",
+            "imported_at": "imported at",
+            "source_sha256": "SHA-256",
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    with st.expander("Remove a source"):
+        source = st.selectbox("Source", log["source_file"].tolist(), key=REMOVE_KEY)
+        sure = st.checkbox(
+            f"Yes, remove {source} and all its rows from the estate", key=REMOVE_CONFIRM_KEY
+        )
+        st.button(
+            "Remove", disabled=not sure, key="register_remove", on_click=_remove, args=(source,)
+        )
+    if message := st.session_state.pop(REMOVED_KEY, None):
+        (st.error if message.startswith("Not removed") else st.success)(message)
+
+
+def _remove(source: str) -> None:
+    """Remove a source (a button callback, so the confirmation box can be cleared)."""
+    try:
+        removed = open_store(state.store_path()).remove_source(source, shared=shared_groups)
+    except AssetmapError as exc:
+        st.session_state[REMOVED_KEY] = f"Not removed: {exc}"
+        return
+    state.clear()
+    st.session_state[REPORT_KEY] = None
+    st.session_state[REMOVE_CONFIRM_KEY] = False
+    st.session_state[REMOVED_KEY] = f"Removed {source} ({removed:,} rows)."
+
+
+def render() -> None:
+    """Draw the Registers page."""
+    st.title("Registers")
+    st.caption(
+        "Load each agency's register as it comes. Every row ends up either in the estate "
+        "or in quarantine with the reason; nothing is dropped silently."
+    )
+    _upload_section()
+    report = st.session_state.get(REPORT_KEY)
+    if report is not None:
+        _show_report(report)
+    try:
+        _sources_section()
+    except AssetmapError as exc:
+        st.error(f"The store could not be read: {exc}")

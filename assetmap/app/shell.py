@@ -1,0 +1,370 @@
+"""What every page shares: the place picker and the filters in the sidebar.
+
+``streamlit_app.py`` draws the sidebar once, before the chosen page runs, so the
+place and the filters keep their values when the officer moves between pages
+(Streamlit forgets a widget that a run does not draw). Pages read the choice
+with :func:`selection` and the sites it selects with :func:`selected_sites`.
+
+The place is a locality of a boundary level (district, LSOA, NHS area, the
+county, or a boundary file the officer added, such as wards) or the whole
+estate. A postcode typed in the search box picks the locality that holds it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import streamlit as st
+
+from assetmap.app import state
+from assetmap.errors import AssetmapError
+from assetmap.localities import ATTRIBUTION
+from assetmap.maps.style import SECTOR_STYLES, sector_key, sector_label
+
+__all__ = [
+    "LEVEL_LABELS",
+    "Selection",
+    "attribution",
+    "cache_key",
+    "filter_sites",
+    "level_localities",
+    "place_geometry",
+    "selected_sites",
+    "selection",
+    "sidebar",
+]
+
+#: Bundled boundary levels offered by the place picker, in the order shown.
+LEVEL_LABELS: dict[str, str] = {
+    "": "Whole estate",
+    "county": "County (Kent and Medway)",
+    "district": "District",
+    "lsoa": "LSOA",
+    "nhs_area": "NHS area",
+}
+
+LEVEL_KEY = "place_level"
+PLACE_KEY = "place_code"
+POSTCODE_KEY = "place_postcode"
+POSTCODE_NOTE_KEY = "place_postcode_note"
+SECTOR_FILTER_KEY = "filter_sector"
+AGENCY_FILTER_KEY = "filter_agency"
+USE_FILTER_KEY = "filter_use"
+TENURE_FILTER_KEY = "filter_tenure"
+SURPLUS_FILTER_KEY = "filter_min_surplus"
+BOUNDARY_UPLOAD_KEY = "boundary_upload"
+#: The boundary files the sidebar accepts.
+BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+_SELECTION_KEY = "selection"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The place and filters chosen in the sidebar.
+
+    Attributes
+    ----------
+    level
+        Boundary level of the place (``""`` for the whole estate).
+    code
+        The locality's code at that level (``""`` for the whole estate).
+    place_name
+        The place's name for sentences ("Maidstone", "the whole estate").
+    sectors
+        Sector codes kept (``None``: every sector).
+    agencies, uses, tenures
+        Values kept (empty: all).
+    min_surplus
+        Keep only sites offering at least this many sq ft (0: no filter).
+    """
+
+    level: str = ""
+    code: str = ""
+    place_name: str = "the whole estate"
+    sectors: tuple[str, ...] | None = None
+    agencies: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    tenures: tuple[str, ...] = ()
+    min_surplus: float = 0.0
+
+    def key(self) -> tuple:
+        """A hashable key for caches."""
+        return (
+            self.level,
+            self.code,
+            self.sectors,
+            self.agencies,
+            self.uses,
+            self.tenures,
+            self.min_surplus,
+        )
+
+    def describe(self) -> str:
+        """The filters in words ("police and fire; at least 1,000 sq ft surplus")."""
+        parts = []
+        if self.sectors is not None:
+            parts.append(", ".join(sector_label(s) for s in self.sectors) or "no sector")
+        for values in (self.agencies, self.uses, self.tenures):
+            if values:
+                parts.append(", ".join(values))
+        if self.min_surplus > 0:
+            parts.append(f"at least {self.min_surplus:,.0f} sq ft surplus")
+        return "; ".join(parts) if parts else "no filters"
+
+
+def filter_sites(
+    sites: gpd.GeoDataFrame,
+    sectors: list[str] | tuple[str, ...] | None,
+    agencies: list[str] | tuple[str, ...] | None = None,
+    *,
+    uses: list[str] | tuple[str, ...] | None = None,
+    tenures: list[str] | tuple[str, ...] | None = None,
+    min_surplus: float = 0.0,
+) -> gpd.GeoDataFrame:
+    """Return the sites that pass the filters.
+
+    ``sectors=None`` keeps every sector and an empty list none; empty or ``None``
+    agencies, uses and tenures keep all.
+    """
+    keep = pd.Series(True, index=sites.index)
+    if sectors is not None:
+        keep &= sector_key(sites["sector"]).isin(list(sectors))
+    for column, values in (("agency", agencies), ("use", uses), ("tenure", tenures)):
+        if values:
+            keep &= sites[column].astype("object").fillna("").astype(str).isin(list(values))
+    if min_surplus > 0:
+        keep &= pd.to_numeric(sites["surplus_sqft"], errors="coerce").fillna(0) >= min_surplus
+    return sites[keep.to_numpy()]
+
+
+def _options(sites: gpd.GeoDataFrame, column: str) -> list[str]:
+    values = sites[column].astype("object").dropna().astype(str)
+    return sorted(v for v in values.unique() if v.strip())
+
+
+def _boundary_sets() -> dict[str, gpd.GeoDataFrame]:
+    return st.session_state.setdefault("boundary_sets", {})
+
+
+def level_localities(level: str) -> gpd.GeoDataFrame | None:
+    """The localities of a level: bundled, or a boundary file added in this session."""
+    if not level:
+        return None
+    added = _boundary_sets()
+    if level in added:
+        return added[level]
+    return state.boundaries(level)
+
+
+def _add_boundary_file() -> None:
+    upload = st.session_state.get(BOUNDARY_UPLOAD_KEY)
+    if upload is None:
+        return
+    suffix = Path(upload.name).suffix.lower()
+    # The upload's bytes go to a file whose name assetmap makes up: the officer's file
+    # name is never handed to GDAL.
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"boundaries{suffix if suffix in BOUNDARY_SUFFIXES else ''}"
+        path.write_bytes(upload.getvalue())
+        try:
+            frame, notes = state.read_boundaries(path)
+        except AssetmapError as exc:
+            st.session_state[POSTCODE_NOTE_KEY] = f"The boundary file was not added: {exc}"
+            return
+    name = Path(upload.name).stem[:60] or "boundaries"
+    _boundary_sets()[name] = frame
+    st.session_state[LEVEL_KEY] = name
+    st.session_state[PLACE_KEY] = ""
+    st.session_state[POSTCODE_NOTE_KEY] = " ".join(
+        [f"Added {len(frame):,} localities from {upload.name}.", *notes]
+    )
+
+
+def _find_postcode() -> None:
+    """Pick the locality that holds the postcode typed in the search box."""
+    text = str(st.session_state.get(POSTCODE_KEY) or "").strip()
+    if not text:
+        st.session_state[POSTCODE_NOTE_KEY] = None
+        return
+    try:
+        point = state.postcode_point(text)
+    except AssetmapError as exc:
+        st.session_state[POSTCODE_NOTE_KEY] = str(exc)
+        return
+    if point is None:
+        st.session_state[POSTCODE_NOTE_KEY] = (
+            f"{text.upper()} is not in the ONS Postcode Directory; check it and try again."
+        )
+        return
+    level = st.session_state.get(LEVEL_KEY) or "district"
+    localities = level_localities(level)
+    hits = localities[localities.geometry.intersects(shapely.Point(point))]
+    if hits.empty:
+        st.session_state[POSTCODE_NOTE_KEY] = (
+            f"{text.upper()} is outside every {LEVEL_LABELS.get(level, level)} area loaded."
+        )
+        return
+    st.session_state[LEVEL_KEY] = level
+    st.session_state[PLACE_KEY] = str(hits.iloc[0]["code"])
+    st.session_state[POSTCODE_NOTE_KEY] = f"{text.upper()} is in {hits.iloc[0]['name']}."
+
+
+def _place_picker() -> tuple[str, str, str]:
+    levels = list(LEVEL_LABELS) + list(_boundary_sets())
+    if st.session_state.get(LEVEL_KEY) not in levels:
+        st.session_state[LEVEL_KEY] = ""
+    level = st.selectbox(
+        "Place",
+        options=levels,
+        format_func=lambda v: LEVEL_LABELS.get(v, f"{v} (added)"),
+        key=LEVEL_KEY,
+        help="The boundary level to pick a place from; 'Whole estate' shows everything.",
+    )
+    if not level:
+        return "", "", "the whole estate"
+    try:
+        localities = level_localities(level)
+    except AssetmapError as exc:
+        st.warning(f"That boundary level cannot be used: {exc}")
+        return "", "", "the whole estate"
+    names = dict(zip(localities["code"].astype(str), localities["name"].astype(str), strict=True))
+    codes = sorted(names, key=lambda c: names[c].lower())
+    if st.session_state.get(PLACE_KEY) not in codes:
+        st.session_state[PLACE_KEY] = codes[0] if len(codes) == 1 else ""
+    code = st.selectbox(
+        "Locality",
+        options=["", *codes],
+        format_func=lambda c: names.get(c, "All of them") if c else "All of them",
+        key=PLACE_KEY,
+        help="Type to search by name.",
+    )
+    if not code:
+        return level, "", f"every {LEVEL_LABELS.get(level, level)}"
+    return level, code, names[code]
+
+
+def sidebar() -> Selection:
+    """Draw the place picker and the filters in the sidebar; return the choice.
+
+    Call it once per run, before the page runs (``streamlit_app.py`` does).
+    """
+    with st.sidebar:
+        st.header("Place")
+        try:
+            sites = state.estate_sites()
+        except AssetmapError as exc:
+            st.error(f"The estate could not be loaded: {exc}")
+            sites = None
+        level, code, place_name = _place_picker()
+        st.text_input(
+            "Find a postcode",
+            key=POSTCODE_KEY,
+            on_change=_find_postcode,
+            placeholder="e.g. ME14 1XX",
+            help="Picks the locality (at the level above) that holds the postcode.",
+        )
+        if note := st.session_state.get(POSTCODE_NOTE_KEY):
+            st.caption(note)
+        with st.expander("Add a boundary set (wards, parishes…)"):
+            st.file_uploader(
+                "Boundary file (GeoJSON, GeoPackage or zipped Shapefile)",
+                type=[x[1:] for x in BOUNDARY_SUFFIXES],
+                key=BOUNDARY_UPLOAD_KEY,
+                on_change=_add_boundary_file,
+            )
+        st.header("Filters")
+        chosen = Selection(level=level, code=code, place_name=place_name)
+        if sites is not None and not sites.empty:
+            counts = sector_key(sites["sector"]).value_counts()
+            present = [s for s in SECTOR_STYLES if counts.get(s, 0)]
+            sectors = st.multiselect(
+                "Sector",
+                options=present,
+                default=present,
+                format_func=lambda s: f"{sector_label(s)} ({int(counts.get(s, 0)):,})",
+                key=SECTOR_FILTER_KEY,
+            )
+            agencies = st.multiselect(
+                "Agency",
+                _options(sites, "agency"),
+                placeholder="All agencies",
+                key=AGENCY_FILTER_KEY,
+            )
+            uses = st.multiselect(
+                "Use", _options(sites, "use"), placeholder="All uses", key=USE_FILTER_KEY
+            )
+            tenures = st.multiselect(
+                "Tenure",
+                _options(sites, "tenure"),
+                placeholder="All tenures",
+                key=TENURE_FILTER_KEY,
+            )
+            min_surplus = st.number_input(
+                "Minimum surplus (sq ft)",
+                min_value=0,
+                value=0,
+                step=1_000,
+                key=SURPLUS_FILTER_KEY,
+                help="Keep only sites offering at least this much spare space.",
+            )
+            chosen = Selection(
+                level=level,
+                code=code,
+                place_name=place_name,
+                sectors=None if set(sectors) == set(present) else tuple(sectors),
+                agencies=tuple(agencies),
+                uses=tuple(uses),
+                tenures=tuple(tenures),
+                min_surplus=float(min_surplus),
+            )
+        st.caption(attribution())
+    st.session_state[_SELECTION_KEY] = chosen
+    return chosen
+
+
+def selection() -> Selection:
+    """The choice the sidebar made in this run (the whole estate if it has not run)."""
+    return st.session_state.get(_SELECTION_KEY) or Selection()
+
+
+def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
+    """The estate's sites in the chosen place that pass the filters (cached).
+
+    Raises
+    ------
+    assetmap.errors.AssetmapError
+        If the store or the boundaries cannot be read.
+    """
+    chosen = chosen or selection()
+    return state.place_sites(cache_key(chosen), place_geometry(chosen), chosen)
+
+
+def cache_key(chosen: Selection | None = None) -> tuple:
+    """A key for caching work on the selected sites: the store's state and the choice."""
+    chosen = chosen or selection()
+    added = _boundary_sets().get(chosen.level)
+    version = () if added is None else (len(added), tuple(np.round(added.total_bounds, 1)))
+    return (state.store_signature(), chosen.key(), version)
+
+
+def place_geometry(chosen: Selection | None = None):
+    """The chosen place's outline (EPSG:27700), or ``None`` for the whole estate."""
+    chosen = chosen or selection()
+    if not chosen.level:
+        return None
+    added = _boundary_sets().get(chosen.level)
+    if added is None:
+        return state.place_outline(chosen.level, chosen.code)
+    hits = added if not chosen.code else added[added["code"].astype(str) == chosen.code]
+    return shapely.union_all(np.asarray(hits.geometry, dtype=object)) if len(hits) else None
+
+
+def attribution() -> str:
+    """The attribution shown wherever boundaries or postcodes are drawn."""
+    return str(ATTRIBUTION)

@@ -1,0 +1,253 @@
+"""The Space page: "where could my 40,000 sq ft go?", and the optimal plan for the place.
+
+An officer enters a request for space (size, use, postcode or grid reference,
+how far is acceptable, when it is needed) and sees every offer of surplus space
+that could take it, ranked, with the reasons, in a table and on a map. Below,
+the optimal plan assigns every request of the place (those imported as a
+requests register) to the offered space, and can be downloaded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from assetmap.app import shell, state
+from assetmap.errors import AssetmapError
+from assetmap.maps import interactive
+from assetmap.matching import DEFAULT_MAX_DISTANCE_M, find_candidates
+from assetmap.schema import CRS_BNG, SECTORS, USE_CLASSES, empty_requests
+
+__all__ = ["CANDIDATE_COLUMNS", "new_request", "render"]
+
+SQFT_KEY = "space_sqft"
+USE_KEY = "space_use"
+POSTCODE_KEY = "space_postcode"
+EASTING_KEY = "space_easting"
+NORTHING_KEY = "space_northing"
+DISTANCE_KEY = "space_max_km"
+NEEDED_KEY = "space_needed_by"
+AGENCY_KEY = "space_agency"
+SECTOR_KEY = "space_sector"
+REQUEST_KEY = "space_asked"
+SPLIT_KEY = "space_allow_split"
+PLAN_KEY = "space_run_plan"
+
+#: The candidate columns shown to people, and their headings.
+CANDIDATE_COLUMNS = {
+    "rank": "Rank",
+    "offer_name": "Offer",
+    "offer_agency": "Agency",
+    "offer_use_class": "Use",
+    "offer_sqft": "Surplus (sq ft)",
+    "distance_m": "Distance (m)",
+    "score": "Score",
+    "reasons": "Why",
+}
+
+
+def new_request(
+    *,
+    sqft: float,
+    use: str,
+    point: tuple[float, float],
+    max_distance_m: float,
+    needed_by: date | None,
+    agency: str,
+    sector: str,
+    postcode: str = "",
+) -> gpd.GeoDataFrame:
+    """One space request with the canonical columns (EPSG:27700), as typed on this page."""
+    frame = pd.DataFrame(
+        {
+            "request_id": ["typed"],
+            "source_ref": ["Your request"],
+            "agency": [agency or "Your agency"],
+            "sector": [sector or "other"],
+            "space_needed_sqft": [float(sqft)],
+            "use": [use],
+            "use_class": [use],
+            "postcode": [postcode],
+            "locality": [""],
+            "max_distance_m": [float(max_distance_m)],
+            "needed_by": [needed_by.isoformat() if needed_by else ""],
+            "sensitivity": ["open"],
+            "location_source": ["postcode" if postcode else "easting/northing"],
+            "source_file": ["typed on the Space page"],
+            "source_sha256": [""],
+            "source_row": [0],
+            "imported_at": [""],
+        }
+    )
+    frame = frame.astype({c: t for c, t in empty_requests().dtypes.items() if c in frame})
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy([point[0]], [point[1]]), crs=CRS_BNG)
+
+
+def _request_form() -> gpd.GeoDataFrame | None:
+    with st.form("space_request"):
+        st.subheader("Ask for space")
+        left, right = st.columns(2)
+        sqft = left.number_input(
+            "Space needed (sq ft)", min_value=1, value=40_000, step=1_000, key=SQFT_KEY
+        )
+        use = right.selectbox("Use", USE_CLASSES, key=USE_KEY)
+        postcode = left.text_input("Near postcode", value="ME16 9BG", key=POSTCODE_KEY)
+        km = right.number_input(
+            "Maximum distance (km)",
+            min_value=0.1,
+            value=DEFAULT_MAX_DISTANCE_M / 1000,
+            step=0.5,
+            key=DISTANCE_KEY,
+        )
+        with st.expander("Or a grid reference instead of a postcode (British National Grid)"):
+            east = st.number_input("Easting (m)", value=0, step=100, key=EASTING_KEY)
+            north = st.number_input("Northing (m)", value=0, step=100, key=NORTHING_KEY)
+        needed = left.date_input(
+            "Needed by", value=date.today() + timedelta(days=365), key=NEEDED_KEY
+        )
+        agency = right.text_input("Your agency", key=AGENCY_KEY)
+        sector = left.selectbox("Your sector", SECTORS, key=SECTOR_KEY)
+        asked = st.form_submit_button("Find space", type="primary")
+    if asked:
+        st.session_state[REQUEST_KEY] = True
+    if not st.session_state.get(REQUEST_KEY):
+        return None
+    if east and north:
+        point, where = (float(east), float(north)), ""
+    else:
+        try:
+            point = state.postcode_point(postcode)
+        except AssetmapError as exc:
+            st.error(f"The postcode could not be looked up: {exc}")
+            return None
+        if point is None:
+            st.error(
+                f"Postcode {postcode!r} is not in the ONS Postcode Directory; check it, or give "
+                "an easting and northing."
+            )
+            return None
+        where = postcode.strip().upper()
+    return new_request(
+        sqft=sqft,
+        use=use,
+        point=point,
+        max_distance_m=km * 1000,
+        needed_by=needed,
+        agency=agency,
+        sector=sector,
+        postcode=where,
+    )
+
+
+def _offers_map(request: gpd.GeoDataFrame, match, key: str) -> None:
+    group = folium.FeatureGroup(name="Offers", control=False)
+    if not match.empty:
+        interactive.lines_layer(match.lines()).add_to(group)
+    offered = match.offers.loc[match.offers.index.isin(match.candidates["offer"])]
+    interactive.offers_layer(offered).add_to(group)
+    interactive.requests_layer(request, name="Request").add_to(group)
+    frames = [request[["geometry"]], offered[["geometry"]]]
+    extent = gpd.GeoDataFrame(pd.concat(frames), crs=CRS_BNG)
+    try:
+        bounds = state.boundaries("district")
+    except AssetmapError:
+        bounds = None
+    base = interactive.base_map(bounds, extent=extent, legend=True)
+    group.add_to(base)
+    st_folium(base, key=key, height=460, use_container_width=True, returned_objects=[])
+    st.caption(shell.attribution())
+
+
+def _candidates_section(request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+    try:
+        match = find_candidates(request, sites)
+    except AssetmapError as exc:
+        st.error(f"The request could not be matched: {exc}")
+        return
+    st.markdown(f"**{match.message}**")
+    table = match.candidates[list(CANDIDATE_COLUMNS)].rename(columns=CANDIDATE_COLUMNS)
+    if table.empty:
+        reason = match.requests["reason"].iloc[0] if len(match.requests) else ""
+        st.warning(f"No offer fits this request. {reason}")
+    else:
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Surplus (sq ft)": st.column_config.NumberColumn(format="%,.0f"),
+                "Distance (m)": st.column_config.NumberColumn(format="%,.0f"),
+                "Score": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0),
+            },
+        )
+    _offers_map(request, match, key="space_offers_map")
+
+
+def _plan_section(sites: gpd.GeoDataFrame) -> None:
+    st.subheader("The optimal plan for the place")
+    chosen = shell.selection()
+    key = shell.cache_key(chosen)
+    requests = state.place_requests(key, shell.place_geometry(chosen))
+    if requests.empty:
+        st.caption("No space requests in this place: import a requests register first.")
+        return
+    st.caption(
+        f"{len(requests):,} space requests in {chosen.place_name}. The plan assigns each to "
+        "at most one offer (or splits it, if allowed) so that the most space is placed, "
+        "as near and as good a fit as possible."
+    )
+    split = st.toggle("Allow a request to be split between offers", key=SPLIT_KEY)
+    if not st.button("Run the plan", key=PLAN_KEY) and not st.session_state.get("space_plan_ran"):
+        return
+    st.session_state["space_plan_ran"] = True
+    _, plan = state.plan(key, split, requests, sites)
+    st.markdown(f"**{plan.message}**")
+    table = plan.table()
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.download_button(
+        "Download the plan (CSV)",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name="allocation_plan.csv",
+        mime="text/csv",
+        key="download_plan",
+    )
+    if not plan.empty:
+        group = folium.FeatureGroup(name="Plan", control=False)
+        interactive.lines_layer(plan.lines()).add_to(group)
+        interactive.requests_layer(requests, name="Requests").add_to(group)
+        try:
+            bounds = state.boundaries("district")
+        except AssetmapError:
+            bounds = None
+        base = interactive.base_map(bounds, extent=plan.lines(), legend=False)
+        group.add_to(base)
+        st_folium(
+            base, key="space_plan_map", height=460, use_container_width=True, returned_objects=[]
+        )
+        st.caption(shell.attribution())
+
+
+def render() -> None:
+    """Draw the Space page."""
+    st.title("Space")
+    st.caption(
+        "Match requests for space to the surplus space other agencies offer. Offers come "
+        "from the sites of the chosen place that pass the filters."
+    )
+    try:
+        sites = shell.selected_sites()
+    except AssetmapError as exc:
+        st.error(f"The estate could not be loaded: {exc}")
+        return
+    request = _request_form()
+    if request is not None:
+        _candidates_section(request, sites)
+    try:
+        _plan_section(sites)
+    except AssetmapError as exc:
+        st.error(f"The plan could not be made: {exc}")
