@@ -2,11 +2,14 @@
 
 import streamlit as st
 
-from assetmap.app import shell
+from assetmap.app import auth, shell
 from assetmap.app.navigation import pages
 
 # No page icons: Streamlit fetches Material icons for the favicon from the internet.
 st.set_page_config(page_title="assetmap", layout="wide")
+if auth.current_viewer() is None:  # sign-in is configured and nobody has signed in yet
+    auth.sign_in_page()
+    st.stop()
 page = st.navigation(pages())
 shell.sidebar()  # drawn here, before the page, so the place and filters survive page changes
 page.run()

@@ -3,6 +3,12 @@
 Exit codes: 0 on success (an import with quarantined rows still succeeds),
 2 when the input cannot be used (a file that cannot be read, a bad option),
 with one clear message on standard error.
+
+The command line runs as the local single user (:func:`assetmap.access.local_viewer`):
+restricted sites are left out of every listing, cluster, match, map and file
+unless ``$ASSETMAP_AGENCY`` names their agency. Imports, removals and every
+file written (``--out``, ``export-map``, ``export-pack``) are appended to the
+store's audit log (:mod:`assetmap.audit`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,23 @@ from .errors import AssetmapError
 from .schema import SECTORS
 
 __all__ = ["main"]
+
+
+def _viewer():
+    from .access import local_viewer
+
+    return local_viewer()
+
+
+def _audit(store, action: str, what: str, *, file=None, digest: str = "", counts=None) -> None:
+    """Append an entry to the store's audit log (``file``: a file written, hashed here)."""
+    from .audit import record, sha256
+    from .store import open_store
+
+    path = open_store(store).path
+    if file is not None and Path(file).is_file():
+        digest = sha256(file)
+    record(path, viewer=_viewer(), action=action, what=what, sha256=digest, counts=counts or {})
 
 
 def _progress_bar(description: str):
@@ -60,6 +83,13 @@ def _cmd_import(args) -> int:
         )
     finally:
         bar.close()
+    _audit(
+        args.store,
+        "import",
+        report.source_file,
+        digest=report.sha256,
+        counts=report.counts(),
+    )
     print(report.summary())
     if args.report:
         Path(args.report).write_text(report.to_json(), encoding="utf-8")
@@ -133,6 +163,7 @@ def _cmd_remove(args) -> int:
     from .store import open_store
 
     removed = open_store(args.store).remove_source(args.source, shared=shared_groups)
+    _audit(args.store, "remove", args.source, counts={"rows": int(removed)})
     print(f"Removed {args.source}: {removed:,} rows")
     return 0
 
@@ -236,6 +267,7 @@ def _cmd_density(args) -> int:
         table = frame if out.suffix.lower() == ".gpkg" else frame.drop(columns="geometry")
         layer = f"density_{args.level}"
         write_table(table, out, layer=layer)
+        _audit(args.store, "export", str(out), file=out, counts={"rows": len(table)})
         print(f"Wrote {out}" + (f" (layer {layer})" if out.suffix.lower() == ".gpkg" else ""))
     return 0
 
@@ -271,7 +303,7 @@ def _cmd_colocate(args) -> int:
         problems.append(p)
     if problems:
         raise InvalidArgumentError("; ".join(problems))
-    result = colocation_clusters(store.sites(), distance=args.distance)
+    result = colocation_clusters(store.sites(), distance=args.distance, viewer_agency=_viewer())
     print(result.message)
     top = result.clusters.head(10)
     if len(top):
@@ -291,6 +323,8 @@ def _cmd_colocate(args) -> int:
     if out is not None:
         written = result.to_gpkg(out) if out.suffix.lower() == ".gpkg" else result.to_csv(out)
         written = written if isinstance(written, list) else [written]
+        for w in written:
+            _audit(args.store, "export", str(w), file=w, counts={"clusters": len(result.clusters)})
         print("Wrote " + ", ".join(str(w) for w in written))
     return 0
 
@@ -317,7 +351,7 @@ def _cmd_match(args) -> int:
     else:
         requests = store.requests()
         source = f"the store {store.path}"
-    match = find_candidates(requests, store.sites())
+    match = find_candidates(requests, store.sites(), viewer_agency=_viewer())
     plan = allocate(match, allow_split=args.allow_split, time_limit=args.time_limit)
     print(f"Space requests from {source}")
     print(match.message)
@@ -346,6 +380,13 @@ def _cmd_match(args) -> int:
         print(f"  {ref} unmatched: {row.reason}")
     if out is not None:
         written = plan.to_gpkg(out) if out.suffix.lower() == ".gpkg" else plan.to_csv(out)
+        _audit(
+            args.store,
+            "export",
+            str(written),
+            file=written,
+            counts={"assignments": len(plan.assignments)},
+        )
         print(f"Wrote {written}")
     return 0
 
@@ -445,10 +486,12 @@ def _cmd_export_map(args) -> int:
             title=args.title,
             inset=not args.no_inset,
             tiles=_tiles(args),
+            viewer=_viewer(),
         )
         save_map(built.figure, out, format=fmt, dpi=args.dpi)
     except InvalidArgumentError as exc:
         raise _as_options(exc) from None
+    _audit(args.store, "export", str(out), file=out, counts={"sites": built.sites_drawn})
     print(f"Wrote {out}: {built.title}")
     print(
         f"  {_paper(args.paper)} {'landscape' if args.landscape else 'portrait'}, {fmt.upper()}"
@@ -479,6 +522,7 @@ def _cmd_export_pack(args) -> int:
             dpi=args.dpi,
             tiles=_tiles(args),
             progress=update,
+            viewer=_viewer(),
         )
     except InvalidArgumentError as exc:
         raise _as_options(exc) from None
@@ -486,6 +530,13 @@ def _cmd_export_pack(args) -> int:
         bar.close()
     frame = index.to_frame()
     counts = frame["kind"].value_counts()
+    _audit(
+        args.store,
+        "export",
+        str(index.folder),
+        file=index.index_path,
+        counts={"files": len(frame), **{str(k): int(v) for k, v in counts.items()}},
+    )
     print(
         f"Wrote the map pack of {index.place} to {index.folder}: {counts.get('map', 0)} place "
         f"maps, an atlas of {counts.get('atlas', 0)} {index.level} maps, "

@@ -59,8 +59,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import access
 from .errors import InvalidArgumentError
-from .files import replace_atomically
+from .files import replace_atomically, write_csv_text
 from .savings import (
     DEFAULT_COST_PER_SQFT,
     check_cost_per_sqft,
@@ -106,7 +107,9 @@ def check_positive(name: str, value, what: str = "a positive number of metres") 
 
 def check_viewer(viewer_agency) -> str | None:
     """Return a problem message if ``viewer_agency`` is neither ``None`` nor a non-empty string."""
-    if viewer_agency is None or (isinstance(viewer_agency, str) and viewer_agency.strip()):
+    if viewer_agency is None or isinstance(viewer_agency, access.Viewer):
+        return None
+    if isinstance(viewer_agency, str) and viewer_agency.strip():
         return None
     return f"viewer_agency={viewer_agency!r} is not valid; expected None or an agency's name"
 
@@ -172,8 +175,11 @@ def agency_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), labels
 
 
-def visible_mask(frame: pd.DataFrame, *, viewer_agency: str | None = None) -> np.ndarray:
+def visible_mask(frame: pd.DataFrame, *, viewer_agency=None) -> np.ndarray:
     """Which rows a viewer may see: open rows, and their own agency's restricted rows.
+
+    The rule lives in :func:`assetmap.access.visible_mask`; this is its
+    keyword form for co-location and matching.
 
     Parameters
     ----------
@@ -181,7 +187,8 @@ def visible_mask(frame: pd.DataFrame, *, viewer_agency: str | None = None) -> np
         Sites or requests with ``sensitivity`` and ``agency`` columns (rows
         without a ``sensitivity`` column count as open).
     viewer_agency
-        The agency looking, or ``None`` for everyone (restricted rows hidden).
+        The agency looking (a name or an :class:`assetmap.access.Viewer`), or
+        ``None`` for everyone (restricted rows hidden).
 
     Returns
     -------
@@ -191,22 +198,7 @@ def visible_mask(frame: pd.DataFrame, *, viewer_agency: str | None = None) -> np
     problem = check_viewer(viewer_agency)
     if problem:
         raise InvalidArgumentError(problem)
-    if "sensitivity" not in frame.columns:
-        return np.ones(len(frame), dtype=bool)
-    sens = frame["sensitivity"].fillna("").astype(str).str.strip().str.lower()
-    restricted = (sens == "restricted").to_numpy()
-    visible = ~restricted
-    if viewer_agency is not None and restricted.any():
-        agency = frame["agency"].to_numpy(dtype=object, na_value="")[restricted]
-        own = np.array(
-            [
-                " ".join(str(a).split()).lower() == " ".join(viewer_agency.split()).lower()
-                for a in agency
-            ],
-            dtype=bool,
-        )
-        visible[np.flatnonzero(restricted)[own]] = True
-    return visible
+    return access.visible_mask(frame, viewer_agency)
 
 
 def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
@@ -275,6 +267,9 @@ def _hull_points(xy: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a table to CSV (UTF-8, geometry as WKT) through a temporary file.
 
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`assetmap.files.safe_table`).
+
     Parameters
     ----------
     frame
@@ -287,13 +282,8 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     pathlib.Path
     """
     path = Path(path)
-    out = pd.DataFrame(frame).copy()
-    if isinstance(frame, gpd.GeoDataFrame):
-        name = frame.geometry.name
-        out[name] = shapely.to_wkt(frame.geometry.to_numpy(), rounding_precision=1)
-        out = out.rename(columns={name: "wkt_bng"})
     with replace_atomically(path, suffix=".tmp.csv") as tmp:
-        out.to_csv(tmp, index=False, encoding="utf-8")
+        write_csv_text(frame, tmp)
     return path
 
 

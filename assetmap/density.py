@@ -55,8 +55,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import access
 from .errors import InvalidArgumentError
-from .files import replace_atomically
+from .files import replace_atomically, write_csv_text
 from .localities import (
     LEVELS,
     assign_localities,
@@ -85,6 +86,7 @@ __all__ = [
     "metric_column",
     "place_summary",
     "read_population",
+    "redact_suppressed",
     "resolve_localities",
     "write_table",
 ]
@@ -99,8 +101,9 @@ PER: dict[str, str] = {
     "km2": "_per_km2",
     "residents": "_per_1000_residents",
 }
-#: Counts that include a restricted site and are below this are shown as "fewer than 5".
-SUPPRESS_BELOW = 5
+#: Counts that include a restricted site and are below this are shown as "fewer than 5"
+#: (the rule and its default live in :mod:`assetmap.access`).
+SUPPRESS_BELOW = access.SUPPRESS_BELOW
 #: The breakdowns that ``by=`` accepts.
 BREAKDOWNS: tuple[str, ...] = ("sector", "agency")
 #: The hexagon orientations that :func:`hex_grid` accepts.
@@ -190,18 +193,15 @@ def _values(sites: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _restricted(sites: pd.DataFrame) -> np.ndarray:
-    return (sites["sensitivity"].astype("str").fillna("") == "restricted").to_numpy(dtype=bool)
+    return access.is_restricted(sites)
 
 
 def _suppression(
     sites: np.ndarray, restricted: np.ndarray, below: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the ``suppressed`` flags and the ``sites_display`` texts of counts."""
-    suppressed = (restricted > 0) & (sites < below)
-    display = np.where(
-        suppressed, f"fewer than {below}", np.char.mod("%d", sites.astype(np.int64))
-    ).astype(object)
-    return suppressed, display
+    """Return the ``suppressed`` flags and the ``sites_display`` texts of counts (the rule
+    lives in :func:`assetmap.access.suppression`)."""
+    return access.suppression(sites, restricted, below)
 
 
 # --------------------------------------------------------------------------- localities
@@ -1656,8 +1656,23 @@ def place_summary(
 _NOT_REDACTED = frozenset({"area_km2", "population", "col", "row"})
 
 
-def _redact(frame: pd.DataFrame) -> pd.DataFrame:
-    """Blank the figures of suppressed rows (their ``sites_display`` stays)."""
+def redact_suppressed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blank the figures of suppressed rows (their ``sites_display`` stays).
+
+    Every table of this module shown or written for people goes through this:
+    a locality or group whose count includes a restricted site and is small
+    keeps only ``"fewer than 5"``, its class label reads ``"suppressed"`` and
+    its ``restricted_sites`` count is blanked too.
+
+    Parameters
+    ----------
+    frame
+        A table with a ``suppressed`` column (others are returned as they are).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     if "suppressed" not in frame.columns or not frame["suppressed"].any():
         return frame
     out = frame.copy()
@@ -1734,12 +1749,12 @@ def write_table(
         problems.append(f"layer={layer!r} is not valid; expected a layer name")
     _fail(problems)
 
-    table = _redact(frame) if redact else frame
+    table = redact_suppressed(frame) if redact else frame
     if any(name is not None for name in table.index.names):
         table = table.reset_index()
     with replace_atomically(path, suffix=f".tmp{suffix}") as tmp:
         if suffix == ".csv":
-            table.to_csv(tmp, index=False, encoding="utf-8")
+            write_csv_text(table, tmp)
         else:
             if path.exists():  # keep the GeoPackage's other layers
                 shutil.copyfile(path, tmp)

@@ -183,7 +183,11 @@ class PostcodeDirectory:
         query = _pack(compact.to_numpy(dtype=object).astype(f"S{_WIDTH}"))
         # ``astype`` truncates longer strings, so a too-long value must not match.
         too_long = compact.str.len().to_numpy() > _WIDTH
-        pos = np.searchsorted(table.keys, query)
+        # a binary search for sorted queries walks the table in order: several times
+        # faster than for the queries as they come (cache misses), even with the sort
+        order = np.argsort(query, kind="stable")
+        pos = np.empty(len(query), dtype=np.intp)
+        pos[order] = np.searchsorted(table.keys, query[order])
         pos_clipped = np.minimum(pos, len(table.keys) - 1)
         found = (table.keys[pos_clipped] == query) & ~too_long & (compact.to_numpy() != "")
         east = np.where(found, table.easting[pos_clipped].astype("float64"), np.nan)

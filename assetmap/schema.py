@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -220,23 +221,39 @@ def area_to_sqft(values: pd.Series, unit: str) -> pd.Series:
     return values * AREA_UNITS[unit]
 
 
-def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) -> pd.Series:
-    """Map free text to a vocabulary by the first matching regular expression.
+#: Up to this many distinct values, their labels are remembered between calls.
+_FEW_VALUES = 256
 
-    Registers repeat a few values many times, so the patterns run over the
-    distinct values only and the answer is spread back to every row.
-    """
-    codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
-    lowered = pd.Series(uniques, dtype="str").str.lower()
+
+@lru_cache(maxsize=128)
+def _labels_of(
+    values: tuple[str, ...], table: tuple[tuple[str, str], ...], default: str
+) -> tuple[str, ...]:
+    """The label of each value: that of the first pattern of ``table`` it matches."""
+    lowered = pd.Series(list(values), dtype="str").str.lower()
     result = pd.Series(default, index=lowered.index, dtype="str")
     decided = pd.Series(False, index=lowered.index)
     for pattern, label in table:
         hit = ~decided & lowered.str.contains(pattern, regex=True)
         result[hit] = label
         decided |= hit
+    return tuple(result.to_numpy(dtype=object))
+
+
+def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) -> pd.Series:
+    """Map free text to a vocabulary by the first matching regular expression.
+
+    Registers repeat a few values many times, so the patterns run over the
+    distinct values only and the answer is spread back to every row.
+    """
     import pyarrow as pa
 
-    labels = pa.array(result.to_numpy(dtype=object), type=pa.large_string())
+    codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
+    if len(uniques) <= _FEW_VALUES:  # the usual case; a register is read in chunks
+        found = _labels_of(tuple(str(u) for u in uniques), tuple(table), default)
+    else:
+        found = _labels_of.__wrapped__(tuple(str(u) for u in uniques), tuple(table), default)
+    labels = pa.array(found, type=pa.large_string())
     return pd.Series(
         pd.array(labels.take(codes), dtype=pd.StringDtype(na_value=np.nan)), index=text.index
     )

@@ -20,8 +20,11 @@ How the temporary file is built:
 Rows are appended in bulk through SQLite itself (the ADBC SQLite driver binds
 whole Arrow columns in C, without holding Python's lock), with the GeoPackage
 geometry blobs built vectorised; GDAL's per-feature insert took about twice as
-long (see BENCHMARKS.md). The result is an ordinary GeoPackage, without an R-tree
-index, read back by GDAL exactly as GDAL would have written it.
+long (see BENCHMARKS.md). An import can hand its rows over in chunks: each chunk
+is inserted in a second thread while the importer checks the next, and the
+shared-site groups are settled once the last is in. The result is an ordinary
+GeoPackage, without an R-tree index, read back by GDAL exactly as GDAL would
+have written it.
 
 :class:`EstateStore` is the interface the engine uses; a PostGIS store can
 implement it later without any change elsewhere.
@@ -36,6 +39,7 @@ import shutil
 import sqlite3
 import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +111,10 @@ class SourceUpdate:
         Canonical sites or requests with provenance: a GeoDataFrame of points, or a
         DataFrame whose ``easting`` and ``northing`` columns (EPSG:27700; NaN where
         a row has no point) give the points, which spares building shapely points
-        that are only to be written.
+        that are only to be written. It may also be an iterator of such frames
+        (the rows in chunks): the store then writes each chunk while the iterator
+        makes the next, and reads ``footprints``, ``quarantine`` and ``log`` only
+        after the last chunk, so the iterator may fill them in as it ends.
     footprints
         Polygon footprints (``site_id``, geometry), for sites.
     quarantine
@@ -118,7 +125,7 @@ class SourceUpdate:
 
     source_file: str
     kind: str
-    rows: gpd.GeoDataFrame
+    rows: gpd.GeoDataFrame | Iterator[pd.DataFrame]
     footprints: gpd.GeoDataFrame | None
     quarantine: pd.DataFrame
     log: dict
@@ -357,13 +364,21 @@ class GeoPackageStore(EstateStore):
                 layer = None
                 if update is not None:
                     layer = "sites" if update.kind == "sites" else "requests"
-                rows = None
-                if update is not None:
+                streamed = update is not None and not isinstance(update.rows, pd.DataFrame)
+                rows = appended = None
+                if streamed:  # chunks are stored as they come; shared groups follow
+                    columns = _LAYOUT[layer][0]
+                    keys = _SHARED_KEY_COLUMNS if shared is not None and layer == "sites" else ()
+                    appended = db.append_chunks(
+                        layer, (_conform(c, columns, points=True) for c in update.rows), keys
+                    )
+                elif update is not None:
                     rows = _conform(update.rows, _LAYOUT[layer][0], points=True)
                 if shared is not None and layer in (None, "sites"):
-                    rows = db.update_shared_groups(shared, rows)
+                    rows = db.update_shared_groups(shared, rows, appended=appended)
                 if update is not None:
-                    db.append(layer, rows)
+                    if not streamed:
+                        db.append(layer, rows)
                     if update.footprints is not None and len(update.footprints):
                         fp = update.footprints
                         db.append("footprints", fp[["site_id", fp.geometry.name]])
@@ -555,17 +570,70 @@ class _BulkWriter:
     def append(self, layer: str, frame: pd.DataFrame) -> None:
         """Append a frame's rows to ``layer``: its columns named as the layer's, and its
         points as a geometry column or as ``easting`` and ``northing`` columns."""
+        table = self._arrow_rows(layer, frame, self._srs_id(layer))
+        if table is not None:
+            self._cur.adbc_ingest(layer, table, mode="append")
+
+    def append_chunks(
+        self, layer: str, chunks: Iterator[pd.DataFrame], keys: tuple[str, ...] = ()
+    ) -> tuple[int, pd.DataFrame]:
+        """Append frames to ``layer`` as :meth:`append` does, each while the next is made.
+
+        SQLite's insert runs in a second thread (the driver releases Python's lock
+        while it inserts), so the work that makes a chunk overlaps the insert of the
+        previous one. Chunks are inserted in order, one at a time; an error in either
+        thread is raised here once the insert under way has ended.
+
+        Returns
+        -------
+        last_fid, appended
+            The largest ``fid`` of the layer before the chunks (0 when empty), and the
+            ``keys`` columns of every appended row, in order.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        srs_id = self._srs_id(layer)
+        self._cur.execute(f'SELECT coalesce(max(fid), 0) FROM "{layer}"')
+        last_fid = int(self._cur.fetchone()[0])
+        kept: list[pd.DataFrame] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-store") as pool:
+            pending = None
+            for frame in chunks:
+                table = self._arrow_rows(layer, frame, srs_id)
+                if keys:
+                    kept.append(pd.DataFrame(frame[list(keys)]))
+                if pending is not None:
+                    pending.result()
+                    pending = None
+                if table is not None:
+                    pending = pool.submit(self._cur.adbc_ingest, layer, table, mode="append")
+            if pending is not None:
+                pending.result()
+        appended = (
+            pd.concat(kept, ignore_index=True)
+            if kept
+            else pd.DataFrame({c: pd.Series(dtype="str") for c in keys})
+        )
+        return last_fid, appended
+
+    def _srs_id(self, layer: str) -> int | None:
+        if _LAYOUT[layer][1] is None:
+            return None
+        self._cur.execute(
+            "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = ?", (layer,)
+        )
+        return int(self._cur.fetchone()[0])
+
+    def _arrow_rows(self, layer: str, frame: pd.DataFrame, srs_id: int | None):
+        """The rows of ``frame`` as an Arrow table for ``layer`` (None when there are none),
+        with the layer's extent brought up to date."""
         if not len(frame):
-            return
+            return None
         import pyarrow as pa
 
         geometry_type = _LAYOUT[layer][1]
         blobs = extent = None
         if geometry_type is not None:
-            self._cur.execute(
-                "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = ?", (layer,)
-            )
-            srs_id = int(self._cur.fetchone()[0])
             if isinstance(frame, gpd.GeoDataFrame):
                 geometry = frame.geometry
                 if geometry_type == "MultiPolygon":
@@ -584,19 +652,32 @@ class _BulkWriter:
                 self._extents[layer] = np.concatenate(
                     [np.minimum(old, extent)[:2], np.maximum(old, extent)[2:]]
                 )
-        self._cur.adbc_ingest(layer, table, mode="append")
+        return table
 
-    def update_shared_groups(self, shared, rows: pd.DataFrame | None) -> pd.DataFrame | None:
+    def update_shared_groups(
+        self,
+        shared,
+        rows: pd.DataFrame | None,
+        *,
+        appended: tuple[int, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame | None:
         """Recompute ``shared_group`` over the stored sites and the new ``rows``.
 
         ``shared`` is called with the stored sites followed by ``rows`` (their key
         columns); stored sites whose group changed are updated, and ``rows`` is
-        returned with its groups, to be appended.
+        returned with its groups, to be appended. With ``appended`` (what
+        :meth:`append_chunks` returned), the new rows are already stored, after
+        that ``fid``: they are given by their key columns and updated in place.
         """
         import pyarrow as pa
 
+        if appended is not None:
+            last_fid, rows = appended
         self._cur.execute(
-            "SELECT fid, " + ", ".join(f'"{c}"' for c in _SHARED_KEY_COLUMNS) + " FROM sites"
+            "SELECT fid, "
+            + ", ".join(f'"{c}"' for c in _SHARED_KEY_COLUMNS)
+            + " FROM sites"
+            + ("" if appended is None else f" WHERE fid <= {int(last_fid)}")
         )
         stored = self._cur.fetch_arrow_table().to_pandas(
             types_mapper=lambda t: (
@@ -621,6 +702,22 @@ class _BulkWriter:
                 }
             )
             self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+        if appended is not None:
+            new = groups[len(stored) :]
+            changed = new != rows["shared_group"].to_numpy(dtype=object)
+            if changed.any():  # the new rows are stored in order, after last_fid
+                self._cur.execute(f"SELECT fid FROM sites WHERE fid > {int(last_fid)} ORDER BY fid")
+                fids = self._cur.fetch_arrow_table().column(0).to_numpy()
+                if len(fids) != len(new):
+                    raise StoreError(f"{len(new)} sites were appended but {len(fids)} are stored")
+                params = pa.table(
+                    {
+                        "shared_group": pa.array(new[changed], type=pa.string()),
+                        "fid": pa.array(fids[changed]),
+                    }
+                )
+                self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+            return None
         if rows is None:
             return None
         rows["shared_group"] = pd.Series(groups[len(stored) :], index=rows.index, dtype="str")

@@ -112,8 +112,10 @@ def _legacy_layout(path: Path) -> None:
 @pytest.mark.parametrize(
     ("layout", "target", "fail_at"),
     [
-        ("current", "append", 1),  # the new rows, appended to the copy of the store
-        ("current", "append", 3),  # the import log, after everything else
+        ("current", "append_chunks", 1),  # the new rows, appended to the copy of the store
+        ("current", "append", 1),  # the quarantine, after the rows
+        ("current", "append", 2),  # the import log, after everything else
+        ("current", "update_shared_groups", 1),  # shared sites, once the rows are in
         ("current", "_finish", 1),  # counts and extents, just before the commit
         ("legacy", "write_dataframe", 3),  # GDAL creating the new file's third layer
         ("legacy", "append", 2),  # appending the rewritten store's second layer
@@ -144,6 +146,39 @@ def test_a_failure_mid_write_leaves_the_previous_store_intact(
     leftovers = [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp.gpkg")]
     assert leftovers == []
     assert open_store(store_path).sites()["source_file"].unique().tolist() == ["police.csv"]
+
+
+@pytest.mark.parametrize("where", ["checks", "insert"])
+def test_a_failure_while_rows_stream_in_leaves_the_previous_store_intact(
+    store_path, monkeypatch, where
+):
+    """Rows are checked and stored a chunk at a time, the insert in a second thread:
+    a failure in either, after a chunk is in, still changes nothing."""
+    import adbc_driver_manager.dbapi as dbapi
+
+    from assetmap.registers import importer
+    from assetmap.registers.validate import SiteChecks
+
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    before = store_path.read_bytes()
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 1)
+    holder, target = (SiteChecks, "chunk") if where == "checks" else (dbapi.Cursor, "adbc_ingest")
+    real = getattr(holder, target)
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(holder, target, failing)
+    text = "Site name,Postcode\nA,TN1 1AA\nB,ME14 1XX\nC,TN9 1SP\n"
+    with pytest.raises(OSError, match="disk full"):
+        _import(store_path, text, "nhs.csv", agency="NHS Kent", sector="health")
+    assert calls["n"] == 2
+    assert store_path.read_bytes() == before
+    assert [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp.gpkg")] == []
 
 
 def test_an_unreadable_file_changes_nothing(store_path):

@@ -16,7 +16,9 @@ from streamlit_folium import st_folium
 from assetmap.app import shell, state
 from assetmap.colocation import DEFAULT_DISTANCE_M
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes
 from assetmap.maps import interactive
+from assetmap.maps.safe_html import markdown_text as md
 from assetmap.savings import COST_SOURCE
 
 __all__ = ["CLUSTER_COLUMNS", "render"]
@@ -88,12 +90,12 @@ def render() -> None:
     st.title("Co-location")
     st.caption(
         f"Sites of different agencies within walking distance of each other in "
-        f"{chosen.place_name}: candidates for sharing one building."
+        f"{md(chosen.place_name)}: candidates for sharing one building."
     )
     try:
         sites = shell.selected_sites(chosen)
     except AssetmapError as exc:
-        st.error(f"The estate could not be loaded: {exc}")
+        st.error(f"The estate could not be loaded: {md(exc)}")
         return
     distance = st.slider(
         "Walking distance (metres, straight line)",
@@ -104,11 +106,13 @@ def render() -> None:
         key=DISTANCE_KEY,
     )
     try:
-        result = state.colocation(shell.cache_key(chosen), float(distance), sites)
+        result = state.colocation(
+            shell.cache_key(chosen), float(distance), sites, shell.viewer().agency
+        )
     except AssetmapError as exc:
-        st.error(f"Co-location could not be worked out: {exc}")
+        st.error(f"Co-location could not be worked out: {md(exc)}")
         return
-    st.markdown(f"**{result.message}**")
+    st.markdown(f"**{md(result.message)}**")
     if result.empty:
         return
     clusters = result.clusters
@@ -152,12 +156,13 @@ def render() -> None:
             "Saving (£ a year)": st.column_config.NumberColumn(format="£%,.0f"),
         },
     )
-    st.download_button(
+    shell.download(
         "Download the clusters (CSV)",
-        table.to_csv(index=False).encode("utf-8"),
+        csv_bytes(table),
         file_name="colocation_clusters.csv",
         mime="text/csv",
         key="download_clusters",
+        rows=len(table),
     )
     labels = {
         int(r.cluster_id): f"Cluster {r.cluster_id}: {r.n_sites} sites of {r.n_agencies} "

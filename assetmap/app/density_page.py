@@ -19,7 +19,9 @@ from streamlit_folium import st_folium
 from assetmap.app import shell, state
 from assetmap.app.map_page import DENSITY_LEVELS, METRIC_LABELS, SCHEME_LABELS
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes
 from assetmap.maps import interactive
+from assetmap.maps.safe_html import markdown_text as md
 
 __all__ = ["localities_in_place", "render"]
 
@@ -47,9 +49,10 @@ def render() -> None:
     chosen = shell.selection()
     st.title("Density")
     try:
-        sites = shell.selected_sites(chosen)
+        # every site of the place: the figures count restricted sites and suppress small counts
+        sites = shell.aggregate_sites(chosen)
     except AssetmapError as exc:
-        st.error(f"The estate could not be loaded: {exc}")
+        st.error(f"The estate could not be loaded: {md(exc)}")
         return
     added = list(st.session_state.get("boundary_sets", {}))
     levels = [*DENSITY_LEVELS, *added]
@@ -78,17 +81,17 @@ def render() -> None:
         )
         summary = state.place_summary_table(key, level, sites, localities)
     except AssetmapError as exc:
-        st.error(f"The density could not be worked out: {exc}")
+        st.error(f"The density could not be worked out: {md(exc)}")
         return
     label = f"{METRIC_LABELS[metric]} {_PER[per]}"
     st.caption(
-        f"{label} in {len(frame):,} localities of {chosen.place_name}; "
-        f"{len(sites):,} sites after the filters ({chosen.describe()})."
+        f"{label} in {len(frame):,} localities of {md(chosen.place_name)}; "
+        f"{len(sites):,} sites after the filters ({md(chosen.describe())})."
         + (f" {outside:,} sites lie outside every locality." if outside else "")
     )
     for note in [*notes, classes.message]:
         if note:
-            st.caption(note)
+            st.caption(md(note))
 
     map_col, table_col = st.columns([3, 2], gap="medium")
     with map_col:
@@ -122,18 +125,20 @@ def render() -> None:
         )
         st.markdown("**Place summary** (sites per locality and sector)")
         st.dataframe(summary, hide_index=True, width="stretch", height=360)
-        st.download_button(
+        shell.download(
             "Download the place summary (CSV)",
-            summary.to_csv(index=False).encode("utf-8"),
+            csv_bytes(summary),
             file_name="place_summary.csv",
             mime="text/csv",
             key="download_summary",
+            rows=len(summary),
         )
         values = frame.drop(columns=frame.geometry.name)
-        st.download_button(
+        shell.download(
             "Download the density table (CSV)",
-            values.to_csv(index=False).encode("utf-8"),
+            csv_bytes(values),
             file_name=f"density_{level}.csv",
             mime="text/csv",
             key="download_density",
+            rows=len(values),
         )

@@ -8,7 +8,15 @@
   that opens from a file with no internet (Leaflet embedded from the installed
   packages);
 * the tables (sites, co-location clusters, the allocation plan, the place
-  summary, quarantined rows) as CSV or GeoPackage.
+  summary, quarantined rows) as CSV, XLSX or GeoPackage.
+
+Everything here holds only what the viewer may see (:mod:`assetmap.access`):
+restricted sites of other agencies are in no map, row or file, and count only
+in the density figures and the place summary, where small counts are
+suppressed; the quarantined rows are those of the viewer's own agency's
+sources. CSV and XLSX cells are neutralised against formula injection
+(:func:`assetmap.files.safe_table`), and every download is written to the
+audit log.
 """
 
 from __future__ import annotations
@@ -20,12 +28,23 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from assetmap import access
 from assetmap.app import map_page, shell, state
-from assetmap.colocation import DEFAULT_DISTANCE_M, write_csv, write_geopackage
+from assetmap.colocation import DEFAULT_DISTANCE_M, write_geopackage
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes, xlsx_bytes
 from assetmap.maps import interactive, static
+from assetmap.maps.safe_html import markdown_text as md
 
-__all__ = ["IMAGE_KINDS", "TABLES", "html_map", "image_bytes", "render", "table_bytes"]
+__all__ = [
+    "IMAGE_KINDS",
+    "TABLES",
+    "TABLE_FORMATS",
+    "html_map",
+    "image_bytes",
+    "render",
+    "table_bytes",
+]
 
 #: The print maps offered, and what they show.
 IMAGE_KINDS = {
@@ -50,38 +69,50 @@ TABLES = {
     "clusters": "Co-location clusters (400 m)",
     "plan": "The allocation plan for the place's space requests",
     "summary": "Place summary: sites per district and sector",
-    "quarantine": "Quarantined rows of every register",
+    "quarantine": "Quarantined rows of your agency's registers",
+}
+#: The table formats offered, and their MIME types.
+TABLE_FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "gpkg": "application/geopackage+sqlite3",
 }
 
 
 def _table(name: str, chosen: shell.Selection) -> pd.DataFrame:
     key = shell.cache_key(chosen)
+    viewer = shell.viewer()
     sites = shell.selected_sites(chosen)
     if name == "sites":
         return sites
     if name == "clusters":
-        return state.colocation(key, DEFAULT_DISTANCE_M, sites).clusters
+        return state.colocation(key, DEFAULT_DISTANCE_M, sites, viewer.agency).clusters
     if name == "plan":
-        requests = state.place_requests(key, shell.place_geometry(chosen))
-        _, plan = state.plan(key, False, requests, sites)
+        requests = shell.place_requests(chosen)
+        _, plan = state.plan(key, False, requests, sites, viewer.agency)
         return gpd.GeoDataFrame(
             plan.table().reset_index(drop=True), geometry=plan.lines().geometry, crs=sites.crs
         )
     if name == "summary":
         return state.place_summary_table(
-            (*key, "district"), "district", sites, state.boundaries("district")
+            (*key, "district"),
+            "district",
+            shell.aggregate_sites(chosen),
+            state.boundaries("district"),
         )
-    return state.quarantine()
+    return access.visible_quarantine(state.quarantine(), state.imports(), viewer)
 
 
 def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
-    """A table as the bytes of a CSV file (geometry as WKT) or a one-layer GeoPackage."""
+    """A table as the bytes of a CSV file (geometry as WKT), an XLSX workbook or a one-layer
+    GeoPackage; CSV and XLSX cells that a spreadsheet would run are neutralised."""
+    if fmt == "csv":
+        return csv_bytes(frame)
+    if fmt == "xlsx":
+        return xlsx_bytes(frame, sheet=name)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"{name}.{fmt}"
-        if fmt == "gpkg" and isinstance(frame, gpd.GeoDataFrame):
-            write_geopackage({name: frame}, path)
-        else:
-            write_csv(frame, path)
+        path = Path(folder) / f"{name}.gpkg"
+        write_geopackage({name: frame}, path)
         return path.read_bytes()
 
 
@@ -108,9 +139,12 @@ def image_bytes(
     _sites: gpd.GeoDataFrame,
     _requests: gpd.GeoDataFrame | None,
     _place: static.Place | None,
+    agency: str | None = None,
 ) -> bytes:
     """A print map of the selected sites as the bytes of a PNG, PDF or SVG file (cached by
-    ``key`` and the options)."""
+    ``key`` and the options). ``_sites`` are every site of the place: the map draws only
+    those ``agency`` may see (:func:`assetmap.maps.static.visible_sites`) and counts the rest
+    in density figures."""
     return static.map_bytes(
         kind,
         _sites,
@@ -120,6 +154,7 @@ def image_bytes(
         requests=_requests,
         paper=paper,
         landscape=landscape,
+        viewer=agency,
     )
 
 
@@ -144,15 +179,22 @@ def _image_section(chosen: shell.Selection) -> None:
     if not st.button("Draw the print map", key="export_image_prepare"):
         return
     key = shell.cache_key(chosen)
-    sites = shell.selected_sites(chosen)
-    requests = (
-        state.place_requests(key, shell.place_geometry(chosen)) if kind == "matches" else None
-    )
+    sites = shell.aggregate_sites(chosen)
+    requests = shell.place_requests(chosen) if kind == "matches" else None
     data = image_bytes(
-        key, kind, fmt, paper, bool(landscape), int(dpi), sites, requests, _static_place(chosen)
+        key,
+        kind,
+        fmt,
+        paper,
+        bool(landscape),
+        int(dpi),
+        sites,
+        requests,
+        _static_place(chosen),
+        shell.viewer().agency,
     )
     name = f"assetmap_{kind}_{_slug(chosen.place_name)}_{paper}.{fmt}"
-    st.download_button(
+    shell.download(
         f"Download {name}",
         data,
         file_name=name,
@@ -185,23 +227,34 @@ def _html_section(chosen: shell.Selection) -> None:
         return
     sites = shell.selected_sites(chosen)
     with st.spinner("Drawing the map…"):
-        html, notes = html_map(sites, layers, shell.cache_key(chosen))
+        html, notes = html_map(
+            sites, layers, shell.cache_key(chosen), aggregate=shell.aggregate_sites(chosen)
+        )
     for note in notes:
-        st.caption(note)
-    st.download_button(
+        st.caption(md(note))
+    shell.download(
         "Download the HTML map",
         html.encode("utf-8"),
         file_name=f"assetmap_{_slug(chosen.place_name)}.html",
         mime="text/html",
         key="export_html_download",
+        rows=len(sites),
     )
 
 
-def html_map(sites: gpd.GeoDataFrame, layers: list[str], key: tuple) -> tuple[str, list[str]]:
+def html_map(
+    sites: gpd.GeoDataFrame,
+    layers: list[str],
+    key: tuple,
+    *,
+    aggregate: gpd.GeoDataFrame | None = None,
+) -> tuple[str, list[str]]:
     """The standalone HTML map of ``sites`` with the named layers, and notes about them.
 
-    ``layers`` holds any of ``"density"``, ``"clusters"``, ``"offers"`` and
-    ``"matches"``; the sites are always drawn. ``key`` caches the analyses.
+    ``sites`` are those the viewer may see in full; ``aggregate`` every site of
+    the place, for the density layer only. ``layers`` holds any of
+    ``"density"``, ``"clusters"``, ``"offers"`` and ``"matches"``; the sites
+    are always drawn. ``key`` caches the analyses.
     """
     choice = map_page.LayerChoice(
         density="density" in layers,
@@ -209,7 +262,7 @@ def html_map(sites: gpd.GeoDataFrame, layers: list[str], key: tuple) -> tuple[st
         offers="offers" in layers,
         matches="matches" in layers,
     )
-    group, _ = map_page.build_layers(sites, choice, key)
+    group, _ = map_page.build_layers(sites, choice, key, aggregate=aggregate)
     try:
         bounds = state.boundaries("district")
     except AssetmapError:
@@ -228,23 +281,24 @@ def _tables_section(chosen: shell.Selection) -> None:
     st.subheader("Tables")
     name = st.selectbox("Table", list(TABLES), format_func=TABLES.get, key=TABLE_KEY)
     fmt = st.radio(
-        "Format", ["csv", "gpkg"], horizontal=True, format_func=str.upper, key=FORMAT_KEY
+        "Format", list(TABLE_FORMATS), horizontal=True, format_func=str.upper, key=FORMAT_KEY
     )
     try:
         frame = _table(name, chosen)
     except AssetmapError as exc:
-        st.error(f"That table could not be made: {exc}")
+        st.error(f"That table could not be made: {md(exc)}")
         return
     if fmt == "gpkg" and not isinstance(frame, gpd.GeoDataFrame):
         st.caption("This table has no geometry, so it is offered as CSV.")
         fmt = "csv"
     st.caption(f"{len(frame):,} rows.")
-    st.download_button(
+    shell.download(
         f"Download {name}.{fmt}",
         table_bytes(frame, name, fmt),
         file_name=f"{name}.{fmt}",
-        mime="text/csv" if fmt == "csv" else "application/geopackage+sqlite3",
+        mime=TABLE_FORMATS[fmt],
         key="export_table_download",
+        rows=len(frame),
     )
 
 
@@ -252,11 +306,11 @@ def render() -> None:
     """Draw the Export page."""
     chosen = shell.selection()
     st.title("Export")
-    st.caption(f"Place: {chosen.place_name}; filters: {chosen.describe()}.")
+    st.caption(f"Place: {md(chosen.place_name)}; filters: {md(chosen.describe())}.")
     try:
         _image_section(chosen)
         _html_section(chosen)
         _tables_section(chosen)
     except AssetmapError as exc:
-        st.error(f"The export could not be made: {exc}")
+        st.error(f"The export could not be made: {md(exc)}")
     st.caption(shell.attribution())

@@ -29,6 +29,7 @@ from assetmap.app import shell, state
 from assetmap.density import METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive, safe_html
+from assetmap.maps.safe_html import markdown_text as md
 from assetmap.maps.style import MAP_CSS
 
 __all__ = ["LayerChoice", "build_layers", "clicked_site_id", "render"]
@@ -151,13 +152,22 @@ def _layer_controls() -> LayerChoice:
 
 
 def build_layers(
-    shown: gpd.GeoDataFrame, choice: LayerChoice, key: tuple
+    shown: gpd.GeoDataFrame,
+    choice: LayerChoice,
+    key: tuple,
+    *,
+    aggregate: gpd.GeoDataFrame | None = None,
 ) -> tuple[folium.FeatureGroup, interactive.SitesLayer | None]:
     """The page's layers as one feature group (drawn bottom to top), and the sites layer.
 
-    Problems with one layer (a level with no boundaries, say) become notes in
-    ``choice.notes``; the other layers are still drawn.
+    ``shown`` are the sites the viewer may see in full (points, clusters,
+    offers, matches); ``aggregate`` every site of the place, used only for the
+    density layer's locality figures (default: ``shown``). Problems with one
+    layer (a level with no boundaries, say) become notes in ``choice.notes``;
+    the other layers are still drawn.
     """
+    viewer = shell.viewer()
+    aggregate = shown if aggregate is None else aggregate
     group = folium.FeatureGroup(name="Layers", control=False)
     if choice.density:
         try:
@@ -169,7 +179,7 @@ def build_layers(
                 choice.per,
                 choice.scheme,
                 choice.k,
-                shown,
+                aggregate,
                 localities,
             )
             label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
@@ -191,14 +201,14 @@ def build_layers(
         except AssetmapError as exc:
             choice.notes.append(f"The density layer is off: {exc}")
     if choice.clusters:
-        result = state.colocation(key, choice.distance, shown)
+        result = state.colocation(key, choice.distance, shown, viewer.agency)
         if not result.empty:
             interactive.clusters_layer(result.clusters).add_to(group)
         choice.notes.append(result.message)
     if choice.matches:
         try:
-            requests = state.place_requests(key, shell.place_geometry())
-            _, plan = state.plan(key, False, requests, shown)
+            requests = shell.place_requests()
+            _, plan = state.plan(key, False, requests, shown, viewer.agency)
             if not plan.empty:
                 interactive.lines_layer(plan.lines()).add_to(group)
             interactive.requests_layer(requests).add_to(group)
@@ -252,10 +262,11 @@ def render() -> None:
     chosen = shell.selection()
     st.title("Estate map")
     try:
-        sites = state.estate_sites()
+        sites = shell.visible_estate()
         shown = shell.selected_sites(chosen)
+        aggregate = shell.aggregate_sites(chosen)
     except AssetmapError as exc:
-        st.error(f"The estate could not be loaded: {exc}")
+        st.error(f"The estate could not be loaded: {md(exc)}")
         return
     if sites.empty:
         st.info("The estate has no sites yet: import a register on the Registers page.")
@@ -266,28 +277,28 @@ def render() -> None:
         bounds = state.boundaries("district")
     except AssetmapError as exc:
         bounds = None
-        st.caption(f"Boundaries are not drawn: {exc}")
+        st.caption(f"Boundaries are not drawn: {md(exc)}")
     try:
         tiles = state.tiles()
     except AssetmapError as exc:
         tiles = None
-        st.warning(f"Background tiles are off: {exc}")
+        st.warning(f"Background tiles are off: {md(exc)}")
 
     metric_col, note_col = st.columns([1, 3])
     metric_col.metric("Sites shown", f"{len(shown):,}")
     note_col.caption(
-        f"of {len(sites):,} sites in the estate; place: {chosen.place_name}; "
-        f"filters: {chosen.describe()}."
+        f"of {len(sites):,} sites in the estate; place: {md(chosen.place_name)}; "
+        f"filters: {md(chosen.describe())}."
     )
 
     key = shell.cache_key(chosen)
-    group, layer = build_layers(shown, choice, key)
+    group, layer = build_layers(shown, choice, key, aggregate=aggregate)
     if layer is not None and layer.capped:
-        st.warning(layer.message)
+        st.warning(md(layer.message))
     elif layer is not None and layer.message:
-        st.caption(layer.message)
+        st.caption(md(layer.message))
     for note in choice.notes:
-        st.caption(note)
+        st.caption(md(note))
 
     outline = shell.place_geometry(chosen)
     view = interactive.view_of(

@@ -17,8 +17,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from assetmap.app import state
+from assetmap.access import may_remove_source
+from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes
+from assetmap.maps.safe_html import markdown_text as md
 from assetmap.registers.columns import load_profile
 from assetmap.registers.importer import ImportReport, import_register, prepare_register
 from assetmap.registers.validate import shared_groups
@@ -107,7 +110,7 @@ def _show_report(report: ImportReport) -> None:
         how = ", ".join(f"{k}: {v:,}" for k, v in report.location_methods.items())
         st.caption(f"Located by {how}.")
     for note in report.notes:
-        st.caption(note)
+        st.caption(md(note))
     reasons = report_frame(report)
     if reasons.empty:
         st.success("Every row was accepted.")
@@ -123,12 +126,13 @@ def _show_report(report: ImportReport) -> None:
     )
     rows = quarantine_table(report.source_file)
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.download_button(
+    shell.download(
         "Download the quarantined rows (CSV)",
-        rows.to_csv(index=False).encode("utf-8"),
+        csv_bytes(rows),
         file_name=f"{Path(report.source_file).stem}_quarantine.csv",
         mime="text/csv",
         key="download_quarantine",
+        rows=len(rows),
     )
 
 
@@ -166,10 +170,10 @@ def _upload_section() -> None:
             digest, data, upload.name, kind, agency, sector, layer, profile
         )
     except AssetmapError as exc:
-        st.error(f"{upload.name} cannot be imported: {exc}")
+        st.error(f"{md(upload.name)} cannot be imported: {md(exc)}")
         return
     st.markdown(
-        f"**{upload.name}**: {report['format']}, {_rows(report['rows_read'])}, read as "
+        f"**{md(upload.name)}**: {report['format']}, {_rows(report['rows_read'])}, read as "
         f"{report['kind']}; {report['accepted']:,} would be accepted and "
         f"{report['quarantined']:,} quarantined. SHA-256 `{digest[:16]}…`"
     )
@@ -181,7 +185,7 @@ def _upload_section() -> None:
         st.dataframe(first_rows, hide_index=True, width="stretch")
     unused = report.get("unused_columns") or []
     if unused:
-        st.caption("Not used: " + ", ".join(str(u) for u in unused))
+        st.caption("Not used: " + ", ".join(md(u) for u in unused))
     if st.button("Import into the estate", type="primary", key="register_import"):
         bar = st.progress(0.0, text="Starting…")
 
@@ -198,13 +202,19 @@ def _upload_section() -> None:
             )
         except AssetmapError as exc:
             bar.empty()
-            st.error(f"{upload.name} was not imported, and the estate is unchanged: {exc}")
+            st.error(f"{md(upload.name)} was not imported, and the estate is unchanged: {md(exc)}")
             return
         bar.empty()
         state.clear()
+        shell.audit_event(
+            "import",
+            result.source_file,
+            digest=result.sha256,
+            counts=result.counts(),
+        )
         st.session_state[REPORT_KEY] = result
         st.success(
-            f"Imported {upload.name}: {result.accepted:,} rows accepted, "
+            f"Imported {md(upload.name)}: {result.accepted:,} rows accepted, "
             f"{result.quarantined:,} quarantined."
         )
 
@@ -236,14 +246,27 @@ def _sources_section() -> None:
         }
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    viewer = shell.viewer()
+    removable = [
+        str(source)
+        for source, agency in zip(log["source_file"], log["agency"], strict=True)
+        if may_remove_source(agency, viewer)
+    ]
     with st.expander("Remove a source"):
-        source = st.selectbox("Source", log["source_file"].tolist(), key=REMOVE_KEY)
-        sure = st.checkbox(
-            f"Yes, remove {source} and all its rows from the estate", key=REMOVE_CONFIRM_KEY
-        )
-        st.button(
-            "Remove", disabled=not sure, key="register_remove", on_click=_remove, args=(source,)
-        )
+        if not removable:
+            st.caption("You may remove only your own agency's sources; none is listed.")
+        else:
+            source = st.selectbox("Source", removable, key=REMOVE_KEY)
+            sure = st.checkbox(
+                f"Yes, remove {source} and all its rows from the estate", key=REMOVE_CONFIRM_KEY
+            )
+            st.button(
+                "Remove",
+                disabled=not sure,
+                key="register_remove",
+                on_click=_remove,
+                args=(source,),
+            )
     if message := st.session_state.pop(REMOVED_KEY, None):
         (st.error if message.startswith("Not removed") else st.success)(message)
 
@@ -256,6 +279,7 @@ def _remove(source: str) -> None:
         st.session_state[REMOVED_KEY] = f"Not removed: {exc}"
         return
     state.clear()
+    shell.audit_event("remove", source, counts={"rows": int(removed)})
     st.session_state[REPORT_KEY] = None
     st.session_state[REMOVE_CONFIRM_KEY] = False
     st.session_state[REMOVED_KEY] = f"Removed {source} ({removed:,} rows)."
@@ -275,4 +299,4 @@ def render() -> None:
     try:
         _sources_section()
     except AssetmapError as exc:
-        st.error(f"The store could not be read: {exc}")
+        st.error(f"The store could not be read: {md(exc)}")

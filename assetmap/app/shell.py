@@ -8,6 +8,14 @@ with :func:`selection` and the sites it selects with :func:`selected_sites`.
 The place is a locality of a boundary level (district, LSOA, NHS area, the
 county, or a boundary file the officer added, such as wards) or the whole
 estate. A postcode typed in the search box picks the locality that holds it.
+
+Who is looking (:func:`viewer`) decides what pages get: :func:`selected_sites`,
+:func:`visible_estate` and :func:`place_requests` hold only what the viewer may
+see in full (:mod:`assetmap.access`); :func:`aggregate_sites` holds every site
+of the place and is used only for locality figures (density, the place
+summary), where small counts with restricted sites are suppressed. Every cache
+key (:func:`cache_key`) includes the viewer's agency. Every download goes
+through :func:`download`, which writes an entry to the audit log when clicked.
 """
 
 from __future__ import annotations
@@ -22,22 +30,31 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from assetmap.app import state
+from assetmap import access, audit
+from assetmap.access import Viewer
+from assetmap.app import auth, state
 from assetmap.errors import AssetmapError
 from assetmap.localities import ATTRIBUTION
+from assetmap.maps.safe_html import markdown_text as md
 from assetmap.maps.style import SECTOR_STYLES, sector_key, sector_label
 
 __all__ = [
     "LEVEL_LABELS",
     "Selection",
+    "aggregate_sites",
     "attribution",
+    "audit_event",
     "cache_key",
+    "download",
     "filter_sites",
     "level_localities",
     "place_geometry",
+    "place_requests",
     "selected_sites",
     "selection",
     "sidebar",
+    "viewer",
+    "visible_estate",
 ]
 
 #: Bundled boundary levels offered by the place picker, in the order shown.
@@ -231,7 +248,7 @@ def _place_picker() -> tuple[str, str, str]:
     try:
         localities = level_localities(level)
     except AssetmapError as exc:
-        st.warning(f"That boundary level cannot be used: {exc}")
+        st.warning(f"That boundary level cannot be used: {md(exc)}")
         return "", "", "the whole estate"
     names = dict(zip(localities["code"].astype(str), localities["name"].astype(str), strict=True))
     codes = sorted(names, key=lambda c: names[c].lower())
@@ -249,17 +266,35 @@ def _place_picker() -> tuple[str, str, str]:
     return level, code, names[code]
 
 
+def viewer() -> Viewer:
+    """Who is looking in this run (see :mod:`assetmap.app.auth`).
+
+    Stops the page when sign-in is configured and nobody has signed in.
+    """
+    found = auth.remembered_viewer() or auth.current_viewer()
+    if found is None:
+        auth.sign_in_page()
+        st.stop()
+    return found
+
+
+def visible_estate() -> gpd.GeoDataFrame:
+    """Every site of the store that the viewer may see in full."""
+    return access.visible_sites(state.estate_sites(), viewer())
+
+
 def sidebar() -> Selection:
     """Draw the place picker and the filters in the sidebar; return the choice.
 
     Call it once per run, before the page runs (``streamlit_app.py`` does).
     """
+    auth.sidebar_note(viewer())
     with st.sidebar:
         st.header("Place")
         try:
-            sites = state.estate_sites()
+            sites = visible_estate()
         except AssetmapError as exc:
-            st.error(f"The estate could not be loaded: {exc}")
+            st.error(f"The estate could not be loaded: {md(exc)}")
             sites = None
         level, code, place_name = _place_picker()
         st.text_input(
@@ -270,7 +305,7 @@ def sidebar() -> Selection:
             help="Picks the locality (at the level above) that holds the postcode.",
         )
         if note := st.session_state.get(POSTCODE_NOTE_KEY):
-            st.caption(note)
+            st.caption(md(note))
         with st.expander("Add a boundary set (wards, parishes…)"):
             st.file_uploader(
                 "Boundary file (GeoJSON, GeoPackage or zipped Shapefile)",
@@ -334,23 +369,80 @@ def selection() -> Selection:
 
 
 def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
-    """The estate's sites in the chosen place that pass the filters (cached).
+    """The sites in the chosen place that pass the filters and the viewer may see in full.
 
     Raises
     ------
     assetmap.errors.AssetmapError
         If the store or the boundaries cannot be read.
     """
+    return access.visible_sites(aggregate_sites(chosen), viewer())
+
+
+def aggregate_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
+    """Every site in the chosen place that passes the filters, restricted sites included.
+
+    Only for locality figures (density, the place summary), which suppress
+    small counts with restricted sites; never for points, rows or lists.
+    """
     chosen = chosen or selection()
     return state.place_sites(cache_key(chosen), place_geometry(chosen), chosen)
 
 
+def place_requests(chosen: Selection | None = None) -> gpd.GeoDataFrame:
+    """The space requests of the chosen place that the viewer may see in full."""
+    chosen = chosen or selection()
+    requests = state.place_requests(cache_key(chosen), place_geometry(chosen))
+    return access.visible_requests(requests, viewer())
+
+
 def cache_key(chosen: Selection | None = None) -> tuple:
-    """A key for caching work on the selected sites: the store's state and the choice."""
+    """A key for caching work on the selected sites: the store's state, the choice and the
+    viewer's agency."""
     chosen = chosen or selection()
     added = _boundary_sets().get(chosen.level)
     version = () if added is None else (len(added), tuple(np.round(added.total_bounds, 1)))
-    return (state.store_signature(), chosen.key(), version)
+    return (state.store_signature(), chosen.key(), version, viewer().key)
+
+
+def audit_event(action: str, what: str, *, digest: str = "", counts: dict | None = None) -> None:
+    """Append an entry to the store's audit log; a failure is shown, never raised."""
+    try:
+        audit.record(
+            state.store_path(),
+            viewer=viewer(),
+            action=action,
+            what=what,
+            sha256=digest,
+            counts=counts or {},
+        )
+    except AssetmapError as exc:
+        st.session_state["audit_problem"] = f"The audit log could not be written: {exc}"
+
+
+def download(
+    label: str,
+    data: bytes,
+    *,
+    file_name: str,
+    mime: str,
+    key: str,
+    rows: int | None = None,
+) -> None:
+    """A download button whose click is written to the audit log (file, SHA-256, rows)."""
+    counts = {} if rows is None else {"rows": int(rows)}
+    st.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click=audit_event,
+        args=("export", file_name),
+        kwargs={"digest": audit.sha256(data), "counts": counts},
+    )
+    if problem := st.session_state.pop("audit_problem", None):
+        st.warning(md(problem))
 
 
 def place_geometry(chosen: Selection | None = None):

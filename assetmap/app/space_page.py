@@ -19,7 +19,9 @@ from streamlit_folium import st_folium
 
 from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes
 from assetmap.maps import interactive
+from assetmap.maps.safe_html import markdown_text as md
 from assetmap.matching import DEFAULT_MAX_DISTANCE_M, find_candidates
 from assetmap.schema import CRS_BNG, SECTORS, USE_CLASSES, empty_requests
 
@@ -123,12 +125,13 @@ def _request_form() -> gpd.GeoDataFrame | None:
         try:
             point = state.postcode_point(postcode)
         except AssetmapError as exc:
-            st.error(f"The postcode could not be looked up: {exc}")
+            st.error(f"The postcode could not be looked up: {md(exc)}")
             return None
         if point is None:
             st.error(
-                f"Postcode {postcode!r} is not in the ONS Postcode Directory; check it, or give "
-                "an easting and northing."
+                f"Postcode {md(repr(postcode))} is not in the ONS Postcode Directory; check it, "
+                "or give"
+                " an easting and northing."
             )
             return None
         where = postcode.strip().upper()
@@ -165,15 +168,15 @@ def _offers_map(request: gpd.GeoDataFrame, match, key: str) -> None:
 
 def _candidates_section(request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
     try:
-        match = find_candidates(request, sites)
+        match = find_candidates(request, sites, viewer_agency=shell.viewer().agency)
     except AssetmapError as exc:
-        st.error(f"The request could not be matched: {exc}")
+        st.error(f"The request could not be matched: {md(exc)}")
         return
-    st.markdown(f"**{match.message}**")
+    st.markdown(f"**{md(match.message)}**")
     table = match.candidates[list(CANDIDATE_COLUMNS)].rename(columns=CANDIDATE_COLUMNS)
     if table.empty:
         reason = match.requests["reason"].iloc[0] if len(match.requests) else ""
-        st.warning(f"No offer fits this request. {reason}")
+        st.warning(f"No offer fits this request. {md(reason)}")
     else:
         st.dataframe(
             table,
@@ -192,12 +195,12 @@ def _plan_section(sites: gpd.GeoDataFrame) -> None:
     st.subheader("The optimal plan for the place")
     chosen = shell.selection()
     key = shell.cache_key(chosen)
-    requests = state.place_requests(key, shell.place_geometry(chosen))
+    requests = shell.place_requests(chosen)
     if requests.empty:
         st.caption("No space requests in this place: import a requests register first.")
         return
     st.caption(
-        f"{len(requests):,} space requests in {chosen.place_name}. The plan assigns each to "
+        f"{len(requests):,} space requests in {md(chosen.place_name)}. The plan assigns each to "
         "at most one offer (or splits it, if allowed) so that the most space is placed, "
         "as near and as good a fit as possible."
     )
@@ -205,16 +208,17 @@ def _plan_section(sites: gpd.GeoDataFrame) -> None:
     if not st.button("Run the plan", key=PLAN_KEY) and not st.session_state.get("space_plan_ran"):
         return
     st.session_state["space_plan_ran"] = True
-    _, plan = state.plan(key, split, requests, sites)
-    st.markdown(f"**{plan.message}**")
+    _, plan = state.plan(key, split, requests, sites, shell.viewer().agency)
+    st.markdown(f"**{md(plan.message)}**")
     table = plan.table()
     st.dataframe(table, hide_index=True, width="stretch")
-    st.download_button(
+    shell.download(
         "Download the plan (CSV)",
-        table.to_csv(index=False).encode("utf-8"),
+        csv_bytes(table),
         file_name="allocation_plan.csv",
         mime="text/csv",
         key="download_plan",
+        rows=len(table),
     )
     if not plan.empty:
         group = folium.FeatureGroup(name="Plan", control=False)
@@ -242,7 +246,7 @@ def render() -> None:
     try:
         sites = shell.selected_sites()
     except AssetmapError as exc:
-        st.error(f"The estate could not be loaded: {exc}")
+        st.error(f"The estate could not be loaded: {md(exc)}")
         return
     request = _request_form()
     if request is not None:
@@ -250,4 +254,4 @@ def render() -> None:
     try:
         _plan_section(sites)
     except AssetmapError as exc:
-        st.error(f"The plan could not be made: {exc}")
+        st.error(f"The plan could not be made: {md(exc)}")

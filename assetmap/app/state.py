@@ -20,8 +20,14 @@ import pandas as pd
 import shapely
 import streamlit as st
 
+from assetmap.access import suppress_below_setting
 from assetmap.colocation import ColocationResult, colocation_clusters
-from assetmap.density import Classification, density_by_locality, place_summary
+from assetmap.density import (
+    Classification,
+    density_by_locality,
+    place_summary,
+    redact_suppressed,
+)
 from assetmap.localities import load_localities, read_boundary_file
 from assetmap.maps.interactive import TileSetting, configured_tiles
 from assetmap.matching import AllocationPlan, MatchResult, allocate, find_candidates
@@ -199,9 +205,12 @@ def place_requests(key: tuple, _outline) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(show_spinner="Finding co-location clusters…", max_entries=16)
-def colocation(key: tuple, distance: float, _sites: gpd.GeoDataFrame) -> ColocationResult:
-    """Co-location clusters of the selected sites (cached by ``key`` and ``distance``)."""
-    return colocation_clusters(_sites, distance=distance)
+def colocation(
+    key: tuple, distance: float, _sites: gpd.GeoDataFrame, agency: str | None = None
+) -> ColocationResult:
+    """Co-location clusters of the selected sites (cached by ``key`` and ``distance``);
+    ``agency`` is the viewer's, whose restricted sites may take part."""
+    return colocation_clusters(_sites, distance=distance, viewer_agency=agency)
 
 
 @st.cache_data(show_spinner="Working out the density…", max_entries=32)
@@ -217,17 +226,20 @@ def density(
 ) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
     """The choropleth of the selected sites: localities with values, the classes, notes and
     the number of sites outside every locality."""
-    result = density_by_locality(_sites, _localities)
+    result = density_by_locality(_sites, _localities, suppress_below=suppress_below_setting())
     frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
-    return frame, classes, tuple(result.notes), result.n_outside
+    return redact_suppressed(frame), classes, tuple(result.notes), result.n_outside
 
 
 @st.cache_data(show_spinner="Summarising the place…", max_entries=16)
 def place_summary_table(
     key: tuple, level: str, _sites: gpd.GeoDataFrame, _localities: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    """The Total Place table of the selected sites by locality and sector."""
-    return place_summary(_sites, _localities)
+    """The Total Place table of the selected sites by locality and sector (suppressed rows'
+    figures blanked)."""
+    return redact_suppressed(
+        place_summary(_sites, _localities, suppress_below=suppress_below_setting())
+    )
 
 
 @st.cache_data(show_spinner="Matching requests to surplus space…", max_entries=16)
@@ -236,9 +248,11 @@ def plan(
     allow_split: bool,
     _requests: gpd.GeoDataFrame,
     _sites: gpd.GeoDataFrame,
+    agency: str | None = None,
 ) -> tuple[MatchResult, AllocationPlan]:
-    """Candidates and the optimal allocation plan for the place's requests."""
-    match = find_candidates(_requests, _sites)
+    """Candidates and the optimal allocation plan for the place's requests (``agency``: the
+    viewer's, whose restricted requests and offers may take part)."""
+    match = find_candidates(_requests, _sites, viewer_agency=agency)
     return match, allocate(match, allow_split=allow_split)
 
 

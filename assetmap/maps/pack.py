@@ -31,6 +31,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .. import access
+from ..access import Viewer
 from ..colocation import DEFAULT_DISTANCE_M, colocation_clusters, point_coordinates, write_csv
 from ..errors import InvalidArgumentError
 from ..localities import LEVELS, assign_localities
@@ -212,6 +214,7 @@ def export_pack(
     drawn_on: date | None = None,
     tiles: object = None,
     progress: Progress | None = None,
+    viewer: Viewer | str | None = None,
 ) -> PackIndex:
     """Write the map pack of a place: place maps, an atlas per locality, tables and an index.
 
@@ -244,6 +247,10 @@ def export_pack(
         Background tiles, as for :func:`assetmap.maps.static.render_map`.
     progress
         Called as ``progress(stage, fraction done)``.
+    viewer
+        Who is looking (:class:`assetmap.access.Viewer` or an agency's name):
+        their own agency's restricted sites are drawn and listed; default
+        ``None``, no restricted site is (see :mod:`assetmap.access`).
 
     Returns
     -------
@@ -284,6 +291,10 @@ def export_pack(
         )
     folder = _check_out_dir(out_dir, problems)
     sites, requests = _sites_and_requests(source, requests, problems)
+    try:
+        viewer = access.as_viewer(viewer)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc))
     if problems:
         raise InvalidArgumentError("; ".join(problems))
     assert resolved is not None and folder is not None and sites is not None
@@ -300,6 +311,7 @@ def export_pack(
         "landscape": landscape,
         "drawn_on": drawn_on,
         "tiles": tiles,
+        "viewer": viewer,
     }
     index = PackIndex(folder=folder, place=resolved.name, level=level_name)
     total_steps = len(_PLACE_KINDS) + len(atlas) + 2
@@ -309,9 +321,9 @@ def export_pack(
     staging.chmod(0o755)  # mkdtemp makes it private; the pack becomes an ordinary folder
     try:
         place_sites = sites[in_place(sites, resolved.geometry)]
-        shown, _hidden = visible_sites(place_sites)
+        shown, _hidden = visible_sites(place_sites, viewer)
         report("co-location clusters", 0.0)
-        clusters = colocation_clusters(shown, distance=distance)
+        clusters = colocation_clusters(shown, distance=distance, viewer_agency=viewer)
         plan = None
         if requests is not None and len(requests):
             from ..matching import allocate, find_candidates
@@ -319,7 +331,7 @@ def export_pack(
             _, located = point_coordinates(requests.geometry.to_numpy())
             place_requests = requests[in_place(requests, resolved.geometry) | ~located]
             report("matching surplus space", 0.02)
-            plan = allocate(find_candidates(place_requests, shown))
+            plan = allocate(find_candidates(place_requests, shown, viewer_agency=viewer))
         maps_dir = staging / "maps"
         atlas_dir = staging / "atlas"
         tables_dir = staging / "tables"

@@ -32,6 +32,7 @@ __all__ = [
     "css_colour",
     "escape",
     "escape_series",
+    "markdown_text",
     "record_html",
     "script_json",
     "tooltip_html",
@@ -72,6 +73,39 @@ def escape(value: Any) -> str:
     if _is_missing(value):
         return ""
     return html.escape(str(value), quote=True)
+
+
+# Backslash-escaped wherever they stand: emphasis, code, links and images, HTML, tables,
+# strike-through, formulas and Streamlit's :colour[...] directives all need one of these.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#!|~$])")
+# Escaped at the start only, where they would make a list or a heading.
+_MARKDOWN_LEADING = re.compile(r"^(\s*(?:\d+)?)([-+=.)])")
+
+
+def markdown_text(value: Any) -> str:
+    """Return ``value`` as Markdown that shows exactly its characters.
+
+    Streamlit renders Markdown in ``st.markdown``, ``st.caption``, ``st.error`` and
+    the like: a register value such as ``![x](http://host/p.png)`` would become an
+    image fetched from the internet, ``$x$`` a formula and ``:red[x]`` coloured text.
+    Every Markdown punctuation character is escaped with a backslash, and line breaks
+    become spaces. Use it for every register value, file name or message that quotes
+    one, before it goes into such a call.
+
+    Parameters
+    ----------
+    value
+        Any value; missing values give ``""``.
+
+    Returns
+    -------
+    str
+    """
+    if _is_missing(value):
+        return ""
+    text = " ".join(str(value).split())
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    return _MARKDOWN_LEADING.sub(r"\1\\\2", text)
 
 
 def escape_series(values: pd.Series) -> pd.Series:

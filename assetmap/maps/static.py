@@ -23,7 +23,7 @@ Text stays text in SVG and PDF (searchable, selectable); dense point layers
 the dpi asked for, while the legend, title and labels stay vector.
 
 Restricted sites (``sensitivity == "restricted"``) are never drawn as points:
-:func:`assetmap.colocation.visible_mask` decides, once, in :func:`build_map`.
+:func:`assetmap.access.visible_mask` decides, once, in :func:`build_map` (``viewer=``).
 They still count inside density figures, where
 :func:`assetmap.density.density_by_locality` suppresses small counts.
 
@@ -56,6 +56,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 
+from .. import access
+from ..access import Viewer
 from ..colocation import (
     DEFAULT_DISTANCE_M,
     ColocationResult,
@@ -63,7 +65,6 @@ from ..colocation import (
     check_positive,
     colocation_clusters,
     point_coordinates,
-    visible_mask,
 )
 from ..errors import InvalidArgumentError
 from ..files import replace_atomically
@@ -305,14 +306,21 @@ def in_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
     return keep
 
 
-def visible_sites(sites: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
-    """The sites a map may draw as points: not restricted (the one rule, in
-    :func:`assetmap.colocation.visible_mask`), and the number left out.
+def visible_sites(
+    sites: gpd.GeoDataFrame, viewer: Viewer | str | None = None
+) -> tuple[gpd.GeoDataFrame, int]:
+    """The sites a map may draw as points for ``viewer``, and the number left out.
+
+    The rule is :func:`assetmap.access.visible_mask`: open sites, and the
+    viewer's own agency's restricted sites (none without a viewer).
 
     Parameters
     ----------
     sites
         Canonical sites.
+    viewer
+        Who is looking (a :class:`assetmap.access.Viewer`, an agency's name, or
+        ``None``: every restricted site is left out).
 
     Returns
     -------
@@ -321,7 +329,7 @@ def visible_sites(sites: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     int
         How many restricted sites were left out.
     """
-    mask = visible_mask(sites)
+    mask = access.visible_mask(sites, viewer)
     return sites[mask], int((~mask).sum())
 
 
@@ -1078,7 +1086,7 @@ def _draw_clusters(job: _Job) -> None:
     distance = opts["distance"]
     result: ColocationResult | None = opts.get("clusters")
     if result is None:
-        result = colocation_clusters(job.sites, distance=distance)
+        result = colocation_clusters(job.sites, distance=distance, viewer_agency=opts.get("viewer"))
     else:
         distance = result.distance_m
     job.legend_title = (
@@ -1186,7 +1194,7 @@ def _draw_matches(job: _Job) -> None:
         if job.place is not None and len(requests):
             _, located = point_coordinates(requests.geometry.to_numpy())
             requests = requests[in_place(requests, job.place.geometry) | ~located]
-        plan = allocate(find_candidates(requests, job.sites))
+        plan = allocate(find_candidates(requests, job.sites, viewer_agency=opts.get("viewer")))
     job.legend_title = "Surplus space matched to space requests (the allocation plan)"
     job.sites_drawn = len(job.sites)
     used = set(plan.assignments["site_id"]) if len(plan.assignments) else set()
@@ -1352,10 +1360,14 @@ def build_map(
     clusters: ColocationResult | None = None,
     plan: Any = None,
     tiles: object = None,
+    viewer: Viewer | str | None = None,
 ) -> StaticMap:
     """Draw one print map and say what is on it (:func:`render_map` returns just the figure).
 
-    Parameters are those of :func:`render_map`.
+    Parameters are those of :func:`render_map`; ``viewer`` (a
+    :class:`assetmap.access.Viewer` or an agency's name) lets that agency's
+    restricted sites be drawn, and take part in clusters and matches
+    (default ``None``: no restricted site is drawn).
 
     Returns
     -------
@@ -1403,6 +1415,10 @@ def build_map(
             _tile_setting(tiles)
         except InvalidArgumentError as exc:
             problems.append(f"tiles: {exc}")
+    try:
+        viewer = access.as_viewer(viewer)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc))
     if problems:
         raise InvalidArgumentError("; ".join(problems))
 
@@ -1430,6 +1446,7 @@ def build_map(
                 "clusters": clusters,
                 "plan": plan,
                 "requests": requests,
+                "viewer": viewer,
             },
         )
 
@@ -1452,7 +1469,7 @@ def _build(
     _, located = point_coordinates(sites.geometry.to_numpy())
     all_in_place = sites[in_place(sites, place.geometry if place is not None else None)]
     unlocated = int((~located).sum()) if place is None else 0
-    shown, hidden = visible_sites(all_in_place)
+    shown, hidden = visible_sites(all_in_place, options.get("viewer"))
 
     layout = _layout(paper, landscape, inset)
     ax, s = layout.ax, layout.scale
@@ -1706,7 +1723,9 @@ def render_map(
         ``distance`` (metres) or a ready ``clusters=`` result; for matches a
         ready ``plan=`` (:class:`assetmap.matching.AllocationPlan`); ``tiles``:
         a :class:`assetmap.maps.interactive.TileSetting` or an XYZ URL template
-        for background tiles, drawn only if the server answers.
+        for background tiles, drawn only if the server answers; ``viewer``: who
+        is looking (:class:`assetmap.access.Viewer` or an agency's name), whose
+        own restricted sites are drawn (default ``None``: none are).
 
     Returns
     -------

@@ -23,9 +23,9 @@ from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
 from .columns import ColumnMap, Profile, load_profile, recognise_columns
-from .locate import constant_text, locate_rows
+from .locate import Located, constant_text, locate_rows, row_local
 from .read import RawRegister, ZipLimits, read_register
-from .validate import REASONS, check_requests, check_sites, shared_groups
+from .validate import REASONS, SiteChecks, check_requests, check_sites, shared_groups
 
 __all__ = ["KINDS", "ImportReport", "PreparedRegister", "import_register", "prepare_register"]
 
@@ -100,6 +100,14 @@ class ImportReport:
     def to_json(self, **kwargs) -> str:
         """The report as JSON text."""
         return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), **kwargs)
+
+    def counts(self) -> dict[str, int]:
+        """Rows read, accepted and quarantined (for the audit log)."""
+        return {
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+        }
 
     def summary(self) -> str:
         """A few lines for people."""
@@ -253,9 +261,11 @@ def _prepare(
     progress: Progress | None = None,
     imported_at: str | None = None,
     points: bool = True,
-) -> PreparedRegister:
+    stage_only: bool = False,
+) -> PreparedRegister | _Staged:
     """:func:`prepare_register`; with ``points=False`` sites give their points as
-    ``easting`` and ``northing`` columns (see :func:`check_sites`)."""
+    ``easting`` and ``northing`` columns (see :func:`check_sites`); with
+    ``stage_only`` it stops before the checks and returns what they need."""
     problems = _check_args(kind, sector, profile)
     if problems:
         raise InvalidArgumentError("; ".join(problems))
@@ -277,15 +287,27 @@ def _prepare(
     cmap = recognise_columns(list(raw.table.columns), profile=profile)
     kind = kind or _guess_kind(cmap)
     step(2)
-    located = locate_rows(
-        raw.table,
-        cmap,
-        geometry=raw.geometry,
-        crs=profile.crs if profile is not None else None,
-        directory=directory,
-    )
+    crs = profile.crs if profile is not None else None
+    if stage_only and kind == "sites" and row_local(cmap, raw.geometry):
+        # every row is placed on its own: each chunk is located as it is checked
+
+        def located(chunk: pd.DataFrame) -> Located:
+            return locate_rows(chunk, cmap, crs=crs, directory=directory)
+
+    else:
+        located = locate_rows(raw.table, cmap, geometry=raw.geometry, crs=crs, directory=directory)
     step(3)
     imported_at = imported_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    staged = _Staged(raw, cmap, kind, located, agency, sector, imported_at)
+    if stage_only:
+        return staged
+    return _prepare_checked(staged, points=points)
+
+
+def _prepare_checked(staged: _Staged, *, points: bool = False) -> PreparedRegister:
+    """The checks and the report of :func:`prepare_register`, on a staged register."""
+    raw, cmap, kind, located = staged.raw, staged.cmap, staged.kind, staged.located
+    agency, sector = staged.agency, staged.sector
     footprints = None
     if kind == "sites":
         rows, footprints, quarantine, notes = check_sites(
@@ -295,12 +317,55 @@ def _prepare(
         rows, quarantine, notes = check_requests(
             raw.table, raw.row_numbers, cmap, located, agency=agency, sector=sector
         )
+    _add_provenance(rows, staged)
+    report = _report(staged, rows, quarantine, notes)
+    return PreparedRegister(raw, cmap, rows, footprints, quarantine, report)
+
+
+@dataclass
+class _Staged:
+    """A register read, its columns recognised and its rows located: ready for the checks."""
+
+    raw: RawRegister
+    cmap: ColumnMap
+    kind: str
+    located: Located | Callable[[pd.DataFrame], Located]
+    agency: str | None
+    sector: str | None
+    imported_at: str
+
+
+def _add_provenance(rows: pd.DataFrame, staged: _Staged) -> None:
+    raw = staged.raw
     for column, value in (
         ("source_file", raw.name),
         ("source_sha256", raw.sha256),
-        ("imported_at", imported_at),
+        ("imported_at", staged.imported_at),
     ):
         rows[column] = constant_text(value, rows.index)
+
+
+def _report(
+    staged: _Staged,
+    rows: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    notes: list[str],
+    *,
+    holders: tuple[list, list] | None = None,
+) -> ImportReport:
+    """The import report; ``quarantine`` gets its provenance columns.
+
+    ``rows`` are the accepted rows (at least ``location_source``; with ``agency``
+    and ``sector`` unless ``holders`` gives their distinct values).
+    """
+    raw, cmap, kind, agency, sector = (
+        staged.raw,
+        staged.cmap,
+        staged.kind,
+        staged.agency,
+        staged.sector,
+    )
+    imported_at = staged.imported_at
     quarantine.insert(0, "source_file", raw.name)
     quarantine.insert(1, "source_sha256", raw.sha256)
     quarantine.insert(2, "kind", kind)
@@ -309,8 +374,13 @@ def _prepare(
     reasons = quarantine["reason_code"].value_counts().to_dict() if len(quarantine) else {}
     n_bad = int(quarantine["row"].nunique()) if len(quarantine) else 0
     labels = {code: REASONS.get(code, code) for code in reasons}
-    agencies = rows["agency"].unique().tolist() if len(rows) else ([agency] if agency else [])
-    sectors = rows["sector"].unique().tolist() if len(rows) else ([sector] if sector else [])
+    if holders is None:
+        holders = (
+            rows["agency"].unique().tolist() if len(rows) else [],
+            rows["sector"].unique().tolist() if len(rows) else [],
+        )
+    agencies = holders[0] if len(rows) else ([agency] if agency else [])
+    sectors = holders[1] if len(rows) else ([sector] if sector else [])
     report = ImportReport(
         source_file=raw.name,
         sha256=raw.sha256,
@@ -336,55 +406,142 @@ def _prepare(
         raise AssertionError(
             f"{len(raw.table)} rows read but {len(rows)} accepted and {n_bad} quarantined"
         )
-    return PreparedRegister(raw, cmap, rows, footprints, quarantine, report)
+    return report
 
 
-def _quarantine_known_sites(prepared: PreparedRegister, known: pd.DataFrame) -> None:
-    """Move sites that another source of the same agency already holds to quarantine.
+def _known_elsewhere(known: pd.DataFrame, source_file: str) -> pd.DataFrame | None:
+    """The first row of each site id other sources hold, by id; None when there are none.
 
-    Such a site has the same id (agency, sector and reference) as a row of
-    another source: the estate keeps the first, and says where it is.
+    A site that another source of the same agency already holds has the same id
+    (agency, sector and reference): the estate keeps the first, and says where it is.
     """
-    others = known[known["source_file"] != prepared.report.source_file]
+    others = known[known["source_file"] != source_file]
     if others.empty:
-        return
-    where = others.drop_duplicates("site_id").set_index("site_id")
-    rows = prepared.rows
+        return None
+    return others.drop_duplicates("site_id").set_index("site_id")
+
+
+def _split_known(rows: pd.DataFrame, where: pd.DataFrame, report: ImportReport, cmap: ColumnMap):
+    """``rows`` without the sites ``where`` holds, and quarantine rows for those (with a
+    ``site_id`` column to drop), or ``(rows, None)`` when there are none."""
     clash = rows["site_id"].isin(where.index).to_numpy()
     if not clash.any():
-        return
+        return rows, None
     hit = rows[clash]
     first = where.loc[hit["site_id"]]
     extra = pd.DataFrame(
         {
-            "source_file": prepared.report.source_file,
-            "source_sha256": prepared.report.sha256,
+            "source_file": report.source_file,
+            "source_sha256": report.sha256,
             "kind": "sites",
             "row": hit["source_row"].to_numpy(),
-            "column": prepared.columns.column("source_ref")
-            or prepared.columns.column("name")
-            or "",
+            "column": cmap.column("source_ref") or cmap.column("name") or "",
             "value": (hit["source_ref"].where(hit["source_ref"] != "", hit["name"])).to_numpy(),
             "reason_code": "duplicate",
             "reason": [
                 f"the same site is already in the estate from {f} row {r}"
                 for f, r in zip(first["source_file"], first["source_row"], strict=True)
             ],
-            "imported_at": prepared.report.imported_at,
+            "imported_at": report.imported_at,
+            "site_id": hit["site_id"].to_numpy(),
         }
     )
-    prepared.quarantine = pd.concat([prepared.quarantine, extra], ignore_index=True)
-    prepared.rows = rows[~clash].reset_index(drop=True)
-    if prepared.footprints is not None and len(prepared.footprints):
-        keep = ~prepared.footprints["site_id"].isin(hit["site_id"])
-        prepared.footprints = prepared.footprints[keep]
-    r = prepared.report
-    r.accepted = len(prepared.rows)
-    r.quarantined = int(prepared.quarantine["row"].nunique())
-    r.reasons["duplicate"] = r.reasons.get("duplicate", 0) + int(clash.sum())
-    r.reason_labels["duplicate"] = REASONS["duplicate"]
-    r.location_methods = {
-        str(k): int(v) for k, v in prepared.rows["location_source"].value_counts().items()
+    return rows[~clash].reset_index(drop=True), extra
+
+
+def _count_known(report, quarantine, clashes: int, location_source: pd.Series) -> None:
+    """Bring the report up to date after ``clashes`` known sites went to ``quarantine``."""
+    report.accepted = len(location_source)
+    report.quarantined = int(quarantine["row"].nunique())
+    report.reasons["duplicate"] = report.reasons.get("duplicate", 0) + clashes
+    report.reason_labels["duplicate"] = REASONS["duplicate"]
+    report.location_methods = {str(k): int(v) for k, v in location_source.value_counts().items()}
+
+
+#: Rows checked and stored at a time by :func:`import_register` (see :class:`SiteChecks`).
+CHUNK_ROWS = 65_536
+_FIRST_CHUNK_ROWS = 8_192
+
+
+def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, log_row: dict):
+    """Check a register of sites a chunk at a time, yielding each chunk's accepted rows.
+
+    The rows were read as a whole, and located as a whole unless each is placed on
+    its own (``staged.located`` is then a function, see
+    :func:`assetmap.registers.locate.row_local`); :class:`SiteChecks` checks them
+    in order, a chunk at a time, and sites that another source already holds
+    (``known``) go to quarantine as duplicates. Once the last chunk is out, the
+    report, the quarantine and the footprints are set on ``update`` and
+    ``log_row``, exactly as :func:`prepare_register` and the known sites make
+    them. Returns the report.
+    """
+    raw = staged.raw
+    checks = SiteChecks(
+        raw.table,
+        raw.row_numbers,
+        staged.cmap,
+        staged.located,
+        agency=staged.agency,
+        sector=staged.sector,
+    )
+    where = _known_elsewhere(known, raw.name)
+    stub = ImportReport(
+        raw.name, raw.sha256, "", None, "sites", "", "", staged.imported_at, 0, 0, 0
+    )
+    agencies: dict = {}
+    sectors: dict = {}
+    checked, kept, extras = [], [], []
+    # a small first chunk, so that the store starts inserting soon
+    first = min(CHUNK_ROWS, _FIRST_CHUNK_ROWS)
+    starts = [0, *range(first, checks.n, CHUNK_ROWS)] if checks.n else []
+    for start, stop in zip(starts, [*starts[1:], checks.n], strict=True):
+        rows = checks.chunk(start, stop)
+        _add_provenance(rows, staged)
+        agencies.update(dict.fromkeys(rows["agency"].unique().tolist()))
+        sectors.update(dict.fromkeys(rows["sector"].unique().tolist()))
+        checked.append(rows["location_source"])
+        if where is not None:
+            rows, extra = _split_known(rows, where, stub, staged.cmap)
+            if extra is not None:
+                extras.append(extra)
+        kept.append(rows["location_source"])
+        yield rows
+    footprints, quarantine, notes = checks.finish()
+    accepted = pd.concat(checked, ignore_index=True) if checked else pd.Series(dtype="str")
+    report = _report(
+        staged,
+        pd.DataFrame({"location_source": accepted}),
+        quarantine,
+        notes,
+        holders=(list(agencies), list(sectors)),
+    )
+    if extras:
+        extra = pd.concat(extras, ignore_index=True)
+        if len(footprints):
+            footprints = footprints[~footprints["site_id"].isin(extra["site_id"])]
+        extra = extra.drop(columns="site_id")
+        quarantine = pd.concat([quarantine, extra], ignore_index=True)
+        _count_known(report, quarantine, len(extra), pd.concat(kept, ignore_index=True))
+    update.footprints = footprints
+    update.quarantine = quarantine
+    log_row.update(_log_row(report))
+    return report
+
+
+def _log_row(report: ImportReport) -> dict:
+    return {
+        "source_file": report.source_file,
+        "source_sha256": report.sha256,
+        "kind": report.kind,
+        "format": report.format,
+        "layer": report.layer or "",
+        "agency": report.agency,
+        "sector": report.sector,
+        "imported_at": report.imported_at,
+        "rows_read": report.rows_read,
+        "accepted": report.accepted,
+        "quarantined": report.quarantined,
+        "report_json": "",
     }
 
 
@@ -418,51 +575,50 @@ def import_register(
     if not isinstance(store, EstateStore):
         store = open_store(store)
     # the rows go straight to the store: no shapely points are built for them
-    prepared = _prepare(source, progress=progress, points=False, **kwargs)
-    report = prepared.report
-    if report.kind == "sites":
-        _quarantine_known_sites(prepared, store.site_keys())
-    if progress is not None:
-        progress("store", 0.8)
+    staged = _prepare(source, progress=progress, points=False, stage_only=True, **kwargs)
     log = store.imports()
-    report.replaced_rows = int(log.loc[log["source_file"] == report.source_file, "accepted"].sum())
-    report.stored = True
-    log_row = {
-        "source_file": report.source_file,
-        "source_sha256": report.sha256,
-        "kind": report.kind,
-        "format": report.format,
-        "layer": report.layer or "",
-        "agency": report.agency,
-        "sector": report.sector,
-        "imported_at": report.imported_at,
-        "rows_read": report.rows_read,
-        "accepted": report.accepted,
-        "quarantined": report.quarantined,
-        "report_json": "",
-    }
-    # the report is stored with the log; the merge tells how many sites are shared
-    update = SourceUpdate(
-        source_file=report.source_file,
-        kind=report.kind,
-        rows=prepared.rows,
-        footprints=prepared.footprints,
-        quarantine=prepared.quarantine,
-        log=log_row,
-    )
+    replaced = int(log.loc[log["source_file"] == staged.raw.name, "accepted"].sum())
+    box: dict[str, ImportReport] = {}
+
+    def stamp(report: ImportReport) -> ImportReport:
+        report.replaced_rows = replaced
+        report.stored = True
+        box["report"] = report
+        return report
 
     def finish(sites: gpd.GeoDataFrame) -> pd.Series:
+        report = box["report"]
         groups = shared_groups(sites)
         mine = (sites["source_file"] == report.source_file).to_numpy()
         report.shared_sites = int(((groups != "").to_numpy() & mine).sum())
-        log_row["report_json"] = report.to_json(indent=None)
+        update.log["report_json"] = report.to_json(indent=None)
         return groups
 
-    if report.kind == "sites":
+    if progress is not None:
+        progress("store", 0.8)
+    if staged.kind == "sites":
+        # checked and stored a chunk at a time: the store writes one while the next is checked
+        update = SourceUpdate(staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {})
+
+        def chunks():
+            report = yield from _streamed_sites(staged, store.site_keys(), update, update.log)
+            stamp(report)
+
+        update.rows = chunks()
         store.replace_source(update, shared=finish)
     else:
-        log_row["report_json"] = report.to_json(indent=None)
+        prepared = _prepare_checked(staged)
+        report = stamp(prepared.report)
+        update = SourceUpdate(
+            report.source_file,
+            report.kind,
+            prepared.rows,
+            None,
+            prepared.quarantine,
+            _log_row(report),
+        )
+        update.log["report_json"] = report.to_json(indent=None)
         store.replace_source(update, shared=None)
     if progress is not None:
         progress("done", 1.0)
-    return report
+    return box["report"]

@@ -31,6 +31,7 @@ __all__ = [
     "constant_text",
     "locate_rows",
     "parse_numbers",
+    "row_local",
     "transformer",
 ]
 
@@ -110,7 +111,13 @@ def constant_text(value: str, index: pd.Index) -> pd.Series:
     """
     import pyarrow as pa
 
-    arr = pa.repeat(pa.scalar(str(value), type=pa.large_string()), len(index))
+    n = len(index)
+    data = str(value).encode("utf-8")
+    # the buffers of a large_string array: offsets 0, k, 2k... and the bytes n times
+    offsets = np.arange(0, len(data) * (n + 1), len(data) or 1, dtype=np.int64)
+    if not data:
+        offsets = np.zeros(n + 1, dtype=np.int64)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
     return pd.Series(pd.array(arr, dtype=pd.StringDtype(na_value=np.nan)), index=index)
 
 
@@ -471,6 +478,18 @@ def locate_rows(
             )
         )
     return Located(east, north, source, footprints, postcode, problems, notes)
+
+
+def row_local(cmap: ColumnMap, geometry=None) -> bool:
+    """Whether :func:`locate_rows` places each row of such a register on its own.
+
+    Then locating some rows gives exactly what locating the whole register gives
+    for them (the same points, methods, faults and notes, which are none). That is
+    so for latitude/longitude, easting/northing and postcodes; not for the file's
+    own geometry, WKT or GeoX/GeoY, whose coordinate system may be judged from all
+    the values (and said in a note).
+    """
+    return geometry is None and all(cmap.column(f) is None for f in ("wkt", "x", "y", "crs"))
 
 
 class _Pair:

@@ -17,11 +17,13 @@ import csv
 import hashlib
 import io
 import json
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,7 @@ from ..errors import InvalidArgumentError, RegisterReadError, UnsafeArchiveError
 from ..schema import CRS_BNG
 
 __all__ = [
+    "DEFAULT_MAX_ROWS",
     "FORMATS",
     "RawRegister",
     "ZipLimits",
@@ -46,6 +49,9 @@ FORMATS: dict[str, str] = {
     "gpkg": "GeoPackage",
     "shapefile": "zipped Shapefile",
 }
+
+#: Rows (or features) a register may hold unless ``max_rows`` says otherwise.
+DEFAULT_MAX_ROWS = 1_000_000
 
 _DELIMITERS = ",\t;|:"
 _NESTED = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz", ".kmz")
@@ -206,12 +212,16 @@ def sniff_format(data: bytes, *, limits: ZipLimits | None = None) -> str:
     if data[:16] == b"SQLite format 3\x00":
         return "gpkg"
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text, as Excel's "Unicode text"
+        head = _utf16_text(data)[:4096].lstrip("\ufeff \t\r\n").encode("utf-8")
+        return "geojson" if head[:1] in (b"{", b"[") else "csv"
     if head[:1] in (b"{", b"["):
         return "geojson"
     if b"\x00" in data[:8192]:
         raise RegisterReadError(
             "the file is not a register assetmap can read: it is binary, and not an Excel "
-            f"workbook, GeoPackage or zip archive (formats read: {', '.join(FORMATS.values())})"
+            f"workbook, GeoPackage or zip archive (formats read: {', '.join(FORMATS.values())}; "
+            "text must be UTF-8, cp1252 or UTF-16 with a byte-order mark)"
         )
     if head[:1] == b"<":
         raise RegisterReadError(
@@ -259,7 +269,14 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _utf16_text(data: bytes) -> str:
+    """Text that starts with a UTF-16 byte-order mark; undecodable bytes become U+FFFD."""
+    return data.decode("utf-16", errors="replace").lstrip("\ufeff")
+
+
 def _decode(data: bytes) -> tuple[str, str]:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return _utf16_text(data), "UTF-16"
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return data.decode(encoding), encoding
@@ -304,7 +321,10 @@ def _parse_delimited(text: str, delimiter: str, *, utf8: bytes | None = None) ->
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    header = next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), [])
+    except csv.Error:  # a stray carriage return...: pandas' reader decides below
+        header = []
     if header and len(set(header)) == len(header) and all(h.strip() for h in header):
         try:
             table = pacsv.read_csv(
@@ -334,7 +354,7 @@ def _parse_delimited(text: str, delimiter: str, *, utf8: bytes | None = None) ->
         )
     except pd.errors.EmptyDataError:
         raise RegisterReadError("the file is empty") from None
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise RegisterReadError(f"the file is not a readable table: {exc}") from None
 
 
@@ -393,7 +413,12 @@ def _read_workbook(
 
 
 def _read_spatial(
-    data: bytes, fmt: str, layer: str | None, limits: ZipLimits | None, notes: list[str]
+    data: bytes,
+    fmt: str,
+    layer: str | None,
+    limits: ZipLimits | None,
+    notes: list[str],
+    max_rows: int = DEFAULT_MAX_ROWS,
 ):
     import pyogrio
 
@@ -437,6 +462,8 @@ def _read_spatial(
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+            # GDAL warns of each unclosed ring; :func:`_read_features` notes them instead
+            warnings.filterwarnings("ignore", message="Non closed ring detected")
             if fmt == "gpkg":
                 listed = pyogrio.list_layers(io.BytesIO(data))
                 layers = [str(name) for name in listed[:, 0]]
@@ -459,13 +486,19 @@ def _read_spatial(
                 read_kwargs["layer"] = layer
                 layers = [layer]
             if fmt == "shapefile":
-                frame = _read_shapefile_parts(data, stem)
+                frame = _read_shapefile_parts(data, stem, max_rows, notes)
             else:
-                frame = pyogrio.read_dataframe(io.BytesIO(data), **read_kwargs)
+                frame = _read_features(data, read_kwargs, max_rows, notes)
     except (InvalidArgumentError, RegisterReadError):
         raise
     except Exception as exc:  # GDAL errors come in several classes
-        raise RegisterReadError(f"the {FORMATS[fmt]} file cannot be read: {exc}") from None
+        # GDAL names the in-memory copy (/vsimem/pyogrio_...): say "the file" instead
+        text = re.sub(r"'?/vsimem/[^\s':;,]+'?", "the file", str(exc))
+        raise RegisterReadError(f"the {FORMATS[fmt]} file cannot be read: {text}") from None
+    if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (GeoPackage)
+        notes.append(f"the layer {layer!r} has no geometry: located from its columns")
+        table = pd.DataFrame(frame)
+        return table, np.arange(len(table), dtype="int64") + 1, None, layer, layers
     geometry = frame.geometry
     if frame.crs is None:
         if fmt == "geojson":
@@ -476,21 +509,49 @@ def _read_spatial(
                 f"the {FORMATS[fmt]} file names no coordinate system, so its locations "
                 "cannot be placed on the map"
             )
-    geometry = geometry.to_crs(CRS_BNG)
+    try:
+        geometry = geometry.to_crs(CRS_BNG)
+    except Exception as exc:  # pyproj: a system with no way to British National Grid
+        raise RegisterReadError(
+            f"the {FORMATS[fmt]} file's coordinate system ({geometry.crs.name}) cannot be "
+            f"converted to British National Grid: {str(exc)[:200]}"
+        ) from None
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     rows = np.arange(len(table), dtype="int64") + 1
     return table, rows, geometry.reset_index(drop=True), layer, layers
 
 
-def _read_shapefile_parts(data: bytes, stem: str):
+def _read_features(source, read_kwargs: dict, max_rows: int, notes: list[str]):
+    """Read a layer with pyogrio once its feature count is known to be within ``max_rows``.
+
+    Geometries GEOS refuses as written (a polygon ring that is not closed...) are
+    read again with pyogrio's repair: closed rings are kept, the rest have no
+    geometry (and so are quarantined unless another column locates them).
+    """
+    import pyogrio
+    import shapely
+
+    count = pyogrio.read_info(source, **read_kwargs)["features"]
+    _check_row_count(int(count), max_rows, "features")
+    try:
+        return pyogrio.read_dataframe(source, **read_kwargs)
+    except shapely.errors.GEOSException as exc:
+        frame = pyogrio.read_dataframe(source, on_invalid="fix", **read_kwargs)
+        broken = int(frame.geometry.isna().sum())
+        notes.append(
+            f"some geometries were invalid as written ({exc}): unclosed polygon rings were "
+            f"closed; {broken:,} features have no usable geometry"
+        )
+        return frame
+
+
+def _read_shapefile_parts(data: bytes, stem: str, max_rows: int, notes: list[str]):
     """Extract one shapefile's parts under fixed names into a private folder and read it.
 
     Only the members already inspected are written, each under a name assetmap
     makes up (``layer.shp``...), so no name from the archive reaches the disk or GDAL.
     """
     import tempfile
-
-    import pyogrio
 
     with tempfile.TemporaryDirectory(prefix="assetmap-shp-") as folder:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -499,7 +560,90 @@ def _read_shapefile_parts(data: bytes, stem: str):
                 if str(p.with_suffix("")) == stem and p.suffix.lower() in _SHAPEFILE_PARTS:
                     target = Path(folder) / f"layer{p.suffix.lower()}"
                     target.write_bytes(archive.read(member))
-        return pyogrio.read_dataframe(Path(folder) / "layer.shp")
+        return _read_features(Path(folder) / "layer.shp", {}, max_rows, notes)
+
+
+def _check_row_count(n: int, max_rows: int, what: str = "rows") -> None:
+    if n > max_rows:
+        raise RegisterReadError(
+            f"the file has {n:,} {what}, more than the limit of {max_rows:,}; "
+            "split it or raise the limit (max_rows)"
+        )
+
+
+#: How a GeoJSON ``crs`` member may name its system: a name GDAL resolves offline.
+_CRS_NAME = re.compile(
+    r"(?:urn:ogc:def:crs:[A-Za-z0-9_.]+:[0-9.]*:[A-Za-z0-9_.]+"
+    r"|(?:EPSG|ESRI|OGC|IGNF):[A-Za-z0-9_.]+"
+    r"|https?://www\.opengis\.net/def/crs/[A-Za-z0-9_.]+/[0-9.]+/[A-Za-z0-9_.]+)",
+    re.IGNORECASE,
+)
+
+
+_GEOJSON_TYPES = (
+    "FeatureCollection",
+    "Feature",
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+)
+
+
+def _check_geojson(data: bytes) -> bytes:
+    """Check a GeoJSON file before GDAL sees it; return its bytes as UTF-8.
+
+    The JSON must parse, and every ``crs`` member in it (GDAL reads them on the
+    collection, the features and the geometries) must name its coordinate system
+    (``EPSG:27700``, ``urn:ogc:def:crs:EPSG::27700``...): a ``link`` would make
+    GDAL fetch a URL or open a file named inside the file, so it is refused.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = _utf16_text(data).encode("utf-8")
+    elif data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    problems: list[str] = []
+
+    def look(pairs: list[tuple[str, object]]) -> dict:
+        for key, crs in pairs:  # every "crs" member, even a repeated one
+            if key == "crs" and crs is not None and len(problems) < 3:
+                check(crs)
+        return dict(pairs)
+
+    def check(crs) -> None:
+        props = crs.get("properties") if isinstance(crs, dict) else None
+        kind = crs.get("type") if isinstance(crs, dict) else None
+        name = props.get("name") if isinstance(props, dict) else None
+        code = props.get("code") if isinstance(props, dict) else None
+        named = kind == "name" and isinstance(name, str) and _CRS_NAME.fullmatch(name)
+        coded = kind == "EPSG" and isinstance(code, int) and not isinstance(code, bool)
+        if not (named or coded):
+            problems.append(
+                f"its coordinate system is given as {json.dumps(crs)[:120]}, which is not a "
+                "name such as EPSG:27700 or urn:ogc:def:crs:EPSG::27700 (assetmap does not "
+                "follow links or paths inside a file)"
+            )
+
+    try:
+        document = json.loads(data.decode("utf-8"), object_pairs_hook=look)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegisterReadError(f"the file is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RegisterReadError(
+            "the file is not a GeoJSON register: its JSON is nested too deeply to read"
+        ) from None
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind not in _GEOJSON_TYPES:
+        raise RegisterReadError(
+            'the file is JSON but not GeoJSON: expected an object whose "type" is '
+            f"FeatureCollection or Feature, got {json.dumps(kind if kind else document)[:60]}"
+        )
+    if problems:
+        raise RegisterReadError("the GeoJSON file was refused: " + "; ".join(problems))
+    return data
 
 
 def read_register(
@@ -521,7 +665,8 @@ def read_register(
     layer
         The GeoPackage layer, workbook sheet or shapefile in a zip to read.
     max_rows
-        Refuse a file with more rows than this.
+        Refuse a file with more rows (or features) than this;
+        :data:`DEFAULT_MAX_ROWS` (1,000,000) when ``None``.
     zip_limits
         Limits for zip archives, see :class:`ZipLimits`.
 
@@ -535,8 +680,15 @@ def read_register(
         If the file cannot be read as a table at all (empty, header only, not a
         table, unknown format, a shapefile without ``.prj``...).
     InvalidArgumentError
-        If ``layer`` names no layer or sheet of the file, or ``name`` is missing.
+        If ``layer`` names no layer or sheet of the file, ``name`` is missing or
+        ``max_rows`` is not a positive whole number.
     """
+    if max_rows is None:
+        max_rows = DEFAULT_MAX_ROWS
+    elif isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise InvalidArgumentError(
+            f"max_rows={max_rows!r} is not valid; expected a whole number of rows, at least 1"
+        )
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not name:
@@ -558,21 +710,16 @@ def read_register(
         table, rows, layer, layers = _read_workbook(data, fmt, layer, notes)
     else:
         if fmt == "geojson":
-            try:
-                json.loads(data.decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise RegisterReadError(f"the file is not valid JSON: {exc}") from None
-        table, rows, geometry, layer, layers = _read_spatial(data, fmt, layer, zip_limits, notes)
+            data = _check_geojson(data)
+        table, rows, geometry, layer, layers = _read_spatial(
+            data, fmt, layer, zip_limits, notes, max_rows
+        )
+    _check_row_count(len(table), max_rows)
     table = _as_text_frame(table.reset_index(drop=True))
     if table.empty or len(table) == 0:
         raise RegisterReadError("the file has a header but no rows")
     if table.shape[1] == 0:
         raise RegisterReadError("the file has rows but no columns")
-    if max_rows is not None and len(table) > max_rows:
-        raise RegisterReadError(
-            f"the file has {len(table):,} rows, more than the limit of {max_rows:,}; "
-            "split it or raise the limit"
-        )
     return RawRegister(
         table=table,
         row_numbers=rows,

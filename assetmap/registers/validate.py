@@ -7,10 +7,13 @@ canonical table or in the quarantine table, where each fault has its own row
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..errors import InvalidArgumentError
 from ..schema import (
     AREA_UNITS,
     CRS_BNG,
@@ -29,6 +32,7 @@ from .locate import _MISSING, Located, Problem, arrow_strings, constant_text, pa
 
 __all__ = [
     "REASONS",
+    "SiteChecks",
     "check_requests",
     "check_sites",
     "parse_area",
@@ -170,6 +174,35 @@ def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
     return table[column].fillna("").astype(str).str.strip()
 
 
+def _date_field(table: pd.DataFrame, cmap, field: str, reason: str, col) -> pd.Series:
+    """A date field as ISO text (``""`` where the register has no such column); values
+    that are not dates are quarantined through ``col`` with ``reason``."""
+    column = cmap.column(field)
+    if column is None:
+        return constant_text("", table.index)
+    dates, bad = parse_dates(table[column])
+    col.add(bad, column, table[column], "bad_date", reason)
+    return dates
+
+
+def _sensitivity(table: pd.DataFrame, cmap, col) -> pd.Series:
+    """Each row's sensitivity (``open`` where the register has no such column); values not
+    recognised are quarantined through ``col``."""
+    se_col = cmap.column("sensitivity")
+    if se_col is None:
+        return constant_text("open", table.index)
+    sensitivity = normalise_sensitivity(_text(table, se_col))
+    col.add(
+        (sensitivity == "").to_numpy(),
+        se_col,
+        table[se_col],
+        "bad_sensitivity",
+        "the sensitivity is not recognised (expected open/OFFICIAL or "
+        "restricted/OFFICIAL-SENSITIVE)",
+    )
+    return sensitivity
+
+
 def _has_letters(values: pd.Series, extra: str = "") -> bool:
     """Whether any value holds a letter (or one of ``extra``): units, words, suffixes."""
     import pyarrow.compute as pc
@@ -273,7 +306,8 @@ class _Collector:
             out |= p.mask
         return out
 
-    def frame(self, rows: np.ndarray) -> pd.DataFrame:
+    def parts(self, rows: np.ndarray) -> list[pd.DataFrame]:
+        """One frame per problem (``row``, ``column``, ``value``, ``reason_code``, ``reason``)."""
         parts = []
         for p in self.problems:
             idx = np.flatnonzero(p.mask)
@@ -294,20 +328,33 @@ class _Collector:
                     }
                 )
             )
-        if not parts:
-            return pd.DataFrame(
-                {
-                    c: pd.Series(dtype="object")
-                    for c in ["row", "column", "value", "reason_code", "reason"]
-                }
-            )
-        out = pd.concat(parts, ignore_index=True)
-        out["value"] = out["value"].astype(str)
-        return out.sort_values(["row", "reason_code"], kind="stable").reset_index(drop=True)
+        return parts
+
+    def frame(self, rows: np.ndarray) -> pd.DataFrame:
+        return _problem_frame(self.parts(rows))
 
 
-def _resolve_agency_sector(table, cmap, col, *, agency, sector, notes):
-    """Agency and sector: explicit arguments win, then columns, then the agency's name."""
+def _problem_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The quarantine rows of some problems, ordered by row and reason (stably)."""
+    if not parts:
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype="object")
+                for c in ["row", "column", "value", "reason_code", "reason"]
+            }
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out["value"] = out["value"].astype(str)
+    return out.sort_values(["row", "reason_code"], kind="stable").reset_index(drop=True)
+
+
+def _resolve_agency_sector(table, cmap, col, *, agency, sector):
+    """Agency and sector: explicit arguments win, then columns, then the agency's name.
+
+    Returns the agency, the sector and how many rows' sector was set to "other"
+    (see :func:`_sector_note`).
+    """
+    guessed_rows = 0
     if agency:
         agency_s = constant_text(agency, table.index)
     else:
@@ -336,13 +383,19 @@ def _resolve_agency_sector(table, cmap, col, *, agency, sector, notes):
         )
         sector_s = sector_s.where((sector_s != "") | unknown, normalise_sector(agency_s))
         guessed = (raw == "") & (sector_s == "") & (agency_s != "")
-        if guessed.any():
-            notes.append(
-                f"{int(guessed.sum()):,} rows: the sector could not be told from the agency "
-                "name and was set to 'other' (give --sector)"
-            )
+        guessed_rows = int(guessed.sum())
         sector_s = sector_s.where(~guessed, "other")
-    return agency_s, sector_s
+    return agency_s, sector_s, guessed_rows
+
+
+def _sector_note(rows: int) -> list[str]:
+    """The report's note on sectors set to "other" (none when ``rows`` is 0)."""
+    if not rows:
+        return []
+    return [
+        f"{rows:,} rows: the sector could not be told from the agency "
+        "name and was set to 'other' (give --sector)"
+    ]
 
 
 def check_sites(
@@ -382,175 +435,301 @@ def check_sites(
         their polygon footprints (``site_id``, geometry), the quarantine rows,
         and notes for the import report.
     """
-    table = table.reset_index(drop=True)
-    n = len(table)
-    notes: list[str] = list(located.notes)
-    col = _Collector(table)
-    col.problems.extend(located.problems)
-    agency_s, sector_s = _resolve_agency_sector(
-        table, cmap, col, agency=agency, sector=sector, notes=notes
-    )
-
-    source_ref = _text(table, cmap.column("source_ref"))
-    address = _text(table, cmap.column("address"))
-    parts = cmap.fields.get("address_parts", [])
-    if parts:
-        joined = table[parts].fillna("").astype(str).apply(lambda s: s.str.strip())
-        joined = joined.agg(lambda r: ", ".join(v for v in r if v), axis=1) if n else address
-        address = address.where(address != "", joined)
-    name = _text(table, cmap.column("name"))
-    name = name.where(name != "", address).where(lambda s: s != "", source_ref)
-    col.add(
-        (name == "").to_numpy(),
-        cmap.column("name") or "(name)",
-        name,
-        "no_name",
-        "the site has no name, address or reference",
-    )
-
-    uprn = _text(table, None)
-    bad_uprn = np.zeros(n, dtype=bool)
-    if cmap.column("uprn") is not None:
-        uprn_raw = _text(table, cmap.column("uprn")).str.replace(r"\.0+$", "", regex=True)
-        uprn_ok = uprn_raw.str.fullmatch(r"\d{1,12}")
-        uprn = uprn_raw.str.lstrip("0").where(uprn_ok, "")
-        bad_uprn = ((uprn_raw != "") & ~uprn_ok).to_numpy()
-    if bad_uprn.any():
-        notes.append(
-            f"{int(bad_uprn.sum()):,} UPRNs were not 1-12 digit numbers and were left blank"
-        )
-
-    use = _text(table, cmap.column("use"))
-    tenure_raw = _text(table, cmap.column("tenure"))
-    tenure_detail = _text(table, cmap.column("tenure_detail"))
-    tenure = normalise_tenure(tenure_raw.where(tenure_raw != "", tenure_detail))
-    vacant = use.str.lower().str.fullmatch(r"vacant.*")
-    if cmap.column("tenure_detail") is not None:
-        vacant = vacant | tenure_detail.str.lower().str.contains("vacant")
-
-    # Areas
-    floor = np.full(n, np.nan)
-    basis = constant_text("", table.index)
-    fa_col = cmap.column("floor_area")
-    if fa_col is not None:
-        floor, bad = parse_area(table[fa_col], cmap.units.get("floor_area", "sqm"))
-        if cmap.floor_area_basis == "NIA":
-            floor = floor * NIA_TO_GIA
-        basis = basis.where(
-            ~np.isfinite(floor), "GIA" if cmap.floor_area_basis == "GIA" else "NIA/0.82"
-        )
-        col.add(bad, fa_col, table[fa_col], "non_numeric_area", "the floor area is not a number")
-        col.add(floor < 0, fa_col, table[fa_col], "negative_area", "the floor area is negative")
-    surplus = np.full(n, np.nan)
-    sp_col = cmap.column("surplus")
-    if sp_col is not None:
-        surplus, bad = parse_area(table[sp_col], cmap.units.get("surplus", "sqm"))
-        col.add(bad, sp_col, table[sp_col], "non_numeric_area", "the surplus space is not a number")
-        col.add(
-            surplus < 0, sp_col, table[sp_col], "negative_area", "the surplus space is negative"
-        )
-    vac = vacant.to_numpy() & ~np.isfinite(surplus) & np.isfinite(floor)
-    if vac.any():
-        surplus[vac] = floor[vac]
-        notes.append(
-            f"{int(vac.sum()):,} sites marked vacant: their whole floor area counted as surplus"
-        )
-    too_big = np.isfinite(surplus) & np.isfinite(floor) & (surplus > floor * 1.0001) & (floor >= 0)
-    if too_big.any():
-        msg = pd.Series(
-            [
-                f"the surplus ({s:,.0f} sq ft) is larger than the floor area ({f:,.0f} sq ft)"
-                for s, f in zip(surplus, floor, strict=True)
-            ]
-        )
-        col.add(too_big, sp_col, table[sp_col], "surplus_exceeds_area", msg)
-
-    # Money
-    cost = np.full(n, np.nan)
-    for c in cmap.fields.get("running_cost", []):
-        amount, bad = parse_money(table[c])
-        col.add(bad, c, table[c], "bad_money", "the running cost is not an amount of money")
-        cost = np.where(np.isfinite(amount), np.nan_to_num(cost) + amount, cost)
-
-    # Dates
-    lease = constant_text("", table.index)
-    le_col = cmap.column("lease_expiry")
-    if le_col is not None:
-        lease, bad = parse_dates(table[le_col])
-        col.add(bad, le_col, table[le_col], "bad_date", "the lease expiry is not a date")
-
-    # Sensitivity
-    sensitivity = constant_text("open", table.index)
-    se_col = cmap.column("sensitivity")
-    if se_col is not None:
-        sensitivity = normalise_sensitivity(_text(table, se_col))
-        col.add(
-            (sensitivity == "").to_numpy(),
-            se_col,
-            table[se_col],
-            "bad_sensitivity",
-            "the sensitivity is not recognised (expected open/OFFICIAL or "
-            "restricted/OFFICIAL-SENSITIVE)",
-        )
-
-    # Stable ids and duplicates within this register.
-    postcode = located.postcode.reset_index(drop=True)
-    key = source_ref.where(source_ref != "", ("uprn:" + uprn).where(uprn != "", ""))
-    need = (key == "").to_numpy()
-    if need.any():  # no reference and no UPRN: the name and postcode identify the site
-        fallback = "np:" + _norm_key(name[need]) + "|" + postcode[need].str.replace(" ", "")
-        key = key.copy()
-        key[need] = fallback
-    # a site is known by who holds it (agency and sector) and by its key
-    hashes = _key_hashes([sector_s, _norm_key(agency_s), key])
-    site_id = pd.Series(_hex("S", hashes), index=key.index)
-    _flag_duplicates(
-        col, hashes, row_numbers, cmap.column("source_ref") or cmap.column("name"), key
-    )
-
-    bad_rows = col.any_mask()
-    keep = ~bad_rows
-    sites = pd.DataFrame(
-        {
-            "site_id": site_id,
-            "source_ref": source_ref,
-            "agency": agency_s,
-            "sector": sector_s,
-            "name": name,
-            "address": address,
-            "postcode": postcode,
-            "uprn": uprn,
-            "use": use,
-            "use_class": classify_use(use),
-            "tenure": tenure,
-            "tenure_detail": tenure_detail,
-            "floor_area_sqft": floor,
-            "floor_area_basis": basis,
-            "surplus_sqft": surplus,
-            "running_cost_gbp": cost,
-            "lease_expiry": lease,
-            "sensitivity": sensitivity,
-            "location_source": pd.Series(located.source, dtype="str"),
-            "shared_group": constant_text("", table.index),
-            "source_row": row_numbers,
-        }
-    )
-    if not keep.all():  # (a clean register keeps every row: no copy then)
-        sites = sites[keep].reset_index(drop=True)
+    checks = SiteChecks(table, row_numbers, cmap, located, agency=agency, sector=sector)
+    sites = checks.chunk(0, checks.n)
     if points:
-        geometry = gpd.points_from_xy(located.easting[keep], located.northing[keep], crs=CRS_BNG)
-        sites = gpd.GeoDataFrame(sites, geometry=geometry, crs=CRS_BNG)
-    else:
-        sites["easting"] = located.easting[keep]
-        sites["northing"] = located.northing[keep]
-    fp_mask = keep & pd.notna(located.footprints)
-    footprints = gpd.GeoDataFrame(
-        {"site_id": site_id[fp_mask].to_numpy()},
-        geometry=gpd.GeoSeries(list(located.footprints[fp_mask]), crs=CRS_BNG),
-        crs=CRS_BNG,
-    )
-    quarantine = col.frame(row_numbers)
+        xy = sites.pop("easting").to_numpy(), sites.pop("northing").to_numpy()
+        sites = gpd.GeoDataFrame(sites, geometry=gpd.points_from_xy(*xy, crs=CRS_BNG), crs=CRS_BNG)
+    footprints, quarantine, notes = checks.finish()
     return sites, footprints, quarantine, notes
+
+
+class SiteChecks:
+    """The checks of :func:`check_sites`, a chunk of rows at a time.
+
+    :meth:`chunk` checks the next rows and returns those of them that are
+    accepted, so an import can store one chunk while the next is checked. Every
+    check is of one row, except the duplicates, and a row is a duplicate of an
+    *earlier* row: the ids seen so far are kept (sorted, with the row of each
+    one's first appearance), so a chunk needs only the rows before it.
+    :meth:`finish`, once every row has been through :meth:`chunk` in order, gives
+    the footprints, the quarantine and the notes, exactly as a check of the whole
+    register at once gives them.
+
+    Parameters are those of :func:`check_sites`, except that ``located`` may
+    also be a function that locates the rows of a chunk (a slice of ``table``,
+    indexed from 0), for a register whose rows are located each on its own (see
+    :func:`assetmap.registers.locate.row_local`). Chunks are returned with
+    ``easting`` and ``northing`` columns (see ``points=False`` there).
+    """
+
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        row_numbers: np.ndarray,
+        cmap: ColumnMap,
+        located: Located | Callable[[pd.DataFrame], Located],
+        *,
+        agency: str | None = None,
+        sector: str | None = None,
+    ) -> None:
+        self.table = table.reset_index(drop=True)
+        self._notes: list[str] = []
+        self.cmap, self.located = cmap, located
+        self.agency, self.sector = agency, sector
+        self.rows = np.asarray(row_numbers)
+        self.n = len(self.table)
+        if not callable(located):
+            self.postcode = located.postcode.reset_index(drop=True)
+            self._notes = list(located.notes)
+        self._seen = np.empty(0, dtype=np.uint64)  # ids so far (as numbers), sorted
+        self._seen_row = np.empty(0, dtype=self.rows.dtype)  # ...and their first rows
+        self._parts: list[pd.DataFrame] = []
+        self._footprints: list[tuple[np.ndarray, np.ndarray]] = []
+        self._counts = {"guessed": 0, "bad_uprn": 0, "vacant": 0}
+        self._done = 0
+
+    def chunk(self, start: int, stop: int) -> pd.DataFrame:
+        """Check rows ``start:stop`` (the next ones) and return the accepted ones.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Canonical sites with ``easting`` and ``northing``, without provenance.
+        """
+        if start != self._done or not start <= stop <= self.n:
+            raise InvalidArgumentError(
+                f"rows {start}:{stop} are not the next chunk: expected start={self._done} "
+                f"and a stop from {self._done} to {self.n}"
+            )
+        self._done = stop
+        cmap, counts = self.cmap, self._counts
+        table = _slice(self.table, start, stop)
+        rows = self.rows[start:stop]
+        n = len(table)
+        if callable(self.located):  # located a chunk at a time
+            located = self.located(table)
+            self._notes += [note for note in located.notes if note not in self._notes]
+            postcode = located.postcode.reset_index(drop=True)
+            at = slice(0, n)
+        else:
+            located = self.located
+            postcode = _slice(self.postcode, start, stop)
+            at = slice(start, stop)
+        col = _Collector(table)
+        for p in located.problems:
+            messages = p.messages
+            if isinstance(messages, pd.Series):
+                messages = _slice(messages, at.start, at.stop)
+            values = _slice(p.values, at.start, at.stop) if len(p.values) else p.values
+            col.add(p.mask[at], p.column, values, p.code, messages)
+        agency_s, sector_s, guessed = _resolve_agency_sector(
+            table, cmap, col, agency=self.agency, sector=self.sector
+        )
+        counts["guessed"] += guessed
+
+        source_ref = _text(table, cmap.column("source_ref"))
+        address = _text(table, cmap.column("address"))
+        parts = cmap.fields.get("address_parts", [])
+        if parts:
+            joined = table[parts].fillna("").astype(str).apply(lambda s: s.str.strip())
+            joined = joined.agg(lambda r: ", ".join(v for v in r if v), axis=1) if n else address
+            address = address.where(address != "", joined)
+        name = _text(table, cmap.column("name"))
+        name = name.where(name != "", address).where(lambda s: s != "", source_ref)
+        col.add(
+            (name == "").to_numpy(),
+            cmap.column("name") or "(name)",
+            name,
+            "no_name",
+            "the site has no name, address or reference",
+        )
+
+        uprn = constant_text("", table.index)
+        if cmap.column("uprn") is not None:
+            uprn_raw = _text(table, cmap.column("uprn")).str.replace(r"\.0+$", "", regex=True)
+            uprn_ok = uprn_raw.str.fullmatch(r"\d{1,12}")
+            uprn = uprn_raw.str.lstrip("0").where(uprn_ok, "")
+            counts["bad_uprn"] += int(((uprn_raw != "") & ~uprn_ok).sum())
+
+        use = _text(table, cmap.column("use"))
+        tenure_raw = _text(table, cmap.column("tenure"))
+        tenure_detail = _text(table, cmap.column("tenure_detail"))
+        tenure = normalise_tenure(tenure_raw.where(tenure_raw != "", tenure_detail))
+        vacant = use.str.lower().str.fullmatch(r"vacant.*")
+        if cmap.column("tenure_detail") is not None:
+            vacant = vacant | tenure_detail.str.lower().str.contains("vacant")
+
+        # Areas
+        floor = np.full(n, np.nan)
+        basis = constant_text("", table.index)
+        fa_col = cmap.column("floor_area")
+        if fa_col is not None:
+            floor, bad = parse_area(table[fa_col], cmap.units.get("floor_area", "sqm"))
+            if cmap.floor_area_basis == "NIA":
+                floor = floor * NIA_TO_GIA
+            basis = basis.where(
+                ~np.isfinite(floor), "GIA" if cmap.floor_area_basis == "GIA" else "NIA/0.82"
+            )
+            col.add(
+                bad, fa_col, table[fa_col], "non_numeric_area", "the floor area is not a number"
+            )
+            col.add(floor < 0, fa_col, table[fa_col], "negative_area", "the floor area is negative")
+        surplus = np.full(n, np.nan)
+        sp_col = cmap.column("surplus")
+        if sp_col is not None:
+            surplus, bad = parse_area(table[sp_col], cmap.units.get("surplus", "sqm"))
+            col.add(
+                bad, sp_col, table[sp_col], "non_numeric_area", "the surplus space is not a number"
+            )
+            col.add(
+                surplus < 0, sp_col, table[sp_col], "negative_area", "the surplus space is negative"
+            )
+        vac = vacant.to_numpy() & ~np.isfinite(surplus) & np.isfinite(floor)
+        if vac.any():
+            surplus[vac] = floor[vac]
+            counts["vacant"] += int(vac.sum())
+        too_big = (
+            np.isfinite(surplus) & np.isfinite(floor) & (surplus > floor * 1.0001) & (floor >= 0)
+        )
+        if too_big.any():
+            msg = pd.Series(
+                [
+                    f"the surplus ({s:,.0f} sq ft) is larger than the floor area ({f:,.0f} sq ft)"
+                    for s, f in zip(surplus, floor, strict=True)
+                ]
+            )
+            col.add(too_big, sp_col, table[sp_col], "surplus_exceeds_area", msg)
+
+        # Money
+        cost = np.full(n, np.nan)
+        for c in cmap.fields.get("running_cost", []):
+            amount, bad = parse_money(table[c])
+            col.add(bad, c, table[c], "bad_money", "the running cost is not an amount of money")
+            cost = np.where(np.isfinite(amount), np.nan_to_num(cost) + amount, cost)
+
+        # Dates
+        lease = _date_field(table, cmap, "lease_expiry", "the lease expiry is not a date", col)
+
+        # Sensitivity
+        sensitivity = _sensitivity(table, cmap, col)
+
+        # Stable ids and duplicates of earlier rows.
+        key = source_ref.where(source_ref != "", ("uprn:" + uprn).where(uprn != "", ""))
+        need = (key == "").to_numpy()
+        if need.any():  # no reference and no UPRN: the name and postcode identify the site
+            fallback = "np:" + _norm_key(name[need]) + "|" + postcode[need].str.replace(" ", "")
+            key = key.copy()
+            key[need] = fallback
+        # a site is known by who holds it (agency and sector) and by its key
+        hashes = _key_hashes([sector_s, _norm_key(agency_s), key])
+        site_id = pd.Series(_hex("S", hashes), index=key.index)
+        self._flag_duplicates(
+            col, hashes, rows, cmap.column("source_ref") or cmap.column("name"), key
+        )
+
+        self._parts.extend(col.parts(rows))
+        keep = ~col.any_mask()
+        sites = pd.DataFrame(
+            {
+                "site_id": site_id,
+                "source_ref": source_ref,
+                "agency": agency_s,
+                "sector": sector_s,
+                "name": name,
+                "address": address,
+                "postcode": postcode,
+                "uprn": uprn,
+                "use": use,
+                "use_class": classify_use(use),
+                "tenure": tenure,
+                "tenure_detail": tenure_detail,
+                "floor_area_sqft": floor,
+                "floor_area_basis": basis,
+                "surplus_sqft": surplus,
+                "running_cost_gbp": cost,
+                "lease_expiry": lease,
+                "sensitivity": sensitivity,
+                "location_source": pd.Series(located.source[at], dtype="str"),
+                "shared_group": constant_text("", table.index),
+                "source_row": rows,
+            }
+        )
+        if not keep.all():  # (a clean chunk keeps every row: no copy then)
+            sites = sites[keep].reset_index(drop=True)
+        sites["easting"] = located.easting[at][keep]
+        sites["northing"] = located.northing[at][keep]
+        fp_mask = keep & pd.notna(located.footprints[at])
+        if fp_mask.any():
+            shapes = located.footprints[at][fp_mask]
+            self._footprints.append((site_id[fp_mask].to_numpy(), shapes))
+        return sites
+
+    def _flag_duplicates(self, col, hashes, rows, column, key) -> None:
+        """Flag rows whose id (``hashes``) an earlier row, here or in a chunk before, has."""
+        seen, seen_row = self._seen, self._seen_row
+        # sorted queries walk ``seen`` in order: several times faster than as they come
+        order = np.argsort(hashes, kind="stable")
+        pos = np.empty(len(hashes), dtype=np.intp)
+        pos[order] = np.searchsorted(seen, hashes[order])
+        earlier = np.zeros(len(hashes), dtype=bool)
+        if len(seen):
+            clipped = np.minimum(pos, len(seen) - 1)
+            earlier = seen[clipped] == hashes
+        here = pd.Series(hashes).duplicated(keep="first").to_numpy() & ~earlier
+        dup = earlier | here
+        if dup.any():
+            first_row = pd.Series(rows).groupby(hashes).transform("first").to_numpy(copy=True)
+            first_row[earlier] = seen_row[np.minimum(pos, len(seen) - 1)[earlier]]
+            msg = np.full(len(rows), "", dtype=object)
+            msg[dup] = [f"duplicate of row {r}" for r in first_row[dup]]
+            col.add(dup, column or "(row)", key, "duplicate", pd.Series(msg))
+        new = ~dup[order]
+        if new.any():  # remember this chunk's ids, in order
+            add, add_row = hashes[order][new], rows[order][new]
+            at = pos[order][new]
+            self._seen = np.insert(seen, at, add)
+            self._seen_row = np.insert(seen_row, at, add_row)
+
+    def finish(self) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+        """Footprints, quarantine and notes, once every row has been checked.
+
+        Returns
+        -------
+        footprints, quarantine, notes
+            As :func:`check_sites` returns them.
+        """
+        if self._done != self.n:
+            raise InvalidArgumentError(
+                f"rows {self._done}:{self.n} have not been checked: call chunk() for them first"
+            )
+        ids = [i for i, _ in self._footprints]
+        shapes = [s for _, s in self._footprints]
+        footprints = gpd.GeoDataFrame(
+            {"site_id": np.concatenate(ids) if ids else np.empty(0, dtype=object)},
+            geometry=gpd.GeoSeries(list(np.concatenate(shapes)) if shapes else [], crs=CRS_BNG),
+            crs=CRS_BNG,
+        )
+        quarantine = _problem_frame(self._parts)
+        counts = self._counts
+        notes = self._notes + _sector_note(counts["guessed"])
+        if counts["bad_uprn"]:
+            notes.append(
+                f"{counts['bad_uprn']:,} UPRNs were not 1-12 digit numbers and were left blank"
+            )
+        if counts["vacant"]:
+            notes.append(
+                f"{counts['vacant']:,} sites marked vacant: "
+                "their whole floor area counted as surplus"
+            )
+        return footprints, quarantine, notes
+
+
+def _slice(values: pd.Series | pd.DataFrame, start: int, stop: int):
+    """Rows ``start:stop`` of a file-wide column or table, indexed from 0 like a chunk."""
+    if start == 0 and stop == len(values):
+        return values
+    return values.iloc[start:stop].reset_index(drop=True)
 
 
 def _flag_duplicates(
@@ -595,9 +774,10 @@ def check_requests(
             p.mask = p.mask & (locality == "").to_numpy()
             p.messages = "no location: the request has no postcode, point or locality"
         col.add(p.mask, p.column, p.values, p.code, p.messages)
-    agency_s, sector_s = _resolve_agency_sector(
-        table, cmap, col, agency=agency, sector=sector, notes=notes
+    agency_s, sector_s, guessed = _resolve_agency_sector(
+        table, cmap, col, agency=agency, sector=sector
     )
+    notes.extend(_sector_note(guessed))
     source_ref = _text(table, cmap.column("source_ref"))
     needed = np.full(n, np.nan)
     sn_col = cmap.column("space_needed")
@@ -642,22 +822,8 @@ def check_requests(
             f"{int(defaulted.sum()):,} requests give no maximum distance: "
             f"{default_distance_m:,.0f} m assumed"
         )
-    needed_by = constant_text("", table.index)
-    nb_col = cmap.column("needed_by")
-    if nb_col is not None:
-        needed_by, bad = parse_dates(table[nb_col])
-        col.add(bad, nb_col, table[nb_col], "bad_date", "the needed-by date is not a date")
-    sensitivity = constant_text("open", table.index)
-    se_col = cmap.column("sensitivity")
-    if se_col is not None:
-        sensitivity = normalise_sensitivity(_text(table, se_col))
-        col.add(
-            (sensitivity == "").to_numpy(),
-            se_col,
-            table[se_col],
-            "bad_sensitivity",
-            "the sensitivity is not recognised",
-        )
+    needed_by = _date_field(table, cmap, "needed_by", "the needed-by date is not a date", col)
+    sensitivity = _sensitivity(table, cmap, col)
     use = _text(table, cmap.column("use"))
     postcode = located.postcode.reset_index(drop=True)
     key = source_ref.where(source_ref != "", "row:" + pd.Series(row_numbers).astype(str))
@@ -718,8 +884,8 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
     sites at all.
     """
     group = pd.Series("", index=sites.index, dtype="str")
-    if sites.empty:
-        return group
+    if sites.empty or (_one_value(sites["sector"]) and _one_value(sites["agency"])):
+        return group  # one agency: nothing is shared
     holder = _holder_codes(sites)
     if holder.min() == holder.max():  # one agency: nothing is shared
         return group
@@ -753,6 +919,14 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
         if todo.any():
             group[todo] = stable_ids("G", [key[todo[near]]]).to_numpy()
     return group
+
+
+def _one_value(values: pd.Series) -> bool:
+    """Whether every value is the same (a scan, much cheaper than a factorisation)."""
+    import pyarrow.compute as pc
+
+    arr = arrow_strings(values)
+    return len(arr) == 0 or bool(pc.all(pc.equal(arr, arr[0])).as_py())
 
 
 def _holder_codes(sites: pd.DataFrame) -> np.ndarray:

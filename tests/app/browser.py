@@ -52,11 +52,17 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict[str, str], log_name: str = "streamlit-server.log") -> Iterator[str]:
+def streamlit_server(
+    env: dict[str, str],
+    log_name: str = "streamlit-server.log",
+    *,
+    extra_args: list[str] | None = None,
+) -> Iterator[str]:
     """Run ``streamlit run streamlit_app.py`` on 127.0.0.1 and yield its URL.
 
     The server's output goes to ``test-artifacts/<log_name>``. It is stopped (its own
-    process group: SIGTERM, then SIGKILL) when the block ends.
+    process group: SIGTERM, then SIGKILL) when the block ends. ``extra_args`` are added
+    to the command (e.g. ``["--secrets.files", path]``).
     """
     ARTIFACTS.mkdir(exist_ok=True)
     port = free_port()
@@ -77,6 +83,7 @@ def streamlit_server(env: dict[str, str], log_name: str = "streamlit-server.log"
         str(port),
         "--server.fileWatcherType",
         "none",
+        *(extra_args or []),
     ]
     full_env = {**os.environ, **env}
     with open(ARTIFACTS / log_name, "wb") as log:

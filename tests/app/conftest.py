@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+import streamlit as st
 
 from assetmap.store import STORE_ENV, SourceUpdate, open_store
 from tests.maps.factories import make_sites
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fresh_caches():
+    """Streamlit's caches emptied before and after the test (AppTest runs share them)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def shown(text: str) -> str:
+    """Markdown source as the officer reads it: backslash escapes removed."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def run_app(at, timeout: float = 300):
+    """Run an AppTest and fail with the app's exceptions if it raised any."""
+    at.run(timeout=timeout)
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def write_store(path: Path, sites: gpd.GeoDataFrame) -> Path:

@@ -6,30 +6,22 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assetmap.app import map_page, shell
 from assetmap.maps.interactive import remote_links
+from tests.app.conftest import run_app, shown
 from tests.maps.factories import make_sites
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def _run(at: AppTest) -> AppTest:
-    at.run(timeout=120)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(at, timeout=120)
 
 
 def _map_args(at: AppTest) -> dict:
@@ -159,7 +151,7 @@ def test_layers_draw_density_clusters_offers_and_matches(sample_store):
     assert "assetmap-offer" in group and "assetmap-request" in group
     assert "Cluster 1" in group  # a cluster outline's tooltip
     assert "SR-2025-001" in group  # the 40,000 sq ft request and its match line
-    captions = " ".join(c.value for c in at.caption)
+    captions = shown(" ".join(c.value for c in at.caption))
     assert "co-location clusters" in captions and "requests matched" in captions
 
 

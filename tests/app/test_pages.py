@@ -14,12 +14,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from assetmap.app import colocation_page, export_page, registers_page, shell, space_page
 from assetmap.app.navigation import TITLES, page_path
 from assetmap.store import open_store
+from tests.app.conftest import run_app, shown
 from tests.maps.factories import HOSTILE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,19 +27,11 @@ APP = str(ROOT / "streamlit_app.py")
 SAMPLE = ROOT / "sample_estates"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def _run(at: AppTest) -> AppTest:
-    at.run(timeout=300)
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(at, timeout=300)
 
 
 def _open(page: str) -> AppTest:
@@ -59,7 +51,7 @@ def _frame(at: AppTest, *columns: str) -> pd.DataFrame:
 def _text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
     parts += [s.value for s in at.success] + [w.value for w in at.warning]
-    return "\n".join(parts)
+    return shown("\n".join(parts))
 
 
 def test_every_page_is_in_the_menu_and_runs(sample_store):
@@ -92,7 +84,7 @@ def test_upload_shows_columns_then_the_import_report(sample_store):
 
     at.button(key="register_import").click()
     _run(at)
-    assert any("Imported fire_again.csv" in s.value for s in at.success)
+    assert any("Imported fire_again.csv" in shown(s.value) for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Rows read"].replace(",", "")) > 0
     # the same stations are already in the estate from the bundled register: every row is
@@ -113,7 +105,7 @@ def test_upload_of_a_broken_file_says_why_and_changes_nothing(sample_store):
     at = _open("registers")
     at.file_uploader(key=registers_page.UPLOAD_KEY).set_value(("empty.csv", b"", "text/csv"))
     _run(at)
-    assert at.error and "empty.csv cannot be imported" in at.error[0].value
+    assert at.error and "empty.csv cannot be imported" in shown(at.error[0].value)
     assert sample_store.read_bytes() == before
 
 
@@ -342,15 +334,35 @@ def test_html_map_is_offline_has_every_layer_and_escapes_names(small_store):
     assert "\\u0026lt;img src=x onerror" in html  # HTML-escaped, then JSON-escaped
 
 
-@pytest.mark.parametrize("table", list(export_page.TABLES))
+def _table_rows(at: AppTest) -> int:
+    caption = next(c.value for c in at.caption if c.value.endswith("rows."))
+    return int(caption.split()[0].replace(",", ""))
+
+
+@pytest.mark.parametrize("table", [t for t in export_page.TABLES if t != "quarantine"])
 def test_every_table_downloads_as_csv(sample_store, table):
     at = _open("export")
     at.selectbox(key=export_page.TABLE_KEY).set_value(table)
     _run(at)
-    rows = int(
-        next(c.value for c in at.caption if c.value.endswith("rows.")).split()[0].replace(",", "")
-    )
-    assert rows > 0
+    assert _table_rows(at) > 0
+    assert at.get("download_button")
+
+
+def test_quarantined_rows_are_only_the_viewers_own_agencys(sample_store, monkeypatch):
+    # the local user with no agency sees no agency's raw quarantined rows
+    monkeypatch.delenv("ASSETMAP_AGENCY", raising=False)
+    at = _open("export")
+    at.selectbox(key=export_page.TABLE_KEY).set_value("quarantine")
+    _run(at)
+    assert _table_rows(at) == 0
+    # Kent Police's officer sees Kent Police's 3 quarantined rows (any case and spacing)
+    monkeypatch.setenv("ASSETMAP_AGENCY", "  kent   POLICE ")
+    at = _open("export")
+    at.selectbox(key=export_page.TABLE_KEY).set_value("quarantine")
+    _run(at)
+    log = open_store(sample_store).quarantine()
+    expected = int((log["source_file"] == "kent_police_estate.csv").sum())
+    assert expected > 0 and _table_rows(at) == expected
     assert at.get("download_button")
 
 
@@ -412,3 +424,14 @@ def test_a_broken_boundary_file_is_refused_plainly(small_store):
     _run(at)
     assert any("The boundary file was not added" in c.value for c in at.sidebar.caption)
     assert at.selectbox(key=shell.LEVEL_KEY).value == ""
+
+
+def test_a_file_name_with_markdown_is_shown_as_its_characters(sample_store):
+    at = _open("registers")
+    name = "![x](http://example.invalid/p.png) $x$.csv"
+    at.file_uploader(key=registers_page.UPLOAD_KEY).set_value((name, b"", "text/csv"))
+    _run(at)
+    message = at.error[0].value
+    assert "\\!\\[x\\](http://example.invalid/p.png) \\$x\\$.csv" in message
+    assert "![x](" not in message and "$x$" not in message
+    assert shown(message).startswith(name + " cannot be imported")

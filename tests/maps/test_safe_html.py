@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -69,3 +70,20 @@ def test_css_colour_accepts_only_hex():
     for bad in ("red;background:url(x)", "#12345", "expression(alert(1))", None):
         with pytest.raises(ValueError):
             safe_html.css_colour(bad)
+
+
+def test_markdown_text_shows_every_character_and_renders_nothing():
+    from assetmap.maps.safe_html import markdown_text
+
+    hostile = "![x](http://host/p.png) $x$ :red[y] **b** <img> a_b `c` |t| ~s~\n# Heading"
+    text = markdown_text(hostile)
+    # no Markdown character is left unescaped
+    assert re.search(r"(?<!\\)[\[\]!$*<>_`|~#]", text) is None, text
+    # removing the escapes gives the characters back (line breaks become spaces)
+    assert text.replace("\\", "") == " ".join(hostile.split())
+    for line_start in ("- item", "+ item", "1. one", "2) two", "= rule"):
+        escaped = markdown_text(line_start)
+        assert escaped.replace("\\", "") == line_start and escaped != line_start
+    assert markdown_text("fire_again.csv") == "fire\\_again.csv"
+    assert markdown_text("165 co-location clusters: 400 m.") == "165 co-location clusters: 400 m."
+    assert markdown_text(None) == "" and markdown_text(float("nan")) == ""

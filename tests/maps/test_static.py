@@ -38,6 +38,7 @@ from assetmap.maps.style import MAP_BACKGROUND
 from assetmap.store import STORE_ENV
 from tests.conftest import ROOT, shared_file
 from tests.maps.factories import make_sites
+from tests.servers import local_http_server
 
 DAY = date(2026, 11, 23)
 ARTIFACTS = ROOT / "test-artifacts"
@@ -493,14 +494,8 @@ class _TileHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tile_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TileHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with local_http_server(_TileHandler) as port:
+        yield f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"
 
 
 def test_tiles_are_drawn_when_the_source_answers(tile_server):

@@ -1,0 +1,174 @@
+"""The audit log: every import, removal and export, one JSON line each.
+
+Each entry records who (user and agency, from :class:`assetmap.access.Viewer`),
+what (``action``: ``import``, ``remove`` or ``export``; ``what``: the source or
+the file exported), the SHA-256 of the file imported or written, row counts,
+and the time in UTC. The log sits beside the store (``<store>.audit.jsonl``;
+``$ASSETMAP_AUDIT_LOG`` names another file). Entries are appended under the
+store's lock file (the one its writers hold), flushed and fsync'd, so two
+processes never interleave half lines and an entry written is on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from assetmap.access import Viewer
+from assetmap.errors import InvalidArgumentError, StoreError
+
+__all__ = ["ACTIONS", "AUDIT_ENV", "AuditEntry", "audit_path", "read_log", "record", "sha256"]
+
+#: The environment variable naming the audit log file.
+AUDIT_ENV = "ASSETMAP_AUDIT_LOG"
+#: What can be recorded.
+ACTIONS = ("import", "remove", "export")
+_LOCK_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    time: str
+    user: str
+    agency: str | None
+    signed_in: bool
+    action: str
+    what: str
+    sha256: str
+    counts: dict[str, int]
+
+
+def sha256(data: bytes | str | os.PathLike[str]) -> str:
+    """The SHA-256 (hex) of bytes, or of a file's content."""
+    digest = hashlib.sha256()
+    if isinstance(data, bytes | bytearray | memoryview):
+        digest.update(data)
+        return digest.hexdigest()
+    with open(data, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def audit_path(store: str | os.PathLike[str]) -> Path:
+    """The audit log of a store: ``$ASSETMAP_AUDIT_LOG``, else ``<store>.audit.jsonl``."""
+    configured = os.environ.get(AUDIT_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    store = Path(store)
+    return store.with_name(store.name + ".audit.jsonl")
+
+
+def record(
+    store: str | os.PathLike[str],
+    *,
+    viewer: Viewer,
+    action: str,
+    what: str,
+    sha256: str = "",
+    counts: Mapping[str, int] | None = None,
+) -> AuditEntry:
+    """Append one entry to the store's audit log (under the store's lock; fsync'd).
+
+    Parameters
+    ----------
+    store
+        The store's file (the log is :func:`audit_path` of it).
+    viewer
+        Who did it.
+    action
+        One of :data:`ACTIONS`.
+    what
+        The source imported or removed, or the file exported.
+    sha256
+        The SHA-256 of the file imported or written (hex), if any.
+    counts
+        Row counts (``{"accepted": 120, "quarantined": 3}``, ``{"rows": 40}``).
+
+    Returns
+    -------
+    AuditEntry
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every argument that cannot be used.
+    StoreError
+        If the log cannot be written (or the lock not taken within two minutes).
+    """
+    problems = []
+    if not isinstance(viewer, Viewer):
+        problems.append(f"viewer={viewer!r} is not valid; expected an assetmap.access.Viewer")
+    if action not in ACTIONS:
+        problems.append(f"action={action!r} is not valid; expected one of: {', '.join(ACTIONS)}")
+    if not isinstance(what, str) or not what.strip():
+        problems.append(f"what={what!r} is not valid; expected the source or file's name")
+    if not isinstance(sha256, str) or (
+        sha256 and (len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256))
+    ):
+        problems.append(f"sha256={sha256!r} is not valid; expected 64 lower-case hex digits")
+    clean: dict[str, int] = {}
+    for key, value in (counts or {}).items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"counts[{key!r}]={value!r} is not valid; expected a whole number")
+        else:
+            clean[str(key)] = int(value)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    entry = AuditEntry(
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
+        user=viewer.user,
+        agency=viewer.agency,
+        signed_in=viewer.signed_in,
+        action=action,
+        what=what,
+        sha256=sha256,
+        counts=clean,
+    )
+    line = (json.dumps(entry.__dict__, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    path = audit_path(store)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(Path(store)) + ".lock", timeout=_LOCK_TIMEOUT_S):
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    except (OSError, Timeout) as exc:
+        raise StoreError(f"the audit log {str(path)!r} could not be written: {exc}") from None
+    return entry
+
+
+def read_log(store: str | os.PathLike[str]) -> list[AuditEntry]:
+    """Every entry of the store's audit log, oldest first (none if there is no log).
+
+    Raises
+    ------
+    StoreError
+        If a line is not an audit entry.
+    """
+    path = audit_path(store)
+    if not path.is_file():
+        return []
+    entries = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(AuditEntry(**json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            raise StoreError(
+                f"line {n} of the audit log {str(path)!r} is not an audit entry: {exc}"
+            ) from None
+    return entries

@@ -1,0 +1,67 @@
+"""Tables written for people: formula-like text neutralised, numbers left as numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pandas as pd
+
+from assetmap.colocation import write_csv
+from assetmap.density import write_table
+from assetmap.files import csv_bytes, neutralise_text, safe_table, xlsx_bytes
+
+HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "plain"]
+
+
+def _frame() -> pd.DataFrame:
+    n = len(HOSTILE)
+    return pd.DataFrame(
+        {"name": HOSTILE, "count": range(-3, n - 3), "area": [-1.5] * n, "ok": [True] * n}
+    )
+
+
+def test_each_formula_prefix_is_neutralised_and_plain_text_is_not():
+    assert [neutralise_text(v) for v in HOSTILE] == ["'" + v for v in HOSTILE[:-1]] + ["plain"]
+    assert neutralise_text(-5) == -5 and neutralise_text(None) is None
+
+
+def test_numbers_stay_numbers_in_csv():
+    text = csv_bytes(_frame()).decode("utf-8")
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert back["name"].tolist()[0] == '\'=HYPERLINK("http://x")'
+    assert all(str(v).startswith("'") for v in back["name"].tolist()[:4])
+    assert len(back) == len(HOSTILE)  # a carriage return in a cell starts no new row
+    assert back["count"].tolist()[0] == -3 and back["area"].tolist()[0] == -1.5
+    assert ",-3,-1.5," in text  # numbers are written bare, not neutralised
+
+
+def test_xlsx_cells_are_text_never_formulas_and_numbers_are_numbers():
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(_frame(), sheet="sites")))
+    sheet = book["sites"]
+    rows = list(sheet.iter_rows(min_row=2))
+    assert all(row[0].data_type == "s" for row in rows)
+    assert rows[0][0].value == '\'=HYPERLINK("http://x")'
+    assert rows[0][1].value == -3 and rows[0][1].data_type == "n"
+    assert rows[0][2].value == -1.5 and rows[0][3].value is True
+
+
+def test_every_csv_writer_neutralises(tmp_path):
+    frame = _frame()
+    for path in (write_csv(frame, tmp_path / "a.csv"), write_table(frame, tmp_path / "b.csv")):
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert len(rows) == len(HOSTILE) + 1
+        assert [r[0] for r in rows[1:]] == [neutralise_text(v) for v in HOSTILE]
+        assert not any(cell.startswith(("=", "+", "@")) for r in rows for cell in r)
+
+
+def test_geometry_becomes_wkt_and_column_names_are_neutralised():
+    from tests.maps.factories import make_sites
+
+    sites = make_sites(2)
+    sites["=bad"] = "=1"
+    out = safe_table(sites)
+    assert "wkt_bng" in out.columns and "'=bad" in out.columns
+    assert out["wkt_bng"].iloc[0].startswith("POINT (")
