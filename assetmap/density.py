@@ -70,6 +70,7 @@ from .schema import CRS_BNG, CRS_WGS84, SECTORS
 
 __all__ = [
     "METRICS",
+    "METRIC_LABELS",
     "PER",
     "SCHEMES",
     "SUPPRESS_BELOW",
@@ -95,6 +96,13 @@ __all__ = [
 VALUE_COLUMNS: tuple[str, ...] = ("floor_area_sqft", "surplus_sqft", "running_cost_gbp")
 #: The metrics a density map can show: the count of sites and the summed columns.
 METRICS: tuple[str, ...] = ("sites", *VALUE_COLUMNS)
+#: What each metric is called, for people (legends, tables, the app's choices).
+METRIC_LABELS: dict[str, str] = {
+    "sites": "Sites",
+    "floor_area_sqft": "Floor area (sq ft)",
+    "surplus_sqft": "Surplus space (sq ft)",
+    "running_cost_gbp": "Running cost (£ a year)",
+}
 #: How a metric is normalised: the raw total, per km², or per 1,000 residents.
 PER: dict[str, str] = {
     "total": "",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import folium
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from assetmap.app import shell, state
+from assetmap.app.map_page import show_map
 from assetmap.colocation import DEFAULT_DISTANCE_M
 from assetmap.errors import AssetmapError
 from assetmap.files import csv_bytes
@@ -50,18 +50,7 @@ def _cluster_map(result, cluster_id: int) -> None:
     except AssetmapError:
         bounds = None
     base = interactive.base_map(bounds, extent=hull)
-    view = interactive.view_of(hull, width_px=700, height_px=460)
-    st_folium(
-        base,
-        key="colocation_map",
-        height=460,
-        use_container_width=True,
-        returned_objects=[],
-        feature_group_to_add=group,
-        center=view[0] if view else None,
-        zoom=view[1] if view else None,
-    )
-    st.caption(shell.attribution())
+    show_map(base, group, key="colocation_map", height=460, fit=hull)
     shown = members.drop(columns=members.geometry.name)
     st.dataframe(
         shown[

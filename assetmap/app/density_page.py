@@ -14,10 +14,15 @@ import geopandas as gpd
 import numpy as np
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
 
 from assetmap.app import shell, state
-from assetmap.app.map_page import DENSITY_LEVELS, METRIC_LABELS, SCHEME_LABELS
+from assetmap.app.map_page import (
+    DENSITY_LEVELS,
+    METRIC_LABELS,
+    SCHEME_LABELS,
+    add_choropleth,
+    show_map,
+)
 from assetmap.errors import AssetmapError
 from assetmap.files import csv_bytes
 from assetmap.maps import interactive
@@ -96,26 +101,9 @@ def render() -> None:
     map_col, table_col = st.columns([3, 2], gap="medium")
     with map_col:
         group = folium.FeatureGroup(name="Density", control=False)
-        interactive.choropleth_layer(frame, value_label=label, k=classes.k).add_to(group)
-        title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
-        interactive.LayerLegend(
-            interactive.choropleth_legend_html(classes.legend, title=title),
-            position="bottomright",
-            css_class="assetmap-choropleth-control",
-        ).add_to(group)
+        add_choropleth(group, frame, classes, label)
         base = interactive.base_map(None, extent=frame, legend=False)
-        view = interactive.view_of(frame, width_px=700, height_px=560)
-        st_folium(
-            base,
-            key="density_map",
-            height=560,
-            use_container_width=True,
-            returned_objects=[],
-            feature_group_to_add=group,
-            center=view[0] if view else None,
-            zoom=view[1] if view else None,
-        )
-        st.caption(shell.attribution())
+        show_map(base, group, key="density_map", height=560, fit=frame)
     with table_col:
         st.markdown("**Classes**")
         st.dataframe(

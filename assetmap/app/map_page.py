@@ -26,13 +26,13 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from assetmap.app import shell, state
-from assetmap.density import METRICS, PER, SCHEMES
+from assetmap.density import METRIC_LABELS, METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive, safe_html
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.maps.style import MAP_CSS
 
-__all__ = ["LayerChoice", "build_layers", "clicked_site_id", "render"]
+__all__ = ["LayerChoice", "add_choropleth", "build_layers", "clicked_site_id", "render", "show_map"]
 
 MAP_KEY = "estate_map"
 MAP_HEIGHT = 640
@@ -52,13 +52,6 @@ DENSITY_METRIC_KEY = "map_density_metric"
 DENSITY_SCHEME_KEY = "map_density_scheme"
 CLUSTER_DISTANCE_KEY = "map_cluster_distance"
 
-#: What each density metric is called, for people.
-METRIC_LABELS = {
-    "sites": "Sites",
-    "floor_area_sqft": "Floor area (sq ft)",
-    "surplus_sqft": "Surplus space (sq ft)",
-    "running_cost_gbp": "Running cost (£ a year)",
-}
 #: How each ``per`` reads after a metric.
 PER_LABELS = {"km2": "per km²", "total": "in total", "residents": "per 1,000 residents"}
 SCHEME_LABELS = {
@@ -183,15 +176,7 @@ def build_layers(
                 localities,
             )
             label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
-            interactive.choropleth_layer(frame, value_label=label, k=classes.k).add_to(group)
-            title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
-            interactive.LayerLegend(
-                interactive.choropleth_legend_html(
-                    classes.legend, title=title, note=classes.message
-                ),
-                position="bottomright",
-                css_class="assetmap-choropleth-control",
-            ).add_to(group)
+            add_choropleth(group, frame, classes, label, note=classes.message)
             choice.notes.extend(notes)
             if outside:
                 choice.notes.append(
@@ -222,6 +207,48 @@ def build_layers(
         layer = interactive.sites_layer(shown, popups=False)
         layer.add_to(group)
     return group, layer
+
+
+def add_choropleth(
+    group: folium.FeatureGroup, frame, classes, label: str, *, note: str | None = None
+) -> None:
+    """Add a density choropleth and its legend (which follows the layer) to ``group``."""
+    interactive.choropleth_layer(frame, value_label=label, k=classes.k).add_to(group)
+    title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
+    interactive.LayerLegend(
+        interactive.choropleth_legend_html(classes.legend, title=title, note=note),
+        position="bottomright",
+        css_class="assetmap-choropleth-control",
+    ).add_to(group)
+
+
+def show_map(
+    base: folium.Map,
+    group: folium.FeatureGroup | None,
+    *,
+    key: str,
+    height: int,
+    fit=None,
+    returned: list[str] | None = None,
+) -> dict | None:
+    """Draw a map with streamlit-folium and the attribution under it.
+
+    ``group`` goes in as the layers that change between reruns (the map keeps its view);
+    ``fit`` (geometries) sets the view it moves to when ``fit`` changes.
+    """
+    view = interactive.view_of(fit, width_px=700, height_px=height) if fit is not None else None
+    result = st_folium(
+        base,
+        key=key,
+        height=height,
+        use_container_width=True,
+        returned_objects=returned if returned is not None else [],
+        feature_group_to_add=group,
+        center=view[0] if view else None,
+        zoom=view[1] if view else None,
+    )
+    st.caption(shell.attribution())
+    return result
 
 
 def _show_record(sites: gpd.GeoDataFrame, site_id: str | None) -> None:

@@ -15,9 +15,9 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from assetmap.app import shell, state
+from assetmap.app.map_page import show_map
 from assetmap.errors import AssetmapError
 from assetmap.files import csv_bytes
 from assetmap.maps import interactive
@@ -162,8 +162,7 @@ def _offers_map(request: gpd.GeoDataFrame, match, key: str) -> None:
         bounds = None
     base = interactive.base_map(bounds, extent=extent, legend=True)
     group.add_to(base)
-    st_folium(base, key=key, height=460, use_container_width=True, returned_objects=[])
-    st.caption(shell.attribution())
+    show_map(base, None, key=key, height=460)
 
 
 def _candidates_section(request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
@@ -230,10 +229,7 @@ def _plan_section(sites: gpd.GeoDataFrame) -> None:
             bounds = None
         base = interactive.base_map(bounds, extent=plan.lines(), legend=False)
         group.add_to(base)
-        st_folium(
-            base, key="space_plan_map", height=460, use_container_width=True, returned_objects=[]
-        )
-        st.caption(shell.attribution())
+        show_map(base, None, key="space_plan_map", height=460)
 
 
 def render() -> None:

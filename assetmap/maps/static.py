@@ -143,12 +143,6 @@ PLACE_LEVELS: tuple[str, ...] = ("county", "district", "nhs_area", "lsoa")
 #: The atlas level below each place level.
 _LEVEL_BELOW = {"county": "district", "nhs_area": "district", "district": "lsoa", "lsoa": "lsoa"}
 
-_METRIC_LABELS = {
-    "sites": "Sites",
-    "floor_area_sqft": "Floor area (sq ft)",
-    "surplus_sqft": "Surplus space (sq ft)",
-    "running_cost_gbp": "Running cost (£ a year)",
-}
 _PER_LABELS = {"km2": " per km²", "residents": " per 1,000 residents", "total": ""}
 _LEVEL_LABELS = {
     "district": "district",
@@ -1017,7 +1011,7 @@ def _draw_sites(job: _Job) -> None:
 
 def _draw_density(job: _Job) -> None:
     """A choropleth of the localities in the place, from :func:`density_by_locality`."""
-    from ..density import SUPPRESS_BELOW, density_by_locality
+    from ..density import METRIC_LABELS, SUPPRESS_BELOW, density_by_locality
 
     ax, s = job.layout.ax, job.layout.scale
     opts = job.options
@@ -1054,7 +1048,7 @@ def _draw_density(job: _Job) -> None:
     )
     counted = int(len(job.all_sites) - result.n_outside)
     job.sites_drawn = counted
-    unit = _METRIC_LABELS[metric] + _PER_LABELS[per]
+    unit = METRIC_LABELS[metric] + _PER_LABELS[per]
     job.legend_title = (
         f"{unit} by {_LEVEL_LABELS.get(job.level, job.level)} ({classes.scheme.replace('_', ' ')})"
     )

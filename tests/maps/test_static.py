@@ -36,6 +36,7 @@ from assetmap.maps.static import (
 )
 from assetmap.maps.style import MAP_BACKGROUND
 from assetmap.store import STORE_ENV
+from tests.app.conftest import write_store
 from tests.conftest import ROOT, shared_file
 from tests.maps.factories import make_sites
 from tests.servers import local_http_server
@@ -105,29 +106,6 @@ def page_pixels(paper: str, dpi: int, *, landscape: bool = False) -> tuple[int, 
 def assert_page(size: tuple[int, int], paper: str, dpi: int, *, landscape: bool = False) -> None:
     expected = page_pixels(paper, dpi, landscape=landscape)
     assert abs(size[0] - expected[0]) <= 1 and abs(size[1] - expected[1]) <= 1, (size, expected)
-
-
-def write_store(path: Path, sites: gpd.GeoDataFrame) -> Path:
-    """A new store at ``path`` holding ``sites`` as one source."""
-    from assetmap.store import SourceUpdate, open_store
-
-    source = "test_register.csv"
-    log = {
-        "source_file": source,
-        "source_sha256": "0" * 64,
-        "kind": "sites",
-        "format": "csv",
-        "agency": "",
-        "sector": "",
-        "imported_at": "2025-01-01T00:00:00+00:00",
-        "rows_read": len(sites),
-        "accepted": len(sites),
-        "quarantined": 0,
-        "report_json": "{}",
-    }
-    update = SourceUpdate(source, "sites", sites, None, pd.DataFrame(), log)
-    open_store(path).replace_source(update)
-    return path
 
 
 def frame_pixels(figure, image: Image.Image) -> np.ndarray:
