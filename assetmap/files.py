@@ -30,6 +30,7 @@ __all__ = [
     "neutralise_text",
     "replace_atomically",
     "safe_table",
+    "unwritable_folder",
     "write_csv_text",
     "xlsx_bytes",
 ]
@@ -49,6 +50,22 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def unwritable_folder(start: str | os.PathLike) -> tuple[Path, str | None]:
+    """The nearest existing folder at or above ``start``, and why nothing can be written
+    there: ``"not a folder"``, ``"not writable"`` or ``None`` (it can).
+
+    Missing folders below it are created when a file is written.
+    """
+    folder = Path(start)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return folder, "not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return folder, "not writable"
+    return folder, None
 
 
 @contextlib.contextmanager

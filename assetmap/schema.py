@@ -33,6 +33,7 @@ __all__ = [
     "TENURES",
     "USE_CLASSES",
     "area_to_sqft",
+    "arrow_strings",
     "classify_use",
     "empty_requests",
     "empty_sites",
@@ -383,6 +384,19 @@ _POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
 _SPACED_POSTCODE_RE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 
 
+def arrow_strings(values: pd.Series):
+    """The values as a pyarrow string array, missing values as ``""`` (no copy when possible)."""
+    import pyarrow as pa
+
+    text = values.fillna("")
+    if not isinstance(text.dtype, pd.StringDtype):
+        text = text.astype("str")
+    arr = pa.array(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string())
+
+
 def normalise_postcodes(values: pd.Series) -> pd.Series:
     """Return postcodes in the ONS form ``"TN1 1AA"``, or ``""`` where malformed.
 
@@ -398,12 +412,7 @@ def normalise_postcodes(values: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = values.fillna("")
-    if not isinstance(text.dtype, pd.StringDtype):
-        text = text.astype("str")
-    arr = pa.array(text)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = arrow_strings(values)
     # most registers already write "TN1 1AA": those values are their own normal form
     normal = pc.match_substring_regex(arr, _SPACED_POSTCODE_RE)
     if pc.all(normal).as_py() is not False:

@@ -16,7 +16,6 @@ from assetmap.app import shell, state
 from assetmap.app.map_page import show_map
 from assetmap.colocation import DEFAULT_DISTANCE_M
 from assetmap.errors import AssetmapError
-from assetmap.files import csv_bytes
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.savings import COST_SOURCE
@@ -128,14 +127,7 @@ def render() -> None:
         }
     )
     st.markdown("**The largest yearly savings**")
-    st.bar_chart(
-        chart,
-        x="cluster",
-        y="Saving (£ a year)",
-        horizontal=True,
-        sort="-Saving (£ a year)",
-        height=80 + 26 * len(chart),
-    )
+    shell.ranked_bars(chart, label="cluster", value="Saving (£ a year)")
     st.dataframe(
         table[list(CLUSTER_COLUMNS)].rename(columns=CLUSTER_COLUMNS),
         hide_index=True,
@@ -145,13 +137,11 @@ def render() -> None:
             "Saving (£ a year)": st.column_config.NumberColumn(format="£%,.0f"),
         },
     )
-    shell.download(
+    shell.download_csv(
         "Download the clusters (CSV)",
-        csv_bytes(table),
+        table,
         file_name="colocation_clusters.csv",
-        mime="text/csv",
         key="download_clusters",
-        rows=len(table),
     )
     labels = {
         int(r.cluster_id): f"Cluster {r.cluster_id}: {r.n_sites} sites of {r.n_agencies} "

@@ -24,7 +24,6 @@ from assetmap.app.map_page import (
     show_map,
 )
 from assetmap.errors import AssetmapError
-from assetmap.files import csv_bytes
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
 
@@ -113,20 +112,16 @@ def render() -> None:
         )
         st.markdown("**Place summary** (sites per locality and sector)")
         st.dataframe(summary, hide_index=True, width="stretch", height=360)
-        shell.download(
+        shell.download_csv(
             "Download the place summary (CSV)",
-            csv_bytes(summary),
+            summary,
             file_name="place_summary.csv",
-            mime="text/csv",
             key="download_summary",
-            rows=len(summary),
         )
         values = frame.drop(columns=frame.geometry.name)
-        shell.download(
+        shell.download_csv(
             "Download the density table (CSV)",
-            csv_bytes(values),
+            values,
             file_name=f"density_{level}.csv",
-            mime="text/csv",
             key="download_density",
-            rows=len(values),
         )

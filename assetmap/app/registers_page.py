@@ -20,7 +20,6 @@ import streamlit as st
 from assetmap.access import may_remove_source
 from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
-from assetmap.files import csv_bytes
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.registers.columns import load_profile
 from assetmap.registers.importer import ImportReport, import_register, prepare_register
@@ -116,23 +115,14 @@ def _show_report(report: ImportReport) -> None:
         st.success("Every row was accepted.")
         return
     st.markdown("**Why rows were quarantined** (a row may have several reasons)")
-    st.bar_chart(
-        reasons,
-        x="reason",
-        y="rows",
-        horizontal=True,
-        sort="-rows",
-        height=80 + 28 * len(reasons),
-    )
+    shell.ranked_bars(reasons, label="reason", value="rows", bar_px=28)
     rows = quarantine_table(report.source_file)
     st.dataframe(rows, hide_index=True, width="stretch")
-    shell.download(
+    shell.download_csv(
         "Download the quarantined rows (CSV)",
-        csv_bytes(rows),
+        rows,
         file_name=f"{Path(report.source_file).stem}_quarantine.csv",
-        mime="text/csv",
         key="download_quarantine",
-        rows=len(rows),
     )
 
 

@@ -34,6 +34,7 @@ from assetmap import access, audit
 from assetmap.access import Viewer
 from assetmap.app import auth, state
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes
 from assetmap.localities import ATTRIBUTION
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.maps.style import SECTOR_STYLES, sector_key, sector_label
@@ -46,10 +47,12 @@ __all__ = [
     "audit_event",
     "cache_key",
     "download",
+    "download_csv",
     "filter_sites",
     "level_localities",
     "place_geometry",
     "place_requests",
+    "ranked_bars",
     "selected_sites",
     "selection",
     "sidebar",
@@ -443,6 +446,25 @@ def download(
     )
     if problem := st.session_state.pop("audit_problem", None):
         st.warning(md(problem))
+
+
+def download_csv(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+    """A formula-safe CSV download of ``frame`` (audited, with its row count)."""
+    download(
+        label, csv_bytes(frame), file_name=file_name, mime="text/csv", key=key, rows=len(frame)
+    )
+
+
+def ranked_bars(frame: pd.DataFrame, *, label: str, value: str, bar_px: int = 26) -> None:
+    """A horizontal bar chart of ``value`` per ``label``, largest first."""
+    st.bar_chart(
+        frame,
+        x=label,
+        y=value,
+        horizontal=True,
+        sort=f"-{value}",
+        height=80 + bar_px * len(frame),
+    )
 
 
 def place_geometry(chosen: Selection | None = None):

@@ -19,7 +19,6 @@ import streamlit as st
 from assetmap.app import shell, state
 from assetmap.app.map_page import show_map
 from assetmap.errors import AssetmapError
-from assetmap.files import csv_bytes
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.matching import DEFAULT_MAX_DISTANCE_M, find_candidates
@@ -211,13 +210,8 @@ def _plan_section(sites: gpd.GeoDataFrame) -> None:
     st.markdown(f"**{md(plan.message)}**")
     table = plan.table()
     st.dataframe(table, hide_index=True, width="stretch")
-    shell.download(
-        "Download the plan (CSV)",
-        csv_bytes(table),
-        file_name="allocation_plan.csv",
-        mime="text/csv",
-        key="download_plan",
-        rows=len(table),
+    shell.download_csv(
+        "Download the plan (CSV)", table, file_name="allocation_plan.csv", key="download_plan"
     )
     if not plan.empty:
         group = folium.FeatureGroup(name="Plan", control=False)

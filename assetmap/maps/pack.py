@@ -35,6 +35,7 @@ from .. import access
 from ..access import Viewer
 from ..colocation import DEFAULT_DISTANCE_M, colocation_clusters, point_coordinates, write_csv
 from ..errors import InvalidArgumentError
+from ..files import unwritable_folder
 from ..localities import LEVELS, assign_localities
 from ..store import EstateStore, open_store
 from .static import (
@@ -148,15 +149,13 @@ def _check_out_dir(out_dir: object, problems: list[str]) -> Path | None:
             f"out_dir={str(path)!r} is a file; expected a folder (it is created if missing)"
         )
         return path
-    folder = path
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
+    folder, why = unwritable_folder(path)
+    if why == "not a folder":
         problems.append(
             f"out_dir={str(path)!r} cannot be made: {str(folder)!r} is a file, not a folder; "
             "expected a folder path"
         )
-    elif not os.access(folder, os.W_OK | os.X_OK):
+    elif why == "not writable":
         problems.append(
             f"out_dir={str(path)!r} cannot be written: the folder {str(folder)!r} is not "
             "writable; expected a writable folder"

@@ -67,7 +67,7 @@ from ..colocation import (
     point_coordinates,
 )
 from ..errors import InvalidArgumentError
-from ..files import replace_atomically
+from ..files import replace_atomically, unwritable_folder
 from ..localities import ATTRIBUTION, LEVELS, load_localities
 from ..schema import CRS_BNG, SECTORS
 from .style import (
@@ -500,15 +500,13 @@ def check_output_path(name: str, path: str | os.PathLike[str], problems: list[st
     if path.exists() and path.is_dir():
         problems.append(f"{name} {str(path)!r} is a folder; expected the path of a file to write")
         return path
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
+    folder, why = unwritable_folder(path.parent)
+    if why == "not a folder":
         problems.append(
             f"{name} {str(path)!r} cannot be written: {str(folder)!r} is a file, not a folder; "
             "expected a path in a writable folder"
         )
-    elif not os.access(folder, os.W_OK | os.X_OK):
+    elif why == "not writable":
         problems.append(
             f"{name} {str(path)!r} cannot be written: the folder {str(folder)!r} is not "
             "writable; expected a path in a writable folder"

@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 
 from ..postcodes import PostcodeDirectory, default_directory
-from ..schema import CRS_BNG, GB_BOUNDS, normalise_postcodes
+from ..schema import CRS_BNG, GB_BOUNDS, arrow_strings, normalise_postcodes
 from .columns import ColumnMap
 
 __all__ = [
@@ -88,19 +88,6 @@ def transformer(crs_from: str, crs_to: str = CRS_BNG):
     from pyproj import Transformer
 
     return Transformer.from_crs(crs_from, crs_to, always_xy=True)
-
-
-def arrow_strings(values: pd.Series):
-    """The values as a pyarrow string array, missing values as ``""`` (no copy when possible)."""
-    import pyarrow as pa
-
-    text = values.fillna("")
-    if not isinstance(text.dtype, pd.StringDtype):
-        text = text.astype("str")
-    arr = pa.array(text)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr.cast(pa.string())
 
 
 def constant_text(value: str, index: pd.Index) -> pd.Series:
