@@ -907,7 +907,8 @@ def _solve_split(need, cap, r, o, score, time_limit) -> _Solution:
     res2 = linprog(
         -per_sqft,
         A_ub=vstack([a, -np.ones((1, k))]).tocsr(),
-        b_ub=np.concatenate([b, [-(flow - 1e-6 * max(flow, 1.0))]]),
+        # keep the first LP's flow: the slack (1e-4 sq ft) only absorbs the solver's tolerance
+        b_ub=np.concatenate([b, [-(flow - 1e-4)]]),
         bounds=bounds,
         method="highs",
         options={"time_limit": max(remaining, 0.05)},
