@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataNotFoundError
+from .schema import arrow_strings, string_bytes
 
 __all__ = ["PostcodeDirectory", "compact_postcodes", "default_directory", "lookup_postcodes"]
 
@@ -60,6 +61,42 @@ def _pack(codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(codes.astype("S8")).view(">u8").astype(np.uint64)
 
 
+#: Bytes a compact postcode keeps (letters and digits), and ASCII upper case.
+_KEEP = np.zeros(256, dtype=bool)
+_KEEP[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")] = True
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a") : ord("z") + 1] -= 32
+
+
+def _query_keys(postcodes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each postcode as :func:`_pack` packs its compact form, and whether it can match
+    (neither empty nor longer than seven characters once compact).
+
+    ASCII text is compacted and packed on its bytes, in a few passes of numpy;
+    other text goes through :func:`compact_postcodes` (Unicode upper case can
+    turn one character into two letters).
+    """
+    offsets, data = string_bytes(arrow_strings(postcodes))
+    start = offsets[0] if len(offsets) else 0
+    data = data[start : offsets[-1]] if len(data) else data
+    if (data >= 0x80).any():
+        compact = compact_postcodes(postcodes)
+        usable = (compact.str.len().to_numpy() <= _WIDTH) & (compact.to_numpy() != "")
+        return _pack(compact.to_numpy(dtype=object).astype(f"S{_WIDTH}")), usable
+    keep = _KEEP[data]
+    kept_before = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    first = kept_before[offsets[:-1] - start]
+    length = kept_before[offsets[1:] - start] - first
+    chars = _UPPER[data[keep]]
+    packed = np.zeros((len(length), 8), dtype=np.uint8)  # zero-padded, as "S8" pads
+    for j in range(_WIDTH):
+        has = length > j
+        packed[has, j] = chars[first[has] + j]
+    usable = (length > 0) & (length <= _WIDTH)
+    return packed.view(">u8").ravel().astype(np.uint64), usable
+
+
 @dataclass(frozen=True)
 class _Table:
     keys: np.ndarray  # sorted postcodes packed into integers, see _pack
@@ -83,6 +120,7 @@ class PostcodeDirectory:
     def __init__(self, cache_dir: Path | None = None) -> None:
         self._cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
         self._table: _Table | None = None
+        self._district_text = None  # pyarrow array, made on first lookup
 
     @property
     def version(self) -> str:
@@ -178,23 +216,31 @@ class PostcodeDirectory:
             the directory has no grid reference), and ``district`` (the ONS
             local authority district code, ``""`` where unknown).
         """
+        import pyarrow as pa
+
         table = self._load()
-        compact = compact_postcodes(postcodes)
-        query = _pack(compact.to_numpy(dtype=object).astype(f"S{_WIDTH}"))
-        # ``astype`` truncates longer strings, so a too-long value must not match.
-        too_long = compact.str.len().to_numpy() > _WIDTH
+        # packing truncates longer postcodes, so a too-long value must not match
+        query, usable = _query_keys(postcodes)
         # a binary search for sorted queries walks the table in order: several times
         # faster than for the queries as they come (cache misses), even with the sort
         order = np.argsort(query, kind="stable")
         pos = np.empty(len(query), dtype=np.intp)
         pos[order] = np.searchsorted(table.keys, query[order])
         pos_clipped = np.minimum(pos, len(table.keys) - 1)
-        found = (table.keys[pos_clipped] == query) & ~too_long & (compact.to_numpy() != "")
+        found = (table.keys[pos_clipped] == query) & usable
         east = np.where(found, table.easting[pos_clipped].astype("float64"), np.nan)
         north = np.where(found, table.northing[pos_clipped].astype("float64"), np.nan)
-        district = np.where(found, table.districts[table.district_index[pos_clipped]], "")
+        if self._district_text is None:  # the codes as Arrow text, "" last for not found
+            self._district_text = pa.array([*table.districts.tolist(), ""], pa.large_string())
+        which = np.where(found, table.district_index[pos_clipped], len(table.districts))
+        district = self._district_text.take(pa.array(which))
         return pd.DataFrame(
-            {"found": found, "easting": east, "northing": north, "district": district},
+            {
+                "found": found,
+                "easting": east,
+                "northing": north,
+                "district": pd.array(district, dtype=pd.StringDtype(na_value=np.nan)),
+            },
             index=postcodes.index,
         )
 

@@ -40,6 +40,9 @@ __all__ = [
     "normalise_sector",
     "normalise_sensitivity",
     "normalise_tenure",
+    "string_bytes",
+    "strip_strings",
+    "stripped_text",
     "validate_choice",
 ]
 
@@ -395,6 +398,67 @@ def arrow_strings(values: pd.Series):
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return arr.cast(pa.string())
+
+
+def string_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets and UTF-8 bytes behind a pyarrow string array, without a copy.
+
+    Value ``i`` is ``data[offsets[i]:offsets[i + 1]]`` (a null is usually empty).
+    """
+    import pyarrow as pa
+
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    _, offset_buffer, data_buffer = arr.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    if data_buffer is None or not len(arr):
+        return offsets, np.empty(0, dtype=np.uint8)
+    return offsets, np.frombuffer(data_buffer, dtype=np.uint8)
+
+
+#: Bytes that may start or end a value Arrow would trim: ASCII blanks and controls,
+#: DEL, and every byte of a non-ASCII character (some are spaces, such as U+00A0).
+_MAYBE_SPACE = np.zeros(256, dtype=bool)
+_MAYBE_SPACE[:0x21] = True
+_MAYBE_SPACE[0x7F:] = True
+
+
+def strip_strings(arr):
+    """A pyarrow string array with the whitespace around each value trimmed.
+
+    Arrow's ``utf8_trim_whitespace`` allocates a new array; a register's values
+    are nearly always clean, so when no value starts or ends with a byte that
+    could be whitespace the array is returned as it is.
+    """
+    import pyarrow.compute as pc
+
+    offsets, data = string_bytes(arr)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    if not filled.any():
+        return arr
+    if (_MAYBE_SPACE[data[starts[filled]]] | _MAYBE_SPACE[data[ends[filled] - 1]]).any():
+        return pc.utf8_trim_whitespace(arr)
+    return arr
+
+
+def stripped_text(values: pd.Series) -> pd.Series:
+    """Values as text (dtype ``str``), missing as ``""``, the whitespace around each trimmed.
+
+    The same as ``values.fillna("").astype(str).str.strip()``, without the copies
+    when the text is already clean (see :func:`strip_strings`).
+    """
+    import pyarrow as pa
+
+    text = values.fillna("")
+    if not isinstance(text.dtype, pd.StringDtype) or text.dtype.storage != "pyarrow":
+        text = text.astype(pd.StringDtype("pyarrow", na_value=np.nan))
+    arr = pa.array(text.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    stripped = [strip_strings(chunk) for chunk in chunks]
+    if all(a is b for a, b in zip(stripped, chunks, strict=True)):
+        return text if text is not values else text.copy(deep=False)
+    out = pa.chunked_array(stripped, type=arr.type)
+    return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name)
 
 
 def normalise_postcodes(values: pd.Series) -> pd.Series:

@@ -16,6 +16,9 @@ How the temporary file is built:
   then costs a file copy, not a rewrite of the estate.
 - Otherwise (a new store, or one written by an older version of assetmap, which
   this migrates), GDAL creates the five empty layers and every row is appended.
+  A new store has 64 KB SQLite pages, and its ``fid`` columns are plain
+  ``INTEGER PRIMARY KEY`` (GDAL's ``AUTOINCREMENT`` costs a write to
+  ``sqlite_sequence`` on every row).
 
 Rows are appended in bulk through SQLite itself (the ADBC SQLite driver binds
 whole Arrow columns in C, without holding Python's lock), with the GeoPackage
@@ -24,7 +27,8 @@ long (see BENCHMARKS.md). An import can hand its rows over in chunks: each chunk
 is inserted in a second thread while the importer checks the next, and the
 shared-site groups are settled once the last is in. The result is an ordinary
 GeoPackage, without an R-tree index, read back by GDAL exactly as GDAL would
-have written it.
+have written it. Empty text is stored as NULL (and a column with nothing in a
+chunk is left out of its insert); the store reads it back as ``""``.
 
 :class:`EstateStore` is the interface the engine uses; a PostGIS store can
 implement it later without any change elsewhere.
@@ -33,6 +37,7 @@ implement it later without any change elsewhere.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -184,8 +189,13 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = Fal
     for name, dtype in columns.items():
         if name not in out.columns:
             out[name] = pd.Series(dtype=dtype, index=out.index)
+        if _conforms(out[name], dtype):
+            continue
         if dtype == "str":
-            out[name] = out[name].fillna("").astype("str")
+            values = out[name]
+            if not pd.api.types.is_string_dtype(values.dtype):  # a column SQL had only NULLs in
+                values = values.astype(object)
+            out[name] = values.fillna("").astype("str")
         elif dtype == "int64":
             out[name] = pd.to_numeric(out[name], errors="coerce").fillna(0).astype("int64")
         else:
@@ -196,6 +206,16 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = Fal
     elif points and {"easting", "northing"} <= set(out.columns):
         keep += ["easting", "northing"]
     return out[keep]
+
+
+def _conforms(values: pd.Series, dtype: str) -> bool:
+    """Whether a column already has ``dtype`` (text: ``str`` without missing values)."""
+    if dtype == "str":
+        return values.dtype == _STR and not values.hasnans
+    return values.dtype == dtype
+
+
+_STR = pd.Series(dtype="str").dtype  # what ``astype("str")`` gives
 
 
 class GeoPackageStore(EstateStore):
@@ -402,8 +422,8 @@ class GeoPackageStore(EstateStore):
         """Whether the store exists with exactly the layers and columns this version writes.
 
         Only such a store is changed in a copy of its file; any other (an older
-        layout, an R-tree index added by another tool) is rewritten whole, which
-        brings it up to date.
+        layout, an R-tree index added by another tool, a ``fid`` declared
+        ``AUTOINCREMENT``) is rewritten whole, which brings it up to date.
         """
         if not self.exists():
             return False
@@ -426,7 +446,8 @@ class GeoPackageStore(EstateStore):
             extra = db.execute(
                 "SELECT count(*) FROM sqlite_master WHERE (type = 'trigger' AND tbl_name IN "
                 f"({_LAYER_LIST}) AND name NOT LIKE 'trigger_%_feature_count_%') "
-                "OR name LIKE 'rtree_%'"
+                "OR name LIKE 'rtree_%' "
+                f"OR (type = 'table' AND name IN ({_LAYER_LIST}) AND sql LIKE '%AUTOINCREMENT%')"
             ).fetchone()[0]
             return extra == 0
         except sqlite3.Error:
@@ -466,7 +487,25 @@ _SHARED_KEY_COLUMNS = (
 
 
 def _create_layers(path: Path) -> None:
-    """Create the store's five layers, empty, with GDAL: the GeoPackage's tables and metadata."""
+    """Create the store's five layers, empty: the GeoPackage's tables and metadata.
+
+    GDAL makes them once a process, in a file whose bytes are kept for the next store.
+    """
+    Path(path).write_bytes(_empty_store())
+
+
+@functools.lru_cache(maxsize=1)
+def _empty_store() -> bytes:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="assetmap-layout-") as folder:
+        path = Path(folder) / "empty.gpkg"
+        _make_layers(path)
+        return path.read_bytes()
+
+
+def _make_layers(path: Path) -> None:
+    """Create the store's five layers, empty, with GDAL."""
     import pyogrio
 
     with warnings.catch_warnings():
@@ -481,6 +520,47 @@ def _create_layers(path: Path) -> None:
                 # R-tree would double the time of every write (see BENCHMARKS.md)
                 kwargs["layer_options"] = {"SPATIAL_INDEX": "NO"}
             pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", **kwargs)
+    _drop_autoincrement(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        # large pages: a bulk insert does a sixth less work (see BENCHMARKS.md)
+        db.execute(f"PRAGMA page_size = {_PAGE_SIZE}")
+        db.execute("VACUUM")
+
+
+#: SQLite page size of a new store: the largest SQLite allows.
+_PAGE_SIZE = 65_536
+
+
+def _drop_autoincrement(path: Path) -> None:
+    """Make the empty layers' ``fid`` a plain ``INTEGER PRIMARY KEY``.
+
+    GDAL declares it ``AUTOINCREMENT``, which makes SQLite update its
+    ``sqlite_sequence`` table on every inserted row: a sixth of the time of a
+    bulk insert (see BENCHMARKS.md). Without it the ``fid`` is still the row's
+    unique key, as the GeoPackage standard asks; only the ``fid`` of rows deleted
+    from the end of a layer may be given again. The tables are empty, so each
+    is dropped and made again with its triggers.
+    """
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        for layer in _LAYOUT:
+            (sql,) = db.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (layer,)
+            ).fetchone()
+            triggers = [
+                row[0]
+                for row in db.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                    (layer,),
+                )
+            ]
+            if " AUTOINCREMENT" not in sql:
+                continue
+            db.execute(f'DROP TABLE "{layer}"')
+            db.execute(sql.replace(" AUTOINCREMENT", "", 1))
+            for trigger in triggers:
+                db.execute(trigger)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            db.execute(f"DELETE FROM sqlite_sequence WHERE name IN ({_LAYER_LIST})")
 
 
 class _BulkWriter:
@@ -645,6 +725,13 @@ class _BulkWriter:
                 blobs, extent = _point_blobs(x, y, srs_id)
         columns = [c for c in frame.columns if c in _LAYOUT[layer][0]]
         table = pa.Table.from_pandas(pd.DataFrame(frame[columns]), preserve_index=False)
+        # empty text is stored as NULL (read back as ""), and a column with nothing in
+        # it is left out of the insert: binding a million empty values would cost a
+        # tenth of the insert
+        for i, name in enumerate(table.column_names):
+            if _is_text(table.schema.field(i).type):
+                table = table.set_column(i, name, _empty_as_null(table.column(i)))
+        table = table.drop_columns([c for c in columns if table.column(c).null_count == len(table)])
         if blobs is not None:
             table = table.add_column(0, "geom", blobs)
             if np.isfinite(extent).all():
@@ -722,6 +809,42 @@ class _BulkWriter:
             return None
         rows["shared_group"] = pd.Series(groups[len(stored) :], index=rows.index, dtype="str")
         return rows
+
+
+def _is_text(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _empty_as_null(column):
+    """An Arrow text column with its empty strings made null (the strings are not copied)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = []
+    for chunk in column.chunks:
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
+        if chunk.offset or len(offsets) < len(chunk) + 1:  # a slice: let Arrow do it
+            chunks.append(pc.if_else(pc.equal(chunk, ""), None, chunk))
+            continue
+        filled = np.diff(offsets[: len(chunk) + 1]) > 0
+        if chunk.null_count:
+            filled &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        if filled.all():
+            chunks.append(chunk)
+            continue
+        validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+        chunks.append(
+            pa.Array.from_buffers(
+                chunk.type,
+                len(chunk),
+                [validity, chunk.buffers()[1], chunk.buffers()[2]],
+                null_count=int(len(chunk) - filled.sum()),
+            )
+        )
+    return pa.chunked_array(chunks, type=column.type)
 
 
 _BLOB_HEADER = b"GP\x00"  # magic and version; a flags byte and the srs_id follow

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assetmap.postcodes import PostcodeDirectory, compact_postcodes, lookup_postcodes
 from assetmap.schema import normalise_postcodes
@@ -64,3 +66,34 @@ def test_normalising_postcodes():
 def test_bulk_lookup(n):
     s = pd.Series(["TN1 1AA"] * n)
     assert np.all(lookup_postcodes(s)["found"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(alphabet="ABCNTWabnt0129 -.,/\t", max_size=10),
+            st.text(max_size=9),  # any character: the slow path
+        ),
+        max_size=12,
+    )
+)
+def test_query_keys_are_those_of_the_compact_postcodes(values):
+    from assetmap.postcodes import _WIDTH, _pack, _query_keys
+
+    series = pd.Series(values, dtype="str")
+    series = series.iloc[1:] if len(series) > 1 else series  # a slice, not the whole buffer
+    keys, usable = _query_keys(series)
+    compact = compact_postcodes(series)
+    expected = _pack(compact.to_numpy(dtype=object).astype(f"S{_WIDTH}"))
+    can_match = (compact.str.len() <= _WIDTH) & (compact != "")
+    assert usable.tolist() == can_match.tolist()
+    assert keys[usable].tolist() == expected[usable].tolist()
+
+
+def test_lookup_of_odd_spellings_and_missing_values():
+    got = lookup_postcodes(pd.Series(["tn1 1aa", " TN1-1AA ", None, "TN11AAX", "TN1 1AA", "ß"]))
+    assert got["found"].tolist() == [True, True, False, False, True, False]
+    assert got["district"].tolist() == ["E07000116", "E07000116", "", "", "E07000116", ""]
+    assert got.loc[0, ["easting", "northing"]].tolist() == [558300, 139100]

@@ -128,6 +128,7 @@ def test_a_failure_mid_write_leaves_the_previous_store_intact(
     if layout == "legacy":
         _legacy_layout(store_path)
     before = store_path.read_bytes()
+    store_module._empty_store.cache_clear()  # GDAL makes the layers afresh
     holder = pyogrio if target == "write_dataframe" else store_module._BulkWriter
     real = getattr(holder, target)
     calls = {"n": 0}
@@ -420,14 +421,20 @@ def test_removing_a_source_unflags_the_sites_it_shared(store_path):
     assert (sites["shared_group"] == "").all()
 
 
-@pytest.mark.parametrize("change", ["legacy columns", "spatial index"])
+@pytest.mark.parametrize("change", ["legacy columns", "spatial index", "autoincrement"])
 def test_a_store_in_another_layout_is_rewritten_whole(store_path, change):
     _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
     with closing(sqlite3.connect(store_path)) as db:
         if change == "legacy columns":
             db.execute("ALTER TABLE sites ADD COLUMN imported_at TEXT")
-        else:
+        elif change == "spatial index":
             db.execute("CREATE TABLE rtree_sites_geom (id INTEGER)")
+        else:  # as GDAL (and assetmap before 2026-11-24) declared the fid
+            db.execute("PRAGMA writable_schema = ON")
+            db.execute(
+                "UPDATE sqlite_master SET sql = replace(sql, '\"fid\" INTEGER PRIMARY KEY', "
+                "'\"fid\" INTEGER PRIMARY KEY AUTOINCREMENT') WHERE name = 'requests'"
+            )
         db.commit()
     store = open_store(store_path)
     assert not store._layout_is_current()
@@ -435,3 +442,44 @@ def test_a_store_in_another_layout_is_rewritten_whole(store_path, change):
     assert store._layout_is_current()
     assert store.sites()["source_file"].tolist() == ["police.csv"] * 2 + ["nhs.csv"] * 2
     assert "rtree_sites_geom" not in {name for name, _ in pyogrio.list_layers(store_path)}
+    with closing(sqlite3.connect(store_path)) as db:
+        (autoincrement,) = db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%AUTOINCREMENT%'"
+        ).fetchone()
+    assert autoincrement == 0
+
+
+def test_a_new_store_has_large_pages_and_no_autoincrement(store_path):
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    with closing(sqlite3.connect(store_path)) as db:
+        assert db.execute("PRAGMA page_size").fetchone()[0] == 65_536
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        tables = db.execute("SELECT sql FROM sqlite_master WHERE name = 'sites'").fetchone()[0]
+    assert '"fid" INTEGER PRIMARY KEY NOT NULL' in tables
+    assert "AUTOINCREMENT" not in tables
+    assert pyogrio.read_info(store_path, layer="sites")["features"] == 2
+
+
+def test_empty_text_is_stored_as_null_and_read_back_as_empty(store_path):
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    with closing(sqlite3.connect(store_path)) as db:
+        stored = db.execute("SELECT address, uprn, name FROM sites").fetchall()
+        empty = db.execute("SELECT count(*) FROM sites WHERE address = '' OR uprn = ''")
+        assert empty.fetchone()[0] == 0
+    assert None in {value for row in stored for value in row[:2]}
+    sites = open_store(store_path).sites()
+    assert not sites[["address", "uprn", "name"]].isna().any().any()
+    assert (sites["uprn"] == "").any()
+
+
+@pytest.mark.parametrize("arrow_type", ["string", "large_string"])
+def test_empty_as_null_keeps_every_string_and_nulls_only_the_empty(arrow_type):
+    import pyarrow as pa
+
+    values = ["a", "", None, "ü", "", "bc"] * 3
+    whole = pa.array(values, type=getattr(pa, arrow_type)())
+    column = pa.chunked_array([whole, whole.slice(2, 7), pa.array([], type=whole.type)])
+    out = store_module._empty_as_null(column)
+    expected = [None if v == "" else v for v in values + values[2:9]]
+    assert out.to_pylist() == expected
+    assert out.type == column.type

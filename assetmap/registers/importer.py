@@ -460,7 +460,23 @@ def _count_known(report, quarantine, clashes: int, location_source: pd.Series) -
 
 #: Rows checked and stored at a time by :func:`import_register` (see :class:`SiteChecks`).
 CHUNK_ROWS = 65_536
-_FIRST_CHUNK_ROWS = 8_192
+_EDGE_CHUNK_ROWS = 8_192
+
+
+def _chunk_starts(n: int) -> list[int]:
+    """Where each chunk of ``n`` rows starts.
+
+    The first and last chunks are small: the store starts inserting soon, and
+    the last insert, which no checking overlaps, is short.
+    """
+    edge = min(CHUNK_ROWS, _EDGE_CHUNK_ROWS)
+    starts = [0] if n else []
+    at = min(edge, n)
+    while at < n:
+        starts.append(at)
+        left = n - at
+        at += CHUNK_ROWS if left > CHUNK_ROWS + edge else (left - edge if left > edge else left)
+    return starts
 
 
 def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, log_row: dict):
@@ -491,9 +507,7 @@ def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, 
     agencies: dict = {}
     sectors: dict = {}
     checked, kept, extras = [], [], []
-    # a small first chunk, so that the store starts inserting soon
-    first = min(CHUNK_ROWS, _FIRST_CHUNK_ROWS)
-    starts = [0, *range(first, checks.n, CHUNK_ROWS)] if checks.n else []
+    starts = _chunk_starts(checks.n)
     for start, stop in zip(starts, [*starts[1:], checks.n], strict=True):
         rows = checks.chunk(start, stop)
         _add_provenance(rows, staged)

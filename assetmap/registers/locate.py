@@ -21,7 +21,15 @@ import pandas as pd
 import shapely
 
 from ..postcodes import PostcodeDirectory, default_directory
-from ..schema import CRS_BNG, GB_BOUNDS, arrow_strings, normalise_postcodes
+from ..schema import (
+    CRS_BNG,
+    GB_BOUNDS,
+    arrow_strings,
+    normalise_postcodes,
+    string_bytes,
+    strip_strings,
+    stripped_text,
+)
 from .columns import ColumnMap
 
 __all__ = [
@@ -125,12 +133,13 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = arrow_strings(values)
-    arr = pc.utf8_trim_whitespace(arr)
+    arr = strip_strings(arrow_strings(values))
     # Fast path: a clean column (numbers and blanks only) casts in one go.
-    blank = pc.equal(arr, "")
+    offsets, _ = string_bytes(arr)
+    blank = offsets[1:] == offsets[:-1]
     try:
-        numbers = pc.cast(pc.if_else(blank, None, arr), pa.float64()).to_numpy(zero_copy_only=False)
+        given = pc.if_else(pa.array(blank), None, arr) if blank.any() else arr
+        numbers = pc.cast(given, pa.float64()).to_numpy(zero_copy_only=False)
         numbers = numbers.astype("float64", copy=True)
         numbers[~np.isfinite(numbers)] = np.nan
         return numbers, np.zeros(len(numbers), dtype=bool)
@@ -387,13 +396,14 @@ def locate_rows(
     pc_col = cmap.column("postcode")
     postcode = constant_text("", table.index)
     if pc_col is not None:
-        raw_pc = table[pc_col].fillna("").astype(str).str.strip()
+        raw_pc = stripped_text(table[pc_col])
         postcode = normalise_postcodes(raw_pc)
         need = ~np.isfinite(east) & ~failed
         malformed = need & (raw_pc != "").to_numpy() & (postcode == "").to_numpy()
-        partial = (
-            malformed & raw_pc.str.upper().str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?").to_numpy()
-        )
+        partial = np.zeros(len(malformed), dtype=bool)
+        if malformed.any():  # only these few need the pattern
+            outward = raw_pc[malformed].str.upper().str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?")
+            partial[malformed] = outward.to_numpy(dtype=bool)
         if partial.any():
             problems.append(
                 Problem(

@@ -13,6 +13,7 @@ numbers, dates and units is the job of :mod:`assetmap.registers.validate`.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidArgumentError, RegisterReadError, UnsafeArchiveError
-from ..schema import CRS_BNG
+from ..schema import CRS_BNG, stripped_text
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
@@ -246,13 +247,13 @@ def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
             seen[name] = 1
         values = frame.iloc[:, i]
         if isinstance(values.dtype, pd.StringDtype):
-            text = values.fillna("")
+            text = values
         elif values.dtype.kind in "fO":
             # 415.0 -> "415", 415.05 -> "415.05"; dates -> ISO; missing -> ""
             text = values.map(_cell_text).astype("str")
         else:
             text = values.astype("str").where(values.notna(), "")
-        out[name] = text.str.strip()
+        out[name] = stripped_text(text)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -286,7 +287,10 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    text, encoding = _decode(data)
+    # a UTF-8 file goes to the parser as it is (the parser checks every value is
+    # UTF-8), and only its head is decoded here, to sniff the delimiter; any other
+    # file, or one the parser refuses, is decoded whole and parsed as that text
+    text, encoding, whole = _decode_head(data)
     sample = text[:65536]
     first_lines = sample.splitlines()[:50]
     if len([line for line in first_lines if line.strip()]) == 0:
@@ -302,9 +306,15 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
                 "the file is not a table: no comma, tab, semicolon or other delimiter was "
                 "found in its first line"
             ) from None
-    # UTF-8 files go to the parser as they are; others as the text decoded above
     utf8 = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    frame = _parse_delimited(text, delimiter, utf8=utf8 if encoding == "utf-8-sig" else None)
+    frame = _parse_utf8(sample, delimiter, utf8) if encoding == "utf-8-sig" else None
+    if frame is None:
+        if not whole:
+            text, encoding = _decode(data)
+        if encoding != "utf-8-sig":  # now UTF-8 for pyarrow
+            frame = _parse_utf8(sample, delimiter, text.encode("utf-8"))
+        if frame is None:  # ragged rows and other oddities: pandas' reader copes, more slowly
+            frame = _parse_text(text, delimiter)
     if frame.shape[1] < 2:
         raise RegisterReadError(
             "the file is not a table: its header has a single column "
@@ -316,32 +326,58 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, rows
 
 
-def _parse_delimited(text: str, delimiter: str, *, utf8: bytes | None = None) -> pd.DataFrame:
-    """Parse delimited text, every cell as a string: pyarrow's reader, else pandas'."""
+def _decode_head(data: bytes) -> tuple[str, str, bool]:
+    """The file's first 65,536 characters or more, as UTF-8 while it is UTF-8 so far
+    (``"utf-8-sig"``), else the whole file as :func:`_decode` decodes it; and whether
+    the text is the whole file."""
+    if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        head = data[: 4 * 65536]  # four bytes a character at most
+        try:
+            whole = len(head) == len(data)
+            text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=whole)
+            return text, "utf-8-sig", whole
+        except UnicodeDecodeError:
+            pass
+    return (*_decode(data), True)
+
+
+def _header(sample: str, delimiter: str) -> list[str]:
+    """The header row's names as the csv module reads them from the file's first text."""
+    try:
+        return next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    except csv.Error:  # a stray carriage return...: pandas' reader decides
+        return []
+
+
+def _parse_utf8(sample: str, delimiter: str, utf8: bytes) -> pd.DataFrame | None:
+    """A UTF-8 file parsed by pyarrow, every cell as a string; None when pyarrow
+    cannot (ragged rows, bytes that are not UTF-8 after all...)."""
+    header = _header(sample, delimiter)
+    if not header or len(set(header)) != len(header) or not all(h.strip() for h in header):
+        return None
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
-        header = next(csv.reader(io.StringIO(text[:65536]), delimiter=delimiter), [])
-    except csv.Error:  # a stray carriage return...: pandas' reader decides below
-        header = []
-    if header and len(set(header)) == len(header) and all(h.strip() for h in header):
-        try:
-            table = pacsv.read_csv(
-                io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8")),
-                read_options=pacsv.ReadOptions(block_size=16 << 20),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={h: pa.string() for h in header},
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-            return table.to_pandas(
-                types_mapper=lambda t: pd.StringDtype(na_value=np.nan) if t == pa.string() else None
-            )
-        except (pa.ArrowInvalid, pa.ArrowException):
-            pass  # ragged rows and other oddities: pandas' reader copes, more slowly
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.large_string() for h in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    return table.to_pandas(
+        types_mapper=lambda t: pd.StringDtype(na_value=np.nan) if t == pa.large_string() else None
+    )
+
+
+def _parse_text(text: str, delimiter: str) -> pd.DataFrame:
+    """Parse delimited text with pandas' reader, every cell as a string."""
     try:
         return pd.read_csv(
             io.StringIO(text),

@@ -26,6 +26,8 @@ from ..schema import (
     normalise_sector,
     normalise_sensitivity,
     normalise_tenure,
+    string_bytes,
+    stripped_text,
 )
 from .columns import ColumnMap
 from .locate import _MISSING, Located, Problem, arrow_strings, constant_text, parse_numbers
@@ -171,7 +173,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
     if column is None:
         return constant_text("", table.index)
-    return table[column].fillna("").astype(str).str.strip()
+    return stripped_text(table[column])
 
 
 def _date_field(table: pd.DataFrame, cmap, field: str, reason: str, col) -> pd.Series:
@@ -204,12 +206,24 @@ def _sensitivity(table: pd.DataFrame, cmap, col) -> pd.Series:
 
 
 def _has_letters(values: pd.Series, extra: str = "") -> bool:
-    """Whether any value holds a letter (or one of ``extra``): units, words, suffixes."""
-    import pyarrow.compute as pc
+    """Whether any value holds a letter (or one of ``extra``): units, words, suffixes.
 
-    arr = arrow_strings(values)
-    pattern = "[A-Za-z²" + "".join("\\" + c for c in extra) + "]"
-    return bool(pc.any(pc.match_substring_regex(arr, pattern)).as_py())
+    A letter is ``A-Z``, ``a-z`` or ``²``; the bytes are looked at directly (UTF-8
+    never puts an ASCII byte inside another character, and ``²`` is C2 B2).
+    """
+    offsets, data = string_bytes(arrow_strings(values))
+    data = data[offsets[0] : offsets[-1]] if len(data) else data
+    if not len(data):
+        return False
+    wanted = _LETTER_BYTES.copy()
+    wanted[list(extra.encode("ascii"))] = True
+    if wanted[data].any():
+        return True
+    return bool(((data[:-1] == 0xC2) & (data[1:] == 0xB2)).any())
+
+
+_LETTER_BYTES = np.zeros(256, dtype=bool)
+_LETTER_BYTES[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] = True
 
 
 def _norm_key(values: pd.Series) -> pd.Series:
@@ -483,7 +497,8 @@ class SiteChecks:
             self.postcode = located.postcode.reset_index(drop=True)
             self._notes = list(located.notes)
         self._seen = np.empty(0, dtype=np.uint64)  # ids so far (as numbers), sorted
-        self._seen_row = np.empty(0, dtype=self.rows.dtype)  # ...and their first rows
+        # each chunk's new ids, sorted, and their rows: where an earlier duplicate is first
+        self._firsts: list[tuple[np.ndarray, np.ndarray]] = []
         self._parts: list[pd.DataFrame] = []
         self._footprints: list[tuple[np.ndarray, np.ndarray]] = []
         self._counts = {"guessed": 0, "bad_uprn": 0, "vacant": 0}
@@ -615,7 +630,10 @@ class SiteChecks:
         sensitivity = _sensitivity(table, cmap, col)
 
         # Stable ids and duplicates of earlier rows.
-        key = source_ref.where(source_ref != "", ("uprn:" + uprn).where(uprn != "", ""))
+        has_ref = (source_ref != "").to_numpy()
+        key = source_ref
+        if not has_ref.all():
+            key = source_ref.where(has_ref, ("uprn:" + uprn).where(uprn != "", ""))
         need = (key == "").to_numpy()
         if need.any():  # no reference and no UPRN: the name and postcode identify the site
             fallback = "np:" + _norm_key(name[need]) + "|" + postcode[need].str.replace(" ", "")
@@ -667,29 +685,39 @@ class SiteChecks:
 
     def _flag_duplicates(self, col, hashes, rows, column, key) -> None:
         """Flag rows whose id (``hashes``) an earlier row, here or in a chunk before, has."""
-        seen, seen_row = self._seen, self._seen_row
-        # sorted queries walk ``seen`` in order: several times faster than as they come
+        seen = self._seen
+        # sorted queries walk ``seen`` in order: several times faster than as they come;
+        # a stable sort also puts each id's first row first among its equals
         order = np.argsort(hashes, kind="stable")
-        pos = np.empty(len(hashes), dtype=np.intp)
-        pos[order] = np.searchsorted(seen, hashes[order])
+        ordered = hashes[order]
+        pos = np.searchsorted(seen, ordered)
         earlier = np.zeros(len(hashes), dtype=bool)
         if len(seen):
-            clipped = np.minimum(pos, len(seen) - 1)
-            earlier = seen[clipped] == hashes
-        here = pd.Series(hashes).duplicated(keep="first").to_numpy() & ~earlier
+            earlier[order] = seen[np.minimum(pos, len(seen) - 1)] == ordered
+        again = np.zeros(len(hashes), dtype=bool)
+        again[order[1:]] = ordered[1:] == ordered[:-1]
+        here = again & ~earlier
         dup = earlier | here
         if dup.any():
             first_row = pd.Series(rows).groupby(hashes).transform("first").to_numpy(copy=True)
-            first_row[earlier] = seen_row[np.minimum(pos, len(seen) - 1)[earlier]]
+            first_row[earlier] = self._first_rows(hashes[earlier])
             msg = np.full(len(rows), "", dtype=object)
             msg[dup] = [f"duplicate of row {r}" for r in first_row[dup]]
             col.add(dup, column or "(row)", key, "duplicate", pd.Series(msg))
         new = ~dup[order]
         if new.any():  # remember this chunk's ids, in order
-            add, add_row = hashes[order][new], rows[order][new]
-            at = pos[order][new]
-            self._seen = np.insert(seen, at, add)
-            self._seen_row = np.insert(seen_row, at, add_row)
+            add = ordered[new]
+            self._seen = np.insert(seen, pos[new], add)
+            self._firsts.append((add, rows[order][new]))
+
+    def _first_rows(self, hashes: np.ndarray) -> np.ndarray:
+        """The rows where ids seen in earlier chunks first appeared."""
+        out = np.zeros(len(hashes), dtype=self.rows.dtype)
+        for ids, first in self._firsts:
+            at = np.minimum(np.searchsorted(ids, hashes), len(ids) - 1)
+            hit = ids[at] == hashes
+            out[hit] = first[at[hit]]
+        return out
 
     def finish(self) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[str]]:
         """Footprints, quarantine and notes, once every row has been checked.

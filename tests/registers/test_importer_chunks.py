@@ -142,3 +142,13 @@ def test_duplicates_across_chunks_are_those_of_the_whole_register(refs, size):
         _, q, n = checks.finish()
         pd.testing.assert_frame_equal(q, quarantine)
         assert n == notes
+
+
+@pytest.mark.parametrize("n", [0, 1, 8_191, 8_193, 70_000, 200_000, 1_000_000])
+def test_chunks_cover_every_row_once_small_at_both_ends(n):
+    starts = importer._chunk_starts(n)
+    sizes = [b - a for a, b in zip(starts, [*starts[1:], n][: len(starts)], strict=True)]
+    assert sum(sizes) == n and all(size > 0 for size in sizes)
+    assert max(sizes, default=0) <= importer.CHUNK_ROWS
+    if n > importer._EDGE_CHUNK_ROWS:
+        assert sizes[0] == importer._EDGE_CHUNK_ROWS >= sizes[-1]

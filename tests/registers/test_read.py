@@ -53,6 +53,33 @@ def test_csv_encodings_utf8_bom_and_cp1252():
         assert raw.table.loc[0, "cost"] == "£1"
 
 
+@pytest.mark.parametrize("where", ["head", "past the head"])
+def test_a_cp1252_byte_anywhere_makes_the_file_cp1252(where):
+    """Only the file's head is decoded before the parser: a byte that is not UTF-8
+    after it still makes the whole file read as cp1252."""
+    filler = "".join(f"Site {i},TN1 1AA\n" for i in range(30_000 if where != "head" else 1))
+    data = ("name,postcode\n" + filler).encode("utf-8") + "Café,ME14 1XX\n".encode("cp1252")
+    assert (len(data) > 4 * 65536) == (where != "head")
+    raw = read_register(data, name="r.csv")
+    assert raw.table["name"].iloc[-1] == "Café"
+    assert any("cp1252" in note for note in raw.notes)
+
+
+def test_a_long_utf8_file_with_a_ragged_row_is_read_by_the_fallback():
+    filler = "".join(f"Café {i},TN1 1AA\n" for i in range(30_000))
+    data = ("name,postcode\n" + filler + "Library\n").encode("utf-8")  # a short row
+    raw = read_register(data, name="r.csv")
+    assert len(raw.table) == 30_001
+    assert raw.table["name"].iloc[0] == "Café 0"
+    assert raw.table.iloc[-1].tolist() == ["Library", ""]
+    assert any("utf-8" in note for note in raw.notes)
+
+
+def test_a_utf8_character_cut_at_the_end_of_a_short_file_makes_it_cp1252():
+    raw = read_register("name,postcode\nCafé,TN1 1AA\n".encode() + b"\xc3", name="r.csv")
+    assert any("cp1252" in note for note in raw.notes)
+
+
 def test_csv_keeps_text_exactly_and_numbers_rows_from_two():
     raw = read_register(b"uprn,name\n000123,A\n00456,B\n", name="r.csv")
     assert raw.table["uprn"].tolist() == ["000123", "00456"]  # leading zeros kept

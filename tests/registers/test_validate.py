@@ -353,3 +353,50 @@ def test_request_placed_by_locality_only():
     assert row["location_source"] == "locality"
     assert row.geometry is None
     assert any("10,000 m assumed" in n for n in p.report.notes)
+
+
+_TEXT = st.lists(
+    st.one_of(
+        st.none(),
+        st.text(alphabet="0123456789 ,.£²()kmABCsqftü\t\u00a0\u2003", max_size=8),
+        st.text(max_size=6),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_stripped_text_is_pandas_strip(values):
+    from assetmap.schema import stripped_text
+
+    series = pd.Series(values, dtype="str").iloc[len(values) // 3 :]  # also a slice
+    expected = series.fillna("").astype(str).str.strip()
+    pd.testing.assert_series_equal(stripped_text(series), expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT, st.sampled_from(["", "()"]))
+def test_letters_are_found_on_the_bytes_as_the_pattern_finds_them(values, extra):
+    import re
+
+    from assetmap.registers.validate import _has_letters
+
+    series = pd.Series(values, dtype="str").iloc[len(values) // 3 :]
+    pattern = re.compile("[A-Za-z²" + "".join("\\" + c for c in extra) + "]")
+    expected = any(pattern.search(v) for v in series.fillna(""))
+    assert _has_letters(series, extra=extra) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_money_and_areas_parse_the_same_in_a_slice_as_alone(values):
+    series = pd.Series(values, dtype="str")
+    part = series.iloc[len(values) // 3 :]
+    alone = pd.Series(part.tolist(), dtype="str")
+    for parse in (parse_money, lambda s: parse_area(s, "sqm")):
+        got, bad = parse(part)
+        want, want_bad = parse(alone)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(bad, want_bad)
