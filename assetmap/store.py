@@ -659,10 +659,11 @@ class _BulkWriter:
     ) -> tuple[int, pd.DataFrame]:
         """Append frames to ``layer`` as :meth:`append` does, each while the next is made.
 
-        SQLite's insert runs in a second thread (the driver releases Python's lock
-        while it inserts), so the work that makes a chunk overlaps the insert of the
-        previous one. Chunks are inserted in order, one at a time; an error in either
-        thread is raised here once the insert under way has ended.
+        Each chunk is made into Arrow columns and inserted by SQLite in a second
+        thread (the driver releases Python's lock while it inserts), so the work that
+        makes a chunk overlaps the storing of the previous one. Chunks are stored in
+        order, one at a time; an error in either thread is raised here once the chunk
+        under way is stored.
 
         Returns
         -------
@@ -676,17 +677,20 @@ class _BulkWriter:
         self._cur.execute(f'SELECT coalesce(max(fid), 0) FROM "{layer}"')
         last_fid = int(self._cur.fetchone()[0])
         kept: list[pd.DataFrame] = []
+
+        def store(frame: pd.DataFrame) -> None:  # in the second thread, a chunk at a time
+            table = self._arrow_rows(layer, frame, srs_id)
+            if table is not None:
+                self._cur.adbc_ingest(layer, table, mode="append")
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-store") as pool:
             pending = None
             for frame in chunks:
-                table = self._arrow_rows(layer, frame, srs_id)
                 if keys:
                     kept.append(pd.DataFrame(frame[list(keys)]))
                 if pending is not None:
                     pending.result()
-                    pending = None
-                if table is not None:
-                    pending = pool.submit(self._cur.adbc_ingest, layer, table, mode="append")
+                pending = pool.submit(store, frame)
             if pending is not None:
                 pending.result()
         appended = (
@@ -724,7 +728,7 @@ class _BulkWriter:
                 y = frame["northing"].to_numpy(dtype="float64")
                 blobs, extent = _point_blobs(x, y, srs_id)
         columns = [c for c in frame.columns if c in _LAYOUT[layer][0]]
-        table = pa.Table.from_pandas(pd.DataFrame(frame[columns]), preserve_index=False)
+        table = pa.table({c: _arrow_column(frame[c]) for c in columns})
         # empty text is stored as NULL (read back as ""), and a column with nothing in
         # it is left out of the insert: binding a million empty values would cost a
         # tenth of the insert
@@ -809,6 +813,17 @@ class _BulkWriter:
             return None
         rows["shared_group"] = pd.Series(groups[len(stored) :], index=rows.index, dtype="str")
         return rows
+
+
+def _arrow_column(values: pd.Series):
+    """A column as Arrow: Arrow-backed text as it is, numbers with NaN as null."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.array(values.array)
+    if values.dtype.kind in "fiub":
+        return pa.array(values.to_numpy(), from_pandas=True)
+    return pa.array(values, from_pandas=True)
 
 
 def _is_text(arrow_type) -> bool:

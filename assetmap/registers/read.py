@@ -306,7 +306,7 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
                 "the file is not a table: no comma, tab, semicolon or other delimiter was "
                 "found in its first line"
             ) from None
-    utf8 = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    utf8 = memoryview(data)[3 if data.startswith(b"\xef\xbb\xbf") else 0 :]  # no copy
     frame = _parse_utf8(sample, delimiter, utf8) if encoding == "utf-8-sig" else None
     if frame is None:
         if not whole:
@@ -349,7 +349,7 @@ def _header(sample: str, delimiter: str) -> list[str]:
         return []
 
 
-def _parse_utf8(sample: str, delimiter: str, utf8: bytes) -> pd.DataFrame | None:
+def _parse_utf8(sample: str, delimiter: str, utf8: bytes | memoryview) -> pd.DataFrame | None:
     """A UTF-8 file parsed by pyarrow, every cell as a string; None when pyarrow
     cannot (ragged rows, bytes that are not UTF-8 after all...)."""
     header = _header(sample, delimiter)
@@ -360,7 +360,7 @@ def _parse_utf8(sample: str, delimiter: str, utf8: bytes) -> pd.DataFrame | None
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(utf8),
+            pa.BufferReader(pa.py_buffer(utf8)),  # the bytes as they are, not a copy
             read_options=pacsv.ReadOptions(block_size=16 << 20),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
