@@ -88,13 +88,20 @@ def _query_keys(postcodes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     np.cumsum(keep, out=kept_before[1:])
     first = kept_before[offsets[:-1] - start]
     length = kept_before[offsets[1:] - start] - first
-    chars = _UPPER[data[keep]]
-    packed = np.zeros((len(length), 8), dtype=np.uint8)  # zero-padded, as "S8" pads
-    for j in range(_WIDTH):
-        has = length > j
-        packed[has, j] = chars[first[has] + j]
+    chars = np.zeros(int(keep.sum()) + 8, dtype=np.uint8)
+    chars[: len(chars) - 8] = _UPPER[data[keep]]
+    # the eight bytes from each position, read big-endian (overlapping windows, no copy)
+    windows = np.ndarray((len(chars) - 7,), dtype=">u8", buffer=chars, strides=(1,))
+    # ...of which a postcode keeps its own bytes, zero-padded as "S8" pads
+    keys = windows[first].astype(np.uint64) & _LEADING_BYTES[np.minimum(length, _WIDTH)]
     usable = (length > 0) & (length <= _WIDTH)
-    return packed.view(">u8").ravel().astype(np.uint64), usable
+    return keys, usable
+
+
+#: Masks that keep the first k bytes of a big-endian 64-bit number, k = 0..7.
+_LEADING_BYTES = np.array(
+    [((1 << (8 * k)) - 1) << (8 * (8 - k)) for k in range(8)], dtype=np.uint64
+)
 
 
 @dataclass(frozen=True)

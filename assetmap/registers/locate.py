@@ -427,7 +427,7 @@ def locate_rows(
         todo = need & (postcode != "").to_numpy()
         if todo.any():
             directory = directory or default_directory()
-            found = directory.lookup(postcode[todo])
+            found = directory.lookup(postcode if todo.all() else postcode[todo])
             f_ok = found["found"].to_numpy() & np.isfinite(found["easting"].to_numpy())
             ni = found["district"].str.startswith("N").to_numpy()
             idx = np.flatnonzero(todo)
