@@ -253,10 +253,14 @@ def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) ->
     import pyarrow as pa
 
     codes, uniques = pd.factorize(text.fillna("").astype(str), use_na_sentinel=False)
-    if len(uniques) <= _FEW_VALUES:  # the usual case; a register is read in chunks
-        found = _labels_of(tuple(str(u) for u in uniques), tuple(table), default)
+    names = [str(u) for u in uniques]
+    if len(names) <= _FEW_VALUES:  # the usual case; a register is read in chunks
+        # sorted, so that chunks holding the same values in another order share an entry
+        key = tuple(sorted(names))
+        label = dict(zip(key, _labels_of(key, tuple(table), default), strict=True))
+        found = [label[name] for name in names]
     else:
-        found = _labels_of.__wrapped__(tuple(str(u) for u in uniques), tuple(table), default)
+        found = _labels_of.__wrapped__(tuple(names), tuple(table), default)
     labels = pa.array(found, type=pa.large_string())
     return pd.Series(
         pd.array(labels.take(codes), dtype=pd.StringDtype(na_value=np.nan)), index=text.index

@@ -335,14 +335,18 @@ class _Staged:
     imported_at: str
 
 
-def _add_provenance(rows: pd.DataFrame, staged: _Staged) -> None:
+def _add_provenance(rows: pd.DataFrame, staged: _Staged, *, stored_only: bool = False) -> None:
+    """Give ``rows`` their provenance columns; with ``stored_only``, only the one the
+    store keeps on each row (the file's hash and the import time are kept once, in
+    the import log)."""
     raw = staged.raw
     for column, value in (
         ("source_file", raw.name),
         ("source_sha256", raw.sha256),
         ("imported_at", staged.imported_at),
     ):
-        rows[column] = constant_text(value, rows.index)
+        if column == "source_file" or not stored_only:
+            rows[column] = constant_text(value, rows.index)
 
 
 def _report(
@@ -510,7 +514,7 @@ def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, 
     starts = _chunk_starts(checks.n)
     for start, stop in zip(starts, [*starts[1:], checks.n], strict=True):
         rows = checks.chunk(start, stop)
-        _add_provenance(rows, staged)
+        _add_provenance(rows, staged, stored_only=True)
         agencies.update(dict.fromkeys(rows["agency"].unique().tolist()))
         sectors.update(dict.fromkeys(rows["sector"].unique().tolist()))
         checked.append(rows["location_source"])

@@ -157,7 +157,7 @@ def test_clicking_a_site_shows_its_record_and_hostile_text_stays_text(page: Page
     x, y = _focus_site(page, frame, HOSTILE_ID)
     page.mouse.move(x, y)
     tooltip = frame.locator(".leaflet-tooltip")
-    tooltip.wait_for(timeout=10_000)
+    tooltip.wait_for(timeout=30_000)
     assert "<img src=x onerror=window.__xss=1>" in tooltip.inner_text()
     assert tooltip.locator("img").count() == 0
 
@@ -178,7 +178,7 @@ def test_filter_keeps_the_map_position(page: Page):
     frame = _map_frame(page)
     _wait_for_count(frame, "path.assetmap-site", N_SITES)
     frame.locator(".leaflet-control-zoom-in").click()
-    frame.wait_for_function("window.map.getZoom() >= 10", timeout=10_000)
+    frame.wait_for_function("window.map.getZoom() >= 10", timeout=30_000)
     zoom = frame.evaluate("window.map.getZoom()")
     frame.evaluate("window.__sameDocument = true")
 
@@ -291,7 +291,7 @@ def test_first_start_shows_the_sample_estate_on_the_map(browser_context, tmp_pat
             assert drawn > 1_500  # the whole sample estate, not clustered at this size
             assert store.is_file()
             assert len(sample_registers()) >= 10
-            frame.get_by_text("Contains OS data", exact=False).first.wait_for(timeout=10_000)
+            frame.get_by_text("Contains OS data", exact=False).first.wait_for(timeout=30_000)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "first_start_sample_estate.png"), full_page=True)
         finally:
@@ -399,7 +399,7 @@ def test_uploaded_register_shows_its_report_and_hostile_names_stay_text(
         page.screenshot(path=str(ARTIFACTS / "hostile_register_focused.png"))
         page.mouse.move(x, y)
         tooltip = frame.locator(".leaflet-tooltip")
-        tooltip.wait_for(timeout=10_000)
+        tooltip.wait_for(timeout=30_000)
         assert "<img src=x onerror=window.__xss=1>" in tooltip.inner_text()
         assert "`tick` ${x}" in tooltip.inner_text()
         page.mouse.click(x, y)
