@@ -460,7 +460,7 @@ def stripped_text(values: pd.Series) -> pd.Series:
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     stripped = [strip_strings(chunk) for chunk in chunks]
     if all(a is b for a, b in zip(stripped, chunks, strict=True)):
-        return text if text is not values else text.copy(deep=False)
+        return text
     out = pa.chunked_array(stripped, type=arr.type)
     return pd.Series(pd.array(out, dtype=text.dtype), index=values.index, name=values.name)
 
