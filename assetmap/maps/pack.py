@@ -39,10 +39,9 @@ from ..files import unwritable_folder
 from ..localities import LEVELS, assign_localities
 from ..store import EstateStore, open_store
 from .static import (
-    DPIS,
-    FORMATS,
-    PAPERS,
     Place,
+    _check_format_dpi,
+    _check_paper,
     build_map,
     in_place,
     resolve_place,
@@ -276,18 +275,8 @@ def export_pack(
             f"level={str(level)!r} is not an atlas level; expected one of: "
             f"{', '.join(_ATLAS_LEVELS)}, or the path of a boundary file (wards, parishes...)"
         )
-    if format not in FORMATS:
-        problems.append(
-            f"format={format!r} is not a map file format; expected one of: {', '.join(FORMATS)}"
-        )
-    if paper not in PAPERS:
-        problems.append(
-            f"paper={paper!r} is not a paper size; expected one of: {', '.join(PAPERS)}"
-        )
-    if isinstance(dpi, bool) or dpi not in DPIS:
-        problems.append(
-            f"dpi={dpi!r} is not valid; expected one of: {', '.join(str(d) for d in DPIS)}"
-        )
+    _check_format_dpi(format, dpi, problems)
+    _check_paper(paper, problems)
     folder = _check_out_dir(out_dir, problems)
     sites, requests = _sites_and_requests(source, requests, problems)
     try:

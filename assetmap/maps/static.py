@@ -416,14 +416,18 @@ def _check_common(
 ) -> None:
     if kind not in KINDS:
         problems.append(f"kind={kind!r} is not a map kind; expected one of: {', '.join(KINDS)}")
-    if paper not in PAPERS:
-        problems.append(
-            f"paper={paper!r} is not a paper size; expected one of: {', '.join(PAPERS)}"
-        )
+    _check_paper(paper, problems)
     if not isinstance(landscape, bool):
         problems.append(f"landscape={landscape!r} is not valid; expected True or False")
     if not isinstance(inset, bool):
         problems.append(f"inset={inset!r} is not valid; expected True or False")
+
+
+def _check_paper(paper: object, problems: list[str]) -> None:
+    if paper not in PAPERS:
+        problems.append(
+            f"paper={paper!r} is not a paper size; expected one of: {', '.join(PAPERS)}"
+        )
 
 
 def _check_text(name: str, value: object, problems: list[str]) -> None:

@@ -111,27 +111,22 @@ def test_a_second_pack_replaces_its_files_and_leaves_others_alone(tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("the officer's own notes")
     sites = offering_sites(60)
-    first = export_pack(
-        sites,
-        "Maidstone",
-        "district",
-        out,
-        requests=make_requests(),
-        format="svg",
-        dpi=150,
-        drawn_on=DAY,
-    )
+
+    def pack(frame):
+        return export_pack(
+            frame,
+            "Maidstone",
+            "district",
+            out,
+            requests=make_requests(),
+            format="svg",
+            dpi=150,
+            drawn_on=DAY,
+        )
+
+    first = pack(sites)
     before = (out / "maps" / "01_sites.svg").read_bytes()
-    second = export_pack(
-        sites.iloc[:30],
-        "Maidstone",
-        "district",
-        out,
-        requests=make_requests(),
-        format="svg",
-        dpi=150,
-        drawn_on=DAY,
-    )
+    second = pack(sites.iloc[:30])
     assert (out / "notes.txt").read_text() == "the officer's own notes"
     assert (out / "maps" / "01_sites.svg").read_bytes() != before
     assert first.to_frame()["file"].tolist() == second.to_frame()["file"].tolist()
