@@ -230,7 +230,7 @@ class PostcodeDirectory:
         query, usable = _query_keys(postcodes)
         # a binary search for sorted queries walks the table in order: several times
         # faster than for the queries as they come (cache misses), even with the sort
-        order = np.argsort(query, kind="stable")
+        order = np.argsort(query)  # (equal queries find the same place in any order)
         pos = np.empty(len(query), dtype=np.intp)
         pos[order] = np.searchsorted(table.keys, query[order])
         pos_clipped = np.minimum(pos, len(table.keys) - 1)

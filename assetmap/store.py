@@ -36,12 +36,14 @@ implement it later without any change elsewhere.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
 import os
 import shutil
 import sqlite3
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -185,6 +187,13 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = Fal
     A GeoDataFrame keeps its geometry; with ``points``, a frame that gives its
     points as ``easting`` and ``northing`` columns keeps those.
     """
+    if (
+        not len(frame)
+        and type(frame) is pd.DataFrame
+        and isinstance(frame.index, pd.RangeIndex)
+        and not (points and {"easting", "northing"} <= set(frame.columns))
+    ):  # no rows (no sites yet, a clean register's quarantine): made once
+        return _empty_frame(tuple(columns.items())).copy(deep=False)
     out = frame.copy(deep=False)  # columns are replaced, never changed in place
     for name, dtype in columns.items():
         if name not in out.columns:
@@ -206,6 +215,12 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = Fal
     elif points and {"easting", "northing"} <= set(out.columns):
         keep += ["easting", "northing"]
     return out[keep]
+
+
+@functools.lru_cache(maxsize=16)
+def _empty_frame(columns: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+    """A frame with no rows and these columns (name, dtype); copy it before use."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns})
 
 
 def _conforms(values: pd.Series, dtype: str) -> bool:
@@ -563,6 +578,10 @@ def _drop_autoincrement(path: Path) -> None:
             db.execute(f"DELETE FROM sqlite_sequence WHERE name IN ({_LAYER_LIST})")
 
 
+#: Chunks :meth:`_BulkWriter.append_chunks` lets wait for the store, at most.
+_CHUNKS_IN_FLIGHT = 2
+
+
 class _BulkWriter:
     """Changes to a GeoPackage's rows in one SQLite transaction, through ADBC.
 
@@ -575,13 +594,18 @@ class _BulkWriter:
     def __init__(self, path: Path) -> None:
         import adbc_driver_sqlite.dbapi as dbapi
 
-        # an absolute path, so that no file name is read as an SQLite URI
-        self._conn = dbapi.connect(str(Path(path).resolve()))
+        # an absolute path, so that no file name is read as an SQLite URI; the
+        # transaction is begun by hand, once the connection is set up
+        self._conn = dbapi.connect(str(Path(path).resolve()), autocommit=True)
         self._cur = self._conn.cursor()
         self._triggers: list[str] = []
         self._extents: dict[str, np.ndarray] = {}
 
     def __enter__(self) -> _BulkWriter:
+        # the file is a copy that replace_atomically syncs to disk before it is renamed
+        # over the store, and discards on any error: SQLite need not sync it as well
+        self._cur.execute("PRAGMA synchronous = OFF")
+        self._cur.execute("BEGIN")
         self._cur.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
             f"AND tbl_name IN ({_LAYER_LIST}) AND name LIKE 'trigger_%_feature_count_%'"
@@ -595,10 +619,10 @@ class _BulkWriter:
         try:
             if exc_type is None:
                 self._finish()
-                self._conn.commit()
+                self._cur.execute("COMMIT")
             else:
                 with contextlib.suppress(Exception):  # the error that got here matters more
-                    self._conn.rollback()
+                    self._cur.execute("ROLLBACK")
         finally:
             self._cur.close()
             self._conn.close()
@@ -652,7 +676,7 @@ class _BulkWriter:
         points as a geometry column or as ``easting`` and ``northing`` columns."""
         table = self._arrow_rows(layer, frame, self._srs_id(layer))
         if table is not None:
-            self._cur.adbc_ingest(layer, table, mode="append")
+            self._insert(layer, table)
 
     def append_chunks(
         self, layer: str, chunks: Iterator[pd.DataFrame], keys: tuple[str, ...] = ()
@@ -661,9 +685,9 @@ class _BulkWriter:
 
         Each chunk is made into Arrow columns and inserted by SQLite in a second
         thread (the driver releases Python's lock while it inserts), so the work that
-        makes a chunk overlaps the storing of the previous one. Chunks are stored in
-        order, one at a time; an error in either thread is raised here once the chunk
-        under way is stored.
+        makes a chunk overlaps the storing of those before (at most
+        :data:`_CHUNKS_IN_FLIGHT` wait). Chunks are stored in order, one at a time;
+        an error in either thread is raised here, and no chunk is stored after it.
 
         Returns
         -------
@@ -678,27 +702,64 @@ class _BulkWriter:
         last_fid = int(self._cur.fetchone()[0])
         kept: list[pd.DataFrame] = []
 
+        failed = threading.Event()
+
         def store(frame: pd.DataFrame) -> None:  # in the second thread, a chunk at a time
-            table = self._arrow_rows(layer, frame, srs_id)
-            if table is not None:
-                self._cur.adbc_ingest(layer, table, mode="append")
+            if failed.is_set():  # a chunk before failed: the transaction is lost anyway
+                return
+            try:
+                table = self._arrow_rows(layer, frame, srs_id)
+                if table is not None:
+                    self._insert(layer, table)
+            except BaseException:
+                failed.set()
+                raise
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-store") as pool:
-            pending = None
-            for frame in chunks:
-                if keys:
-                    kept.append(pd.DataFrame(frame[list(keys)]))
-                if pending is not None:
-                    pending.result()
-                pending = pool.submit(store, frame)
-            if pending is not None:
-                pending.result()
+            # two chunks may wait to be stored, so that a chunk slow to store holds up
+            # the checks only when the next one is slow too
+            pending: collections.deque = collections.deque()
+            try:
+                for frame in chunks:
+                    if keys:
+                        kept.append(pd.DataFrame(frame[list(keys)]))
+                    while len(pending) >= _CHUNKS_IN_FLIGHT:
+                        pending.popleft().result()
+                    pending.append(pool.submit(store, frame))
+                while pending:
+                    pending.popleft().result()
+            except BaseException:
+                failed.set()
+                for waiting in pending:
+                    waiting.cancel()
+                raise
         appended = (
             pd.concat(kept, ignore_index=True)
             if kept
             else pd.DataFrame({c: pd.Series(dtype="str") for c in keys})
         )
         return last_fid, appended
+
+    def _insert(self, layer: str, table) -> None:
+        """Insert the rows of an Arrow table into ``layer``, in the open transaction.
+
+        SQLite is given one ``INSERT`` for all the rows, and the driver binds each
+        row's values to it. A text column that holds the same value on every row
+        (a register's agency, sector and file, mostly) is written into the
+        statement once, as a quoted SQL literal, instead: binding a value costs
+        about as much as storing it, and a few such columns are a third of an
+        import's insert.
+        """
+        fixed = _constant_text(table) if table.num_rows > 1 else {}
+        bound = [c for c in table.column_names if c not in fixed]
+        if not bound:  # a statement binds at least one column, to be run once a row
+            bound.append(next(iter(fixed)))
+            del fixed[bound[0]]
+        names = ", ".join(f'"{c}"' for c in [*bound, *fixed])
+        values = ", ".join(["?"] * len(bound) + [_sql_text(v) for v in fixed.values()])
+        self._cur.executemany(
+            f'INSERT INTO "{layer}" ({names}) VALUES ({values})', table.select(bound)
+        )
 
     def _srs_id(self, layer: str) -> int | None:
         if _LAYOUT[layer][1] is None:
@@ -770,32 +831,43 @@ class _BulkWriter:
             + " FROM sites"
             + ("" if appended is None else f" WHERE fid <= {int(last_fid)}")
         )
-        stored = self._cur.fetch_arrow_table().to_pandas(
-            types_mapper=lambda t: (
-                pd.StringDtype(na_value=np.nan) if t in (pa.string(), pa.large_string()) else None
-            )
-        )
-        stored = _conform(stored, {"fid": "int64", **{c: "str" for c in _SHARED_KEY_COLUMNS}})
+        found = self._cur.fetch_arrow_table()
         keys = list(_SHARED_KEY_COLUMNS)
-        merged = (
-            stored[keys]
-            if rows is None
-            else pd.concat([stored[keys], pd.DataFrame(rows[keys])], ignore_index=True)
-        )
-        groups = pd.Series(shared(merged), dtype="str").to_numpy(dtype=object)
-        before = groups[: len(stored)]
-        changed = before != stored["shared_group"].to_numpy(dtype=object)
-        if changed.any():
-            params = pa.table(
-                {
-                    "shared_group": pa.array(before[changed], type=pa.string()),
-                    "fid": pa.array(stored["fid"].to_numpy()[changed]),
-                }
+        if found.num_rows:
+            stored = found.to_pandas(
+                types_mapper=lambda t: (
+                    pd.StringDtype(na_value=np.nan)
+                    if t in (pa.string(), pa.large_string())
+                    else None
+                )
             )
-            self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+            stored = _conform(stored, {"fid": "int64", **{c: "str" for c in keys}})
+            merged = (
+                stored[keys]
+                if rows is None
+                else pd.concat([stored[keys], pd.DataFrame(rows[keys])], ignore_index=True)
+            )
+        elif rows is None:
+            return None  # no sites at all
+        else:  # nothing stored before: the new rows are all there is
+            stored = None
+            merged = pd.DataFrame(rows[keys]).reset_index(drop=True)
+        groups = pd.Series(shared(merged), dtype="str").reset_index(drop=True)
+        n_stored = 0 if stored is None else len(stored)
+        if n_stored:
+            before = groups.iloc[:n_stored]
+            changed = _differs(before, stored["shared_group"])
+            if changed.any():
+                params = pa.table(
+                    {
+                        "shared_group": pa.array(before[changed].tolist(), type=pa.string()),
+                        "fid": pa.array(stored["fid"].to_numpy()[changed]),
+                    }
+                )
+                self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+        new = groups.iloc[n_stored:]
         if appended is not None:
-            new = groups[len(stored) :]
-            changed = new != rows["shared_group"].to_numpy(dtype=object)
+            changed = _differs(new, rows["shared_group"])
             if changed.any():  # the new rows are stored in order, after last_fid
                 self._cur.execute(f"SELECT fid FROM sites WHERE fid > {int(last_fid)} ORDER BY fid")
                 fids = self._cur.fetch_arrow_table().column(0).to_numpy()
@@ -803,7 +875,7 @@ class _BulkWriter:
                     raise StoreError(f"{len(new)} sites were appended but {len(fids)} are stored")
                 params = pa.table(
                     {
-                        "shared_group": pa.array(new[changed], type=pa.string()),
+                        "shared_group": pa.array(new[changed].tolist(), type=pa.string()),
                         "fid": pa.array(fids[changed]),
                     }
                 )
@@ -811,8 +883,13 @@ class _BulkWriter:
             return None
         if rows is None:
             return None
-        rows["shared_group"] = pd.Series(groups[len(stored) :], index=rows.index, dtype="str")
+        rows["shared_group"] = pd.Series(new.to_numpy(), index=rows.index, dtype="str")
         return rows
+
+
+def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Where two text columns of the same length differ, by position."""
+    return (a.reset_index(drop=True) != b.reset_index(drop=True)).to_numpy(dtype=bool)
 
 
 def _arrow_column(values: pd.Series):
@@ -830,6 +907,32 @@ def _is_text(arrow_type) -> bool:
     import pyarrow as pa
 
     return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _constant_text(table) -> dict[str, str]:
+    """The text columns of an Arrow table that hold one value, the same, on every row
+    (no nulls, no NUL characters), with that value."""
+    import pyarrow.compute as pc
+
+    found = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not _is_text(column.type) or column.null_count or not len(column):
+            continue
+        first = column[0].as_py()
+        if column[-1].as_py() != first or "\x00" in first:
+            continue
+        if pc.all(pc.equal(column, first)).as_py():
+            found[name] = first
+    return found
+
+
+def _sql_text(value: str) -> str:
+    """``value`` as an SQL string literal: in single quotes, each single quote doubled.
+
+    That is the whole of SQLite's quoting for text: nothing else in the literal
+    is special. Text with a NUL character is never given (see :func:`_constant_text`).
+    """
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _empty_as_null(column):

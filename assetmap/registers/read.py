@@ -21,6 +21,7 @@ import json
 import re
 import warnings
 import zipfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -682,6 +683,24 @@ def _check_geojson(data: bytes) -> bytes:
     return data
 
 
+#: A file at least this large is hashed in a second thread while it is parsed.
+_HASH_ASIDE_BYTES = 1 << 20
+_HASHER = None
+
+
+def _sha256_hex(data: bytes) -> Future:
+    """The SHA-256 of ``data`` in hex, as a future: a large file is hashed in a second
+    thread (hashlib lets go of Python's lock) while this one parses it."""
+    global _HASHER
+    if len(data) < _HASH_ASIDE_BYTES:
+        done: Future = Future()
+        done.set_result(hashlib.sha256(data).hexdigest())
+        return done
+    if _HASHER is None:
+        _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-sha256")
+    return _HASHER.submit(lambda: hashlib.sha256(data).hexdigest())
+
+
 def read_register(
     source: str | Path | bytes,
     *,
@@ -735,7 +754,7 @@ def read_register(
             raise RegisterReadError(f"there is no file at {str(path)!r}")
         data = path.read_bytes()
         name = name or path.name
-    digest = hashlib.sha256(data).hexdigest()
+    digest = _sha256_hex(data)
     fmt = sniff_format(data, limits=zip_limits)
     notes: list[str] = []
     geometry = None
@@ -762,7 +781,7 @@ def read_register(
         geometry=geometry,
         format=fmt,
         name=name,
-        sha256=digest,
+        sha256=digest.result(),
         layer=layer,
         layers=layers,
         notes=notes,

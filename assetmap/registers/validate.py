@@ -7,6 +7,7 @@ canonical table or in the quarantine table, where each fault has its own row
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import geopandas as gpd
@@ -257,20 +258,59 @@ def stable_ids(prefix: str, parts: list[pd.Series]) -> pd.Series:
     return pd.Series(_hex(prefix, _key_hashes(parts)), index=parts[0].index)
 
 
-def _key_hashes(parts: list[pd.Series]) -> np.ndarray:
+def _starts_vacant(use: pd.Series) -> pd.Series:
+    """Whether each use, in any case, starts "vacant" (and has no line break after)."""
+    import pyarrow.compute as pc
+
+    hit = pc.match_substring_regex(arrow_strings(use), r"^vacant[^\n]*$", ignore_case=True)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=use.index)
+
+
+def _either_text(mask: np.ndarray, yes: str, no: str, index: pd.Index) -> pd.Series:
+    """A text column (dtype ``str``): ``yes`` where ``mask``, else ``no``."""
+    import pyarrow as pa
+
+    labels = pa.array([no, yes], type=pa.large_string()).take(pa.array(mask.astype(np.int8)))
+    return pd.Series(pd.array(labels, dtype=pd.StringDtype(na_value=np.nan)), index=index)
+
+
+def _object_text(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """A numpy array of Python strings as a text column (dtype ``str``); one value on
+    every row (how a register is mostly located) is built without a conversion."""
+    if len(values) and (values == values[0]).all():
+        return constant_text(values[0], index)
+    return pd.Series(values, index=index, dtype="str")
+
+
+@functools.lru_cache(maxsize=256)
+def _hash_one(value: str) -> np.uint64:
+    """One text's hash, as :func:`_key_hashes` hashes each part (an agency or sector
+    is the same on every row of a register, and of each of its chunks)."""
+    return np.uint64(pd.util.hash_array(np.array([value], dtype=object))[0])
+
+
+def _key_hashes(parts: list[pd.Series | str]) -> np.ndarray:
     """The 64-bit hash behind :func:`stable_ids`: equal parts, equal hash, equal id.
+
+    A part may be one text for every row (then it hashes as a column holding it
+    would); at least one part is a column.
 
     Each part's text is hashed with pandas' SipHash (``pandas.util.hash_array``),
     and the parts are combined by multiply-and-add modulo 2**64. The id is this
     number in hex, so two rows have the same id exactly when they have the same
     hash, and duplicates can be found on the numbers, without the text.
     """
-    hashed = np.zeros(len(parts[0]), dtype=np.uint64)
+    n = next(len(part) for part in parts if not isinstance(part, str))
+    hashed = np.zeros(n, dtype=np.uint64)
     for part in parts:
+        if isinstance(part, str):
+            with np.errstate(over="ignore"):
+                hashed = hashed * np.uint64(0x9E3779B97F4A7C15) + _hash_one(part)
+            continue
         text = part.astype(str)
-        if len(text) and (text == text.iloc[0]).all():  # one value for all: hash it once
-            h = pd.util.hash_array(np.array([text.iloc[0]], dtype=object))[0]
-            h = np.full(len(text), h, dtype=np.uint64)
+        one = len(text) and text.iloc[0] == text.iloc[-1] and (text == text.iloc[0]).all()
+        if one:  # one value for all: hash it once
+            h = np.full(len(text), _hash_one(text.iloc[0]), dtype=np.uint64)
         else:
             # categorize=False gives the same hashes; it only skips a factorisation that
             # costs more than it saves when most values are distinct, as keys are
@@ -371,10 +411,12 @@ def _resolve_agency_sector(table, cmap, col, *, agency, sector):
     guessed_rows = 0
     if agency:
         agency_s = constant_text(agency, table.index)
+        no_agency = np.zeros(len(table), dtype=bool)
     else:
         agency_s = _text(table, cmap.column("agency"))
+        no_agency = (agency_s == "").to_numpy()
     col.add(
-        (agency_s == "").to_numpy(),
+        no_agency,
         cmap.column("agency") or "(agency)",
         agency_s,
         "no_agency",
@@ -491,6 +533,8 @@ class SiteChecks:
         self._notes: list[str] = []
         self.cmap, self.located = cmap, located
         self.agency, self.sector = agency, sector
+        # the agency as ids know it (see _norm_key), when one agency holds every row
+        self._agency_key = _norm_key(pd.Series([agency])).iloc[0] if agency else ""
         self.rows = np.asarray(row_numbers)
         self.n = len(self.table)
         if not callable(located):
@@ -551,9 +595,12 @@ class SiteChecks:
             joined = joined.agg(lambda r: ", ".join(v for v in r if v), axis=1) if n else address
             address = address.where(address != "", joined)
         name = _text(table, cmap.column("name"))
-        name = name.where(name != "", address).where(lambda s: s != "", source_ref)
+        no_name = (name == "").to_numpy()
+        if no_name.any():  # the address, else the reference, names the site
+            name = name.where(~no_name, address).where(lambda s: s != "", source_ref)
+            no_name = (name == "").to_numpy()
         col.add(
-            (name == "").to_numpy(),
+            no_name,
             cmap.column("name") or "(name)",
             name,
             "no_name",
@@ -570,8 +617,10 @@ class SiteChecks:
         use = _text(table, cmap.column("use"))
         tenure_raw = _text(table, cmap.column("tenure"))
         tenure_detail = _text(table, cmap.column("tenure_detail"))
-        tenure = normalise_tenure(tenure_raw.where(tenure_raw != "", tenure_detail))
-        vacant = use.str.lower().str.fullmatch(r"vacant.*")
+        if cmap.column("tenure_detail") is not None:
+            tenure_raw = tenure_raw.where(tenure_raw != "", tenure_detail)
+        tenure = normalise_tenure(tenure_raw)
+        vacant = _starts_vacant(use)
         if cmap.column("tenure_detail") is not None:
             vacant = vacant | tenure_detail.str.lower().str.contains("vacant")
 
@@ -583,8 +632,11 @@ class SiteChecks:
             floor, bad = parse_area(table[fa_col], cmap.units.get("floor_area", "sqm"))
             if cmap.floor_area_basis == "NIA":
                 floor = floor * NIA_TO_GIA
-            basis = basis.where(
-                ~np.isfinite(floor), "GIA" if cmap.floor_area_basis == "GIA" else "NIA/0.82"
+            basis = _either_text(
+                np.isfinite(floor),
+                "GIA" if cmap.floor_area_basis == "GIA" else "NIA/0.82",
+                "",
+                table.index,
             )
             col.add(
                 bad, fa_col, table[fa_col], "non_numeric_area", "the floor area is not a number"
@@ -640,7 +692,11 @@ class SiteChecks:
             key = key.copy()
             key[need] = fallback
         # a site is known by who holds it (agency and sector) and by its key
-        hashes = _key_hashes([sector_s, _norm_key(agency_s), key])
+        if self.agency and self.sector:  # one holder for every row: hashed once
+            holder = [self.sector, self._agency_key]
+        else:
+            holder = [sector_s, _norm_key(agency_s)]
+        hashes = _key_hashes([*holder, key])
         site_id = pd.Series(_hex("S", hashes), index=key.index)
         self._flag_duplicates(
             col, hashes, rows, cmap.column("source_ref") or cmap.column("name"), key
@@ -648,35 +704,34 @@ class SiteChecks:
 
         self._parts.extend(col.parts(rows))
         keep = ~col.any_mask()
-        sites = pd.DataFrame(
-            {
-                "site_id": site_id,
-                "source_ref": source_ref,
-                "agency": agency_s,
-                "sector": sector_s,
-                "name": name,
-                "address": address,
-                "postcode": postcode,
-                "uprn": uprn,
-                "use": use,
-                "use_class": classify_use(use),
-                "tenure": tenure,
-                "tenure_detail": tenure_detail,
-                "floor_area_sqft": floor,
-                "floor_area_basis": basis,
-                "surplus_sqft": surplus,
-                "running_cost_gbp": cost,
-                "lease_expiry": lease,
-                "sensitivity": sensitivity,
-                "location_source": pd.Series(located.source[at], dtype="str"),
-                "shared_group": constant_text("", table.index),
-                "source_row": rows,
-            }
-        )
+        columns = {
+            "site_id": site_id,
+            "source_ref": source_ref,
+            "agency": agency_s,
+            "sector": sector_s,
+            "name": name,
+            "address": address,
+            "postcode": postcode,
+            "uprn": uprn,
+            "use": use,
+            "use_class": classify_use(use),
+            "tenure": tenure,
+            "tenure_detail": tenure_detail,
+            "floor_area_sqft": floor,
+            "floor_area_basis": basis,
+            "surplus_sqft": surplus,
+            "running_cost_gbp": cost,
+            "lease_expiry": lease,
+            "sensitivity": sensitivity,
+            "location_source": _object_text(located.source[at], table.index),
+            "shared_group": constant_text("", table.index),
+            "source_row": rows,
+            "easting": located.easting[at],
+            "northing": located.northing[at],
+        }
+        sites = _frame(columns, n)
         if not keep.all():  # (a clean chunk keeps every row: no copy then)
             sites = sites[keep].reset_index(drop=True)
-        sites["easting"] = located.easting[at][keep]
-        sites["northing"] = located.northing[at][keep]
         fp_mask = keep & pd.notna(located.footprints[at])
         if fp_mask.any():
             shapes = located.footprints[at][fp_mask]
@@ -686,10 +741,13 @@ class SiteChecks:
     def _flag_duplicates(self, col, hashes, rows, column, key) -> None:
         """Flag rows whose id (``hashes``) an earlier row, here or in a chunk before, has."""
         seen = self._seen
-        # sorted queries walk ``seen`` in order: several times faster than as they come;
-        # a stable sort also puts each id's first row first among its equals
-        order = np.argsort(hashes, kind="stable")
+        # sorted queries walk ``seen`` in order: several times faster than as they come
+        order = np.argsort(hashes)
         ordered = hashes[order]
+        if (ordered[1:] == ordered[:-1]).any():
+            # ids repeat in this chunk: a stable sort puts each one's first row first
+            order = np.argsort(hashes, kind="stable")
+            ordered = hashes[order]
         pos = np.searchsorted(seen, ordered)
         earlier = np.zeros(len(hashes), dtype=bool)
         if len(seen):
@@ -751,6 +809,21 @@ class SiteChecks:
                 "their whole floor area counted as surplus"
             )
         return footprints, quarantine, notes
+
+
+def _frame(columns: dict, n: int) -> pd.DataFrame:
+    """A frame of ``n`` rows (indexed from 0, like a chunk) from columns given as
+    series so indexed, or as arrays: built from the arrays behind them, which
+    spares pandas lining each series up against the others."""
+    index = pd.RangeIndex(n)
+    data = {}
+    for name, values in columns.items():
+        if isinstance(values, pd.Series):
+            if not values.index.equals(index):  # lined up by label, as pandas would
+                values = values.reindex(index)
+            values = values.array
+        data[name] = values
+    return pd.DataFrame(data, index=index, copy=False)
 
 
 def _slice(values: pd.Series | pd.DataFrame, start: int, stop: int):

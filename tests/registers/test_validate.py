@@ -111,6 +111,20 @@ def test_vacant_sites_offer_their_floor_area():
     assert any("vacant" in n for n in p.report.notes)
 
 
+def test_a_use_that_starts_vacant_in_any_case_offers_the_floor_area():
+    p = prep(
+        "Name,Postcode,GIA (sq ft),Use\n"
+        "A,TN1 1AA,100,VACANT - former depot\n"
+        "B,TN1 1AA,100,vacant\n"
+        "C,TN1 1AA,100,Not vacant\n"
+        'D,TN1 1AA,100,"Vacant\nsince May"\n'
+        "E,TN1 1AA,100,Office\n"
+    )
+    offered = p.rows.set_index("name")["surplus_sqft"]
+    assert offered[["A", "B"]].tolist() == [100, 100]
+    assert offered[["C", "D", "E"]].isna().all()
+
+
 def test_restricted_sites_are_labelled():
     p = prep("Name,Postcode,Security Classification\nCustody suite,TN1 1AA,OFFICIAL-SENSITIVE\n")
     assert p.rows["sensitivity"].iloc[0] == "restricted"
