@@ -128,6 +128,7 @@ class PostcodeDirectory:
         self._cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
         self._table: _Table | None = None
         self._district_text = None  # pyarrow array, made on first lookup
+        self._in_ni = None  # for each district: in Northern Ireland (code "N...")
 
     @property
     def version(self) -> str:
@@ -226,20 +227,10 @@ class PostcodeDirectory:
         import pyarrow as pa
 
         table = self._load()
-        # packing truncates longer postcodes, so a too-long value must not match
-        query, usable = _query_keys(postcodes)
-        # a binary search for sorted queries walks the table in order: several times
-        # faster than for the queries as they come (cache misses), even with the sort
-        order = np.argsort(query)  # (equal queries find the same place in any order)
-        pos = np.empty(len(query), dtype=np.intp)
-        pos[order] = np.searchsorted(table.keys, query[order])
-        pos_clipped = np.minimum(pos, len(table.keys) - 1)
-        found = (table.keys[pos_clipped] == query) & usable
-        east = np.where(found, table.easting[pos_clipped].astype("float64"), np.nan)
-        north = np.where(found, table.northing[pos_clipped].astype("float64"), np.nan)
+        found, east, north, at = self._find(postcodes)
         if self._district_text is None:  # the codes as Arrow text, "" last for not found
             self._district_text = pa.array([*table.districts.tolist(), ""], pa.large_string())
-        which = np.where(found, table.district_index[pos_clipped], len(table.districts))
+        which = np.where(found, table.district_index[at], len(table.districts))
         district = self._district_text.take(pa.array(which))
         return pd.DataFrame(
             {
@@ -250,6 +241,41 @@ class PostcodeDirectory:
             },
             index=postcodes.index,
         )
+
+    def _find(self, postcodes: pd.Series) -> tuple[np.ndarray, ...]:
+        """Where each postcode is: found, easting and northing (NaN where not found or
+        without a grid reference), and its row in the directory (clipped; meaningful
+        where found)."""
+        table = self._load()
+        # packing truncates longer postcodes, so a too-long value must not match
+        query, usable = _query_keys(postcodes)
+        # a binary search for sorted queries walks the table in order: several times
+        # faster than for the queries as they come (cache misses), even with the sort
+        order = np.argsort(query)  # (equal queries find the same place in any order)
+        pos = np.empty(len(query), dtype=np.intp)
+        pos[order] = np.searchsorted(table.keys, query[order])
+        at = np.minimum(pos, len(table.keys) - 1)
+        found = (table.keys[at] == query) & usable
+        east = np.where(found, table.easting[at].astype("float64"), np.nan)
+        north = np.where(found, table.northing[at].astype("float64"), np.nan)
+        return found, east, north, at
+
+    def grid_points(self, postcodes: pd.Series) -> tuple[np.ndarray, ...]:
+        """What :meth:`lookup` gives to place sites, as arrays, without district codes.
+
+        Returns
+        -------
+        easting, northing, known, northern_ireland
+            Metres in EPSG:27700 (NaN where not found or without a grid reference);
+            ``known``: found, with a grid reference; ``northern_ireland``: known, and
+            in a district whose code starts ``N`` (outside Great Britain).
+        """
+        table = self._load()
+        if self._in_ni is None:
+            self._in_ni = np.char.startswith(table.districts.astype(str), "N")
+        found, east, north, at = self._find(postcodes)
+        known = found & np.isfinite(east)
+        return east, north, known, known & self._in_ni[table.district_index[at]]
 
 
 _DEFAULT: PostcodeDirectory | None = None

@@ -97,3 +97,28 @@ def test_lookup_of_odd_spellings_and_missing_values():
     assert got["found"].tolist() == [True, True, False, False, True, False]
     assert got["district"].tolist() == ["E07000116", "E07000116", "", "", "E07000116", ""]
     assert got.loc[0, ["easting", "northing"]].tolist() == [558300, 139100]
+
+
+def test_grid_points_agree_with_lookup_and_mark_northern_ireland():
+    from assetmap.postcodes import default_directory
+
+    postcodes = pd.Series(["TN1 1AA", "BT7 1NN", "ME99 9ZZ", "", "EC1A 1BB"])
+    east, north, known, ni = default_directory().grid_points(postcodes)
+    found = lookup_postcodes(postcodes)
+    assert np.array_equal(east, found["easting"].to_numpy(), equal_nan=True)
+    assert np.array_equal(north, found["northing"].to_numpy(), equal_nan=True)
+    assert known.tolist() == [True, True, False, False, True]
+    assert ni.tolist() == (found["district"].str.startswith("N") & known).tolist()
+    assert ni.tolist() == [False, True, False, False, False]
+
+
+def test_a_northern_ireland_postcode_is_outside_great_britain():
+    from assetmap.registers.importer import prepare_register
+
+    text = "Name,Postcode\nBelfast,BT7 1NN\nTunbridge Wells,TN1 1AA\nNowhere,ME99 9ZZ\n"
+    p = prepare_register(text.encode(), name="x.csv", agency="A", sector="police")
+    assert p.rows["name"].tolist() == ["Tunbridge Wells"]
+    assert dict(zip(p.quarantine["row"], p.quarantine["reason_code"], strict=True)) == {
+        2: "outside_gb",
+        4: "postcode_not_found",
+    }

@@ -515,8 +515,12 @@ def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, 
     for start, stop in zip(starts, [*starts[1:], checks.n], strict=True):
         rows = checks.chunk(start, stop)
         _add_provenance(rows, staged, stored_only=True)
-        agencies.update(dict.fromkeys(rows["agency"].unique().tolist()))
-        sectors.update(dict.fromkeys(rows["sector"].unique().tolist()))
+        if staged.agency and staged.sector:  # every row's, as given
+            if len(rows):
+                agencies[staged.agency] = sectors[staged.sector] = None
+        else:
+            agencies.update(dict.fromkeys(rows["agency"].unique().tolist()))
+            sectors.update(dict.fromkeys(rows["sector"].unique().tolist()))
         checked.append(rows["location_source"])
         if where is not None:
             rows, extra = _split_known(rows, where, stub, staged.cmap)

@@ -427,16 +427,17 @@ def locate_rows(
         todo = need & (postcode != "").to_numpy()
         if todo.any():
             directory = directory or default_directory()
-            found = directory.lookup(postcode if todo.all() else postcode[todo])
-            f_ok = found["found"].to_numpy() & np.isfinite(found["easting"].to_numpy())
-            ni = found["district"].str.startswith("N").to_numpy()
+            pc_east, pc_north, known, ni = directory.grid_points(
+                postcode if todo.all() else postcode[todo]
+            )
             idx = np.flatnonzero(todo)
-            hit = idx[f_ok & ~ni]
-            east[hit] = found["easting"].to_numpy()[f_ok & ~ni]
-            north[hit] = found["northing"].to_numpy()[f_ok & ~ni]
+            placed = known & ~ni
+            hit = idx[placed]
+            east[hit] = pc_east[placed]
+            north[hit] = pc_north[placed]
             source[hit] = "postcode"
             miss = np.zeros(n, dtype=bool)
-            miss[idx[~f_ok]] = True
+            miss[idx[~known]] = True
             if miss.any():
                 problems.append(
                     Problem(
@@ -448,7 +449,7 @@ def locate_rows(
                     )
                 )
             in_ni = np.zeros(n, dtype=bool)
-            in_ni[idx[f_ok & ni]] = True
+            in_ni[idx[ni]] = True
             if in_ni.any():
                 problems.append(
                     Problem(
