@@ -721,8 +721,8 @@ class _BulkWriter:
             pending: collections.deque = collections.deque()
             try:
                 for frame in chunks:
-                    if keys:
-                        kept.append(pd.DataFrame(frame[list(keys)]))
+                    if keys:  # the columns themselves, not a copy
+                        kept.append({key: frame[key] for key in keys})
                     while len(pending) >= _CHUNKS_IN_FLIGHT:
                         pending.popleft().result()
                     pending.append(pool.submit(store, frame))
@@ -734,7 +734,9 @@ class _BulkWriter:
                     waiting.cancel()
                 raise
         appended = (
-            pd.concat(kept, ignore_index=True)
+            pd.DataFrame(
+                {key: pd.concat([part[key] for part in kept], ignore_index=True) for key in keys}
+            )
             if kept
             else pd.DataFrame({c: pd.Series(dtype="str") for c in keys})
         )

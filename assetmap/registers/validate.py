@@ -984,7 +984,7 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
     and are held by two agencies or more. An estate of one agency has no shared
     sites at all.
     """
-    group = pd.Series("", index=sites.index, dtype="str")
+    group = constant_text("", sites.index)
     if sites.empty or (_one_value(sites["sector"]) and _one_value(sites["agency"])):
         return group  # one agency: nothing is shared
     holder = _holder_codes(sites)
