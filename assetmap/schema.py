@@ -440,7 +440,18 @@ def strip_strings(arr):
     filled = ends > starts
     if not filled.any():
         return arr
-    if (_MAYBE_SPACE[data[starts[filled]]] | _MAYBE_SPACE[data[ends[filled] - 1]]).any():
+    starts, ends = starts[filled], ends[filled]
+    if _MAYBE_SPACE[data[ends - 1]].any():
+        return pc.utf8_trim_whitespace(arr)
+    first = data[starts]
+    maybe = _MAYBE_SPACE[first]
+    # a character of two bytes is a space only as U+0085 or U+00A0 (C2 85, C2 A0), so a
+    # value starting "£" (C2 A3), common in money columns, needs no trimming
+    two = (first >= 0xC2) & (first <= 0xDF) & (ends - starts >= 2)
+    if two.any():
+        second = data[starts[two] + 1]
+        maybe[two] = (first[two] == 0xC2) & ((second == 0x85) | (second == 0xA0))
+    if maybe.any():
         return pc.utf8_trim_whitespace(arr)
     return arr
 

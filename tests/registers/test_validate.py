@@ -372,7 +372,7 @@ def test_request_placed_by_locality_only():
 _TEXT = st.lists(
     st.one_of(
         st.none(),
-        st.text(alphabet="0123456789 ,.£²()kmABCsqftü\t\u00a0\u2003", max_size=8),
+        st.text(alphabet="0123456789 ,.£²()kmABCsqftü\t\u00a0\u0085\u2003", max_size=8),
         st.text(max_size=6),
     ),
     min_size=1,
@@ -388,6 +388,17 @@ def test_stripped_text_is_pandas_strip(values):
     series = pd.Series(values, dtype="str").iloc[len(values) // 3 :]  # also a slice
     expected = series.fillna("").astype(str).str.strip()
     pd.testing.assert_series_equal(stripped_text(series), expected)
+
+
+def test_money_starting_with_a_pound_sign_is_not_copied_to_be_trimmed():
+    import pyarrow as pa
+
+    from assetmap.schema import strip_strings
+
+    clean = pa.array(["£1,234", "£45k", "", "1200"])
+    assert strip_strings(clean) is clean  # "£" is no space: nothing to trim
+    spaced = pa.array(["£1,234", "\u00a0£45k", "\u0085x "])
+    assert strip_strings(spaced).to_pylist() == ["£1,234", "£45k", "x"]
 
 
 @settings(max_examples=300, deadline=None)
