@@ -404,6 +404,18 @@ def arrow_strings(values: pd.Series):
     return arr.cast(pa.string())
 
 
+def one_value(arr) -> bool:
+    """Whether every value of a pyarrow array without nulls is the same (so when it is
+    empty). The first and last values are compared first: a column that varies
+    usually shows it there, without a scan."""
+    import pyarrow.compute as pc
+
+    if len(arr) < 2:
+        return True
+    first = arr[0]
+    return first == arr[-1] and bool(pc.all(pc.equal(arr, first)).as_py())
+
+
 def string_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
     """The offsets and UTF-8 bytes behind a pyarrow string array, without a copy.
 

@@ -63,6 +63,7 @@ from .schema import (
     SITE_COLUMNS,
     empty_requests,
     empty_sites,
+    one_value,
 )
 
 __all__ = [
@@ -914,16 +915,12 @@ def _is_text(arrow_type) -> bool:
 def _constant_text(table) -> dict[str, str]:
     """The text columns of an Arrow table that hold one value, the same, on every row
     (no nulls, no NUL characters), with that value."""
-    import pyarrow.compute as pc
-
     found = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if not _is_text(column.type) or column.null_count or not len(column):
             continue
         first = column[0].as_py()
-        if column[-1].as_py() != first or "\x00" in first:
-            continue
-        if pc.all(pc.equal(column, first)).as_py():
+        if "\x00" not in first and one_value(column):
             found[name] = first
     return found
 

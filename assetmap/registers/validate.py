@@ -27,6 +27,7 @@ from ..schema import (
     normalise_sector,
     normalise_sensitivity,
     normalise_tenure,
+    one_value,
     string_bytes,
     stripped_text,
 )
@@ -232,10 +233,9 @@ def _norm_key(values: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     arr = arrow_strings(values)
-    if len(arr) > 1 and pc.all(pc.equal(arr, arr[0])).as_py():  # one value (an agency): once
-        arr = arr[:1]
-        one = pc.replace_substring_regex(pc.utf8_lower(arr), "[^a-z0-9]", "")[0].as_py()
-        return pd.Series(one, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
+    if len(arr) > 1 and one_value(arr):  # one value (an agency): normalised once
+        one = pc.replace_substring_regex(pc.utf8_lower(arr[:1]), "[^a-z0-9]", "")[0].as_py()
+        return constant_text(one, values.index)
     arr = pc.replace_substring_regex(pc.utf8_lower(arr), "[^a-z0-9]", "")
     return pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
 
@@ -308,8 +308,7 @@ def _key_hashes(parts: list[pd.Series | str]) -> np.ndarray:
                 hashed = hashed * np.uint64(0x9E3779B97F4A7C15) + _hash_one(part)
             continue
         text = part.astype(str)
-        one = len(text) and text.iloc[0] == text.iloc[-1] and (text == text.iloc[0]).all()
-        if one:  # one value for all: hash it once
+        if len(text) and one_value(arrow_strings(text)):  # one value for all: hash it once
             h = np.full(len(text), _hash_one(text.iloc[0]), dtype=np.uint64)
         else:
             # categorize=False gives the same hashes; it only skips a factorisation that
@@ -985,7 +984,8 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
     sites at all.
     """
     group = constant_text("", sites.index)
-    if sites.empty or (_one_value(sites["sector"]) and _one_value(sites["agency"])):
+    # (a scan each, much cheaper than the factorisation below)
+    if sites.empty or all(one_value(arrow_strings(sites[c])) for c in ("sector", "agency")):
         return group  # one agency: nothing is shared
     holder = _holder_codes(sites)
     if holder.min() == holder.max():  # one agency: nothing is shared
@@ -1020,14 +1020,6 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
         if todo.any():
             group[todo] = stable_ids("G", [key[todo[near]]]).to_numpy()
     return group
-
-
-def _one_value(values: pd.Series) -> bool:
-    """Whether every value is the same (a scan, much cheaper than a factorisation)."""
-    import pyarrow.compute as pc
-
-    arr = arrow_strings(values)
-    return len(arr) == 0 or bool(pc.all(pc.equal(arr, arr[0])).as_py())
 
 
 def _holder_codes(sites: pd.DataFrame) -> np.ndarray:

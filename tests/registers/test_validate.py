@@ -390,6 +390,17 @@ def test_stripped_text_is_pandas_strip(values):
     pd.testing.assert_series_equal(stripped_text(series), expected)
 
 
+def test_one_value_scans_past_equal_ends():
+    import pyarrow as pa
+
+    from assetmap.schema import one_value
+
+    assert one_value(pa.array([], pa.string())) and one_value(pa.array(["a"]))
+    assert one_value(pa.chunked_array([["a", "a"], ["a"]]))
+    assert not one_value(pa.array(["a", "b", "a"]))  # the ends agree, the middle does not
+    assert not one_value(pa.chunked_array([["a"], ["b"]]))
+
+
 def test_money_starting_with_a_pound_sign_is_not_copied_to_be_trimmed():
     import pyarrow as pa
 
