@@ -1,35 +1,49 @@
-"""Who may see which site: the one place the access rule lives.
+"""Who may see which site: the one place the access and disclosure rules live.
 
+The disclosure rule: withholding (record suppression before any output)
+------------------------------------------------------------------------
 A site (or space request) whose ``sensitivity`` is ``"restricted"`` (custody
-suites, refuges, secure units, data centres) is visible in full only to users
-of its own agency. Everyone else sees it only inside locality aggregates
-(:mod:`assetmap.density`), where a count that includes a restricted site and
-is below :data:`SUPPRESS_BELOW` (default 5; ``$ASSETMAP_SUPPRESS_BELOW``) is
-shown as "fewer than 5". Never as a point, a name, a tooltip, a row in a
-download, a co-location member or a match candidate.
+suites, refuges, secure units, data centres) is seen only by users of its own
+agency. For everyone else it is withheld: removed from the estate *before*
+anything is computed for them, so that no figure they receive includes it.
+Every table, total, count, density cell, heat or hexagon surface, map layer,
+print map, note, caption, co-location cluster, match candidate, shared-site
+flag and file made for a viewer is computed from :func:`visible_sites` of that
+viewer, and nothing tells them whether or how many sites were withheld.
+
+Why withholding and not cell suppression ("fewer than 5"): any figure that
+includes a site can be differenced. A total minus its visible rows, a boundary
+set of 10 m cells drawn by the viewer, a filter stepped by one, two levels
+compared, a note "1 restricted site not drawn": each located or measured a
+restricted site under primary suppression. A figure that never included the
+site cannot be differenced into it, whatever boundaries, filters or levels
+the viewer combines. The price is stated on every page, whether or not
+anything was withheld: another agency's figures are those of the sites it may
+see (:data:`FIGURES_NOTE`).
+
+Ownership
+---------
+A source belongs to the agency it was imported as; its identity is that owner
+and its name together (:func:`source_owner`). A signed-in user imports only as
+their own agency and replaces or removes only their own agency's sources
+(:func:`import_owner`, :func:`may_remove_source`). The local single user
+(no sign-in) keeps every right: they hold the store file itself.
 
 Agencies are compared without regard to case or spacing: ``"Kent  police "``
 is the same agency as ``"Kent Police"`` (:func:`agency_key`).
 
-Every face of assetmap (the app's cached state, the command line, the print
-maps and the pack, co-location and matching) asks this module, before anything
-reaches a page, a map, a file or an export:
-
 * :func:`visible_mask`, :func:`visible_sites`, :func:`visible_requests`: the rows
-  a :class:`Viewer` may see;
+  a :class:`Viewer` may see, and so the only rows anything is computed from;
 * :func:`visible_quarantine`: quarantined rows carry raw register values, and a
   quarantined row's sensitivity is not known (it may be the row that failed),
-  so a viewer sees the quarantined rows of a source only when every agency of
-  that source (the import log's ``agency``) is the viewer's own; a viewer with
-  no agency sees none;
-* :func:`may_remove_source`: a signed-in user may remove only their own
-  agency's sources; the local single user may remove any.
+  so a viewer sees the quarantined rows of a source only when it is their own
+  agency's; a viewer with no agency sees none.
 
 Who is looking: :class:`Viewer`. Without sign-in the app and the command line
 run as the local single user (:func:`local_viewer`), whose agency is
-``$ASSETMAP_AGENCY`` (none by default, so restricted sites show only in
-aggregates). With sign-in, the agency comes from a claim of the identity
-token or from a mapping file of e-mail addresses (:func:`agency_from_claims`,
+``$ASSETMAP_AGENCY`` (none by default, so no restricted site is shown or
+counted). With sign-in, the agency comes from a claim of the identity token
+or from a mapping file of e-mail addresses (:func:`agency_from_claims`,
 :func:`load_agency_map`).
 """
 
@@ -47,22 +61,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assetmap.errors import InvalidArgumentError
+from assetmap.errors import InvalidArgumentError, PermissionDeniedError
 
 __all__ = [
     "AGENCY_ENV",
-    "SUPPRESS_BELOW",
-    "SUPPRESS_ENV",
+    "FIGURES_NOTE",
+    "OWN_SOURCE_ONLY",
     "Viewer",
     "agency_from_claims",
     "agency_key",
     "as_viewer",
+    "import_owner",
     "is_restricted",
     "load_agency_map",
     "local_viewer",
     "may_remove_source",
-    "suppress_below_setting",
-    "suppression",
+    "owns",
+    "visible_imports",
     "visible_mask",
     "visible_quarantine",
     "visible_requests",
@@ -71,10 +86,11 @@ __all__ = [
 
 #: The environment variable naming the local single user's agency.
 AGENCY_ENV = "ASSETMAP_AGENCY"
-#: The environment variable setting the smallest count shown as a number.
-SUPPRESS_ENV = "ASSETMAP_SUPPRESS_BELOW"
-#: Counts that include a restricted site and are below this are shown as "fewer than 5".
-SUPPRESS_BELOW = 5
+#: Said on every page and in every file of figures, whether or not anything was withheld.
+FIGURES_NOTE = (
+    "Figures count the sites you may see: other agencies' restricted sites are "
+    "withheld from every map, table and total."
+)
 
 
 def agency_key(name: object) -> str:
@@ -128,9 +144,9 @@ class Viewer:
             return f"Signed in as {self.user} ({agency})."
         return f"No sign-in is configured: you are the local user {self.user} ({agency}). " + (
             f"Restricted sites of {self.agency} are shown; other agencies' restricted "
-            "sites count only in locality figures."
+            "sites are withheld from every map, table and total."
             if self.agency
-            else "Restricted sites count only in locality figures; set "
+            else "Restricted sites are withheld from every map, table and total; set "
             f"${AGENCY_ENV} to see your own agency's."
         )
 
@@ -228,41 +244,26 @@ def visible_requests(requests: pd.DataFrame, viewer: Viewer | str | None = None)
     return requests[visible_mask(requests, viewer)]
 
 
-def _source_agencies(text: object) -> set[str]:
-    whole = agency_key(text)
-    if not whole:
-        return set()
-    return {agency_key(part) for part in str(text).split(",") if agency_key(part)}
-
-
-def _own_sources(imports: pd.DataFrame, viewer: Viewer | None) -> set[str]:
+def owns(owner: object, viewer: Viewer | None) -> bool:
+    """Whether a source whose owner is ``owner`` is ``viewer``'s own agency's."""
     key = viewer.key if viewer is not None else ""
-    if not key or imports.empty:
-        return set()
-    own = set()
-    for source, agency in zip(imports["source_file"], imports["agency"], strict=True):
-        # the whole text first (an agency whose name holds a comma), then each name listed
-        if agency_key(agency) == key or _source_agencies(agency) == {key}:
-            own.add(str(source))
-    return own
+    return bool(key) and agency_key(owner) == key
 
 
 def visible_quarantine(
-    quarantine: pd.DataFrame, imports: pd.DataFrame, viewer: Viewer | str | None = None
+    quarantine: pd.DataFrame, viewer: Viewer | str | None = None
 ) -> pd.DataFrame:
     """The quarantined rows ``viewer`` may see: those of the viewer's own agency's sources.
 
     A quarantined row holds raw register values and its sensitivity may be the
     very value that failed, so it cannot be shown to another agency safely. A
-    source is the viewer's when the import log names only the viewer's agency
-    (compared as :func:`agency_key`); a viewer with no agency sees none.
+    source is the viewer's when its owner (``source_owner``, the agency it was
+    imported as) is the viewer's agency; a viewer with no agency sees none.
 
     Parameters
     ----------
     quarantine
-        The store's quarantine table (``source_file`` and the row's values).
-    imports
-        The store's import log (``source_file``, ``agency``).
+        The store's quarantine table (``source_owner`` and the row's values).
     viewer
         Who is looking.
 
@@ -271,75 +272,101 @@ def visible_quarantine(
     pandas.DataFrame
         The rows kept, same index labels.
     """
-    own = _own_sources(imports, as_viewer(viewer))
-    return quarantine[quarantine["source_file"].astype(str).isin(own).to_numpy(dtype=bool)]
+    viewer = as_viewer(viewer)
+    key = viewer.key if viewer is not None else ""
+    if not key:
+        return quarantine.iloc[:0]
+    owners = quarantine["source_owner"].astype(str).map(agency_key)
+    return quarantine[(owners == key).to_numpy(dtype=bool)]
 
 
-def may_remove_source(source_agency: object, viewer: Viewer | None) -> bool:
-    """Whether ``viewer`` may remove a source whose import log names ``source_agency``.
-
-    The local single user (not signed in) may remove any source; a signed-in
-    user only sources of their own agency alone.
-    """
-    if viewer is None or not viewer.signed_in:
-        return True
-    key = viewer.key
-    return bool(key) and (
-        agency_key(source_agency) == key or _source_agencies(source_agency) == {key}
-    )
+#: What :func:`visible_imports` shows only of the viewer's own agency's sources.
+OWN_SOURCE_ONLY = ("rows_read", "accepted", "quarantined", "source_sha256", "report_json")
 
 
-def suppression(
-    sites: np.ndarray, restricted: np.ndarray, below: int = SUPPRESS_BELOW
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which counts are suppressed, and how each count is shown.
+def visible_imports(imports: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
+    """The import log as ``viewer`` may see it.
 
-    A count is suppressed when it includes a restricted site and is below
-    ``below``: it reads ``"fewer than 5"``.
+    Every source's name, owner, kind, agency and time; its row counts, file hash
+    and report (:data:`OWN_SOURCE_ONLY`) only when it is the viewer's own
+    agency's. Another agency's counts include its restricted sites: its
+    accepted rows minus the sites shown would count them.
 
     Parameters
     ----------
-    sites, restricted
-        Sites per group, and restricted sites among them.
-    below
-        The smallest count shown as a number.
+    imports
+        The store's import log.
+    viewer
+        Who is looking.
 
     Returns
     -------
-    suppressed : numpy.ndarray
-        Boolean flags.
-    display : numpy.ndarray
-        The count as text, or ``"fewer than N"``.
+    pandas.DataFrame
+        A copy, same rows; the counts of other agencies' sources are missing (``<NA>``).
     """
-    sites = np.asarray(sites)
-    suppressed = (np.asarray(restricted) > 0) & (sites < below)
-    display = np.where(
-        suppressed, f"fewer than {below}", np.char.mod("%d", sites.astype(np.int64))
-    ).astype(object)
-    return suppressed, display
+    viewer = as_viewer(viewer)
+    own = imports["source_owner"].map(lambda owner: owns(owner, viewer)).to_numpy(dtype=bool)
+    out = imports.copy()
+    for name in OWN_SOURCE_ONLY:
+        if name in out.columns:
+            values = out[name]
+            dtype = "Int64" if pd.api.types.is_integer_dtype(values.dtype) else values.dtype
+            out[name] = values.astype(dtype).where(own)
+    return out
 
 
-def suppress_below_setting(environ: Mapping[str, str] | None = None) -> int:
-    """The smallest count shown as a number: ``$ASSETMAP_SUPPRESS_BELOW``, default 5.
+def may_remove_source(owner: object, viewer: Viewer | None) -> bool:
+    """Whether ``viewer`` may replace or remove a source whose owner is ``owner``.
+
+    The local single user (not signed in) may change any source; a signed-in
+    user only their own agency's.
+    """
+    if viewer is None or not viewer.signed_in:
+        return True
+    return owns(owner, viewer)
+
+
+def import_owner(viewer: Viewer | None, agency: str | None) -> tuple[str, str | None]:
+    """Who an import belongs to, and the agency its rows are labelled with.
+
+    A signed-in user imports only as their own agency: every row is labelled
+    with it, and naming another agency is refused. The local single user may
+    import as any agency; the source then belongs to the agency named
+    (``agency``, as ``--agency`` gives it), or to none.
+
+    Parameters
+    ----------
+    viewer
+        Who is importing (``None``: the local single user with no agency).
+    agency
+        The agency asked for every row (``--agency``), or ``None``.
+
+    Returns
+    -------
+    owner : str
+        The source's owner (``""`` for none).
+    agency : str or None
+        The agency to label every row with.
 
     Raises
     ------
-    InvalidArgumentError
-        If the variable is set to anything but a whole number of at least 1.
+    PermissionDeniedError
+        A signed-in user with no agency, or naming another agency.
     """
-    environ = os.environ if environ is None else environ
-    text = str(environ.get(SUPPRESS_ENV) or "").strip()
-    if not text:
-        return SUPPRESS_BELOW
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise InvalidArgumentError(
-            f"${SUPPRESS_ENV}={text!r} is not valid; expected a whole number of at least 1"
+    named = " ".join(str(agency).split()) if agency is not None else ""
+    if viewer is None or not viewer.signed_in:
+        return named, named or None
+    if not viewer.key:
+        raise PermissionDeniedError(
+            "you are signed in with no agency, so you cannot import a register; ask your "
+            "administrator to give your account an agency"
         )
-    return value
+    if named and agency_key(named) != viewer.key:
+        raise PermissionDeniedError(
+            f"you are signed in for {viewer.agency} and may import rows only as "
+            f"{viewer.agency}, not as {named!r}"
+        )
+    return viewer.agency or "", viewer.agency
 
 
 # --------------------------------------------------------------------------- sign-in

@@ -1,8 +1,10 @@
 """The command line: ``python -m assetmap COMMAND``.
 
 Exit codes: 0 on success (an import with quarantined rows still succeeds),
-2 when the input cannot be used (a file that cannot be read, a bad option),
-with one clear message on standard error.
+2 when the input cannot be used (a file that cannot be read, a bad option) or
+the system refuses (a full disk, a read-only folder, a file size limit, the
+store's lock held too long by another writer), with one clear message on
+standard error and never a traceback.
 
 The command line runs as the local single user (:func:`assetmap.access.local_viewer`):
 restricted sites are left out of every listing, cluster, match, map and file
@@ -19,6 +21,7 @@ import sys
 from pathlib import Path
 
 from .errors import AssetmapError
+from .files import system_error_message
 from .schema import SECTORS
 
 __all__ = ["main"]
@@ -66,8 +69,18 @@ def _progress_bar(description: str):
 
 
 def _cmd_import(args) -> int:
+    from .errors import InvalidArgumentError
+    from .files import guard_output
     from .registers.importer import import_register
+    from .store import open_store
 
+    if args.report:
+        problems: list[str] = []
+        guard_output(
+            args.report, store=open_store(args.store).path, name="--report", problems=problems
+        )
+        if problems:
+            raise InvalidArgumentError("; ".join(problems))
     update, bar = _progress_bar(Path(args.path).name)
     try:
         report = import_register(
@@ -80,6 +93,7 @@ def _cmd_import(args) -> int:
             layer=args.layer,
             name=args.name,
             progress=update,
+            viewer=_viewer(),
         )
     finally:
         bar.close()
@@ -97,16 +111,20 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_summary(args) -> int:
+    import pandas as pd
+
+    from .access import visible_imports, visible_quarantine, visible_requests, visible_sites
     from .store import open_store
 
     store = open_store(args.store)
     if not store.exists():
         print(f"The store {store.path} does not exist yet: import a register first.")
         return 0
-    sites = store.sites()
-    requests = store.requests()
-    quarantine = store.quarantine()
-    log = store.imports()
+    viewer = _viewer()  # every figure is of what the local user may see
+    sites = visible_sites(store.sites(), viewer)
+    requests = visible_requests(store.requests(), viewer)
+    quarantine = visible_quarantine(store.quarantine(), viewer)
+    log = visible_imports(store.imports(), viewer)
     out = {
         "store": str(store.path),
         "sites": len(sites),
@@ -122,6 +140,7 @@ def _cmd_summary(args) -> int:
         "sources": log[
             [
                 "source_file",
+                "source_owner",
                 "kind",
                 "imported_at",
                 "rows_read",
@@ -150,19 +169,24 @@ def _cmd_summary(args) -> int:
     print("  by sector: " + ", ".join(f"{k} {v:,}" for k, v in out["by_sector"].items()))
     print("  sources:")
     for s in out["sources"]:
+        owner = f" of {s['source_owner']}" if s["source_owner"] else ""
+        counts = (
+            f"{s['accepted']:,} accepted, {s['quarantined']:,} quarantined, "
+            if not pd.isna(s["accepted"])
+            else "(counts shown only to its agency), "
+        )
+        hashed = f", sha256 {s['source_sha256'][:12]}" if not pd.isna(s["source_sha256"]) else ""
         print(
-            f"    {s['source_file']} ({s['kind']}): {s['accepted']:,} accepted, "
-            f"{s['quarantined']:,} quarantined, imported {s['imported_at']}, "
-            f"sha256 {s['source_sha256'][:12]}"
+            f"    {s['source_file']}{owner} ({s['kind']}): {counts}"
+            f"imported {s['imported_at']}{hashed}"
         )
     return 0
 
 
 def _cmd_remove(args) -> int:
-    from .registers.validate import shared_groups
-    from .store import open_store
+    from .registers.importer import remove_register
 
-    removed = open_store(args.store).remove_source(args.source, shared=shared_groups)
+    removed = remove_register(args.source, store=args.store, owner=args.agency, viewer=_viewer())
     _audit(args.store, "remove", args.source, counts={"rows": int(removed)})
     print(f"Removed {args.source}: {removed:,} rows")
     return 0
@@ -231,8 +255,12 @@ def _cmd_density(args) -> int:
 
     population = read_population(args.population) if args.population else None
     column = metric_column(args.metric, args.per)
-    sites = store.sites()
-    result = density_by_locality(sites, args.boundaries or args.level, population=population)
+    from . import access
+
+    sites = access.visible_sites(store.sites(), _viewer())
+    result = density_by_locality(
+        sites, args.boundaries or args.level, population=population, viewer=_viewer()
+    )
     frame, classes = result.choropleth(
         args.metric, per=args.per, scheme=args.scheme, k=args.k, bins=bins
     )
@@ -261,8 +289,8 @@ def _cmd_density(args) -> int:
     top = frame.sort_values(column, ascending=False, kind="stable").head(10)
     print(f"  highest {len(top)}:")
     for row in top.itertuples(index=False):
-        shown = "suppressed" if row.suppressed else number(getattr(row, column))
-        print(f"    {row.code:<10} {row.name[:32]:<32} {shown:>16}  sites {row.sites_display}")
+        shown = number(getattr(row, column))
+        print(f"    {row.code:<10} {row.name[:32]:<32} {shown:>16}  sites {row.sites:,}")
     if out is not None:
         table = frame if out.suffix.lower() == ".gpkg" else frame.drop(columns="geometry")
         layer = f"density_{args.level}"
@@ -290,6 +318,10 @@ def _store_and_out(args, problems: list[str]):
             problems.append(
                 f"--out {str(out)!r} is the estate store; expected another .csv or .gpkg file"
             )
+        else:
+            from .files import guard_output
+
+            guard_output(out, store=store.path, name="--out", problems=problems)
     return store, out
 
 
@@ -299,6 +331,11 @@ def _cmd_colocate(args) -> int:
 
     problems: list[str] = []
     store, out = _store_and_out(args, problems)
+    if out is not None and out.suffix.lower() == ".csv":  # the members are written beside it
+        from .files import guard_output
+
+        members = out.with_name(out.stem + "_members" + out.suffix)
+        guard_output(members, store=store.path, name="--out (members)", problems=problems)
     if p := check_positive("--distance", args.distance):
         problems.append(p)
     if problems:
@@ -435,6 +472,7 @@ def _paper(value: str) -> str:
 
 def _cmd_export_map(args) -> int:
     from .errors import InvalidArgumentError
+    from .files import guard_output
     from .maps.static import (
         FORMATS,
         build_map,
@@ -467,6 +505,7 @@ def _cmd_export_map(args) -> int:
         )
     check_output_path("--out", out, problems)
     store = open_store(args.store)
+    guard_output(out, store=store.path, name="--out", problems=problems)
     if not store.exists():
         problems.append(
             f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
@@ -585,6 +624,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("remove", help="remove an imported source and all its rows")
     p.add_argument("source", help="the source's name, as `summary` lists it")
+    p.add_argument(
+        "--agency",
+        help="the agency whose source to remove, when several agencies have one of that name",
+    )
     p.add_argument("--store", help=store_help)
     p.set_defaults(func=_cmd_remove)
 
@@ -745,6 +788,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except AssetmapError as exc:
         print(f"assetmap: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the system refused: one line, not a traceback
+        message = system_error_message(exc)
+        if message is None:
+            raise
+        print(f"assetmap: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("assetmap: interrupted; the store is unchanged", file=sys.stderr)

@@ -343,7 +343,6 @@ class _Eligible:
     xy: np.ndarray
     agency: np.ndarray  # agency codes
     agency_labels: np.ndarray
-    n_restricted: int
     n_unlocated: int
 
 
@@ -368,7 +367,6 @@ def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None)
         xy=np.take(xy, positions, axis=0),
         agency=codes,
         agency_labels=labels,
-        n_restricted=int((~visible).sum()),
         n_unlocated=int((visible & ~located).sum()),
     )
 
@@ -477,9 +475,9 @@ class ColocationResult:
     message
         A sentence saying what was found, or why nothing was.
     sites_considered
-        Sites that took part (visible and located).
-    restricted_excluded
-        Restricted sites left out for this viewer.
+        Sites that took part (visible and located). Other agencies' restricted
+        sites are withheld before anything is counted, and no figure says how
+        many there were (:mod:`assetmap.access`).
     unlocated_excluded
         Sites left out for want of a location.
     """
@@ -490,7 +488,6 @@ class ColocationResult:
     distance_m: float
     message: str
     sites_considered: int = 0
-    restricted_excluded: int = 0
     unlocated_excluded: int = 0
 
     @property
@@ -590,15 +587,12 @@ def _empty_result(sites, el: _Eligible, distance: float, message: str) -> Coloca
         distance_m=float(distance),
         message=message,
         sites_considered=len(el.positions),
-        restricted_excluded=el.n_restricted,
         unlocated_excluded=el.n_unlocated,
     )
 
 
 def _left_out(el: _Eligible) -> str:
     parts = []
-    if el.n_restricted:
-        parts.append(f"{el.n_restricted:,} restricted sites left out")
     if el.n_unlocated:
         parts.append(f"{el.n_unlocated:,} sites without a location left out")
     return f" ({'; '.join(parts)})" if parts else ""
@@ -651,11 +645,8 @@ def colocation_clusters(
     n = len(el.positions)
     d_text = f"{distance:,.0f} m"
     if n == 0:
-        why = (
-            "there are no sites"
-            if len(sites) == 0
-            else "no site is both visible to this viewer and located"
-        )
+        # of the sites the viewer may see: nothing may tell that others were withheld
+        why = "there are no sites" if el.n_unlocated == 0 else "no site has a location"
         return _empty_result(sites, el, distance, f"No co-location clusters: {why}{_left_out(el)}.")
     n_agencies_all = len(np.unique(el.agency))
     if n_agencies_all < 2:
@@ -664,7 +655,7 @@ def colocation_clusters(
             el,
             distance,
             f"No co-location clusters: all {n:,} sites belong to one agency "
-            f"({el.agency_labels[0]}){_left_out(el)}.",
+            f"({el.agency_labels[el.agency[0]]}){_left_out(el)}.",
         )
 
     from scipy.sparse import coo_matrix
@@ -838,6 +829,5 @@ def colocation_clusters(
         distance_m=float(distance),
         message=message,
         sites_considered=n,
-        restricted_excluded=el.n_restricted,
         unlocated_excluded=el.n_unlocated,
     )

@@ -31,12 +31,11 @@ Hexagons and heat
 Board table
     :func:`place_summary` and the atomic writer :func:`write_table`.
 
-Restricted sites (``sensitivity == "restricted"``) count in every aggregate.
-Where a count includes a restricted site and is below ``suppress_below``
-(default 5), the row is flagged ``suppressed`` and its ``sites_display``
-column reads ``"fewer than 5"``; :func:`write_table` blanks the figures of
-such rows in the files it writes. This is a deliberately simple rule until
-the access rules are centralised in ``assetmap.access``.
+Restricted sites (``sensitivity == "restricted"``) of agencies other than the
+``viewer``'s are withheld: every function here that takes sites first keeps
+only those the viewer may see (:func:`assetmap.access.visible_sites`), so no
+figure, total, cell or surface includes them, whatever localities, grids or
+filters are asked for (the rule and why: :mod:`assetmap.access`).
 """
 
 from __future__ import annotations
@@ -73,7 +72,6 @@ __all__ = [
     "METRIC_LABELS",
     "PER",
     "SCHEMES",
-    "SUPPRESS_BELOW",
     "Classification",
     "KdeSurface",
     "LocalityDensity",
@@ -87,7 +85,6 @@ __all__ = [
     "metric_column",
     "place_summary",
     "read_population",
-    "redact_suppressed",
     "resolve_localities",
     "write_table",
 ]
@@ -109,9 +106,6 @@ PER: dict[str, str] = {
     "km2": "_per_km2",
     "residents": "_per_1000_residents",
 }
-#: Counts that include a restricted site and are below this are shown as "fewer than 5"
-#: (the rule and its default live in :mod:`assetmap.access`).
-SUPPRESS_BELOW = access.SUPPRESS_BELOW
 #: The breakdowns that ``by=`` accepts.
 BREAKDOWNS: tuple[str, ...] = ("sector", "agency")
 #: The hexagon orientations that :func:`hex_grid` accepts.
@@ -170,13 +164,6 @@ def metric_column(metric: str, per: str = "total") -> str:
     return metric + PER[per]
 
 
-def _check_suppress_below(value: object, problems: list[str]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        problems.append(
-            f"suppress_below={value!r} is not valid; expected a whole number of sites, 0 or more"
-        )
-
-
 def _check_sites(sites: object, needed: Iterable[str], problems: list[str]) -> None:
     """Check that ``sites`` is a GeoDataFrame with the columns needed."""
     if not isinstance(sites, gpd.GeoDataFrame):
@@ -204,12 +191,17 @@ def _restricted(sites: pd.DataFrame) -> np.ndarray:
     return access.is_restricted(sites)
 
 
-def _suppression(
-    sites: np.ndarray, restricted: np.ndarray, below: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the ``suppressed`` flags and the ``sites_display`` texts of counts (the rule
-    lives in :func:`assetmap.access.suppression`)."""
-    return access.suppression(sites, restricted, below)
+def _viewers_sites(sites: gpd.GeoDataFrame, viewer: object, problems: list[str]):
+    """The sites ``viewer`` may see (the disclosure rule, applied before anything is
+    computed), or ``sites`` as given with a problem noted when ``viewer`` is not valid."""
+    try:
+        viewer = access.as_viewer(viewer)  # type: ignore[arg-type]
+    except InvalidArgumentError as exc:
+        problems.append(str(exc))
+        return sites
+    if not isinstance(sites, pd.DataFrame) or "sensitivity" not in sites.columns:
+        return sites
+    return access.visible_sites(sites, viewer)
 
 
 # --------------------------------------------------------------------------- localities
@@ -601,7 +593,7 @@ def density_by_locality(
     *,
     population: pd.DataFrame | None = None,
     by: str | None = None,
-    suppress_below: int = SUPPRESS_BELOW,
+    viewer: access.Viewer | str | None = None,
 ) -> LocalityDensity:
     """Assign sites to localities and compute per-locality density metrics.
 
@@ -624,9 +616,10 @@ def density_by_locality(
         ``None`` for one row per locality, or ``"sector"`` or ``"agency"`` for
         a long table with one row per locality and group (every locality times
         every group found among the sites, zeros included).
-    suppress_below
-        Counts that include a restricted site and are below this are shown as
-        ``"fewer than N"`` in ``sites_display`` and flagged ``suppressed``.
+    viewer
+        Who the figures are for (an :class:`assetmap.access.Viewer` or an
+        agency's name; default ``None``, nobody's agency): other agencies'
+        restricted sites are withheld before anything is counted.
 
     Returns
     -------
@@ -638,7 +631,8 @@ def density_by_locality(
         ``..._per_km2``; with a population, ``population`` and each metric
         ``..._per_1000_residents``; each metric ``..._share`` of the place
         total (the sum over all localities; with ``by=``, of the group's
-        total); ``suppressed`` and ``sites_display``.
+        total). ``restricted_sites`` counts the viewer's own agency's
+        restricted sites (the only ones it can hold).
 
     Raises
     ------
@@ -655,7 +649,7 @@ def density_by_locality(
                 f"by={by!r} is not valid; expected None or one of: {', '.join(BREAKDOWNS)}"
             )
     _check_sites(sites, needed, problems)
-    _check_suppress_below(suppress_below, problems)
+    sites = _viewers_sites(sites, viewer, problems)
     pop = _check_population(population, problems)
     _fail(problems)
 
@@ -714,11 +708,7 @@ def density_by_locality(
                 data[metric + PER["residents"]] = sums[metric] / residents * 1000.0
     for metric in METRICS:
         data[metric + "_share"] = _share(sums[metric], groups)
-    data["suppressed"], data["sites_display"] = _suppression(
-        sums["sites"], sums["restricted_sites"], suppress_below
-    )
     metrics = pd.DataFrame(data, index=index)
-    metrics["sites_display"] = metrics["sites_display"].astype("str")
 
     boundary = assignment["on_boundary"].to_numpy() & ~outside
     on_edge = sites[boundary].copy()
@@ -740,7 +730,7 @@ def locality_metrics(
     *,
     population: pd.DataFrame | None = None,
     by: str | None = None,
-    suppress_below: int = SUPPRESS_BELOW,
+    viewer: access.Viewer | str | None = None,
 ) -> pd.DataFrame:
     """Return the per-locality metrics table of :func:`density_by_locality`.
 
@@ -751,7 +741,7 @@ def locality_metrics(
 
     Parameters
     ----------
-    sites, localities, population, by, suppress_below
+    sites, localities, population, by, viewer
         As for :func:`density_by_locality`.
 
     Returns
@@ -770,9 +760,7 @@ def locality_metrics(
     >>> table = locality_metrics(sites, "district")  # doctest: +SKIP
     >>> table.loc["E07000110", "sites_per_km2"]  # doctest: +SKIP
     """
-    result = density_by_locality(
-        sites, localities, population=population, by=by, suppress_below=suppress_below
-    )
+    result = density_by_locality(sites, localities, population=population, by=by, viewer=viewer)
     table = result.metrics
     table.attrs["notes"] = list(result.notes)
     table.attrs["outside_sites"] = result.n_outside
@@ -1210,7 +1198,7 @@ def hex_density(
     *,
     orientation: str = "flat",
     include_empty: bool = False,
-    suppress_below: int = SUPPRESS_BELOW,
+    viewer: access.Viewer | str | None = None,
 ) -> gpd.GeoDataFrame:
     """Count sites (and sum their floor area, surplus and cost) per hexagon.
 
@@ -1230,7 +1218,7 @@ def hex_density(
         ``False`` (default): only hexagons with at least one site.
         ``True``: every hexagon of :func:`hex_grid` over the sites' extent,
         with zeros where there are no sites.
-    suppress_below
+    viewer
         As for :func:`density_by_locality`.
 
     Returns
@@ -1238,8 +1226,8 @@ def hex_density(
     geopandas.GeoDataFrame
         In EPSG:27700, sorted by ``col`` and ``row``: ``hex_id``, ``col``,
         ``row``, ``sites``, ``restricted_sites``, ``floor_area_sqft``,
-        ``surplus_sqft``, ``running_cost_gbp``, ``sites_per_km2``,
-        ``suppressed``, ``sites_display`` and ``geometry``.
+        ``surplus_sqft``, ``running_cost_gbp``, ``sites_per_km2`` and
+        ``geometry``.
 
     Raises
     ------
@@ -1249,7 +1237,7 @@ def hex_density(
     problems: list[str] = []
     _check_sites(sites, [*VALUE_COLUMNS, "sensitivity"], problems)
     _check_hex_args(size_m, orientation, problems)
-    _check_suppress_below(suppress_below, problems)
+    sites = _viewers_sites(sites, viewer, problems)
     _fail(problems)
     frame = sites if sites.crs.equals(CRS_BNG) else sites.to_crs(CRS_BNG)
     geoms = frame.geometry.to_numpy()
@@ -1289,11 +1277,6 @@ def hex_density(
         out[name] = values
     hex_area_km2 = 1.5 * _SQRT3 * size * size / 1e6
     out["sites_per_km2"] = out["sites"] / hex_area_km2
-    suppressed, display = _suppression(
-        out["sites"].to_numpy(), out["restricted_sites"].to_numpy(), suppress_below
-    )
-    out["suppressed"] = suppressed
-    out["sites_display"] = pd.array(display, dtype="str")
     order = [
         "hex_id",
         "col",
@@ -1302,8 +1285,6 @@ def hex_density(
         "restricted_sites",
         *VALUE_COLUMNS,
         "sites_per_km2",
-        "suppressed",
-        "sites_display",
         "geometry",
     ]
     out = out[order].sort_values(["col", "row"], kind="stable").reset_index(drop=True)
@@ -1337,7 +1318,7 @@ def heat_points(
     sites: gpd.GeoDataFrame,
     *,
     weight: str | None = None,
-    include_restricted: bool = False,
+    viewer: access.Viewer | str | None = None,
     decimals: int = 5,
 ) -> list[list[float]]:
     """Return ``[lat, lon, weight]`` rows in WGS84 for folium's ``HeatMap`` plugin.
@@ -1353,10 +1334,9 @@ def heat_points(
         ``None`` (every site weighs 1) or one of ``floor_area_sqft``,
         ``surplus_sqft`` and ``running_cost_gbp``, scaled so that the largest
         weight is 1. Sites with a missing or non-positive weight are left out.
-    include_restricted
-        Restricted sites are left out by default, because a heat map in the
-        browser holds each point's exact position; the gridded
-        :func:`kde_surface` counts them.
+    viewer
+        As for :func:`density_by_locality`: other agencies' restricted sites
+        are withheld (a heat map in the browser holds each point's position).
     decimals
         Decimal places of latitude and longitude (5 is about a metre).
 
@@ -1373,11 +1353,10 @@ def heat_points(
     problems: list[str] = []
     needed = ["sensitivity"] + ([weight] if weight in VALUE_COLUMNS else [])
     _check_sites(sites, needed, problems)
+    sites = _viewers_sites(sites, viewer, problems)
     values = _weights(sites, weight, problems) if isinstance(sites, pd.DataFrame) else None
     _fail(problems)
     keep = _located_points(sites) & np.isfinite(values) & (values > 0)
-    if not include_restricted:
-        keep &= ~_restricted(sites)
     if not keep.any():
         return []
     points = gpd.GeoSeries(sites.geometry.to_numpy()[keep], crs=sites.crs).to_crs(CRS_WGS84)
@@ -1433,6 +1412,7 @@ def kde_surface(
     cell_m: float = 250.0,
     bandwidth_m: float = 1000.0,
     weight: str | None = None,
+    viewer: access.Viewer | str | None = None,
 ) -> KdeSurface:
     """Return a Gaussian kernel density surface of the sites on a square grid.
 
@@ -1440,8 +1420,8 @@ def kde_surface(
     :func:`scipy.ndimage.gaussian_filter` (a binned KDE: time grows with the
     number of cells, not sites times cells). The grid reaches four
     bandwidths beyond the sites (as far as the filter reaches) so that the
-    surface holds all the mass. Restricted sites count: only smoothed
-    densities leave the engine.
+    surface holds all the mass. Other agencies' restricted sites are withheld
+    (a narrow kernel would otherwise point at them).
 
     Parameters
     ----------
@@ -1454,6 +1434,8 @@ def kde_surface(
     weight
         ``None`` (sites) or one of ``floor_area_sqft``, ``surplus_sqft`` and
         ``running_cost_gbp`` (missing values weigh nothing).
+    viewer
+        As for :func:`density_by_locality`.
 
     Returns
     -------
@@ -1477,6 +1459,7 @@ def kde_surface(
         ):
             problems.append(f"{name}={value!r} is not valid; expected metres, a number above 0")
     _check_sites(sites, [weight] if weight in VALUE_COLUMNS else [], problems)
+    sites = _viewers_sites(sites, viewer, problems)
     values = _weights(sites, weight, problems) if isinstance(sites, pd.DataFrame) else None
     _fail(problems)
     frame = sites if sites.crs.equals(CRS_BNG) else sites.to_crs(CRS_BNG)
@@ -1525,8 +1508,6 @@ PLACE_SUMMARY_COLUMNS: tuple[str, ...] = (
     "restricted_sites",
     "population",
     "sites_per_10000_residents",
-    "suppressed",
-    "sites_display",
 )
 #: The ``locality_code`` of the total row, and of the rows of sites outside every locality.
 TOTAL_CODE = "TOTAL"
@@ -1538,7 +1519,7 @@ def place_summary(
     localities: str | os.PathLike[str] | gpd.GeoDataFrame,
     population: pd.DataFrame | None = None,
     *,
-    suppress_below: int = SUPPRESS_BELOW,
+    viewer: access.Viewer | str | None = None,
 ) -> pd.DataFrame:
     """Return the Total Place board table: sites per locality and sector, with a total.
 
@@ -1563,8 +1544,9 @@ def place_summary(
         population is the sum over the localities with a figure, and its rate
         counts the sites in those localities only. Missing codes are listed in
         ``attrs["notes"]``.
-    suppress_below
-        As for :func:`density_by_locality`.
+    viewer
+        As for :func:`density_by_locality`: the total is that of the sites the
+        viewer may see, so nothing can be found by subtracting rows from it.
 
     Returns
     -------
@@ -1579,7 +1561,7 @@ def place_summary(
         As :func:`density_by_locality` raises.
     """
     result = density_by_locality(
-        sites, localities, population=population, by="sector", suppress_below=suppress_below
+        sites, localities, population=population, by="sector", viewer=viewer
     )
     long = result.metrics.reset_index()
     long = long[long["sites"] > 0]
@@ -1643,11 +1625,6 @@ def place_summary(
         counts = table["sites"].to_numpy(dtype="float64")
         counts[-1] = known_sites
         table["sites_per_10000_residents"] = np.where(pop > 0, counts / pop * 10_000, np.nan)
-    suppressed, display = _suppression(
-        table["sites"].to_numpy(), table["restricted_sites"].to_numpy(), suppress_below
-    )
-    table["suppressed"] = suppressed
-    table["sites_display"] = pd.array(display, dtype="str")
     for name in ("locality_code", "locality_name", "sector"):
         table[name] = table[name].astype("str")
     table = table[list(PLACE_SUMMARY_COLUMNS)]
@@ -1660,52 +1637,11 @@ def place_summary(
 # --------------------------------------------------------------------------- writers
 
 
-#: Columns that stay when :func:`write_table` blanks a suppressed row's figures.
-_NOT_REDACTED = frozenset({"area_km2", "population", "col", "row"})
-
-
-def redact_suppressed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Blank the figures of suppressed rows (their ``sites_display`` stays).
-
-    Every table of this module shown or written for people goes through this:
-    a locality or group whose count includes a restricted site and is small
-    keeps only ``"fewer than 5"``, its class label reads ``"suppressed"`` and
-    its ``restricted_sites`` count is blanked too.
-
-    Parameters
-    ----------
-    frame
-        A table with a ``suppressed`` column (others are returned as they are).
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    if "suppressed" not in frame.columns or not frame["suppressed"].any():
-        return frame
-    out = frame.copy()
-    rows = out["suppressed"].to_numpy(dtype=bool)
-    for name in out.columns:
-        if name in _NOT_REDACTED or name == "suppressed":
-            continue
-        dtype = out[name].dtype
-        if pd.api.types.is_bool_dtype(dtype):
-            continue
-        if pd.api.types.is_numeric_dtype(dtype):
-            out[name] = out[name].astype("float64").mask(rows)
-        elif name == "class_label":
-            out[name] = out[name].mask(rows, "suppressed")
-    if "class" in out.columns:
-        out["class"] = out["class"].astype("Int64").mask(rows)
-    return out
-
-
 def write_table(
     frame: pd.DataFrame,
     path: str | os.PathLike[str],
     *,
     layer: str = "density",
-    redact: bool = True,
 ) -> Path:
     """Write a density table as CSV or as a GeoPackage layer, atomically.
 
@@ -1724,10 +1660,6 @@ def write_table(
         ``.csv`` or ``.gpkg``.
     layer
         The GeoPackage layer name (replaced if it exists).
-    redact
-        Blank the figures of rows flagged ``suppressed`` (counts that include
-        restricted sites and are small); ``sites_display`` keeps saying
-        ``"fewer than 5"``.
 
     Returns
     -------
@@ -1757,7 +1689,7 @@ def write_table(
         problems.append(f"layer={layer!r} is not valid; expected a layer name")
     _fail(problems)
 
-    table = redact_suppressed(frame) if redact else frame
+    table = frame
     if any(name is not None for name in table.index.names):
         table = table.reset_index()
     with replace_atomically(path, suffix=f".tmp{suffix}") as tmp:

@@ -11,6 +11,7 @@ __all__ = [
     "AssetmapError",
     "DataNotFoundError",
     "InvalidArgumentError",
+    "PermissionDeniedError",
     "ProfileError",
     "RegisterReadError",
     "StoreError",
@@ -57,3 +58,7 @@ class StoreError(AssetmapError):
 
 class DataNotFoundError(AssetmapError):
     """A bundled data set (boundaries, sample estate, postcodes) is missing."""
+
+
+class PermissionDeniedError(AssetmapError):
+    """The user may not do this: another agency's source, or rows as another agency."""

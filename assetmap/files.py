@@ -3,7 +3,14 @@
 Every file assetmap writes (the store, tables, map packs) goes through
 :func:`replace_atomically`: it is written under a temporary name in the same
 folder, flushed to disk, and renamed over the target, so a reader never sees
-half a file and a failure or a kill leaves the old file as it was.
+half a file and a failure or a kill leaves the old file as it was. The new file
+keeps the old one's permissions (and owner and group, where the user may set
+them).
+
+Every file written where a user names it (``--out``, ``--report``, a map pack's
+folder) is first checked by :func:`guard_output`: it may not be the estate
+store, its audit log, its lock or its temporary files, under any other name
+(a symbolic link, a hard link, ``..``).
 
 Every table written for people (CSV and XLSX files and downloads) goes through
 :func:`safe_table`: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a
@@ -16,8 +23,12 @@ the bytes of a file, for downloads.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import re
+import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +38,13 @@ import pandas as pd
 __all__ = [
     "FORMULA_PREFIXES",
     "csv_bytes",
+    "guard_output",
+    "is_store_file",
     "neutralise_text",
     "replace_atomically",
     "safe_table",
+    "system_error_message",
+    "temporary_files",
     "unwritable_folder",
     "write_csv_text",
     "xlsx_bytes",
@@ -68,13 +83,91 @@ def unwritable_folder(start: str | os.PathLike) -> tuple[Path, str | None]:
     return folder, None
 
 
+#: The name of the temporary file :func:`replace_atomically` writes a store in, beside
+#: it: ``.<store's name>.<8 random characters>.tmp.gpkg`` (``tempfile.mkstemp``), and of
+#: the SQLite journals beside that.
+_TEMPORARY = r"\.{name}\.[a-z0-9_]{{8}}\.tmp\.gpkg(?:-journal|-wal|-shm)?"
+
+
+def temporary_files(path: str | os.PathLike) -> list[Path]:
+    """The temporary files (and their journals) :func:`replace_atomically` makes beside
+    the store ``path`` while it writes it (and leaves there only when killed).
+
+    Parameters
+    ----------
+    path
+        The target file (a symbolic link is followed, as :func:`replace_atomically` does).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Those that exist now, by name.
+    """
+    target = _target(path)
+    pattern = re.compile(_TEMPORARY.format(name=re.escape(target.name)))
+    try:
+        names = sorted(entry.name for entry in os.scandir(target.parent))
+    except OSError:
+        return []
+    return [target.parent / name for name in names if pattern.fullmatch(name)]
+
+
+def _target(path: str | os.PathLike) -> Path:
+    """The file a write to ``path`` replaces: a symbolic link's target, else ``path``."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if os.path.islink(path) else path
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def is_store_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an SQLite file holding the ``sites`` and ``imports`` tables of
+    an estate store (of any version of assetmap); ``False`` for anything else."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+                return False
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            (found,) = db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name IN ('sites', 'imports')"
+            ).fetchone()
+    except (OSError, sqlite3.Error):
+        return False
+    return found == 2
+
+
+def _copy_permissions(source: os.stat_result, path: Path) -> None:
+    """Give ``path`` the mode of ``source``, and its owner and group where allowed."""
+    mine = os.stat(path)
+    if (mine.st_uid, mine.st_gid) != (source.st_uid, source.st_gid):
+        for uid in (source.st_uid, -1):  # another owner needs privilege; the group may not
+            try:
+                os.chown(path, uid, source.st_gid)
+                break
+            except OSError:
+                continue
+    os.chmod(path, stat.S_IMODE(source.st_mode))  # after chown, which may clear set-id bits
+
+
 @contextlib.contextmanager
-def replace_atomically(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
+def replace_atomically(
+    path: str | os.PathLike,
+    *,
+    suffix: str = ".tmp",
+    private: bool = False,
+    replaces_store: bool = False,
+) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success, move it over ``path``.
 
-    The temporary file does not exist when the block starts (GDAL and pandas
-    create files themselves); if the block raises, it is removed and ``path``
-    is untouched.
+    The temporary file is ``.<name>.<random><suffix>`` in the same folder. When the
+    block ends it is flushed to disk, given the permissions of the file it replaces
+    (mode, and owner and group where the user may set them), and renamed over
+    ``path``. If the block raises, it is removed, with any SQLite journal beside
+    it, and ``path`` is untouched. A symbolic link at ``path`` is followed: its
+    target is replaced, and the link kept.
 
     Parameters
     ----------
@@ -82,26 +175,132 @@ def replace_atomically(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iter
         The file to write; its folder is created if missing.
     suffix
         The temporary file's suffix (GDAL picks its driver from it, e.g. ``".tmp.gpkg"``).
+    private
+        Create the temporary file, empty, readable by this user only, for a block
+        that writes into an existing file (a copy, SQLite), so that nobody else can
+        open it while it is written. Otherwise it does not exist when the block
+        starts (GDAL and pandas create files themselves).
+    replaces_store
+        Whether ``path`` may be an estate store (only the store itself writes one);
+        otherwise an estate store at ``path`` is refused.
 
     Yields
     ------
     pathlib.Path
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``path`` is an estate store and ``replaces_store`` is not set.
     """
-    path = Path(path)
+    from .errors import InvalidArgumentError
+
+    path = _target(path)
+    if not replaces_store and is_store_file(path):
+        raise InvalidArgumentError(
+            f"{str(path)!r} is an estate store, which would be lost; choose another file"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
+    os.close(fd)  # made with mode 600
     tmp = Path(name)
-    tmp.unlink()
+    if not private:
+        tmp.unlink()
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        try:
+            before = os.stat(path)
+        except FileNotFoundError:
+            before = None
+        if before is not None:
+            _copy_permissions(before, tmp)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for ending in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(f"{tmp}{ending}")
         raise
+
+
+def guard_output(
+    path: str | os.PathLike,
+    *,
+    store: str | os.PathLike,
+    name: str,
+    problems: list[str],
+) -> Path:
+    """Check that writing ``path`` cannot harm the estate store; add a problem if it could.
+
+    ``path`` may not be the store, its audit log (:func:`assetmap.audit.audit_path`),
+    its lock file, its SQLite journals or its temporary files
+    (:func:`temporary_files`), whether named as they are or through another name
+    for the same file: a symbolic link, a hard link, a path with ``..``.
+
+    Parameters
+    ----------
+    path
+        The file (or folder) to be written.
+    store
+        The estate store's file (it need not exist).
+    name
+        The argument's name, for the message (``"--out"``, ``"out_dir"``).
+    problems
+        Receives the problem, if any.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from .audit import audit_path
+
+    path = Path(path)
+    store = Path(store)
+    real_store = _target(store)
+    # what each file is, and what writing over it would destroy
+    protected = {
+        store: ("the estate store", "the store"),
+        real_store: ("the estate store", "the store"),
+        audit_path(store): ("the audit log of the estate store", "its audit log"),
+        Path(f"{store}.lock"): ("the lock file of the estate store", "its lock"),
+    }
+    for ending in ("-journal", "-wal", "-shm"):
+        protected[Path(f"{store}{ending}")] = ("an SQLite journal of the estate store", "it")
+    in_progress = ("a temporary file of the estate store", "a change of the store in progress")
+    for leftover in temporary_files(store):
+        protected[leftover] = in_progress
+    real = Path(os.path.realpath(path))
+    try:
+        found = os.stat(path)
+    except OSError:
+        found = None
+    clash = via = None
+    for other, meaning in protected.items():
+        if Path(os.path.realpath(other)) == real:
+            clash = meaning
+        elif found is not None:
+            with contextlib.suppress(OSError):
+                if os.path.samestat(found, os.stat(other)):
+                    clash, via = meaning, "a hard link to it"
+        if clash:
+            break
+    temporary = re.compile(_TEMPORARY.format(name=re.escape(real_store.name)))
+    if clash is None and temporary.fullmatch(real.name):
+        if real.parent == Path(os.path.realpath(real_store.parent)):
+            clash = in_progress
+    if clash is not None:
+        if via is None and os.path.islink(path):
+            via = "through a symbolic link"
+        elif via is None and ".." in path.parts:
+            via = "through '..'"
+        problems.append(
+            f"{name} {str(path)!r} is {clash[0]} {str(store)!r}"
+            + (f" ({via})" if via else "")
+            + f"; writing it would destroy {clash[1]}. Choose another file"
+        )
+    return path
 
 
 def neutralise_text(value: object) -> object:
@@ -223,3 +422,113 @@ def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "table") -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- system errors
+
+#: Libraries whose errors carry the system's reason in their text (SQLite, GDAL).
+_DATABASE_MODULES = ("sqlite3", "adbc_driver_manager", "pyogrio")
+#: SQLite's "readonly database": a read-only disk, or a file this user may not change.
+_READ_ONLY = -1
+#: Words of those errors -> the system error they stand for.
+_DATABASE_REASONS = (
+    ("disk is full", errno.ENOSPC),
+    ("no space left on device", errno.ENOSPC),
+    ("file too large", errno.EFBIG),
+    ("read-only file system", errno.EROFS),
+    ("readonly database", _READ_ONLY),
+    ("permission denied", errno.EACCES),
+    ("disk i/o error", errno.EIO),
+)
+
+
+def _shown_path(name: str | bytes | None) -> tuple[str, bool] | None:
+    """A path for a message, and whether it is a folder: a temporary file or folder
+    assetmap made (a hidden name holding ``.tmp``) is shown as the folder it is in."""
+    if name is None:
+        return None
+    path = Path(name.decode(errors="replace") if isinstance(name, bytes) else str(name))
+    for i, part in enumerate(path.parts):
+        if i and part.startswith(".") and ".tmp" in part:
+            return repr(str(Path(*path.parts[:i]))), True
+    return repr(str(path)), False
+
+
+def _file_size_limit() -> int | None:
+    """The most bytes this process may write to a file (``ulimit -f``), or ``None``."""
+    try:
+        import resource
+    except ImportError:  # Windows has no such limit
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def system_error_message(exc: BaseException) -> str | None:
+    """One plain line for an error the operating system raised, or ``None`` if ``exc``
+    is not one (a bug, which keeps its traceback).
+
+    Covers :class:`OSError` (a full disk, a read-only folder, a file size limit, a
+    path that cannot be written...) and the same conditions reported by SQLite and
+    GDAL in their own error classes (then about the store, which a failed write
+    leaves as it was).
+    """
+    from filelock import Timeout
+
+    if isinstance(exc, Timeout):
+        return (
+            "another import or removal is writing to the store and did not finish in time; "
+            "nothing was changed. Try again when it has finished"
+        )
+    module = type(exc).__module__.split(".")[0]
+    if isinstance(exc, OSError):
+        code = exc.errno
+        shown = _shown_path(exc.filename2 or exc.filename)
+        reason = (exc.strerror or str(exc)).lower()
+    elif module in _DATABASE_MODULES:
+        reason = str(exc).lower()
+        code = next((c for words, c in _DATABASE_REASONS if words in reason), None)
+        if code is None:
+            return None
+        shown = None
+    else:
+        return None
+    limit = _file_size_limit()
+    if code == errno.EIO and limit is not None and shown is None:
+        code = errno.EFBIG  # SQLite reports a write past ulimit -f as a disk I/O error
+    if shown is None and module == "pyogrio":  # GDAL, writing a file
+        what, failed = "a file", "a file could not be written"
+    elif shown is None:  # SQLite, changing a copy of the store
+        what, failed = "the store", "the store could not be written (it is unchanged)"
+    elif shown[1]:
+        what = f"the folder {shown[0]}"
+        failed = f"nothing could be written in {what}"
+    else:
+        what, failed = shown[0], f"{shown[0]} could not be written"
+    if code == errno.ENOSPC:
+        return f"the disk is full: {failed}; free some space and try again"
+    if code is not None and code == getattr(errno, "EDQUOT", None):
+        return f"the disk quota is used up: {failed}; free some space and try again"
+    if code == errno.EFBIG:
+        allowed = f" ({limit:,} bytes)" if limit is not None else ""
+        return (
+            f"{failed}: the file would be larger than the file size limit{allowed} this "
+            "system sets for this program (ulimit -f)"
+        )
+    if code == errno.EROFS:
+        return f"{failed}: it is on a read-only file system"
+    if code == _READ_ONLY:
+        return f"{failed}: it is read-only (on a read-only disk, or this user may not change it)"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"permission denied: this user may not use {what}"
+    if code == errno.ENOENT and shown is not None and shown[1]:
+        return f"{failed}: that folder does not take new files"
+    if code == errno.ENOENT:
+        return f"{what} does not exist, and cannot be made there"
+    if code == errno.EISDIR:
+        return f"{what} is a folder; expected a file"
+    if code == errno.ENOTDIR:
+        return f"{what} cannot be used: part of its path is a file, not a folder"
+    if code == errno.EIO:
+        return f"the disk reported an error reading or writing {what}"
+    return f"{what} could not be used: {reason}"

@@ -408,12 +408,10 @@ def find_candidates(
     size_weight = float(size_weight)
 
     # who may see what
-    req_visible = visible_mask(requests, viewer_agency=viewer_agency)
-    hidden_requests = int((~req_visible).sum())
-    requests = requests.iloc[np.flatnonzero(req_visible)]
-    n_offer_rows = len(offers)
-    off_visible = visible_mask(offers, viewer_agency=viewer_agency)
-    hidden_offers = int((~off_visible & (_numbers(offers, "surplus_sqft") > 0)).sum())
+    # who may see what: other agencies' restricted requests and offers are withheld
+    # before anything is matched or counted, and nothing says how many were
+    requests = requests.iloc[np.flatnonzero(visible_mask(requests, viewer_agency=viewer_agency))]
+    n_offer_rows = int(visible_mask(offers, viewer_agency=viewer_agency).sum())
     offers = offers_from_sites(offers, viewer_agency=viewer_agency)
 
     n_req, n_off = len(requests), len(offers)
@@ -598,30 +596,17 @@ def find_candidates(
         index=requests.index,
     )
 
-    left_out = []
-    if hidden_requests:
-        left_out.append(f"{hidden_requests:,} restricted requests")
-    if hidden_offers:
-        left_out.append(f"{hidden_offers:,} restricted offers")
-    left = f" ({' and '.join(left_out)} left out)" if left_out else ""
     if n_req == 0:
-        why = "every request is restricted" if hidden_requests else "there are no space requests"
-        message = f"No matches: {why}{left}."
+        message = "No matches: there are no space requests."
     elif n_off == 0:
-        why = (
-            "every offer of spare space is restricted"
-            if hidden_offers
-            else (
-                "no site offers spare space (surplus_sqft > 0)"
-                if n_offer_rows
-                else "there are no sites"
-            )
-        )
-        message = f"No matches: {why}{left}."
+        why = "there are no sites"
+        if n_offer_rows:
+            why = "no site offers spare space (surplus_sqft > 0)"
+        message = f"No matches: {why}."
     else:
         message = (
             f"{int(has.sum()):,} of {n_req:,} requests have candidates among {n_off:,} offers "
-            f"({len(candidates):,} candidates){left}."
+            f"({len(candidates):,} candidates)."
         )
     return MatchResult(
         candidates=candidates,

@@ -112,6 +112,7 @@ SITE_COLUMNS: dict[str, str] = {
     "location_source": "str",
     "shared_group": "str",
     "source_file": "str",
+    "source_owner": "str",
     "source_sha256": "str",
     "source_row": "int64",
     "imported_at": "str",
@@ -132,6 +133,7 @@ REQUEST_COLUMNS: dict[str, str] = {
     "sensitivity": "str",
     "location_source": "str",
     "source_file": "str",
+    "source_owner": "str",
     "source_sha256": "str",
     "source_row": "int64",
     "imported_at": "str",
@@ -139,6 +141,7 @@ REQUEST_COLUMNS: dict[str, str] = {
 
 QUARANTINE_COLUMNS: dict[str, str] = {
     "source_file": "str",
+    "source_owner": "str",
     "source_sha256": "str",
     "kind": "str",
     "row": "int64",

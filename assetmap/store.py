@@ -7,6 +7,32 @@ row per source). Every write is transactional in the simplest robust way: the ne
 store is built in full in a temporary file beside the old one, flushed to
 disk, and renamed over it. A failure or a kill at any moment leaves either the
 old store or the new one, never a mixture. A lock file serialises writers.
+The temporary file is readable by its writer only until it is renamed, and the
+new store keeps the old one's permissions (see
+:func:`assetmap.files.replace_atomically`).
+
+Opening the store, to read or to write, checks what the file is:
+
+- A file that is not an estate store (a user's own GeoPackage of wards, a
+  spreadsheet, an empty file) is refused with a :class:`StoreError`, never read
+  as an empty estate and never rewritten. An estate store is a GeoPackage with a
+  ``sites`` and an ``imports`` table, both with a ``source_file`` column; one in
+  an older layout is still migrated, unless it also holds tables of its own that
+  the migration would lose.
+- SQLite's ``PRAGMA quick_check`` runs on the file: a damaged store gives one
+  clear :class:`StoreError`. A writer checks the store every time, under its
+  lock; readers check each state of the file once a process (the check costs
+  about a tenth of reading the sites: 0.3 s for a store of a million sites).
+- Temporary files left beside the store by a writer that was killed are
+  removed, once the store's lock shows that no writer is at work.
+
+Every read (:meth:`GeoPackageStore.sites` and the rest) sees one state of the
+file, never a mixture of the states before and after an import that renames a
+new file over it while the read opens its layers one after another. A read holds
+the file it opened at the start open, and ends by checking that the store's name
+still leads to that file; if an import replaced it meanwhile, the read is made
+again. (Reading every layer through ``/proc/self/fd`` instead does not work:
+SQLite follows that link back to the store's name, and so to the new file.)
 
 How the temporary file is built:
 
@@ -43,6 +69,7 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import threading
 import warnings
 from abc import ABC, abstractmethod
@@ -55,7 +82,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import StoreError
-from .files import replace_atomically
+from .files import replace_atomically, temporary_files
 from .schema import (
     CRS_BNG,
     QUARANTINE_COLUMNS,
@@ -77,9 +104,12 @@ __all__ = [
 
 #: Environment variable that names the store file.
 STORE_ENV = "ASSETMAP_STORE"
+#: Seconds a writer waits for another writer's lock before giving up with a message.
+LOCK_TIMEOUT_S = 120.0
 
 IMPORT_LOG_COLUMNS: dict[str, str] = {
     "source_file": "str",
+    "source_owner": "str",
     "source_sha256": "str",
     "kind": "str",
     "format": "str",
@@ -112,7 +142,8 @@ class SourceUpdate:
     Attributes
     ----------
     source_file
-        The source's name; importing a source of the same name replaces it.
+        The source's name. A source's identity is its owner and its name together:
+        importing a source of the same owner and name replaces it.
     kind
         ``"sites"`` or ``"requests"``.
     rows
@@ -129,6 +160,10 @@ class SourceUpdate:
         The rejected rows.
     log
         One row for the import log (see :data:`IMPORT_LOG_COLUMNS`).
+    owner
+        The agency the source was imported as (``""``: none, a source only the
+        local single user may change; see :mod:`assetmap.access`). Every row of
+        the source is stamped with it as ``source_owner``.
     """
 
     source_file: str
@@ -137,6 +172,7 @@ class SourceUpdate:
     footprints: gpd.GeoDataFrame | None
     quarantine: pd.DataFrame
     log: dict
+    owner: str = ""
 
 
 class EstateStore(ABC):
@@ -148,7 +184,8 @@ class EstateStore(ABC):
 
     @abstractmethod
     def site_keys(self) -> pd.DataFrame:
-        """``site_id``, ``source_file`` and ``source_row`` of every site (no geometry)."""
+        """``site_id``, ``source_file``, ``source_owner`` and ``source_row`` of every site
+        (no geometry)."""
 
     @abstractmethod
     def footprints(self) -> gpd.GeoDataFrame:
@@ -178,8 +215,12 @@ class EstateStore(ABC):
         """
 
     @abstractmethod
-    def remove_source(self, source_file: str, *, shared=None) -> int:
-        """Remove a source and everything it brought; return the rows removed."""
+    def remove_source(self, source_file: str, *, owner: str | None = None, shared=None) -> int:
+        """Remove a source and everything it brought; return the rows removed.
+
+        ``owner`` picks the source when sources of several owners share the name
+        (``None``: the only source of that name).
+        """
 
 
 def _conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = False) -> pd.DataFrame:
@@ -234,6 +275,61 @@ def _conforms(values: pd.Series, dtype: str) -> bool:
 _STR = pd.Series(dtype="str").dtype  # what ``astype("str")`` gives
 
 
+@dataclass(frozen=True)
+class _FileFacts:
+    """What opening a store's file found: its layers, and tables other than the store's."""
+
+    layers: frozenset[str]
+    other_tables: tuple[str, ...] = ()
+
+
+_NO_FILE = _FileFacts(frozenset())
+#: File states already inspected in this process (see GeoPackageStore._inspect).
+_INSPECTED: dict[tuple, _FileFacts] = {}
+_INSPECTED_LOCK = threading.Lock()
+#: How many times a read is made before it gives up on a store replaced every time.
+_READ_ATTEMPTS = 20
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+_LAYER_NAMES = "SELECT table_name FROM gpkg_contents ORDER BY table_name"
+
+
+def _one_file_state(method):
+    """Make a read method of :class:`GeoPackageStore` see one state of the store's file
+    (see :meth:`GeoPackageStore._one_state`); reads within it share that state."""
+
+    @functools.wraps(method)
+    def read(self, *args, **kwargs):
+        if getattr(self._reading, "facts", None) is not None:
+            return method(self, *args, **kwargs)
+        return self._one_state(lambda: method(self, *args, **kwargs))
+
+    return read
+
+
+def _foreign(path: str, what: str) -> StoreError:
+    return StoreError(
+        f"{path!r} is not an assetmap store ({what}); nothing was read or changed. Give a new "
+        "file name, or the file of an assetmap store"
+    )
+
+
+def _damaged(path: str, found: list[str]) -> StoreError:
+    detail = found[0][:200] + (f" and {len(found) - 1} more problems" if len(found) > 1 else "")
+    return StoreError(
+        f"the store {path!r} is damaged (SQLite's check found: {detail}); nothing was read or "
+        "changed. Restore it from a backup"
+    )
+
+
+def _remove_leftovers(paths: list[Path]) -> None:
+    """Remove the temporary files (and journals) of killed writers; never a folder."""
+    for path in paths:
+        if path.is_file() or path.is_symlink():
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 class GeoPackageStore(EstateStore):
     """The estate in one GeoPackage file.
 
@@ -245,6 +341,8 @@ class GeoPackageStore(EstateStore):
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._reading = threading.local()  # the file state a read of this thread is on
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"GeoPackageStore({str(self.path)!r})"
@@ -257,6 +355,9 @@ class GeoPackageStore(EstateStore):
     def _layers(self) -> set[str]:
         import pyogrio
 
+        facts = getattr(self._reading, "facts", None)
+        if facts is not None:  # within a read: the layers of the file state it is on
+            return set(facts.layers)
         if not self.exists():
             return set()
         try:
@@ -277,6 +378,7 @@ class GeoPackageStore(EstateStore):
             ) from None
         return frame
 
+    @_one_file_state
     def sites(self) -> gpd.GeoDataFrame:
         frame = self._read("sites")
         if frame is None:
@@ -289,9 +391,10 @@ class GeoPackageStore(EstateStore):
         Those two values are the same for every row of a source, so the store keeps
         them once, in ``imports``, and rows carry only ``source_file`` and ``source_row``.
         """
-        log = self.imports()[["source_file", *_PER_SOURCE]].drop_duplicates("source_file")
+        log = self.imports()
+        log = log.assign(_key=_source_keys(log)).drop_duplicates("_key")
         frame = frame.drop(columns=[c for c in _PER_SOURCE if c in frame.columns])
-        codes = pd.Index(log["source_file"]).get_indexer(frame["source_file"])
+        codes = pd.Index(log["_key"]).get_indexer(_source_keys(frame))
         for c in _PER_SOURCE:
             values = log[c].to_numpy(dtype=object)
             frame[c] = pd.Series(
@@ -301,10 +404,11 @@ class GeoPackageStore(EstateStore):
             )
         return frame
 
+    @_one_file_state
     def site_keys(self) -> pd.DataFrame:
         import pyogrio
 
-        columns = ["site_id", "source_file", "source_row"]
+        columns = ["site_id", "source_file", "source_owner", "source_row"]
         if "sites" not in self._layers():
             return pd.DataFrame({c: pd.Series(dtype=SITE_COLUMNS[c]) for c in columns})
         frame = pyogrio.read_dataframe(
@@ -312,6 +416,7 @@ class GeoPackageStore(EstateStore):
         )
         return _conform(pd.DataFrame(frame), {c: SITE_COLUMNS[c] for c in columns})
 
+    @_one_file_state
     def footprints(self) -> gpd.GeoDataFrame:
         frame = self._read("footprints")
         if frame is None:
@@ -320,37 +425,65 @@ class GeoPackageStore(EstateStore):
             )
         return frame
 
+    @_one_file_state
     def requests(self) -> gpd.GeoDataFrame:
         frame = self._read("requests")
         if frame is None:
             return empty_requests()
         return gpd.GeoDataFrame(_conform(self._provenance(frame), REQUEST_COLUMNS), crs=CRS_BNG)
 
+    @_one_file_state
     def quarantine(self) -> pd.DataFrame:
         frame = self._read("quarantine")
         if frame is None:
             frame = pd.DataFrame()
         return _conform(pd.DataFrame(frame), QUARANTINE_COLUMNS)
 
+    @_one_file_state
     def imports(self) -> pd.DataFrame:
         frame = self._read("imports")
         if frame is None:
             frame = pd.DataFrame()
         return _conform(pd.DataFrame(frame), IMPORT_LOG_COLUMNS)
 
-    def report(self, source_file: str) -> dict | None:
-        """The stored import report of a source, or ``None``."""
+    @_one_file_state
+    def report(self, source_file: str, owner: str | None = None) -> dict | None:
+        """The stored import report of a source (of ``owner``, when given), or ``None``."""
         log = self.imports()
-        hit = log[log["source_file"] == source_file]
+        hit = log["source_file"] == source_file
+        if owner is not None:
+            hit &= log["source_owner"] == owner
+        hit = log[hit]
         return json.loads(hit["report_json"].iloc[-1]) if len(hit) else None
 
     # writing ---------------------------------------------------------------
-    def _lock(self):
-        from filelock import FileLock
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the store's writer lock; wait :data:`LOCK_TIMEOUT_S` at most for it.
+
+        Raises
+        ------
+        StoreError
+            If another writer holds the lock for longer than that.
+        """
+        from filelock import FileLock, Timeout
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.path) + ".lock", timeout=120)
+        lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreError(
+                f"another import or removal is writing to the store {str(self.path)!r} and "
+                f"has not finished after {LOCK_TIMEOUT_S:g} s; nothing was changed. Try "
+                "again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
+    @_one_file_state
     def _load_all(self) -> dict[str, pd.DataFrame]:
         """Every layer as stored, for a rewrite (per-source provenance is not joined back)."""
         stored = {}
@@ -370,13 +503,15 @@ class GeoPackageStore(EstateStore):
 
     def replace_source(self, update: SourceUpdate, *, shared=None) -> None:
         with self._lock():
-            self._change(update.source_file, update, shared)
+            self._change(update.source_file, update.owner, update, shared)
 
-    def remove_source(self, source_file: str, *, shared=None) -> int:
+    def remove_source(self, source_file: str, *, owner: str | None = None, shared=None) -> int:
         with self._lock():
-            return self._change(source_file, None, shared)
+            return self._change(source_file, owner, None, shared)
 
-    def _change(self, source_file: str, update: SourceUpdate | None, shared) -> int:
+    def _change(
+        self, source_file: str, owner: str | None, update: SourceUpdate | None, shared
+    ) -> int:
         """Drop ``source_file`` and add ``update`` in a new copy of the store, then rename it.
 
         The copy starts as the store's file when its layout is current, else as a
@@ -387,16 +522,18 @@ class GeoPackageStore(EstateStore):
         int
             The sites and requests of ``source_file`` that were removed.
         """
-        with replace_atomically(self.path, suffix=".tmp.gpkg") as tmp:
+        self._check_before_write()
+        with replace_atomically(
+            self.path, suffix=".tmp.gpkg", private=True, replaces_store=True
+        ) as tmp:
             if self._layout_is_current():
                 shutil.copyfile(self.path, tmp)
             else:
                 self._rewrite(tmp)
             with _BulkWriter(tmp) as db:
                 sources = db.sources()
-                removed = db.delete_source(source_file)
-                if update is None and not removed and source_file not in sources:
-                    raise _unknown_source(source_file, sources)
+                owner = _pick_owner(source_file, owner, sources, removing=update is None)
+                removed = db.delete_source(source_file, owner)
                 layer = None
                 if update is not None:
                     layer = "sites" if update.kind == "sites" else "requests"
@@ -406,10 +543,12 @@ class GeoPackageStore(EstateStore):
                     columns = _LAYOUT[layer][0]
                     keys = _SHARED_KEY_COLUMNS if shared is not None and layer == "sites" else ()
                     appended = db.append_chunks(
-                        layer, (_conform(c, columns, points=True) for c in update.rows), keys
+                        layer,
+                        (_owned(_conform(c, columns, points=True), owner) for c in update.rows),
+                        keys,
                     )
                 elif update is not None:
-                    rows = _conform(update.rows, _LAYOUT[layer][0], points=True)
+                    rows = _owned(_conform(update.rows, _LAYOUT[layer][0], points=True), owner)
                 if shared is not None and layer in (None, "sites"):
                     rows = db.update_shared_groups(shared, rows, appended=appended)
                 if update is not None:
@@ -418,8 +557,10 @@ class GeoPackageStore(EstateStore):
                     if update.footprints is not None and len(update.footprints):
                         fp = update.footprints
                         db.append("footprints", fp[["site_id", fp.geometry.name]])
-                    db.append("quarantine", _conform(update.quarantine, QUARANTINE_COLUMNS))
-                    db.append("imports", _conform(pd.DataFrame([update.log]), IMPORT_LOG_COLUMNS))
+                    quarantine = _conform(update.quarantine, QUARANTINE_COLUMNS)
+                    db.append("quarantine", _owned(quarantine, owner))
+                    log = _conform(pd.DataFrame([update.log]), IMPORT_LOG_COLUMNS)
+                    db.append("imports", _owned(log, owner))
         return removed
 
     def _rewrite(self, path: Path) -> None:
@@ -433,6 +574,162 @@ class GeoPackageStore(EstateStore):
                     if layer != "footprints":
                         frame = _conform(frame, columns)
                     db.append(layer, frame)
+
+    # opening ---------------------------------------------------------------
+    def _one_state(self, read):
+        """Call ``read`` until it ran on one state of the store's file, and return its result.
+
+        The file is held open from before ``read`` starts (so that its inode cannot be
+        given to another file) until the store's name is seen to lead to it still
+        afterwards: every layer ``read`` opened by name was then this file. If an
+        import renamed a new file over the store meanwhile, ``read`` is called again
+        (an error raised by a file that was replaced is not the store's error).
+        """
+        if not self._swept:
+            self._sweep(locked=False)
+        for _ in range(_READ_ATTEMPTS):
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:  # no store yet: every layer is empty
+                return self._on(_NO_FILE, read)
+            except OSError as exc:
+                raise StoreError(
+                    f"the store {str(self.path)!r} cannot be opened: {exc.strerror or exc}"
+                ) from None
+            try:
+                opened = os.fstat(fd)
+                try:
+                    result = self._on(self._inspect(fd, opened), read)
+                except Exception:
+                    if self._still(opened):
+                        raise
+                    continue
+                if self._still(opened):
+                    return result
+            finally:
+                os.close(fd)
+        raise StoreError(
+            f"the store {str(self.path)!r} was replaced {_READ_ATTEMPTS} times while it was "
+            "being read (imports in progress); try again"
+        )
+
+    def _on(self, facts: _FileFacts, read):
+        self._reading.facts = facts
+        try:
+            return read()
+        finally:
+            self._reading.facts = None
+
+    def _still(self, opened: os.stat_result) -> bool:
+        """Whether the store's name leads to the file ``opened`` describes."""
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            return False
+        return (now.st_dev, now.st_ino) == (opened.st_dev, opened.st_ino)
+
+    def _inspect(self, fd: int, opened: os.stat_result, *, fresh: bool = False) -> _FileFacts:
+        """What the open file ``fd`` is: an estate store's layers, or a :class:`StoreError`.
+
+        The result for a state of the file (device, inode, size, times) is kept for
+        the process, unless ``fresh``.
+        """
+        key = (opened.st_dev, opened.st_ino, opened.st_size, opened.st_mtime_ns, opened.st_ctime_ns)
+        if not fresh:
+            with _INSPECTED_LOCK:
+                if key in _INSPECTED:
+                    return _INSPECTED[key]
+        path = str(self.path)
+        if not stat.S_ISREG(opened.st_mode):
+            raise StoreError(f"the store {path!r} is not a file; give the path of a store file")
+        if opened.st_size == 0:
+            raise _foreign(path, "it is empty")
+        os.lseek(fd, 0, os.SEEK_SET)
+        if os.read(fd, len(_SQLITE_HEADER)) != _SQLITE_HEADER:
+            raise StoreError(
+                f"the store {path!r} cannot be opened: it is not a GeoPackage; give a new file "
+                "name or an assetmap store"
+            )
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        try:
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+                found = [str(row[0]) for row in db.execute("PRAGMA quick_check")]
+                if found != ["ok"]:
+                    raise _damaged(path, found)
+                tables = [row[0] for row in db.execute(_TABLES)]
+                if "gpkg_contents" not in tables:
+                    raise _foreign(path, "it is an SQLite database, not a GeoPackage")
+                layers = [row[0] for row in db.execute(_LAYER_NAMES)]
+                columns = {
+                    table: {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+                    for table in ("sites", "imports")
+                    if table in tables
+                }
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(path, [str(exc)]) from None
+        if not all("source_file" in columns.get(t, ()) for t in ("sites", "imports")):
+            shown = ", ".join(layers[:10]) + (", ..." if len(layers) > 10 else "")
+            what = f"it holds the layer{'s' if len(layers) > 1 else ''} {shown}"
+            raise _foreign(path, what if layers else "it holds no layers")
+        ours = set(_LAYOUT)
+        other = [
+            t
+            for t in dict.fromkeys([*tables, *layers])
+            if t not in ours and not t.lower().startswith(("gpkg_", "rtree_", "sqlite_"))
+        ]
+        facts = _FileFacts(frozenset(t for t in layers if t in tables), tuple(other))
+        if self._still(opened):  # else SQLite may have opened the file renamed over it
+            with _INSPECTED_LOCK:
+                if len(_INSPECTED) >= 64:
+                    _INSPECTED.clear()
+                _INSPECTED[key] = facts
+        return facts
+
+    def _check_before_write(self) -> None:
+        """Check the store before a change, under its lock: it is an estate store (or
+        does not exist yet), whole, and can be migrated if its layout is older; and
+        remove what killed writers left beside it."""
+        self._sweep(locked=True)
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(
+                f"the store {str(self.path)!r} cannot be opened: {exc.strerror or exc}"
+            ) from None
+        try:
+            facts = self._inspect(fd, os.fstat(fd), fresh=True)
+        finally:
+            os.close(fd)
+        if facts.other_tables and not self._layout_is_current():
+            raise StoreError(
+                f"the store {str(self.path)!r} is in the layout of an older assetmap and also "
+                f"holds other tables ({', '.join(facts.other_tables)}), which updating it "
+                "would lose; nothing was changed. Copy them to another file and remove them "
+                "from the store first"
+            )
+
+    def _sweep(self, *, locked: bool) -> None:
+        """Remove the temporary files that writers killed mid-write left beside the store.
+
+        They are the store's only while no writer is at work: with ``locked`` the
+        caller holds the store's lock; else it is taken here if it is free at once
+        (if not, a writer is at work and they are left for later).
+        """
+        from filelock import FileLock, Timeout
+
+        self._swept = True
+        if not temporary_files(self.path):
+            return
+        if locked:
+            _remove_leftovers(temporary_files(self.path))
+            return
+        try:
+            with FileLock(str(self.path) + ".lock", timeout=0):
+                _remove_leftovers(temporary_files(self.path))
+        except (Timeout, OSError):
+            pass
 
     def _layout_is_current(self) -> bool:
         """Whether the store exists with exactly the layers and columns this version writes.
@@ -472,10 +769,49 @@ class GeoPackageStore(EstateStore):
             db.close()
 
 
-def _unknown_source(source_file: str, sources) -> StoreError:
-    return StoreError(
-        f"source_file={source_file!r} is not in the store; its sources are: "
-        + (", ".join(sources) or "none")
+def _source_keys(frame: pd.DataFrame) -> pd.Series:
+    """A source's identity as one text: its owner and its name (see :class:`SourceUpdate`)."""
+    return frame["source_owner"].astype("str") + "\x1f" + frame["source_file"].astype("str")
+
+
+def _owned(frame: pd.DataFrame, owner: str) -> pd.DataFrame:
+    """``frame`` with every row's ``source_owner`` set to ``owner`` (a copy of the column)."""
+    frame = frame.copy(deep=False)
+    frame["source_owner"] = pd.Series(owner, index=frame.index, dtype="str")
+    return frame
+
+
+def _pick_owner(
+    source_file: str, owner: str | None, sources: list[tuple[str, str]], *, removing: bool
+) -> str:
+    """The owner of the source to change: ``owner`` as given, or, when removing without
+    one, the only owner of a source of that name.
+
+    Raises
+    ------
+    StoreError
+        When removing a source that is not in the store, or whose name several
+        owners use and no owner was given.
+    """
+    owners = [o for o, name in sources if name == source_file]
+    if owner is not None and (not removing or owner in owners):
+        return owner
+    if removing and len(owners) == 1 and owner is None:
+        return owners[0]
+    if removing and len(owners) > 1 and owner is None:
+        raise StoreError(
+            f"source_file={source_file!r} is a source of several agencies "
+            f"({', '.join(o or '(none)' for o in owners)}); name the agency whose source "
+            "to remove"
+        )
+    if not removing:
+        return ""
+    names = [f"{name} ({o})" if o else name for o, name in sources]
+    raise StoreError(
+        f"source_file={source_file!r}"
+        + (f" of {owner!r}" if owner else "")
+        + " is not in the store; its sources are: "
+        + (", ".join(names) or "none")
     )
 
 
@@ -495,6 +831,7 @@ _SHARED_KEY_COLUMNS = (
     "source_file",
     "sector",
     "agency",
+    "sensitivity",
     "name",
     "postcode",
     "uprn",
@@ -648,28 +985,32 @@ class _BulkWriter:
                 (minx, minx, miny, miny, maxx, maxx, maxy, maxy, layer),
             )
 
-    def sources(self) -> list[str]:
-        """The sources in the import log, in order."""
-        self._cur.execute("SELECT source_file FROM imports ORDER BY fid")
-        return [row[0] for row in self._cur.fetchall()]
+    def sources(self) -> list[tuple[str, str]]:
+        """The sources in the import log, in order: (owner, name)."""
+        self._cur.execute(
+            "SELECT coalesce(source_owner, ''), source_file FROM imports ORDER BY fid"
+        )
+        return [(row[0], row[1]) for row in self._cur.fetchall()]
 
-    def _count(self, sql: str, source_file: str) -> int:
-        self._cur.execute(sql, (source_file,))
+    def _count(self, sql: str, params: tuple) -> int:
+        self._cur.execute(sql, params)
         return int(self._cur.fetchone()[0])
 
-    def delete_source(self, source_file: str) -> int:
-        """Delete every row ``source_file`` brought; return its sites and requests."""
-        removed = self._count("SELECT count(*) FROM sites WHERE source_file = ?", source_file)
-        removed += self._count("SELECT count(*) FROM requests WHERE source_file = ?", source_file)
+    def delete_source(self, source_file: str, owner: str = "") -> int:
+        """Delete every row the source (``owner``, ``source_file``) brought; return its
+        sites and requests."""
+        mine = "source_file = ? AND coalesce(source_owner, '') = ?"
+        params = (source_file, owner)
+        removed = self._count(f"SELECT count(*) FROM sites WHERE {mine}", params)
+        removed += self._count(f"SELECT count(*) FROM requests WHERE {mine}", params)
         for sql in (
-            "DELETE FROM footprints WHERE site_id IN "
-            "(SELECT site_id FROM sites WHERE source_file = ?)",
-            "DELETE FROM sites WHERE source_file = ?",
-            "DELETE FROM requests WHERE source_file = ?",
-            "DELETE FROM quarantine WHERE source_file = ?",
-            "DELETE FROM imports WHERE source_file = ?",
+            f"DELETE FROM footprints WHERE site_id IN (SELECT site_id FROM sites WHERE {mine})",
+            f"DELETE FROM sites WHERE {mine}",
+            f"DELETE FROM requests WHERE {mine}",
+            f"DELETE FROM quarantine WHERE {mine}",
+            f"DELETE FROM imports WHERE {mine}",
         ):
-            self._cur.execute(sql, (source_file,))
+            self._cur.execute(sql, params)
         return removed
 
     def append(self, layer: str, frame: pd.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""The access rule (assetmap.access): restricted sites are seen in full only by their agency."""
+"""The access rule (assetmap.access): restricted sites are seen only by their agency."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from assetmap import access
 from assetmap.access import Viewer
 from assetmap.colocation import colocation_clusters, visible_mask
 from assetmap.density import density_by_locality
-from assetmap.errors import InvalidArgumentError
-from assetmap.maps.static import visible_sites as static_visible_sites
+from assetmap.errors import InvalidArgumentError, PermissionDeniedError
 from assetmap.matching import find_candidates
 from tests.maps.factories import make_sites
 
@@ -45,8 +44,6 @@ def test_every_copy_of_the_rule_agrees_with_access():
     for viewer in (None, "Kent Police", "NHS Trust"):
         expected = access.visible_mask(sites, viewer)
         assert np.array_equal(visible_mask(sites, viewer_agency=viewer), expected)
-        shown, hidden = static_visible_sites(sites, viewer)
-        assert len(shown) == expected.sum() and hidden == (~expected).sum()
 
 
 def test_colocation_and_matching_leave_out_other_agencies_restricted_sites():
@@ -70,9 +67,10 @@ def test_colocation_and_matching_leave_out_other_agencies_restricted_sites():
     assert len(find_candidates(requests, sites, viewer_agency="secret agency").offers) == 40
 
 
-def test_density_counts_restricted_sites_and_suppresses_small_counts():
+def test_density_withholds_other_agencies_restricted_sites_and_counts_the_owners():
     sites = make_sites(3)
     sites.loc[0, "sensitivity"] = "restricted"
+    sites.loc[0, "agency"] = "Kent Police"
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -81,30 +79,53 @@ def test_density_counts_restricted_sites_and_suppresses_small_counts():
         geometry=[box(500_000, 100_000, 700_000, 200_000)],
         crs=27700,
     )
-    metrics = density_by_locality(sites, localities).metrics
-    assert int(metrics["sites"].iloc[0]) == 3
-    assert metrics["sites_display"].iloc[0] == "fewer than 5"
-    relaxed = density_by_locality(sites, localities, suppress_below=2).metrics
-    assert relaxed["sites_display"].iloc[0] == "3"
-
-
-def test_suppression_marks_small_counts_with_restricted_sites():
-    suppressed, shown = access.suppression(np.array([3, 3, 7]), np.array([1, 0, 1]), 5)
-    assert suppressed.tolist() == [True, False, False]
-    assert shown.tolist() == ["fewer than 5", "3", "7"]
+    nobody = density_by_locality(sites, localities).metrics
+    assert int(nobody["sites"].iloc[0]) == 2 and int(nobody["restricted_sites"].iloc[0]) == 0
+    assert "sites_display" not in nobody.columns and "suppressed" not in nobody.columns
+    police = density_by_locality(sites, localities, viewer="kent police").metrics
+    assert int(police["sites"].iloc[0]) == 3 and int(police["restricted_sites"].iloc[0]) == 1
 
 
 def test_quarantine_is_shown_only_for_the_viewers_own_sources():
-    quarantine = pd.DataFrame({"source_file": ["a.csv", "b.csv", "c.csv"], "value": [1, 2, 3]})
-    imports = pd.DataFrame(
+    quarantine = pd.DataFrame(
         {
             "source_file": ["a.csv", "b.csv", "c.csv"],
-            "agency": ["Kent Police", "Kent Police, NHS Trust", "kent  police"],
+            "source_owner": ["Kent Police", "", "kent  police"],
+            "value": [1, 2, 3],
         }
     )
-    assert access.visible_quarantine(quarantine, imports, None).empty
-    own = access.visible_quarantine(quarantine, imports, Viewer(user="u", agency="Kent Police"))
+    assert access.visible_quarantine(quarantine, None).empty
+    own = access.visible_quarantine(quarantine, Viewer(user="u", agency="Kent Police"))
     assert own["source_file"].tolist() == ["a.csv", "c.csv"]
+    assert access.visible_quarantine(quarantine, Viewer(user="u")).empty
+
+
+def test_the_import_log_shows_counts_and_hashes_only_of_the_viewers_own_sources():
+    log = pd.DataFrame(
+        {
+            "source_file": ["a.csv", "b.csv"],
+            "source_owner": ["Kent Police", "NHS Trust"],
+            "accepted": pd.Series([5, 7], dtype="int64"),
+            "source_sha256": ["aa", "bb"],
+        }
+    )
+    seen = access.visible_imports(log, "kent police")
+    assert seen["source_file"].tolist() == ["a.csv", "b.csv"]
+    assert seen["accepted"].tolist()[0] == 5 and pd.isna(seen["accepted"].iloc[1])
+    assert seen["source_sha256"].tolist()[0] == "aa" and pd.isna(seen["source_sha256"].iloc[1])
+    assert access.visible_imports(log, None)["accepted"].isna().all()
+
+
+def test_a_signed_in_user_imports_only_as_their_own_agency():
+    signed = Viewer(user="p@x", agency="Kent Police", signed_in=True)
+    assert access.import_owner(signed, None) == ("Kent Police", "Kent Police")
+    assert access.import_owner(signed, "kent  POLICE") == ("Kent Police", "Kent Police")
+    with pytest.raises(PermissionDeniedError, match=r"may import rows only as Kent Police, not"):
+        access.import_owner(signed, "NHS Trust")
+    with pytest.raises(PermissionDeniedError, match=r"signed in with no agency"):
+        access.import_owner(Viewer(user="n", signed_in=True), None)
+    assert access.import_owner(Viewer(user="me"), "NHS Trust") == ("NHS Trust", "NHS Trust")
+    assert access.import_owner(None, None) == ("", None)
 
 
 def test_only_the_local_user_or_the_sources_agency_may_remove_it():
@@ -114,6 +135,7 @@ def test_only_the_local_user_or_the_sources_agency_may_remove_it():
     assert access.may_remove_source("kent police", signed)
     assert not access.may_remove_source("NHS Trust", signed)
     assert not access.may_remove_source("Kent Police", Viewer(user="n", signed_in=True))
+    assert not access.may_remove_source("", signed)  # a source of no agency: the local user's
 
 
 def test_local_viewer_takes_its_agency_from_the_environment():
@@ -131,45 +153,3 @@ def test_bad_viewers_are_refused_with_every_problem():
         access.visible_mask(_estate(), 3)
     with pytest.raises(InvalidArgumentError, match=r"viewer_agency='' is not valid"):
         visible_mask(_estate(), viewer_agency="")
-
-
-def test_suppress_below_setting():
-    assert access.suppress_below_setting({}) == 5
-    assert access.suppress_below_setting({"ASSETMAP_SUPPRESS_BELOW": "10"}) == 10
-    with pytest.raises(InvalidArgumentError, match=r"ASSETMAP_SUPPRESS_BELOW='0' is not valid"):
-        access.suppress_below_setting({"ASSETMAP_SUPPRESS_BELOW": "0"})
-
-
-def test_agency_from_a_claim_or_a_mapping_file(tmp_path):
-    toml = tmp_path / "agencies.toml"
-    toml.write_text('[agencies]\n"Ann@Police.example" = "Kent  Police"\n', encoding="utf-8")
-    mapping = access.load_agency_map(toml)
-    assert mapping == {"ann@police.example": "Kent Police"}
-    claims = {"sub": "ann", "email": "ANN@police.example", "agency": "NHS Trust"}
-    assert access.agency_from_claims(claims, claim="agency", mapping=mapping) == "NHS Trust"
-    assert access.agency_from_claims(claims, claim="missing", mapping=mapping) == "Kent Police"
-    assert access.agency_from_claims({"sub": "x"}, claim="agency", mapping=mapping) is None
-    csv = tmp_path / "agencies.csv"
-    csv.write_text("Email,Agency\nbob@nhs.example,NHS Trust\n", encoding="utf-8")
-    assert access.load_agency_map(csv) == {"bob@nhs.example": "NHS Trust"}
-
-
-def test_bad_agency_maps_are_refused(tmp_path):
-    with pytest.raises(InvalidArgumentError, match=r"has the suffix '.txt'; expected .toml or"):
-        access.load_agency_map(tmp_path / "a.txt")
-    with pytest.raises(InvalidArgumentError, match=r"cannot be read \(FileNotFoundError\)"):
-        access.load_agency_map(tmp_path / "missing.toml")
-    bad = tmp_path / "bad.toml"
-    bad.write_text("agencies = 3\n", encoding="utf-8")
-    with pytest.raises(InvalidArgumentError, match=r"has no \[agencies\] table"):
-        access.load_agency_map(bad)
-    bad.write_text("[agencies\n", encoding="utf-8")
-    with pytest.raises(InvalidArgumentError, match=r"is not valid TOML"):
-        access.load_agency_map(bad)
-    bad.write_text('[agencies]\nnobody = "X"\n"a@b" = ""\n', encoding="utf-8")
-    with pytest.raises(InvalidArgumentError, match=r"entry 1: 'nobody' is not an e-mail.*entry 2"):
-        access.load_agency_map(bad)
-    csv = tmp_path / "bad.csv"
-    csv.write_text("user,org\n", encoding="utf-8")
-    with pytest.raises(InvalidArgumentError, match=r"expected email and agency"):
-        access.load_agency_map(csv)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from assetmap.cli import main
+
+try:
+    import resource
+except ImportError:  # Windows: no ulimit
+    resource = None
 
 REGISTER = "Site name,Postcode,GIA (sq ft)\nHall,TN1 1AA,1000\nNowhere,,5\n"
 
 
-def test_import_then_summary(tmp_path, capsys):
+def test_import_then_summary(tmp_path, capsys, monkeypatch):
     reg = tmp_path / "hall.csv"
     reg.write_text(REGISTER)
     store = tmp_path / "estate.gpkg"
@@ -35,9 +49,14 @@ def test_import_then_summary(tmp_path, capsys):
     data = json.loads(report.read_text())
     assert data["accepted"] == 1 and data["reasons"] == {"missing_location": 1}
     assert main(["summary", "--store", str(store)]) == 0
+    out = capsys.readouterr().out  # the local user of no agency: another agency's counts
+    assert "1 sites, 0 space requests, 0 rows in quarantine" in out
+    assert "hall.csv of Tunbridge Wells BC (sites): (counts shown only to its agency)" in out
+    monkeypatch.setenv("ASSETMAP_AGENCY", "tunbridge wells bc")
+    assert main(["summary", "--store", str(store)]) == 0
     out = capsys.readouterr().out
     assert "1 sites, 0 space requests, 1 rows in quarantine" in out
-    assert "hall.csv (sites): 1 accepted, 1 quarantined" in out
+    assert "hall.csv of Tunbridge Wells BC (sites): 1 accepted, 1 quarantined" in out
     assert main(["summary", "--store", str(store), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["by_sector"] == {"council": 1}
 
@@ -77,3 +96,249 @@ def test_remove(tmp_path, capsys):
     assert main(["remove", "hall.csv", "--store", store]) == 0
     assert "Removed hall.csv: 1 rows" in capsys.readouterr().out
     assert main(["remove", "hall.csv", "--store", store]) == 2
+
+
+# --- the system refuses: one line and exit code 2, never a traceback ----------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST = ROOT / "sample_estates" / "kent_fire_rescue_stations.csv"
+SECOND = ROOT / "sample_estates" / "medway_council_land_building_assets.csv"
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("assetmap: error: "), err
+    return lines[0]
+
+
+def _imported_store(folder: Path) -> Path:
+    store = folder / "estate.gpkg"
+    assert main(["import", str(FIRST), "--store", str(store), "--agency", "Kent Fire"]) == 0
+    return store
+
+
+def test_a_writer_waiting_too_long_for_the_lock_gets_one_line(tmp_path, capsys, monkeypatch):
+    from filelock import FileLock
+
+    import assetmap.store
+
+    store = _imported_store(tmp_path)
+    before = store.read_bytes()
+    capsys.readouterr()
+    monkeypatch.setattr(assetmap.store, "LOCK_TIMEOUT_S", 0.2)  # 120 s by default
+    with FileLock(str(store) + ".lock"):  # another import, at work
+        code = main(["import", str(SECOND), "--store", str(store), "--agency", "Medway"])
+        removed = main(["remove", "kent_fire_rescue_stations.csv", "--store", str(store)])
+    assert code == removed == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2
+    for line in err:
+        assert re.fullmatch(
+            r"assetmap: error: another import or removal is writing to the store '.*estate\.gpkg'"
+            r" and has not finished after 0\.2 s; nothing was changed\. Try again when it has "
+            r"finished",
+            line,
+        ), line
+    assert store.read_bytes() == before
+
+
+def _raise(exc: BaseException):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("error", "match"),
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device", "{store}", None, "{temporary}"),
+            r"the disk is full: nothing could be written in the folder '{folder}'; free some "
+            r"space and try again",
+        ),
+        (
+            sqlite3.OperationalError("database or disk is full"),
+            r"the disk is full: the store could not be written \(it is unchanged\); free some "
+            r"space and try again",
+        ),
+        (
+            OSError(errno.EDQUOT, "Disk quota exceeded", "{store}"),
+            r"the disk quota is used up: '{folder}/estate\.gpkg' could not be written",
+        ),
+        (
+            OSError(errno.EROFS, "Read-only file system", "{store}.lock"),
+            r"'{folder}/estate\.gpkg\.lock' could not be written: it is on a read-only file "
+            r"system",
+        ),
+        (
+            sqlite3.OperationalError("attempt to write a readonly database"),
+            r"the store could not be written \(it is unchanged\): it is read-only \(on a "
+            r"read-only disk, or this user may not change it\)",
+        ),
+        (
+            OSError(errno.EACCES, "Permission denied", "{store}"),
+            r"permission denied: this user may not use '{folder}/estate\.gpkg'",
+        ),
+        (
+            OSError(errno.EFBIG, "File too large", "{temporary}"),
+            r"nothing could be written in the folder '{folder}': the file would be larger than "
+            r"the file size limit",
+        ),
+        (
+            OSError(errno.EIO, "Input/output error", "{store}"),
+            r"the disk reported an error reading or writing '{folder}/estate\.gpkg'",
+        ),
+    ],
+    ids=["enospc", "sqlite_full", "edquot", "erofs", "sqlite_readonly", "eacces", "efbig", "eio"],
+)
+def test_a_system_error_writing_the_store_is_one_line(error, match, tmp_path, capsys, monkeypatch):
+    from assetmap.store import GeoPackageStore
+
+    store = _imported_store(tmp_path)
+    before = store.read_bytes()
+    capsys.readouterr()
+    if isinstance(error, OSError):  # the paths of this test's store
+        names = {"store": str(store), "temporary": str(tmp_path / ".estate.gpkg.x1.tmp" / "n")}
+        filenames = [n.format(**names) if n else n for n in (error.filename, error.filename2)]
+        error = OSError(error.errno, error.strerror, filenames[0], None, filenames[1])
+    monkeypatch.setattr(GeoPackageStore, "replace_source", _raise(error))
+    assert main(["import", str(SECOND), "--store", str(store), "--agency", "Medway"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert re.match("assetmap: error: " + match.format(folder=re.escape(str(tmp_path))), line)
+    assert store.read_bytes() == before
+
+
+def test_an_error_that_is_not_the_systems_keeps_its_traceback(tmp_path, monkeypatch):
+    from assetmap.store import GeoPackageStore
+
+    store = _imported_store(tmp_path)
+    for bug in (RuntimeError("a bug"), sqlite3.OperationalError("no such table: sites")):
+        monkeypatch.setattr(GeoPackageStore, "replace_source", _raise(bug))
+        with pytest.raises(type(bug), match=str(bug)):
+            main(["import", str(SECOND), "--store", str(store), "--agency", "Medway"])
+
+
+def test_files_under_proc_give_one_line(tmp_path, capsys):
+    store = _imported_store(tmp_path)
+    capsys.readouterr()
+    for argv in (
+        ["density", "--store", str(store), "--out", "/proc/assetmap-density.csv"],
+        ["export-map", "--place", "Maidstone", "--store", str(store), "--out", "/proc/m.png"],
+        ["import", str(SECOND), "--store", str(store), "--report", "/proc/assetmap.json"],
+    ):
+        assert main(argv) == 2, argv
+        assert "'/proc" in _one_line(capsys.readouterr().err), argv
+
+
+#: ``python -m assetmap ARGS`` with ``ulimit -f LIMIT`` (in bytes): python -c LIMIT ARGS...
+_UNDER_ULIMIT_F = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'assetmap', *sys.argv[2:]])"
+)
+
+
+@pytest.mark.skipif(resource is None, reason="ulimit -f is a POSIX limit")
+def test_ulimit_f_gives_one_line_and_leaves_the_store_as_it_was(tmp_path):
+    """A write past ``ulimit -f`` fails with EFBIG (Python ignores SIGXFSZ, which would
+    kill it): when the store is copied, and when SQLite grows the copy."""
+    store = _imported_store(tmp_path)
+    before, files = store.read_bytes(), sorted(p.name for p in tmp_path.iterdir())
+    for limit in (4_096, len(before) + 1):
+        argv = ["import", str(SECOND), "--store", str(store)]
+        result = subprocess.run(
+            [sys.executable, "-c", _UNDER_ULIMIT_F, str(limit), *argv],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 2, (limit, result.returncode, result.stderr)
+        line = _one_line(result.stderr)
+        assert re.search(
+            rf"could( not)? be written.*: the file would be larger than the file size limit "
+            rf"\({limit:,} bytes\) this system sets for this program \(ulimit -f\)$",
+            line,
+        ), line
+        assert store.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == files  # no copy, no journal
+
+
+#: Run inside a mount namespace on a small tmpfs: a full disk, then a read-only one.
+_DISK_DRIVER = r"""
+import hashlib, json, os, subprocess, sys
+from pathlib import Path
+
+disk, first, second = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+store = disk / "estate.gpkg"
+
+
+def run(*args):
+    result = subprocess.run(
+        [sys.executable, "-m", "assetmap", *args, "--store", str(store)],
+        capture_output=True, text=True, timeout=300,
+    )
+    return {"code": result.returncode, "err": result.stderr}
+
+
+def state():
+    return {
+        "sha": hashlib.sha256(store.read_bytes()).hexdigest(),
+        "files": sorted(os.listdir(disk)),
+    }
+
+
+out = {"first": run("import", first, "--agency", "Kent Fire")}
+out["before"] = state()
+size = store.stat().st_size
+for name, leave in (("copy", size // 2), ("insert", size + 64 * 1024)):
+    vfs = os.statvfs(disk)
+    with open(disk / "filler", "wb") as fh:  # the disk is full but for `leave` bytes
+        fh.write(b"\0" * max(vfs.f_bavail * vfs.f_frsize - leave, 0))
+    out[name] = run("import", second, "--agency", "Medway", "--sector", "council")
+    (disk / "filler").unlink()
+    out[name + "_after"] = state()
+subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+out["read_only"] = run("import", second, "--agency", "Medway", "--sector", "council")
+out["read_only_remove"] = run("remove", "kent_fire_rescue_stations.csv")
+out["read_only_after"] = state()
+print(json.dumps(out))
+"""
+
+
+def test_a_full_disk_and_a_read_only_disk_give_one_line(tmp_path):
+    """On a real 8 MB file system (tmpfs, mounted in a private mount namespace, so it
+    vanishes with the test): the copy of the store, then SQLite's insert, run out of
+    space; then the disk is made read-only. The store is left as it was, with no copy
+    or journal beside it."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = 'mount -t tmpfs -o size=8m tmpfs "$1" && shift && exec "$@"'
+    namespace = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", mount, "sh"]
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed: no private file system to fill")
+    probe = subprocess.run([*namespace, str(disk), "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"no mount namespace here: {probe.stderr.decode(errors='replace').strip()}")
+    driver = tmp_path / "driver.py"
+    driver.write_text(_DISK_DRIVER, encoding="utf-8")
+    argv = [str(disk), sys.executable, str(driver), str(disk), str(FIRST), str(SECOND)]
+    result = subprocess.run(
+        [*namespace, *argv], cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+    )
+    out = json.loads(result.stdout)
+    assert out["first"]["code"] == 0, out["first"]
+    assert out["before"]["files"] == ["estate.gpkg", "estate.gpkg.audit.jsonl", "estate.gpkg.lock"]
+    full = r"assetmap: error: the disk is full: .* be written.*; free some space and try again$"
+    for name in ("copy", "insert"):
+        assert out[name]["code"] == 2, (name, out[name])
+        assert re.match(full, _one_line(out[name]["err"])), (name, out[name]["err"])
+        assert out[f"{name}_after"] == out["before"], name  # no -journal, no temporary copy
+    assert "the store could not be written (it is unchanged)" in out["insert"]["err"]
+    for name in ("read_only", "read_only_remove"):
+        assert out[name]["code"] == 2, (name, out[name])
+        line = _one_line(out[name]["err"])
+        assert line.endswith("could not be written: it is on a read-only file system"), line
+    assert out["read_only_after"] == out["before"]

@@ -219,11 +219,11 @@ def test_restricted_sites_join_only_their_own_agencys_results():
         ]
     )
     everyone = colocation_clusters(sites)
-    assert everyone.empty and everyone.restricted_excluded == 2
-    assert "(2 restricted sites left out)" in everyone.message
+    assert everyone.empty and "restricted" not in everyone.message
+    assert everyone.message == colocation_clusters(sites.iloc[[1]]).message
     police = colocation_clusters(sites, viewer_agency="Kent Police")
     assert police.members.index.tolist() == [0, 1]
-    assert police.restricted_excluded == 1
+    assert "restricted" not in police.message
     assert visible_mask(sites, viewer_agency="maidstone borough council").tolist() == [
         False,
         True,
@@ -240,10 +240,9 @@ def test_everything_restricted_gives_an_explained_empty_result():
     )
     result = colocation_clusters(sites)
     assert result.empty
-    assert result.message == (
-        "No co-location clusters: no site is both visible to this viewer and located "
-        "(2 restricted sites left out)."
-    )
+    # the same words as for an empty estate: nothing tells that sites were withheld
+    assert result.message == "No co-location clusters: there are no sites."
+    assert result.message == colocation_clusters(make_sites([])).message
 
 
 def test_no_sites_and_unlocated_sites():
@@ -392,7 +391,8 @@ def sample_store(tmp_path_factory) -> Path:
 def test_sample_estate_clusters(sample_store):
     sites = open_store(sample_store).sites()
     result = colocation_clusters(sites)
-    assert result.restricted_excluded == 9
+    restricted = sites["sensitivity"] == "restricted"
+    assert restricted.sum() == 9 and not result.members.index.isin(sites.index[restricted]).any()
     assert len(result.clusters) > 50
     assert (result.clusters["n_agencies"] >= 2).all()
     police_office = sites.index[sites["name"] == "Maidstone Police Office"][0]
@@ -401,9 +401,9 @@ def test_sample_estate_clusters(sample_store):
     assert cluster["hub_name"] == "Maidstone Police Office"
     assert cluster["net_floor_area_released_sqft"] == pytest.approx(40_000)
     police = colocation_clusters(sites, viewer_agency="Kent Police")
-    assert police.restricted_excluded == 9 - int(
-        ((sites["sensitivity"] == "restricted") & (sites["agency"] == "Kent Police")).sum()
-    )
+    theirs = restricted & (sites["agency"] != "Kent Police")
+    assert not police.members.index.isin(sites.index[theirs]).any()
+    assert police.sites_considered > result.sites_considered
 
 
 def test_cli_colocate(sample_store, tmp_path, capsys):

@@ -80,6 +80,10 @@ def make_sites(
     )
 
 
+#: The agency of the estate's one restricted site, who sees every figure by hand.
+OWNER = "NHS Kent"
+
+
 @pytest.fixture
 def estate() -> gpd.GeoDataFrame:
     """Three sites in West, two in East (one on the shared edge), one outside both."""
@@ -99,7 +103,7 @@ def estate() -> gpd.GeoDataFrame:
 
 
 def test_counts_areas_and_densities_by_hand(estate):
-    result = density_by_locality(estate, squares())
+    result = density_by_locality(estate, squares(), viewer=OWNER)
     m = result.metrics
     assert list(m.index) == ["E00000001", "E00000002"] and m.index.name == "code"
     assert m["name"].tolist() == ["West", "East"]
@@ -121,7 +125,7 @@ def test_counts_areas_and_densities_by_hand(estate):
 
 def test_areas_come_from_british_national_grid_whatever_the_input_crs(estate):
     lonlat = squares().to_crs("EPSG:4326")
-    m = density_by_locality(estate.to_crs("EPSG:4326"), lonlat).metrics
+    m = density_by_locality(estate.to_crs("EPSG:4326"), lonlat, viewer=OWNER).metrics
     # straight edges in lon/lat bend a little in metres: the areas are measured back in BNG
     assert m["area_km2"].tolist() == pytest.approx([4.0, 4.0], rel=1e-3)
     assert m["sites"].sum() == 5  # the point on the edge may move a hair either way
@@ -138,14 +142,14 @@ def test_a_point_on_a_shared_boundary_is_counted_once_and_reported():
 
 
 def test_a_site_outside_every_locality_is_reported_not_dropped(estate):
-    result = density_by_locality(estate, squares())
+    result = density_by_locality(estate, squares(), viewer=OWNER)
     assert result.n_outside == 1
     assert list(result.outside.index) == ["s5"]
     assert result.outside["sector"].tolist() == ["fire"]
     assert result.assignment.loc["s5", "outside"]
-    table = locality_metrics(estate, squares())
+    table = locality_metrics(estate, squares(), viewer=OWNER)
     assert table.attrs["outside_sites"] == 1 and table.attrs["on_boundary_sites"] == 1
-    summary = place_summary(estate, squares())
+    summary = place_summary(estate, squares(), viewer=OWNER)
     outside = summary[summary["locality_name"] == "Outside every locality"]
     assert outside["sector"].tolist() == ["fire"] and outside["sites"].tolist() == [1]
     assert summary["sites"].iat[-1] == len(estate)
@@ -167,8 +171,8 @@ def test_no_sites_gives_zeros():
 
 
 def test_by_sector_long_table_adds_up_to_the_localities(estate):
-    wide = locality_metrics(estate, squares())
-    long = locality_metrics(estate, squares(), by="sector")
+    wide = locality_metrics(estate, squares(), viewer=OWNER)
+    long = locality_metrics(estate, squares(), by="sector", viewer=OWNER)
     assert long.index.names == ["code", "sector"]
     # every locality times every sector found, in the usual sector order, zeros included
     assert long.loc["E00000001"].index.tolist() == ["police", "health", "council", "fire"]
@@ -183,7 +187,7 @@ def test_by_sector_long_table_adds_up_to_the_localities(estate):
 
 
 def test_by_agency_long_table(estate):
-    long = locality_metrics(estate, squares(), by="agency")
+    long = locality_metrics(estate, squares(), by="agency", viewer=OWNER)
     assert long.index.names == ["code", "agency"]
     assert sorted(set(long.index.get_level_values("agency"))) == [
         "KFRS",
@@ -197,7 +201,7 @@ def test_by_agency_long_table(estate):
 
 def test_population_per_1000_residents_and_missing_codes_noted(estate):
     population = pd.DataFrame({"code": ["E00000001", "E09999999"], "population": [2000, 5]})
-    result = density_by_locality(estate, squares(), population=population)
+    result = density_by_locality(estate, squares(), population=population, viewer=OWNER)
     m = result.metrics
     assert m["population"].iloc[0] == 2000 and np.isnan(m["population"].iloc[1])
     assert m["sites_per_1000_residents"].iloc[0] == pytest.approx(2.0)
@@ -221,13 +225,18 @@ def test_many_missing_population_codes_are_listed_briefly():
     assert "E00000009 and 2 more)" in notes[0]
 
 
-def test_restricted_small_counts_are_suppressed_in_the_display_column(estate):
-    m = density_by_locality(estate, squares(), suppress_below=5).metrics
-    assert m["suppressed"].tolist() == [True, False]  # 4 sites, one of them restricted
-    assert m["sites_display"].tolist() == ["fewer than 5", "1"]
-    assert m["sites"].tolist() == [4, 1]  # the aggregates still count the restricted site
-    m = density_by_locality(estate, squares(), suppress_below=3).metrics
-    assert m["sites_display"].tolist() == ["4", "1"]
+def test_another_agencys_restricted_site_is_in_no_figure(estate):
+    for viewer in (None, "Kent Police"):
+        m = density_by_locality(estate, squares(), viewer=viewer).metrics
+        assert m["sites"].tolist() == [3, 1]  # West's restricted site is withheld
+        assert m["restricted_sites"].tolist() == [0, 0]
+        assert m["floor_area_sqft"].tolist() == [400.0, 400.0]
+        assert m["surplus_sqft"].tolist() == [0.0, 10.0]
+        table = place_summary(estate, squares(), viewer=viewer)
+        assert int(table["sites"].iat[-1]) == 5 and "health" in set(table["sector"])
+        assert "sites_display" not in table.columns and "suppressed" not in table.columns
+    owner = density_by_locality(estate, squares(), viewer=OWNER).metrics
+    assert owner["sites"].tolist() == [4, 1] and owner["restricted_sites"].tolist() == [1, 0]
 
 
 # --------------------------------------------------------------------------- localities
@@ -340,7 +349,7 @@ def test_natural_breaks_is_repeatable():
 
 
 def test_choropleth_joins_classes_to_the_polygons(estate):
-    frame, classes = density_by_locality(estate, squares()).choropleth(
+    frame, classes = density_by_locality(estate, squares(), viewer=OWNER).choropleth(
         "floor_area_sqft", per="km2", scheme="quantiles", k=2
     )
     assert isinstance(frame, gpd.GeoDataFrame) and frame.crs.equals(BNG)
@@ -394,12 +403,14 @@ def test_hex_density_counts_sites_and_returns_non_empty_hexes_only():
         floor=[10.0, 20.0, 30.0],
         sensitivity=["restricted", "open", "open"],
     )
-    cells = hex_density(sites, 1000)
+    owner = sites["agency"].iat[0]
+    cells = hex_density(sites, 1000, viewer=owner)
     assert cells["sites"].tolist() == [2, 1] and cells["floor_area_sqft"].tolist() == [30.0, 30.0]
     assert cells["restricted_sites"].tolist() == [1, 0]
-    assert cells["sites_display"].tolist() == ["fewer than 5", "1"]
     assert cells["sites_per_km2"].iat[0] == pytest.approx(2 / (HEX_AREA * 1000**2 / 1e6))
-    everything = hex_density(sites, 1000, include_empty=True)
+    withheld = hex_density(sites, 1000)  # nobody's agency: the restricted site is in no cell
+    assert withheld["sites"].tolist() == [1, 1] and withheld["restricted_sites"].sum() == 0
+    everything = hex_density(sites, 1000, include_empty=True, viewer=owner)
     assert len(everything) == len(hex_grid(sites, 1000))
     assert int(everything["sites"].sum()) == 3 and (everything["sites"] == 0).sum() > 0
     assert everything["sites"].dtype == np.int64
@@ -420,7 +431,7 @@ def test_heat_points_are_lat_lon_weight_in_wgs84_without_restricted_sites():
     lat, lon, _ = rows[0]
     assert 51.1 < lat < 51.2 and 0.2 < lon < 0.3  # Tunbridge Wells
     assert [r[2] for r in rows] == [0.25, 1.0]
-    assert len(heat_points(sites, include_restricted=True)) == 3
+    assert len(heat_points(sites, viewer=sites["agency"].iat[2])) == 3
     assert heat_points(make_sites([])) == []
 
 
@@ -441,7 +452,7 @@ def test_kde_surface_keeps_the_mass_and_peaks_at_the_sites():
 
 def test_place_summary_rows_and_total_equal_the_sum(estate):
     population = pd.DataFrame({"code": ["E00000001", "E00000002"], "population": [20000, 10000]})
-    table = place_summary(estate, squares(), population)
+    table = place_summary(estate, squares(), population, viewer=OWNER)
     assert list(table.columns) == list(density.PLACE_SUMMARY_COLUMNS)
     body, total = table.iloc[:-1], table.iloc[-1]
     assert body[["locality_code", "sector"]].values.tolist() == [
@@ -461,7 +472,7 @@ def test_place_summary_rows_and_total_equal_the_sum(estate):
     assert body["sites_per_10000_residents"].tolist()[:3] == pytest.approx([1.0, 1.0, 1.0])
     assert total["population"] == 30000
     assert total["sites_per_10000_residents"] == pytest.approx(5 / 30000 * 10000)
-    assert body["sites_display"].tolist() == ["2", "fewer than 5", "1", "1"]
+    assert body["sites"].tolist() == [2, 2, 1, 1]
     assert table.attrs["outside_sites"] == 1
 
 
@@ -479,7 +490,7 @@ def test_csv_written_atomically_through_a_temporary_file(tmp_path, estate, monke
         real_replace(src, dst)
 
     monkeypatch.setattr(density.os, "replace", replace)
-    write_table(locality_metrics(estate, squares()), out, redact=False)
+    write_table(locality_metrics(estate, squares(), viewer=OWNER), out)
     ((src, dst, before),) = seen
     assert dst == out and src.parent == tmp_path and src.name.startswith(".density.csv.")
     assert before == "old\n"  # the old file stayed whole until the rename
@@ -491,7 +502,7 @@ def test_csv_written_atomically_through_a_temporary_file(tmp_path, estate, monke
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, estate, monkeypatch):
     out = tmp_path / "density.gpkg"
-    table = density_by_locality(estate, squares()).choropleth()[0]
+    table = density_by_locality(estate, squares(), viewer=OWNER).choropleth()[0]
     write_table(table, out, layer="first")
 
     def broken(*args, **kwargs):
@@ -505,7 +516,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, estate, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["density.gpkg"]
 
 
-def test_gpkg_layer_written_atomically_keeps_other_layers_and_redacts(tmp_path, estate):
+def test_gpkg_layer_written_atomically_keeps_other_layers(tmp_path, estate):
     out = tmp_path / "density.gpkg"
     frame, _ = density_by_locality(estate, squares()).choropleth("sites")
     write_table(frame, out, layer="density_ward")
@@ -514,10 +525,8 @@ def test_gpkg_layer_written_atomically_keeps_other_layers_and_redacts(tmp_path, 
     assert layers == {"density_ward": "Polygon", "summary": None}
     back = pyogrio.read_dataframe(out, layer="density_ward")
     assert back.crs.equals(BNG) and back["code"].tolist() == ["E00000001", "E00000002"]
-    # West has 4 sites including a restricted one: its figures are blanked in the file
-    assert np.isnan(back["sites"].iat[0]) and back["sites"].iat[1] == 1
-    assert back["sites_display"].tolist() == ["fewer than 5", "1"]
-    assert back["class_label"].iat[0] == "suppressed"
+    # West has 4 sites, one another agency's restricted site: withheld, so 3 in the file
+    assert back["sites"].tolist() == [3, 1]
     assert back["area_km2"].iat[0] == pytest.approx(4.0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["density.gpkg"]
 
@@ -553,8 +562,8 @@ ERRORS = [
         "another CRS that can be reprojected to it",
     ),
     (
-        lambda t: density_by_locality(make_sites([(1, 1)]), squares(), suppress_below=-1),
-        "suppress_below=-1 is not valid; expected a whole number of sites, 0 or more",
+        lambda t: density_by_locality(make_sites([(1, 1)]), squares(), viewer=3),
+        "viewer=3 is not valid; expected None, an agency's name or an assetmap.access.Viewer",
     ),
     (
         lambda t: density_by_locality(make_sites([(1, 1)]), "ward"),
@@ -797,12 +806,11 @@ def test_cli_density_to_csv(tmp_path, small_store, two_wards, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "sites per km² by ward: 2 localities from " in text
-    assert "5 sites: 4 in a locality (0 on a boundary, each counted once), 1 outside" in text
+    # the local user has no agency: the restricted clinic is withheld from every figure
+    assert "4 sites: 3 in a locality (0 on a boundary, each counted once), 1 outside" in text
     table = pd.read_csv(out)
     assert table["code"].tolist() == ["E05000001", "E05000002"]
-    # West holds 2 sites, one restricted: suppressed in the file; East holds 2 open sites
-    assert table["sites_display"].tolist() == ["fewer than 5", "2"]
-    assert np.isnan(table["sites"].iat[0]) and table["sites"].iat[1] == 2
+    assert table["sites"].tolist() == [1, 2]
     assert table["value"].iat[1] == pytest.approx(0.5)
     assert "geometry" not in table.columns
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
+import stat
+from contextlib import closing
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 
+from assetmap.audit import AUDIT_ENV
 from assetmap.colocation import write_csv
 from assetmap.density import write_table
-from assetmap.files import csv_bytes, neutralise_text, safe_table, xlsx_bytes
+from assetmap.files import (
+    csv_bytes,
+    guard_output,
+    neutralise_text,
+    replace_atomically,
+    safe_table,
+    xlsx_bytes,
+)
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "plain"]
 
@@ -65,3 +78,50 @@ def test_geometry_becomes_wkt_and_column_names_are_neutralised():
     out = safe_table(sites)
     assert "wkt_bng" in out.columns and "'=bad" in out.columns
     assert out["wkt_bng"].iloc[0].startswith("POINT (")
+
+
+# --------------------------------------------------------------------------- replace_atomically
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_link_stays_a_link(tmp_path):
+    target = tmp_path / "table.csv"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    with replace_atomically(link, suffix=".tmp.csv") as tmp:
+        tmp.write_text("new")
+    assert link.is_symlink() and target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.csv", "table.csv"]
+
+
+def test_a_failed_replacement_removes_the_temporary_file_and_its_journal(tmp_path):
+    target = tmp_path / "data.gpkg"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError, match="disk full"):
+        with replace_atomically(target, suffix=".tmp.gpkg", private=True) as tmp:
+            assert stat.S_IMODE(tmp.stat().st_mode) == 0o600 and tmp.stat().st_size == 0
+            with closing(sqlite3.connect(tmp)) as db:
+                db.execute("CREATE TABLE t (x)")
+                db.commit()
+            Path(f"{tmp}-journal").write_bytes(b"left by SQLite when the disk filled")
+            raise OSError("disk full")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.gpkg"]
+    assert target.read_bytes() == b"old"
+
+
+def test_guard_output_names_each_file_of_the_store(tmp_path, monkeypatch):
+    monkeypatch.delenv(AUDIT_ENV, raising=False)
+    store = tmp_path / "estate.gpkg"
+    problems: list[str] = []
+    for name in ("estate.gpkg", "estate.gpkg.audit.jsonl", "estate.gpkg.lock", "map.png"):
+        guard_output(tmp_path / name, store=store, name="--out", problems=problems)
+    assert problems == [
+        f"--out {str(tmp_path / 'estate.gpkg')!r} is the estate store {str(store)!r}; "
+        "writing it would destroy the store. Choose another file",
+        f"--out {str(tmp_path / 'estate.gpkg.audit.jsonl')!r} is the audit log of the estate "
+        f"store {str(store)!r}; writing it would destroy its audit log. Choose another file",
+        f"--out {str(tmp_path / 'estate.gpkg.lock')!r} is the lock file of the estate store "
+        f"{str(store)!r}; writing it would destroy its lock. Choose another file",
+    ]

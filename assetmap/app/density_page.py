@@ -3,8 +3,9 @@
 The officer picks the localities (district, LSOA, NHS area or a boundary set
 added in the sidebar), the measure and the classification; the map shows the
 choropleth with its legend, and beside it the Total Place table of sites per
-locality and sector, with small counts that include restricted sites
-suppressed. Both can be downloaded.
+locality and sector. Both are made from the sites the viewer may see (other
+agencies' restricted sites are withheld, and the page says so whatever the
+estate holds). Both can be downloaded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import shapely
 import streamlit as st
 
+from assetmap import access
 from assetmap.app import shell, state
 from assetmap.app.map_page import (
     DENSITY_LEVELS,
@@ -53,8 +55,9 @@ def render() -> None:
     chosen = shell.selection()
     st.title("Density")
     try:
-        # every site of the place: the figures count restricted sites and suppress small counts
-        sites = shell.aggregate_sites(chosen)
+        # the sites the viewer may see: other agencies' restricted sites are in no figure
+        sites = shell.selected_sites(chosen)
+        agency = shell.viewer().agency
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {md(exc)}")
         return
@@ -81,9 +84,9 @@ def render() -> None:
         )
         key = (*shell.cache_key(chosen), level)
         frame, classes, notes, outside = state.density(
-            key, level, metric, per, scheme, k, sites, localities
+            key, level, metric, per, scheme, k, sites, localities, agency
         )
-        summary = state.place_summary_table(key, level, sites, localities)
+        summary = state.place_summary_table(key, level, sites, localities, agency)
     except AssetmapError as exc:
         st.error(f"The density could not be worked out: {md(exc)}")
         return
@@ -92,6 +95,7 @@ def render() -> None:
         f"{label} in {len(frame):,} localities of {md(chosen.place_name)}; "
         f"{len(sites):,} sites after the filters ({md(chosen.describe())})."
         + (f" {outside:,} sites lie outside every locality." if outside else "")
+        + f" {access.FIGURES_NOTE}"
     )
     for note in [*notes, classes.message]:
         if note:

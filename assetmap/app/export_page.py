@@ -11,9 +11,8 @@
   summary, quarantined rows) as CSV, XLSX or GeoPackage.
 
 Everything here holds only what the viewer may see (:mod:`assetmap.access`):
-restricted sites of other agencies are in no map, row or file, and count only
-in the density figures and the place summary, where small counts are
-suppressed; the quarantined rows are those of the viewer's own agency's
+restricted sites of other agencies are withheld from every map, row, figure
+and file; the quarantined rows are those of the viewer's own agency's
 sources. CSV and XLSX cells are neutralised against formula injection
 (:func:`assetmap.files.safe_table`), and every download is written to the
 audit log.
@@ -97,10 +96,11 @@ def _table(name: str, chosen: shell.Selection) -> pd.DataFrame:
         return state.place_summary_table(
             (*key, "district"),
             "district",
-            shell.aggregate_sites(chosen),
+            shell.selected_sites(chosen),
             state.boundaries("district"),
+            viewer.agency,
         )
-    return access.visible_quarantine(state.quarantine(), state.imports(), viewer)
+    return access.visible_quarantine(state.quarantine(), viewer)
 
 
 def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
@@ -142,9 +142,8 @@ def image_bytes(
     agency: str | None = None,
 ) -> bytes:
     """A print map of the selected sites as the bytes of a PNG, PDF or SVG file (cached by
-    ``key`` and the options). ``_sites`` are every site of the place: the map draws only
-    those ``agency`` may see (:func:`assetmap.maps.static.visible_sites`) and counts the rest
-    in density figures."""
+    ``key`` and the options). ``_sites`` are the sites of the place the viewer (of
+    ``agency``) may see; the map is made from them alone."""
     return static.map_bytes(
         kind,
         _sites,
@@ -179,7 +178,7 @@ def _image_section(chosen: shell.Selection) -> None:
     if not st.button("Draw the print map", key="export_image_prepare"):
         return
     key = shell.cache_key(chosen)
-    sites = shell.aggregate_sites(chosen)
+    sites = shell.selected_sites(chosen)
     requests = shell.place_requests(chosen) if kind == "matches" else None
     data = image_bytes(
         key,
@@ -227,9 +226,7 @@ def _html_section(chosen: shell.Selection) -> None:
         return
     sites = shell.selected_sites(chosen)
     with st.spinner("Drawing the map…"):
-        html, notes = html_map(
-            sites, layers, shell.cache_key(chosen), aggregate=shell.aggregate_sites(chosen)
-        )
+        html, notes = html_map(sites, layers, shell.cache_key(chosen))
     for note in notes:
         st.caption(md(note))
     shell.download(
@@ -246,13 +243,11 @@ def html_map(
     sites: gpd.GeoDataFrame,
     layers: list[str],
     key: tuple,
-    *,
-    aggregate: gpd.GeoDataFrame | None = None,
 ) -> tuple[str, list[str]]:
     """The standalone HTML map of ``sites`` with the named layers, and notes about them.
 
-    ``sites`` are those the viewer may see in full; ``aggregate`` every site of
-    the place, for the density layer only. ``layers`` holds any of
+    ``sites`` are those the viewer may see: every layer is made from them
+    alone. ``layers`` holds any of
     ``"density"``, ``"clusters"``, ``"offers"`` and ``"matches"``; the sites
     are always drawn. ``key`` caches the analyses.
     """
@@ -262,7 +257,7 @@ def html_map(
         offers="offers" in layers,
         matches="matches" in layers,
     )
-    group, _ = map_page.build_layers(sites, choice, key, aggregate=aggregate)
+    group, _ = map_page.build_layers(sites, choice, key)
     try:
         bounds = state.boundaries("district")
     except AssetmapError:

@@ -148,19 +148,15 @@ def build_layers(
     shown: gpd.GeoDataFrame,
     choice: LayerChoice,
     key: tuple,
-    *,
-    aggregate: gpd.GeoDataFrame | None = None,
 ) -> tuple[folium.FeatureGroup, interactive.SitesLayer | None]:
     """The page's layers as one feature group (drawn bottom to top), and the sites layer.
 
-    ``shown`` are the sites the viewer may see in full (points, clusters,
-    offers, matches); ``aggregate`` every site of the place, used only for the
-    density layer's locality figures (default: ``shown``). Problems with one
+    ``shown`` are the sites the viewer may see: every layer, the density
+    layer's figures included, is made from them alone. Problems with one
     layer (a level with no boundaries, say) become notes in ``choice.notes``;
     the other layers are still drawn.
     """
     viewer = shell.viewer()
-    aggregate = shown if aggregate is None else aggregate
     group = folium.FeatureGroup(name="Layers", control=False)
     if choice.density:
         try:
@@ -172,8 +168,9 @@ def build_layers(
                 choice.per,
                 choice.scheme,
                 choice.k,
-                aggregate,
+                shown,
                 localities,
+                viewer.agency,
             )
             label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
             add_choropleth(group, frame, classes, label, note=classes.message)
@@ -291,7 +288,6 @@ def render() -> None:
     try:
         sites = shell.visible_estate()
         shown = shell.selected_sites(chosen)
-        aggregate = shell.aggregate_sites(chosen)
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {md(exc)}")
         return
@@ -319,7 +315,7 @@ def render() -> None:
     )
 
     key = shell.cache_key(chosen)
-    group, layer = build_layers(shown, choice, key, aggregate=aggregate)
+    group, layer = build_layers(shown, choice, key)
     if layer is not None and layer.capped:
         st.warning(md(layer.message))
     elif layer is not None and layer.message:

@@ -3,9 +3,13 @@
 An officer uploads a register (any format the engine reads), sees at once which
 columns were recognised (and the profile used), imports it with a progress bar,
 and gets the import report: counts, a chart of the reasons rows were
-quarantined, and the quarantined rows themselves, downloadable. Below, every
-imported source is listed with its file hash, time and row counts, and can be
-removed.
+quarantined, and the quarantined rows of that import, downloadable. Below, every
+imported source is listed with its owner and time (the file hash and row counts
+only for the viewer's own agency's sources: another agency's counts include
+its restricted sites), and the viewer's own sources can be removed.
+
+A signed-in officer imports only as their own agency (the agency box shows it
+and cannot be changed); the local single user may import as any agency.
 """
 
 from __future__ import annotations
@@ -17,15 +21,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from assetmap.access import may_remove_source
+from assetmap.access import may_remove_source, visible_imports
 from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
+from assetmap.files import system_error_message
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.registers.columns import load_profile
-from assetmap.registers.importer import ImportReport, import_register, prepare_register
-from assetmap.registers.validate import shared_groups
+from assetmap.registers.importer import (
+    ImportReport,
+    import_register,
+    prepare_register,
+    remove_register,
+)
 from assetmap.schema import SECTORS
-from assetmap.store import open_store
 
 __all__ = ["REGISTER_TYPES", "quarantine_table", "render", "report_frame"]
 
@@ -39,6 +47,7 @@ REPORT_KEY = "register_last_report"
 REMOVE_KEY = "register_remove_choice"
 REMOVE_CONFIRM_KEY = "register_remove_confirm"
 REMOVED_KEY = "register_removed_message"
+IMPORTED_KEY = "register_imported_message"
 
 #: File types the uploader offers (the engine decides the format from the content).
 REGISTER_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "geojson", "json", "gpkg", "zip"]
@@ -54,11 +63,20 @@ def report_frame(report: ImportReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reason", "rows"])
 
 
-def quarantine_table(source_file: str) -> pd.DataFrame:
-    """The quarantined rows of one source, for people: row, column, value and reason."""
+def quarantine_table(report: ImportReport) -> pd.DataFrame:
+    """The quarantined rows of one import, for people: row, column, value and reason.
+
+    Only that import's own rows (its file, file hash and time), so a report
+    reopened after another agency imported a file of the same name shows none
+    of theirs.
+    """
     table = state.quarantine()
-    table = table[table["source_file"] == source_file]
-    return table[["row", "column", "value", "reason"]].reset_index(drop=True)
+    mine = (
+        (table["source_file"] == report.source_file)
+        & (table["source_sha256"] == report.sha256)
+        & (table["imported_at"] == report.imported_at)
+    )
+    return table[mine][["row", "column", "value", "reason"]].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner="Reading the register…", max_entries=8)
@@ -116,7 +134,7 @@ def _show_report(report: ImportReport) -> None:
         return
     st.markdown("**Why rows were quarantined** (a row may have several reasons)")
     shell.ranked_bars(reasons, label="reason", value="rows", bar_px=28)
-    rows = quarantine_table(report.source_file)
+    rows = quarantine_table(report)
     st.dataframe(rows, hide_index=True, width="stretch")
     shell.download_csv(
         "Download the quarantined rows (CSV)",
@@ -128,6 +146,8 @@ def _show_report(report: ImportReport) -> None:
 
 def _upload_section() -> None:
     st.subheader("Load a register")
+    if message := st.session_state.pop(IMPORTED_KEY, None):
+        st.success(message)
     upload = st.file_uploader(
         "Register file: CSV, Excel (XLSX or XLS), GeoJSON, GeoPackage or a zipped Shapefile",
         type=REGISTER_TYPES,
@@ -135,9 +155,21 @@ def _upload_section() -> None:
     )
     with st.expander("Options: what the file is, and a column profile"):
         kind = st.selectbox("Kind", list(_KINDS), format_func=_KINDS.get, key=KIND_KEY)
-        agency = st.text_input(
-            "Agency (for every row)", key=AGENCY_KEY, help="Wins over the register's own column."
-        )
+        viewer = shell.viewer()
+        if viewer.signed_in:
+            agency = viewer.agency or ""
+            st.text_input(
+                "Agency (for every row)",
+                value=agency,
+                disabled=True,
+                help="You are signed in, so every row you import is your agency's.",
+            )
+        else:
+            agency = st.text_input(
+                "Agency (for every row)",
+                key=AGENCY_KEY,
+                help="Wins over the register's own column.",
+            )
         sector = st.selectbox(
             "Sector (for every row)",
             ["", *SECTORS],
@@ -188,11 +220,17 @@ def _upload_section() -> None:
                 name=upload.name,
                 store=state.store_path(),
                 progress=progress,
+                viewer=shell.viewer(),
                 **_options(kind, agency, sector, layer, profile),
             )
-        except AssetmapError as exc:
+        except Exception as exc:  # what the system refused, in words
+            message = exc if isinstance(exc, AssetmapError) else system_error_message(exc)
+            if message is None:
+                raise  # a bug: Streamlit shows it as an error, without the traceback
             bar.empty()
-            st.error(f"{md(upload.name)} was not imported, and the estate is unchanged: {md(exc)}")
+            st.error(
+                f"{md(upload.name)} was not imported, and the estate is unchanged: {md(message)}"
+            )
             return
         bar.empty()
         state.clear()
@@ -203,10 +241,11 @@ def _upload_section() -> None:
             counts=result.counts(),
         )
         st.session_state[REPORT_KEY] = result
-        st.success(
+        st.session_state[IMPORTED_KEY] = (
             f"Imported {md(upload.name)}: {result.accepted:,} rows accepted, "
             f"{result.quarantined:,} quarantined."
         )
+        st.rerun()  # every part of the page, the sidebar's filters too, from the new estate
 
 
 def _sources_section() -> None:
@@ -215,58 +254,67 @@ def _sources_section() -> None:
     if log.empty:
         st.caption("Nothing imported yet.")
         return
-    table = log[
-        [
-            "source_file",
-            "kind",
-            "agency",
-            "sector",
-            "rows_read",
-            "accepted",
-            "quarantined",
-            "imported_at",
-            "source_sha256",
-        ]
-    ].rename(
-        columns={
-            "source_file": "source",
-            "rows_read": "rows read",
-            "imported_at": "imported at",
-            "source_sha256": "SHA-256",
-        }
-    )
-    st.dataframe(table, hide_index=True, width="stretch")
     viewer = shell.viewer()
-    removable = [
-        str(source)
-        for source, agency in zip(log["source_file"], log["agency"], strict=True)
-        if may_remove_source(agency, viewer)
-    ]
+    st.dataframe(sources_table(log, viewer), hide_index=True, width="stretch")
+    removable = {
+        _source_label(owner, source): (owner, source)
+        for owner, source in zip(log["source_owner"], log["source_file"], strict=True)
+        if may_remove_source(owner, viewer)
+    }
     with st.expander("Remove a source"):
         if not removable:
             st.caption("You may remove only your own agency's sources; none is listed.")
         else:
-            source = st.selectbox("Source", removable, key=REMOVE_KEY)
+            label = st.selectbox("Source", list(removable), key=REMOVE_KEY)
             sure = st.checkbox(
-                f"Yes, remove {source} and all its rows from the estate", key=REMOVE_CONFIRM_KEY
+                f"Yes, remove {label} and all its rows from the estate", key=REMOVE_CONFIRM_KEY
             )
             st.button(
                 "Remove",
                 disabled=not sure,
                 key="register_remove",
                 on_click=_remove,
-                args=(source,),
+                args=removable[label],
             )
     if message := st.session_state.pop(REMOVED_KEY, None):
         (st.error if message.startswith("Not removed") else st.success)(message)
 
 
-def _remove(source: str) -> None:
+def _source_label(owner: str, source: str) -> str:
+    return f"{source} ({owner})" if owner else source
+
+
+#: What the sources table shows (the counts and hash only of the viewer's own sources).
+_SOURCE_COLUMNS = {
+    "source_file": "source",
+    "source_owner": "owner",
+    "kind": "kind",
+    "imported_at": "imported at",
+    "rows_read": "rows read",
+    "accepted": "accepted",
+    "quarantined": "quarantined",
+    "source_sha256": "SHA-256",
+}
+
+
+def sources_table(log: pd.DataFrame, viewer) -> pd.DataFrame:
+    """The imported sources as the viewer may see them (:func:`assetmap.access.visible_imports`):
+    the row counts and file hash only of the viewer's own agency's sources."""
+    table = visible_imports(log, viewer)[list(_SOURCE_COLUMNS)].rename(columns=_SOURCE_COLUMNS)
+    return table.reset_index(drop=True)
+
+
+def _remove(owner: str, source: str) -> None:
     """Remove a source (a button callback, so the confirmation box can be cleared)."""
-    try:
-        removed = open_store(state.store_path()).remove_source(source, shared=shared_groups)
-    except AssetmapError as exc:
-        st.session_state[REMOVED_KEY] = f"Not removed: {exc}"
+    try:  # the engine checks the viewer again: the list may be stale
+        removed = remove_register(
+            source, store=state.store_path(), owner=owner, viewer=shell.viewer()
+        )
+    except Exception as exc:  # what the system refused, in words
+        message = exc if isinstance(exc, AssetmapError) else system_error_message(exc)
+        if message is None:
+            raise
+        st.session_state[REMOVED_KEY] = f"Not removed: {message}"
         return
     state.clear()
     shell.audit_event("remove", source, counts={"rows": int(removed)})

@@ -11,16 +11,16 @@ estate. A postcode typed in the search box picks the locality that holds it.
 
 Who is looking (:func:`viewer`) decides what pages get: :func:`selected_sites`,
 :func:`visible_estate` and :func:`place_requests` hold only what the viewer may
-see in full (:mod:`assetmap.access`); :func:`aggregate_sites` holds every site
-of the place and is used only for locality figures (density, the place
-summary), where small counts with restricted sites are suppressed. Every cache
-key (:func:`cache_key`) includes the viewer's agency. Every download goes
+see (:mod:`assetmap.access`), and every page, figure and file is made from
+them: other agencies' restricted sites are withheld before anything is
+computed. Every cache key (:func:`cache_key`) includes the viewer's agency. Every download goes
 through :func:`download`, which writes an entry to the audit log when clicked.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from assetmap import access, audit
 from assetmap.access import Viewer
@@ -42,7 +43,6 @@ from assetmap.maps.style import SECTOR_STYLES, sector_key, sector_label
 __all__ = [
     "LEVEL_LABELS",
     "Selection",
-    "aggregate_sites",
     "attribution",
     "audit_event",
     "cache_key",
@@ -166,6 +166,58 @@ def filter_sites(
 def _options(sites: gpd.GeoDataFrame, column: str) -> list[str]:
     values = sites[column].astype("object").dropna().astype(str)
     return sorted(v for v in values.unique() if v.strip())
+
+
+def _carry_over(
+    key: str,
+    present: list[str],
+    *,
+    new_chosen: bool = False,
+    order: Callable[[set[str]], list[str]] = sorted,
+) -> list[str]:
+    """The options of the filter ``key`` for this run, its choice carried over by value.
+
+    The estate may have changed since the last run (an import, a removal): the
+    officer's choice keeps its meaning. A value still chosen stays chosen, and
+    stays offered even when no site has it any more; a value taken out stays
+    out; a value the filter did not offer before is chosen when ``new_chosen``
+    (the Sector filter, which starts with every sector chosen) and otherwise
+    only offered. The first time, every value is chosen when ``new_chosen``,
+    none otherwise. The choice is put in the session before the widget is drawn
+    (so no ``default`` is given to it).
+
+    Parameters
+    ----------
+    key
+        The multiselect's session key.
+    present
+        The values in the estate now.
+    new_chosen
+        Whether values new to the filter are chosen.
+    order
+        Puts a set of values in the order they are offered.
+
+    Returns
+    -------
+    list of str
+        The options to offer: ``present`` and any chosen value no site has now.
+    """
+    offered_key = f"{key}_offered"
+    offered = st.session_state.get(offered_key)
+    before = st.session_state.get(key) if offered is not None else None
+    if before is None:
+        chosen = list(present) if new_chosen else []
+    else:
+        # Only values this filter offered: a browser can send any string as a choice.
+        chosen = [v for v in before if v in offered]
+        if new_chosen:
+            chosen += [v for v in present if v not in offered]
+    chosen = list(dict.fromkeys(chosen))
+    options = order(set(present) | set(chosen))
+    if before is None or list(before) != chosen:
+        st.session_state[key] = chosen
+    st.session_state[offered_key] = options
+    return options
 
 
 def _boundary_sets() -> dict[str, gpd.GeoDataFrame]:
@@ -321,25 +373,38 @@ def sidebar() -> Selection:
         if sites is not None and not sites.empty:
             counts = sector_key(sites["sector"]).value_counts()
             present = [s for s in SECTOR_STYLES if counts.get(s, 0)]
+            # The labels are the plain names: the browser keeps a choice by its label, so a
+            # label holding a count would stop matching when an import changes the count.
             sectors = st.multiselect(
                 "Sector",
-                options=present,
-                default=present,
-                format_func=lambda s: f"{sector_label(s)} ({int(counts.get(s, 0)):,})",
+                _carry_over(
+                    SECTOR_FILTER_KEY,
+                    present,
+                    new_chosen=True,
+                    order=lambda values: [s for s in SECTOR_STYLES if s in values],
+                ),
+                format_func=sector_label,
                 key=SECTOR_FILTER_KEY,
+            )
+            st.caption(
+                "Sites: "
+                + " · ".join(f"{sector_label(s)} {int(counts.get(s, 0)):,}" for s in present)
             )
             agencies = st.multiselect(
                 "Agency",
-                _options(sites, "agency"),
+                _carry_over(AGENCY_FILTER_KEY, _options(sites, "agency")),
                 placeholder="All agencies",
                 key=AGENCY_FILTER_KEY,
             )
             uses = st.multiselect(
-                "Use", _options(sites, "use"), placeholder="All uses", key=USE_FILTER_KEY
+                "Use",
+                _carry_over(USE_FILTER_KEY, _options(sites, "use")),
+                placeholder="All uses",
+                key=USE_FILTER_KEY,
             )
             tenures = st.multiselect(
                 "Tenure",
-                _options(sites, "tenure"),
+                _carry_over(TENURE_FILTER_KEY, _options(sites, "tenure")),
                 placeholder="All tenures",
                 key=TENURE_FILTER_KEY,
             )
@@ -355,7 +420,7 @@ def sidebar() -> Selection:
                 level=level,
                 code=code,
                 place_name=place_name,
-                sectors=None if set(sectors) == set(present) else tuple(sectors),
+                sectors=None if set(present) <= set(sectors) else tuple(sectors),
                 agencies=tuple(agencies),
                 uses=tuple(uses),
                 tenures=tuple(tenures),
@@ -379,17 +444,9 @@ def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
     assetmap.errors.AssetmapError
         If the store or the boundaries cannot be read.
     """
-    return access.visible_sites(aggregate_sites(chosen), viewer())
-
-
-def aggregate_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
-    """Every site in the chosen place that passes the filters, restricted sites included.
-
-    Only for locality figures (density, the place summary), which suppress
-    small counts with restricted sites; never for points, rows or lists.
-    """
     chosen = chosen or selection()
-    return state.place_sites(cache_key(chosen), place_geometry(chosen), chosen)
+    sites = state.place_sites(cache_key(chosen), place_geometry(chosen), chosen)
+    return access.visible_sites(sites, viewer())
 
 
 def place_requests(chosen: Selection | None = None) -> gpd.GeoDataFrame:
@@ -432,20 +489,66 @@ def download(
     key: str,
     rows: int | None = None,
 ) -> None:
-    """A download button whose click is written to the audit log (file, SHA-256, rows)."""
+    """A download button whose every download is written to the audit log.
+
+    The entry names the file, its SHA-256 and its rows. The button does not rerun
+    the app (``on_click="ignore"``): a rerun would take away a button drawn only
+    after another button was pressed (the print map, the HTML map), so the file
+    could be downloaded once only. The entry is written when the browser asks for
+    the file (Streamlit's deferred download, run again on every click); if it
+    cannot be written, the file is not given.
+    """
     counts = {} if rows is None else {"rows": int(rows)}
     st.download_button(
         label,
-        data,
+        _audited(data, file_name=file_name, counts=counts),
         file_name=file_name,
         mime=mime,
         key=key,
-        on_click=audit_event,
-        args=("export", file_name),
-        kwargs={"digest": audit.sha256(data), "counts": counts},
+        on_click="ignore",
     )
-    if problem := st.session_state.pop("audit_problem", None):
+    problem = _REFUSED_DOWNLOADS.pop(_session_id(), None)
+    if problem := problem or st.session_state.pop("audit_problem", None):
         st.warning(md(problem))
+
+
+#: Downloads refused because the audit log could not be written, by session: said on the
+#: session's next run (the refusal happens outside any run, when the browser asks).
+_REFUSED_DOWNLOADS: dict[str, str] = {}
+
+
+def _session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes]:
+    """A function that writes an export entry to the audit log and returns ``data``.
+
+    Who is looking and the store are taken now: Streamlit calls the function in
+    another thread, outside the page's run, when the officer clicks. If the entry
+    cannot be written, the function raises (Streamlit gives no file and says
+    "Failed to generate file for download") and the page says why on its next run.
+    """
+    store = state.store_path()
+    who = viewer()
+    digest = audit.sha256(data)
+    session = _session_id()
+
+    def give() -> bytes:
+        try:
+            audit.record(
+                store, viewer=who, action="export", what=file_name, sha256=digest, counts=counts
+            )
+        except AssetmapError as exc:
+            _REFUSED_DOWNLOADS[session] = (
+                f"{file_name} was not downloaded, because the download could not be "
+                f"recorded: {exc}."
+            )
+            raise
+        return data
+
+    return give
 
 
 def download_csv(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:

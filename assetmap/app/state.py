@@ -20,13 +20,11 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from assetmap.access import suppress_below_setting
 from assetmap.colocation import ColocationResult, colocation_clusters
 from assetmap.density import (
     Classification,
     density_by_locality,
     place_summary,
-    redact_suppressed,
 )
 from assetmap.localities import load_localities, read_boundary_file
 from assetmap.maps.interactive import TileSetting, configured_tiles
@@ -223,23 +221,27 @@ def density(
     k: int,
     _sites: gpd.GeoDataFrame,
     _localities: gpd.GeoDataFrame,
+    agency: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
     """The choropleth of the selected sites: localities with values, the classes, notes and
-    the number of sites outside every locality."""
-    result = density_by_locality(_sites, _localities, suppress_below=suppress_below_setting())
+    the number of sites outside every locality (``agency``: the viewer's, whose restricted
+    sites may count; other agencies' are withheld)."""
+    result = density_by_locality(_sites, _localities, viewer=agency)
     frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
-    return redact_suppressed(frame), classes, tuple(result.notes), result.n_outside
+    return frame, classes, tuple(result.notes), result.n_outside
 
 
 @st.cache_data(show_spinner="Summarising the place…", max_entries=16)
 def place_summary_table(
-    key: tuple, level: str, _sites: gpd.GeoDataFrame, _localities: gpd.GeoDataFrame
+    key: tuple,
+    level: str,
+    _sites: gpd.GeoDataFrame,
+    _localities: gpd.GeoDataFrame,
+    agency: str | None = None,
 ) -> pd.DataFrame:
-    """The Total Place table of the selected sites by locality and sector (suppressed rows'
-    figures blanked)."""
-    return redact_suppressed(
-        place_summary(_sites, _localities, suppress_below=suppress_below_setting())
-    )
+    """The Total Place table of the selected sites by locality and sector (``agency``: the
+    viewer's, whose restricted sites may count; other agencies' are withheld)."""
+    return place_summary(_sites, _localities, viewer=agency)
 
 
 @st.cache_data(show_spinner="Matching requests to surplus space…", max_entries=16)

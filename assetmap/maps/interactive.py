@@ -1220,7 +1220,7 @@ def choropleth_layer(
     ----------
     frame
         Localities (EPSG:27700) with ``name``, ``value``, ``class`` (0 to k-1 or
-        missing), ``class_label`` and, when present, ``suppressed`` and ``sites_display``.
+        missing), ``class_label`` and, when present, ``sites``.
     value_label
         What the value is, for the tooltip ("Sites per km²").
     k
@@ -1237,17 +1237,11 @@ def choropleth_layer(
     _require_crs(frame, "frame")
     colours = class_colours(max(int(k), 1))
     classes = pd.array(frame["class"], dtype="Int64")
-    suppressed = (
-        frame["suppressed"].fillna(False).astype(bool).to_numpy()
-        if "suppressed" in frame.columns
-        else np.zeros(len(frame), dtype=bool)
-    )
     styles, tips = [], []
     for i, (cls, name_, value, label) in enumerate(
         zip(classes, frame["name"], frame["value"], frame["class_label"], strict=True)
     ):
-        missing = cls is pd.NA or suppressed[i]
-        fill = NO_DATA_COLOUR if missing else colours[min(int(cls), len(colours) - 1)]
+        fill = NO_DATA_COLOUR if cls is pd.NA else colours[min(int(cls), len(colours) - 1)]
         styles.append(
             {
                 "color": "#555555",
@@ -1256,11 +1250,9 @@ def choropleth_layer(
                 "fillOpacity": float(opacity),
             }
         )
-        shown = "suppressed (fewer than the minimum count)" if suppressed[i] else _figure(value)
-        sites = frame["sites_display"].iloc[i] if "sites_display" in frame.columns else None
-        lines = [f"{value_label}: {shown}", f"Class: {label}"]
-        if sites is not None:
-            lines.append(f"Sites: {sites}")
+        lines = [f"{value_label}: {_figure(value)}", f"Class: {label}"]
+        if "sites" in frame.columns:
+            lines.append(f"Sites: {int(frame['sites'].iloc[i]):,}")
         tips.append(
             f"<strong>{safe_html.escape(name_)}</strong><br>"
             + "<br>".join(safe_html.escape(t) for t in lines)
@@ -1299,7 +1291,7 @@ def choropleth_legend_html(legend: Iterable[str], *, title: str, note: str | Non
         '<div class="assetmap-legend-item" style="white-space:nowrap">'
         f'<span style="display:inline-block;width:14px;height:11px;background:{NO_DATA_COLOUR};'
         'border:1px solid #777;margin-right:6px;vertical-align:middle"></span>'
-        "no data or suppressed</div>"
+        "no data</div>"
     )
     foot = f'<div style="color:#555;max-width:220px">{safe_html.escape(note)}</div>' if note else ""
     return (

@@ -13,9 +13,9 @@
 
 The pack is built in a hidden folder beside the destination and moved into
 place only when every file is written: a failure leaves no half-written pack
-and no half-written file. Restricted sites are never drawn or listed as
-points; they count in the density and summary figures, where small counts are
-suppressed (:mod:`assetmap.density`).
+and no half-written file. Other agencies' restricted sites are withheld before
+anything is drawn, counted or written (:mod:`assetmap.access`): no map, table,
+total or note of the pack includes them.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from .. import access
 from ..access import Viewer
 from ..colocation import DEFAULT_DISTANCE_M, colocation_clusters, point_coordinates, write_csv
 from ..errors import InvalidArgumentError
-from ..files import unwritable_folder
+from ..files import guard_output, unwritable_folder
 from ..localities import LEVELS, assign_localities
-from ..store import EstateStore, open_store
+from ..store import EstateStore, default_store_path, open_store
 from .static import (
     Place,
     _check_format_dpi,
@@ -46,7 +46,6 @@ from .static import (
     in_place,
     resolve_place,
     save_map,
-    visible_sites,
 )
 
 __all__ = ["INDEX_COLUMNS", "PackEntry", "PackIndex", "export_pack"]
@@ -278,6 +277,14 @@ def export_pack(
     _check_format_dpi(format, dpi, problems)
     _check_paper(paper, problems)
     folder = _check_out_dir(out_dir, problems)
+    # the pack is never written over the store or its files (the default store's, for a frame)
+    store_file = (
+        Path(source)
+        if isinstance(source, (str, os.PathLike))
+        else getattr(source, "path", None) or default_store_path()
+    )
+    if folder is not None:
+        guard_output(folder, store=store_file, name="the pack folder", problems=problems)
     sites, requests = _sites_and_requests(source, requests, problems)
     try:
         viewer = access.as_viewer(viewer)
@@ -308,8 +315,9 @@ def export_pack(
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the pack becomes an ordinary folder
     try:
-        place_sites = sites[in_place(sites, resolved.geometry)]
-        shown, _hidden = visible_sites(place_sites, viewer)
+        # the disclosure rule, once, before anything is drawn, counted or written
+        sites = access.visible_sites(sites, viewer)
+        shown = place_sites = sites[in_place(sites, resolved.geometry)]
         report("co-location clusters", 0.0)
         clusters = colocation_clusters(shown, distance=distance, viewer_agency=viewer)
         plan = None
@@ -364,11 +372,14 @@ def export_pack(
             )
 
         report("tables", (total_steps - 1.5) / total_steps)
-        _write_tables(
-            index, staging, shown, place_sites, atlas, level_name, clusters, plan, resolved
-        )
+        _write_tables(index, staging, shown, atlas, level_name, clusters, plan, resolved, viewer)
         write_csv(index.to_frame(), staging / "index.csv")
         report("moving the pack into place", (total_steps - 0.5) / total_steps)
+        clashes: list[str] = []
+        for target in index.files():
+            guard_output(target, store=store_file, name="the pack's file", problems=clashes)
+        if clashes:
+            raise InvalidArgumentError("; ".join(clashes))
         _move_into_place(staging, folder, index)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -376,7 +387,7 @@ def export_pack(
     return index
 
 
-def _write_tables(index, staging, shown, place_sites, atlas, level_name, clusters, plan, place):
+def _write_tables(index, staging, shown, atlas, level_name, clusters, plan, place, viewer):
     from ..density import density_by_locality, place_summary, write_table
 
     tables = staging / "tables"
@@ -389,14 +400,14 @@ def _write_tables(index, staging, shown, place_sites, atlas, level_name, cluster
         PackEntry(
             "tables/sites.csv",
             "table",
-            f"Sites of {place.name} drawn on the maps (restricted sites left out)",
+            f"Sites of {place.name} drawn on the maps",
             place.code,
             place.name,
             len(located),
         )
     )
     frame = atlas[["code", "name", atlas.geometry.name]]
-    density = density_by_locality(place_sites, frame)
+    density = density_by_locality(shown, frame, viewer=viewer)
     metrics = density.metrics.reset_index()
     name = f"tables/density_{_slug(level_name)}.csv"
     write_table(metrics, staging / name)
@@ -404,14 +415,13 @@ def _write_tables(index, staging, shown, place_sites, atlas, level_name, cluster
         PackEntry(
             name,
             "table",
-            f"Sites, floor area, surplus and running cost per {level_name} (small counts with "
-            "a restricted site suppressed)",
+            f"Sites, floor area, surplus and running cost per {level_name}",
             place.code,
             place.name,
             len(metrics),
         )
     )
-    summary = place_summary(place_sites, frame)
+    summary = place_summary(shown, frame, viewer=viewer)
     write_table(summary, tables / "place_summary.csv")
     index.entries.append(
         PackEntry(

@@ -22,10 +22,10 @@ Text stays text in SVG and PDF (searchable, selectable); dense point layers
 (more than :data:`RASTERIZE_ABOVE` points) are rasterised inside vector files at
 the dpi asked for, while the legend, title and labels stay vector.
 
-Restricted sites (``sensitivity == "restricted"``) are never drawn as points:
-:func:`assetmap.access.visible_mask` decides, once, in :func:`build_map` (``viewer=``).
-They still count inside density figures, where
-:func:`assetmap.density.density_by_locality` suppresses small counts.
+Restricted sites (``sensitivity == "restricted"``) of agencies other than the
+viewer's are withheld: :func:`assetmap.access.visible_sites` removes them, once,
+at the start of :func:`build_map` (``viewer=``), before anything is drawn,
+counted, classed or noted, so no map, legend count or note can tell they exist.
 
 Figures are :class:`matplotlib.figure.Figure` objects made without pyplot, so
 drawing is safe from any thread (the Streamlit app draws in its script thread).
@@ -67,7 +67,7 @@ from ..colocation import (
     point_coordinates,
 )
 from ..errors import InvalidArgumentError
-from ..files import replace_atomically, unwritable_folder
+from ..files import guard_output, replace_atomically, unwritable_folder
 from ..localities import ATTRIBUTION, LEVELS, load_localities
 from ..schema import CRS_BNG, SECTORS
 from .style import (
@@ -102,7 +102,6 @@ __all__ = [
     "render_map",
     "resolve_place",
     "save_map",
-    "visible_sites",
 ]
 
 #: Paper sizes, name -> (width, height) in millimetres, portrait.
@@ -300,33 +299,6 @@ def in_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
     return keep
 
 
-def visible_sites(
-    sites: gpd.GeoDataFrame, viewer: Viewer | str | None = None
-) -> tuple[gpd.GeoDataFrame, int]:
-    """The sites a map may draw as points for ``viewer``, and the number left out.
-
-    The rule is :func:`assetmap.access.visible_mask`: open sites, and the
-    viewer's own agency's restricted sites (none without a viewer).
-
-    Parameters
-    ----------
-    sites
-        Canonical sites.
-    viewer
-        Who is looking (a :class:`assetmap.access.Viewer`, an agency's name, or
-        ``None``: every restricted site is left out).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The visible rows, same index labels.
-    int
-        How many restricted sites were left out.
-    """
-    mask = access.visible_mask(sites, viewer)
-    return sites[mask], int((~mask).sum())
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -346,8 +318,6 @@ class StaticMap:
         The place drawn, or ``None`` for the whole estate.
     sites_drawn
         Sites drawn as points (for density maps: sites counted in the localities).
-    restricted_hidden
-        Restricted sites in the place that were not drawn.
     unlocated
         Sites in the selection without a location.
     legend
@@ -366,7 +336,6 @@ class StaticMap:
     subtitle: str
     place: Place | None
     sites_drawn: int
-    restricted_hidden: int
     unlocated: int
     legend: list[str]
     scale_m: float
@@ -390,8 +359,7 @@ class _Job:
     """Everything the kind-specific drawing functions need."""
 
     layout: _Layout
-    sites: gpd.GeoDataFrame  # visible, located, in the place
-    all_sites: gpd.GeoDataFrame  # every site in the place (restricted included)
+    sites: gpd.GeoDataFrame  # what the viewer may see, in the place
     place: Place | None
     localities: gpd.GeoDataFrame | None  # localities in view
     in_place: np.ndarray  # localities that belong to the place
@@ -1013,7 +981,7 @@ def _draw_sites(job: _Job) -> None:
 
 def _draw_density(job: _Job) -> None:
     """A choropleth of the localities in the place, from :func:`density_by_locality`."""
-    from ..density import METRIC_LABELS, SUPPRESS_BELOW, density_by_locality
+    from ..density import METRIC_LABELS, density_by_locality
 
     ax, s = job.layout.ax, job.layout.scale
     opts = job.options
@@ -1024,7 +992,10 @@ def _draw_density(job: _Job) -> None:
         job.empty_message = "No localities to show"
         return
     result = density_by_locality(
-        job.all_sites, locs[["code", "name", locs.geometry.name]], population=opts["population"]
+        job.sites,
+        locs[["code", "name", locs.geometry.name]],
+        population=opts["population"],
+        viewer=opts.get("viewer"),
     )
     frame, classes = result.choropleth(
         metric, per=per, scheme=opts["scheme"], k=opts["k"], bins=opts["bins"]
@@ -1034,11 +1005,7 @@ def _draw_density(job: _Job) -> None:
         job.notes.append(classes.message)
     colours = class_colours(max(classes.k, 1))
     cls = pd.array(frame["class"], dtype="Int64")
-    suppressed = frame["suppressed"].fillna(False).astype(bool).to_numpy()
-    fills = [
-        NO_DATA_COLOUR if (c is pd.NA or sup) else colours[min(int(c), len(colours) - 1)]
-        for c, sup in zip(cls, suppressed, strict=True)
-    ]
+    fills = [NO_DATA_COLOUR if c is pd.NA else colours[min(int(c), len(colours) - 1)] for c in cls]
     frame.plot(
         ax=ax,
         color=fills,
@@ -1048,7 +1015,7 @@ def _draw_density(job: _Job) -> None:
         aspect=None,
         gid="choropleth",
     )
-    counted = int(len(job.all_sites) - result.n_outside)
+    counted = int(len(job.sites) - result.n_outside)
     job.sites_drawn = counted
     unit = METRIC_LABELS[metric] + _PER_LABELS[per]
     job.legend_title = (
@@ -1068,10 +1035,10 @@ def _draw_density(job: _Job) -> None:
             facecolor=NO_DATA_COLOUR,
             edgecolor="#6b6b6b",
             linewidth=0.4 * s,
-            label=f"No data, or suppressed (fewer than {SUPPRESS_BELOW} sites, one restricted)",
+            label="No data",
         )
     )
-    if not len(job.all_sites):
+    if not len(job.sites):
         job.empty_message = "No sites to count"
 
 
@@ -1462,10 +1429,11 @@ def _build(
     tiles: object,
     options: dict[str, Any],
 ) -> StaticMap:
+    # the disclosure rule, before anything is drawn, counted or noted (assetmap.access)
+    sites = access.visible_sites(sites, options.get("viewer"))
     _, located = point_coordinates(sites.geometry.to_numpy())
-    all_in_place = sites[in_place(sites, place.geometry if place is not None else None)]
+    shown = sites[in_place(sites, place.geometry if place is not None else None)]
     unlocated = int((~located).sum()) if place is None else 0
-    shown, hidden = visible_sites(all_in_place, options.get("viewer"))
 
     layout = _layout(paper, landscape, inset)
     ax, s = layout.ax, layout.scale
@@ -1494,18 +1462,12 @@ def _build(
     job = _Job(
         layout=layout,
         sites=shown,
-        all_sites=all_in_place,
         place=place,
         localities=locs,
         in_place=belongs,
         level=level,
         options=options,
     )
-    if hidden:
-        job.notes.append(
-            f"{count_text(hidden, 'restricted site')} {'is' if hidden == 1 else 'are'} not drawn"
-        )
-
     tile_attribution = _draw_tiles(job, (x0, x1, y0, y1), tiles) if tiles is not None else None
     fill_alpha = 0.35 if tile_attribution else 1.0
     if locs is not None and len(locs) and kind != "density":
@@ -1572,8 +1534,7 @@ def _build(
     if subtitle is None:
         level_text = f" ({_LEVEL_LABELS.get(place.level, place.level)})" if place else ""
         subtitle = (
-            f"{where}{level_text} · drawn {_long_date(drawn_on)} · data as at "
-            f"{_data_as_at(all_in_place)}"
+            f"{where}{level_text} · drawn {_long_date(drawn_on)} · data as at {_data_as_at(shown)}"
         )
     fig = layout.figure
     top = 1 - 0.45 * s / layout.height_in
@@ -1617,15 +1578,8 @@ def _build(
             0, 1, legend_title, va="top", fontsize=8.5 * s, color=_TEXT, fontweight="bold"
         )
 
-    if kind == "density":
-        restricted = len(job.all_sites) - len(shown)
-        counts = f"{count_text(job.sites_drawn, 'site')} counted"
-        if restricted:
-            counts += f", {restricted:,} of them restricted (counted, never shown as points)"
-    else:
-        counts = f"{count_text(job.sites_drawn, 'site')} drawn"
-        if hidden:
-            counts += f"; {count_text(hidden, 'restricted site')} not drawn"
+    verb = "counted" if kind == "density" else "drawn"
+    counts = f"{count_text(job.sites_drawn, 'site')} {verb}"
     if unlocated:
         counts += f"; {unlocated:,} without a location"
     scale_text = f"Scale 1:{_round_sig(denominator):,.0f} on {paper} paper"
@@ -1657,7 +1611,6 @@ def _build(
         subtitle=subtitle,
         place=place,
         sites_drawn=job.sites_drawn,
-        restricted_hidden=hidden,
         unlocated=unlocated,
         legend=legend_labels,
         scale_m=scale_m,
@@ -1690,8 +1643,8 @@ def render_map(
         ``"matches"`` (the allocation plan's lines from offers to requests).
     sites
         Canonical sites (points, EPSG:27700 or a CRS that reprojects to it).
-        Only the sites inside ``place`` are used; restricted sites are never
-        drawn as points (density figures count them, with small counts suppressed).
+        Only the sites inside ``place`` are used; other agencies' restricted
+        sites are withheld from every layer, count and note.
     place
         A place name or code (see :func:`resolve_place`), a :class:`Place`, or
         ``None`` for every site given (the map fits them).
@@ -1794,6 +1747,9 @@ def save_map(
     is_path = isinstance(target, (str, os.PathLike))
     if is_path:
         check_output_path("target", target, problems)
+        from ..store import default_store_path  # the command line also guards its --store
+
+        guard_output(target, store=default_store_path(), name="target", problems=problems)
     elif not hasattr(target, "write"):
         problems.append(
             f"target is a {type(target).__name__}; expected a file path or a binary file object"

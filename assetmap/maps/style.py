@@ -120,7 +120,7 @@ CHOROPLETH_RAMP: tuple[str, ...] = (
     "#225ea8",
     "#0c2c84",
 )
-#: Fill of a locality with no value (no data, or a suppressed count).
+#: Fill of a locality with no value (no data).
 NO_DATA_COLOUR = "#d9d9d9"
 #: Co-location cluster outlines (a colour no sector uses).
 CLUSTER_COLOUR = "#6a3d9a"

@@ -26,10 +26,15 @@ Profile format (TOML)::
     [options]
     floor_area_basis = "GIA"      # GIA or NIA (NIA is converted: GIA = NIA / 0.82)
     crs = "EPSG:27700"            # coordinate system of x/y or WKT columns
+
+A profile is small: at most :data:`MAX_PROFILE_BYTES` (256 KB), and a list of
+headers names at most :data:`MAX_PROFILE_HEADERS` (2,000, the most columns a
+register may have), each once.
 """
 
 from __future__ import annotations
 
+import collections
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -39,15 +44,30 @@ import pandas as pd
 
 from ..errors import ProfileError
 from ..schema import AREA_UNITS, SECTORS
+from .read import DEFAULT_MAX_COLUMNS, read_regular_file
 
 __all__ = [
     "FIELDS",
+    "MAX_PROFILE_BYTES",
+    "MAX_PROFILE_DEPTH",
+    "MAX_PROFILE_HEADERS",
     "ColumnMap",
     "Profile",
     "load_profile",
     "normalise_header",
     "recognise_columns",
 ]
+
+#: The largest profile file read, in bytes (a profile is a few hundred bytes).
+MAX_PROFILE_BYTES = 256 * 1024
+#: The most headers a list in a profile may name: the most columns a register may have.
+MAX_PROFILE_HEADERS = DEFAULT_MAX_COLUMNS
+#: The deepest a profile may nest: brackets (``[ ]``, ``{ }``) inside each other, or the
+#: parts of one dotted key (``a.b.c``); Python's TOML reader needs time and memory that
+#: grow as the square of a key's parts, and recursion for each bracket.
+MAX_PROFILE_DEPTH = 10
+#: Problems (and values) listed in full in one message; the rest are counted.
+_LISTED = 10
 
 #: Fields a register's columns can map to, with a description for previews.
 FIELDS: dict[str, str] = {
@@ -313,6 +333,74 @@ class Profile:
     source: str = ""
 
 
+#: The longest coordinate system text read (a WKT or PROJJSON definition is a few kB).
+_MAX_CRS_CHARS = 20_000
+
+
+def _shown(value: object, *, quote: bool = True) -> str:
+    """A value from a profile for a message: its repr (or text), cut short when long."""
+    text = repr(value) if quote else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _listing(items: list[str], sep: str, *, limit: int = _LISTED, noun: str = "") -> str:
+    """``items`` joined by ``sep``: the first ``limit`` of them, and how many more."""
+    if len(items) <= limit:
+        return sep.join(items)
+    more = f"and {len(items) - limit:,} more" + (f" {noun}" if noun else "")
+    return sep.join([*items[:limit], more])
+
+
+#: What :func:`_toml_depth` looks at; everything else is skipped.
+_TOML_MARKS = re.compile(r"[\"'#\[\]{}.,=\n]")
+#: The end of a string of each kind, from just after its opening quote(s).
+_TOML_STRING_ENDS = {
+    '"': re.compile(r'\\.|"|\n'),  # an escape, the closing quote or the line's end
+    "'": re.compile(r"'|\n"),
+    '"""': re.compile(r'\\.|"""', re.DOTALL),
+    "'''": re.compile(r"'''"),
+}
+
+
+def _toml_depth(text: str) -> int:
+    """The deepest nesting of brackets, or the most parts of one dotted key, in TOML text.
+
+    Found without parsing it, in one pass (linear in its length): strings and
+    comments are skipped. Text that is not valid TOML gets some number, and the
+    reader then says what is wrong with it.
+    """
+    depth = deepest = parts = 0
+    at = 0
+    while (mark := _TOML_MARKS.search(text, at)) is not None:
+        char, at = mark.group(), mark.end()
+        if char == "#":
+            end = text.find("\n", at)
+            at = len(text) if end < 0 else end
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, at - 1) else char
+            at += len(quote) - 1
+            ends = _TOML_STRING_ENDS[quote]
+            while (end := ends.search(text, at)) is not None and end.group()[0] == "\\":
+                at = end.end()  # an escaped character
+            at = len(text) if end is None else end.end()
+            if len(quote) == 3:  # up to two more quotes belong to the string
+                while at < len(text) and text[at] == char and text.startswith(quote, at - 3):
+                    at += 1
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            parts = 0
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+            parts = 0
+        elif char == ".":
+            parts += 1
+            deepest = max(deepest, parts + 1)
+        else:  # "," "=" or a new line: a key or a value ends
+            parts = 0
+    return deepest
+
+
 def load_profile(path: str | Path) -> Profile:
     """Read and check a register profile file.
 
@@ -328,64 +416,116 @@ def load_profile(path: str | Path) -> Profile:
     Raises
     ------
     ProfileError
-        Listing every problem found in the file.
+        Listing every problem found in the file (the first ten, and how many more);
+        or if the path is not a regular file, is larger than :data:`MAX_PROFILE_BYTES`,
+        is not TOML or is nested too deeply to read.
     """
     path = Path(path)
+    raw = read_regular_file(
+        path,
+        what="profile file",
+        expected="a TOML profile file",
+        error=ProfileError,
+        max_bytes=MAX_PROFILE_BYTES,
+    )
+    too_deep = ProfileError(
+        f"the profile {path.name!r} is nested too deeply to read (more than "
+        f"{MAX_PROFILE_DEPTH} levels of brackets, or parts of a dotted key); a profile holds "
+        "text, lists of text and tables of them"
+    )
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"there is no profile file at {str(path)!r}") from None
+        text = raw.decode("utf-8")
+        if _toml_depth(text) > MAX_PROFILE_DEPTH:
+            raise too_deep
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"the profile {path.name!r} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables by recursion
+        raise too_deep from None
     problems: list[str] = []
     known = {"agency", "sector", "kind", "layer", "columns", "units", "options"}
     for key in sorted(set(data) - known):
-        problems.append(f"unknown key {key!r} (expected one of: {', '.join(sorted(known))})")
+        problems.append(f"unknown key {_shown(key)} (expected one of: {', '.join(sorted(known))})")
     columns = data.get("columns", {})
     if not isinstance(columns, dict):
         problems.append('[columns] must be a table of field = "header"')
         columns = {}
     for name, header in columns.items():
         if name not in FIELDS:
-            problems.append(f"columns.{name} is not a field; expected one of: {', '.join(FIELDS)}")
+            problems.append(
+                f"columns.{_shown(name, quote=False)} is not a field; expected one of: "
+                f"{', '.join(FIELDS)}"
+            )
         elif isinstance(header, list):
             if name not in MULTI_FIELDS:
                 problems.append(f"columns.{name} takes one header, not a list")
+            elif len(header) > MAX_PROFILE_HEADERS:
+                problems.append(
+                    f"columns.{name} lists {len(header):,} headers, more than the limit of "
+                    f"{MAX_PROFILE_HEADERS:,} (the most columns a register may have)"
+                )
             elif not all(isinstance(h, str) for h in header):
                 problems.append(f"columns.{name} must list headers as text")
+            elif len(set(header)) < len(header):
+                repeated = [h for h, n in collections.Counter(header).items() if n > 1]
+                problems.append(
+                    f"columns.{name} names {_listing([_shown(h) for h in repeated], ', ')} "
+                    "more than once; name each header once"
+                )
         elif not isinstance(header, str):
             problems.append(f"columns.{name} must be a header name in quotes")
     units = data.get("units", {})
-    for name, unit in units.items() if isinstance(units, dict) else []:
+    if not isinstance(units, dict):
+        problems.append('[units] must be a table of field = "unit"')
+        units = {}
+    for name, unit in units.items():
         if name not in ("floor_area", "surplus", "space_needed"):
             problems.append(
-                f"units.{name} is not an area field; expected floor_area, surplus or space_needed"
+                f"units.{_shown(name, quote=False)} is not an area field; expected floor_area, "
+                "surplus or space_needed"
             )
-        elif unit not in AREA_UNITS:
+        elif not isinstance(unit, str) or unit not in AREA_UNITS:
             problems.append(
-                f"units.{name}={unit!r} is not a unit; expected one of: {', '.join(AREA_UNITS)}"
+                f"units.{name}={_shown(unit)} is not a unit; expected one of: "
+                f"{', '.join(AREA_UNITS)}"
             )
     options = data.get("options", {})
+    if not isinstance(options, dict):
+        problems.append("[options] must be a table of floor_area_basis and crs")
+        options = {}
+    for key in sorted(set(options) - {"floor_area_basis", "crs"}):
+        problems.append(f"unknown option {_shown(key)} (expected floor_area_basis or crs)")
     basis = options.get("floor_area_basis")
     if basis is not None and basis not in ("GIA", "NIA"):
-        problems.append(f"options.floor_area_basis={basis!r} is not valid; expected GIA or NIA")
+        problems.append(
+            f"options.floor_area_basis={_shown(basis)} is not valid; expected GIA or NIA"
+        )
     sector = data.get("sector")
     if sector is not None and sector not in SECTORS:
-        problems.append(f"sector={sector!r} is not valid; expected one of: {', '.join(SECTORS)}")
+        problems.append(
+            f"sector={_shown(sector)} is not valid; expected one of: {', '.join(SECTORS)}"
+        )
     kind = data.get("kind")
     if kind is not None and kind not in ("sites", "requests"):
-        problems.append(f"kind={kind!r} is not valid; expected sites or requests")
+        problems.append(f"kind={_shown(kind)} is not valid; expected sites or requests")
+    for key in ("agency", "layer"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            problems.append(f"{key} must be text in quotes, not {_shown(data[key])}")
     crs = options.get("crs")
     if crs is not None:
         from pyproj import CRS
         from pyproj.exceptions import CRSError
 
         try:
+            if not isinstance(crs, str) or len(crs) > _MAX_CRS_CHARS:
+                raise CRSError(crs)
             CRS.from_user_input(crs)
         except CRSError:
-            problems.append(f"options.crs={crs!r} is not a coordinate system pyproj knows")
+            problems.append(f"options.crs={_shown(crs)} is not a coordinate system pyproj knows")
     if problems:
-        raise ProfileError(f"the profile {path.name!r} has problems: " + "; ".join(problems))
+        raise ProfileError(
+            f"the profile {path.name!r} has problems: " + _listing(problems, "; ", noun="problems")
+        )
     return Profile(
         columns=dict(columns),
         units=dict(units) if isinstance(units, dict) else {},
@@ -472,22 +612,26 @@ def recognise_columns(headers: list[str], *, profile: Profile | None = None) -> 
     cmap = ColumnMap()
     used: set[str] = set()
     norms = {h: normalise_header(h) for h in headers}
+    present = set(headers)
+    by_norm: dict[str, list[str]] = {}  # normalised header -> headers, in the file's order
+    for h in headers:
+        by_norm.setdefault(norms[h], []).append(h)
 
     if profile is not None:
         missing = []
         for name, wanted in profile.columns.items():
             wanted_list = wanted if isinstance(wanted, list) else [wanted]
             for w in wanted_list:
-                if w not in headers:
-                    missing.append(f"{name} = {w!r}")
-            cmap.fields[name] = [w for w in wanted_list if w in headers]
+                if w not in present:
+                    missing.append(f"{name} = {_shown(w)}")
+            cmap.fields[name] = [w for w in wanted_list if w in present]
             cmap.how[name] = "profile"
             used.update(wanted_list)
         if missing:
             raise ProfileError(
                 "the profile names columns this register does not have: "
-                + "; ".join(missing)
-                + f". Its columns are: {', '.join(headers)}"
+                + _listing(missing, "; ")
+                + f". Its columns are: {_listing([str(h) for h in headers], ', ', limit=100)}"
             )
         for name, unit in profile.units.items():
             cmap.units[name] = unit
@@ -505,8 +649,8 @@ def recognise_columns(headers: list[str], *, profile: Profile | None = None) -> 
         if name in cmap.fields and cmap.how.get(name) == "profile":
             continue
         for synonym in synonyms:
-            for h in headers:
-                if h in used or norms[h] != synonym:
+            for h in by_norm.get(synonym, ()):
+                if h in used:
                     continue
                 take(name, h)
                 if name not in MULTI_FIELDS:
@@ -546,10 +690,11 @@ def recognise_columns(headers: list[str], *, profile: Profile | None = None) -> 
     # Running cost: one total column, else the sum of its components.
     if "running_cost" not in cmap.fields:
         totals = [h for h in headers if h not in used and norms[h] in _COST_TOTAL]
+        named = set(totals)
         totals += [
             h
             for h in headers
-            if h not in used and h not in totals and norms[h].startswith("runningcost")
+            if h not in used and h not in named and norms[h].startswith("runningcost")
         ]
         if totals:
             take("running_cost", totals[0])

@@ -18,7 +18,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ..errors import InvalidArgumentError
+from ..access import Viewer, import_owner, may_remove_source, owns
+from ..errors import InvalidArgumentError, PermissionDeniedError
 from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
@@ -27,7 +28,14 @@ from .locate import Located, constant_text, locate_rows, row_local
 from .read import RawRegister, ZipLimits, read_register
 from .validate import REASONS, SiteChecks, check_requests, check_sites, shared_groups
 
-__all__ = ["KINDS", "ImportReport", "PreparedRegister", "import_register", "prepare_register"]
+__all__ = [
+    "KINDS",
+    "ImportReport",
+    "PreparedRegister",
+    "import_register",
+    "prepare_register",
+    "remove_register",
+]
 
 #: What a register can hold.
 KINDS = ("sites", "requests")
@@ -413,13 +421,13 @@ def _report(
     return report
 
 
-def _known_elsewhere(known: pd.DataFrame, source_file: str) -> pd.DataFrame | None:
+def _known_elsewhere(known: pd.DataFrame, source_file: str, owner: str) -> pd.DataFrame | None:
     """The first row of each site id other sources hold, by id; None when there are none.
 
     A site that another source of the same agency already holds has the same id
     (agency, sector and reference): the estate keeps the first, and says where it is.
     """
-    others = known[known["source_file"] != source_file]
+    others = known[(known["source_file"] != source_file) | (known["source_owner"] != owner)]
     if others.empty:
         return None
     return others.drop_duplicates("site_id").set_index("site_id")
@@ -504,7 +512,7 @@ def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, 
         agency=staged.agency,
         sector=staged.sector,
     )
-    where = _known_elsewhere(known, raw.name)
+    where = _known_elsewhere(known, raw.name, update.owner)
     stub = ImportReport(
         raw.name, raw.sha256, "", None, "sites", "", "", staged.imported_at, 0, 0, 0
     )
@@ -572,9 +580,15 @@ def import_register(
     *,
     store: EstateStore | str | Path | None = None,
     progress: Progress | None = None,
+    viewer: Viewer | None = None,
     **kwargs,
 ) -> ImportReport:
     """Import a register into the store, replacing an earlier import of the same source.
+
+    A source's identity is its owner and its name: the owner is the agency it is
+    imported as (see :func:`assetmap.access.import_owner`). A signed-in viewer
+    imports only as their own agency, and replaces only their own agency's
+    source of that name.
 
     Parameters
     ----------
@@ -584,6 +598,8 @@ def import_register(
         The store, or its path; :func:`assetmap.store.open_store` default when ``None``.
     progress
         Called as ``progress(stage, fraction)``.
+    viewer
+        Who is importing (default ``None``: the local single user).
     **kwargs
         Passed to :func:`prepare_register` (``name``, ``kind``, ``profile``,
         ``agency``, ``sector``, ``layer``, ``max_rows``...).
@@ -593,13 +609,20 @@ def import_register(
     ImportReport
         With ``stored`` True. A file that cannot be read raises instead, and
         the store is left exactly as it was.
+
+    Raises
+    ------
+    PermissionDeniedError
+        A signed-in viewer importing as another agency, or with no agency.
     """
+    owner, kwargs["agency"] = import_owner(viewer, kwargs.get("agency"))
     if not isinstance(store, EstateStore):
         store = open_store(store)
     # the rows go straight to the store: no shapely points are built for them
     staged = _prepare(source, progress=progress, points=False, stage_only=True, **kwargs)
     log = store.imports()
-    replaced = int(log.loc[log["source_file"] == staged.raw.name, "accepted"].sum())
+    same = (log["source_file"] == staged.raw.name) & (log["source_owner"] == owner)
+    replaced = int(log.loc[same, "accepted"].sum())
     box: dict[str, ImportReport] = {}
 
     def stamp(report: ImportReport) -> ImportReport:
@@ -612,6 +635,8 @@ def import_register(
         report = box["report"]
         groups = shared_groups(sites)
         mine = (sites["source_file"] == report.source_file).to_numpy()
+        if "source_owner" in sites.columns:
+            mine &= (sites["source_owner"] == owner).to_numpy()
         report.shared_sites = int(((groups != "").to_numpy() & mine).sum())
         update.log["report_json"] = report.to_json(indent=None)
         return groups
@@ -620,7 +645,9 @@ def import_register(
         progress("store", 0.8)
     if staged.kind == "sites":
         # checked and stored a chunk at a time: the store writes one while the next is checked
-        update = SourceUpdate(staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {})
+        update = SourceUpdate(
+            staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {}, owner=owner
+        )
 
         def chunks():
             report = yield from _streamed_sites(staged, store.site_keys(), update, update.log)
@@ -638,9 +665,59 @@ def import_register(
             None,
             prepared.quarantine,
             _log_row(report),
+            owner=owner,
         )
         update.log["report_json"] = report.to_json(indent=None)
         store.replace_source(update, shared=None)
     if progress is not None:
         progress("done", 1.0)
     return box["report"]
+
+
+def remove_register(
+    source_file: str,
+    *,
+    store: EstateStore | str | Path | None = None,
+    owner: str | None = None,
+    viewer: Viewer | None = None,
+) -> int:
+    """Remove an imported source and every row it brought, if ``viewer`` may.
+
+    Parameters
+    ----------
+    source_file
+        The source's name.
+    store
+        The store, or its path; :func:`assetmap.store.open_store` default when ``None``.
+    owner
+        The agency whose source of that name to remove (``None``: a signed-in
+        viewer's own; for the local single user, the only source of that name).
+    viewer
+        Who is removing (default ``None``: the local single user, who may remove any).
+
+    Returns
+    -------
+    int
+        The sites and requests removed.
+
+    Raises
+    ------
+    PermissionDeniedError
+        A signed-in viewer removing a source that is not their own agency's.
+    StoreError
+        The source is not in the store, or several agencies have one of that name
+        and no ``owner`` was given.
+    """
+    if not isinstance(store, EstateStore):
+        store = open_store(store)
+    if viewer is not None and viewer.signed_in:
+        if owner is None:
+            log = store.imports()
+            mine = [o for o in log.loc[log["source_file"] == source_file, "source_owner"]]
+            owner = next((o for o in mine if owns(o, viewer)), None)
+        if owner is None or not may_remove_source(owner, viewer):
+            raise PermissionDeniedError(
+                f"{source_file!r} is not a source of {viewer.agency or 'your agency'}; you may "
+                "remove only your own agency's sources"
+            )
+    return store.remove_source(source_file, owner=owner, shared=shared_groups)

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import warnings
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,16 +32,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidArgumentError, RegisterReadError, UnsafeArchiveError
+from ..errors import AssetmapError, InvalidArgumentError, RegisterReadError, UnsafeArchiveError
 from ..schema import CRS_BNG, stripped_text
 
 __all__ = [
+    "DEFAULT_MAX_COLUMNS",
     "DEFAULT_MAX_ROWS",
     "FORMATS",
     "RawRegister",
     "ZipLimits",
     "inspect_zip",
     "read_register",
+    "read_regular_file",
     "sniff_format",
 ]
 
@@ -54,6 +59,8 @@ FORMATS: dict[str, str] = {
 
 #: Rows (or features) a register may hold unless ``max_rows`` says otherwise.
 DEFAULT_MAX_ROWS = 1_000_000
+#: Columns a register may have unless ``max_columns`` says otherwise.
+DEFAULT_MAX_COLUMNS = 2_000
 
 _DELIMITERS = ",\t;|:"
 _NESTED = (".zip", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz", ".kmz")
@@ -236,16 +243,19 @@ def sniff_format(data: bytes, *, limits: ZipLimits | None = None) -> str:
 def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as text, missing values as ``""``, headers as stripped strings."""
     out: dict[str, pd.Series] = {}
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
+    last: dict[str, int] = {}  # the last number given to copies of a header
     for i, col in enumerate(frame.columns):
         name = str(col).strip() if col is not None else ""
         if not name or name.lower().startswith("unnamed:"):
             name = f"column {i + 1}"
-        if name in seen:  # duplicate headers keep both, the second renamed
-            seen[name] += 1
-            name = f"{name} ({seen[name]})"
-        else:
-            seen[name] = 1
+        if name in taken:  # duplicate headers keep both, the later ones numbered
+            n = last.get(name, 1) + 1
+            while f"{name} ({n})" in taken:  # each number is tried once per header
+                n += 1
+            last[name] = n
+            name = f"{name} ({n})"
+        taken.add(name)
         values = frame.iloc[:, i]
         if isinstance(values.dtype, pd.StringDtype):
             text = values
@@ -287,7 +297,9 @@ def _decode(data: bytes) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
-def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_csv(
+    data: bytes, notes: list[str], max_columns: int = DEFAULT_MAX_COLUMNS
+) -> tuple[pd.DataFrame, np.ndarray]:
     # a UTF-8 file goes to the parser as it is (the parser checks every value is
     # UTF-8), and only its head is decoded here, to sniff the delimiter; any other
     # file, or one the parser refuses, is decoded whole and parsed as that text
@@ -308,6 +320,10 @@ def _read_csv(data: bytes, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
                 "found in its first line"
             ) from None
     utf8 = memoryview(data)[3 if data.startswith(b"\xef\xbb\xbf") else 0 :]  # no copy
+    # the header is counted before any parser sees it: a parser makes a column of each
+    # name (and pandas renames repeated names in time that grows as their square)
+    if _header_width(text if whole else utf8, delimiter, max_columns) > max_columns:
+        raise _too_many_columns(None, max_columns)
     frame = _parse_utf8(sample, delimiter, utf8) if encoding == "utf-8-sig" else None
     if frame is None:
         if not whole:
@@ -342,6 +358,50 @@ def _decode_head(data: bytes) -> tuple[str, str, bool]:
     return (*_decode(data), True)
 
 
+@functools.cache
+def _field_pattern(delimiter: str, binary: bool) -> re.Pattern:
+    """One field of delimited text and the character after it: a quoted field (doubled
+    quotes inside; it may hold delimiters and line breaks) or text up to the next delimiter."""
+    d = re.escape(delimiter)
+    pattern = rf'(?:"[^"]*(?:""[^"]*)*"[^{d}\r\n]*|[^{d}\r\n]*)({d})?'
+    return re.compile(pattern.encode("ascii") if binary else pattern)
+
+
+def _header_width(text: str | bytes | memoryview, delimiter: str, limit: int) -> int:
+    """The number of fields in the first record of ``text``, counted up to ``limit + 1``.
+
+    Linear in the header's length, and it stops as soon as the count passes ``limit``.
+    Bytes are counted as they are: delimiters and quotes are ASCII, which no byte of a
+    UTF-8 (or cp1252) character other than themselves can be.
+    """
+    binary = not isinstance(text, str)
+    pattern = _field_pattern(delimiter, binary)
+    blank = re.compile(rb"[\r\n]*" if binary else r"[\r\n]*")
+    at = blank.match(text).end()  # blank lines above the header are skipped
+    count = 0
+    while count <= limit:
+        field = pattern.match(text, at)
+        count += 1
+        if field.group(1) is None:  # the end of the line or of the text
+            break
+        at = field.end()
+    return count
+
+
+def _too_many_columns(count: int | None, max_columns: int) -> RegisterReadError:
+    """The error for a file of ``count`` columns (``None``: a header of more than
+    ``max_columns`` names, counted before parsing)."""
+    if count is None:
+        return RegisterReadError(
+            f"the file has more than {max_columns:,} columns (the limit); check that its "
+            "first row is its header, or raise the limit (max_columns)"
+        )
+    return RegisterReadError(
+        f"the file has {count:,} columns, more than the limit of {max_columns:,}; keep only "
+        "the columns the register needs, or raise the limit (max_columns)"
+    )
+
+
 def _header(sample: str, delimiter: str) -> list[str]:
     """The header row's names as the csv module reads them from the file's first text."""
     try:
@@ -354,7 +414,7 @@ def _parse_utf8(sample: str, delimiter: str, utf8: bytes | memoryview) -> pd.Dat
     """A UTF-8 file parsed by pyarrow, every cell as a string; None when pyarrow
     cannot (ragged rows, bytes that are not UTF-8 after all...)."""
     header = _header(sample, delimiter)
-    if not header or len(set(header)) != len(header) or not all(h.strip() for h in header):
+    if not header or not all(h.strip() for h in header):
         return None
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -372,9 +432,30 @@ def _parse_utf8(sample: str, delimiter: str, utf8: bytes | memoryview) -> pd.Dat
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
+    if len(set(table.column_names)) != table.num_columns:  # repeated names, as pandas has them
+        table = table.rename_columns(_numbered_like_pandas(table.column_names))
     return table.to_pandas(
         types_mapper=lambda t: pd.StringDtype(na_value=np.nan) if t == pa.large_string() else None
     )
+
+
+def _numbered_like_pandas(names: list[str]) -> list[str]:
+    """Repeated names numbered as pandas' CSV reader numbers them (``x``, ``x.1``,
+    ``x.2``..., skipping a name the header already has), in time linear in the number
+    of names: pandas' own renaming searches the whole header for each repeat."""
+    taken = set(names)
+    counts: dict[str, int] = {}
+    out = []
+    for name in names:
+        column, count = name, counts.get(name, 0)
+        while count > 0:
+            counts[name] = count + 1
+            column = f"{name}.{count}"
+            count = count + 1 if column in taken else counts.get(column, 0)
+        taken.add(column)
+        counts[column] = count + 1
+        out.append(column)
+    return out
 
 
 def _parse_text(text: str, delimiter: str) -> pd.DataFrame:
@@ -683,6 +764,99 @@ def _check_geojson(data: bytes) -> bytes:
     return data
 
 
+#: What a path that is not a regular file is, for messages.
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def read_regular_file(
+    path: str | os.PathLike[str],
+    *,
+    what: str = "file",
+    expected: str = "a register file",
+    error: type[AssetmapError] = RegisterReadError,
+    max_bytes: int | None = None,
+) -> bytes:
+    """The bytes of the regular file at ``path``; anything else is refused unread.
+
+    A named pipe would make a reader wait for ever, and a device such as
+    ``/dev/zero`` would be read without end, so the path is opened without
+    waiting (``O_NONBLOCK``), checked to be a regular file, and only then read.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the file is, for messages: ``"there is no {what} at ..."``.
+    expected
+        What should have been given instead, for messages.
+    error
+        The error class to raise.
+    max_bytes
+        Refuse a file larger than this many bytes; no limit when ``None``.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    AssetmapError
+        Of class ``error``: no such file, not a regular file, unreadable or too large.
+    """
+    path = Path(path)
+    shown = str(path)
+    try:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise error(f"there is no {what} at {shown!r}") from None
+    except OSError as exc:
+        kind = _file_kind(path)
+        if kind is not None:  # a socket cannot be opened at all
+            raise error(f"{shown!r} is {kind}, not a file; expected {expected}") from None
+        raise error(
+            f"the {what} {shown!r} cannot be opened: {(exc.strerror or str(exc)).lower()}"
+        ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # checked on what was opened, not on the name again
+            kind = next((k for test, k in _FILE_KINDS if test(mode)), "a special file")
+            raise error(f"{shown!r} is {kind}, not a file; expected {expected}")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    too_big = f"the {what} {path.name!r} is larger than the limit of {max_bytes or 0:,} bytes"
+    with handle:
+        if max_bytes is not None and os.fstat(fd).st_size > max_bytes:
+            raise error(too_big)
+        try:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise error(
+                f"the {what} {shown!r} cannot be read: {(exc.strerror or str(exc)).lower()}"
+            ) from None
+    if max_bytes is not None and len(data) > max_bytes:  # it grew while being read
+        raise error(too_big)
+    return data
+
+
+def _file_kind(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file (``"a folder"``...), else ``None``."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), None)
+
+
 #: A file at least this large is hashed in a second thread while it is parsed.
 _HASH_ASIDE_BYTES = 1 << 20
 _HASHER = None
@@ -707,6 +881,7 @@ def read_register(
     name: str | None = None,
     layer: str | None = None,
     max_rows: int | None = None,
+    max_columns: int | None = None,
     zip_limits: ZipLimits | None = None,
 ) -> RawRegister:
     """Read a register file into a :class:`RawRegister`.
@@ -722,6 +897,9 @@ def read_register(
     max_rows
         Refuse a file with more rows (or features) than this;
         :data:`DEFAULT_MAX_ROWS` (1,000,000) when ``None``.
+    max_columns
+        Refuse a file with more columns than this; :data:`DEFAULT_MAX_COLUMNS`
+        (2,000) when ``None``. A text file's header is counted before it is parsed.
     zip_limits
         Limits for zip archives, see :class:`ZipLimits`.
 
@@ -733,26 +911,33 @@ def read_register(
     ------
     RegisterReadError
         If the file cannot be read as a table at all (empty, header only, not a
-        table, unknown format, a shapefile without ``.prj``...).
+        table, unknown format, a shapefile without ``.prj``, too many rows or
+        columns, a path that is a folder, a named pipe or a device...).
     InvalidArgumentError
         If ``layer`` names no layer or sheet of the file, ``name`` is missing or
-        ``max_rows`` is not a positive whole number.
+        ``max_rows`` or ``max_columns`` is not a positive whole number.
     """
-    if max_rows is None:
-        max_rows = DEFAULT_MAX_ROWS
-    elif isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise InvalidArgumentError(
-            f"max_rows={max_rows!r} is not valid; expected a whole number of rows, at least 1"
-        )
+    problems = []
+    for option, value, unit in (
+        ("max_rows", max_rows, "rows"),
+        ("max_columns", max_columns, "columns"),
+    ):
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not (whole and value >= 1):
+            problems.append(
+                f"{option}={value!r} is not valid; expected a whole number of {unit}, at least 1"
+            )
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    max_rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
+    max_columns = DEFAULT_MAX_COLUMNS if max_columns is None else max_columns
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if not name:
             raise InvalidArgumentError("name=None is not valid with bytes; give the file name")
     else:
         path = Path(source)
-        if not path.is_file():
-            raise RegisterReadError(f"there is no file at {str(path)!r}")
-        data = path.read_bytes()
+        data = read_regular_file(path)
         name = name or path.name
     digest = _sha256_hex(data)
     fmt = sniff_format(data, limits=zip_limits)
@@ -760,7 +945,7 @@ def read_register(
     geometry = None
     layers: list[str] = []
     if fmt == "csv":
-        table, rows = _read_csv(data, notes)
+        table, rows = _read_csv(data, notes, max_columns)
     elif fmt in ("xlsx", "xls"):
         table, rows, layer, layers = _read_workbook(data, fmt, layer, notes)
     else:
@@ -770,6 +955,8 @@ def read_register(
             data, fmt, layer, zip_limits, notes, max_rows
         )
     _check_row_count(len(table), max_rows)
+    if table.shape[1] > max_columns:
+        raise _too_many_columns(table.shape[1], max_columns)
     table = _as_text_frame(table.reset_index(drop=True))
     if table.empty or len(table) == 0:
         raise RegisterReadError("the file has a header but no rows")

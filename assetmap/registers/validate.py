@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ..access import is_restricted
 from ..errors import InvalidArgumentError
 from ..schema import (
     AREA_UNITS,
@@ -977,6 +978,9 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
 
     Notes
     -----
+    Restricted sites take no part: no flag may tell another agency that one is
+    there (see :mod:`assetmap.access`).
+
     An agency is its sector with its name in lower-case letters and digits. Keys
     are compared as integer codes, and only where they can matter: a UPRN held by
     two agencies or more; for names, only postcodes that appear more than once
@@ -984,6 +988,11 @@ def shared_groups(sites: pd.DataFrame) -> pd.Series:
     sites at all.
     """
     group = constant_text("", sites.index)
+    restricted = is_restricted(sites)
+    if restricted.any():  # never a flag that could tell another agency a restricted site is there
+        keep = np.flatnonzero(~restricted)
+        group.iloc[keep] = shared_groups(sites.iloc[keep]).to_numpy()
+        return group
     # (a scan each, much cheaper than the factorisation below)
     if sites.empty or all(one_value(arrow_strings(sites[c])) for c in ("sector", "agency")):
         return group  # one agency: nothing is shared

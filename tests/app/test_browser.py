@@ -8,11 +8,15 @@ missing.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from assetmap import audit
 from assetmap.store import STORE_ENV
 from tests.app.browser import ARTIFACTS, CHROMIUM, chromium_context, streamlit_server
 from tests.app.conftest import write_store
@@ -138,7 +142,7 @@ def test_map_draws_every_site_the_legend_and_the_attribution(page: Page):
         assert label in legend
     # the density choropleth is drawn behind the sites, with its own legend
     choropleth = frame.locator(".assetmap-choropleth-legend").inner_text()
-    assert "Sites per km² (Quantiles)" in choropleth and "no data or suppressed" in choropleth
+    assert "Sites per km² (Quantiles)" in choropleth and "no data" in choropleth
     attribution = frame.locator(".leaflet-control-attribution").inner_text()
     assert "Contains OS data" in attribution
     assert frame.locator("path.leaflet-interactive").count() >= N_SITES
@@ -182,7 +186,7 @@ def test_filter_keeps_the_map_position(page: Page):
     zoom = frame.evaluate("window.map.getZoom()")
     frame.evaluate("window.__sameDocument = true")
 
-    page.get_by_role("button", name="Remove Police (10)").click()
+    page.get_by_role("button", name="Remove Police", exact=True).click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
         ".some(e => e.innerText.trim() === '50')",
@@ -410,6 +414,134 @@ def test_uploaded_register_shows_its_report_and_hostile_names_stay_text(
         assert page.evaluate("typeof window.__xss") == "undefined"
         assert frame.evaluate("typeof window.__xss") == "undefined"
         page.screenshot(path=str(ARTIFACTS / "hostile_register_on_map.png"), full_page=True)
+    finally:
+        page.close()
+    assert errors == [], errors
+
+
+# --------------------------------------------------------------------------------------
+# Downloads, and the filters across an import
+
+STATIONS_CSV = (
+    "Site name,Agency,Sector,Easting,Northing,GIA (sq ft)\n"
+    "North Station,Kent Police,police,575100,155100,4000\n"
+    "South Station,Kent Police,police,575900,155900,5000\n"
+    "Fire Station One,Kent Fire and Rescue Service,fire,577500,157500,7000\n"
+)
+
+
+@contextlib.contextmanager
+def _app_of_its_own(folder: Path, **env: str) -> Iterator[tuple[str, Path]]:
+    """The app on a store of its own (police, health and council sites): URL and store."""
+    sites = make_sites(60)
+    sites = sites[sites["sector"].isin(["police", "health", "council"])].copy()
+    store = write_store(folder / "estate.gpkg", sites)
+    with streamlit_server({STORE_ENV: str(store), **env}, log_name="streamlit-own.log") as url:
+        yield url, store
+
+
+@pytest.fixture
+def own_app(tmp_path) -> Iterator[tuple[str, Path]]:
+    with _app_of_its_own(tmp_path) as found:
+        yield found
+
+
+def _download_twice(page: Page, button: str) -> tuple[str, bytes, bytes]:
+    """Click the download button twice; return the file name and both files' bytes."""
+    files = []
+    for _ in range(2):
+        target = page.get_by_role("button", name=button)
+        target.wait_for(timeout=60_000)
+        with page.expect_download(timeout=60_000) as info:
+            target.click()
+        files.append(info.value)
+    assert files[0].suggested_filename == files[1].suggested_filename
+    first, second = (Path(f.path()).read_bytes() for f in files)
+    return files[0].suggested_filename, first, second
+
+
+def test_a_download_can_be_repeated_and_each_is_audited(browser_context, own_app):
+    url, store = own_app
+    page, errors = _open_page(browser_context, f"{url}/density")
+    try:
+        name, first, second = _download_twice(page, "Download the place summary (CSV)")
+        assert name == "place_summary.csv"
+        assert first == second and first.startswith(b"locality_code,")
+        # a download drawn only after another button was pressed stays for a second click
+        page.goto(f"{url}/export")
+        page.get_by_role("button", name="Prepare the HTML map").click()
+        name, first, second = _download_twice(page, "Download the HTML map")
+        assert name.endswith(".html") and first == second and b"leaflet" in first.lower()
+        _settle(page)
+        page.screenshot(path=str(ARTIFACTS / "download_twice.png"), full_page=True)
+    finally:
+        page.close()
+    assert errors == [], errors
+    exports = [e.what for e in audit.read_log(store) if e.action == "export"]
+    assert exports.count("place_summary.csv") == 2 and exports.count(name) == 2
+
+
+def test_a_download_the_audit_log_cannot_record_is_refused_and_said(browser_context, tmp_path):
+    folder = tmp_path / "audit.jsonl"
+    folder.mkdir()  # the audit log cannot be written: it is a folder
+    with _app_of_its_own(tmp_path, ASSETMAP_AUDIT_LOG=str(folder)) as (url, _):
+        page, errors = _open_page(browser_context, f"{url}/density")
+        downloads: list = []
+        page.on("download", lambda d: downloads.append(d))
+        try:
+            page.get_by_role("button", name="Download the place summary (CSV)").click()
+            refused = page.get_by_test_id("stDownloadButtonError")
+            refused.wait_for(timeout=60_000)
+            assert "Failed to generate file for download" in refused.inner_text()
+            # the page's next run says why, in the officer's words
+            page.get_by_role("button", name="Remove Council", exact=True).click()
+            warning = page.get_by_text("place_summary.csv was not downloaded")
+            warning.wait_for(timeout=60_000)
+            assert re.search(
+                r"was not downloaded, because the download could not be recorded: the audit "
+                r"log '.*audit\.jsonl' could not be written",
+                warning.inner_text().replace("\n", ""),
+            )
+            _settle(page)
+            page.screenshot(path=str(ARTIFACTS / "download_refused.png"), full_page=True)
+        finally:
+            page.close()
+    assert downloads == [] and list(folder.iterdir()) == []
+    assert errors == [], errors
+
+
+def test_filters_keep_their_choice_across_an_import(browser_context, own_app, tmp_path):
+    url, _ = own_app
+    register = tmp_path / "stations.csv"
+    register.write_text(STATIONS_CSV, encoding="utf-8")
+    page, errors = _open_page(browser_context, f"{url}/registers")
+    sector = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
+    try:
+        page.get_by_role("button", name="Remove Health (NHS)", exact=True).click()
+        _settle(page)
+        dropzone = page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
+        dropzone.first.wait_for(state="attached", timeout=60_000)
+        dropzone.first.set_input_files(str(register))
+        page.get_by_text("would be accepted").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Import into the estate").click()
+        page.get_by_text("Import report: stations.csv").wait_for(timeout=60_000)
+        _settle(page)
+        # two more runs: the sidebar counts the new rows, then the browser sends its choice
+        for _ in range(2):
+            page.get_by_test_id("stSidebar").get_by_role("link", name="Density").click()
+            page.get_by_role("heading", name="Density").wait_for(timeout=60_000)
+            _settle(page)
+            page.get_by_test_id("stSidebar").get_by_role("link", name="Registers").click()
+            page.get_by_role("heading", name="Registers").wait_for(timeout=60_000)
+            _settle(page)
+        chips = [
+            b.get_attribute("aria-label")
+            for b in sector.get_by_role("button", name=re.compile("^Remove ")).all()
+        ]
+        assert chips == ["Remove Police", "Remove Council", "Remove Fire and rescue"]
+        captions = page.get_by_test_id("stSidebar").inner_text()
+        assert "Sites: Police 12 · Health (NHS) 10 · Council 10 · Fire and rescue 1" in captions
+        page.screenshot(path=str(ARTIFACTS / "filters_after_import.png"), full_page=True)
     finally:
         page.close()
     assert errors == [], errors

@@ -125,12 +125,14 @@ def test_quarantined_rows_of_a_hostile_register_are_listed_as_text(sample_store)
     assert "NOT A POSTCODE" in set(reasons["value"])
 
 
-def test_sources_are_listed_and_one_can_be_removed(sample_store):
+def test_sources_are_listed_and_one_can_be_removed(sample_store, monkeypatch):
+    monkeypatch.setenv("ASSETMAP_AGENCY", "Kent Police")
     at = _open("registers")
-    sources = _frame(at, "source", "SHA-256")
-    assert "kent_police_estate.csv" in set(sources["source"])
-    assert len(sources["SHA-256"].iloc[0]) == 64
-    at.selectbox(key=registers_page.REMOVE_KEY).set_value("kent_police_estate.csv")
+    sources = _frame(at, "source", "SHA-256").set_index("source")
+    assert len(sources.loc["kent_police_estate.csv", "SHA-256"]) == 64
+    # another agency's hash and counts are its own (its counts include restricted sites)
+    assert sources.loc["kent_fire_rescue_stations.csv", ["SHA-256", "accepted"]].isna().all()
+    at.selectbox(key=registers_page.REMOVE_KEY).set_value("kent_police_estate.csv (Kent Police)")
     _run(at)
     remove = at.button(key="register_remove")
     assert remove.disabled  # not until confirmed

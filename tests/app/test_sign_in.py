@@ -130,6 +130,7 @@ def _build_store(folder: Path) -> Path:
             "quarantined": 1,
             "report_json": "{}",
         },
+        owner="Agency A",
     )
     open_store(path).replace_source(update)
     return path

@@ -39,8 +39,7 @@ def _choropleth_frame() -> gpd.GeoDataFrame:
             "value": [0.5, 1.5, 2.5, float("nan")],
             "class": pd.array([0, 1, 2, pd.NA], dtype="Int64"),
             "class_label": ["0 – 1", "1 – 2", "2 – 3", "no data"],
-            "suppressed": [False, False, True, False],
-            "sites_display": ["12", "30", "fewer than 5", "0"],
+            "sites": [12, 30, 7, 0],
         },
         geometry=[box(x, 150_000, x + 10_000, 160_000) for x in range(550_000, 590_000, 10_000)],
         crs=CRS_BNG,
@@ -57,14 +56,14 @@ def test_class_colours_run_light_to_dark_for_any_k():
         class_colours(0)
 
 
-def test_choropleth_fills_by_class_and_greys_out_missing_and_suppressed():
+def test_choropleth_fills_by_class_and_greys_out_missing():
     layer = interactive.choropleth_layer(_choropleth_frame(), value_label="Sites per km²", k=3)
     features = _data(layer)["features"]
     fills = [f["properties"]["st"]["fillColor"] for f in features]
     colours = class_colours(3)
-    assert fills == [colours[0], colours[1], NO_DATA_COLOUR, NO_DATA_COLOUR]
+    assert fills == [colours[0], colours[1], colours[2], NO_DATA_COLOUR]
     tips = [f["properties"]["tip"] for f in features]
-    assert "suppressed" in tips[2] and "2.5" not in tips[2]  # a suppressed value is not shown
+    assert "Sites per km²: 2.5" in tips[2] and "Sites: 7" in tips[2]
     assert "Sites per km²: 1.5" in tips[1] and "Sites: 30" in tips[1]
     assert "&lt;img src=x onerror" in tips[0] and "<img" not in tips[0]
     assert "Contains OS data" in layer.attribution_js
@@ -77,7 +76,7 @@ def test_choropleth_legend_lists_the_classes_and_no_data():
     for colour in class_colours(3):
         assert colour in html
     assert "&lt;b&gt;2&lt;/b&gt; – 3" in html and "<b>2</b>" not in html
-    assert "no data or suppressed" in html and "k lowered" in html
+    assert "no data</div>" in html and "suppressed" not in html and "k lowered" in html
 
 
 def test_layer_legend_follows_its_layer():

@@ -326,10 +326,11 @@ def test_restricted_sites_are_never_drawn_as_points(sites):
         open_count = int((marked["sensitivity"] == "open").sum())
         assert len(drawn) == open_count, kind
         assert not (drawn[:, None, :] == restricted_xy[None, :, :]).all(axis=2).any(), kind
-        assert built.restricted_hidden == len(marked) - open_count
+        assert not any("restricted" in note for note in built.notes), kind
     density = build_map("density", marked, place="Kent and Medway", drawn_on=DAY)
-    in_county = int(static.in_place(marked, resolve_place("Kent and Medway").geometry).sum())
-    assert density.sites_drawn == in_county, "restricted sites count in density figures"
+    opened = marked[marked["sensitivity"] == "open"]
+    in_county = int(static.in_place(opened, resolve_place("Kent and Medway").geometry).sum())
+    assert density.sites_drawn == in_county, "restricted sites are withheld from density too"
 
 
 # --------------------------------------------------------------------------- bad options
@@ -429,7 +430,7 @@ def test_kent_sample_estate_by_sector_at_a4_300_dpi(tmp_path_factory):
         assert_page(image.size, "A4", 300)
         assert image.info["dpi"] == pytest.approx((300, 300), abs=0.05)
     restricted = int((store.sites()["sensitivity"] == "restricted").sum())
-    assert built.restricted_hidden > 0 and built.restricted_hidden <= restricted
+    assert restricted > 0 and not any("restricted" in note for note in built.notes)
     assert built.sites_drawn > 1_500
     assert [label.split(" (")[0] for label in built.legend] == [
         "Police",
@@ -445,7 +446,7 @@ def test_a_ward_choropleth_from_a_boundary_file(sites):
     wards, _ = read_boundary_file(path)
     built = build_map("density", sites, place="Kent and Medway", localities=wards, drawn_on=DAY)
     assert built.figure.axes[0].collections, "the wards are drawn"
-    assert built.legend[-1].startswith("No data, or suppressed")
+    assert built.legend[-1] == "No data"
     in_county = int(static.in_place(sites, resolve_place("Kent and Medway").geometry).sum())
     assert 0.97 * in_county <= built.sites_drawn <= in_county
 
@@ -631,6 +632,7 @@ def test_counts_read_as_english_for_one_site():
     built = build_map("sites", two, drawn_on=DAY)
     buffer = io.BytesIO()
     save_map(built.figure, buffer, format="svg", dpi=150)
-    assert "1 site drawn; 1 restricted site not drawn." in svg_texts(buffer.getvalue())
-    assert built.notes == ["1 restricted site is not drawn"]
+    text = svg_texts(buffer.getvalue())
+    assert "1 site drawn." in text and "restricted" not in text  # nothing says one was withheld
+    assert built.notes == []
     assert static.count_text(1_549, "site") == "1,549 sites"

@@ -6,6 +6,12 @@ own error with a message a person can act on (and the store file is byte for byt
 as it was, with no stray files beside it), or returns a report that says what
 happened to the odd rows (and only that source changed in the store).
 :mod:`tests.app.test_hostile_uploads` feeds the same files to the app.
+
+Bounded work for bounded input: a header of repeated names, a profile of 100,000
+headers, a deeply nested profile, and a named pipe, a device, a folder or a socket
+given as a file are each refused with one line and exit code 2 by the command line
+(``python -m assetmap import``, run as a program), in bounded time; before, they took
+minutes, crashed with a traceback or never finished.
 """
 
 from __future__ import annotations
@@ -14,10 +20,15 @@ import csv
 import http.server
 import io
 import json
+import os
 import random
 import re
 import shutil
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,10 +43,12 @@ from shapely.geometry import Point
 from assetmap.errors import (
     AssetmapError,
     InvalidArgumentError,
+    ProfileError,
     RegisterReadError,
     UnsafeArchiveError,
 )
 from assetmap.registers import read
+from assetmap.registers.columns import load_profile
 from assetmap.registers.importer import ImportReport, import_register
 from assetmap.registers.read import read_register
 from assetmap.store import open_store
@@ -191,6 +204,17 @@ def _real_xlsx() -> bytes:
 
 def _noise(seed: int, size: int) -> bytes:
     return random.Random(seed).randbytes(size)
+
+
+def _repeated_header(n: int) -> bytes:
+    """One line of ``n`` columns all called ``a``: ``a,a,a,...``."""
+    return b",".join([b"a"] * n) + b"\n"
+
+
+def _wide_geojson(n: int) -> bytes:
+    feature = _feature(_point())
+    feature["properties"] = {f"p{i}": "x" for i in range(n)}
+    return _geojson([feature])
 
 
 def _names_stored_verbatim(values: list[str]) -> Callable[[ImportReport, pd.DataFrame], None]:
@@ -436,6 +460,31 @@ CASES: list[Case] = [
         lambda url: _csv(_sites(2, Site_name=[HOSTILE_TEXT, "</td><td>x"])),
         check=_names_stored_verbatim([HOSTILE_TEXT, "</td><td>x"]),
     ),
+    # --- too many columns: a text header is counted before any parser sees it
+    Case(
+        "repeated_header.csv",
+        lambda url: _repeated_header(100_000),  # 200 KB: more than 25 s before the limit
+        RegisterReadError,
+        r"the file has more than 2,000 columns \(the limit\); check that its first row is its "
+        r"header",
+    ),
+    Case(
+        "wide_header.csv",
+        lambda url: _csv([[f"c{i}" for i in range(2_001)], ["1"] * 2_001]),
+        RegisterReadError,
+        r"the file has more than 2,000 columns \(the limit\)",
+    ),
+    Case(
+        "wide.geojson",
+        lambda url: _wide_geojson(2_001),
+        RegisterReadError,
+        "the file has 2,001 columns, more than the limit of 2,000; keep only the columns",
+    ),
+    Case(  # repeated names under the limit are read, each kept as its own column
+        "repeated_names.csv",
+        lambda url: _csv([HEADER + ["Notes"] * 1_900] + [r + ["x"] * 1_900 for r in _sites()[1:]]),
+        check=_accepted(3),
+    ),
     # --- too many rows or features
     Case(
         "too_many_rows.csv",
@@ -543,3 +592,253 @@ def test_the_default_cap_is_a_million_rows(monkeypatch: pytest.MonkeyPatch):
     with pytest.raises(RegisterReadError, match="3 rows, more than the limit of 2"):
         read_register(b"a,b\n1,2\n3,4\n5,6\n", name="r.csv")
     assert len(read_register(b"a,b\n1,2\n3,4\n5,6\n", name="r.csv", max_rows=3).table) == 3
+
+
+def test_max_columns_must_be_a_positive_whole_number():
+    for bad in (0, -5, 2.5, True, "10"):
+        with pytest.raises(
+            InvalidArgumentError,
+            match=rf"max_columns={bad!r} is not valid; expected a whole number of columns",
+        ):
+            read_register(b"a,b\n1,2\n", name="r.csv", max_columns=bad)
+
+
+def test_the_default_column_limit_is_two_thousand_and_can_be_changed():
+    assert read.DEFAULT_MAX_COLUMNS == 2_000
+    data = b"a,b,c\n1,2,3\n"
+    with pytest.raises(RegisterReadError, match=r"more than 2 columns \(the limit\)"):
+        read_register(data, name="r.csv", max_columns=2)
+    assert list(read_register(data, name="r.csv", max_columns=3).table.columns) == ["a", "b", "c"]
+    with pytest.raises(RegisterReadError, match="the file has 3 columns, more than the limit of 2"):
+        read_register(_wide_geojson(3), name="r.geojson", max_columns=2)
+
+
+@pytest.mark.parametrize("megabytes", [0.2, 2, 20])
+def test_a_header_of_repeated_names_is_refused_before_any_parser_sees_it(
+    megabytes: float, monkeypatch: pytest.MonkeyPatch
+):
+    """``a,a,a,...`` took more than 25 s at 200 KB and was still running after 120 s at
+    2 MB: pandas' reader renames each repeat by searching the whole header."""
+
+    def parse(*args, **kwargs):
+        raise AssertionError("a parser was given a header over the column limit")
+
+    monkeypatch.setattr(read, "_parse_utf8", parse)
+    monkeypatch.setattr(read, "_parse_text", parse)
+    data = _repeated_header(int(megabytes * 1_000_000) // 2)
+    started = time.perf_counter()
+    with pytest.raises(RegisterReadError, match=r"more than 2,000 columns \(the limit\)"):
+        read_register(data, name="repeated.csv")
+    assert time.perf_counter() - started < 10
+
+
+def test_the_header_is_counted_only_up_to_the_limit():
+    header = _repeated_header(10_000_000)  # 20 MB
+    assert read._header_width(header, ",", 2_000) == 2_001  # the count stops there
+    assert read._header_width(memoryview(header[:199_999]), ",", 200_000) == 100_000
+    quoted = '\n\n"a,b","c\n""d""",e\r\nf,g'  # blank lines, quoted delimiters and line breaks
+    assert read._header_width(quoted, ",", 10) == 3
+    assert read._header_width(quoted.encode(), ",", 10) == 3
+    assert read._header_width("a;b;c\n1;2;3", ";", 10) == 3
+
+
+def test_repeated_names_are_numbered_as_pandas_numbers_them():
+    names = ["x", "x", "x.1", "y", "x", "y", "x.2", "x"]
+    data = ",".join(names).encode() + b"\n" + b",".join([b"1"] * len(names)) + b"\n"
+    expected = list(pd.read_csv(io.BytesIO(data), dtype=str).columns)
+    assert expected == ["x", "x.3", "x.1", "y", "x.4", "y.1", "x.2", "x.5"]
+    assert read._numbered_like_pandas(names) == expected
+    assert list(read_register(data, name="r.csv").table.columns) == expected  # pyarrow's path
+    ragged = data + b"1,2\n"  # pyarrow refuses ragged rows: pandas' reader reads them
+    assert list(read_register(ragged, name="r.csv").table.columns) == expected
+    wide = _repeated_header(2_000) + b",".join([b"1"] * 2_000) + b"\n"
+    started = time.perf_counter()
+    columns = list(read_register(wide, name="wide.csv").table.columns)
+    assert time.perf_counter() - started < 10
+    assert columns == ["a"] + [f"a.{i}" for i in range(1, 2_000)]
+
+
+def test_a_repeated_name_never_takes_the_place_of_another_column():
+    frame = pd.DataFrame([["1", "2", "3", "4"]], columns=["a", "a", "a (2)", "a"])
+    table = read._as_text_frame(frame)
+    assert list(table.columns) == ["a", "a (2)", "a (2) (2)", "a (3)"]
+    assert table.iloc[0].tolist() == ["1", "2", "3", "4"]
+
+
+# --- profiles: size, list lengths, depth, and what a file is -----------------------------
+
+
+def _headers_toml(headers: list[str], field: str = "running_cost") -> str:
+    return f"[columns]\n{field} = [" + ", ".join(f'"{h}"' for h in headers) + "]\n"
+
+
+PROFILES: dict[str, tuple[Callable[[], str], str]] = {
+    "hundred_thousand_headers.toml": (  # took 26 s (or 114 s with one header repeated)
+        lambda: _headers_toml([f"Cost {i}" for i in range(100_000)]),
+        r"the profile file 'hundred_thousand_headers\.toml' is larger than the limit of "
+        r"262,144 bytes",
+    ),
+    "long_list.toml": (
+        lambda: _headers_toml([f"Cost {i}" for i in range(2_001)]),
+        r"columns\.running_cost lists 2,001 headers, more than the limit of 2,000",
+    ),
+    "repeated_header.toml": (
+        lambda: _headers_toml(["Rates", "Rent", "Rates", "Soft FM", "Rent"]),
+        r"columns\.running_cost names 'Rates', 'Rent' more than once; name each header once",
+    ),
+    "deep_arrays.toml": (  # a RecursionError and a traceback before
+        lambda: "x = " + "[" * 100_000 + "]" * 100_000 + "\n",
+        r"the profile 'deep_arrays\.toml' is nested too deeply to read \(more than 10 levels",
+    ),
+    "deep_tables.toml": (
+        lambda: "x = " + "{a = " * 20_000 + "1" + "}" * 20_000 + "\n",
+        r"'deep_tables\.toml' is nested too deeply to read",
+    ),
+    "deep_under_recursion.toml": (  # deep enough to refuse, not to exhaust the recursion
+        lambda: "[columns]\nrunning_cost = " + "[" * 50 + '"x"' + "]" * 50 + "\n",
+        r"'deep_under_recursion\.toml' is nested too deeply to read",
+    ),
+    "dotted_key.toml": (  # tomllib's memory grows as the square of a key's parts: GBs
+        lambda: "a" + ".a" * 100_000 + " = 1\n",
+        r"'dotted_key\.toml' is nested too deeply to read \(more than 10 levels of brackets, "
+        r"or parts of a dotted key\)",
+    ),
+    "many_problems.toml": (
+        lambda: "".join(f"k{i} = 1\n" for i in range(5_000)),
+        r"has problems: unknown key 'k0' .*; and 4,990 more problems$",
+    ),
+    "wrong_types.toml": (  # options = 3 was an AttributeError
+        lambda: 'agency = 5\noptions = 3\nunits = "sqm"\n[columns]\nname = 3\n',
+        r"columns\.name must be a header name in quotes; \[units\] must be a table of "
+        r'field = "unit"; \[options\] must be a table of floor_area_basis and crs; agency '
+        r"must be text in quotes, not 5",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_a_hostile_profile_is_refused_in_bounded_time(name: str, tmp_path: Path):
+    make, match = PROFILES[name]
+    path = tmp_path / name
+    path.write_text(make(), encoding="utf-8")
+    started = time.perf_counter()
+    with pytest.raises(ProfileError, match=match):
+        load_profile(path)
+    assert time.perf_counter() - started < 10
+
+
+def test_a_profile_at_the_limits_is_read(tmp_path: Path):
+    path = tmp_path / "wide.toml"
+    headers = [f"Cost {i}" for i in range(2_000)]
+    path.write_text(_headers_toml(headers) + "[options]\ncrs = 'EPSG:27700'\n", encoding="utf-8")
+    assert load_profile(path).columns["running_cost"] == headers
+    nested = tmp_path / "nested.toml"  # ten levels of brackets, a key of ten parts
+    nested.write_text("a.b.c.d.e.f.g.h.i.j = " + "[" * 9 + "]" * 9 + "\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match=r"unknown key 'a'"):  # read, then refused
+        load_profile(nested)
+
+
+#: The profiles of the issue (the rest are checked on the engine alone).
+NAMED_PROFILES = [
+    "hundred_thousand_headers.toml",
+    "deep_arrays.toml",
+    "deep_tables.toml",
+    "dotted_key.toml",
+]
+
+
+def _special_file(kind: str, folder: Path) -> Path:
+    """A path that is not a regular file: a named pipe, a device, a folder or a socket."""
+    if kind == "fifo":
+        path = folder / "pipe.csv"
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "folder":
+        path = folder / "folder.csv"
+        path.mkdir()
+    else:
+        path = folder / "s.csv"
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(path))
+    return path
+
+
+SPECIAL = {
+    "fifo": "a named pipe \\(FIFO\\)",
+    "device": "a device",
+    "folder": "a folder",
+    "socket": "a socket",
+}
+
+
+def _cli(*args: str, timeout: float = 120, **kwargs) -> tuple[subprocess.CompletedProcess, float]:
+    """``python -m assetmap ARGS`` as a program; the result and the seconds it took."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "assetmap", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
+    return result, time.perf_counter() - started
+
+
+def _one_line_exit_2(result: subprocess.CompletedProcess, match: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("assetmap: error: "), result.stderr
+    assert re.search(match, lines[0]), lines[0]
+
+
+def _cli_cases() -> list[tuple[str, Callable[[Path], list[str]], str]]:
+    """Every hostile input of issue 13's bounded-work item, as command-line arguments."""
+
+    def register(data: bytes) -> Callable[[Path], list[str]]:
+        def args(folder: Path) -> list[str]:
+            path = folder / "register.csv"
+            path.write_bytes(data)
+            return [str(path)]
+
+        return args
+
+    def profile(name: str) -> Callable[[Path], list[str]]:
+        def args(folder: Path) -> list[str]:
+            path = folder / name
+            path.write_text(PROFILES[name][0](), encoding="utf-8")
+            return [str(BASE_REGISTER), "--profile", str(path)]
+
+        return args
+
+    def special(kind: str, *, as_profile: bool) -> Callable[[Path], list[str]]:
+        def args(folder: Path) -> list[str]:
+            path = str(_special_file(kind, folder))
+            return [str(BASE_REGISTER), "--profile", path] if as_profile else [path]
+
+        return args
+
+    cases = [
+        ("repeated_header_200KB", register(_repeated_header(100_000)), "more than 2,000 columns"),
+        ("repeated_header_2MB", register(_repeated_header(1_000_000)), "more than 2,000 columns"),
+        *[(f"profile_{n}", profile(n), PROFILES[n][1]) for n in NAMED_PROFILES],
+    ]
+    for kind, what in SPECIAL.items():
+        cases.append((f"{kind}_as_register", special(kind, as_profile=False), what))
+        cases.append((f"{kind}_as_profile", special(kind, as_profile=True), what))
+    return cases
+
+
+CLI_CASES = _cli_cases()
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_the_command_line_refuses_each_hostile_input_with_one_line(case, tmp_path: Path):
+    name, make, match = case
+    store = tmp_path / "estate.gpkg"
+    result, seconds = _cli("import", *make(tmp_path), "--store", str(store), "--agency", "X")
+    _one_line_exit_2(result, match)
+    assert seconds < 30, f"{name} took {seconds:.0f} s"  # it took minutes, or for ever
+    assert not store.exists()
