@@ -66,6 +66,7 @@ from assetmap.errors import InvalidArgumentError, PermissionDeniedError
 __all__ = [
     "AGENCY_ENV",
     "FIGURES_NOTE",
+    "OWN_ROW_ONLY",
     "OWN_SOURCE_ONLY",
     "Viewer",
     "agency_from_claims",
@@ -235,13 +236,45 @@ def visible_mask(frame: pd.DataFrame, viewer: Viewer | str | None = None) -> np.
 
 
 def visible_sites(sites: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
-    """The sites ``viewer`` may see in full (same index labels); see :func:`visible_mask`."""
-    return sites[visible_mask(sites, viewer)]
+    """The sites ``viewer`` may see, numbered afresh from 0 in their order.
+
+    The rows of :func:`visible_mask`. Their index is new: labels kept from the
+    store (row positions) would count the rows withheld before each, and every
+    table, cluster member or match made from them would carry that count.
+    Provenance that only the source's own agency may see (:data:`OWN_SOURCE_ONLY`
+    of the row's source: ``source_sha256``, and ``source_row``, whose gaps would
+    place withheld rows in their register) is blanked on other agencies' rows.
+    """
+    return _disclosed(sites[visible_mask(sites, viewer)], viewer)
 
 
 def visible_requests(requests: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
-    """The space requests ``viewer`` may see in full; see :func:`visible_mask`."""
-    return requests[visible_mask(requests, viewer)]
+    """The space requests ``viewer`` may see, numbered afresh; see :func:`visible_sites`."""
+    return _disclosed(requests[visible_mask(requests, viewer)], viewer)
+
+
+#: Provenance of a row shown only to its source's own agency (see :func:`visible_sites`).
+OWN_ROW_ONLY = ("source_row", "source_sha256")
+
+
+def _disclosed(rows: pd.DataFrame, viewer: Viewer | str | None) -> pd.DataFrame:
+    rows = rows.reset_index(drop=True)
+    present = [c for c in OWN_ROW_ONLY if c in rows.columns]
+    if not present or "source_owner" not in rows.columns or not len(rows):
+        return rows
+    viewer = as_viewer(viewer)
+    key = viewer.key if viewer is not None else ""
+    owners = rows["source_owner"].astype(str).map(agency_key)
+    theirs = (owners != key).to_numpy(dtype=bool) if key else np.ones(len(rows), dtype=bool)
+    if not theirs.any():
+        return rows
+    rows = rows.copy()
+    for column in present:
+        if pd.api.types.is_integer_dtype(rows[column].dtype):
+            rows[column] = rows[column].astype("Int64").mask(theirs)
+        else:
+            rows[column] = rows[column].mask(theirs, "")
+    return rows
 
 
 def owns(owner: object, viewer: Viewer | None) -> bool:
@@ -281,16 +314,25 @@ def visible_quarantine(
 
 
 #: What :func:`visible_imports` shows only of the viewer's own agency's sources.
-OWN_SOURCE_ONLY = ("rows_read", "accepted", "quarantined", "source_sha256", "report_json")
+OWN_SOURCE_ONLY = (
+    "agency",
+    "sector",
+    "rows_read",
+    "accepted",
+    "quarantined",
+    "source_sha256",
+    "report_json",
+)
 
 
 def visible_imports(imports: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
     """The import log as ``viewer`` may see it.
 
-    Every source's name, owner, kind, agency and time; its row counts, file hash
-    and report (:data:`OWN_SOURCE_ONLY`) only when it is the viewer's own
-    agency's. Another agency's counts include its restricted sites: its
-    accepted rows minus the sites shown would count them.
+    Every source's name, owner, kind and time; the agencies and sectors its rows
+    name, its row counts, file hash and report (:data:`OWN_SOURCE_ONLY`) only
+    when it is the viewer's own agency's. Another agency's counts include its
+    restricted sites (its accepted rows minus the sites shown would count them),
+    and a register's list of agencies may name one whose only rows are restricted.
 
     Parameters
     ----------

@@ -340,7 +340,11 @@ def _cmd_colocate(args) -> int:
         problems.append(p)
     if problems:
         raise InvalidArgumentError("; ".join(problems))
-    result = colocation_clusters(store.sites(), distance=args.distance, viewer_agency=_viewer())
+    from .access import visible_sites
+
+    # withheld first, so that no row label counts what was withheld (assetmap.access)
+    sites = visible_sites(store.sites(), _viewer())
+    result = colocation_clusters(sites, distance=args.distance, viewer_agency=_viewer())
     print(result.message)
     top = result.clusters.head(10)
     if len(top):
@@ -388,7 +392,12 @@ def _cmd_match(args) -> int:
     else:
         requests = store.requests()
         source = f"the store {store.path}"
-    match = find_candidates(requests, store.sites(), viewer_agency=_viewer())
+    from .access import visible_requests, visible_sites
+
+    # withheld first, so that no row label counts what was withheld (assetmap.access)
+    requests = visible_requests(requests, _viewer())
+    sites = visible_sites(store.sites(), _viewer())
+    match = find_candidates(requests, sites, viewer_agency=_viewer())
     plan = allocate(match, allow_split=args.allow_split, time_limit=args.time_limit)
     print(f"Space requests from {source}")
     print(match.message)

@@ -184,8 +184,8 @@ class EstateStore(ABC):
 
     @abstractmethod
     def site_keys(self) -> pd.DataFrame:
-        """``site_id``, ``source_file``, ``source_owner`` and ``source_row`` of every site
-        (no geometry)."""
+        """``site_id``, ``source_file``, ``source_owner``, ``source_row``, ``agency`` and
+        ``sensitivity`` of every site (no geometry)."""
 
     @abstractmethod
     def footprints(self) -> gpd.GeoDataFrame:
@@ -408,7 +408,7 @@ class GeoPackageStore(EstateStore):
     def site_keys(self) -> pd.DataFrame:
         import pyogrio
 
-        columns = ["site_id", "source_file", "source_owner", "source_row"]
+        columns = ["site_id", "source_file", "source_owner", "source_row", "agency", "sensitivity"]
         if "sites" not in self._layers():
             return pd.DataFrame({c: pd.Series(dtype=SITE_COLUMNS[c]) for c in columns})
         frame = pyogrio.read_dataframe(

@@ -114,6 +114,10 @@ def test_the_import_log_shows_counts_and_hashes_only_of_the_viewers_own_sources(
     assert seen["accepted"].tolist()[0] == 5 and pd.isna(seen["accepted"].iloc[1])
     assert seen["source_sha256"].tolist()[0] == "aa" and pd.isna(seen["source_sha256"].iloc[1])
     assert access.visible_imports(log, None)["accepted"].isna().all()
+    # a register's list of agencies may name one whose only rows are restricted
+    log["agency"] = ["Kent Police", "NHS Trust, Womens Aid"]
+    seen = access.visible_imports(log, "kent police")
+    assert seen["agency"].iloc[0] == "Kent Police" and pd.isna(seen["agency"].iloc[1])
 
 
 def test_a_signed_in_user_imports_only_as_their_own_agency():

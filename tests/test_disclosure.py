@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from assetmap import density
-from assetmap.access import Viewer
+from assetmap import access, density
+from assetmap.access import Viewer, as_viewer
 from assetmap.cli import main
 from assetmap.colocation import colocation_clusters
 from assetmap.errors import PermissionDeniedError
@@ -63,21 +63,26 @@ DAY = pd.Timestamp("2026-01-05").date()
 
 
 def _with_secret(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``sites`` with the custody suite in the middle, numbered as the store numbers rows."""
     row = sites.iloc[[0]].copy()
     for column, value in SECRET.items():
         row[column] = value
+    row["source_owner"] = OWNER
+    row["source_row"] = 27
     row = row.set_geometry([Point(*SECRET_XY)], crs=sites.crs)
-    row.index = ["secret"]
-    return pd.concat([sites, row])
+    middle = len(sites) // 2
+    return pd.concat([sites.iloc[:middle], row, sites.iloc[middle:]], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
 def twins() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The estate with the custody suite, and its twin without it."""
+    """The estate with the custody suite, and its twin without it, as the store gives them:
+    rows numbered from 0 in store order, so the suite moves every label after it."""
     base = make_sites(240, seed=11)
     base["surplus_sqft"] = np.where(np.arange(len(base)) % 4 == 0, 5_000.0, 0.0)
     base["running_cost_gbp"] = 1_000.0 + np.arange(len(base))
     base["uprn"] = [f"10000{i:05d}" for i in range(len(base))]
+    base["source_owner"] = base["agency"]
     return _with_secret(base), base
 
 
@@ -101,10 +106,13 @@ def _grid(cell_m: float, n: int = 5) -> gpd.GeoDataFrame:
     )
 
 
-def _same(a, b) -> None:
-    """``a`` and ``b`` are the same output: frames equal, arrays equal, everything else ==."""
-    if isinstance(a, pd.DataFrame):
+def _same(a, b, *, labels: bool = True) -> None:
+    """``a`` and ``b`` are the same output: frames equal (with their row labels, unless
+    ``labels`` is false), arrays equal, everything else ==."""
+    if isinstance(a, pd.DataFrame) and not labels:
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
     elif isinstance(a, np.ndarray):
         np.testing.assert_array_equal(a, b)
     else:
@@ -221,22 +229,47 @@ def _requests_near_the_site(sites) -> gpd.GeoDataFrame:
 
 
 @pytest.mark.parametrize("viewer", ATTACKERS, ids=["nobody", "other_agency", "signed_in"])
+def test_what_a_viewer_is_given_is_the_same_to_the_row_label_and_provenance(twins, viewer):
+    """Every face (pages, command line, maps, packs) starts from ``visible_sites``: the
+    same frame from both estates, row labels included (store positions would count the
+    rows withheld before each), and with other agencies' register rows and file hashes
+    blank (gaps in the row numbers would place withheld rows in their register)."""
+    secret, twin = twins
+    a, b = access.visible_sites(secret, viewer), access.visible_sites(twin, viewer)
+    _same(a, b)
+    assert list(a.index) == list(range(len(a)))
+    mine = a["source_owner"] == getattr(as_viewer(viewer), "agency", None)
+    assert a.loc[~mine, "source_row"].isna().all() and (a.loc[~mine, "source_sha256"] == "").all()
+    assert a.loc[mine, "source_row"].notna().all()
+    owner = access.visible_sites(secret, OWNER)
+    assert int(owner.loc[owner["site_id"] == SECRET["site_id"], "source_row"].iloc[0]) == 27
+
+
+@pytest.mark.parametrize("viewer", ATTACKERS, ids=["nobody", "other_agency", "signed_in"])
 def test_clusters_matches_and_their_messages_give_nothing(twins, viewer):
     secret, twin = twins
+    shown = access.visible_sites(secret, viewer), access.visible_sites(twin, viewer)
     for distance in (50.0, 400.0, 5_000.0):
+        # the engine given the store's frames withholds the site from every value...
         a = colocation_clusters(secret, distance=distance, viewer_agency=viewer)
         b = colocation_clusters(twin, distance=distance, viewer_agency=viewer)
         _same(a.message, b.message)
+        _same(a.clusters.drop(columns="hub_index"), b.clusters.drop(columns="hub_index"))
+        _same(a.members, b.members, labels=False)
+        assert a.sites_considered == b.sites_considered
+        # ...and given what a face gives it, the results are the same to the row label
+        a, b = (colocation_clusters(s, distance=distance, viewer_agency=viewer) for s in shown)
         _same(a.clusters, b.clusters)
         _same(a.members, b.members)
-        assert a.sites_considered == b.sites_considered
     requests = _requests_near_the_site(twin)
     a = find_candidates(requests, secret, viewer_agency=viewer, as_of=DAY)
     b = find_candidates(requests, twin, viewer_agency=viewer, as_of=DAY)
     _same(a.message, b.message)
-    _same(a.candidates, b.candidates)
     _same(a.requests, b.requests)
     _same(allocate(a).message, allocate(b).message)
+    a, b = (find_candidates(requests, s, viewer_agency=viewer, as_of=DAY) for s in shown)
+    _same(a.candidates, b.candidates)
+    _same(allocate(a).assignments, allocate(b).assignments)
 
 
 # --------------------------------------------------------------------------- print maps and packs
@@ -327,6 +360,41 @@ def test_the_owner_is_not_flagged_by_a_restricted_twin_either(tmp_path, twins):
     assert (sites.loc[sites["sensitivity"] == "restricted", "shared_group"] == "").all()
 
 
+def test_a_look_alike_agency_cannot_probe_a_restricted_sites_reference(tmp_path):
+    """Site ids compare agencies by their letters and digits, so "Kent-Police" makes the
+    ids "Kent Police" does; its import is told of no duplicate it may not see."""
+    header = "Property reference,Site name,Postcode,Easting,Northing,Sensitivity\n"
+    custody = "KP-CUSTODY-1,Custody suite,ME15 6AP,576123,155987,restricted\n"
+    office = "KP-OFFICE-1,Police office,ME15 6AP,576000,155900,\n"
+    probe = (header + "KP-CUSTODY-1,Probe,ME15 6AP,576100,155900,\n").encode()
+    look_alike = Viewer(user="x@example", agency="Kent-Police", signed_in=True)
+    outcomes = []
+    for name, rows in (("secret", office + custody), ("twin", office)):
+        path = tmp_path / f"{name}.gpkg"
+        import_register(
+            (header + rows).encode(), name="kp.csv", store=path, agency=OWNER, sector="police"
+        )
+        report = import_register(
+            probe, name="probe.csv", store=path, viewer=look_alike, sector="police"
+        )
+        quarantine = access.visible_quarantine(open_store(path).quarantine(), look_alike)
+        outcomes.append((report.accepted, report.reasons, quarantine["reason"].tolist()))
+    assert outcomes[0] == outcomes[1] == (1, {}, [])
+    # the clash is real: the local user, who holds the file, is told of it
+    check = tmp_path / "check.gpkg"
+    import_register(
+        (header + office + custody).encode(),
+        name="kp.csv",
+        store=check,
+        agency=OWNER,
+        sector="police",
+    )
+    told = import_register(
+        probe, name="probe.csv", store=check, agency="Kent-Police", sector="police"
+    )
+    assert told.reasons == {"duplicate": 1}
+
+
 def test_importing_as_another_agency_is_refused_and_the_store_is_unchanged(tmp_path, twins):
     path = _stores(tmp_path, twins)[0]
     before = path.read_bytes()
@@ -399,6 +467,30 @@ def test_the_command_line_says_the_same_of_both_estates(tmp_path, twins, capsys,
     _grid(10.0).to_file(cells, driver="GeoJSON")
     argv = ["density", "--level", "cell", "--boundaries", str(cells), "--per", "total"]
     assert _cli(argv, capsys, a) == _cli(argv, capsys, b)
+    # the files written: clusters and their members, and the plan (every column, labels too)
+    from assetmap.sample import sample_registers
+
+    requests = {r["path"].name: r["path"] for r in sample_registers()}["space_requests.csv"]
+    written = []
+    for store in (a, b):
+        folder = tmp_path / f"out_{store.stem}"
+        folder.mkdir()
+        _cli(["colocate", "--distance", "5000", "--out", str(folder / "c.csv")], capsys, store)
+        argv = ["match", "--requests", str(requests), "--out", str(folder / "plan.gpkg")]
+        _cli(argv, capsys, store)
+        _cli([*argv[:3], "--out", str(folder / "plan.csv")], capsys, store)
+        files = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+        layers = {
+            layer: gpd.read_file(folder / "plan.gpkg", layer=layer)
+            for layer, _ in gpd.list_layers(folder / "plan.gpkg").values
+        }
+        written.append((files, layers))
+    (files_a, layers_a), (files_b, layers_b) = written
+    assert sorted(files_a) == ["c.csv", "c_members.csv", "plan.csv"]
+    assert files_a == files_b
+    assert sorted(layers_a) == sorted(layers_b) and layers_a
+    for layer, frame in layers_a.items():
+        _same(frame, layers_b[layer])
     monkeypatch.setenv("ASSETMAP_AGENCY", OWNER)  # the owner's summary does change
     assert _cli(["summary", "--json"], capsys, a) != _cli(["summary", "--json"], capsys, b)
 

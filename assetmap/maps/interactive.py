@@ -800,7 +800,9 @@ def site_record(site: Mapping[str, Any], *, provenance: bool = True) -> list[tup
 
     def get(key: str) -> Any:
         value = site.get(key)
-        return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return None  # missing, or withheld from another agency (assetmap.access)
+        return value
 
     rows: list[tuple[str, Any]] = [
         ("Agency", get("agency")),

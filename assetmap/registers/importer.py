@@ -18,7 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from ..access import Viewer, import_owner, may_remove_source, owns
+from ..access import Viewer, import_owner, may_remove_source, owns, visible_mask
 from ..errors import InvalidArgumentError, PermissionDeniedError
 from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
@@ -644,13 +644,18 @@ def import_register(
     if progress is not None:
         progress("store", 0.8)
     if staged.kind == "sites":
+        known = store.site_keys()
+        if viewer is not None and viewer.signed_in:
+            # a duplicate is told only of a site the importer may see: a restricted site
+            # of an agency whose name only looks the same is no one else's to confirm
+            known = known[visible_mask(known, viewer)]
         # checked and stored a chunk at a time: the store writes one while the next is checked
         update = SourceUpdate(
             staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {}, owner=owner
         )
 
         def chunks():
-            report = yield from _streamed_sites(staged, store.site_keys(), update, update.log)
+            report = yield from _streamed_sites(staged, known, update, update.log)
             stamp(report)
 
         update.rows = chunks()
