@@ -235,30 +235,38 @@ def visible_mask(frame: pd.DataFrame, viewer: Viewer | str | None = None) -> np.
     return visible
 
 
-def visible_sites(sites: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
+def visible_sites(
+    sites: pd.DataFrame, viewer: Viewer | str | None = None, *, renumber: bool = True
+) -> pd.DataFrame:
     """The sites ``viewer`` may see, numbered afresh from 0 in their order.
 
     The rows of :func:`visible_mask`. Their index is new: labels kept from the
     store (row positions) would count the rows withheld before each, and every
-    table, cluster member or match made from them would carry that count.
-    Provenance that only the source's own agency may see (:data:`OWN_SOURCE_ONLY`
-    of the row's source: ``source_sha256``, and ``source_row``, whose gaps would
-    place withheld rows in their register) is blanked on other agencies' rows.
+    table, cluster member or match made from them would carry that count. Every
+    face of assetmap starts from this frame; the engine's functions return
+    results aligned to the index they are given (``renumber=False`` keeps it:
+    for a caller whose labels are its own). Provenance that only the source's
+    own agency may see (:data:`OWN_ROW_ONLY`: ``source_sha256``, and
+    ``source_row``, whose gaps would place withheld rows in their register) is
+    blanked on other agencies' rows.
     """
-    return _disclosed(sites[visible_mask(sites, viewer)], viewer)
+    return _disclosed(sites[visible_mask(sites, viewer)], viewer, renumber)
 
 
-def visible_requests(requests: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
+def visible_requests(
+    requests: pd.DataFrame, viewer: Viewer | str | None = None, *, renumber: bool = True
+) -> pd.DataFrame:
     """The space requests ``viewer`` may see, numbered afresh; see :func:`visible_sites`."""
-    return _disclosed(requests[visible_mask(requests, viewer)], viewer)
+    return _disclosed(requests[visible_mask(requests, viewer)], viewer, renumber)
 
 
 #: Provenance of a row shown only to its source's own agency (see :func:`visible_sites`).
 OWN_ROW_ONLY = ("source_row", "source_sha256")
 
 
-def _disclosed(rows: pd.DataFrame, viewer: Viewer | str | None) -> pd.DataFrame:
-    rows = rows.reset_index(drop=True)
+def _disclosed(rows: pd.DataFrame, viewer: Viewer | str | None, renumber: bool) -> pd.DataFrame:
+    if renumber:
+        rows = rows.reset_index(drop=True)
     present = [c for c in OWN_ROW_ONLY if c in rows.columns]
     if not present or "source_owner" not in rows.columns or not len(rows):
         return rows

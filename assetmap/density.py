@@ -201,7 +201,7 @@ def _viewers_sites(sites: gpd.GeoDataFrame, viewer: object, problems: list[str])
         return sites
     if not isinstance(sites, pd.DataFrame) or "sensitivity" not in sites.columns:
         return sites
-    return access.visible_sites(sites, viewer)
+    return access.visible_sites(sites, viewer, renumber=False)  # results keep the caller's labels
 
 
 # --------------------------------------------------------------------------- localities
