@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from assetmap.errors import InvalidArgumentError, PermissionDeniedError
+from assetmap.settings import AGENCY_ENV, local_agency
 
 __all__ = [
     "AGENCY_ENV",
@@ -85,8 +86,6 @@ __all__ = [
     "visible_sites",
 ]
 
-#: The environment variable naming the local single user's agency.
-AGENCY_ENV = "ASSETMAP_AGENCY"
 #: Said on every page and in every file of figures, whether or not anything was withheld.
 FIGURES_NOTE = (
     "Figures count the sites you may see: other agencies' restricted sites are "
@@ -114,6 +113,12 @@ class Viewer:
     signed_in
         Whether the user signed in through the identity provider (``False`` for
         the local single user).
+
+    Examples
+    --------
+    >>> viewer = Viewer("ann@example.gov.uk", agency="Kent  POLICE", signed_in=True)
+    >>> viewer.key
+    'kent police'
     """
 
     user: str
@@ -163,15 +168,21 @@ def local_viewer(environ: Mapping[str, str] | None = None) -> Viewer:
     Returns
     -------
     Viewer
-        Not signed in; no agency unless ``$ASSETMAP_AGENCY`` is set.
+        Not signed in; no agency unless ``$ASSETMAP_AGENCY`` is set
+        (:func:`assetmap.settings.local_agency`).
+
+    Examples
+    --------
+    >>> local_viewer({"ASSETMAP_AGENCY": "Kent Police"}).agency
+    'Kent Police'
+    >>> local_viewer({}).agency is None
+    True
     """
-    environ = os.environ if environ is None else environ
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "local user"
-    agency = " ".join(str(environ.get(AGENCY_ENV) or "").split())
-    return Viewer(user=user or "local user", agency=agency or None, signed_in=False)
+    return Viewer(user=user or "local user", agency=local_agency(environ), signed_in=False)
 
 
 def as_viewer(viewer: Viewer | str | None) -> Viewer | None:
@@ -249,6 +260,20 @@ def visible_sites(
     own agency may see (:data:`OWN_ROW_ONLY`: ``source_sha256``, and
     ``source_row``, whose gaps would place withheld rows in their register) is
     blanked on other agencies' rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sites = pd.DataFrame(
+    ...     {
+    ...         "agency": ["Kent Police", "Kent Police", "Medway Council"],
+    ...         "sensitivity": ["open", "restricted", "restricted"],
+    ...     }
+    ... )
+    >>> visible_sites(sites, "Kent Police")["sensitivity"].tolist()
+    ['open', 'restricted']
+    >>> len(visible_sites(sites))  # nobody's agency: open sites only
+    1
     """
     return _disclosed(sites[visible_mask(sites, viewer)], viewer, renumber)
 
@@ -256,7 +281,12 @@ def visible_sites(
 def visible_requests(
     requests: pd.DataFrame, viewer: Viewer | str | None = None, *, renumber: bool = True
 ) -> pd.DataFrame:
-    """The space requests ``viewer`` may see, numbered afresh; see :func:`visible_sites`."""
+    """The space requests ``viewer`` may see, numbered afresh; see :func:`visible_sites`.
+
+    Examples
+    --------
+    >>> requests = visible_requests(store.requests(), local_viewer())  # doctest: +SKIP
+    """
     return _disclosed(requests[visible_mask(requests, viewer)], viewer, renumber)
 
 

@@ -23,11 +23,10 @@ from filelock import FileLock, Timeout
 
 from assetmap.access import Viewer
 from assetmap.errors import InvalidArgumentError, StoreError
+from assetmap.settings import AUDIT_ENV, audit_log
 
 __all__ = ["ACTIONS", "AUDIT_ENV", "AuditEntry", "audit_path", "read_log", "record", "sha256"]
 
-#: The environment variable naming the audit log file.
-AUDIT_ENV = "ASSETMAP_AUDIT_LOG"
 #: What can be recorded.
 ACTIONS = ("import", "remove", "export")
 _LOCK_TIMEOUT_S = 120
@@ -60,12 +59,36 @@ def sha256(data: bytes | str | os.PathLike[str]) -> str:
 
 
 def audit_path(store: str | os.PathLike[str]) -> Path:
-    """The audit log of a store: ``$ASSETMAP_AUDIT_LOG``, else ``<store>.audit.jsonl``."""
-    configured = os.environ.get(AUDIT_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
+    """The audit log of a store: ``$ASSETMAP_AUDIT_LOG``, else ``<store>.audit.jsonl``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``$ASSETMAP_AUDIT_LOG`` names the store itself, its lock or a journal of
+        it (by any name: a link, ``..``), which appending would destroy.
+    """
     store = Path(store)
-    return store.with_name(store.name + ".audit.jsonl")
+    configured = audit_log()
+    if configured is None:
+        return store.with_name(store.name + ".audit.jsonl")
+    for endangered in (store, *(Path(f"{store}{e}") for e in (".lock", "-journal", "-wal"))):
+        if _same_file(configured, endangered):
+            raise InvalidArgumentError(
+                f"${AUDIT_ENV}={str(configured)!r} is the estate store {str(store)!r} or one of "
+                "its files, which the audit log would be appended to and destroy; name a file "
+                "of its own"
+            )
+    return configured
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths lead to one file: by their real path, or as hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def record(

@@ -23,6 +23,7 @@ from pathlib import Path
 from .errors import AssetmapError
 from .files import system_error_message
 from .schema import SECTORS
+from .settings import DEFAULT_STORE, STORE_ENV, configured_tiles
 
 __all__ = ["main"]
 
@@ -441,8 +442,6 @@ def _tiles(args):
     """The configured background tiles, unless --no-tiles (never required)."""
     if args.no_tiles:
         return None
-    from .maps.interactive import configured_tiles
-
     return configured_tiles()
 
 
@@ -602,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="assetmap: one map of the whole public estate of a place.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    store_help = "the estate store (default: $ASSETMAP_STORE or ./estate.gpkg)"
+    store_help = f"the estate store (default: ${STORE_ENV} or ./{DEFAULT_STORE})"
 
     p = sub.add_parser("import", help="import a register into the store")
     p.add_argument(
@@ -794,6 +793,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "store"):
+            from .audit import audit_path
+            from .store import open_store
+
+            audit_path(open_store(args.store).path)  # a misnamed audit log, before any change
         return args.func(args)
     except AssetmapError as exc:
         print(f"assetmap: error: {exc}", file=sys.stderr)

@@ -633,6 +633,12 @@ def colocation_clusters(
     ------
     InvalidArgumentError
         Listing every argument that is wrong.
+
+    Examples
+    --------
+    >>> result = colocation_clusters(store.sites(), distance=400)  # doctest: +SKIP
+    >>> print(result.message)  # doctest: +SKIP
+    >>> result.clusters[["cluster_id", "agencies", "saving_gbp"]].head()  # doctest: +SKIP
     """
     extra = []
     if p := check_positive("hull_buffer", hull_buffer):

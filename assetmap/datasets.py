@@ -13,8 +13,13 @@ from .errors import DataNotFoundError
 __all__ = ["available", "get_path"]
 
 _ROOT = Path(__file__).resolve().parent.parent
+#: Where an installed copy keeps the data sets: the wheel carries them inside the
+#: package (pyproject.toml maps ``boundaries/`` and ``sample_estates/`` there), so
+#: the ``assetmap`` command works without the project's folder. A checkout has no
+#: such folder and reads them at its root.
+_INSTALLED = Path(__file__).resolve().parent / "_data"
 
-#: Bundled data sets: name -> path relative to the project root.
+#: Bundled data sets: name -> path relative to the project root (or to ``_INSTALLED``).
 _DATASETS: dict[str, str] = {
     "boundaries": "boundaries/kent_medway.gpkg",
     "sample_estate": "sample_estates",
@@ -53,7 +58,7 @@ def get_path(name: str) -> Path:
         raise DataNotFoundError(
             f"name={name!r} is not a bundled data set; expected one of: {', '.join(available())}"
         )
-    path = _ROOT / _DATASETS[name]
+    path = (_INSTALLED if _INSTALLED.is_dir() else _ROOT) / _DATASETS[name]
     if not path.exists():
         raise DataNotFoundError(
             f"the bundled data set {name!r} is missing: expected it at {path}. "

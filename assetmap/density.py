@@ -638,6 +638,12 @@ def density_by_locality(
     ------
     InvalidArgumentError
         Listing every argument that cannot be used.
+
+    Examples
+    --------
+    >>> result = density_by_locality(store.sites(), "district")  # doctest: +SKIP
+    >>> result.metrics[["name", "sites", "sites_per_km2"]]  # doctest: +SKIP
+    >>> by_sector = density_by_locality(store.sites(), "district", by="sector")  # doctest: +SKIP
     """
     problems: list[str] = []
     needed = [*VALUE_COLUMNS, "sensitivity"]
@@ -944,6 +950,14 @@ def classify(
         names), ``k`` not a whole number of 1 or more, ``bins`` missing or not
         increasing for ``"user_defined"``, ``bins`` given with another scheme,
         or values that are not numbers.
+
+    Examples
+    --------
+    >>> result = classify([1, 2, 3, 4, 10, 20], scheme="equal_interval", k=2)
+    >>> result.bins
+    (10.5, 20.0)
+    >>> result.counts
+    (5, 1)
     """
     problems, edges = _check_classify_args(scheme, k, bins)
     series = values if isinstance(values, pd.Series) else pd.Series(values)
@@ -1233,6 +1247,11 @@ def hex_density(
     ------
     InvalidArgumentError
         Listing every argument that cannot be used, or if a site is not a point.
+
+    Examples
+    --------
+    >>> cells = hex_density(store.sites(), 1000)  # doctest: +SKIP
+    >>> cells[["hex_id", "sites", "sites_per_km2"]]  # doctest: +SKIP
     """
     problems: list[str] = []
     _check_sites(sites, [*VALUE_COLUMNS, "sensitivity"], problems)
@@ -1349,6 +1368,11 @@ def heat_points(
     ------
     InvalidArgumentError
         Listing every argument that cannot be used.
+
+    Examples
+    --------
+    >>> rows = heat_points(store.sites(), weight="floor_area_sqft")  # doctest: +SKIP
+    >>> latitude, longitude, weight = rows[0]  # doctest: +SKIP
     """
     problems: list[str] = []
     needed = ["sensitivity"] + ([weight] if weight in VALUE_COLUMNS else [])
@@ -1446,6 +1470,11 @@ def kde_surface(
     InvalidArgumentError
         Listing every argument that cannot be used, including a grid of more
         than :data:`MAX_CELLS` cells.
+
+    Examples
+    --------
+    >>> surface = kde_surface(store.sites(), cell_m=250, bandwidth_m=1000)  # doctest: +SKIP
+    >>> surface.values.shape  # doctest: +SKIP
     """
     from scipy import ndimage
 
@@ -1559,6 +1588,11 @@ def place_summary(
     ------
     InvalidArgumentError
         As :func:`density_by_locality` raises.
+
+    Examples
+    --------
+    >>> table = place_summary(store.sites(), "district")  # doctest: +SKIP
+    >>> table[table["locality_code"] == "TOTAL"]  # doctest: +SKIP
     """
     result = density_by_locality(
         sites, localities, population=population, by="sector", viewer=viewer

@@ -363,6 +363,11 @@ def find_candidates(
     InvalidArgumentError
         Listing every argument that is wrong, including requests whose maximum
         distance or space needed is not a positive number.
+
+    Examples
+    --------
+    >>> match = find_candidates(store.requests(), store.sites())  # doctest: +SKIP
+    >>> match.candidates[["request_id", "offer_name", "distance_m", "rank"]]  # doctest: +SKIP
     """
     compatibility = USE_COMPATIBILITY if compatibility is None else compatibility
     problems: list[str] = []
@@ -933,6 +938,12 @@ def allocate(
     ------
     InvalidArgumentError
         Listing every argument that is wrong.
+
+    Examples
+    --------
+    >>> plan = allocate(find_candidates(store.requests(), store.sites()))  # doctest: +SKIP
+    >>> print(plan.message)  # doctest: +SKIP
+    >>> plan.assignments[["request_id", "offer_name", "assigned_sqft"]]  # doctest: +SKIP
     """
     problems = []
     if not isinstance(match, MatchResult):

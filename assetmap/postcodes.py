@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import settings
 from .errors import DataNotFoundError
 from .schema import arrow_strings, string_bytes
 
@@ -44,12 +45,6 @@ def compact_postcodes(values: pd.Series) -> pd.Series:
         Aligned to ``values``; missing values become ``""``.
     """
     return values.fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("ASSETMAP_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    base = Path(root) if root else Path.home() / ".cache"
-    return base if os.environ.get("ASSETMAP_CACHE") else base / "assetmap"
 
 
 def _pack(codes: np.ndarray) -> np.ndarray:
@@ -125,7 +120,7 @@ class PostcodeDirectory:
     """
 
     def __init__(self, cache_dir: Path | None = None) -> None:
-        self._cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else settings.cache_dir()
         self._table: _Table | None = None
         self._district_text = None  # pyarrow array, made on first lookup
         self._in_ni = None  # for each district: in Northern Ireland (code "N...")

@@ -58,6 +58,11 @@ def build_sample_store(
     Returns
     -------
     list of ImportReport
+
+    Examples
+    --------
+    >>> reports = build_sample_store("estate.gpkg")  # doctest: +SKIP
+    >>> sum(report.accepted for report in reports)  # doctest: +SKIP
     """
     store = open_store(path)
     registers = sample_registers()

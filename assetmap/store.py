@@ -92,6 +92,8 @@ from .schema import (
     empty_sites,
     one_value,
 )
+from .settings import STORE_ENV as STORE_ENV  # the store's variable, for callers
+from .settings import default_store_path
 
 __all__ = [
     "IMPORT_LOG_COLUMNS",
@@ -102,8 +104,6 @@ __all__ = [
     "open_store",
 ]
 
-#: Environment variable that names the store file.
-STORE_ENV = "ASSETMAP_STORE"
 #: Seconds a writer waits for another writer's lock before giving up with a message.
 LOCK_TIMEOUT_S = 120.0
 
@@ -128,11 +128,6 @@ _LAYERS = ("sites", "footprints", "requests", "quarantine", "imports")
 _PER_SOURCE = ("source_sha256", "imported_at")
 _STORED_SITE_COLUMNS = {k: v for k, v in SITE_COLUMNS.items() if k not in _PER_SOURCE}
 _STORED_REQUEST_COLUMNS = {k: v for k, v in REQUEST_COLUMNS.items() if k not in _PER_SOURCE}
-
-
-def default_store_path() -> Path:
-    """The store file: ``$ASSETMAP_STORE`` if set, else ``estate.gpkg`` in the working folder."""
-    return Path(os.environ.get(STORE_ENV) or "estate.gpkg").expanduser()
 
 
 @dataclass
@@ -164,6 +159,14 @@ class SourceUpdate:
         The agency the source was imported as (``""``: none, a source only the
         local single user may change; see :mod:`assetmap.access`). Every row of
         the source is stamped with it as ``source_owner``.
+
+    Examples
+    --------
+    :func:`assetmap.import_register` makes one for each import; the store writes it in
+    one transaction, replacing the rows of the same owner's source of that name:
+
+    >>> update = SourceUpdate("estate.csv", "sites", rows, None, quarantine, log)  # doctest: +SKIP
+    >>> store.replace_source(update)  # doctest: +SKIP
     """
 
     source_file: str
@@ -337,6 +340,11 @@ class GeoPackageStore(EstateStore):
     ----------
     path
         The GeoPackage file. It is created by the first import.
+
+    Examples
+    --------
+    >>> store = GeoPackageStore("estate.gpkg")  # doctest: +SKIP
+    >>> store.imports()[["source_file", "source_owner", "accepted"]]  # doctest: +SKIP
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -1413,5 +1421,11 @@ def open_store(path: str | os.PathLike | None = None) -> GeoPackageStore:
     Returns
     -------
     GeoPackageStore
+
+    Examples
+    --------
+    >>> store = open_store("estate.gpkg")  # doctest: +SKIP
+    >>> import_register("kent_police_estate.csv", store=store, sector="police")  # doctest: +SKIP
+    >>> sites, requests = store.sites(), store.requests()  # doctest: +SKIP
     """
     return GeoPackageStore(path if path is not None else default_store_path())

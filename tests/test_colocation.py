@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -20,7 +18,6 @@ from assetmap.colocation import (
     visible_mask,
 )
 from assetmap.errors import InvalidArgumentError
-from assetmap.sample import build_sample_store
 from assetmap.savings import DEFAULT_COST_PER_SQFT
 from assetmap.store import open_store
 from tests.estates import geo_frame
@@ -379,13 +376,6 @@ def test_clusters_match_connected_components_found_by_comparing_every_pair(case)
 
 
 # the sample estate -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "s.gpkg"
-    build_sample_store(path)
-    return path
 
 
 def test_sample_estate_clusters(sample_store):

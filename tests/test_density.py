@@ -869,6 +869,7 @@ def kent_sites() -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     return raw, sites
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize(
     ("boundary_file", "code_column"),
     [("kent_lad_may2023_buc.geojson", "lad_code"), ("kent_wards_dec2023_bsc.geojson", "ward_code")],
@@ -882,6 +883,7 @@ def test_real_kent_assignment_agrees_with_the_register_codes(boundary_file, code
     assert int(result.metrics["sites"].sum()) + result.n_outside == len(sites)
 
 
+@pytest.mark.realdata
 def test_real_population_file_for_kent_districts():
     path = shared_file("population", "SAPE20DT1_mid2017_population_estimates_LAD_LSOA.csv")
     population = read_population(path)

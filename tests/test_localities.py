@@ -696,6 +696,7 @@ def test_nested_shells_in_a_bytes_buffer_are_repaired(tmp_path):
 # --------------------------------------------------------------------------- real data
 
 
+@pytest.mark.realdata
 def test_real_north_somerset_ring_is_repaired():
     frame, notes = read_boundary_file(shared("boundaries", "lad_may2023_uk_buc.geojson"))
     assert len(frame) == 361
@@ -705,6 +706,7 @@ def test_real_north_somerset_ring_is_repaired():
     assert frame.is_valid.all()
 
 
+@pytest.mark.realdata
 def test_real_kent_wards():
     wards, notes = read_boundary_file(shared("boundaries", "kent_wards_dec2023_bsc.geojson"))
     assert len(wards) == 289
@@ -713,6 +715,7 @@ def test_real_kent_wards():
     assert wards.crs.equals(BNG)
 
 
+@pytest.mark.realdata
 def test_real_sites_agree_with_their_ward_and_district_codes():
     table = pd.read_csv(shared("registers", "kent_public_sector_sites.csv"), dtype=str)
     sites = gpd.GeoDataFrame(

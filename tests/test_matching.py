@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +25,7 @@ from assetmap.matching import (
     find_candidates,
     offers_from_sites,
 )
-from assetmap.sample import build_sample_store, sample_registers
+from assetmap.sample import sample_registers
 from assetmap.savings import DEFAULT_COST_PER_SQFT
 from assetmap.schema import USE_CLASSES
 from assetmap.store import open_store
@@ -547,13 +546,6 @@ def test_split_plans_match_the_maximum_flow(market):
 
 
 # the sample estate -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "s.gpkg"
-    build_sample_store(path)
-    return path
 
 
 def test_total_place_case_on_the_sample_estate(sample_store):

@@ -15,6 +15,8 @@ import pytest
 from assetmap.registers.importer import import_register, prepare_register
 from tests.conftest import shared_file
 
+pytestmark = pytest.mark.realdata
+
 PROFILES = Path(__file__).parent / "data"
 
 

@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import pytest
 
 from assetmap.datasets import get_path
-from assetmap.sample import build_sample_store, ensure_sample_store, sample_registers
+from assetmap.sample import ensure_sample_store, sample_registers
 from assetmap.store import open_store
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "estate.gpkg"
-    build_sample_store(path)
-    return path
 
 
 def _faults() -> set[tuple[str, int, str]]:

@@ -198,6 +198,7 @@ def _big_register(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_killing_a_real_import_process_leaves_old_or_new_store(store_path, tmp_path):
     """Kill ``python -m assetmap import`` at several moments; the store is always whole."""
     _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")

@@ -147,6 +147,25 @@ def test_an_audit_log_named_by_the_environment_is_protected_too(
     assert elsewhere.read_text() == '{"old": "entry"}\n'
 
 
+@pytest.mark.parametrize("alias", ["itself", "symlink", "hard link"])
+def test_an_audit_log_named_as_the_store_is_refused_before_any_change(
+    store, tmp_path, capsys, monkeypatch, alias
+):
+    """``$ASSETMAP_AUDIT_LOG`` naming the store would append JSON lines into the store."""
+    named = store if alias == "itself" else _alias(store, alias, tmp_path, "audit.jsonl")
+    monkeypatch.setenv(AUDIT_ENV, str(named))
+    before = store.read_bytes()
+    register = tmp_path / "more.csv"
+    register.write_text("Site name,Easting,Northing\nHall,576000,155000\n")
+    assert main(["import", str(register), "--store", str(store)]) == 2
+    assert "is the estate store" in capsys.readouterr().err
+    assert main(["remove", "more.csv", "--store", str(store)]) == 2
+    assert store.read_bytes() == before
+    with pytest.raises(InvalidArgumentError, match=r"ASSETMAP_AUDIT_LOG=.* is the estate store"):
+        record(store, viewer=local_viewer(), action="import", what="x")
+    assert store.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     "command",
     ["density", "colocate", "colocate members", "match", "import --report", "export-map"],
@@ -491,6 +510,7 @@ for line in sys.stdin:
 """
 
 
+@pytest.mark.slow
 def test_a_reader_never_sees_half_an_import(store, tmp_path):
     """1,000 reads while 20 imports replace the store: each read is of one whole state."""
     base = len(open_store(store).sites())

@@ -39,10 +39,8 @@ import base64
 import functools
 import importlib
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,6 +58,12 @@ from shapely.geometry import mapping
 
 from ..errors import DataNotFoundError, InvalidArgumentError
 from ..schema import CRS_BNG, CRS_WGS84
+from ..settings import (  # the tile settings' home; their names stay here for callers
+    TILE_ATTRIBUTION_ENV,
+    TILE_URL_ENV,
+    TileSetting,
+    configured_tiles,
+)
 from . import safe_html
 from .style import (
     BOUNDARY_STYLE,
@@ -118,12 +122,6 @@ MAX_ZOOM = 19
 #: Up to this many sites, markers get a popup with the site's record by default (each
 #: popup is about a kilobyte of HTML; beyond this the page grows too heavy).
 POPUP_LIMIT = 5_000
-
-#: Environment variable holding an optional background tile URL template
-#: (``https://host/{z}/{x}/{y}.png``). Unset: no tiles; the boundaries are the basemap.
-TILE_URL_ENV = "ASSETMAP_TILE_URL"
-#: Environment variable holding the attribution text the tile provider requires.
-TILE_ATTRIBUTION_ENV = "ASSETMAP_TILE_ATTRIBUTION"
 
 # --------------------------------------------------------------------------------------
 # Local assets
@@ -314,56 +312,6 @@ def remote_links(html: str, allow: Iterable[str] = ()) -> list[str]:
     found = [m.group(1) for m in _QUOTED_URL_RE.finditer(html)]
     found += [m.group(1) for m in _CSS_IMPORT_RE.finditer(html)]
     return [url for url in dict.fromkeys(found) if url not in allowed]
-
-
-# --------------------------------------------------------------------------------------
-# Settings
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TileSetting:
-    """An optional background tile layer.
-
-    Attributes
-    ----------
-    url
-        Tile URL template with ``{z}``, ``{x}`` and ``{y}`` (``{s}`` optional).
-    attribution
-        Attribution text the provider requires (plain text; it is escaped).
-    """
-
-    url: str
-    attribution: str
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        problems = []
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            problems.append("it must start with https:// (or http://) and name a host")
-        if not all(k in self.url for k in ("{z}", "{x}", "{y}")):
-            problems.append("it must contain {z}, {x} and {y}")
-        if problems:
-            raise InvalidArgumentError(f"tile URL {self.url!r} is not valid: {'; '.join(problems)}")
-
-
-def configured_tiles(environ: Mapping[str, str] | None = None) -> TileSetting | None:
-    """Return the background tiles configured in the environment, or ``None`` (no tiles).
-
-    Reads :data:`TILE_URL_ENV` and :data:`TILE_ATTRIBUTION_ENV`. With no
-    attribution given, the tile server's host name is shown.
-
-    Raises
-    ------
-    InvalidArgumentError
-        If the URL is set but is not a tile URL template.
-    """
-    env = os.environ if environ is None else environ
-    url = (env.get(TILE_URL_ENV) or "").strip()
-    if not url:
-        return None
-    attribution = (env.get(TILE_ATTRIBUTION_ENV) or "").strip()
-    return TileSetting(url, attribution or f"Tiles: {urlsplit(url).netloc}")
 
 
 def ons_attribution() -> str:
@@ -1125,6 +1073,14 @@ def site_map(
     -------
     folium.Map
         With attribute ``sites_layer`` (:class:`SitesLayer`) giving counts and the notice.
+
+    Examples
+    --------
+    The map draws the sites it is given: pass only those the viewer may see.
+
+    >>> sites = visible_sites(store.sites(), local_viewer())  # doctest: +SKIP
+    >>> m = site_map(sites, boundaries=load_localities("district"))  # doctest: +SKIP
+    >>> m.sites_layer.message  # doctest: +SKIP
     """
     m = base_map(boundaries, tiles=tiles, tiles_attribution=tiles_attribution, extent=sites)
     layer = sites_layer(sites, cluster=cluster, max_points=max_points, popups=popups)
@@ -1162,6 +1118,11 @@ def map_html(m: folium.Map) -> str:
     ------
     InvalidArgumentError
         If the rendered page would still fetch anything from the internet.
+
+    Examples
+    --------
+    >>> m = site_map(visible_sites(store.sites()))  # doctest: +SKIP
+    >>> Path("sites.html").write_text(map_html(m), encoding="utf-8")  # doctest: +SKIP
     """
     make_offline(m)
     html = m.get_root().render()

@@ -259,6 +259,11 @@ def export_pack(
         Listing every option that cannot be used (unknown place, level, format
         or paper; an out_dir that cannot be written; a missing store). Nothing
         is left in ``out_dir`` when this is raised.
+
+    Examples
+    --------
+    >>> index = export_pack("estate.gpkg", "Kent and Medway", "district", "pack")  # doctest: +SKIP
+    >>> len(index.entries)  # doctest: +SKIP
     """
     problems: list[str] = []
     resolved = None

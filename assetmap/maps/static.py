@@ -70,6 +70,7 @@ from ..errors import InvalidArgumentError
 from ..files import guard_output, replace_atomically, unwritable_folder
 from ..localities import ATTRIBUTION, LEVELS, load_localities
 from ..schema import CRS_BNG, SECTORS
+from ..settings import TileSetting, default_store_path
 from .style import (
     BOUNDARY_STYLE,
     CLUSTER_COLOUR,
@@ -777,9 +778,7 @@ def _inset(job: _Job, extent) -> bool:
 
 
 def _tile_setting(tiles: object):
-    """A :class:`assetmap.maps.interactive.TileSetting` from a setting or a URL template."""
-    from .interactive import TileSetting
-
+    """A :class:`assetmap.settings.TileSetting` from a setting or a URL template."""
     if isinstance(tiles, TileSetting):
         return tiles
     from urllib.parse import urlsplit
@@ -1335,6 +1334,12 @@ def build_map(
     Returns
     -------
     StaticMap
+
+    Examples
+    --------
+    >>> drawn = build_map("density", store.sites(), place="Kent and Medway")  # doctest: +SKIP
+    >>> drawn.sites_drawn, drawn.legend  # doctest: +SKIP
+    >>> save_map(drawn.figure, "density.png", format="png", dpi=150)  # doctest: +SKIP
     """
     from ..density import METRICS, PER, classify
 
@@ -1737,6 +1742,12 @@ def save_map(
     InvalidArgumentError
         If the format or dpi is not valid, ``figure`` is not a Figure, or the
         path cannot be written (listing every problem).
+
+    Examples
+    --------
+    >>> figure = render_map("sites", store.sites(), place="Maidstone")  # doctest: +SKIP
+    >>> save_map(figure, "maidstone.png", format="png", dpi=150)  # doctest: +SKIP
+    PosixPath('maidstone.png')
     """
     problems: list[str] = []
     if not isinstance(figure, Figure):
@@ -1747,8 +1758,7 @@ def save_map(
     is_path = isinstance(target, (str, os.PathLike))
     if is_path:
         check_output_path("target", target, problems)
-        from ..store import default_store_path  # the command line also guards its --store
-
+        # the command line also guards its --store
         guard_output(target, store=default_store_path(), name="target", problems=problems)
     elif not hasattr(target, "write"):
         problems.append(
@@ -1788,6 +1798,12 @@ def map_bytes(
     Returns
     -------
     bytes
+
+    Examples
+    --------
+    >>> pdf = map_bytes("sites", store.sites(), place="Maidstone", format="pdf")  # doctest: +SKIP
+    >>> pdf[:4]  # doctest: +SKIP
+    b'%PDF'
     """
     problems: list[str] = []
     _check_format_dpi(format, dpi, problems)

@@ -236,6 +236,11 @@ def prepare_register(
         If the file cannot be read as a table at all.
     ProfileError
         If the profile is malformed or names columns the file lacks.
+
+    Examples
+    --------
+    >>> prepared = prepare_register("kent_police_estate.csv", kind="sites")  # doctest: +SKIP
+    >>> prepared.report.accepted, len(prepared.quarantine)  # doctest: +SKIP
     """
     return _prepare(
         source,
@@ -614,6 +619,13 @@ def import_register(
     ------
     PermissionDeniedError
         A signed-in viewer importing as another agency, or with no agency.
+
+    Examples
+    --------
+    >>> report = import_register(
+    ...     "kent_police_estate.csv", store="estate.gpkg", agency="Kent Police", sector="police"
+    ... )  # doctest: +SKIP
+    >>> print(report.summary())  # doctest: +SKIP
     """
     owner, kwargs["agency"] = import_owner(viewer, kwargs.get("agency"))
     if not isinstance(store, EstateStore):
@@ -712,6 +724,12 @@ def remove_register(
     StoreError
         The source is not in the store, or several agencies have one of that name
         and no ``owner`` was given.
+
+    Examples
+    --------
+    >>> remove_register(
+    ...     "kent_police_estate.csv", store="estate.gpkg", owner="Kent Police"
+    ... )  # doctest: +SKIP
     """
     if not isinstance(store, EstateStore):
         store = open_store(store)

@@ -73,24 +73,8 @@ def small_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def _built_sample_store(tmp_path_factory) -> Path:
-    """The bundled sample estate imported once per test session."""
-    from assetmap.sample import build_sample_store
-
-    path = tmp_path_factory.mktemp("sample") / "estate.gpkg"
-    build_sample_store(path)
-    return path
-
-
 @pytest.fixture
-def sample_store(
-    _built_sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """A fresh copy of the sample estate's store; ``$ASSETMAP_STORE`` points at it."""
-    import shutil
-
-    path = tmp_path / "sample.gpkg"
-    shutil.copyfile(_built_sample_store, path)
-    monkeypatch.setenv(STORE_ENV, str(path))
-    return path
+def sample_store(sample_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The root conftest's fresh copy of the sample estate; ``$ASSETMAP_STORE`` points at it."""
+    monkeypatch.setenv(STORE_ENV, str(sample_store))
+    return sample_store

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,8 @@ if importlib.util.find_spec("playwright") is None:
     )
 
 from playwright.sync_api import Frame, Page, sync_playwright
+
+pytestmark = pytest.mark.browser
 
 N_SITES = 60
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -315,12 +318,10 @@ HOSTILE_CSV = (
 
 
 @pytest.fixture(scope="module")
-def sample_app_url(tmp_path_factory) -> Iterator[str]:
+def sample_app_url(tmp_path_factory, sample_store_built) -> Iterator[str]:
     """The app on a copy of the sample estate (pages that write to the store use this)."""
-    from assetmap.sample import build_sample_store
-
     store = tmp_path_factory.mktemp("browser-sample") / "estate.gpkg"
-    build_sample_store(store)
+    shutil.copyfile(sample_store_built, store)
     with streamlit_server({STORE_ENV: str(store)}, log_name="streamlit-sample.log") as url:
         yield url
 

@@ -253,6 +253,7 @@ def _assert_closed(text: str, problem: str) -> None:
         assert absent not in text, absent
 
 
+@pytest.mark.browser
 @needs_browser
 def test_a_typo_below_a_complete_auth_section_stops_the_server(tmp_path, store, browser_context):
     """The user's own ``~/.streamlit/secrets.toml``, found where Streamlit looks by default."""
@@ -268,6 +269,7 @@ def test_a_typo_below_a_complete_auth_section_stops_the_server(tmp_path, store, 
     assert f"assetmap will not start: The secrets file {path} is not valid TOML" in log
 
 
+@pytest.mark.browser
 @needs_browser
 def test_an_auth_section_without_client_secret_stops_the_server(tmp_path, store, browser_context):
     path = _write(tmp_path, _auth(_without("client_secret")))
@@ -300,6 +302,7 @@ def _replace(path: Path, data: bytes | None) -> None:
     fresh.replace(path)
 
 
+@pytest.mark.browser
 @needs_browser
 @pytest.mark.parametrize("broken", ["typo", "incomplete"])
 def test_secrets_broken_while_the_server_runs_stop_it_at_the_next_page(
@@ -322,6 +325,7 @@ def test_secrets_broken_while_the_server_runs_stop_it_at_the_next_page(
     _assert_closed(text, problem)
 
 
+@pytest.mark.browser
 @needs_browser
 def test_secrets_unreadable_while_the_server_runs_let_no_one_in(tmp_path, store, browser_context):
     """Streamlit reads the secrets again when they change and refuses every connection when
@@ -356,6 +360,7 @@ def test_secrets_unreadable_while_the_server_runs_let_no_one_in(tmp_path, store,
         assert absent not in text, absent
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("broken", ["folder", "not UTF-8"])
 def test_secrets_unreadable_at_start_keep_the_server_from_starting(tmp_path, store, broken):
     """Streamlit reads the secrets as it starts and stops on these: nothing is served."""

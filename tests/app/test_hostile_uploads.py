@@ -43,6 +43,7 @@ def _run(at: AppTest, what: str, title: str = "Registers") -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_every_hostile_upload_gets_a_message_and_the_app_lives_on(small_store: Path, trap_url: str):
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -100,6 +101,7 @@ def _browser():
         yield playwright
 
 
+@pytest.mark.browser
 def test_a_500_mb_upload_is_refused_and_the_app_stays_alive(_browser, small_store, tmp_path):
     from tests.app.browser import chromium_context, streamlit_server
 

@@ -53,6 +53,8 @@ for _package in ("playwright", "oidc_provider_mock", "authlib"):
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
+pytestmark = pytest.mark.browser
+
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 SECRET_NAME = "Zephyr Refuge Annexe"
 SECRET_ID = "A-SECRET-0001"

@@ -18,7 +18,6 @@ from tests.maps.factories import make_sites
 from tests.maps.test_static import (
     make_requests,
     offering_sites,
-    sample_store_path,
     svg_texts,
     write_store,
 )
@@ -32,11 +31,11 @@ def listing(folder: Path) -> list[str]:
 
 
 def test_the_kent_pack_has_a_map_per_district_the_place_maps_tables_and_index(
-    tmp_path_factory, tmp_path
+    sample_store_built, tmp_path
 ):
     stages = []
     index = export_pack(
-        sample_store_path(tmp_path_factory),
+        sample_store_built,
         "Kent and Medway",
         None,
         tmp_path / "pack",

@@ -86,17 +86,6 @@ def svg_texts(data: bytes) -> str:
     return " ".join(" ".join(parts).split())
 
 
-def sample_store_path(tmp_path_factory) -> Path:
-    """The sample estate's store, built once per test session and shared by the map tests."""
-    from assetmap.sample import build_sample_store
-
-    path = tmp_path_factory.getbasetemp() / "static_maps_sample" / "estate.gpkg"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        build_sample_store(path)
-    return path
-
-
 def page_pixels(paper: str, dpi: int, *, landscape: bool = False) -> tuple[int, int]:
     """The page in pixels: the paper in inches times the dpi (to within the pixel Agg drops)."""
     width, height = (v / 25.4 * dpi for v in PAPERS[paper])
@@ -417,11 +406,11 @@ def test_a_failure_while_writing_leaves_no_half_written_file(tmp_path, sites, mo
 # --------------------------------------------------------------------------- the Kent sample
 
 
-def test_kent_sample_estate_by_sector_at_a4_300_dpi(tmp_path_factory):
+def test_kent_sample_estate_by_sector_at_a4_300_dpi(sample_store_built):
     """The artefact checked by eye: test-artifacts/kent_sample_sites_a4_300dpi.png."""
     from assetmap.store import open_store
 
-    store = open_store(sample_store_path(tmp_path_factory))
+    store = open_store(sample_store_built)
     built = build_map("sites", store.sites(), place="Kent and Medway", drawn_on=DAY)
     ARTIFACTS.mkdir(exist_ok=True)
     target = ARTIFACTS / "kent_sample_sites_a4_300dpi.png"
@@ -441,6 +430,7 @@ def test_kent_sample_estate_by_sector_at_a4_300_dpi(tmp_path_factory):
     ]
 
 
+@pytest.mark.realdata
 def test_a_ward_choropleth_from_a_boundary_file(sites):
     path = shared_file("boundaries", "kent_wards_dec2023_bsc.geojson")
     wards, _ = read_boundary_file(path)
@@ -528,8 +518,8 @@ def test_drawing_from_another_thread_gives_the_same_file(sites):
 
 
 @pytest.fixture
-def sample_env(tmp_path_factory, monkeypatch) -> Path:
-    path = sample_store_path(tmp_path_factory)
+def sample_env(sample_store_built, monkeypatch) -> Path:
+    path = sample_store_built
     monkeypatch.setenv(STORE_ENV, str(path))
     monkeypatch.delenv("ASSETMAP_TILE_URL", raising=False)
     return path

@@ -55,6 +55,7 @@ def _build(path, monkeypatch, chunk_rows: int) -> list[dict]:
     return [r.to_dict() for r in reports]
 
 
+@pytest.mark.slow
 def test_a_chunked_import_reports_what_prepare_register_finds(tmp_path, monkeypatch):
     monkeypatch.setattr(importer, "CHUNK_ROWS", 5)
     for reg in sample_registers():
@@ -73,6 +74,7 @@ def test_a_chunked_import_reports_what_prepare_register_finds(tmp_path, monkeypa
             pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(expected))
 
 
+@pytest.mark.slow
 def test_a_chunked_import_gives_the_store_and_reports_of_a_whole_one(tmp_path, monkeypatch):
     whole = _build(tmp_path / "whole.gpkg", monkeypatch, 10**9)
     chunked = _build(tmp_path / "chunked.gpkg", monkeypatch, 7)
