@@ -327,7 +327,8 @@ def _store_and_out(args, problems: list[str]):
 
 
 def _cmd_colocate(args) -> int:
-    from .colocation import check_positive, colocation_clusters
+    from ._validate import check_positive
+    from .colocation import colocation_clusters
     from .errors import InvalidArgumentError
 
     problems: list[str] = []
@@ -372,7 +373,7 @@ def _cmd_colocate(args) -> int:
 
 
 def _cmd_match(args) -> int:
-    from .colocation import check_positive
+    from ._validate import check_positive
     from .errors import InvalidArgumentError
     from .matching import allocate, find_candidates
 

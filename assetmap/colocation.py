@@ -47,11 +47,9 @@ agency's results: with ``viewer_agency=None`` they are left out entirely; with
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import warnings
 from dataclasses import dataclass
-from numbers import Real
 from pathlib import Path
 
 import geopandas as gpd
@@ -60,15 +58,16 @@ import pandas as pd
 import shapely
 
 from . import access
+from ._validate import check_frame, check_positive, check_viewer, raise_if_any
 from .errors import InvalidArgumentError
-from .files import replace_atomically, write_csv_text
+from .files import replace_atomically, write_csv
 from .savings import (
     DEFAULT_COST_PER_SQFT,
     check_cost_per_sqft,
     consolidation_saving,
     site_running_costs,
 )
-from .schema import CRS_BNG
+from .schema import CRS_BNG, point_coordinates
 
 __all__ = [
     "DEFAULT_DISTANCE_M",
@@ -77,7 +76,6 @@ __all__ = [
     "colocation_clusters",
     "colocation_pairs",
     "visible_mask",
-    "write_csv",
     "write_geopackage",
 ]
 
@@ -89,60 +87,12 @@ DEFAULT_HULL_BUFFER_M = 25.0
 _REQUIRED = ("agency", "sector")
 
 
-# ---------------------------------------------------------------------------
-# checks shared with assetmap.matching
-
-
-def check_positive(name: str, value, what: str = "a positive number of metres") -> str | None:
-    """Return a problem message if ``value`` is not a positive finite number, else ``None``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        return f"{name}={value!r} is not valid; expected {what}"
-    return None
-
-
-def check_viewer(viewer_agency) -> str | None:
-    """Return a problem message if ``viewer_agency`` is neither ``None`` nor a non-empty string."""
-    if viewer_agency is None or isinstance(viewer_agency, access.Viewer):
-        return None
-    if isinstance(viewer_agency, str) and viewer_agency.strip():
-        return None
-    return f"viewer_agency={viewer_agency!r} is not valid; expected None or an agency's name"
-
-
-def check_frame(name: str, frame, required: tuple[str, ...]) -> tuple[list[str], object]:
-    """Check a GeoDataFrame argument; return the problems and the frame in EPSG:27700."""
-    if not isinstance(frame, gpd.GeoDataFrame):
-        return [
-            f"{name} is a {type(frame).__name__}; expected a GeoDataFrame "
-            f"with the canonical columns"
-        ], frame
-    problems = []
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        problems.append(
-            f"{name} lacks the column(s) {', '.join(missing)}; expected the canonical columns "
-            "(see assetmap.schema)"
-        )
-    if frame.crs is None:
-        if len(frame) and not frame.geometry.isna().all():
-            problems.append(f"{name} has no CRS; expected {CRS_BNG} (British National Grid)")
-        else:
-            frame = frame.set_crs(CRS_BNG)
-    elif not frame.crs.equals(CRS_BNG) and frame.crs.to_epsg() != 27700:
-        frame = frame.to_crs(CRS_BNG)
-    return problems, frame
-
-
 def _norm(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Factorize text compared without regard to case or spacing: codes, display labels."""
+    """Factorize text compared as :func:`assetmap.access.agency_key` compares it (spacing
+    collapsed, case folded): codes, display labels."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     raw = pd.Series(uniques, dtype="str").fillna("")
-    keys = raw.str.strip().str.replace(r"\s+", " ", regex=True).str.lower()
+    keys = raw.map(access.agency_key).to_numpy(dtype=object)  # the distinct values only
     key_codes, key_uniques = pd.factorize(keys)
     labels = np.empty(len(key_uniques), dtype=object)
     # the display label is the first spelling met
@@ -201,25 +151,6 @@ def visible_mask(frame: pd.DataFrame, *, viewer_agency=None) -> np.ndarray:
     return access.visible_mask(frame, viewer_agency)
 
 
-def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
-    """Return x, y of each geometry (a polygon's centroid) and whether it has a location."""
-    arr = np.asarray(geoms, dtype=object)
-    missing = shapely.is_missing(arr)
-    ok = ~missing
-    ok[ok] = ~shapely.is_empty(arr[ok])
-    xy = np.full((len(arr), 2), np.nan)
-    if ok.any():
-        located = arr[ok]
-        not_point = shapely.get_type_id(located) != 0
-        if not_point.any():
-            located = located.copy()
-            located[not_point] = shapely.centroid(located[not_point])
-        xy[ok, 0] = shapely.get_x(located)
-        xy[ok, 1] = shapely.get_y(located)
-    ok &= np.isfinite(xy).all(axis=1)
-    return xy, ok
-
-
 def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame.columns:
         return np.full(len(frame), np.nan)
@@ -261,30 +192,7 @@ def _hull_points(xy: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# writers shared with assetmap.matching
-
-
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a table to CSV (UTF-8, geometry as WKT) through a temporary file.
-
-    Text cells that a spreadsheet would run as a formula are neutralised
-    (:func:`assetmap.files.safe_table`).
-
-    Parameters
-    ----------
-    frame
-        The table; a GeoDataFrame's geometry is written as WKT in British National Grid.
-    path
-        The CSV file; replaced whole or not at all.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    path = Path(path)
-    with replace_atomically(path, suffix=".tmp.csv") as tmp:
-        write_csv_text(frame, tmp)
-    return path
+# writers
 
 
 def write_geopackage(
@@ -354,8 +262,7 @@ def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None)
         problems.append(p)
     if p := check_viewer(viewer_agency):
         problems.append(p)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     visible = visible_mask(sites, viewer_agency=viewer_agency)
     xy, located = point_coordinates(sites.geometry.to_numpy())
     keep = visible & located

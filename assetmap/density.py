@@ -45,7 +45,7 @@ import os
 import shutil
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +55,7 @@ import pandas as pd
 import shapely
 
 from . import access
+from ._validate import check_sites, one_of, raise_if_any
 from .errors import InvalidArgumentError
 from .files import replace_atomically, write_csv_text
 from .localities import (
@@ -123,12 +124,6 @@ _TABLE_SUFFIXES = (".csv", ".gpkg")
 # --------------------------------------------------------------------------- helpers
 
 
-def _fail(problems: list[str]) -> None:
-    """Raise one error listing every problem, if there are any."""
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
-
-
 def _listing(values: Sequence[str], at_most: int = _LIST_AT_MOST) -> str:
     """``"a, b, c"``, or the first few and ``"and N more"``."""
     shown = ", ".join(values[:at_most])
@@ -157,29 +152,11 @@ def metric_column(metric: str, per: str = "total") -> str:
     """
     problems = []
     if metric not in METRICS:
-        problems.append(f"metric={metric!r} is not valid; expected one of: {', '.join(METRICS)}")
+        problems.append(one_of("metric", metric, METRICS))
     if per not in PER:
-        problems.append(f"per={per!r} is not valid; expected one of: {', '.join(PER)}")
-    _fail(problems)
+        problems.append(one_of("per", per, PER))
+    raise_if_any(problems)
     return metric + PER[per]
-
-
-def _check_sites(sites: object, needed: Iterable[str], problems: list[str]) -> None:
-    """Check that ``sites`` is a GeoDataFrame with the columns needed."""
-    if not isinstance(sites, gpd.GeoDataFrame):
-        problems.append(f"sites is a {type(sites).__name__}; expected a geopandas GeoDataFrame")
-        return
-    missing = [c for c in needed if c not in sites.columns]
-    if missing:
-        problems.append(
-            f"sites lacks the column(s) {', '.join(missing)}; expected the canonical site "
-            "columns of assetmap.schema.SITE_COLUMNS"
-        )
-    if sites.crs is None:
-        problems.append(
-            "sites has no CRS (sites.crs is None); expected EPSG:27700 (British National Grid) "
-            "or another CRS that can be reprojected to it"
-        )
 
 
 def _values(sites: pd.DataFrame, column: str) -> np.ndarray:
@@ -224,7 +201,7 @@ def _from_geodataframe(frame: gpd.GeoDataFrame, argument: str) -> tuple[gpd.GeoD
         )
     if len(frame) == 0:
         problems.append(f"{argument} has no rows; expected at least one locality polygon")
-    _fail(problems)
+    raise_if_any(problems)
     kinds = shapely.get_type_id(frame.geometry.to_numpy())
     allowed = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
     bad = np.flatnonzero(~np.isin(kinds, allowed))
@@ -431,7 +408,7 @@ def read_population(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     if not records and not bad:
         problems.append(f"path={str(path)!r} has no rows of data; expected one row per area")
-    _fail(problems)
+    raise_if_any(problems)
     return frame
 
 
@@ -538,7 +515,7 @@ class LocalityDensity:
                 "per='residents' needs a population table; expected density_by_locality(..., "
                 "population=read_population(path))"
             )
-        _fail(problems)
+        raise_if_any(problems)
         frame = self.localities[["code", "name", self.localities.geometry.name]].copy()
         table = self.metrics.drop(columns=["name"])
         frame = frame.join(table, on="code")
@@ -654,10 +631,10 @@ def density_by_locality(
             problems.append(
                 f"by={by!r} is not valid; expected None or one of: {', '.join(BREAKDOWNS)}"
             )
-    _check_sites(sites, needed, problems)
+    check_sites(sites, needed, problems)
     sites = _viewers_sites(sites, viewer, problems)
     pop = _check_population(population, problems)
-    _fail(problems)
+    raise_if_any(problems)
 
     locs, notes = resolve_localities(localities, argument="localities")
     assignment = assign_localities(sites, locs)
@@ -876,10 +853,7 @@ def _check_classify_args(
 ) -> tuple[list[str], np.ndarray | None]:
     problems = []
     if scheme not in SCHEMES:
-        problems.append(
-            f"scheme={scheme!r} is not a classification scheme; expected one of: "
-            f"{', '.join(SCHEMES)}"
-        )
+        problems.append(one_of("scheme", scheme, SCHEMES, what="a classification scheme"))
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         problems.append(f"k={k!r} is not valid; expected a whole number of classes, 1 or more")
     edges = None
@@ -968,7 +942,7 @@ def classify(
             f"values has entries that are not numbers (dtype {series.dtype}); expected numbers"
         )
         y_all = None
-    _fail(problems)
+    raise_if_any(problems)
 
     ok = np.isfinite(y_all)
     y = y_all[ok]
@@ -1088,9 +1062,7 @@ def _check_hex_args(size_m: object, orientation: object, problems: list[str]) ->
             "in metres, a number above 0"
         )
     if orientation not in ORIENTATIONS:
-        problems.append(
-            f"orientation={orientation!r} is not valid; expected one of: {', '.join(ORIENTATIONS)}"
-        )
+        problems.append(one_of("orientation", orientation, ORIENTATIONS))
 
 
 def _hex_cells(u: np.ndarray, v: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -1177,7 +1149,7 @@ def hex_grid(
     """
     problems: list[str] = []
     _check_hex_args(size_m, orientation, problems)
-    _fail(problems)
+    raise_if_any(problems)
     minx, miny, maxx, maxy = _extent(extent, "extent")
     size = float(size_m)
     umin, vmin, umax, vmax = (
@@ -1254,10 +1226,10 @@ def hex_density(
     >>> cells[["hex_id", "sites", "sites_per_km2"]]  # doctest: +SKIP
     """
     problems: list[str] = []
-    _check_sites(sites, [*VALUE_COLUMNS, "sensitivity"], problems)
+    check_sites(sites, [*VALUE_COLUMNS, "sensitivity"], problems)
     _check_hex_args(size_m, orientation, problems)
     sites = _viewers_sites(sites, viewer, problems)
-    _fail(problems)
+    raise_if_any(problems)
     frame = sites if sites.crs.equals(CRS_BNG) else sites.to_crs(CRS_BNG)
     geoms = frame.geometry.to_numpy()
     kinds = shapely.get_type_id(geoms)
@@ -1323,7 +1295,7 @@ def _weights(frame: pd.DataFrame, weight: str | None, problems: list[str]) -> np
         )
         return None
     if weight not in frame.columns:
-        return None  # reported by _check_sites
+        return None  # reported by check_sites
     return _values(frame, weight)
 
 
@@ -1376,10 +1348,10 @@ def heat_points(
     """
     problems: list[str] = []
     needed = ["sensitivity"] + ([weight] if weight in VALUE_COLUMNS else [])
-    _check_sites(sites, needed, problems)
+    check_sites(sites, needed, problems)
     sites = _viewers_sites(sites, viewer, problems)
     values = _weights(sites, weight, problems) if isinstance(sites, pd.DataFrame) else None
-    _fail(problems)
+    raise_if_any(problems)
     keep = _located_points(sites) & np.isfinite(values) & (values > 0)
     if not keep.any():
         return []
@@ -1487,10 +1459,10 @@ def kde_surface(
             or value <= 0
         ):
             problems.append(f"{name}={value!r} is not valid; expected metres, a number above 0")
-    _check_sites(sites, [weight] if weight in VALUE_COLUMNS else [], problems)
+    check_sites(sites, [weight] if weight in VALUE_COLUMNS else [], problems)
     sites = _viewers_sites(sites, viewer, problems)
     values = _weights(sites, weight, problems) if isinstance(sites, pd.DataFrame) else None
-    _fail(problems)
+    raise_if_any(problems)
     frame = sites if sites.crs.equals(CRS_BNG) else sites.to_crs(CRS_BNG)
     keep = _located_points(frame) & np.isfinite(values)
     if not keep.any():
@@ -1721,7 +1693,7 @@ def write_table(
         )
     if suffix == ".gpkg" and (not isinstance(layer, str) or not layer.strip()):
         problems.append(f"layer={layer!r} is not valid; expected a layer name")
-    _fail(problems)
+    raise_if_any(problems)
 
     table = frame
     if any(name is not None for name in table.index.names):

@@ -46,6 +46,7 @@ __all__ = [
     "system_error_message",
     "temporary_files",
     "unwritable_folder",
+    "write_csv",
     "write_csv_text",
     "xlsx_bytes",
 ]
@@ -369,6 +370,29 @@ def write_csv_text(frame: pd.DataFrame, target) -> None:
         A path or a text buffer.
     """
     safe_table(frame).to_csv(target, index=False, encoding="utf-8", lineterminator="\r\n")
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table to a CSV file (UTF-8, geometry as WKT) through a temporary file.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`safe_table`).
+
+    Parameters
+    ----------
+    frame
+        The table; a GeoDataFrame's geometry is written as WKT in British National Grid.
+    path
+        The CSV file; replaced whole or not at all.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    with replace_atomically(path, suffix=".tmp.csv") as tmp:
+        write_csv_text(frame, tmp)
+    return path
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

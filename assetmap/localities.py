@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._validate import validate_choice
 from .datasets import get_path
 from .errors import DataNotFoundError, InvalidArgumentError
-from .schema import CRS_BNG, validate_choice
+from .schema import CRS_BNG
 
 __all__ = [
     "ATTRIBUTION",

@@ -78,19 +78,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .colocation import (
-    agency_codes,
-    check_frame,
-    check_positive,
-    check_viewer,
-    point_coordinates,
-    visible_mask,
-    write_csv,
-    write_geopackage,
-)
+from ._validate import check_frame, check_positive, check_viewer, raise_if_any
+from .colocation import agency_codes, visible_mask, write_geopackage
 from .errors import InvalidArgumentError
+from .files import write_csv
 from .savings import DEFAULT_COST_PER_SQFT, avoided_cost, check_cost_per_sqft
-from .schema import CRS_BNG, USE_CLASSES
+from .schema import CRS_BNG, USE_CLASSES, point_coordinates
 
 __all__ = [
     "DEFAULT_MAX_DISTANCE_M",
@@ -203,8 +196,7 @@ def offers_from_sites(
     problems, sites = check_frame("offers", sites, _OFFER_REQUIRED)
     if p := check_viewer(viewer_agency):
         problems.append(p)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     _, located = point_coordinates(sites.geometry.to_numpy())
     surplus = _numbers(sites, "surplus_sqft")
     keep = visible_mask(sites, viewer_agency=viewer_agency) & located & (surplus > 0)
@@ -408,8 +400,7 @@ def find_candidates(
                 + _some(f"{lab} ({v:g})" for lab, v in zip(labels[bad], need[bad], strict=True))
                 + "; expected a positive number of square feet"
             )
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     size_weight = float(size_weight)
 
     # who may see what
@@ -958,8 +949,7 @@ def allocate(
         check_cost_per_sqft(cost_per_sqft)
     except InvalidArgumentError as exc:
         problems.append(str(exc))
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
 
     cand = match.candidates
     req_pos, off_pos = match._req_pos, match._off_pos

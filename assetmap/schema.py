@@ -10,13 +10,17 @@ copy of a rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 
-from .errors import InvalidArgumentError
+from ._validate import validate_choice
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
     "AREA_UNITS",
@@ -37,9 +41,11 @@ __all__ = [
     "classify_use",
     "empty_requests",
     "empty_sites",
+    "in_place",
     "normalise_sector",
     "normalise_sensitivity",
     "normalise_tenure",
+    "point_coordinates",
     "string_bytes",
     "strip_strings",
     "stripped_text",
@@ -178,35 +184,6 @@ def empty_requests():
     geopandas.GeoDataFrame
     """
     return _empty(REQUEST_COLUMNS)
-
-
-def validate_choice(name: str, value: str, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a clear error.
-
-    Parameters
-    ----------
-    name
-        The argument's name, for the message.
-    value
-        The value given.
-    choices
-        The valid values.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    InvalidArgumentError
-        Naming the argument, the value and every valid choice.
-    """
-    choices = tuple(choices)
-    if value not in choices:
-        raise InvalidArgumentError(
-            f"{name}={value!r} is not valid; expected one of: {', '.join(choices)}"
-        )
-    return value
 
 
 def area_to_sqft(values: pd.Series, unit: str) -> pd.Series:
@@ -526,3 +503,65 @@ def normalise_postcodes(values: pd.Series) -> pd.Series:
 def finite(values: pd.Series) -> np.ndarray:
     """Return a boolean array: the value is a finite number."""
     return np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
+
+
+def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
+    """Where each site or request is: x, y of a point, or of a polygon's centroid.
+
+    The one rule for a row's location, used by co-location, matching and the
+    print maps.
+
+    Parameters
+    ----------
+    geoms
+        Geometries (a GeoSeries or an array), in the CRS wanted for the result.
+
+    Returns
+    -------
+    xy, located
+        An ``(n, 2)`` float array (NaN where there is no location) and a boolean
+        array: the row has a finite location (not missing, not empty).
+    """
+    arr = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(arr)
+    ok = ~missing
+    ok[ok] = ~shapely.is_empty(arr[ok])
+    xy = np.full((len(arr), 2), np.nan)
+    if ok.any():
+        located = arr[ok]
+        not_point = shapely.get_type_id(located) != 0
+        if not_point.any():
+            located = located.copy()
+            located[not_point] = shapely.centroid(located[not_point])
+        xy[ok, 0] = shapely.get_x(located)
+        xy[ok, 1] = shapely.get_y(located)
+    ok &= np.isfinite(xy).all(axis=1)
+    return xy, ok
+
+
+def in_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
+    """Which rows of ``frame`` lie in ``outline`` (edges included); all located rows for None.
+
+    The rule for "this site is in the place": its :func:`point_coordinates`
+    (a polygon's centroid) lies in or on the place's outline.
+
+    Parameters
+    ----------
+    frame
+        Sites or requests in EPSG:27700 (a polygon counts by its centroid).
+    outline
+        A place's polygon (EPSG:27700), or ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, aligned to ``frame``; rows without a location are ``False``.
+    """
+    xy, located = point_coordinates(frame.geometry.to_numpy())
+    keep = np.zeros(len(frame), dtype=bool)
+    if outline is None:
+        return located
+    if located.any():
+        shapely.prepare(outline)
+        keep[located] = shapely.intersects_xy(outline, xy[located, 0], xy[located, 1])
+    return keep

@@ -25,6 +25,9 @@ page saying which file and what is wrong (never a secret's value). Streamlit
 itself takes a file it cannot parse for no secrets at all, so the secrets are
 read here, from the files Streamlit reads. No secrets file at all is the local
 single user.
+
+Pages ask :func:`viewer` who is looking in the run, and take the sites that
+viewer may see in full from :func:`visible_estate`.
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import geopandas as gpd
 import streamlit as st
 
 from assetmap import access
 from assetmap.access import Viewer
+from assetmap.app import state
 from assetmap.errors import AssetmapError
 from assetmap.maps.safe_html import markdown_text as md
 
@@ -53,6 +58,8 @@ __all__ = [
     "sidebar_note",
     "sign_in_configured",
     "stop_if_secrets_broken",
+    "viewer",
+    "visible_estate",
 ]
 
 #: The secrets section of assetmap's own settings.
@@ -267,7 +274,7 @@ def _mapping(problems: list[str]) -> dict[str, str] | None:
 def current_viewer() -> Viewer | None:
     """Who is looking: the signed-in user, the local user, or ``None`` (must sign in).
 
-    The viewer is also kept in the session for :func:`assetmap.app.shell.viewer`.
+    The viewer is also kept in the session for :func:`viewer`.
     Broken secrets stop the run (:func:`sign_in_configured` reads them).
     """
     if not sign_in_configured():
@@ -292,6 +299,23 @@ def current_viewer() -> Viewer | None:
 def remembered_viewer() -> Viewer | None:
     """The viewer :func:`current_viewer` found in this session's latest run."""
     return st.session_state.get(_VIEWER_KEY)
+
+
+def viewer() -> Viewer:
+    """Who is looking in this run (:func:`remembered_viewer`, else :func:`current_viewer`).
+
+    Stops the page when sign-in is configured and nobody has signed in.
+    """
+    found = remembered_viewer() or current_viewer()
+    if found is None:
+        sign_in_page()
+        st.stop()
+    return found
+
+
+def visible_estate() -> gpd.GeoDataFrame:
+    """Every site of the store that the viewer may see in full."""
+    return access.visible_sites(state.estate_sites(), viewer())
 
 
 def sign_in_page() -> None:

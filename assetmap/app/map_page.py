@@ -1,6 +1,6 @@
 """The Map page: every site of the chosen place on one map, with the analyses as layers.
 
-The place and the filters come from the sidebar (:mod:`assetmap.app.shell`);
+The place and the filters come from the sidebar (:mod:`assetmap.app.sidebar`);
 the layers (sites by sector, density choropleth, co-location clusters, surplus
 offers, the allocation plan's match lines) are switched on and off below them.
 The number of sites after the filters is shown above the map; clicking a site

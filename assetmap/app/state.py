@@ -17,9 +17,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 import streamlit as st
 
+from assetmap import selection
 from assetmap.colocation import ColocationResult, colocation_clusters
 from assetmap.density import (
     Classification,
@@ -139,12 +139,7 @@ def boundaries(level: str = "district") -> gpd.GeoDataFrame:
 def place_outline(level: str, code: str):
     """The outline (EPSG:27700) of one bundled locality, or of a whole level when ``code`` is
     empty; ``None`` when the code is not in the level."""
-    frame = load_localities(level)
-    if code:
-        frame = frame[frame["code"].astype(str) == code]
-    if frame.empty:
-        return None
-    return shapely.union_all(np.asarray(frame.geometry, dtype=object))
+    return selection.place_outline(load_localities(level), code)
 
 
 def read_boundaries(path: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -161,45 +156,17 @@ def postcode_point(postcode: str) -> tuple[float, float] | None:
     return float(found["easting"].iloc[0]), float(found["northing"].iloc[0])
 
 
-def _inside(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
-    if outline is None:
-        return np.ones(len(frame), dtype=bool)
-    geoms = frame.geometry
-    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
-    points = np.asarray(geoms, dtype=object)
-    keep = np.zeros(len(frame), dtype=bool)
-    if located.any():
-        pts = shapely.point_on_surface(points[located])
-        shapely.prepare(outline)
-        keep[located] = shapely.intersects_xy(outline, shapely.get_x(pts), shapely.get_y(pts))
-    return keep
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
-def place_sites(key: tuple, _outline, _chosen) -> gpd.GeoDataFrame:
+def place_sites(key: tuple, _outline, _chosen: selection.Selection) -> gpd.GeoDataFrame:
     """The sites inside ``_outline`` that pass the filters of ``_chosen``; cached by ``key``
     (see :func:`assetmap.app.shell.cache_key`)."""
-    from assetmap.app.shell import filter_sites
-
-    sites = estate_sites()
-    sites = sites[_inside(sites, _outline)]
-    return filter_sites(
-        sites,
-        _chosen.sectors,
-        _chosen.agencies,
-        uses=_chosen.uses,
-        tenures=_chosen.tenures,
-        min_surplus=_chosen.min_surplus,
-    )
+    return selection.select_sites(estate_sites(), _outline, _chosen)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def place_requests(key: tuple, _outline) -> gpd.GeoDataFrame:
     """The store's space requests inside ``_outline`` (requests with no point are kept)."""
-    requests = estate_requests()
-    geoms = requests.geometry
-    unlocated = (geoms.isna() | geoms.is_empty).to_numpy()
-    return requests[_inside(requests, _outline) | unlocated]
+    return selection.select_requests(estate_requests(), _outline)
 
 
 @st.cache_data(show_spinner="Finding co-location clusters…", max_entries=16)

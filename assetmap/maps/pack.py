@@ -32,11 +32,13 @@ import geopandas as gpd
 import pandas as pd
 
 from .. import access
+from .._validate import raise_if_any
 from ..access import Viewer
-from ..colocation import DEFAULT_DISTANCE_M, colocation_clusters, point_coordinates, write_csv
+from ..colocation import DEFAULT_DISTANCE_M, colocation_clusters
 from ..errors import InvalidArgumentError
-from ..files import guard_output, unwritable_folder
+from ..files import guard_output, unwritable_folder, write_csv
 from ..localities import LEVELS, assign_localities
+from ..schema import point_coordinates
 from ..store import EstateStore, default_store_path, open_store
 from .static import (
     Place,
@@ -295,8 +297,7 @@ def export_pack(
         viewer = access.as_viewer(viewer)
     except InvalidArgumentError as exc:
         problems.append(str(exc))
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     assert resolved is not None and folder is not None and sites is not None
 
     def report(stage: str, fraction: float) -> None:

@@ -57,19 +57,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon, Rectangle
 
 from .. import access
+from .._validate import check_frame, check_positive, one_of, raise_if_any
 from ..access import Viewer
-from ..colocation import (
-    DEFAULT_DISTANCE_M,
-    ColocationResult,
-    check_frame,
-    check_positive,
-    colocation_clusters,
-    point_coordinates,
-)
+from ..colocation import DEFAULT_DISTANCE_M, ColocationResult, colocation_clusters
 from ..errors import InvalidArgumentError
 from ..files import guard_output, replace_atomically, unwritable_folder
 from ..localities import ATTRIBUTION, LEVELS, load_localities
-from ..schema import CRS_BNG, SECTORS
+from ..schema import CRS_BNG, SECTORS, in_place, point_coordinates
 from ..settings import TileSetting, default_store_path
 from .style import (
     BOUNDARY_STYLE,
@@ -169,6 +163,8 @@ _RC: dict[str, Any] = {
     "savefig.bbox": None,
     "legend.frameon": False,
     "text.usetex": False,
+    # text is text: a register value or a place name with "$...$" is never a formula
+    "text.parse_math": False,
     "image.interpolation": "antialiased",
 }
 # rcParams are global: drawing and saving hold this lock so that two threads never
@@ -275,31 +271,6 @@ def resolve_place(name: str | Place) -> Place:
     )
 
 
-def in_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
-    """Which rows of ``frame`` lie in ``outline`` (edges included); all located rows for None.
-
-    Parameters
-    ----------
-    frame
-        Sites or requests in EPSG:27700 (a polygon counts by its centroid).
-    outline
-        A place's polygon (EPSG:27700), or ``None``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean, aligned to ``frame``; rows without a location are ``False``.
-    """
-    xy, located = point_coordinates(frame.geometry.to_numpy())
-    keep = np.zeros(len(frame), dtype=bool)
-    if outline is None:
-        return located
-    if located.any():
-        shapely.prepare(outline)
-        keep[located] = shapely.intersects_xy(outline, xy[located, 0], xy[located, 1])
-    return keep
-
-
 # --------------------------------------------------------------------------- results
 
 
@@ -384,7 +355,7 @@ def _check_common(
     problems: list[str],
 ) -> None:
     if kind not in KINDS:
-        problems.append(f"kind={kind!r} is not a map kind; expected one of: {', '.join(KINDS)}")
+        problems.append(one_of("kind", kind, KINDS, what="a map kind"))
     _check_paper(paper, problems)
     if not isinstance(landscape, bool):
         problems.append(f"landscape={landscape!r} is not valid; expected True or False")
@@ -394,9 +365,7 @@ def _check_common(
 
 def _check_paper(paper: object, problems: list[str]) -> None:
     if paper not in PAPERS:
-        problems.append(
-            f"paper={paper!r} is not a paper size; expected one of: {', '.join(PAPERS)}"
-        )
+        problems.append(one_of("paper", paper, PAPERS, what="a paper size"))
 
 
 def _check_text(name: str, value: object, problems: list[str]) -> None:
@@ -406,13 +375,9 @@ def _check_text(name: str, value: object, problems: list[str]) -> None:
 
 def _check_format_dpi(fmt: object, dpi: object, problems: list[str]) -> None:
     if fmt not in FORMATS:
-        problems.append(
-            f"format={fmt!r} is not a map file format; expected one of: {', '.join(FORMATS)}"
-        )
+        problems.append(one_of("format", fmt, FORMATS, what="a map file format"))
     if isinstance(dpi, bool) or dpi not in DPIS:
-        problems.append(
-            f"dpi={dpi!r} is not valid; expected one of: {', '.join(str(d) for d in DPIS)}"
-        )
+        problems.append(one_of("dpi", dpi, DPIS))
 
 
 def option_problems(
@@ -1356,11 +1321,9 @@ def build_map(
         problems.extend(req_problems)
     if kind == "density":
         if metric not in METRICS:
-            problems.append(
-                f"metric={metric!r} is not valid; expected one of: {', '.join(METRICS)}"
-            )
+            problems.append(one_of("metric", metric, METRICS))
         if per not in PER:
-            problems.append(f"per={per!r} is not valid; expected one of: {', '.join(PER)}")
+            problems.append(one_of("per", per, PER))
         try:
             classify([], scheme=scheme, k=k, bins=bins)  # checks the arguments only
         except InvalidArgumentError as exc:
@@ -1387,8 +1350,7 @@ def build_map(
         viewer = access.as_viewer(viewer)
     except InvalidArgumentError as exc:
         problems.append(str(exc))
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
 
     with _fixed_rc():
         return _build(
@@ -1452,8 +1414,7 @@ def _build(
     view = shapely.box(x0, y0, x1, y1)
     problems: list[str] = []
     locs, level = _localities_for(localities, place, view, problems)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     if locs is not None and len(locs):
         if place is not None:
             rep = shapely.point_on_surface(locs.geometry.to_numpy())
@@ -1764,8 +1725,7 @@ def save_map(
         problems.append(
             f"target is a {type(target).__name__}; expected a file path or a binary file object"
         )
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     spec = FORMATS[format]
     with _fixed_rc():
         if not is_path:
@@ -1807,8 +1767,7 @@ def map_bytes(
     """
     problems: list[str] = []
     _check_format_dpi(format, dpi, problems)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     figure = render_map(kind, sites, **render)
     buffer = io.BytesIO()
     save_map(figure, buffer, format=format, dpi=dpi)

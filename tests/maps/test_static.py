@@ -616,6 +616,16 @@ def test_dense_point_layers_are_rasterised_in_svg_but_the_legend_stays_text():
     assert not list(ET.fromstring(sparse).iter(f"{SVG_NS}image"))
 
 
+def test_dollar_signs_in_names_are_text_not_formulas():
+    """matplotlib reads "$...$" as a formula: a name such as "$\\nosuchcmd$" (from a
+    boundary file, a title, a register) must be drawn as it is, not fail the map."""
+    hostile = "Ward $\\nosuchcmd$ and $x^2$"
+    built = build_map("sites", make_sites(20), place="Maidstone", title=hostile, drawn_on=DAY)
+    buffer = io.BytesIO()
+    save_map(built.figure, buffer, format="svg", dpi=150)
+    assert hostile in svg_texts(buffer.getvalue())
+
+
 def test_counts_read_as_english_for_one_site():
     two = make_sites(2)
     two["sensitivity"] = ["open", "restricted"]

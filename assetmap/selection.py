@@ -1,0 +1,167 @@
+"""The place and filters an officer chooses, and the sites and requests they select.
+
+Pure computation on frames (no Streamlit): the app's sidebar makes a
+:class:`Selection`, and :mod:`assetmap.app.state` caches what
+:func:`select_sites` and :func:`select_requests` return for it.
+
+A site is in a place when a point on its surface (``shapely.point_on_surface``:
+its point, or a point inside its footprint) is inside the place's outline;
+sites and requests with no geometry are in no place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from assetmap.maps.style import sector_key, sector_label
+
+__all__ = [
+    "Selection",
+    "filter_options",
+    "filter_sites",
+    "inside_place",
+    "place_outline",
+    "select_requests",
+    "select_sites",
+]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The place and filters chosen in the sidebar.
+
+    Attributes
+    ----------
+    level
+        Boundary level of the place (``""`` for the whole estate).
+    code
+        The locality's code at that level (``""`` for the whole estate).
+    place_name
+        The place's name for sentences ("Maidstone", "the whole estate").
+    sectors
+        Sector codes kept (``None``: every sector).
+    agencies, uses, tenures
+        Values kept (empty: all).
+    min_surplus
+        Keep only sites offering at least this many sq ft (0: no filter).
+    """
+
+    level: str = ""
+    code: str = ""
+    place_name: str = "the whole estate"
+    sectors: tuple[str, ...] | None = None
+    agencies: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    tenures: tuple[str, ...] = ()
+    min_surplus: float = 0.0
+
+    def key(self) -> tuple:
+        """A hashable key for caches."""
+        return (
+            self.level,
+            self.code,
+            self.sectors,
+            self.agencies,
+            self.uses,
+            self.tenures,
+            self.min_surplus,
+        )
+
+    def describe(self) -> str:
+        """The filters in words ("police and fire; at least 1,000 sq ft surplus")."""
+        parts = []
+        if self.sectors is not None:
+            parts.append(", ".join(sector_label(s) for s in self.sectors) or "no sector")
+        for values in (self.agencies, self.uses, self.tenures):
+            if values:
+                parts.append(", ".join(values))
+        if self.min_surplus > 0:
+            parts.append(f"at least {self.min_surplus:,.0f} sq ft surplus")
+        return "; ".join(parts) if parts else "no filters"
+
+
+def filter_sites(
+    sites: gpd.GeoDataFrame,
+    sectors: list[str] | tuple[str, ...] | None,
+    agencies: list[str] | tuple[str, ...] | None = None,
+    *,
+    uses: list[str] | tuple[str, ...] | None = None,
+    tenures: list[str] | tuple[str, ...] | None = None,
+    min_surplus: float = 0.0,
+) -> gpd.GeoDataFrame:
+    """Return the sites that pass the filters.
+
+    ``sectors=None`` keeps every sector and an empty list none; empty or ``None``
+    agencies, uses and tenures keep all.
+    """
+    keep = pd.Series(True, index=sites.index)
+    if sectors is not None:
+        keep &= sector_key(sites["sector"]).isin(list(sectors))
+    for column, values in (("agency", agencies), ("use", uses), ("tenure", tenures)):
+        if values:
+            keep &= sites[column].astype("object").fillna("").astype(str).isin(list(values))
+    if min_surplus > 0:
+        keep &= pd.to_numeric(sites["surplus_sqft"], errors="coerce").fillna(0) >= min_surplus
+    return sites[keep.to_numpy()]
+
+
+def filter_options(sites: pd.DataFrame, column: str) -> list[str]:
+    """The values a filter on ``column`` offers: every non-blank value, sorted."""
+    values = sites[column].astype("object").dropna().astype(str)
+    return sorted(v for v in values.unique() if v.strip())
+
+
+def _no_geometry(geoms: np.ndarray) -> np.ndarray:
+    """Missing or empty geometries (shapely's tests: GeoSeries.notna warns on empties)."""
+    return shapely.is_missing(geoms) | shapely.is_empty(geoms)
+
+
+def inside_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
+    """A mask of the rows of ``frame`` in the place ``outline`` (every row when ``None``).
+
+    A row is in the place when a point on its surface is inside the outline; a row
+    with no geometry is not.
+    """
+    if outline is None:
+        return np.ones(len(frame), dtype=bool)
+    points = np.asarray(frame.geometry, dtype=object)
+    located = ~_no_geometry(points)
+    keep = np.zeros(len(frame), dtype=bool)
+    if located.any():
+        pts = shapely.point_on_surface(points[located])
+        shapely.prepare(outline)
+        keep[located] = shapely.intersects_xy(outline, shapely.get_x(pts), shapely.get_y(pts))
+    return keep
+
+
+def place_outline(localities: gpd.GeoDataFrame, code: str):
+    """The outline of the locality ``code`` of ``localities``, or of all of them when
+    ``code`` is empty; ``None`` when the code is not there."""
+    hits = localities if not code else localities[localities["code"].astype(str) == code]
+    if hits.empty:
+        return None
+    return shapely.union_all(np.asarray(hits.geometry, dtype=object))
+
+
+def select_sites(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> gpd.GeoDataFrame:
+    """The sites inside ``outline`` (all when ``None``) that pass the filters of ``chosen``."""
+    return filter_sites(
+        sites[inside_place(sites, outline)],
+        chosen.sectors,
+        chosen.agencies,
+        uses=chosen.uses,
+        tenures=chosen.tenures,
+        min_surplus=chosen.min_surplus,
+    )
+
+
+def select_requests(requests: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:
+    """The space requests inside ``outline``; requests with no point are kept (they may be
+    anywhere)."""
+    unlocated = _no_geometry(np.asarray(requests.geometry, dtype=object))
+    return requests[inside_place(requests, outline) | unlocated]
