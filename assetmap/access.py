@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from assetmap._validate import raise_if_any
 from assetmap.errors import InvalidArgumentError, PermissionDeniedError
 from assetmap.settings import AGENCY_ENV, local_agency
 
@@ -135,8 +136,7 @@ class Viewer:
             problems.append(
                 f"agency={self.agency!r} is not valid; expected None or an agency's name"
             )
-        if problems:
-            raise InvalidArgumentError("; ".join(problems))
+        raise_if_any(problems)
 
     @property
     def key(self) -> str:
@@ -302,8 +302,10 @@ def _disclosed(rows: pd.DataFrame, viewer: Viewer | str | None, renumber: bool) 
         return rows
     viewer = as_viewer(viewer)
     key = viewer.key if viewer is not None else ""
-    owners = rows["source_owner"].astype(str).map(agency_key)
-    theirs = (owners != key).to_numpy(dtype=bool) if key else np.ones(len(rows), dtype=bool)
+    # each owner's name compared once (an estate has a handful of owners, not a million)
+    codes, owners = pd.factorize(rows["source_owner"].astype(str))
+    mine = np.fromiter((bool(key) and agency_key(o) == key for o in owners), bool, len(owners))
+    theirs = (codes < 0) | ~np.append(mine, False)[codes]
     if not theirs.any():
         return rows
     rows = rows.copy()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from assetmap._validate import raise_if_any
 from assetmap.access import Viewer
 from assetmap.errors import InvalidArgumentError, StoreError
 from assetmap.settings import AUDIT_ENV, audit_log
@@ -145,8 +146,7 @@ def record(
             problems.append(f"counts[{key!r}]={value!r} is not valid; expected a whole number")
         else:
             clean[str(key)] = int(value)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     entry = AuditEntry(
         time=datetime.now(UTC).isoformat(timespec="seconds"),
         user=viewer.user,

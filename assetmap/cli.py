@@ -20,6 +20,7 @@ import json
 import sys
 from pathlib import Path
 
+from ._validate import raise_if_any
 from .errors import AssetmapError
 from .files import system_error_message
 from .schema import SECTORS
@@ -70,7 +71,6 @@ def _progress_bar(description: str):
 
 
 def _cmd_import(args) -> int:
-    from .errors import InvalidArgumentError
     from .files import guard_output
     from .registers.importer import import_register
     from .store import open_store
@@ -80,8 +80,7 @@ def _cmd_import(args) -> int:
         guard_output(
             args.report, store=open_store(args.store).path, name="--report", problems=problems
         )
-        if problems:
-            raise InvalidArgumentError("; ".join(problems))
+        raise_if_any(problems)
     update, bar = _progress_bar(Path(args.path).name)
     try:
         report = import_register(
@@ -251,8 +250,7 @@ def _cmd_density(args) -> int:
             check()
         except InvalidArgumentError as exc:
             problems.append(str(exc))
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
 
     population = read_population(args.population) if args.population else None
     column = metric_column(args.metric, args.per)
@@ -329,7 +327,6 @@ def _store_and_out(args, problems: list[str]):
 def _cmd_colocate(args) -> int:
     from ._validate import check_positive
     from .colocation import colocation_clusters
-    from .errors import InvalidArgumentError
 
     problems: list[str] = []
     store, out = _store_and_out(args, problems)
@@ -340,8 +337,7 @@ def _cmd_colocate(args) -> int:
         guard_output(members, store=store.path, name="--out (members)", problems=problems)
     if p := check_positive("--distance", args.distance):
         problems.append(p)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     from .access import visible_sites
 
     # withheld first, so that no row label counts what was withheld (assetmap.access)
@@ -374,7 +370,6 @@ def _cmd_colocate(args) -> int:
 
 def _cmd_match(args) -> int:
     from ._validate import check_positive
-    from .errors import InvalidArgumentError
     from .matching import allocate, find_candidates
 
     problems: list[str] = []
@@ -383,8 +378,7 @@ def _cmd_match(args) -> int:
         problems.append(f"--requests {args.requests!r} is not a file; expected a requests register")
     if p := check_positive("--time-limit", args.time_limit, "a positive number of seconds"):
         problems.append(p)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     if args.requests is not None:
         from .registers.importer import prepare_register
 
@@ -520,8 +514,7 @@ def _cmd_export_map(args) -> int:
             f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
             "register first)"
         )
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     try:
         built = build_map(
             args.kind,

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from ._validate import raise_if_any
 from .errors import InvalidArgumentError
 
 __all__ = [
@@ -227,8 +228,7 @@ def _read(
     """One setting, read from ``environ`` (default :data:`os.environ`); raise if wrong."""
     problems: list[str] = []
     value = reader(os.environ if environ is None else environ, problems)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     return value
 
 
@@ -269,8 +269,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         cache_dir=_read_cache_dir(env, problems),
         tiles=_read_tiles(env, problems),
     )
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     return settings
 
 

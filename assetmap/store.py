@@ -22,7 +22,8 @@ Opening the store, to read or to write, checks what the file is:
 - SQLite's ``PRAGMA quick_check`` runs on the file: a damaged store gives one
   clear :class:`StoreError`. A writer checks the store every time, under its
   lock; readers check each state of the file once a process (the check costs
-  about a tenth of reading the sites: 0.3 s for a store of a million sites).
+  about a tenth of reading the sites: 0.26 s for a store of a million sites;
+  ``benchmarks/bench_store_check.py``).
 - Temporary files left beside the store by a writer that was killed are
   removed, once the store's lock shows that no writer is at work.
 

@@ -279,23 +279,18 @@ def sidebar() -> Selection:
                 "Sites: "
                 + " · ".join(f"{sector_label(s)} {int(counts.get(s, 0)):,}" for s in present)
             )
-            agencies = st.multiselect(
-                "Agency",
-                _carry_over(AGENCY_FILTER_KEY, filter_options(sites, "agency")),
-                placeholder="All agencies",
-                key=AGENCY_FILTER_KEY,
-            )
-            uses = st.multiselect(
-                "Use",
-                _carry_over(USE_FILTER_KEY, filter_options(sites, "use")),
-                placeholder="All uses",
-                key=USE_FILTER_KEY,
-            )
-            tenures = st.multiselect(
-                "Tenure",
-                _carry_over(TENURE_FILTER_KEY, filter_options(sites, "tenure")),
-                placeholder="All tenures",
-                key=TENURE_FILTER_KEY,
+            agencies, uses, tenures = (
+                st.multiselect(
+                    label,
+                    _carry_over(key, filter_options(sites, column)),
+                    placeholder=f"All {plural}",
+                    key=key,
+                )
+                for label, column, plural, key in (
+                    ("Agency", "agency", "agencies", AGENCY_FILTER_KEY),
+                    ("Use", "use", "uses", USE_FILTER_KEY),
+                    ("Tenure", "tenure", "tenures", TENURE_FILTER_KEY),
+                )
             )
             min_surplus = st.number_input(
                 "Minimum surplus (sq ft)",

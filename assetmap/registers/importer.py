@@ -18,8 +18,9 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .._validate import raise_if_any
 from ..access import Viewer, import_owner, may_remove_source, owns, visible_mask
-from ..errors import InvalidArgumentError, PermissionDeniedError
+from ..errors import PermissionDeniedError
 from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
@@ -280,8 +281,7 @@ def _prepare(
     ``easting`` and ``northing`` columns (see :func:`check_sites`); with
     ``stage_only`` it stops before the checks and returns what they need."""
     problems = _check_args(kind, sector, profile)
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
 
     def step(i: int) -> None:
         if progress is not None:
@@ -736,8 +736,8 @@ def remove_register(
     if viewer is not None and viewer.signed_in:
         if owner is None:
             log = store.imports()
-            mine = [o for o in log.loc[log["source_file"] == source_file, "source_owner"]]
-            owner = next((o for o in mine if owns(o, viewer)), None)
+            named = log.loc[log["source_file"] == source_file, "source_owner"]
+            owner = next((o for o in named if owns(o, viewer)), None)
         if owner is None or not may_remove_source(owner, viewer):
             raise PermissionDeniedError(
                 f"{source_file!r} is not a source of {viewer.agency or 'your agency'}; you may "

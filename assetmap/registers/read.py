@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._validate import raise_if_any
 from ..errors import AssetmapError, InvalidArgumentError, RegisterReadError, UnsafeArchiveError
 from ..schema import CRS_BNG, stripped_text
 
@@ -927,8 +928,7 @@ def read_register(
             problems.append(
                 f"{option}={value!r} is not valid; expected a whole number of {unit}, at least 1"
             )
-    if problems:
-        raise InvalidArgumentError("; ".join(problems))
+    raise_if_any(problems)
     max_rows = DEFAULT_MAX_ROWS if max_rows is None else max_rows
     max_columns = DEFAULT_MAX_COLUMNS if max_columns is None else max_columns
     if isinstance(source, (bytes, bytearray, memoryview)):
