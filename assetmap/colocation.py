@@ -89,7 +89,8 @@ _REQUIRED = ("agency", "sector")
 
 def _norm(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Factorize text compared as :func:`assetmap.access.agency_key` compares it (spacing
-    collapsed, case folded): codes, display labels."""
+    collapsed, case folded): codes, display labels.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     raw = pd.Series(uniques, dtype="str").fillna("")
     keys = raw.map(access.agency_key).to_numpy(dtype=object)  # the distinct values only

@@ -170,7 +170,8 @@ def _restricted(sites: pd.DataFrame) -> np.ndarray:
 
 def _viewers_sites(sites: gpd.GeoDataFrame, viewer: object, problems: list[str]):
     """The sites ``viewer`` may see (the disclosure rule, applied before anything is
-    computed), or ``sites`` as given with a problem noted when ``viewer`` is not valid."""
+    computed), or ``sites`` as given with a problem noted when ``viewer`` is not valid.
+    """
     try:
         viewer = access.as_viewer(viewer)  # type: ignore[arg-type]
     except InvalidArgumentError as exc:

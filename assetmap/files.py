@@ -124,7 +124,8 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 
 def is_store_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an SQLite file holding the ``sites`` and ``imports`` tables of
-    an estate store (of any version of assetmap); ``False`` for anything else."""
+    an estate store (of any version of assetmap); ``False`` for anything else.
+    """
     try:
         with open(path, "rb") as fh:
             if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
@@ -468,7 +469,8 @@ _DATABASE_REASONS = (
 
 def _shown_path(name: str | bytes | None) -> tuple[str, bool] | None:
     """A path for a message, and whether it is a folder: a temporary file or folder
-    assetmap made (a hidden name holding ``.tmp``) is shown as the folder it is in."""
+    assetmap made (a hidden name holding ``.tmp``) is shown as the folder it is in.
+    """
     if name is None:
         return None
     path = Path(name.decode(errors="replace") if isinstance(name, bytes) else str(name))

@@ -240,7 +240,8 @@ class PostcodeDirectory:
     def _find(self, postcodes: pd.Series) -> tuple[np.ndarray, ...]:
         """Where each postcode is: found, easting and northing (NaN where not found or
         without a grid reference), and its row in the directory (clipped; meaningful
-        where found)."""
+        where found).
+        """
         table = self._load()
         # packing truncates longer postcodes, so a too-long value must not match
         query, usable = _query_keys(postcodes)

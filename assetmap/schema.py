@@ -387,7 +387,8 @@ def arrow_strings(values: pd.Series):
 def one_value(arr) -> bool:
     """Whether every value of a pyarrow array without nulls is the same (so when it is
     empty). The first and last values are compared first: a column that varies
-    usually shows it there, without a scan."""
+    usually shows it there, without a scan.
+    """
     import pyarrow.compute as pc
 
     if len(arr) < 2:
@@ -506,10 +507,12 @@ def finite(values: pd.Series) -> np.ndarray:
 
 
 def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
-    """Where each site or request is: x, y of a point, or of a polygon's centroid.
+    """Where each site or request is: x, y of a point, or of a point on a polygon's surface.
 
-    The one rule for a row's location, used by co-location, matching and the
-    print maps.
+    The one rule for a row's location, used by co-location, matching, the print maps
+    and "in the place" (:func:`in_place`). A polygon is represented by
+    ``shapely.point_on_surface``, as the importer represents a footprint: unlike its
+    centroid, the point always lies inside the shape (an L- or C-shaped site).
 
     Parameters
     ----------
@@ -532,7 +535,7 @@ def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
         not_point = shapely.get_type_id(located) != 0
         if not_point.any():
             located = located.copy()
-            located[not_point] = shapely.centroid(located[not_point])
+            located[not_point] = shapely.point_on_surface(located[not_point])
         xy[ok, 0] = shapely.get_x(located)
         xy[ok, 1] = shapely.get_y(located)
     ok &= np.isfinite(xy).all(axis=1)
@@ -542,13 +545,14 @@ def point_coordinates(geoms) -> tuple[np.ndarray, np.ndarray]:
 def in_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
     """Which rows of ``frame`` lie in ``outline`` (edges included); all located rows for None.
 
-    The rule for "this site is in the place": its :func:`point_coordinates`
-    (a polygon's centroid) lies in or on the place's outline.
+    The one rule for "this site is in the place", used by the app, the print maps and
+    the pack: its :func:`point_coordinates` (a point on a polygon's surface) lies in or
+    on the place's outline.
 
     Parameters
     ----------
     frame
-        Sites or requests in EPSG:27700 (a polygon counts by its centroid).
+        Sites or requests in EPSG:27700 (a polygon counts by a point on its surface).
     outline
         A place's polygon (EPSG:27700), or ``None``.
 

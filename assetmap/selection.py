@@ -4,9 +4,9 @@ Pure computation on frames (no Streamlit): the app's sidebar makes a
 :class:`Selection`, and :mod:`assetmap.app.state` caches what
 :func:`select_sites` and :func:`select_requests` return for it.
 
-A site is in a place when a point on its surface (``shapely.point_on_surface``:
-its point, or a point inside its footprint) is inside the place's outline;
-sites and requests with no geometry are in no place.
+A site is in a place by the one rule of :func:`assetmap.schema.in_place` (a point on
+its surface lies in or on the place's outline); sites and requests with no geometry
+are in no place.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from assetmap.maps.style import sector_key, sector_label
+from assetmap.schema import in_place
 
 __all__ = [
     "Selection",
@@ -124,24 +125,31 @@ def _no_geometry(geoms: np.ndarray) -> np.ndarray:
 def inside_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
     """A mask of the rows of ``frame`` in the place ``outline`` (every row when ``None``).
 
-    A row is in the place when a point on its surface is inside the outline; a row
-    with no geometry is not.
+    The rule is :func:`assetmap.schema.in_place` (a point on the row's surface lies in
+    or on the outline; a row with no geometry is not in any place), except that with no
+    place every row is kept.
+
+    Parameters
+    ----------
+    frame
+        Sites or requests in EPSG:27700.
+    outline
+        The place's polygon, or ``None`` for no place.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, aligned to ``frame``.
     """
     if outline is None:
         return np.ones(len(frame), dtype=bool)
-    points = np.asarray(frame.geometry, dtype=object)
-    located = ~_no_geometry(points)
-    keep = np.zeros(len(frame), dtype=bool)
-    if located.any():
-        pts = shapely.point_on_surface(points[located])
-        shapely.prepare(outline)
-        keep[located] = shapely.intersects_xy(outline, shapely.get_x(pts), shapely.get_y(pts))
-    return keep
+    return in_place(frame, outline)
 
 
 def place_outline(localities: gpd.GeoDataFrame, code: str):
     """The outline of the locality ``code`` of ``localities``, or of all of them when
-    ``code`` is empty; ``None`` when the code is not there."""
+    ``code`` is empty; ``None`` when the code is not there.
+    """
     hits = localities if not code else localities[localities["code"].astype(str) == code]
     if hits.empty:
         return None
@@ -162,6 +170,7 @@ def select_sites(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> gpd.Geo
 
 def select_requests(requests: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:
     """The space requests inside ``outline``; requests with no point are kept (they may be
-    anywhere)."""
+    anywhere).
+    """
     unlocated = _no_geometry(np.asarray(requests.geometry, dtype=object))
     return requests[inside_place(requests, outline) | unlocated]

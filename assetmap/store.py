@@ -189,7 +189,8 @@ class EstateStore(ABC):
     @abstractmethod
     def site_keys(self) -> pd.DataFrame:
         """``site_id``, ``source_file``, ``source_owner``, ``source_row``, ``agency`` and
-        ``sensitivity`` of every site (no geometry)."""
+        ``sensitivity`` of every site (no geometry).
+        """
 
     @abstractmethod
     def footprints(self) -> gpd.GeoDataFrame:
@@ -300,7 +301,8 @@ _LAYER_NAMES = "SELECT table_name FROM gpkg_contents ORDER BY table_name"
 
 def _one_file_state(method):
     """Make a read method of :class:`GeoPackageStore` see one state of the store's file
-    (see :meth:`GeoPackageStore._one_state`); reads within it share that state."""
+    (see :meth:`GeoPackageStore._one_state`); reads within it share that state.
+    """
 
     @functools.wraps(method)
     def read(self, *args, **kwargs):
@@ -697,7 +699,8 @@ class GeoPackageStore(EstateStore):
     def _check_before_write(self) -> None:
         """Check the store before a change, under its lock: it is an estate store (or
         does not exist yet), whole, and can be migrated if its layout is older; and
-        remove what killed writers left beside it."""
+        remove what killed writers left beside it.
+        """
         self._sweep(locked=True)
         try:
             fd = os.open(self.path, os.O_RDONLY)
@@ -1007,7 +1010,8 @@ class _BulkWriter:
 
     def delete_source(self, source_file: str, owner: str = "") -> int:
         """Delete every row the source (``owner``, ``source_file``) brought; return its
-        sites and requests."""
+        sites and requests.
+        """
         mine = "source_file = ? AND coalesce(source_owner, '') = ?"
         params = (source_file, owner)
         removed = self._count(f"SELECT count(*) FROM sites WHERE {mine}", params)
@@ -1024,7 +1028,8 @@ class _BulkWriter:
 
     def append(self, layer: str, frame: pd.DataFrame) -> None:
         """Append a frame's rows to ``layer``: its columns named as the layer's, and its
-        points as a geometry column or as ``easting`` and ``northing`` columns."""
+        points as a geometry column or as ``easting`` and ``northing`` columns.
+        """
         table = self._arrow_rows(layer, frame, self._srs_id(layer))
         if table is not None:
             self._insert(layer, table)
@@ -1124,7 +1129,8 @@ class _BulkWriter:
 
     def _arrow_rows(self, layer: str, frame: pd.DataFrame, srs_id: int | None):
         """The rows of ``frame`` as an Arrow table for ``layer`` (None when there are none),
-        with the layer's extent brought up to date."""
+        with the layer's extent brought up to date.
+        """
         if not len(frame):
             return None
         import pyarrow as pa
@@ -1264,7 +1270,8 @@ def _is_text(arrow_type) -> bool:
 
 def _constant_text(table) -> dict[str, str]:
     """The text columns of an Arrow table that hold one value, the same, on every row
-    (no nulls, no NUL characters), with that value."""
+    (no nulls, no NUL characters), with that value.
+    """
     found = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if not _is_text(column.type) or column.null_count or not len(column):

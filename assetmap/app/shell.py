@@ -101,7 +101,8 @@ def place_requests(chosen: Selection | None = None) -> gpd.GeoDataFrame:
 
 def cache_key(chosen: Selection | None = None) -> tuple:
     """A key for caching work on the selected sites: the store's state, the choice and the
-    viewer's agency."""
+    viewer's agency.
+    """
     chosen = chosen or selection()
     added = added_boundaries().get(chosen.level)
     version = () if added is None else (len(added), tuple(np.round(added.total_bounds, 1)))

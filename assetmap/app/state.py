@@ -138,13 +138,15 @@ def boundaries(level: str = "district") -> gpd.GeoDataFrame:
 @st.cache_data(show_spinner=False, max_entries=64)
 def place_outline(level: str, code: str):
     """The outline (EPSG:27700) of one bundled locality, or of a whole level when ``code`` is
-    empty; ``None`` when the code is not in the level."""
+    empty; ``None`` when the code is not in the level.
+    """
     return selection.place_outline(load_localities(level), code)
 
 
 def read_boundaries(path: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read a boundary file the officer added: the localities (``code``, ``name``, EPSG:27700)
-    and notes on repairs (see :func:`read_boundary_file`)."""
+    and notes on repairs (see :func:`read_boundary_file`).
+    """
     return read_boundary_file(path)
 
 
@@ -159,7 +161,8 @@ def postcode_point(postcode: str) -> tuple[float, float] | None:
 @st.cache_data(show_spinner=False, max_entries=16)
 def place_sites(key: tuple, _outline, _chosen: selection.Selection) -> gpd.GeoDataFrame:
     """The sites inside ``_outline`` that pass the filters of ``_chosen``; cached by ``key``
-    (see :func:`assetmap.app.shell.cache_key`)."""
+    (see :func:`assetmap.app.shell.cache_key`).
+    """
     return selection.select_sites(estate_sites(), _outline, _chosen)
 
 
@@ -174,7 +177,8 @@ def colocation(
     key: tuple, distance: float, _sites: gpd.GeoDataFrame, agency: str | None = None
 ) -> ColocationResult:
     """Co-location clusters of the selected sites (cached by ``key`` and ``distance``);
-    ``agency`` is the viewer's, whose restricted sites may take part."""
+    ``agency`` is the viewer's, whose restricted sites may take part.
+    """
     return colocation_clusters(_sites, distance=distance, viewer_agency=agency)
 
 
@@ -192,7 +196,8 @@ def density(
 ) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
     """The choropleth of the selected sites: localities with values, the classes, notes and
     the number of sites outside every locality (``agency``: the viewer's, whose restricted
-    sites may count; other agencies' are withheld)."""
+    sites may count; other agencies' are withheld).
+    """
     result = density_by_locality(_sites, _localities, viewer=agency)
     frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
     return frame, classes, tuple(result.notes), result.n_outside
@@ -207,7 +212,8 @@ def place_summary_table(
     agency: str | None = None,
 ) -> pd.DataFrame:
     """The Total Place table of the selected sites by locality and sector (``agency``: the
-    viewer's, whose restricted sites may count; other agencies' are withheld)."""
+    viewer's, whose restricted sites may count; other agencies' are withheld).
+    """
     return place_summary(_sites, _localities, viewer=agency)
 
 
@@ -220,7 +226,8 @@ def plan(
     agency: str | None = None,
 ) -> tuple[MatchResult, AllocationPlan]:
     """Candidates and the optimal allocation plan for the place's requests (``agency``: the
-    viewer's, whose restricted requests and offers may take part)."""
+    viewer's, whose restricted requests and offers may take part).
+    """
     match = find_candidates(_requests, _sites, viewer_agency=agency)
     return match, allocate(match, allow_split=allow_split)
 

@@ -444,7 +444,8 @@ class _MapBackground(MacroElement):
 
 class _FitBounds(MacroElement):
     """Fits the map to bounds at once (folium's fit_bounds animates, and a view set by
-    the user or a script during that animation is lost)."""
+    the user or a script during that animation is lost).
+    """
 
     _template = Template(
         """

@@ -279,7 +279,8 @@ def _prepare(
 ) -> PreparedRegister | _Staged:
     """:func:`prepare_register`; with ``points=False`` sites give their points as
     ``easting`` and ``northing`` columns (see :func:`check_sites`); with
-    ``stage_only`` it stops before the checks and returns what they need."""
+    ``stage_only`` it stops before the checks and returns what they need.
+    """
     problems = _check_args(kind, sector, profile)
     raise_if_any(problems)
 
@@ -351,7 +352,8 @@ class _Staged:
 def _add_provenance(rows: pd.DataFrame, staged: _Staged, *, stored_only: bool = False) -> None:
     """Give ``rows`` their provenance columns; with ``stored_only``, only the one the
     store keeps on each row (the file's hash and the import time are kept once, in
-    the import log)."""
+    the import log).
+    """
     raw = staged.raw
     for column, value in (
         ("source_file", raw.name),
@@ -440,7 +442,8 @@ def _known_elsewhere(known: pd.DataFrame, source_file: str, owner: str) -> pd.Da
 
 def _split_known(rows: pd.DataFrame, where: pd.DataFrame, report: ImportReport, cmap: ColumnMap):
     """``rows`` without the sites ``where`` holds, and quarantine rows for those (with a
-    ``site_id`` column to drop), or ``(rows, None)`` when there are none."""
+    ``site_id`` column to drop), or ``(rows, None)`` when there are none.
+    """
     clash = rows["site_id"].isin(where.index).to_numpy()
     if not clash.any():
         return rows, None

@@ -347,7 +347,8 @@ def _read_csv(
 def _decode_head(data: bytes) -> tuple[str, str, bool]:
     """The file's first 65,536 characters or more, as UTF-8 while it is UTF-8 so far
     (``"utf-8-sig"``), else the whole file as :func:`_decode` decodes it; and whether
-    the text is the whole file."""
+    the text is the whole file.
+    """
     if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
         head = data[: 4 * 65536]  # four bytes a character at most
         try:
@@ -362,7 +363,8 @@ def _decode_head(data: bytes) -> tuple[str, str, bool]:
 @functools.cache
 def _field_pattern(delimiter: str, binary: bool) -> re.Pattern:
     """One field of delimited text and the character after it: a quoted field (doubled
-    quotes inside; it may hold delimiters and line breaks) or text up to the next delimiter."""
+    quotes inside; it may hold delimiters and line breaks) or text up to the next delimiter.
+    """
     d = re.escape(delimiter)
     pattern = rf'(?:"[^"]*(?:""[^"]*)*"[^{d}\r\n]*|[^{d}\r\n]*)({d})?'
     return re.compile(pattern.encode("ascii") if binary else pattern)
@@ -391,7 +393,8 @@ def _header_width(text: str | bytes | memoryview, delimiter: str, limit: int) ->
 
 def _too_many_columns(count: int | None, max_columns: int) -> RegisterReadError:
     """The error for a file of ``count`` columns (``None``: a header of more than
-    ``max_columns`` names, counted before parsing)."""
+    ``max_columns`` names, counted before parsing).
+    """
     if count is None:
         return RegisterReadError(
             f"the file has more than {max_columns:,} columns (the limit); check that its "
@@ -413,7 +416,8 @@ def _header(sample: str, delimiter: str) -> list[str]:
 
 def _parse_utf8(sample: str, delimiter: str, utf8: bytes | memoryview) -> pd.DataFrame | None:
     """A UTF-8 file parsed by pyarrow, every cell as a string; None when pyarrow
-    cannot (ragged rows, bytes that are not UTF-8 after all...)."""
+    cannot (ragged rows, bytes that are not UTF-8 after all...).
+    """
     header = _header(sample, delimiter)
     if not header or not all(h.strip() for h in header):
         return None
@@ -443,7 +447,8 @@ def _parse_utf8(sample: str, delimiter: str, utf8: bytes | memoryview) -> pd.Dat
 def _numbered_like_pandas(names: list[str]) -> list[str]:
     """Repeated names numbered as pandas' CSV reader numbers them (``x``, ``x.1``,
     ``x.2``..., skipping a name the header already has), in time linear in the number
-    of names: pandas' own renaming searches the whole header for each repeat."""
+    of names: pandas' own renaming searches the whole header for each repeat.
+    """
     taken = set(names)
     counts: dict[str, int] = {}
     out = []
@@ -865,7 +870,8 @@ _HASHER = None
 
 def _sha256_hex(data: bytes) -> Future:
     """The SHA-256 of ``data`` in hex, as a future: a large file is hashed in a second
-    thread (hashlib lets go of Python's lock) while this one parses it."""
+    thread (hashlib lets go of Python's lock) while this one parses it.
+    """
     global _HASHER
     if len(data) < _HASH_ASIDE_BYTES:
         done: Future = Future()

@@ -181,7 +181,8 @@ def _text(table: pd.DataFrame, column: str | None) -> pd.Series:
 
 def _date_field(table: pd.DataFrame, cmap, field: str, reason: str, col) -> pd.Series:
     """A date field as ISO text (``""`` where the register has no such column); values
-    that are not dates are quarantined through ``col`` with ``reason``."""
+    that are not dates are quarantined through ``col`` with ``reason``.
+    """
     column = cmap.column(field)
     if column is None:
         return constant_text("", table.index)
@@ -192,7 +193,8 @@ def _date_field(table: pd.DataFrame, cmap, field: str, reason: str, col) -> pd.S
 
 def _sensitivity(table: pd.DataFrame, cmap, col) -> pd.Series:
     """Each row's sensitivity (``open`` where the register has no such column); values not
-    recognised are quarantined through ``col``."""
+    recognised are quarantined through ``col``.
+    """
     se_col = cmap.column("sensitivity")
     if se_col is None:
         return constant_text("open", table.index)
@@ -277,7 +279,8 @@ def _either_text(mask: np.ndarray, yes: str, no: str, index: pd.Index) -> pd.Ser
 
 def _object_text(values: np.ndarray, index: pd.Index) -> pd.Series:
     """A numpy array of Python strings as a text column (dtype ``str``); one value on
-    every row (how a register is mostly located) is built without a conversion."""
+    every row (how a register is mostly located) is built without a conversion.
+    """
     if len(values) and (values == values[0]).all():
         return constant_text(values[0], index)
     return pd.Series(values, index=index, dtype="str")
@@ -286,7 +289,8 @@ def _object_text(values: np.ndarray, index: pd.Index) -> pd.Series:
 @functools.lru_cache(maxsize=256)
 def _hash_one(value: str) -> np.uint64:
     """One text's hash, as :func:`_key_hashes` hashes each part (an agency or sector
-    is the same on every row of a register, and of each of its chunks)."""
+    is the same on every row of a register, and of each of its chunks).
+    """
     return np.uint64(pd.util.hash_array(np.array([value], dtype=object))[0])
 
 
@@ -814,7 +818,8 @@ class SiteChecks:
 def _frame(columns: dict, n: int) -> pd.DataFrame:
     """A frame of ``n`` rows (indexed from 0, like a chunk) from columns given as
     series so indexed, or as arrays: built from the arrays behind them, which
-    spares pandas lining each series up against the others."""
+    spares pandas lining each series up against the others.
+    """
     index = pd.RangeIndex(n)
     data = {}
     for name, values in columns.items():

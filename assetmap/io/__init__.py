@@ -1,0 +1,9 @@
+"""Reading and writing the data formats that are neither registers nor the store.
+
+The engine's computation modules take and return frames; the files they are read from
+and written to are handled here, as geopandas keeps its readers and writers in
+``geopandas.io``. Registers are read by :mod:`assetmap.registers`, and the estate store
+by :mod:`assetmap.store`.
+"""
+
+__all__: list[str] = []
