@@ -39,10 +39,12 @@ __all__ = [
     "DataNotFoundError",
     "EstateStore",
     "GeoPackageStore",
+    "ImportOptions",
     "ImportReport",
     "InvalidArgumentError",
     "KdeSurface",
     "LocalityDensity",
+    "MapOptions",
     "MatchResult",
     "PackIndex",
     "PermissionDeniedError",
@@ -91,15 +93,16 @@ _EXPORTS: dict[str, str] = {
     "SourceUpdate": ".store",
     "open_store": ".store",
     # importing registers, and the bundled sample estate
-    "ImportReport": ".registers.importer",
+    "ImportReport": ".registers.report",
     "PreparedRegister": ".registers.importer",
+    "ImportOptions": ".registers.importer",
     "import_register": ".registers.importer",
     "prepare_register": ".registers.importer",
     "remove_register": ".registers.importer",
     "build_sample_store": ".sample",
     # localities: the bundled boundary levels and boundary files
     "load_localities": ".localities",
-    "read_boundary_file": ".localities",
+    "read_boundary_file": ".io.boundaries",
     # co-location
     "ColocationResult": ".colocation",
     "colocation_clusters": ".colocation",
@@ -109,27 +112,28 @@ _EXPORTS: dict[str, str] = {
     "allocate": ".matching",
     "find_candidates": ".matching",
     # density and classification
-    "Classification": ".density",
-    "KdeSurface": ".density",
-    "LocalityDensity": ".density",
-    "classify": ".density",
-    "density_by_locality": ".density",
-    "heat_points": ".density",
-    "hex_density": ".density",
-    "kde_surface": ".density",
-    "locality_metrics": ".density",
-    "place_summary": ".density",
+    "Classification": ".density.classification",
+    "KdeSurface": ".density.grids",
+    "LocalityDensity": ".density.locality",
+    "classify": ".density.classification",
+    "density_by_locality": ".density.locality",
+    "heat_points": ".density.grids",
+    "hex_density": ".density.grids",
+    "kde_surface": ".density.grids",
+    "locality_metrics": ".density.locality",
+    "place_summary": ".density.summary",
     # print maps and the map pack
-    "StaticMap": ".maps.static",
-    "build_map": ".maps.static",
-    "map_bytes": ".maps.static",
-    "render_map": ".maps.static",
-    "save_map": ".maps.static",
+    "StaticMap": ".maps.static.render",
+    "MapOptions": ".maps.static.options",
+    "build_map": ".maps.static.render",
+    "map_bytes": ".maps.static.render",
+    "render_map": ".maps.static.render",
+    "save_map": ".maps.static.render",
     "PackIndex": ".maps.pack",
     "export_pack": ".maps.pack",
     # the interactive map
-    "map_html": ".maps.interactive",
-    "site_map": ".maps.interactive",
+    "map_html": ".maps.interactive.webmap",
+    "site_map": ".maps.interactive.webmap",
     # who is looking
     "Viewer": ".access",
     "local_viewer": ".access",
@@ -149,18 +153,10 @@ _EXPORTS: dict[str, str] = {
 if TYPE_CHECKING:  # type checkers and editors see the real objects; nothing runs here
     from .access import Viewer, local_viewer, visible_requests, visible_sites
     from .colocation import ColocationResult, colocation_clusters
-    from .density import (
-        Classification,
-        KdeSurface,
-        LocalityDensity,
-        classify,
-        density_by_locality,
-        heat_points,
-        hex_density,
-        kde_surface,
-        locality_metrics,
-        place_summary,
-    )
+    from .density.classification import Classification, classify
+    from .density.grids import KdeSurface, heat_points, hex_density, kde_surface
+    from .density.locality import LocalityDensity, density_by_locality, locality_metrics
+    from .density.summary import place_summary
     from .errors import (
         AssetmapError,
         DataNotFoundError,
@@ -171,18 +167,21 @@ if TYPE_CHECKING:  # type checkers and editors see the real objects; nothing run
         StoreError,
         UnsafeArchiveError,
     )
-    from .localities import load_localities, read_boundary_file
-    from .maps.interactive import map_html, site_map
+    from .io.boundaries import read_boundary_file
+    from .localities import load_localities
+    from .maps.interactive.webmap import map_html, site_map
     from .maps.pack import PackIndex, export_pack
-    from .maps.static import StaticMap, build_map, map_bytes, render_map, save_map
+    from .maps.static.options import MapOptions
+    from .maps.static.render import StaticMap, build_map, map_bytes, render_map, save_map
     from .matching import AllocationPlan, MatchResult, allocate, find_candidates
     from .registers.importer import (
-        ImportReport,
+        ImportOptions,
         PreparedRegister,
         import_register,
         prepare_register,
         remove_register,
     )
+    from .registers.report import ImportReport
     from .sample import build_sample_store
     from .store import EstateStore, GeoPackageStore, SourceUpdate, open_store
 
@@ -198,5 +197,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """The module's own names and every public name, imported or not."""
+    """Return the module's own names and every public name, imported or not."""
     return sorted({*globals(), *__all__})

@@ -36,12 +36,16 @@ import geopandas as gpd
 
 from .errors import InvalidArgumentError
 
+#: British National Grid: every distance and area inside assetmap. Defined here, at the
+#: bottom of the engine, so that these checks can use it; :mod:`assetmap.schema` gives it
+#: out with the rest of the definitions.
+CRS_BNG = "EPSG:27700"
+
 __all__ = [
     "Problems",
     "check_frame",
     "check_positive",
     "check_sites",
-    "check_viewer",
     "one_of",
     "raise_if_any",
     "validate_choice",
@@ -112,7 +116,7 @@ def raise_if_any(problems: Iterable[str]) -> None:
 
 
 def one_of(name: str, value: object, choices: Iterable[object], *, what: str = "valid") -> str:
-    """The message for a value that is not one of ``choices``.
+    """Return the message for a value that is not one of ``choices``.
 
     Parameters
     ----------
@@ -154,6 +158,7 @@ def validate_choice(name: str, value: str, choices: Iterable[str]) -> str:
     Returns
     -------
     str
+        ``value``, unchanged.
 
     Raises
     ------
@@ -178,15 +183,13 @@ def check_positive(name: str, value, what: str = "a positive number of metres") 
     return None
 
 
-def check_viewer(viewer_agency) -> str | None:
-    """Return a problem message if ``viewer_agency`` is neither ``None`` nor a non-empty string."""
-    from .access import Viewer  # this module sits below access (access -> settings)
-
-    if viewer_agency is None or isinstance(viewer_agency, Viewer):
-        return None
-    if isinstance(viewer_agency, str) and viewer_agency.strip():
-        return None
-    return f"viewer_agency={viewer_agency!r} is not valid; expected None or an agency's name"
+def _check_columns(
+    name: str, frame: gpd.GeoDataFrame, needed: Iterable[str], expected: str, problems: list[str]
+) -> None:
+    """Note in ``problems`` the columns of ``needed`` that ``frame`` lacks, if any."""
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        problems.append(f"{name} lacks the column(s) {', '.join(missing)}; expected {expected}")
 
 
 def check_frame(name: str, frame, required: tuple[str, ...]) -> tuple[list[str], object]:
@@ -195,20 +198,13 @@ def check_frame(name: str, frame, required: tuple[str, ...]) -> tuple[list[str],
     A frame without a CRS and without any location is taken to be in EPSG:27700;
     a frame in another CRS is reprojected.
     """
-    from .schema import CRS_BNG  # schema imports this module for its choices
-
     if not isinstance(frame, gpd.GeoDataFrame):
         return [
             f"{name} is a {type(frame).__name__}; expected a GeoDataFrame "
             f"with the canonical columns"
         ], frame
-    problems = []
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        problems.append(
-            f"{name} lacks the column(s) {', '.join(missing)}; expected the canonical columns "
-            "(see assetmap.schema)"
-        )
+    problems: list[str] = []
+    _check_columns(name, frame, required, "the canonical columns (see assetmap.schema)", problems)
     if frame.crs is None:
         if len(frame) and not frame.geometry.isna().all():
             problems.append(f"{name} has no CRS; expected {CRS_BNG} (British National Grid)")
@@ -228,12 +224,8 @@ def check_sites(sites: object, needed: Iterable[str], problems: list[str]) -> No
     if not isinstance(sites, gpd.GeoDataFrame):
         problems.append(f"sites is a {type(sites).__name__}; expected a geopandas GeoDataFrame")
         return
-    missing = [c for c in needed if c not in sites.columns]
-    if missing:
-        problems.append(
-            f"sites lacks the column(s) {', '.join(missing)}; expected the canonical site "
-            "columns of assetmap.schema.SITE_COLUMNS"
-        )
+    expected = "the canonical site columns of assetmap.schema.SITE_COLUMNS"
+    _check_columns("sites", sites, needed, expected, problems)
     if sites.crs is None:
         problems.append(
             "sites has no CRS (sites.crs is None); expected EPSG:27700 (British National Grid) "

@@ -54,7 +54,7 @@ import getpass
 import io
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +74,7 @@ __all__ = [
     "agency_from_claims",
     "agency_key",
     "as_viewer",
+    "check_viewer",
     "import_owner",
     "is_restricted",
     "load_agency_map",
@@ -95,7 +96,7 @@ FIGURES_NOTE = (
 
 
 def agency_key(name: object) -> str:
-    """An agency's name as compared: spacing collapsed, case folded (``""`` for none)."""
+    """Return an agency's name as compared: spacing collapsed, case folded (``""`` for none)."""
     if name is None or (isinstance(name, float) and np.isnan(name)) or name is pd.NA:
         return ""
     return " ".join(str(name).split()).casefold()
@@ -127,6 +128,7 @@ class Viewer:
     signed_in: bool = False
 
     def __post_init__(self) -> None:
+        """Check the user's name and the agency; raise one error naming every problem."""
         problems = []
         if not isinstance(self.user, str) or not self.user.strip():
             problems.append(f"user={self.user!r} is not valid; expected a user's name")
@@ -158,18 +160,11 @@ class Viewer:
 
 
 def local_viewer(environ: Mapping[str, str] | None = None) -> Viewer:
-    """The local single user: the login name, and the agency named by ``$ASSETMAP_AGENCY``.
+    """Return the local single user: the login name, and the agency named by ``$ASSETMAP_AGENCY``.
 
-    Parameters
-    ----------
-    environ
-        The environment to read (default :data:`os.environ`).
-
-    Returns
-    -------
-    Viewer
-        Not signed in; no agency unless ``$ASSETMAP_AGENCY`` is set
-        (:func:`assetmap.settings.local_agency`).
+    The viewer is not signed in, and has no agency unless ``$ASSETMAP_AGENCY`` is set
+    in ``environ`` (default :data:`os.environ`; see
+    :func:`assetmap.settings.local_agency`).
 
     Examples
     --------
@@ -186,7 +181,7 @@ def local_viewer(environ: Mapping[str, str] | None = None) -> Viewer:
 
 
 def as_viewer(viewer: Viewer | str | None) -> Viewer | None:
-    """A :class:`Viewer` from a viewer, an agency's name or ``None`` (nobody's agency).
+    """Return a :class:`Viewer` from a viewer, an agency's name or ``None`` (nobody's agency).
 
     Raises
     ------
@@ -201,6 +196,15 @@ def as_viewer(viewer: Viewer | str | None) -> Viewer | None:
         f"viewer={viewer!r} is not valid; expected None, an agency's name or an "
         "assetmap.access.Viewer"
     )
+
+
+def check_viewer(viewer_agency) -> str | None:
+    """Return a problem message if ``viewer_agency`` is neither ``None`` nor a non-empty string."""
+    if viewer_agency is None or isinstance(viewer_agency, Viewer):
+        return None
+    if isinstance(viewer_agency, str) and viewer_agency.strip():
+        return None
+    return f"viewer_agency={viewer_agency!r} is not valid; expected None or an agency's name"
 
 
 def is_restricted(frame: pd.DataFrame) -> np.ndarray:
@@ -249,7 +253,7 @@ def visible_mask(frame: pd.DataFrame, viewer: Viewer | str | None = None) -> np.
 def visible_sites(
     sites: pd.DataFrame, viewer: Viewer | str | None = None, *, renumber: bool = True
 ) -> pd.DataFrame:
-    """The sites ``viewer`` may see, numbered afresh from 0 in their order.
+    """Return the sites ``viewer`` may see, numbered afresh from 0 in their order.
 
     The rows of :func:`visible_mask`. Their index is new: labels kept from the
     store (row positions) would count the rows withheld before each, and every
@@ -281,7 +285,7 @@ def visible_sites(
 def visible_requests(
     requests: pd.DataFrame, viewer: Viewer | str | None = None, *, renumber: bool = True
 ) -> pd.DataFrame:
-    """The space requests ``viewer`` may see, numbered afresh; see :func:`visible_sites`.
+    """Return the space requests ``viewer`` may see, numbered afresh; see :func:`visible_sites`.
 
     Examples
     --------
@@ -326,7 +330,7 @@ def owns(owner: object, viewer: Viewer | None) -> bool:
 def visible_quarantine(
     quarantine: pd.DataFrame, viewer: Viewer | str | None = None
 ) -> pd.DataFrame:
-    """The quarantined rows ``viewer`` may see: those of the viewer's own agency's sources.
+    """Return the quarantined rows ``viewer`` may see: those of the viewer's own agency's sources.
 
     A quarantined row holds raw register values and its sensitivity may be the
     very value that failed, so it cannot be shown to another agency safely. A
@@ -366,7 +370,7 @@ OWN_SOURCE_ONLY = (
 
 
 def visible_imports(imports: pd.DataFrame, viewer: Viewer | str | None = None) -> pd.DataFrame:
-    """The import log as ``viewer`` may see it.
+    """Return the import log as ``viewer`` may see it.
 
     Every source's name, owner, kind and time; the agencies and sectors its rows
     name, its row counts, file hash and report (:data:`OWN_SOURCE_ONLY`) only
@@ -392,8 +396,9 @@ def visible_imports(imports: pd.DataFrame, viewer: Viewer | str | None = None) -
     for name in OWN_SOURCE_ONLY:
         if name in out.columns:
             values = out[name]
-            dtype = "Int64" if pd.api.types.is_integer_dtype(values.dtype) else values.dtype
-            out[name] = values.astype(dtype).where(own)
+            if pd.api.types.is_integer_dtype(values.dtype):
+                values = values.astype("Int64")  # so that a withheld count can be missing
+            out[name] = values.where(own)
     return out
 
 
@@ -478,8 +483,8 @@ def load_agency_map(path: str | os.PathLike[str]) -> dict[str, str]:
         problem is listed.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".toml", ".csv"):
+    read_pairs = _AGENCY_MAP_READERS.get(path.suffix.lower())
+    if read_pairs is None:
         raise InvalidArgumentError(
             f"agency map {str(path)!r} has the suffix {path.suffix or '(none)'!r}; "
             "expected .toml or .csv"
@@ -492,32 +497,8 @@ def load_agency_map(path: str | os.PathLike[str]) -> dict[str, str]:
             "readable UTF-8 file"
         ) from None
     problems: list[str] = []
-    pairs: list[tuple[object, object]] = []
-    if suffix == ".toml":
-        try:
-            table = tomllib.loads(text).get("agencies")
-        except tomllib.TOMLDecodeError as exc:
-            raise InvalidArgumentError(
-                f"agency map {str(path)!r} is not valid TOML ({exc}); expected a table "
-                '[agencies] of "address" = "Agency"'
-            ) from None
-        if not isinstance(table, dict):
-            raise InvalidArgumentError(
-                f"agency map {str(path)!r} has no [agencies] table; expected a table "
-                '[agencies] of "address" = "Agency"'
-            )
-        pairs = list(table.items())
-    else:
-        reader = csv.DictReader(io.StringIO(text))
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
-        if "email" not in fields or "agency" not in fields:
-            raise InvalidArgumentError(
-                f"agency map {str(path)!r} has the columns {fields}; expected email and agency"
-            )
-        reader.fieldnames = fields
-        pairs = [(row.get("email"), row.get("agency")) for row in reader]
     mapping = {}
-    for n, (email, agency) in enumerate(pairs, start=1):
+    for n, (email, agency) in enumerate(read_pairs(path, text), start=1):
         if not isinstance(email, str) or "@" not in email:
             problems.append(f"entry {n}: {email!r} is not an e-mail address")
         elif not isinstance(agency, str) or not agency.strip():
@@ -529,14 +510,52 @@ def load_agency_map(path: str | os.PathLike[str]) -> dict[str, str]:
     return mapping
 
 
+def _toml_pairs(path: Path, text: str) -> list[tuple[object, object]]:
+    """Return the (address, agency) pairs of an agency map in TOML, as written."""
+    try:
+        table = tomllib.loads(text).get("agencies")
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgumentError(
+            f"agency map {str(path)!r} is not valid TOML ({exc}); expected a table "
+            '[agencies] of "address" = "Agency"'
+        ) from None
+    if not isinstance(table, dict):
+        raise InvalidArgumentError(
+            f"agency map {str(path)!r} has no [agencies] table; expected a table "
+            '[agencies] of "address" = "Agency"'
+        )
+    return list(table.items())
+
+
+def _csv_pairs(path: Path, text: str) -> list[tuple[object, object]]:
+    """Return the (address, agency) pairs of an agency map in CSV, as written."""
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if "email" not in fields or "agency" not in fields:
+        raise InvalidArgumentError(
+            f"agency map {str(path)!r} has the columns {fields}; expected email and agency"
+        )
+    reader.fieldnames = fields
+    return [(row.get("email"), row.get("agency")) for row in reader]
+
+
+#: The reader of each kind of agency map, by its file's suffix.
+_AGENCY_MAP_READERS: dict[str, Callable[[Path, str], list[tuple[object, object]]]] = {
+    ".toml": _toml_pairs,
+    ".csv": _csv_pairs,
+}
+
+
 def agency_from_claims(
     claims: Mapping[str, object],
     *,
     claim: str | None = None,
     mapping: Mapping[str, str] | None = None,
 ) -> str | None:
-    """A signed-in user's agency: the ``claim`` of their identity token, else their
-    e-mail address looked up in ``mapping`` (see :func:`load_agency_map`).
+    """Return a signed-in user's agency, from their identity token's claims.
+
+    The agency is the ``claim`` of their identity token, else their e-mail address
+    looked up in ``mapping`` (see :func:`load_agency_map`).
 
     Returns
     -------

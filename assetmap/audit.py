@@ -48,7 +48,7 @@ class AuditEntry:
 
 
 def sha256(data: bytes | str | os.PathLike[str]) -> str:
-    """The SHA-256 (hex) of bytes, or of a file's content."""
+    """Return the SHA-256 (hex) of bytes, or of a file's content."""
     digest = hashlib.sha256()
     if isinstance(data, bytes | bytearray | memoryview):
         digest.update(data)
@@ -60,7 +60,7 @@ def sha256(data: bytes | str | os.PathLike[str]) -> str:
 
 
 def audit_path(store: str | os.PathLike[str]) -> Path:
-    """The audit log of a store: ``$ASSETMAP_AUDIT_LOG``, else ``<store>.audit.jsonl``.
+    """Return the audit log of a store: ``$ASSETMAP_AUDIT_LOG``, else ``<store>.audit.jsonl``.
 
     Raises
     ------

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +57,14 @@ import pandas as pd
 import shapely
 
 from . import access
-from ._validate import check_frame, check_positive, check_viewer, raise_if_any
-from .errors import InvalidArgumentError
-from .files import replace_atomically, write_csv
+from ._validate import check_frame, check_positive, raise_if_any
+from .access import check_viewer
+from .io.outputs import write_csv, write_geopackage
 from .savings import (
     DEFAULT_COST_PER_SQFT,
-    check_cost_per_sqft,
+    column_numbers,
     consolidation_saving,
+    cost_per_sqft_problem,
     site_running_costs,
 )
 from .schema import CRS_BNG, point_coordinates
@@ -75,8 +75,6 @@ __all__ = [
     "ColocationResult",
     "colocation_clusters",
     "colocation_pairs",
-    "visible_mask",
-    "write_geopackage",
 ]
 
 #: Walking distance for co-location, metres (about five minutes on foot).
@@ -88,8 +86,15 @@ _REQUIRED = ("agency", "sector")
 
 
 def _norm(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Factorize text compared as :func:`assetmap.access.agency_key` compares it (spacing
-    collapsed, case folded): codes, display labels.
+    """Factorize names as :func:`assetmap.access.agency_key` compares them.
+
+    Spacing is collapsed and case folded; the display label of each code is
+    the first spelling met.
+
+    Returns
+    -------
+    codes, labels
+        An integer code per value and each code's display label.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     raw = pd.Series(uniques, dtype="str").fillna("")
@@ -126,40 +131,8 @@ def agency_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), labels
 
 
-def visible_mask(frame: pd.DataFrame, *, viewer_agency=None) -> np.ndarray:
-    """Which rows a viewer may see: open rows, and their own agency's restricted rows.
-
-    The rule lives in :func:`assetmap.access.visible_mask`; this is its
-    keyword form for co-location and matching.
-
-    Parameters
-    ----------
-    frame
-        Sites or requests with ``sensitivity`` and ``agency`` columns (rows
-        without a ``sensitivity`` column count as open).
-    viewer_agency
-        The agency looking (a name or an :class:`assetmap.access.Viewer`), or
-        ``None`` for everyone (restricted rows hidden).
-
-    Returns
-    -------
-    numpy.ndarray
-        Boolean, aligned to ``frame``.
-    """
-    problem = check_viewer(viewer_agency)
-    if problem:
-        raise InvalidArgumentError(problem)
-    return access.visible_mask(frame, viewer_agency)
-
-
-def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-
 def _text(frame: pd.DataFrame, column: str, positions: np.ndarray | None = None) -> np.ndarray:
-    """A text column as an object array ("" where missing), optionally at some positions."""
+    """Return a text column as an object array ("" where missing), optionally at some positions."""
     if column not in frame.columns:
         return np.full(len(frame) if positions is None else len(positions), "", dtype=object)
     values = frame[column] if positions is None else frame[column].take(positions)
@@ -193,54 +166,6 @@ def _hull_points(xy: np.ndarray, group: np.ndarray, k: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# writers
-
-
-def write_geopackage(
-    layers: dict[str, gpd.GeoDataFrame],
-    path: str | os.PathLike,
-    *,
-    geometry_types: dict[str, str] | None = None,
-) -> Path:
-    """Write layers to a new GeoPackage through a temporary file.
-
-    Parameters
-    ----------
-    layers
-        Layer name -> GeoDataFrame (EPSG:27700). Empty layers are written too.
-    path
-        The GeoPackage; replaced whole or not at all.
-    geometry_types
-        Layer name -> OGR geometry type (``"Point"``, ``"LineString"``,
-        ``"Polygon"``...), so that empty layers and layers with missing
-        geometries keep their type; others are detected.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    import pyogrio
-
-    path = Path(path)
-    with replace_atomically(path, suffix=".tmp.gpkg") as tmp, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
-        for layer, frame in layers.items():
-            frame = frame.reset_index(drop=True)
-            geometry_type = (geometry_types or {}).get(layer)
-            if geometry_type is None and len(frame) == 0:
-                geometry_type = "Unknown"
-            pyogrio.write_dataframe(
-                frame,
-                tmp,
-                layer=layer,
-                driver="GPKG",
-                append=False,
-                geometry_type=geometry_type,
-            )
-    return path
-
-
-# ---------------------------------------------------------------------------
 # co-location
 
 
@@ -264,7 +189,7 @@ def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None)
     if p := check_viewer(viewer_agency):
         problems.append(p)
     raise_if_any(problems)
-    visible = visible_mask(sites, viewer_agency=viewer_agency)
+    visible = access.visible_mask(sites, viewer_agency)
     xy, located = point_coordinates(sites.geometry.to_numpy())
     keep = visible & located
     positions = np.flatnonzero(keep)
@@ -330,7 +255,7 @@ def colocation_pairs(
         sectors = np.empty(len(labels), dtype=object)
         sectors[el.agency] = _text(sites, "sector", el.positions)
         labels[clash] = labels[clash] + " (" + pd.Series(sectors[clash], dtype="str") + ")"
-    categories = pd.Index(labels)
+    categories = pd.Index(labels.tolist(), dtype="str")
     x, y = np.ascontiguousarray(el.xy[:, 0]), np.ascontiguousarray(el.xy[:, 1])
     distance_m = np.hypot(np.take(x, i) - np.take(x, j), np.take(y, i) - np.take(y, j))
     index = sites.index
@@ -404,7 +329,7 @@ class ColocationResult:
         return len(self.clusters) == 0
 
     def layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """The map layers: ``clusters`` (hull polygons) and ``members`` (points)."""
+        """Return the map layers: ``clusters`` (hull polygons) and ``members`` (points)."""
         members = self.members.copy()
         members.insert(0, "site_index", members.index.astype(str))
         clusters = self.clusters.copy()
@@ -506,6 +431,249 @@ def _left_out(el: _Eligible) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+def _components(el: _Eligible, distance: float) -> np.ndarray:
+    """Return each eligible site's connected component in the graph of near pairs."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(el.positions)
+    pairs = _near_pairs(el.xy, distance)
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    ).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    return comp
+
+
+def _why_no_clusters(
+    el: _Eligible, distance: float, member: np.ndarray | None = None
+) -> str | None:
+    """Return why there is no cluster, or ``None``.
+
+    Without ``member``: whether there are sites of two agencies at all. With
+    it (the eligible sites in a component of two or more agencies, found
+    once the first check passed): whether any such component exists.
+    """
+    n = len(el.positions)
+    if member is not None:
+        if member.any():
+            return None
+        return (
+            f"No co-location clusters: no two agencies' sites stand within {distance:,.0f} m "
+            f"of each other among {n:,} sites{_left_out(el)}."
+        )
+    if n == 0:
+        # of the sites the viewer may see: nothing may tell that others were withheld
+        why = "there are no sites" if el.n_unlocated == 0 else "no site has a location"
+        return f"No co-location clusters: {why}{_left_out(el)}."
+    if len(np.unique(el.agency)) < 2:
+        return (
+            f"No co-location clusters: all {n:,} sites belong to one agency "
+            f"({el.agency_labels[el.agency[0]]}){_left_out(el)}."
+        )
+    return None
+
+
+@dataclass
+class _Members:
+    """The sites in clusters, in eligible order, and their space and cost figures."""
+
+    mpos: np.ndarray  # positions among the eligible sites
+    in_pos: np.ndarray  # positions in the input
+    xy: np.ndarray  # coordinates
+    local: np.ndarray  # each member's cluster, 0..k-1 (before ordering)
+    k: int  # the number of clusters
+    fa0: np.ndarray  # floor area, 0 where unknown
+    sur0: np.ndarray  # surplus, 0 where unknown
+    occ: np.ndarray  # occupied space
+    costs: pd.DataFrame  # running_cost_gbp and cost_basis, as savings.site_running_costs
+    cost0: np.ndarray  # running cost, 0 where unknown
+    not_free: np.ndarray  # tenure is not freehold
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """Return the sum of ``values`` over each cluster's members."""
+        return np.bincount(self.local, weights=values, minlength=self.k)
+
+    def basis(self, basis: str) -> np.ndarray:
+        """Return whether each member's running cost has this basis."""
+        return (self.costs["cost_basis"] == basis).to_numpy(dtype=bool)
+
+
+def _members(
+    sites: gpd.GeoDataFrame, el: _Eligible, comp: np.ndarray, member: np.ndarray, cost_per_sqft
+) -> _Members:
+    """Gather the members of clusters and their floor area, surplus, cost and tenure."""
+    mpos = np.flatnonzero(member)
+    _, local = np.unique(comp[mpos], return_inverse=True)
+    in_pos = el.positions[mpos]
+    fa = column_numbers(sites, "floor_area_sqft")[in_pos]
+    sur = column_numbers(sites, "surplus_sqft")[in_pos]
+    fa0 = np.where(np.isfinite(fa) & (fa > 0), fa, 0.0)
+    sur0 = np.clip(np.where(np.isfinite(sur), sur, 0.0), 0.0, None)
+    reported = column_numbers(sites, "running_cost_gbp")[in_pos]
+    costs = site_running_costs(
+        pd.DataFrame({"running_cost_gbp": reported, "floor_area_sqft": fa}),
+        cost_per_sqft=cost_per_sqft,
+    )
+    cost = costs["running_cost_gbp"].to_numpy()
+    if "tenure" in sites.columns:
+        tenure = sites["tenure"].take(in_pos).fillna("").astype("str").str.strip().str.lower()
+        not_free = (tenure != "freehold").to_numpy(dtype=bool)
+    else:
+        not_free = np.ones(len(in_pos), dtype=bool)
+    return _Members(
+        mpos=mpos,
+        in_pos=in_pos,
+        xy=np.take(el.xy, mpos, axis=0),
+        local=local,
+        k=int(local.max()) + 1,
+        fa0=fa0,
+        sur0=sur0,
+        occ=np.clip(fa0 - sur0, 0.0, None),
+        costs=costs,
+        cost0=np.where(np.isfinite(cost), cost, 0.0),
+        not_free=not_free,
+    )
+
+
+@dataclass
+class _Hubs:
+    """Each cluster's hub (by cluster, before ordering) and what moving into it gives."""
+
+    hub: np.ndarray  # member index of each cluster's hub
+    is_hub: np.ndarray  # per member
+    new_space: np.ndarray  # the new space each hub would need
+    released_fa: np.ndarray
+    released_cost: np.ndarray
+    saving: np.ndarray
+    saving_estimated: np.ndarray
+
+
+def _hubs(m: _Members) -> _Hubs:
+    """Choose each cluster's hub: the least new space, then freehold, larger, earlier."""
+    new_space = np.clip(m.total(m.occ)[m.local] - m.occ - m.sur0, 0.0, None)
+    order = np.lexsort((m.mpos, -m.fa0, m.not_free, new_space, m.local))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = m.local[order][1:] != m.local[order][:-1]
+    hub = order[first]
+    released_fa = m.total(m.fa0) - m.fa0[hub]
+    released_cost = m.total(m.cost0) - m.cost0[hub]
+    hub_new = new_space[hub]
+    is_hub = np.zeros(len(m.mpos), dtype=bool)
+    is_hub[hub] = True
+    guessed = (m.basis("estimated") | m.basis("unknown")) & ~is_hub
+    return _Hubs(
+        hub=hub,
+        is_hub=is_hub,
+        new_space=hub_new,
+        released_fa=released_fa,
+        released_cost=released_cost,
+        saving=np.asarray(consolidation_saving(released_cost, released_fa, hub_new)),
+        saving_estimated=m.total(guessed.astype(np.float64)) > 0,
+    )
+
+
+def _agencies_and_rank(
+    el: _Eligible, m: _Members, t_fa: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each cluster's number of agencies, their names, and its rank in the output.
+
+    Clusters are ordered by the number of agencies, then total floor area,
+    largest first, then by their first site in the input.
+    """
+    n_labels = len(el.agency_labels)
+    pair_key = np.unique(m.local.astype(np.int64) * n_labels + el.agency[m.mpos])
+    n_agencies = np.bincount(pair_key // n_labels, minlength=m.k)
+    names = el.agency_labels[pair_key % n_labels].tolist()  # pair_key is sorted by cluster
+    bounds = np.concatenate([[0], np.cumsum(n_agencies)]).tolist()
+    agencies = np.array(
+        ["; ".join(names[a:b]) for a, b in itertools.pairwise(bounds)],
+        dtype=object,
+    )
+    first_pos = np.full(m.k, np.iinfo(np.int64).max)
+    np.minimum.at(first_pos, m.local, m.mpos)
+    rank = np.lexsort((first_pos, -t_fa, -n_agencies))
+    return n_agencies, agencies, rank
+
+
+def _hulls(mxy: np.ndarray, group: np.ndarray, k: int, hull_buffer: float) -> np.ndarray:
+    """Return each cluster's convex hull buffered by ``hull_buffer`` metres, by cluster id."""
+    on_hull = np.flatnonzero(_hull_points(mxy, group, k))
+    on_hull = on_hull[np.argsort(group[on_hull], kind="stable")]
+    mp = shapely.multipoints(mxy[on_hull], indices=group[on_hull])
+    return shapely.buffer(shapely.convex_hull(mp), float(hull_buffer), quad_segs=4)
+
+
+def _cluster_table(
+    sites: gpd.GeoDataFrame, el: _Eligible, m: _Members, h: _Hubs, hull_buffer: float
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Return the clusters' table in their output order, and each cluster's id by cluster."""
+    t_fa = m.total(m.fa0)
+    n_agencies, agencies, rank = _agencies_and_rank(el, m, t_fa)
+    cluster_id = np.empty(m.k, dtype=np.int64)
+    cluster_id[rank] = np.arange(1, m.k + 1)
+    hub_in = m.in_pos[h.hub]
+    clusters = pd.DataFrame(
+        {
+            "cluster_id": cluster_id,
+            "n_sites": np.bincount(m.local, minlength=m.k),
+            "n_agencies": n_agencies,
+            "agencies": pd.array(agencies, dtype="str"),
+            "floor_area_sqft": t_fa,
+            "surplus_sqft": m.total(m.sur0),
+            "occupied_sqft": m.total(m.occ),
+            "running_cost_gbp": m.total(m.cost0),
+            "costs_estimated": m.total(m.basis("estimated").astype(np.float64)).astype(np.int64),
+            "costs_unknown": m.total(m.basis("unknown").astype(np.float64)).astype(np.int64),
+            "hub_index": pd.array(sites.index.to_numpy()[hub_in], dtype=object),
+            "new_space_sqft": h.new_space,
+            "released_floor_area_sqft": h.released_fa,
+            "net_floor_area_released_sqft": h.released_fa - h.new_space,
+            "released_running_cost_gbp": h.released_cost,
+            "saving_gbp": h.saving,
+            "saving_estimated": h.saving_estimated,
+        }
+    )
+    clusters = clusters.iloc[rank].reset_index(drop=True)
+    hub_by_id = hub_in[rank]  # hubs in cluster_id order
+    after_hub = list(clusters.columns).index("hub_index") + 1
+    for i, (column, source) in enumerate(
+        (
+            ("hub_site_id", "site_id"),
+            ("hub_name", "name"),
+            ("hub_agency", "agency"),
+            ("hub_tenure", "tenure"),
+        )
+    ):
+        values = pd.Series(_text(sites, source, hub_by_id), dtype="str")
+        clusters.insert(after_hub + i, column, values)
+    hulls = _hulls(m.xy, cluster_id[m.local] - 1, m.k, hull_buffer)
+    return gpd.GeoDataFrame(clusters, geometry=hulls, crs=CRS_BNG), cluster_id
+
+
+def _member_table(
+    sites: gpd.GeoDataFrame, m: _Members, h: _Hubs, cluster_id: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Return the members' table, in the input's order."""
+    hub_xy = np.take(m.xy, np.take(h.hub, m.local), axis=0)
+    dist_hub = np.hypot(m.xy[:, 0] - hub_xy[:, 0], m.xy[:, 1] - hub_xy[:, 1])
+    mrank = np.argsort(m.in_pos, kind="stable")  # the input's order
+    take = m.in_pos[mrank]
+    columns = {c: sites[c].array.take(take) for c in _MEMBER_SITE_COLUMNS if c in sites.columns}
+    columns.update(
+        cluster_id=cluster_id[m.local][mrank],
+        is_hub=h.is_hub[mrank],
+        distance_to_hub_m=dist_hub[mrank],
+        running_cost_gbp=m.costs["running_cost_gbp"].to_numpy()[mrank],
+        cost_basis=m.costs["cost_basis"].array.take(mrank),
+    )
+    return gpd.GeoDataFrame(
+        pd.DataFrame(columns, index=sites.index[take]),
+        geometry=gpd.GeoSeries(sites.geometry.array.take(take), index=sites.index[take]),
+        crs=CRS_BNG,
+    )
+
+
 def colocation_clusters(
     sites: gpd.GeoDataFrame,
     *,
@@ -540,7 +708,8 @@ def colocation_clusters(
     Raises
     ------
     InvalidArgumentError
-        Listing every argument that is wrong.
+        Listing every argument that is wrong: ``sites`` not a GeoDataFrame with the
+        canonical columns, a distance, hull buffer or cost not a positive number.
 
     Examples
     --------
@@ -548,193 +717,32 @@ def colocation_clusters(
     >>> print(result.message)  # doctest: +SKIP
     >>> result.clusters[["cluster_id", "agencies", "saving_gbp"]].head()  # doctest: +SKIP
     """
-    extra = []
-    if p := check_positive("hull_buffer", hull_buffer):
-        extra.append(p)
-    try:
-        check_cost_per_sqft(cost_per_sqft)
-    except InvalidArgumentError as exc:
-        extra.append(str(exc))
-    sites, el = _eligible(sites, distance, viewer_agency, extra=extra)
-    n = len(el.positions)
-    d_text = f"{distance:,.0f} m"
-    if n == 0:
-        # of the sites the viewer may see: nothing may tell that others were withheld
-        why = "there are no sites" if el.n_unlocated == 0 else "no site has a location"
-        return _empty_result(sites, el, distance, f"No co-location clusters: {why}{_left_out(el)}.")
-    n_agencies_all = len(np.unique(el.agency))
-    if n_agencies_all < 2:
-        return _empty_result(
-            sites,
-            el,
-            distance,
-            f"No co-location clusters: all {n:,} sites belong to one agency "
-            f"({el.agency_labels[el.agency[0]]}){_left_out(el)}.",
-        )
-
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    pairs = _near_pairs(el.xy, distance)
-    graph = coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
-    ).tocsr()
-    _, comp = connected_components(graph, directed=False)
-    # agencies per component
+    extra = [check_positive("hull_buffer", hull_buffer), cost_per_sqft_problem(cost_per_sqft)]
+    sites, el = _eligible(sites, distance, viewer_agency, extra=[p for p in extra if p])
+    if why := _why_no_clusters(el, distance):
+        return _empty_result(sites, el, distance, why)
+    comp = _components(el, distance)
+    # the components with two or more agencies
     key = np.unique(comp.astype(np.int64) * len(el.agency_labels) + el.agency)
-    comp_of_key = key // len(el.agency_labels)
-    n_ag = np.bincount(comp_of_key, minlength=comp.max() + 1)
+    n_ag = np.bincount(key // len(el.agency_labels), minlength=comp.max() + 1)
     member = n_ag[comp] >= 2
-    if not member.any():
-        return _empty_result(
-            sites,
-            el,
-            distance,
-            f"No co-location clusters: no two agencies' sites stand within {d_text} of each "
-            f"other among {n:,} sites{_left_out(el)}.",
-        )
+    if why := _why_no_clusters(el, distance, member):
+        return _empty_result(sites, el, distance, why)
 
-    mpos = np.flatnonzero(member)  # in eligible space
-    mcomp = comp[mpos]
-    kept, local = np.unique(mcomp, return_inverse=True)
-    k = len(kept)
-    in_pos = el.positions[mpos]  # positions in the input
-
-    fa = _numbers(sites, "floor_area_sqft")[in_pos]
-    sur = _numbers(sites, "surplus_sqft")[in_pos]
-    fa0 = np.where(np.isfinite(fa) & (fa > 0), fa, 0.0)
-    sur0 = np.clip(np.where(np.isfinite(sur), sur, 0.0), 0.0, None)
-    occ = np.clip(fa0 - sur0, 0.0, None)
-    costs = site_running_costs(
-        pd.DataFrame(
-            {
-                "running_cost_gbp": _numbers(sites, "running_cost_gbp")[in_pos],
-                "floor_area_sqft": fa,
-            }
-        ),
-        cost_per_sqft=cost_per_sqft,
-    )
-    cost = costs["running_cost_gbp"].to_numpy()
-    cost0 = np.where(np.isfinite(cost), cost, 0.0)
-    estimated = (costs["cost_basis"] == "estimated").to_numpy(dtype=bool)
-    unknown = (costs["cost_basis"] == "unknown").to_numpy(dtype=bool)
-    if "tenure" in sites.columns:
-        tenure = sites["tenure"].take(in_pos).fillna("").astype("str").str.strip().str.lower()
-        not_free = (tenure != "freehold").to_numpy(dtype=bool)
-    else:
-        not_free = np.ones(len(in_pos), dtype=bool)
-
-    def total(values):
-        return np.bincount(local, weights=values, minlength=k)
-
-    n_sites = np.bincount(local, minlength=k)
-    t_fa, t_sur, t_occ, t_cost = total(fa0), total(sur0), total(occ), total(cost0)
-    new_space = np.clip(t_occ[local] - occ - sur0, 0.0, None)
-    order = np.lexsort((mpos, -fa0, not_free, new_space, local))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = local[order][1:] != local[order][:-1]
-    hub = order[first]  # member index of each cluster's hub, by cluster
-    released_fa = t_fa - fa0[hub]
-    released_cost = t_cost - cost0[hub]
-    hub_new = new_space[hub]
-    saving = consolidation_saving(released_cost, released_fa, hub_new)
-    is_hub_member = np.zeros(len(mpos), dtype=bool)
-    is_hub_member[hub] = True
-    other = ~is_hub_member
-    est_others = np.bincount(local, weights=(estimated | unknown) & other, minlength=k) > 0
-    saving_estimated = est_others
-
-    # agencies per cluster, and the cluster order
-    pair_key = np.unique(local.astype(np.int64) * len(el.agency_labels) + el.agency[mpos])
-    pk_cluster = pair_key // len(el.agency_labels)
-    pk_agency = pair_key % len(el.agency_labels)
-    n_agencies = np.bincount(pk_cluster, minlength=k)
-    names = el.agency_labels[pk_agency].tolist()  # pair_key is sorted by cluster
-    bounds = np.concatenate([[0], np.cumsum(n_agencies)]).tolist()
-    agencies = np.array(
-        ["; ".join(names[a:b]) for a, b in itertools.pairwise(bounds)],
-        dtype=object,
-    )
-    first_pos = np.full(k, np.iinfo(np.int64).max)
-    np.minimum.at(first_pos, local, mpos)
-    rank = np.lexsort((first_pos, -t_fa, -n_agencies))
-    cluster_id = np.empty(k, dtype=np.int64)
-    cluster_id[rank] = np.arange(1, k + 1)
-
-    # hull polygons
-    mxy = np.take(el.xy, mpos, axis=0)
-    group = cluster_id[local] - 1
-    on_hull = np.flatnonzero(_hull_points(mxy, group, k))
-    on_hull = on_hull[np.argsort(group[on_hull], kind="stable")]
-    mp = shapely.multipoints(mxy[on_hull], indices=group[on_hull])
-    hulls = shapely.buffer(shapely.convex_hull(mp), float(hull_buffer), quad_segs=4)
-
-    hub_in = in_pos[hub]
-    index = sites.index.to_numpy()
-    hub_by_id = hub_in[rank]  # hubs in cluster_id order
-    clusters = pd.DataFrame(
-        {
-            "cluster_id": cluster_id,
-            "n_sites": n_sites,
-            "n_agencies": n_agencies,
-            "agencies": pd.array(agencies, dtype="str"),
-            "floor_area_sqft": t_fa,
-            "surplus_sqft": t_sur,
-            "occupied_sqft": t_occ,
-            "running_cost_gbp": t_cost,
-            "costs_estimated": np.bincount(local, weights=estimated, minlength=k).astype(np.int64),
-            "costs_unknown": np.bincount(local, weights=unknown, minlength=k).astype(np.int64),
-            "hub_index": pd.array(index[hub_in], dtype=object),
-            "new_space_sqft": hub_new,
-            "released_floor_area_sqft": released_fa,
-            "net_floor_area_released_sqft": released_fa - hub_new,
-            "released_running_cost_gbp": released_cost,
-            "saving_gbp": saving,
-            "saving_estimated": saving_estimated,
-        }
-    )
-    clusters = clusters.iloc[rank].reset_index(drop=True)
-    for i, (column, source) in enumerate(
-        (
-            ("hub_site_id", "site_id"),
-            ("hub_name", "name"),
-            ("hub_agency", "agency"),
-            ("hub_tenure", "tenure"),
-        )
-    ):
-        values = pd.array(_text(sites, source, hub_by_id), dtype="str")
-        clusters.insert(clusters.columns.get_loc("hub_index") + 1 + i, column, values)
-    clusters = gpd.GeoDataFrame(clusters, geometry=hulls, crs=CRS_BNG)
-
-    # members, in the input order
-    hub_xy = np.take(mxy, np.take(hub, local), axis=0)
-    dist_hub = np.hypot(mxy[:, 0] - hub_xy[:, 0], mxy[:, 1] - hub_xy[:, 1])
-    mrank = np.argsort(in_pos, kind="stable")  # the input's order
-    take = in_pos[mrank]
-    columns = {c: sites[c].array.take(take) for c in _MEMBER_SITE_COLUMNS if c in sites.columns}
-    columns.update(
-        cluster_id=cluster_id[local][mrank],
-        is_hub=is_hub_member[mrank],
-        distance_to_hub_m=dist_hub[mrank],
-        running_cost_gbp=cost[mrank],
-        cost_basis=costs["cost_basis"].array.take(mrank),
-    )
-    members = gpd.GeoDataFrame(
-        pd.DataFrame(columns, index=sites.index[take]),
-        geometry=gpd.GeoSeries(sites.geometry.array.take(take), index=sites.index[take]),
-        crs=CRS_BNG,
-    )
-
+    m = _members(sites, el, comp, member, cost_per_sqft)
+    h = _hubs(m)
+    clusters, cluster_id = _cluster_table(sites, el, m, h, hull_buffer)
+    members = _member_table(sites, m, h, cluster_id)
     labels = np.full(len(sites), -1, dtype=np.int64)
-    labels[in_pos] = cluster_id[local]
+    labels[m.in_pos] = cluster_id[m.local]
     site_cluster = pd.Series(labels, index=sites.index, dtype="Int64").where(labels > 0)
-
-    n_members = len(mpos)
+    n, k = len(el.positions), m.k
     message = (
         f"{k:,} co-location cluster{'s' if k != 1 else ''} of two or more agencies within "
-        f"{d_text}: {n_members:,} of {n:,} sites{_left_out(el)}. Consolidating each into "
-        f"its hub would release {float((released_fa - hub_new).sum()):,.0f} sq ft, saving "
-        f"about £{float(saving.sum()):,.0f} a year."
+        f"{distance:,.0f} m: {len(m.mpos):,} of {n:,} sites{_left_out(el)}. Consolidating "
+        f"each into its hub would release "
+        f"{float((h.released_fa - h.new_space).sum()):,.0f} sq ft, saving "
+        f"about £{float(h.saving.sum()):,.0f} a year."
     )
     return ColocationResult(
         clusters=clusters,

@@ -46,7 +46,6 @@ __all__ = [
     "system_error_message",
     "temporary_files",
     "unwritable_folder",
-    "write_csv",
     "write_csv_text",
     "xlsx_bytes",
 ]
@@ -69,8 +68,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def unwritable_folder(start: str | os.PathLike) -> tuple[Path, str | None]:
-    """The nearest existing folder at or above ``start``, and why nothing can be written
-    there: ``"not a folder"``, ``"not writable"`` or ``None`` (it can).
+    """Return the nearest existing folder at or above ``start``, and why it cannot be written.
+
+    Why: ``"not a folder"``, ``"not writable"`` or ``None`` (it can be written).
 
     Missing folders below it are created when a file is written.
     """
@@ -91,8 +91,10 @@ _TEMPORARY = r"\.{name}\.[a-z0-9_]{{8}}\.tmp\.gpkg(?:-journal|-wal|-shm)?"
 
 
 def temporary_files(path: str | os.PathLike) -> list[Path]:
-    """The temporary files (and their journals) :func:`replace_atomically` makes beside
-    the store ``path`` while it writes it (and leaves there only when killed).
+    """Return the temporary files (and journals) :func:`replace_atomically` makes beside ``path``.
+
+    It makes them beside the store while it writes it, and leaves them there only
+    when killed.
 
     Parameters
     ----------
@@ -114,7 +116,7 @@ def temporary_files(path: str | os.PathLike) -> list[Path]:
 
 
 def _target(path: str | os.PathLike) -> Path:
-    """The file a write to ``path`` replaces: a symbolic link's target, else ``path``."""
+    """Return the file a write to ``path`` replaces: a symbolic link's target, else ``path``."""
     path = Path(path)
     return Path(os.path.realpath(path)) if os.path.islink(path) else path
 
@@ -123,8 +125,10 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def is_store_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is an SQLite file holding the ``sites`` and ``imports`` tables of
-    an estate store (of any version of assetmap); ``False`` for anything else.
+    """Return whether ``path`` is an estate store, of any version of assetmap.
+
+    An estate store is an SQLite file holding the ``sites`` and ``imports`` tables;
+    anything else is ``False``.
     """
     try:
         with open(path, "rb") as fh:
@@ -255,43 +259,11 @@ def guard_output(
     Returns
     -------
     pathlib.Path
+        ``path``, as a :class:`~pathlib.Path`.
     """
-    from .audit import audit_path
-
     path = Path(path)
     store = Path(store)
-    real_store = _target(store)
-    # what each file is, and what writing over it would destroy
-    protected = {
-        store: ("the estate store", "the store"),
-        real_store: ("the estate store", "the store"),
-        audit_path(store): ("the audit log of the estate store", "its audit log"),
-        Path(f"{store}.lock"): ("the lock file of the estate store", "its lock"),
-    }
-    for ending in ("-journal", "-wal", "-shm"):
-        protected[Path(f"{store}{ending}")] = ("an SQLite journal of the estate store", "it")
-    in_progress = ("a temporary file of the estate store", "a change of the store in progress")
-    for leftover in temporary_files(store):
-        protected[leftover] = in_progress
-    real = Path(os.path.realpath(path))
-    try:
-        found = os.stat(path)
-    except OSError:
-        found = None
-    clash = via = None
-    for other, meaning in protected.items():
-        if Path(os.path.realpath(other)) == real:
-            clash = meaning
-        elif found is not None:
-            with contextlib.suppress(OSError):
-                if os.path.samestat(found, os.stat(other)):
-                    clash, via = meaning, "a hard link to it"
-        if clash:
-            break
-    temporary = re.compile(_TEMPORARY.format(name=re.escape(real_store.name)))
-    if clash is None and temporary.fullmatch(real.name):
-        if real.parent == Path(os.path.realpath(real_store.parent)):
-            clash = in_progress
+    clash, via = _clash(path, store)
     if clash is not None:
         if via is None and os.path.islink(path):
             via = "through a symbolic link"
@@ -303,6 +275,51 @@ def guard_output(
             + f"; writing it would destroy {clash[1]}. Choose another file"
         )
     return path
+
+
+#: What a temporary file of the store is, and what writing over it would destroy.
+_IN_PROGRESS = ("a temporary file of the estate store", "a change of the store in progress")
+
+
+def _protected_files(store: Path) -> dict[Path, tuple[str, str]]:
+    """Return the store's files, each with what it is and what writing over it destroys."""
+    from .audit import audit_path
+
+    protected = {
+        store: ("the estate store", "the store"),
+        _target(store): ("the estate store", "the store"),
+        audit_path(store): ("the audit log of the estate store", "its audit log"),
+        Path(f"{store}.lock"): ("the lock file of the estate store", "its lock"),
+    }
+    for ending in ("-journal", "-wal", "-shm"):
+        protected[Path(f"{store}{ending}")] = ("an SQLite journal of the estate store", "it")
+    for leftover in temporary_files(store):
+        protected[leftover] = _IN_PROGRESS
+    return protected
+
+
+def _clash(path: Path, store: Path) -> tuple[tuple[str, str] | None, str | None]:
+    """Return which of the store's files ``path`` is (``None``: none), and how if by a hard link.
+
+    A temporary file of the store that does not exist yet counts as one.
+    """
+    real = Path(os.path.realpath(path))
+    try:
+        found: os.stat_result | None = os.stat(path)
+    except OSError:
+        found = None
+    for other, meaning in _protected_files(store).items():
+        if Path(os.path.realpath(other)) == real:
+            return meaning, None
+        if found is not None:
+            with contextlib.suppress(OSError):
+                if os.path.samestat(found, os.stat(other)):
+                    return meaning, "a hard link to it"
+    real_store = _target(store)
+    temporary = re.compile(_TEMPORARY.format(name=re.escape(real_store.name)))
+    if temporary.fullmatch(real.name) and real.parent == Path(os.path.realpath(real_store.parent)):
+        return _IN_PROGRESS, None
+    return None, None
 
 
 def neutralise_text(value: object) -> object:
@@ -317,7 +334,7 @@ def neutralise_text(value: object) -> object:
 
 
 def safe_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` fit to write for people: formula-like text neutralised.
+    """Return a copy of ``frame`` fit to write for people: formula-like text neutralised.
 
     A GeoDataFrame's geometry becomes a ``wkt_bng`` column (WKT, 0.1 m). Text
     cells (and column names) that begin with ``=``, ``+``, ``-``, ``@``, a tab
@@ -373,38 +390,15 @@ def write_csv_text(frame: pd.DataFrame, target) -> None:
     safe_table(frame).to_csv(target, index=False, encoding="utf-8", lineterminator="\r\n")
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a table to a CSV file (UTF-8, geometry as WKT) through a temporary file.
-
-    Text cells that a spreadsheet would run as a formula are neutralised
-    (:func:`safe_table`).
-
-    Parameters
-    ----------
-    frame
-        The table; a GeoDataFrame's geometry is written as WKT in British National Grid.
-    path
-        The CSV file; replaced whole or not at all.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    path = Path(path)
-    with replace_atomically(path, suffix=".tmp.csv") as tmp:
-        write_csv_text(frame, tmp)
-    return path
-
-
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as the bytes of a UTF-8 CSV file (see :func:`write_csv_text`)."""
+    """Return a table as the bytes of a UTF-8 CSV file (see :func:`write_csv_text`)."""
     buffer = io.StringIO()
     write_csv_text(frame, buffer)
     return buffer.getvalue().encode("utf-8")
 
 
 def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "table") -> bytes:
-    """A table as the bytes of an XLSX workbook (one sheet), through :func:`safe_table`.
+    """Return a table as the bytes of an XLSX workbook (one sheet), through :func:`safe_table`.
 
     Every neutralised cell is written as text, never as a formula; characters
     that XLSX cannot hold (control characters) are dropped; time-zone-aware
@@ -429,7 +423,7 @@ def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "table") -> bytes:
     ws = book.create_sheet(title=(sheet or "table")[:31])
     ws.append([ILLEGAL_CHARACTERS_RE.sub("", str(c)) for c in table.columns])
     for row in table.itertuples(index=False, name=None):
-        cells = []
+        cells: list[object] = []
         for value in row:
             if value is None or value is pd.NA or value is pd.NaT:
                 cells.append(None)
@@ -468,8 +462,10 @@ _DATABASE_REASONS = (
 
 
 def _shown_path(name: str | bytes | None) -> tuple[str, bool] | None:
-    """A path for a message, and whether it is a folder: a temporary file or folder
-    assetmap made (a hidden name holding ``.tmp``) is shown as the folder it is in.
+    """Return a path for a message, and whether it is a folder.
+
+    A temporary file or folder assetmap made (a hidden name holding ``.tmp``) is
+    shown as the folder it is in.
     """
     if name is None:
         return None
@@ -481,7 +477,7 @@ def _shown_path(name: str | bytes | None) -> tuple[str, bool] | None:
 
 
 def _file_size_limit() -> int | None:
-    """The most bytes this process may write to a file (``ulimit -f``), or ``None``."""
+    """Return the most bytes this process may write to a file (``ulimit -f``), or ``None``."""
     try:
         import resource
     except ImportError:  # Windows has no such limit
@@ -490,71 +486,98 @@ def _file_size_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
+#: The message for each system error, by its code: ``{failed}`` says what could not be
+#: written, ``{what}`` names the file or folder, ``{allowed}`` the file size limit.
+_MESSAGES: dict[int, str] = {
+    errno.ENOSPC: "the disk is full: {failed}; free some space and try again",
+    errno.EFBIG: (
+        "{failed}: the file would be larger than the file size limit{allowed} this "
+        "system sets for this program (ulimit -f)"
+    ),
+    errno.EROFS: "{failed}: it is on a read-only file system",
+    _READ_ONLY: ("{failed}: it is read-only (on a read-only disk, or this user may not change it)"),
+    errno.EACCES: "permission denied: this user may not use {what}",
+    errno.EPERM: "permission denied: this user may not use {what}",
+    errno.ENOENT: "{what} does not exist, and cannot be made there",
+    errno.EISDIR: "{what} is a folder; expected a file",
+    errno.ENOTDIR: "{what} cannot be used: part of its path is a file, not a folder",
+    errno.EIO: "the disk reported an error reading or writing {what}",
+}
+if hasattr(errno, "EDQUOT"):  # not on Windows
+    _MESSAGES[errno.EDQUOT] = "the disk quota is used up: {failed}; free some space and try again"
+#: The message for a system error about a folder, where it differs from a file's.
+_FOLDER_MESSAGES: dict[int, str] = {
+    errno.ENOENT: "{failed}: that folder does not take new files",
+}
+#: The message for any other system error.
+_OTHER_MESSAGE = "{what} could not be used: {reason}"
+#: The message when the store's writer lock was held too long by another writer.
+_LOCK_TIMEOUT_MESSAGE = (
+    "another import or removal is writing to the store and did not finish in time; "
+    "nothing was changed. Try again when it has finished"
+)
+
+
+def _error_facts(exc: BaseException) -> tuple[int | None, tuple[str, bool] | None, str] | None:
+    """Return the system error code, the path shown and the reason of ``exc``.
+
+    ``None`` if ``exc`` is not an error the system raised (nor SQLite's or GDAL's
+    report of one).
+    """
+    if isinstance(exc, OSError):
+        reason = (exc.strerror or str(exc)).lower()
+        return exc.errno, _shown_path(exc.filename2 or exc.filename), reason
+    if type(exc).__module__.split(".")[0] in _DATABASE_MODULES:
+        reason = str(exc).lower()
+        code = next((c for words, c in _DATABASE_REASONS if words in reason), None)
+        return None if code is None else (code, None, reason)
+    return None
+
+
+def _what_failed(shown: tuple[str, bool] | None, module: str) -> tuple[str, str]:
+    """Return what the message names, and what could not be written, for a path shown."""
+    if shown is None and module == "pyogrio":  # GDAL, writing a file
+        return "a file", "a file could not be written"
+    if shown is None:  # SQLite, changing a copy of the store
+        return "the store", "the store could not be written (it is unchanged)"
+    if shown[1]:
+        what = f"the folder {shown[0]}"
+        return what, f"nothing could be written in {what}"
+    return shown[0], f"{shown[0]} could not be written"
+
+
 def system_error_message(exc: BaseException) -> str | None:
-    """One plain line for an error the operating system raised, or ``None`` if ``exc``
-    is not one (a bug, which keeps its traceback).
+    """Return one plain line for an error the operating system raised.
+
+    ``None`` if ``exc`` is not one (a bug, which keeps its traceback).
 
     Covers :class:`OSError` (a full disk, a read-only folder, a file size limit, a
     path that cannot be written...) and the same conditions reported by SQLite and
     GDAL in their own error classes (then about the store, which a failed write
     leaves as it was).
+
+    Parameters
+    ----------
+    exc
+        The error raised.
+
+    Returns
+    -------
+    str or None
     """
     from filelock import Timeout
 
     if isinstance(exc, Timeout):
-        return (
-            "another import or removal is writing to the store and did not finish in time; "
-            "nothing was changed. Try again when it has finished"
-        )
-    module = type(exc).__module__.split(".")[0]
-    if isinstance(exc, OSError):
-        code = exc.errno
-        shown = _shown_path(exc.filename2 or exc.filename)
-        reason = (exc.strerror or str(exc)).lower()
-    elif module in _DATABASE_MODULES:
-        reason = str(exc).lower()
-        code = next((c for words, c in _DATABASE_REASONS if words in reason), None)
-        if code is None:
-            return None
-        shown = None
-    else:
+        return _LOCK_TIMEOUT_MESSAGE
+    facts = _error_facts(exc)
+    if facts is None:
         return None
+    code, shown, reason = facts
     limit = _file_size_limit()
     if code == errno.EIO and limit is not None and shown is None:
         code = errno.EFBIG  # SQLite reports a write past ulimit -f as a disk I/O error
-    if shown is None and module == "pyogrio":  # GDAL, writing a file
-        what, failed = "a file", "a file could not be written"
-    elif shown is None:  # SQLite, changing a copy of the store
-        what, failed = "the store", "the store could not be written (it is unchanged)"
-    elif shown[1]:
-        what = f"the folder {shown[0]}"
-        failed = f"nothing could be written in {what}"
-    else:
-        what, failed = shown[0], f"{shown[0]} could not be written"
-    if code == errno.ENOSPC:
-        return f"the disk is full: {failed}; free some space and try again"
-    if code is not None and code == getattr(errno, "EDQUOT", None):
-        return f"the disk quota is used up: {failed}; free some space and try again"
-    if code == errno.EFBIG:
-        allowed = f" ({limit:,} bytes)" if limit is not None else ""
-        return (
-            f"{failed}: the file would be larger than the file size limit{allowed} this "
-            "system sets for this program (ulimit -f)"
-        )
-    if code == errno.EROFS:
-        return f"{failed}: it is on a read-only file system"
-    if code == _READ_ONLY:
-        return f"{failed}: it is read-only (on a read-only disk, or this user may not change it)"
-    if code in (errno.EACCES, errno.EPERM):
-        return f"permission denied: this user may not use {what}"
-    if code == errno.ENOENT and shown is not None and shown[1]:
-        return f"{failed}: that folder does not take new files"
-    if code == errno.ENOENT:
-        return f"{what} does not exist, and cannot be made there"
-    if code == errno.EISDIR:
-        return f"{what} is a folder; expected a file"
-    if code == errno.ENOTDIR:
-        return f"{what} cannot be used: part of its path is a file, not a folder"
-    if code == errno.EIO:
-        return f"the disk reported an error reading or writing {what}"
-    return f"{what} could not be used: {reason}"
+    what, failed = _what_failed(shown, type(exc).__module__.split(".")[0])
+    messages = _MESSAGES | _FOLDER_MESSAGES if shown is not None and shown[1] else _MESSAGES
+    template = _OTHER_MESSAGE if code is None else messages.get(code, _OTHER_MESSAGE)
+    allowed = f" ({limit:,} bytes)" if limit is not None else ""
+    return template.format(what=what, failed=failed, allowed=allowed, reason=reason)

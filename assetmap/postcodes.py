@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ import pandas as pd
 from . import settings
 from .errors import DataNotFoundError
 from .schema import arrow_strings, string_bytes
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["PostcodeDirectory", "compact_postcodes", "default_directory", "lookup_postcodes"]
 
@@ -64,10 +68,10 @@ _UPPER[ord("a") : ord("z") + 1] -= 32
 
 
 def _query_keys(postcodes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Each postcode as :func:`_pack` packs its compact form, and whether it can match
-    (neither empty nor longer than seven characters once compact).
+    """Pack each postcode's compact form as :func:`_pack` does, and say whether it can match.
 
-    ASCII text is compacted and packed on its bytes, in a few passes of numpy;
+    A postcode can match when it is neither empty nor longer than seven characters
+    once compact. ASCII text is compacted and packed on its bytes, in a few passes of numpy;
     other text goes through :func:`compact_postcodes` (Unicode upper case can
     turn one character into two letters).
     """
@@ -122,8 +126,8 @@ class PostcodeDirectory:
     def __init__(self, cache_dir: Path | None = None) -> None:
         self._cache_dir = Path(cache_dir) if cache_dir is not None else settings.cache_dir()
         self._table: _Table | None = None
-        self._district_text = None  # pyarrow array, made on first lookup
-        self._in_ni = None  # for each district: in Northern Ireland (code "N...")
+        self._district_text: pa.Array | None = None  # made on first lookup
+        self._in_ni: np.ndarray | None = None  # for each district: in Northern Ireland ("N...")
 
     @property
     def version(self) -> str:
@@ -201,6 +205,7 @@ class PostcodeDirectory:
             pass  # no writable cache: keep the table in memory only
 
     def __len__(self) -> int:
+        """Return the number of postcodes in the directory."""
         return len(self._load().keys)
 
     def lookup(self, postcodes: pd.Series) -> pd.DataFrame:
@@ -238,9 +243,14 @@ class PostcodeDirectory:
         )
 
     def _find(self, postcodes: pd.Series) -> tuple[np.ndarray, ...]:
-        """Where each postcode is: found, easting and northing (NaN where not found or
-        without a grid reference), and its row in the directory (clipped; meaningful
-        where found).
+        """Find each postcode in the directory.
+
+        Returns
+        -------
+        found, easting, northing, row
+            Whether it was found; easting and northing (NaN where not found or without
+            a grid reference); and its row in the directory (clipped; meaningful where
+            found).
         """
         table = self._load()
         # packing truncates longer postcodes, so a too-long value must not match
@@ -257,7 +267,7 @@ class PostcodeDirectory:
         return found, east, north, at
 
     def grid_points(self, postcodes: pd.Series) -> tuple[np.ndarray, ...]:
-        """What :meth:`lookup` gives to place sites, as arrays, without district codes.
+        """Give what :meth:`lookup` gives to place sites, as arrays, without district codes.
 
         Returns
         -------

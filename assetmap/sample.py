@@ -20,7 +20,7 @@ __all__ = ["build_sample_store", "ensure_sample_store", "sample_registers"]
 
 
 def sample_registers() -> list[dict]:
-    """The registers of the sample estate, as listed in its manifest.
+    """Return the registers of the sample estate, as listed in its manifest.
 
     Returns
     -------

@@ -48,7 +48,9 @@ __all__ = [
     "GPA_OFFICE_COST_PER_SQM",
     "avoided_cost",
     "check_cost_per_sqft",
+    "column_numbers",
     "consolidation_saving",
+    "cost_per_sqft_problem",
     "site_running_costs",
 ]
 
@@ -63,6 +65,26 @@ COST_SOURCE = (
 )
 #: How a site's running cost was found.
 COST_BASES = ("reported", "estimated", "unknown")
+
+
+def cost_per_sqft_problem(cost_per_sqft: object) -> str | None:
+    """Return what is wrong with ``cost_per_sqft``, or ``None`` if it is a positive finite number.
+
+    The form of :func:`check_cost_per_sqft` for functions that collect every
+    problem and raise once (:func:`assetmap._validate.raise_if_any`): the
+    message names the value given and the cost expected, in £ per sq ft a year.
+    """
+    if (
+        isinstance(cost_per_sqft, bool)
+        or not isinstance(cost_per_sqft, Real)
+        or not math.isfinite(cost_per_sqft)
+        or cost_per_sqft <= 0
+    ):
+        return (
+            f"cost_per_sqft={cost_per_sqft!r} is not valid; expected a positive number of "
+            "pounds per square foot a year"
+        )
+    return None
 
 
 def check_cost_per_sqft(cost_per_sqft: float) -> float:
@@ -82,17 +104,20 @@ def check_cost_per_sqft(cost_per_sqft: float) -> float:
     InvalidArgumentError
         Naming the value and what was expected.
     """
-    if (
-        isinstance(cost_per_sqft, bool)
-        or not isinstance(cost_per_sqft, Real)
-        or not math.isfinite(cost_per_sqft)
-        or cost_per_sqft <= 0
-    ):
-        raise InvalidArgumentError(
-            f"cost_per_sqft={cost_per_sqft!r} is not valid; expected a positive number of "
-            "pounds per square foot a year"
-        )
+    if problem := cost_per_sqft_problem(cost_per_sqft):
+        raise InvalidArgumentError(problem)
     return float(cost_per_sqft)
+
+
+def column_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Return a column of figures as floats: NaN where missing, not a number, or no such column.
+
+    ``frame`` is a table of sites or requests and ``column`` one of its figures,
+    such as ``"floor_area_sqft"``; the float64 array is aligned to ``frame``.
+    """
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def site_running_costs(
@@ -115,8 +140,8 @@ def site_running_costs(
         ``cost_basis`` (one of :data:`COST_BASES`).
     """
     cost_per_sqft = check_cost_per_sqft(cost_per_sqft)
-    reported = _numbers(sites, "running_cost_gbp")
-    area = _numbers(sites, "floor_area_sqft")
+    reported = column_numbers(sites, "running_cost_gbp")
+    area = column_numbers(sites, "floor_area_sqft")
     has_cost = np.isfinite(reported) & (reported > 0)
     has_area = np.isfinite(area) & (area > 0)
     cost = np.where(has_cost, reported, np.where(has_area, area * cost_per_sqft, np.nan))
@@ -136,7 +161,7 @@ def consolidation_saving(
     released_floor_area_sqft: float | np.ndarray,
     new_space_sqft: float | np.ndarray,
 ) -> float | np.ndarray:
-    """The annual saving of moving a cluster's other sites into its hub.
+    """Return the annual saving of moving a cluster's other sites into its hub.
 
     ``saving = released_running_cost_gbp × (1 − new_space_sqft / released_floor_area_sqft)``:
     the floor area that leaves the estate (the vacated sites' floor area less
@@ -170,7 +195,7 @@ def consolidation_saving(
 def avoided_cost(
     matched_sqft: float | np.ndarray, *, cost_per_sqft: float = DEFAULT_COST_PER_SQFT
 ) -> float | np.ndarray:
-    """The annual cost requesters avoid by taking surplus public space.
+    """Return the annual cost requesters avoid by taking surplus public space.
 
     ``saving = matched_sqft × cost_per_sqft``: the rent of the same space on the
     open market, at the default cost. Always an estimate.
@@ -190,9 +215,3 @@ def avoided_cost(
     cost_per_sqft = check_cost_per_sqft(cost_per_sqft)
     saving = np.asarray(matched_sqft, dtype="float64") * cost_per_sqft
     return saving if saving.ndim else float(saving)
-
-
-def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)

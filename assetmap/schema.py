@@ -17,9 +17,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._validate import validate_choice
+from ._validate import CRS_BNG, validate_choice
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import geopandas as gpd
 
 __all__ = [
@@ -52,8 +54,6 @@ __all__ = [
     "validate_choice",
 ]
 
-#: British National Grid: every distance and area inside assetmap.
-CRS_BNG = "EPSG:27700"
 #: WGS84 longitude/latitude: only at the edge, for web maps.
 CRS_WGS84 = "EPSG:4326"
 
@@ -213,7 +213,7 @@ _FEW_VALUES = 256
 def _labels_of(
     values: tuple[str, ...], table: tuple[tuple[str, str], ...], default: str
 ) -> tuple[str, ...]:
-    """The label of each value: that of the first pattern of ``table`` it matches."""
+    """Return the label of each value: that of the first pattern of ``table`` it matches."""
     lowered = pd.Series(list(values), dtype="str").str.lower()
     result = pd.Series(default, index=lowered.index, dtype="str")
     decided = pd.Series(False, index=lowered.index)
@@ -238,7 +238,7 @@ def _keyword_map(text: pd.Series, table: list[tuple[str, str]], default: str) ->
         # sorted, so that chunks holding the same values in another order share an entry
         key = tuple(sorted(names))
         label = dict(zip(key, _labels_of(key, tuple(table), default), strict=True))
-        found = [label[name] for name in names]
+        found: Sequence[str] = [label[name] for name in names]
     else:
         found = _labels_of.__wrapped__(tuple(names), tuple(table), default)
     labels = pa.array(found, type=pa.large_string())
@@ -372,7 +372,10 @@ _SPACED_POSTCODE_RE = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 
 
 def arrow_strings(values: pd.Series):
-    """The values as a pyarrow string array, missing values as ``""`` (no copy when possible)."""
+    """Return the values as a pyarrow string array, missing values as ``""``.
+
+    No copy is made when the values are already held as Arrow strings.
+    """
     import pyarrow as pa
 
     text = values.fillna("")
@@ -385,9 +388,10 @@ def arrow_strings(values: pd.Series):
 
 
 def one_value(arr) -> bool:
-    """Whether every value of a pyarrow array without nulls is the same (so when it is
-    empty). The first and last values are compared first: a column that varies
-    usually shows it there, without a scan.
+    """Return whether every value of a pyarrow array without nulls is the same.
+
+    So it is when the array is empty. The first and last values are compared first:
+    a column that varies usually shows it there, without a scan.
     """
     import pyarrow.compute as pc
 
@@ -398,7 +402,7 @@ def one_value(arr) -> bool:
 
 
 def string_bytes(arr) -> tuple[np.ndarray, np.ndarray]:
-    """The offsets and UTF-8 bytes behind a pyarrow string array, without a copy.
+    """Return the offsets and UTF-8 bytes behind a pyarrow string array, without a copy.
 
     Value ``i`` is ``data[offsets[i]:offsets[i + 1]]`` (a null is usually empty).
     """
@@ -420,7 +424,7 @@ _MAYBE_SPACE[0x7F:] = True
 
 
 def strip_strings(arr):
-    """A pyarrow string array with the whitespace around each value trimmed.
+    """Return a pyarrow string array with the whitespace around each value trimmed.
 
     Arrow's ``utf8_trim_whitespace`` allocates a new array; a register's values
     are nearly always clean, so when no value starts or ends with a byte that

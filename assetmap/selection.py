@@ -62,7 +62,7 @@ class Selection:
     min_surplus: float = 0.0
 
     def key(self) -> tuple:
-        """A hashable key for caches."""
+        """Return a hashable key for caches."""
         return (
             self.level,
             self.code,
@@ -74,7 +74,7 @@ class Selection:
         )
 
     def describe(self) -> str:
-        """The filters in words ("police and fire; at least 1,000 sq ft surplus")."""
+        """Return the filters in words ("police and fire; at least 1,000 sq ft surplus")."""
         parts = []
         if self.sectors is not None:
             parts.append(", ".join(sector_label(s) for s in self.sectors) or "no sector")
@@ -112,7 +112,7 @@ def filter_sites(
 
 
 def filter_options(sites: pd.DataFrame, column: str) -> list[str]:
-    """The values a filter on ``column`` offers: every non-blank value, sorted."""
+    """Return the values a filter on ``column`` offers: every non-blank value, sorted."""
     values = sites[column].astype("object").dropna().astype(str)
     return sorted(v for v in values.unique() if v.strip())
 
@@ -123,7 +123,7 @@ def _no_geometry(geoms: np.ndarray) -> np.ndarray:
 
 
 def inside_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
-    """A mask of the rows of ``frame`` in the place ``outline`` (every row when ``None``).
+    """Return a mask of the rows of ``frame`` in the place ``outline`` (every row when ``None``).
 
     The rule is :func:`assetmap.schema.in_place` (a point on the row's surface lies in
     or on the outline; a row with no geometry is not in any place), except that with no
@@ -147,8 +147,10 @@ def inside_place(frame: gpd.GeoDataFrame, outline) -> np.ndarray:
 
 
 def place_outline(localities: gpd.GeoDataFrame, code: str):
-    """The outline of the locality ``code`` of ``localities``, or of all of them when
-    ``code`` is empty; ``None`` when the code is not there.
+    """Return the outline of the locality ``code`` of ``localities``.
+
+    The outline of all of them when ``code`` is empty; ``None`` when the code is not
+    there.
     """
     hits = localities if not code else localities[localities["code"].astype(str) == code]
     if hits.empty:
@@ -157,7 +159,7 @@ def place_outline(localities: gpd.GeoDataFrame, code: str):
 
 
 def select_sites(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> gpd.GeoDataFrame:
-    """The sites inside ``outline`` (all when ``None``) that pass the filters of ``chosen``."""
+    """Return the sites inside ``outline`` (all when ``None``) that pass ``chosen``'s filters."""
     return filter_sites(
         sites[inside_place(sites, outline)],
         chosen.sectors,
@@ -169,8 +171,9 @@ def select_sites(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> gpd.Geo
 
 
 def select_requests(requests: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:
-    """The space requests inside ``outline``; requests with no point are kept (they may be
-    anywhere).
+    """Return the space requests inside ``outline``.
+
+    Requests with no point are kept (they may be anywhere).
     """
     unlocated = _no_geometry(np.asarray(requests.geometry, dtype=object))
     return requests[inside_place(requests, outline) | unlocated]

@@ -88,7 +88,7 @@ VARIABLES: dict[str, str] = {
 
 
 def _tile_url_problems(url: str) -> list[str]:
-    """What is wrong with a tile URL template (nothing: ``[]``)."""
+    """Return what is wrong with a tile URL template (nothing: ``[]``)."""
     parts = urlsplit(url)
     problems = []
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -119,6 +119,7 @@ class TileSetting:
     attribution: str
 
     def __post_init__(self) -> None:
+        """Check the URL template."""
         problems = _tile_url_problems(self.url)
         if problems:
             raise InvalidArgumentError(f"tile URL {self.url!r} is not valid: {'; '.join(problems)}")
@@ -162,7 +163,7 @@ def _text(env: Mapping[str, str], name: str) -> str:
 
 
 def _path(env: Mapping[str, str], name: str, problems: list[str], example: str) -> Path | None:
-    """The path a variable names, ``~`` expanded; ``None`` when unset (or wrong)."""
+    """Return the path a variable names, ``~`` expanded; ``None`` when unset (or wrong)."""
     text = _text(env, name)
     if not text:
         return None
@@ -274,80 +275,37 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The store file: ``$ASSETMAP_STORE`` if set, else ``estate.gpkg`` in the working folder.
+    """Return the store file: ``$ASSETMAP_STORE``, else ``estate.gpkg`` in the working folder.
 
-    Parameters
-    ----------
-    environ
-        The environment to read (default :data:`os.environ`).
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    InvalidArgumentError
-        If ``$ASSETMAP_STORE`` names the home folder of a user who is not known.
+    Like every function below, it reads ``environ`` (default :data:`os.environ`) and
+    raises an :class:`~assetmap.errors.InvalidArgumentError` naming the variable when
+    its value cannot be used: here, the home folder of a user who is not known.
     """
     return _read(_read_store, environ)
 
 
 def local_agency(environ: Mapping[str, str] | None = None) -> str | None:
-    """The local single user's agency (``$ASSETMAP_AGENCY``, spacing collapsed), or ``None``.
+    """Return the local single user's agency (``$ASSETMAP_AGENCY``, spacing collapsed).
 
-    Parameters
-    ----------
-    environ
-        The environment to read (default :data:`os.environ`).
-
-    Returns
-    -------
-    str or None
+    ``None`` when the variable is not set: nobody's agency.
     """
     return _read(_read_agency, environ)
 
 
 def audit_log(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The audit log file named by ``$ASSETMAP_AUDIT_LOG``, or ``None``: beside the store.
+    """Return the audit log file named by ``$ASSETMAP_AUDIT_LOG``, or ``None``: beside the store.
 
-    Parameters
-    ----------
-    environ
-        The environment to read (default :data:`os.environ`).
-
-    Returns
-    -------
-    pathlib.Path or None
-
-    Raises
-    ------
-    InvalidArgumentError
-        If ``$ASSETMAP_AUDIT_LOG`` names the home folder of a user who is not known.
+    The name of the home folder of a user who is not known is an error.
     """
     return _read(_read_audit_log, environ)
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The folder of the postcode table.
+    """Return the folder of the postcode table.
 
     ``$ASSETMAP_CACHE`` if set, else ``assetmap`` in ``$XDG_CACHE_HOME``, else
-    ``~/.cache/assetmap``.
-
-    Parameters
-    ----------
-    environ
-        The environment to read (default :data:`os.environ`).
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    InvalidArgumentError
-        If ``$ASSETMAP_CACHE`` names the home folder of a user who is not known, or
-        it is not set and there is no home folder.
+    ``~/.cache/assetmap``. The name of the home folder of a user who is not known
+    is an error, and so is no home folder when neither variable is set.
     """
     return _read(_read_cache_dir, environ)
 
@@ -356,21 +314,8 @@ def configured_tiles(environ: Mapping[str, str] | None = None) -> TileSetting | 
     """Return the background tiles configured in the environment, or ``None`` (no tiles).
 
     Reads :data:`TILE_URL_ENV` and :data:`TILE_ATTRIBUTION_ENV`. With no
-    attribution given, the tile server's host name is shown.
-
-    Parameters
-    ----------
-    environ
-        The environment to read (default :data:`os.environ`).
-
-    Returns
-    -------
-    TileSetting or None
-
-    Raises
-    ------
-    InvalidArgumentError
-        If the URL is set but is not a tile URL template.
+    attribution given, the tile server's host name is shown; a URL that is set
+    but is not a tile URL template is an error.
 
     Examples
     --------

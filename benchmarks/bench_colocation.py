@@ -43,7 +43,7 @@ _TENURES = np.array(["freehold", "leasehold", "licence"])
 
 
 def national_estate(n: int, *, seed: int = SEED, n_towns: int = 300) -> gpd.GeoDataFrame:
-    """A generated national-style estate of ``n`` sites (EPSG:27700)."""
+    """Return a generated national-style estate of ``n`` sites (EPSG:27700)."""
     rng = np.random.default_rng(seed)
     tx = rng.uniform(180_000, 620_000, n_towns)
     ty = rng.uniform(60_000, 600_000, n_towns)
@@ -90,7 +90,7 @@ def national_estate(n: int, *, seed: int = SEED, n_towns: int = 300) -> gpd.GeoD
 
 
 def naive_near_pairs(xy: np.ndarray, distance: float) -> np.ndarray:
-    """The naive pair search: buffer every site by the distance, then a GeoPandas sjoin.
+    """Return the naive pair search: buffer every site by the distance, then a GeoPandas sjoin.
 
     Returns every pair (i < j) whose buffer holds the other point, like
     ``assetmap.colocation._near_pairs`` (the buffers are 64-gons, so a few

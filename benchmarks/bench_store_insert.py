@@ -32,13 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_import import SEED, make_register
 
 from assetmap.registers.importer import prepare_register
-from assetmap.store import _LAYOUT, _BulkWriter, _conform, _create_layers
+from assetmap.store.bulk import BulkWriter
+from assetmap.store.gpkg_file import create_layers
+from assetmap.store.interface import LAYOUT, conform
 
 
 def _timed_insert(path: Path, rows, *, bind_all: bool) -> float:
     """Seconds to insert ``rows`` into the sites table of a new store at ``path``."""
-    _create_layers(path)
-    with _BulkWriter(path) as db:
+    create_layers(path)
+    with BulkWriter(path) as db:
         table = db._arrow_rows("sites", rows, db._srs_id("sites"))
         start = time.perf_counter()
         if bind_all:
@@ -59,7 +61,7 @@ def main() -> None:
         register = tmp / "postcodes.csv"
         make_register(register, n, postcode_only=True, rng=np.random.default_rng(SEED))
         prepared = prepare_register(register, agency="Bench", sector="other")
-        rows = _conform(prepared.rows, _LAYOUT["sites"][0])
+        rows = conform(prepared.rows, LAYOUT["sites"][0])
         times: dict[bool, list[float]] = {False: [], True: []}
         for i in range(args.rounds):
             for bind_all in (False, True) if i % 2 == 0 else (True, False):

@@ -30,7 +30,7 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -284,6 +284,8 @@ TREES = ["Oak", "Ash", "Beech", "Elm", "Cedar", "Rowan", "Hazel", "Willow", "Bir
 # --------------------------------------------------------------------------------------
 @dataclass
 class Place:
+    """A town or village: its centre in British National Grid, its population (thousands)."""
+
     name: str
     east: float
     north: float
@@ -345,15 +347,18 @@ class Geo:
         return k if idx is None else int(idx[k])
 
     def nearest_place(self, e: float, n: float, district: str | None = None) -> Place:
+        """Return the place nearest a point (within a district if given)."""
         d2 = (self.place_e - e) ** 2 + (self.place_n - n) ** 2
         if district:
             d2 = np.where([p.district == district for p in self.places], d2, np.inf)
         return self.places[int(np.argmin(d2))]
 
     def places_in(self, district: str | None) -> list[Place]:
+        """Return the places of a district (all of them for ``None``)."""
         return [p for p in self.places if district is None or p.district == district]
 
     def lonlat(self, e: float, n: float) -> tuple[float, float]:
+        """Return a British National Grid point as WGS84 longitude and latitude (6 places)."""
         lon, lat = self.to_wgs84.transform(e, n)
         return round(float(lon), 6), round(float(lat), 6)
 
@@ -372,7 +377,7 @@ class Spot:
 
 
 def stream(name: str) -> random.Random:
-    """A random stream of its own for each register, derived from the one seed."""
+    """Return a random stream of its own for each register, derived from the one seed."""
     return random.Random(SEED * 1000 + zlib.crc32(name.encode()) % 1000)
 
 
@@ -387,13 +392,14 @@ class Locator:
         self.weights = [p.pop for p in self.places]
 
     def pick_place(self, min_pop: float = 0.0) -> Place:
+        """Return a place drawn in proportion to its population (at least ``min_pop``)."""
         choices = [
             (p, w) for p, w in zip(self.places, self.weights, strict=True) if p.pop >= min_pop
         ]
         return self.rng.choices([p for p, _ in choices], weights=[w for _, w in choices])[0]
 
     def spot(self, place: Place | None = None, mode: str = "town", min_pop: float = 0.0) -> Spot:
-        """A site's spot. ``mode``: "centre" (civic, ~200 m), "town" or "rural"."""
+        """Return a site's spot. ``mode``: "centre" (civic, ~200 m), "town" or "rural"."""
         rng, geo = self.rng, self.geo
         if mode == "rural":
             pool = geo.by_district[self.district] if self.district else None
@@ -426,12 +432,13 @@ class Locator:
         )
 
     def near(self, east: float, north: float, radius: float = 4.0) -> tuple[float, float]:
-        """A point a few metres from another (a second body in the same building)."""
+        """Return a point a few metres from another (a second body in the same building)."""
         angle = self.rng.uniform(0.0, 2.0 * math.pi)
         return round(east + radius * math.cos(angle), 1), round(north + radius * math.sin(angle), 1)
 
 
 def address(spot: Spot, building: str = "") -> str:
+    """Return a one-line address: the building, the number and street, the place."""
     street = f"{spot.number} {spot.street}".strip()
     return ", ".join(part for part in (building, street, spot.place.name) if part)
 
@@ -443,6 +450,7 @@ class Uprns:
         self.used: set[int] = set()
 
     def new(self, rng: random.Random, prefix: int = 100062, digits: int = 6) -> int:
+        """Return a new UPRN: ``prefix`` and ``digits`` random digits, never one used before."""
         while True:
             value = int(f"{prefix}{rng.randrange(10**digits):0{digits}d}")
             if value not in self.used:
@@ -464,14 +472,17 @@ def unique_name(name: str, seen: set[str], place: str) -> str:
 
 
 def money(value: float) -> str:
+    """Return an amount as registers write it: ``£12,300``."""
     return f"£{value:,.0f}"
 
 
 def uk_date(d: date) -> str:
+    """Return a date as British registers write it: ``31/03/2025``."""
     return d.strftime("%d/%m/%Y")
 
 
 def lease_end(rng: random.Random) -> date:
+    """Return a lease's end date between 2025 and 2039, on a quarter day or near it."""
     return date(rng.randint(2025, 2039), rng.choice([3, 6, 9, 12]), rng.choice([24, 25, 28]))
 
 
@@ -480,6 +491,8 @@ def lease_end(rng: random.Random) -> date:
 # --------------------------------------------------------------------------------------
 @dataclass
 class Fault:
+    """A fault injected on purpose: its file, row, reason, column and what is wrong."""
+
     file: str
     row: int
     code: str
@@ -497,6 +510,38 @@ class Estate:
     shared: list[dict] = field(default_factory=list)  # council buildings other bodies share
     civic: dict[str, Spot] = field(default_factory=dict)  # town -> council office spot
     offer: dict = field(default_factory=dict)  # the Total Place offer
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """One site of a register's fixed list: where it stands and how its figures are drawn.
+
+    ``town`` ``None`` is a rural spot anywhere in the county; ``size`` holds the
+    arguments of ``rng.randrange``; ``tenure`` is fixed, or drawn from a tuple;
+    ``rate`` (running cost a square foot) is drawn from its range when given;
+    ``org`` is the organisation, for a register of several.
+    """
+
+    name: str
+    town: str | None
+    mode: str
+    kind: str
+    size: tuple[int, int, int]
+    tenure: str | tuple[str, ...] = "Freehold"
+    secret: bool = False
+    rate: tuple[float, float] | None = None
+    org: str = ""
+
+
+def draw(
+    spec: SiteSpec, loc: Locator, places: dict[str, Place], rng: random.Random
+) -> tuple[Spot, int, str, float | None]:
+    """Return a fixed site's spot, size, tenure and rate, drawn in that order."""
+    spot = loc.spot(places[spec.town], spec.mode) if spec.town else loc.spot(mode="rural")
+    size = rng.randrange(*spec.size)
+    tenure = spec.tenure if isinstance(spec.tenure, str) else rng.choice(spec.tenure)
+    rate = rng.uniform(*spec.rate) if spec.rate else None
+    return spot, size, tenure, rate
 
 
 # --------------------------------------------------------------------------------------
@@ -527,8 +572,80 @@ CUSTODY = [
     ("Margate", False),
 ]
 
+EITHER_TENURE = ("Freehold", "Leasehold")
+#: Kent Police's named sites, in the order they are drawn (after the Total Place office).
+POLICE_SITES: list[SiteSpec] = [
+    SiteSpec(
+        "Police Headquarters", "Maidstone", "town", "Headquarters offices", (60_000, 80_000, 50)
+    ),
+    *(
+        SiteSpec(
+            f"{town} Police Station",
+            town,
+            "centre",
+            "Police station",
+            (9_000, 42_000, 50),
+            ("Freehold",) * 6 + ("Leasehold",),
+        )
+        for town in POLICE_STATIONS
+    ),
+    *(
+        SiteSpec(
+            f"{town} Custody Suite",
+            town,
+            "town",
+            "Custody suite",
+            (15_000, 34_000, 50),
+            secret=secret,
+            rate=(25, 38),
+        )
+        for town, secret in CUSTODY
+    ),
+    SiteSpec(
+        "Force Control Room", "Maidstone", "town", "Control room", (18_000, 26_000, 50), secret=True
+    ),
+    SiteSpec(
+        "Firearms Training Range", None, "rural", "Training range", (4_000, 9_000, 50), secret=True
+    ),
+    SiteSpec(
+        "Police Training Centre", "Aylesford", "town", "Training centre", (30_000, 45_000, 50)
+    ),
+    SiteSpec("Dog Training School", None, "rural", "Kennels and training", (3_000, 6_000, 50)),
+    SiteSpec("Dover Marine Unit", "Dover", "town", "Marine unit", (2_000, 4_000, 50), "Leasehold"),
+    SiteSpec(
+        "Sheerness Marine Unit", "Sheerness", "town", "Marine unit", (1_500, 3_500, 50), "Leasehold"
+    ),
+    *(
+        SiteSpec(
+            f"{town} Police Office", town, "town", "Office", (4_000, 22_000, 50), EITHER_TENURE
+        )
+        for town in ["Ashford", "Dartford", "Canterbury", "Gillingham", "Tonbridge", "Folkestone"]
+    ),
+    *(
+        SiteSpec(
+            f"{town} Vehicle Workshop",
+            town,
+            "town",
+            "Vehicle workshop",
+            (2_500, 12_000, 50),
+            EITHER_TENURE,
+        )
+        for town in [
+            "Maidstone",
+            "Ashford",
+            "Canterbury",
+            "Dartford",
+            "Sittingbourne",
+            "Ramsgate",
+            "Tonbridge",
+            "Gillingham",
+        ]
+    ),
+]
+
 
 def build_police(est: Estate) -> list[dict]:
+    """Return the rows of Kent Police's register (and note the Total Place offer)."""
     rng = stream("police")
     loc = Locator(est.geo, rng)
     places = {p.name: p for p in est.geo.places}
@@ -564,95 +681,9 @@ def build_police(est: Estate) -> list[dict]:
     spot.street, spot.number = "Palace Avenue", ""
     add("Maidstone Police Office", spot, "Office", 94_850, "Freehold", TOTAL_PLACE_SQFT, rate=17.5)
     est.offer = {"postcode": spot.postcode, "east": spot.east, "north": spot.north}
-    add(
-        "Police Headquarters",
-        loc.spot(places["Maidstone"], "town"),
-        "Headquarters offices",
-        rng.randrange(60_000, 80_000, 50),
-    )
-    for town in POLICE_STATIONS:
-        add(
-            f"{town} Police Station",
-            loc.spot(places[town], "centre"),
-            "Police station",
-            rng.randrange(9_000, 42_000, 50),
-            rng.choice(["Freehold"] * 6 + ["Leasehold"]),
-        )
-    for town, secret in CUSTODY:
-        add(
-            f"{town} Custody Suite",
-            loc.spot(places[town], "town"),
-            "Custody suite",
-            rng.randrange(15_000, 34_000, 50),
-            "Freehold",
-            secret=secret,
-            rate=rng.uniform(25, 38),
-        )
-    add(
-        "Force Control Room",
-        loc.spot(places["Maidstone"], "town"),
-        "Control room",
-        rng.randrange(18_000, 26_000, 50),
-        secret=True,
-    )
-    add(
-        "Firearms Training Range",
-        loc.spot(mode="rural"),
-        "Training range",
-        rng.randrange(4_000, 9_000, 50),
-        secret=True,
-    )
-    add(
-        "Police Training Centre",
-        loc.spot(places["Aylesford"], "town"),
-        "Training centre",
-        rng.randrange(30_000, 45_000, 50),
-    )
-    add(
-        "Dog Training School",
-        loc.spot(mode="rural"),
-        "Kennels and training",
-        rng.randrange(3_000, 6_000, 50),
-    )
-    add(
-        "Dover Marine Unit",
-        loc.spot(places["Dover"], "town"),
-        "Marine unit",
-        rng.randrange(2_000, 4_000, 50),
-        "Leasehold",
-    )
-    add(
-        "Sheerness Marine Unit",
-        loc.spot(places["Sheerness"], "town"),
-        "Marine unit",
-        rng.randrange(1_500, 3_500, 50),
-        "Leasehold",
-    )
-    for town in ["Ashford", "Dartford", "Canterbury", "Gillingham", "Tonbridge", "Folkestone"]:
-        add(
-            f"{town} Police Office",
-            loc.spot(places[town], "town"),
-            "Office",
-            rng.randrange(4_000, 22_000, 50),
-            rng.choice(["Freehold", "Leasehold"]),
-        )
-    for town in [
-        "Maidstone",
-        "Ashford",
-        "Canterbury",
-        "Dartford",
-        "Sittingbourne",
-        "Ramsgate",
-        "Tonbridge",
-        "Gillingham",
-    ]:
-        add(
-            f"{town} Vehicle Workshop",
-            loc.spot(places[town], "town"),
-            "Vehicle workshop",
-            rng.randrange(2_500, 12_000, 50),
-            rng.choice(["Freehold", "Leasehold"]),
-        )
+    for spec in POLICE_SITES:
+        spot, gia, tenure, rate = draw(spec, loc, places, rng)
+        add(spec.name, spot, spec.kind, gia, tenure, secret=spec.secret, rate=rate)
     for _ in range(26):
         spot = loc.spot(mode=rng.choice(["town", "town", "rural"]))
         add(
@@ -688,7 +719,12 @@ def build_police(est: Estate) -> list[dict]:
         rows[i]["Vacant space (sq ft)"] = str(int(round(gia * rng.uniform(0.05, 0.35), -1)))
     for i, row in enumerate(rows):
         row["Property reference"] = f"KP{1001 + i:05d}"
-    # Faults.
+    police_faults(est, rows)
+    return rows
+
+
+def police_faults(est: Estate, rows: list[dict]) -> None:
+    """Inject Kent Police's faults: a duplicated row, swapped coordinates, too much vacancy."""
     dup, at = 40, len(rows) - 10
     rows.insert(at, dict(rows[dup]))
     est.faults.append(
@@ -717,7 +753,6 @@ def build_police(est: Estate) -> list[dict]:
             "24,000 sq ft vacant in a 2,400 sq ft building",
         )
     )
-    return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -733,6 +768,7 @@ FIRE_COLUMNS = [
 
 
 def build_fire(est: Estate) -> list[dict]:
+    """Return the rows of Kent Fire and Rescue Service's register of stations."""
     rng = stream("fire")
     loc = Locator(est.geo, rng)
     rows: list[dict] = []
@@ -817,6 +853,7 @@ JOBCENTRES = [
 
 
 def build_dwp(est: Estate) -> list[dict]:
+    """Return the rows of the DWP's register of jobcentres and offices in Kent."""
     rng = stream("dwp")
     loc = Locator(est.geo, rng)
     by_name = {p.name: p for p in est.geo.places}
@@ -937,7 +974,113 @@ ORG_CODES = {
 }
 
 
+#: NHS Kent and Medway's hospitals: acute (about their usual size), then community.
+NHS_HOSPITALS: list[SiteSpec] = [
+    *(
+        SiteSpec(name, town, "town", "Acute hospital", (gia - 3_000, gia + 3_000, 10), org=org)
+        for org, town, name, gia in [
+            (MTW, "Maidstone", "Maidstone General Hospital", 62_000),
+            (MTW, "Pembury", "Pembury Hospital", 71_000),
+            (EKHUFT, "Canterbury", "Canterbury Hospital", 48_000),
+            (EKHUFT, "Margate", "Thanet General Hospital", 58_000),
+            (EKHUFT, "Willesborough", "Ashford General Hospital", 64_000),
+            (EKHUFT, "Dover", "Dover Hospital", 9_500),
+            (EKHUFT, "Folkestone", "Folkestone Hospital", 11_000),
+            (MFT, "Gillingham", "Medway General Hospital", 88_000),
+            (DGT, "Darenth", "Dartford General Hospital", 66_000),
+        ]
+    ),
+    *(
+        SiteSpec(
+            f"{town} Community Hospital",
+            town,
+            "town",
+            "Community hospital",
+            (1_800, 7_500, 10),
+            org=KCHFT,
+        )
+        for town in [
+            "Sevenoaks",
+            "Edenbridge",
+            "Faversham",
+            "Deal",
+            "Whitstable",
+            "Herne Bay",
+            "Minster-on-Sea",
+            "Hythe",
+            "Tenterden",
+            "Gravesend",
+            "Tonbridge",
+            "Cranbrook",
+            "Sittingbourne",
+        ]
+    ),
+]
+#: Mental health inpatient units: the secure ones a published register would omit.
+NHS_SECURE_UNITS: list[SiteSpec] = [
+    SiteSpec(
+        name, town, "town", "Mental health inpatient", (2_500, 9_000, 10), secret=secret, org=KMPT
+    )
+    for town, name, secret in [
+        ("Maidstone", "Forensic Medium Secure Unit", True),
+        ("Dartford", "Low Secure Unit", True),
+        ("Canterbury", "Psychiatric Intensive Care Unit", True),
+        ("Gillingham", "Secure Rehabilitation Unit", True),
+        ("Maidstone", "Acute Mental Health Unit", False),
+        ("Margate", "Mental Health Inpatient Unit", False),
+    ]
+]
+#: Ambulance make-ready centres.
+NHS_MAKE_READY: list[SiteSpec] = [
+    SiteSpec(
+        f"{town} Make Ready Centre",
+        town,
+        "town",
+        "Ambulance make ready centre",
+        (1_200, 2_600, 10),
+        org=SECAMB,
+    )
+    for town in [
+        "Ashford",
+        "Canterbury",
+        "Chatham",
+        "Dartford",
+        "Maidstone",
+        "Margate",
+        "Tunbridge Wells",
+        "Folkestone",
+    ]
+]
+#: Offices and support buildings.
+NHS_OFFICES: list[SiteSpec] = [
+    SiteSpec(name, town, "town", "Office", (lo, hi, 10), EITHER_TENURE, org=org)
+    for org, town, name, lo, hi in [
+        (ICB, "Gillingham", "ICB Headquarters", 2_500, 4_500),
+        (ICB, "Maidstone", "ICB Maidstone Office", 800, 1_600),
+        (ICB, "Canterbury", "ICB Canterbury Office", 700, 1_400),
+        (KCHFT, "West Malling", "Trust Headquarters", 2_000, 3_500),
+        (KCHFT, "Ashford", "Community Services Office", 600, 1_400),
+        (KCHFT, "Tonbridge", "Community Services Office", 500, 1_200),
+        (KMPT, "Kings Hill", "Trust Headquarters", 1_500, 3_000),
+        (MTW, "Kings Hill", "Pathology Laboratory", 2_000, 4_000),
+        (EKHUFT, "Ashford", "Estates and Facilities Office", 700, 1_500),
+        (EKHUFT, "Canterbury", "Sterile Services Unit", 1_200, 2_200),
+        (DGT, "Gravesend", "Trust Offices", 900, 1_800),
+        (MFT, "Chatham", "Medway Training and Education Centre", 1_400, 2_800),
+        (SECAMB, "Ashford", "Emergency Operations Centre", 2_200, 3_400),
+        (NHSPS, "Maidstone", "Estates Office", 400, 900),
+        (NHSPS, "Sittingbourne", "Records Store", 900, 1_800),
+        (NHSPS, "Dover", "Office Accommodation", 500, 1_100),
+        (ICB, "Dartford", "ICB Dartford Office", 500, 1_000),
+        (KCHFT, "Folkestone", "Community Services Office", 500, 1_000),
+        (KCHFT, "Sittingbourne", "Community Services Office", 600, 1_300),
+        (MFT, "Gillingham", "Clinical Support Building", 1_200, 2_500),
+    ]
+]
+
+
 def build_nhs(est: Estate) -> list[dict]:
+    """Return the rows of NHS Kent and Medway's estate workbook, one organisation a row."""
     rng = stream("nhs")
     loc = Locator(est.geo, rng)
     by_name = {p.name: p for p in est.geo.places}
@@ -969,47 +1112,12 @@ def build_nhs(est: Estate) -> list[dict]:
             }
         )
 
-    acute = [
-        (MTW, "Maidstone", "Maidstone General Hospital", 62_000),
-        (MTW, "Pembury", "Pembury Hospital", 71_000),
-        (EKHUFT, "Canterbury", "Canterbury Hospital", 48_000),
-        (EKHUFT, "Margate", "Thanet General Hospital", 58_000),
-        (EKHUFT, "Willesborough", "Ashford General Hospital", 64_000),
-        (EKHUFT, "Dover", "Dover Hospital", 9_500),
-        (EKHUFT, "Folkestone", "Folkestone Hospital", 11_000),
-        (MFT, "Gillingham", "Medway General Hospital", 88_000),
-        (DGT, "Darenth", "Dartford General Hospital", 66_000),
-    ]
-    for org, town, name, gia in acute:
-        add(
-            org,
-            name,
-            loc.spot(by_name[town], "town"),
-            "Acute hospital",
-            gia + rng.randrange(-3_000, 3_000, 10),
-        )
-    for town in [
-        "Sevenoaks",
-        "Edenbridge",
-        "Faversham",
-        "Deal",
-        "Whitstable",
-        "Herne Bay",
-        "Minster-on-Sea",
-        "Hythe",
-        "Tenterden",
-        "Gravesend",
-        "Tonbridge",
-        "Cranbrook",
-        "Sittingbourne",
-    ]:
-        add(
-            KCHFT,
-            f"{town} Community Hospital",
-            loc.spot(by_name[town], "town"),
-            "Community hospital",
-            rng.randrange(1_800, 7_500, 10),
-        )
+    def add_specs(specs: list[SiteSpec]) -> None:
+        for spec in specs:
+            spot, gia, tenure, _ = draw(spec, loc, by_name, rng)
+            add(spec.org, spec.name, spot, spec.kind, gia, tenure, secret=spec.secret)
+
+    add_specs(NHS_HOSPITALS)
     # Health centres and clinics, a share near town centres.
     for _ in range(82):
         mode = rng.choice(["centre", "town", "town", "rural"])
@@ -1038,41 +1146,16 @@ def build_nhs(est: Estate) -> list[dict]:
     for _ in range(176):
         mode = rng.choice(["centre", "town", "town", "town", "rural", "rural"])
         spot = loc.spot(mode=mode)
-        style = rng.random()
-        if style < 0.35:
-            name = f"{spot.street.replace(' Road', '').replace(' Street', '')} Surgery"
-        elif style < 0.65:
-            name = f"{spot.place.name} Medical Centre"
-        elif style < 0.85:
-            name = f"The {rng.choice(PREFIXES)} Practice"
-        else:
-            name = f"{rng.choice(TREES)} Tree Surgery"
         add(
             ICB,
-            name,
+            gp_name(spot, rng),
             spot,
             "GP surgery",
             rng.randrange(180, 1_400, 5),
             rng.choice(["Leasehold", "Leasehold", "GP owned (reimbursed)", "Freehold"]),
         )
     # Mental health: a few secure units that a published register would omit.
-    for town, name, secret in [
-        ("Maidstone", "Forensic Medium Secure Unit", True),
-        ("Dartford", "Low Secure Unit", True),
-        ("Canterbury", "Psychiatric Intensive Care Unit", True),
-        ("Gillingham", "Secure Rehabilitation Unit", True),
-        ("Maidstone", "Acute Mental Health Unit", False),
-        ("Margate", "Mental Health Inpatient Unit", False),
-    ]:
-        add(
-            KMPT,
-            name,
-            loc.spot(by_name[town], "town"),
-            "Mental health inpatient",
-            rng.randrange(2_500, 9_000, 10),
-            "Freehold",
-            secret=secret,
-        )
+    add_specs(NHS_SECURE_UNITS)
     for _ in range(20):
         spot = loc.spot(mode="town", min_pop=8)
         kind = rng.choice(
@@ -1091,23 +1174,7 @@ def build_nhs(est: Estate) -> list[dict]:
             rng.choice(["Leasehold", "Freehold"]),
         )
     # Ambulance stations and make-ready centres.
-    for town in [
-        "Ashford",
-        "Canterbury",
-        "Chatham",
-        "Dartford",
-        "Maidstone",
-        "Margate",
-        "Tunbridge Wells",
-        "Folkestone",
-    ]:
-        add(
-            SECAMB,
-            f"{town} Make Ready Centre",
-            loc.spot(by_name[town], "town"),
-            "Ambulance make ready centre",
-            rng.randrange(1_200, 2_600, 10),
-        )
+    add_specs(NHS_MAKE_READY)
     for _ in range(16):
         spot = loc.spot(mode=rng.choice(["town", "rural"]), min_pop=4)
         add(
@@ -1119,43 +1186,36 @@ def build_nhs(est: Estate) -> list[dict]:
             rng.choice(["Leasehold", "Licence"]),
         )
     # Offices and support buildings.
-    for org, town, name, lo, hi in [
-        (ICB, "Gillingham", "ICB Headquarters", 2_500, 4_500),
-        (ICB, "Maidstone", "ICB Maidstone Office", 800, 1_600),
-        (ICB, "Canterbury", "ICB Canterbury Office", 700, 1_400),
-        (KCHFT, "West Malling", "Trust Headquarters", 2_000, 3_500),
-        (KCHFT, "Ashford", "Community Services Office", 600, 1_400),
-        (KCHFT, "Tonbridge", "Community Services Office", 500, 1_200),
-        (KMPT, "Kings Hill", "Trust Headquarters", 1_500, 3_000),
-        (MTW, "Kings Hill", "Pathology Laboratory", 2_000, 4_000),
-        (EKHUFT, "Ashford", "Estates and Facilities Office", 700, 1_500),
-        (EKHUFT, "Canterbury", "Sterile Services Unit", 1_200, 2_200),
-        (DGT, "Gravesend", "Trust Offices", 900, 1_800),
-        (MFT, "Chatham", "Medway Training and Education Centre", 1_400, 2_800),
-        (SECAMB, "Ashford", "Emergency Operations Centre", 2_200, 3_400),
-        (NHSPS, "Maidstone", "Estates Office", 400, 900),
-        (NHSPS, "Sittingbourne", "Records Store", 900, 1_800),
-        (NHSPS, "Dover", "Office Accommodation", 500, 1_100),
-        (ICB, "Dartford", "ICB Dartford Office", 500, 1_000),
-        (KCHFT, "Folkestone", "Community Services Office", 500, 1_000),
-        (KCHFT, "Sittingbourne", "Community Services Office", 600, 1_300),
-        (MFT, "Gillingham", "Clinical Support Building", 1_200, 2_500),
-    ]:
-        add(
-            org,
-            name,
-            loc.spot(by_name[town], "town"),
-            "Office",
-            rng.randrange(lo, hi, 10),
-            rng.choice(["Freehold", "Leasehold"]),
-        )
-    # Vacant space, as trusts report it in m².
+    add_specs(NHS_OFFICES)
+    nhs_vacancies(rows, rng)
+    rows.sort(key=lambda r: (r["Organisation"], r["Site ref"]))
+    nhs_faults(est, rows)
+    return rows
+
+
+def gp_name(spot: Spot, rng: random.Random) -> str:
+    """Return a GP surgery's name, in one of the four styles practices use."""
+    style = rng.random()
+    if style < 0.35:
+        return f"{spot.street.replace(' Road', '').replace(' Street', '')} Surgery"
+    if style < 0.65:
+        return f"{spot.place.name} Medical Centre"
+    if style < 0.85:
+        return f"The {rng.choice(PREFIXES)} Practice"
+    return f"{rng.choice(TREES)} Tree Surgery"
+
+
+def nhs_vacancies(rows: list[dict], rng: random.Random) -> None:
+    """Give some sites vacant space, as trusts report it in m² (never a ward or a theatre)."""
     for i in rng.sample(range(len(rows)), 24):
         if rows[i]["Site type"] in ("Acute hospital", "Mental health inpatient"):
             continue
         gia = rows[i]["Gross Internal Area (m2)"]
         rows[i]["Vacant space (m2)"] = round(gia * rng.uniform(0.08, 0.4))
-    rows.sort(key=lambda r: (r["Organisation"], r["Site ref"]))
+
+
+def nhs_faults(est: Estate, rows: list[dict]) -> None:
+    """Inject the NHS workbook's faults: a negative floor area, vacancy ten times the area."""
     i = 44
     rows[i]["Gross Internal Area (m2)"] = -abs(rows[i]["Gross Internal Area (m2)"])
     est.faults.append(
@@ -1179,7 +1239,6 @@ def build_nhs(est: Estate) -> list[dict]:
             f"{gia * 10} m² vacant in a {gia} m² building",
         )
     )
-    return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -1216,23 +1275,15 @@ KCC_USES: list[tuple[str, str, int, str, tuple[int, int]]] = [
 
 
 def build_kcc(est: Estate) -> list[dict]:
+    """Return Kent County Council's assets as features (some buildings shared with others)."""
     rng = stream("kcc")
     loc = Locator(est.geo, rng)
-    by_name = {p.name: p for p in est.geo.places}
     feats: list[dict] = []
     seen: set[str] = set()
     big = sorted([p for p in est.geo.places if p.pop >= 20], key=lambda p: p.name)
     for use, pattern, count, mode, (lo, hi) in KCC_USES:
         for j in range(count):
-            if use == "Gateway":
-                place = big[j * 3 % len(big)]
-                spot = loc.spot(place, "centre")
-            elif use == "Office" and j == 0:
-                spot = loc.spot(by_name["Maidstone"], "centre")
-            elif mode == "rural":
-                spot = loc.spot(mode="rural")
-            else:
-                spot = loc.spot(mode=mode if rng.random() < 0.8 else "rural")
+            spot = kcc_spot(loc, use, mode, j, big)
             name = pattern.format(
                 prefix=rng.choice(PREFIXES),
                 place=spot.place.name,
@@ -1243,12 +1294,7 @@ def build_kcc(est: Estate) -> list[dict]:
                 name = "County Hall"
             name = unique_name(name, seen, spot.place.name)
             size = rng.randrange(lo, hi + 1) if hi else None
-            tenure = "Freehold" if rng.random() < 0.85 else "Leasehold"
-            detail = "Occupied by local authority" if tenure == "Freehold" else "Leasehold In"
-            if use in ("Primary School", "Secondary School") and rng.random() < 0.3:
-                detail = "Leasehold Out"  # academy leases
-            if use == "Farm":
-                detail = "Leasehold Out"
+            tenure, detail = kcc_tenure(rng, use)
             feats.append(
                 {
                     "spot": spot,
@@ -1277,7 +1323,39 @@ def build_kcc(est: Estate) -> list[dict]:
     for f in rng.sample(candidates, 9):
         f["TenureDetail"] = "Vacant"
         f["TenureType"] = "Freehold"
-    # About 50 footprints: small rectangles around the site, 20-80 m across.
+    kcc_footprints(est, feats, rng)
+    rng.shuffle(feats)
+    feats.sort(key=lambda f: (f["spot"].place.name, f["OtherDetail"]))
+    for i, f in enumerate(feats):
+        f["AssetCode"] = f"KCC{10001 + i:05d}"
+    kcc_faults(est, feats)
+    return feats
+
+
+def kcc_spot(loc: Locator, use: str, mode: str, j: int, big: list[Place]) -> Spot:
+    """Return the spot of the ``j``-th KCC asset of a use (County Hall, the gateways...)."""
+    if use == "Gateway":
+        return loc.spot(big[j * 3 % len(big)], "centre")
+    if use == "Office" and j == 0:
+        return loc.spot(next(p for p in loc.places if p.name == "Maidstone"), "centre")
+    if mode == "rural":
+        return loc.spot(mode="rural")
+    return loc.spot(mode=mode if loc.rng.random() < 0.8 else "rural")
+
+
+def kcc_tenure(rng: random.Random, use: str) -> tuple[str, str]:
+    """Return a KCC asset's tenure and its detail (schools let to academies, farms let)."""
+    tenure = "Freehold" if rng.random() < 0.85 else "Leasehold"
+    detail = "Occupied by local authority" if tenure == "Freehold" else "Leasehold In"
+    if use in ("Primary School", "Secondary School") and rng.random() < 0.3:
+        detail = "Leasehold Out"  # academy leases
+    if use == "Farm":
+        detail = "Leasehold Out"
+    return tenure, detail
+
+
+def kcc_footprints(est: Estate, feats: list[dict], rng: random.Random) -> None:
+    """Give about 50 buildings a footprint: a small rectangle around the site, 20-80 m across."""
     buildings = [f for f in feats if f["BuildingSize"]]
     for f in rng.sample(buildings, 50):
         spot = f["spot"]
@@ -1292,11 +1370,10 @@ def build_kcc(est: Estate) -> list[dict]:
             ring.append([round(float(lon), 7), round(float(lat), 7)])
         ring.append(ring[0])
         f["footprint"] = ring
-    rng.shuffle(feats)
-    feats.sort(key=lambda f: (f["spot"].place.name, f["OtherDetail"]))
-    for i, f in enumerate(feats):
-        f["AssetCode"] = f"KCC{10001 + i:05d}"
-    # Faults: a duplicated asset, and a site with no location at all.
+
+
+def kcc_faults(est: Estate, feats: list[dict]) -> None:
+    """Inject KCC's faults: a duplicated asset, and a site with no location at all."""
     dup = 120
     feats.insert(300, dict(feats[dup]))
     est.faults.append(
@@ -1317,10 +1394,10 @@ def build_kcc(est: Estate) -> list[dict]:
     est.faults.append(
         Fault(KCC_FILE, i + 1, "missing_location", "geometry", "no geometry and no postcode")
     )
-    return feats
 
 
 def kcc_geojson(est: Estate, feats: list[dict]) -> bytes:
+    """Return Kent County Council's features as a GeoJSON file, one feature a line."""
     out = []
     for f in feats:
         props = {
@@ -1388,7 +1465,7 @@ COUNCIL_USES: list[tuple[str, str, str, tuple[int, int], float]] = [
 def council_assets(
     est: Estate, name: str, district: str, count: int, main_town: str | None = None
 ) -> list[dict]:
-    """Generic council assets within one district, in a neutral form."""
+    """Return generic council assets within one district, in a neutral form."""
     rng = stream(name)
     loc = Locator(est.geo, rng, district)
     seen: set[str] = set()
@@ -1459,6 +1536,7 @@ MEDWAY_COLUMNS = [
 
 
 def build_medway(est: Estate) -> list[dict]:
+    """Return the rows of Medway Council's register, in the LGA transparency shape."""
     rng = stream("medway-rows")
     assets = council_assets(est, "medway", MEDWAY, 200, "Chatham")
     rows = []
@@ -1526,6 +1604,7 @@ ASHFORD_TITLE_ROWS = 2  # a title and a blank row above the header
 
 
 def build_maidstone(est: Estate) -> list[dict]:
+    """Return the features of Maidstone Borough Council's GeoPackage."""
     assets = council_assets(est, "maidstone", MAIDSTONE, 80)
     rows = []
     for i, a in enumerate(assets):
@@ -1558,6 +1637,7 @@ def build_maidstone(est: Estate) -> list[dict]:
 
 
 def build_canterbury(est: Estate) -> list[dict]:
+    """Return the features of Canterbury City Council's zipped Shapefile."""
     assets = council_assets(est, "canterbury", CANTERBURY, 80)
     rows = []
     for i, a in enumerate(assets):
@@ -1597,6 +1677,7 @@ TW_COLUMNS = [
 
 
 def build_tunbridge_wells(est: Estate) -> list[dict]:
+    """Return the rows of Tunbridge Wells Borough Council's tab-separated register."""
     rng = stream("tw-rows")
     assets = council_assets(est, "tunbridge-wells", TUNBRIDGE_WELLS, 70)
     rows = []
@@ -1636,6 +1717,7 @@ def build_tunbridge_wells(est: Estate) -> list[dict]:
 
 
 def build_ashford(est: Estate) -> list[dict]:
+    """Return the rows of Ashford Borough Council's workbook."""
     assets = council_assets(est, "ashford", ASHFORD, 75)
     rows = []
     for i, a in enumerate(assets):
@@ -1688,6 +1770,7 @@ REQUESTERS = [
 
 
 def build_requests(est: Estate) -> list[dict]:
+    """Return the space requests of the bodies (one of them the Total Place case)."""
     rng = stream("requests")
     loc = Locator(est.geo, rng)
     geo = est.geo
@@ -1762,6 +1845,7 @@ def build_requests(est: Estate) -> list[dict]:
 # Writers: every file goes to a temporary name first, then os.replace.
 # --------------------------------------------------------------------------------------
 def put(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed over it."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -1781,6 +1865,7 @@ def csv_bytes(
     encoding: str = "utf-8",
     newline: str = "\n",
 ) -> bytes:
+    """Return rows as the bytes of a CSV file in the given dialect and encoding."""
     buf = io.StringIO()
     writer = csv.DictWriter(
         buf,
@@ -1795,7 +1880,7 @@ def csv_bytes(
 
 
 def pinned_zip(members: list[tuple[str, bytes]]) -> bytes:
-    """A zip archive whose bytes depend only on its members (fixed dates and modes)."""
+    """Return a zip archive whose bytes depend only on its members (fixed dates and modes)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for name, data in members:
@@ -1817,7 +1902,7 @@ def xlsx_bytes(
     date_columns: Sequence[str] = (),
     widths: dict[str, int] | None = None,
 ) -> bytes:
-    """An XLSX workbook with pinned document timestamps and zip dates."""
+    """Return an XLSX workbook with pinned document timestamps and zip dates."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -1902,6 +1987,7 @@ MANIFEST_HEAD = """\
 
 
 def manifest(entries: list[dict]) -> bytes:
+    """Return the manifest (``manifest.toml``) listing the registers."""
     parts = [MANIFEST_HEAD]
     for e in entries:
         lines = ["", "[[register]]"]
@@ -1913,6 +1999,7 @@ def manifest(entries: list[dict]) -> bytes:
 
 
 def faults_md(faults: list[Fault], offer: dict) -> bytes:
+    """Return ``FAULTS.md``: the faults injected on purpose and the Total Place case."""
     lines = [
         "# Faults injected into the sample estate",
         "",
@@ -1942,60 +2029,55 @@ def faults_md(faults: list[Fault], offer: dict) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def generate(out: Path) -> dict[str, int]:
-    """Build the whole sample estate and write it to ``out``; return rows per file."""
-    out.mkdir(parents=True, exist_ok=True)
-    est = Estate(geo=Geo())
-    kcc = build_kcc(est)  # first: other bodies share some of its buildings
-    police = build_police(est)
-    fire = build_fire(est)
-    dwp = build_dwp(est)
-    nhs = build_nhs(est)
-    medway = build_medway(est)
-    maidstone = build_maidstone(est)
-    canterbury = build_canterbury(est)
-    tw = build_tunbridge_wells(est)
-    ashford = build_ashford(est)
-    requests = build_requests(est)
+# --------------------------------------------------------------------------------------
+# The registers: each one's file, builder, writer and manifest entry.
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Register:
+    """One sample register: its file, how its rows are built and written, its manifest entry.
 
-    put(out / POLICE_FILE, csv_bytes(POLICE_COLUMNS, police))
-    put(out / FIRE_FILE, csv_bytes(FIRE_COLUMNS, fire))
-    put(
-        out / DWP_FILE,
-        csv_bytes(DWP_COLUMNS, dwp, delimiter=";", encoding="cp1252", newline="\r\n"),
+    ``entry`` holds the manifest's ``kind``, ``agency``, ``sector`` and ``layer``.
+    """
+
+    file: str
+    build: Callable[[Estate], list[dict]]
+    write: Callable[[Estate, list[dict]], bytes]
+    entry: dict[str, str]
+
+
+def write_nhs(est: Estate, rows: list[dict]) -> bytes:
+    """Return the NHS workbook: lease expiries as dates, the wide columns widened."""
+    return xlsx_bytes(
+        NHS_SHEET,
+        NHS_COLUMNS,
+        rows,
+        creator="NHS Kent and Medway",
+        date_columns=["Lease expiry"],
+        widths={"Organisation": 52, "Site name": 44},
     )
-    put(
-        out / NHS_FILE,
-        xlsx_bytes(
-            NHS_SHEET,
-            NHS_COLUMNS,
-            nhs,
-            creator="NHS Kent and Medway",
-            date_columns=["Lease expiry"],
-            widths={"Organisation": 52, "Site name": 44},
-        ),
-    )
-    put(out / KCC_FILE, kcc_geojson(est, kcc))
-    put(out / MEDWAY_FILE, csv_bytes(MEDWAY_COLUMNS, medway, newline="\r\n"))
-    gpkg = spatial_bytes(
-        maidstone,
-        [
-            "AssetCode",
-            "PropertyName",
-            "Address",
-            "PostCode",
-            "OtherDetail",
-            "TenureType",
-            "BuildingSize",
-        ],
-        "GPKG",
-        MAIDSTONE_FILE,
-        "assets",
-    )
-    put(out / MAIDSTONE_FILE, gpkg[MAIDSTONE_FILE])
+
+
+MAIDSTONE_FIELDS = [
+    "AssetCode",
+    "PropertyName",
+    "Address",
+    "PostCode",
+    "OtherDetail",
+    "TenureType",
+    "BuildingSize",
+]
+
+
+def write_maidstone(est: Estate, rows: list[dict]) -> bytes:
+    """Return Maidstone's GeoPackage, one layer ``assets``."""
+    return spatial_bytes(rows, MAIDSTONE_FIELDS, "GPKG", MAIDSTONE_FILE, "assets")[MAIDSTONE_FILE]
+
+
+def write_canterbury(est: Estate, rows: list[dict]) -> bytes:
+    """Return Canterbury's Shapefile, zipped with its index, table, projection and encoding."""
     stem = Path(CANTERBURY_FILE).stem
     shp = spatial_bytes(
-        canterbury,
+        rows,
         ["ASSET_REF", "PROP_NAME", "ADDRESS", "POSTCODE", "USAGE", "TENURE", "GIA_SQM"],
         "ESRI Shapefile",
         f"{stem}.shp",
@@ -2007,95 +2089,117 @@ def generate(out: Path) -> dict[str, int]:
         for name in sorted(shp)
         if Path(name).suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg")
     ]
-    put(out / CANTERBURY_FILE, pinned_zip(members))
-    tw_data = b"\xef\xbb\xbf" + csv_bytes(TW_COLUMNS, tw, delimiter="\t", newline="\r\n")
-    put(out / TW_FILE, tw_data)
+    return pinned_zip(members)
+
+
+def write_tunbridge_wells(est: Estate, rows: list[dict]) -> bytes:
+    """Return Tunbridge Wells' register: tab-separated, CRLF, with a byte order mark."""
+    return b"\xef\xbb\xbf" + csv_bytes(TW_COLUMNS, rows, delimiter="\t", newline="\r\n")
+
+
+def write_ashford(est: Estate, rows: list[dict]) -> bytes:
+    """Return Ashford's workbook, with a title row above the header."""
     title = (
         "Ashford Borough Council: land and building assets (Local Government Transparency "
         f"Code 2015), as at {EFFECTIVE_DATE:%d %B %Y}"
     )
-    put(
-        out / ASHFORD_FILE,
-        xlsx_bytes(
-            ASHFORD_SHEET,
-            ASHFORD_COLUMNS,
-            ashford,
-            creator="Ashford Borough Council",
-            title=title,
-            widths={"Property Name": 40},
-        ),
+    return xlsx_bytes(
+        ASHFORD_SHEET,
+        ASHFORD_COLUMNS,
+        rows,
+        creator="Ashford Borough Council",
+        title=title,
+        widths={"Property Name": 40},
     )
-    put(out / REQUESTS_FILE, csv_bytes(REQUEST_COLUMNS, requests))
 
-    entries = [
-        {"file": POLICE_FILE, "kind": "sites", "agency": "Kent Police", "sector": "police"},
-        {
-            "file": FIRE_FILE,
-            "kind": "sites",
-            "agency": "Kent Fire and Rescue Service",
-            "sector": "fire",
-        },
-        {
-            "file": DWP_FILE,
-            "kind": "sites",
-            "agency": "Department for Work and Pensions",
-            "sector": "dwp",
-        },
-        {
-            "file": NHS_FILE,
-            "kind": "sites",
-            "agency": "NHS Kent and Medway",
-            "sector": "health",
-            "layer": NHS_SHEET,
-        },
-        {"file": KCC_FILE, "kind": "sites", "agency": "Kent County Council", "sector": "council"},
-        {"file": MEDWAY_FILE, "kind": "sites", "agency": "Medway Council", "sector": "council"},
-        {
-            "file": MAIDSTONE_FILE,
-            "kind": "sites",
-            "agency": "Maidstone Borough Council",
-            "sector": "council",
-            "layer": "assets",
-        },
-        {
-            "file": CANTERBURY_FILE,
-            "kind": "sites",
-            "agency": "Canterbury City Council",
-            "sector": "council",
-        },
-        {
-            "file": TW_FILE,
-            "kind": "sites",
-            "agency": "Tunbridge Wells Borough Council",
-            "sector": "council",
-        },
-        {
-            "file": ASHFORD_FILE,
-            "kind": "sites",
-            "agency": "Ashford Borough Council",
-            "sector": "council",
-            "layer": ASHFORD_SHEET,
-        },
-        {"file": REQUESTS_FILE, "kind": "requests"},
-    ]
-    put(out / "manifest.toml", manifest(entries))
+
+def _council(agency: str, **more: str) -> dict[str, str]:
+    """Return the manifest entry of a council's sites register."""
+    return {"kind": "sites", "agency": agency, "sector": "council", **more}
+
+
+#: Every register, in the manifest's order (also the order they are built in, after
+#: Kent County Council's, whose buildings other bodies share).
+REGISTERS: list[Register] = [
+    Register(
+        POLICE_FILE,
+        build_police,
+        lambda est, rows: csv_bytes(POLICE_COLUMNS, rows),
+        {"kind": "sites", "agency": "Kent Police", "sector": "police"},
+    ),
+    Register(
+        FIRE_FILE,
+        build_fire,
+        lambda est, rows: csv_bytes(FIRE_COLUMNS, rows),
+        {"kind": "sites", "agency": "Kent Fire and Rescue Service", "sector": "fire"},
+    ),
+    Register(
+        DWP_FILE,
+        build_dwp,
+        lambda est, rows: csv_bytes(
+            DWP_COLUMNS, rows, delimiter=";", encoding="cp1252", newline="\r\n"
+        ),
+        {"kind": "sites", "agency": "Department for Work and Pensions", "sector": "dwp"},
+    ),
+    Register(
+        NHS_FILE,
+        build_nhs,
+        write_nhs,
+        {"kind": "sites", "agency": "NHS Kent and Medway", "sector": "health", "layer": NHS_SHEET},
+    ),
+    Register(KCC_FILE, build_kcc, kcc_geojson, _council("Kent County Council")),
+    Register(
+        MEDWAY_FILE,
+        build_medway,
+        lambda est, rows: csv_bytes(MEDWAY_COLUMNS, rows, newline="\r\n"),
+        _council("Medway Council"),
+    ),
+    Register(
+        MAIDSTONE_FILE,
+        build_maidstone,
+        write_maidstone,
+        _council("Maidstone Borough Council", layer="assets"),
+    ),
+    Register(
+        CANTERBURY_FILE, build_canterbury, write_canterbury, _council("Canterbury City Council")
+    ),
+    Register(
+        TW_FILE,
+        build_tunbridge_wells,
+        write_tunbridge_wells,
+        _council("Tunbridge Wells Borough Council"),
+    ),
+    Register(
+        ASHFORD_FILE,
+        build_ashford,
+        write_ashford,
+        _council("Ashford Borough Council", layer=ASHFORD_SHEET),
+    ),
+    Register(
+        REQUESTS_FILE,
+        build_requests,
+        lambda est, rows: csv_bytes(REQUEST_COLUMNS, rows),
+        {"kind": "requests"},
+    ),
+]
+
+
+def generate(out: Path) -> dict[str, int]:
+    """Build the whole sample estate and write it to ``out``; return rows per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    est = Estate(geo=Geo())
+    # Kent County Council's first: other bodies share some of its buildings.
+    order = sorted(REGISTERS, key=lambda register: register.file != KCC_FILE)
+    rows = {register.file: register.build(est) for register in order}
+    for register in REGISTERS:
+        put(out / register.file, register.write(est, rows[register.file]))
+    put(out / "manifest.toml", manifest([{"file": r.file, **r.entry} for r in REGISTERS]))
     put(out / "FAULTS.md", faults_md(est.faults, est.offer))
-    return {
-        POLICE_FILE: len(police),
-        FIRE_FILE: len(fire),
-        DWP_FILE: len(dwp),
-        NHS_FILE: len(nhs),
-        KCC_FILE: len(kcc),
-        MEDWAY_FILE: len(medway),
-        MAIDSTONE_FILE: len(maidstone),
-        CANTERBURY_FILE: len(canterbury),
-        TW_FILE: len(tw),
-        ASHFORD_FILE: len(ashford),
-        REQUESTS_FILE: len(requests),
-    }
+    return {register.file: len(rows[register.file]) for register in REGISTERS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Write the sample estate (to ``--out``, default this folder); print rows per file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--out",

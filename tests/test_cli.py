@@ -120,12 +120,12 @@ def _imported_store(folder: Path) -> Path:
 def test_a_writer_waiting_too_long_for_the_lock_gets_one_line(tmp_path, capsys, monkeypatch):
     from filelock import FileLock
 
-    import assetmap.store
+    import assetmap.store.interface
 
     store = _imported_store(tmp_path)
     before = store.read_bytes()
     capsys.readouterr()
-    monkeypatch.setattr(assetmap.store, "LOCK_TIMEOUT_S", 0.2)  # 120 s by default
+    monkeypatch.setattr(assetmap.store.interface, "LOCK_TIMEOUT_S", 0.2)  # 120 s by default
     with FileLock(str(store) + ".lock"):  # another import, at work
         code = main(["import", str(SECOND), "--store", str(store), "--agency", "Medway"])
         removed = main(["remove", "kent_fire_rescue_stations.csv", "--store", str(store)])
@@ -342,3 +342,25 @@ def test_a_full_disk_and_a_read_only_disk_give_one_line(tmp_path):
         line = _one_line(out[name]["err"])
         assert line.endswith("could not be written: it is on a read-only file system"), line
     assert out["read_only_after"] == out["before"]
+
+
+def test_each_command_group_adds_its_commands():
+    import argparse
+
+    from assetmap.cli import analyses, build_parser, print_maps, registers
+
+    def commands(add) -> list[str]:
+        parser = argparse.ArgumentParser()
+        add(parser.add_subparsers(dest="command"))
+        (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        return list(sub.choices)
+
+    assert commands(registers.add_commands) == ["import", "summary", "remove", "sample"]
+    assert commands(analyses.add_commands) == ["density", "colocate", "match"]
+    assert commands(print_maps.add_commands) == ["export-map", "export-pack"]
+    full = build_parser()
+    (sub,) = (a for a in full._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == [
+        *["import", "summary", "remove", "sample", "density", "colocate", "match"],
+        *["export-map", "export-pack"],
+    ]

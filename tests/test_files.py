@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import sqlite3
 import stat
@@ -14,16 +15,16 @@ import pandas as pd
 import pytest
 
 from assetmap.audit import AUDIT_ENV
-from assetmap.colocation import write_csv
-from assetmap.density import write_table
 from assetmap.files import (
     csv_bytes,
     guard_output,
     neutralise_text,
     replace_atomically,
     safe_table,
+    system_error_message,
     xlsx_bytes,
 )
+from assetmap.io.outputs import write_csv, write_table
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "plain"]
 
@@ -125,3 +126,59 @@ def test_guard_output_names_each_file_of_the_store(tmp_path, monkeypatch):
         f"--out {str(tmp_path / 'estate.gpkg.lock')!r} is the lock file of the estate store "
         f"{str(store)!r}; writing it would destroy its lock. Choose another file",
     ]
+
+
+class _GdalError(Exception):
+    """An error as pyogrio raises it (its module says it is GDAL's)."""
+
+
+_GdalError.__module__ = "pyogrio.errors"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            OSError(errno.ENOENT, "No such file or directory", "/data/out.csv"),
+            "'/data/out.csv' does not exist, and cannot be made there",
+        ),
+        (
+            OSError(errno.ENOENT, "No such file or directory", "/data/.out.csv.x1.tmp/part"),
+            "nothing could be written in the folder '/data': that folder does not take new files",
+        ),
+        (
+            OSError(errno.EISDIR, "Is a directory", "/data/out.csv"),
+            "'/data/out.csv' is a folder; expected a file",
+        ),
+        (
+            OSError(errno.ENOTDIR, "Not a directory", "/data/out.csv"),
+            "'/data/out.csv' cannot be used: part of its path is a file, not a folder",
+        ),
+        (
+            OSError(errno.EPERM, "Operation not permitted", "/data/out.csv"),
+            "permission denied: this user may not use '/data/out.csv'",
+        ),
+        (
+            OSError(errno.EEXIST, "File exists", "/data/out.csv"),
+            "'/data/out.csv' could not be used: file exists",
+        ),
+        (
+            _GdalError("sqlite3_exec failed: database or disk is full"),
+            "the disk is full: a file could not be written; free some space and try again",
+        ),
+        (
+            sqlite3.OperationalError("attempt to write a readonly database"),
+            "the store could not be written (it is unchanged): it is read-only (on a read-only "
+            "disk, or this user may not change it)",
+        ),
+    ],
+    ids=["enoent", "enoent_folder", "eisdir", "enotdir", "eperm", "other", "gdal", "readonly"],
+)
+def test_each_system_error_has_its_one_line(error, expected):
+    assert system_error_message(error) == expected
+
+
+def test_errors_that_are_not_the_systems_have_no_line():
+    for bug in (RuntimeError("a bug"), sqlite3.OperationalError("no such table: sites")):
+        assert system_error_message(bug) is None
+    assert system_error_message(_GdalError("unsupported geometry type")) is None

@@ -20,12 +20,12 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from assetmap import localities
 from assetmap.errors import DataNotFoundError, InvalidArgumentError, UnsafeArchiveError
+from assetmap.io.boundaries import read_boundary_file
 from assetmap.localities import (
     ATTRIBUTION,
     LEVELS,
     assign_localities,
     load_localities,
-    read_boundary_file,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,6 +22,7 @@ from assetmap.matching import (
     AllocationPlan,
     MatchResult,
     allocate,
+    allocation,
     find_candidates,
     offers_from_sites,
 )
@@ -503,12 +504,12 @@ def test_the_plan_equals_the_brute_force_optimum_and_respects_capacity(market):
 def test_the_two_stage_solve_matches_the_same_space(market):
     reqs, offs = market
     match = find_candidates(reqs, offs, as_of=AS_OF)
-    original = matching.EXACT_GROUP_LIMIT
-    matching.EXACT_GROUP_LIMIT = 0  # every group goes to the two-stage solve
+    original = allocation.EXACT_GROUP_LIMIT
+    allocation.EXACT_GROUP_LIMIT = 0  # every group goes to the two-stage solve
     try:
         plan = allocate(match)
     finally:
-        matching.EXACT_GROUP_LIMIT = original
+        allocation.EXACT_GROUP_LIMIT = original
     space, _ = _brute_force(match)
     assert plan.total_sqft == pytest.approx(space)
     _check_capacities(plan)
@@ -575,6 +576,22 @@ def test_total_place_case_on_the_sample_estate(sample_store):
     control = sites.index[(sites["sensitivity"] == "restricted") & (sites["surplus_sqft"] > 0)]
     assert len(control) == 1 and control[0] not in match.offers.index
     assert "restricted" not in match.message
+
+
+def test_the_matching_package_re_exports_each_public_name_from_its_module():
+    """``from assetmap.matching import X`` is the object its defining module holds."""
+    from assetmap.matching import candidates, result, solvers
+
+    homes = {}
+    for module in (result, candidates, allocation, solvers):
+        for name in module.__all__:
+            homes.setdefault(name, module)
+    assert set(matching.__all__) <= set(homes)
+    for name in matching.__all__:
+        assert getattr(matching, name) is getattr(homes[name], name), name
+    assert allocate.__module__ == "assetmap.matching.allocation"
+    assert find_candidates.__module__ == "assetmap.matching.candidates"
+    assert MatchResult.__module__ == "assetmap.matching.result"
 
 
 def test_cli_match(sample_store, tmp_path, capsys):

@@ -15,7 +15,9 @@ from assetmap.savings import (
     GPA_OFFICE_COST_PER_SQM,
     avoided_cost,
     check_cost_per_sqft,
+    column_numbers,
     consolidation_saving,
+    cost_per_sqft_problem,
     site_running_costs,
 )
 from assetmap.schema import SQFT_PER_SQM
@@ -80,3 +82,24 @@ def test_a_cost_per_square_foot_must_be_a_positive_number(bad):
         check_cost_per_sqft(bad)
     with pytest.raises(InvalidArgumentError, match="cost_per_sqft="):
         site_running_costs(pd.DataFrame({"floor_area_sqft": [1.0]}), cost_per_sqft=bad)
+
+
+def test_the_cost_problem_is_the_message_the_check_raises():
+    assert cost_per_sqft_problem(40) is None
+    assert cost_per_sqft_problem(12.5) is None
+    for bad in (0, -1.0, math.inf, math.nan, True, "40", None):
+        problem = cost_per_sqft_problem(bad)
+        assert problem is not None
+        assert problem.startswith(f"cost_per_sqft={bad!r} is not valid; expected a positive")
+        with pytest.raises(InvalidArgumentError, match="pounds per square foot a year"):
+            check_cost_per_sqft(bad)
+
+
+def test_column_numbers_reads_figures_as_floats_nan_where_missing():
+    frame = pd.DataFrame({"floor_area_sqft": [1_200, None, "n/a", "3.5"]}, dtype=object)
+    values = column_numbers(frame, "floor_area_sqft")
+    assert values.dtype == np.float64
+    assert values[[0, 3]].tolist() == [1_200.0, 3.5]
+    assert np.isnan(values[[1, 2]]).all()
+    missing = column_numbers(frame, "surplus_sqft")
+    assert len(missing) == 4 and np.isnan(missing).all()

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from assetmap import access, audit, cli, postcodes, settings, store
+from assetmap.cli import print_maps
 from assetmap.errors import InvalidArgumentError
-from assetmap.maps import interactive, static
+from assetmap.maps import interactive
+from assetmap.maps.static.tiles import tile_setting
 from assetmap.settings import (
     AGENCY_ENV,
     AUDIT_ENV,
@@ -160,9 +162,9 @@ def test_each_module_takes_its_setting_from_settings(clean_env, monkeypatch, tmp
     assert postcodes.PostcodeDirectory()._cache_dir == tmp_path / "cache"
     tiles = TileSetting(TILES, "© Example")
     assert interactive.configured_tiles() == tiles
-    assert cli._tiles(argparse.Namespace(no_tiles=False)) == tiles
-    assert cli._tiles(argparse.Namespace(no_tiles=True)) is None
-    assert isinstance(static._tile_setting(TILES), settings.TileSetting)
+    assert print_maps.chosen_tiles(argparse.Namespace(no_tiles=False)) == tiles
+    assert print_maps.chosen_tiles(argparse.Namespace(no_tiles=True)) is None
+    assert isinstance(tile_setting(TILES), settings.TileSetting)
     # the names callers import from the modules are the settings' own
     assert (store.STORE_ENV, access.AGENCY_ENV, audit.AUDIT_ENV) == (
         STORE_ENV,
@@ -196,8 +198,8 @@ def test_each_module_says_which_variable_is_wrong(clean_env, monkeypatch):
     with pytest.raises(InvalidArgumentError, match=expected[TILE_URL_ENV]):
         interactive.configured_tiles()
     with pytest.raises(InvalidArgumentError, match=expected[TILE_URL_ENV]):
-        cli._tiles(argparse.Namespace(no_tiles=False))
-    assert cli._tiles(argparse.Namespace(no_tiles=True)) is None
+        print_maps.chosen_tiles(argparse.Namespace(no_tiles=False))
+    assert print_maps.chosen_tiles(argparse.Namespace(no_tiles=True)) is None
 
 
 def _reads_the_environment(source: str) -> bool:

@@ -15,12 +15,18 @@ import pandas as pd
 import pyogrio
 import pytest
 
-import assetmap.store as store_module
 from assetmap.errors import StoreError
 from assetmap.registers.importer import import_register
 from assetmap.registers.validate import shared_groups
 from assetmap.schema import REQUEST_COLUMNS, SITE_COLUMNS
-from assetmap.store import GeoPackageStore, default_store_path, open_store
+from assetmap.store import (
+    GeoPackageStore,
+    bulk,
+    default_store_path,
+    gpkg_file,
+    interface,
+    open_store,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,8 +134,8 @@ def test_a_failure_mid_write_leaves_the_previous_store_intact(
     if layout == "legacy":
         _legacy_layout(store_path)
     before = store_path.read_bytes()
-    store_module._empty_store.cache_clear()  # GDAL makes the layers afresh
-    holder = pyogrio if target == "write_dataframe" else store_module._BulkWriter
+    gpkg_file._empty_store.cache_clear()  # GDAL makes the layers afresh
+    holder = pyogrio if target == "write_dataframe" else bulk.BulkWriter
     real = getattr(holder, target)
     calls = {"n": 0}
 
@@ -324,7 +330,7 @@ def _gdal_copy(source: Path, target: Path) -> None:
     """Write every layer of ``source`` again with GDAL itself (pyogrio), as a reference."""
     import geopandas as gpd
 
-    for layer, (_, geometry_type) in store_module._LAYOUT.items():
+    for layer, (_, geometry_type) in interface.LAYOUT.items():
         frame = pyogrio.read_dataframe(source, layer=layer)
         kwargs = {}
         if geometry_type is not None:
@@ -338,7 +344,7 @@ def _gdal_copy(source: Path, target: Path) -> None:
 def _layers(path: Path) -> dict:
     return {
         layer: pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
-        for layer in store_module._LAYOUT
+        for layer in interface.LAYOUT
     }
 
 
@@ -383,10 +389,10 @@ def test_the_store_reads_back_exactly_as_if_gdal_had_written_it(store_path, tmp_
         pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
     with closing(sqlite3.connect(store_path)) as db:
         counts = dict(db.execute("SELECT table_name, feature_count FROM gpkg_ogr_contents"))
-        for layer in store_module._LAYOUT:
+        for layer in interface.LAYOUT:
             assert counts[layer] == db.execute(f"SELECT count(*) FROM {layer}").fetchone()[0]
         triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
-        for layer in store_module._LAYOUT:
+        for layer in interface.LAYOUT:
             assert f"trigger_insert_feature_count_{layer}" in triggers
         (rtrees,) = db.execute(
             "SELECT count(*) FROM sqlite_master WHERE name LIKE 'rtree%'"
@@ -480,7 +486,7 @@ def test_empty_as_null_keeps_every_string_and_nulls_only_the_empty(arrow_type):
     values = ["a", "", None, "ü", "", "bc"] * 3
     whole = pa.array(values, type=getattr(pa, arrow_type)())
     column = pa.chunked_array([whole, whole.slice(2, 7), pa.array([], type=whole.type)])
-    out = store_module._empty_as_null(column)
+    out = bulk._empty_as_null(column)
     expected = [None if v == "" else v for v in values + values[2:9]]
     assert out.to_pylist() == expected
     assert out.type == column.type
@@ -518,8 +524,8 @@ def test_only_clean_text_the_same_on_every_row_is_written_as_a_literal():
             "number": [1.0, 1.0, 1.0],
         }
     )
-    assert store_module._constant_text(table) == {"same": "a'b"}
-    assert store_module._sql_text("a'b") == "'a''b'"
+    assert bulk._constant_text(table) == {"same": "a'b"}
+    assert bulk._sql_text("a'b") == "'a''b'"
 
 
 def test_site_ids_are_the_same_when_streamed_into_the_store(store_path):
@@ -527,3 +533,45 @@ def test_site_ids_are_the_same_when_streamed_into_the_store(store_path):
     text = "Property reference,Name,Postcode\nP1,A,TN1 1AA\n"
     _import(store_path, text, "x.csv", agency="Kent Police", sector="council")
     assert open_store(store_path).sites()["site_id"].tolist() == ["S62c05a9548f4f9f4"]
+
+
+def test_a_store_implements_exactly_the_interfaces_abstract_methods():
+    """What a second store (PostGIS) must implement, as the interface module lists it."""
+    assert interface.EstateStore.__abstractmethods__ == {
+        "exists",
+        "sites",
+        "site_keys",
+        "footprints",
+        "requests",
+        "quarantine",
+        "imports",
+        "replace_source",
+        "remove_source",
+    }
+    assert GeoPackageStore.__abstractmethods__ == frozenset()
+    for name in interface.EstateStore.__abstractmethods__:
+        assert f"~EstateStore.{name}`" in interface.__doc__
+
+
+def _keys(names: list[str], index: list[int] | None = None) -> pd.DataFrame:
+    columns = {c: [""] * len(names) for c in interface.SHARED_KEY_COLUMNS}
+    return pd.DataFrame({**columns, "name": names}, index=index)
+
+
+def test_shared_groups_are_settled_over_the_stored_sites_then_the_new_rows():
+    seen = []
+
+    def shared(merged: pd.DataFrame) -> pd.Series:
+        seen.append(merged.index.tolist())
+        return merged["name"].str.upper()
+
+    stored, rows = _keys(["a", "b"]), _keys(["c"], index=[10])
+    before, new = interface.settle_shared_groups(shared, stored, rows)
+    assert (before.tolist(), new.tolist()) == (["A", "B"], ["C"])
+    before, new = interface.settle_shared_groups(shared, stored.iloc[:0], rows)
+    assert (before.tolist(), new.tolist()) == ([], ["C"])
+    before, new = interface.settle_shared_groups(shared, stored, None)
+    assert (before.tolist(), new.tolist()) == (["A", "B"], [])
+    assert seen == [[0, 1, 2], [0], [0, 1]]  # each call numbered afresh, stored sites first
+    assert interface.settle_shared_groups(shared, None, None) is None
+    assert len(seen) == 3

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-import assetmap.store as store_module
 from assetmap.access import local_viewer
 from assetmap.audit import AUDIT_ENV, audit_path, record, sha256
 from assetmap.cli import main
@@ -31,7 +30,7 @@ from assetmap.errors import InvalidArgumentError, StoreError
 from assetmap.files import temporary_files
 from assetmap.registers.importer import import_register
 from assetmap.registers.validate import shared_groups
-from assetmap.store import open_store
+from assetmap.store import bulk, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -251,8 +250,7 @@ def test_the_engine_never_replaces_a_store_whatever_the_store_in_use(store, tmp_
     """Writers given a path (not the command line) refuse a file that is an estate store."""
     import pandas as pd
 
-    from assetmap.colocation import write_csv
-    from assetmap.density import write_table
+    from assetmap.io.outputs import write_csv, write_table
 
     before = sha256(store)
     link = _alias(store, "hard link", tmp_path, "table.csv")
@@ -375,14 +373,14 @@ def test_the_store_keeps_its_owner_and_group(store):
 def test_the_new_store_is_private_while_it_is_written(store, monkeypatch):
     """The copy being written is readable by its writer only, until it is renamed."""
     seen = []
-    real = store_module._BulkWriter.__init__
+    real = bulk.BulkWriter.__init__
 
     def spy(self, path):
         seen.append(stat.S_IMODE(Path(path).stat().st_mode))
         real(self, path)
 
     store.chmod(0o644)
-    monkeypatch.setattr(store_module._BulkWriter, "__init__", spy)
+    monkeypatch.setattr(bulk.BulkWriter, "__init__", spy)
     _import(store, FIRE, "fire.csv", agency="Kent Fire", sector="fire")
     assert seen == [0o600]
     assert stat.S_IMODE(store.stat().st_mode) == 0o644
@@ -410,7 +408,7 @@ def test_a_failed_write_leaves_no_temporary_file_or_journal(store, monkeypatch):
     def fail(self):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(store_module._BulkWriter, "_finish", fail)
+    monkeypatch.setattr(bulk.BulkWriter, "_finish", fail)
     with pytest.raises(OSError, match="No space left on device"):
         _import(store, FIRE, "fire.csv", agency="Kent Fire", sector="fire")
     assert (_names(store.parent), sha256(store)) == before

@@ -17,11 +17,11 @@ from assetmap._validate import (
     check_frame,
     check_positive,
     check_sites,
-    check_viewer,
     one_of,
     raise_if_any,
     validate_choice,
 )
+from assetmap.access import check_viewer
 from assetmap.errors import InvalidArgumentError
 from assetmap.schema import point_coordinates
 
@@ -158,16 +158,20 @@ def test_point_coordinates_takes_a_polygons_centroid_and_marks_rows_without_a_lo
 
 def test_the_shared_checks_have_one_home():
     """The modules that use a shared check import it, rather than keep a copy."""
-    from assetmap import colocation, density, files, matching, schema
+    from assetmap import colocation, schema
+    from assetmap.density import locality
+    from assetmap.io import outputs
     from assetmap.maps import pack, static
+    from assetmap.maps.static import render
+    from assetmap.matching import allocation, candidates
 
-    assert matching.check_frame is static.check_frame is colocation.check_frame is check_frame
-    assert matching.check_viewer is _validate.check_viewer
-    assert density.check_sites is check_sites
+    assert candidates.check_frame is render.check_frame is colocation.check_frame is check_frame
+    assert candidates.check_viewer is colocation.check_viewer is check_viewer
+    assert locality.check_sites is check_sites
     assert schema.validate_choice is validate_choice
-    assert matching.point_coordinates is pack.point_coordinates is point_coordinates
+    assert candidates.point_coordinates is pack.point_coordinates is point_coordinates
     assert static.in_place is pack.in_place is schema.in_place
-    assert colocation.write_csv is matching.write_csv is pack.write_csv is files.write_csv
+    assert colocation.write_csv is allocation.write_csv is pack.write_csv is outputs.write_csv
 
 
 def test_the_examples_in_the_docstrings_run():

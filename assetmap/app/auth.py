@@ -77,25 +77,19 @@ MAX_SECRETS_BYTES = 1_000_000
 _LOG = logging.getLogger(__name__)
 
 
-def _read_toml(path: Path) -> tuple[dict | None, str | None]:
-    """A secrets file's tables, or ``None`` when there is no file; or why it is unusable."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        return None, f"The secrets file {path} cannot be read: {exc.strerror}."
+def _file_problem(path: Path, info: os.stat_result) -> str | None:
+    """Return why the secrets file ``path`` (of status ``info``) is not read, or ``None``."""
     if stat.S_ISDIR(info.st_mode):
-        return None, f"The secrets file {path} is a folder, not a file."
+        return f"The secrets file {path} is a folder, not a file."
     if not stat.S_ISREG(info.st_mode):
-        return None, f"The secrets file {path} is not a regular file."
+        return f"The secrets file {path} is not a regular file."
     if info.st_size > MAX_SECRETS_BYTES:
-        return None, f"The secrets file {path} is larger than {MAX_SECRETS_BYTES:,} bytes."
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SECRETS_BYTES + 1)
-    except OSError as exc:
-        return None, f"The secrets file {path} cannot be read: {exc.strerror}."
+        return f"The secrets file {path} is larger than {MAX_SECRETS_BYTES:,} bytes."
+    return None
+
+
+def _parse_toml(path: Path, raw: bytes) -> tuple[dict | None, str | None]:
+    """Return the tables of the secrets file ``path`` read as ``raw``, or why it is unusable."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -108,8 +102,26 @@ def _read_toml(path: Path) -> tuple[dict | None, str | None]:
         return None, f"The secrets file {path} is nested too deeply to read."
 
 
+def _read_toml(path: Path) -> tuple[dict | None, str | None]:
+    """Return a secrets file's tables, or ``None`` when there is no file; or why it is unusable."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"The secrets file {path} cannot be read: {exc.strerror}."
+    if problem := _file_problem(path, info):
+        return None, problem
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SECRETS_BYTES + 1)
+    except OSError as exc:
+        return None, f"The secrets file {path} cannot be read: {exc.strerror}."
+    return _parse_toml(path, raw)
+
+
 def _read_folder(path: Path) -> tuple[dict | None, str | None]:
-    """Secrets mounted as a folder of folders (Kubernetes style), as Streamlit reads them."""
+    """Return secrets mounted as a folder of folders (Kubernetes style), as Streamlit does."""
     found: dict = {}
     try:
         for entry in sorted(path.iterdir()):
@@ -127,15 +139,18 @@ def _read_folder(path: Path) -> tuple[dict | None, str | None]:
     return found, None
 
 
+def _is_text(value: object) -> bool:
+    """Return whether ``value`` is text with something other than spaces in it."""
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _auth_problems(auth: object, where: str) -> list[str]:
-    """What an ``[auth]`` section lacks for ``st.login()`` (names of settings, never values)."""
+    """Return what an ``[auth]`` section lacks for ``st.login()`` (names, never values)."""
     if not isinstance(auth, Mapping):
         return [f"The auth setting of {where} is not a section ([auth])."]
 
     def lacking(section: Mapping, keys: Iterable[str]) -> list[str]:
-        return [
-            k for k in keys if not isinstance(section.get(k), str) or not section.get(k).strip()
-        ]
+        return [k for k in keys if not _is_text(section.get(k))]
 
     problems = []
     if missing := lacking(auth, AUTH_KEYS):
@@ -159,7 +174,7 @@ def _auth_problems(auth: object, where: str) -> list[str]:
 
 
 def _read_secrets(paths: Iterable[str | os.PathLike] | None = None) -> tuple[dict, list[str]]:
-    """The secrets as Streamlit merges them, and every reason they cannot be trusted."""
+    """Return the secrets as Streamlit merges them, and every reason they cannot be trusted."""
     if paths is None:
         paths = st.get_option("secrets.files") or []
     problems: list[str] = []
@@ -230,7 +245,7 @@ def stop_if_secrets_broken() -> None:
 
 
 def _secrets() -> Mapping:
-    """The secrets, read here (:func:`secrets_problems`); broken ones stop the run."""
+    """Return the secrets, read here (:func:`secrets_problems`); broken ones stop the run."""
     found, problems = _read_secrets()
     if problems:
         _stop_page(problems)
@@ -247,7 +262,7 @@ def sign_in_configured() -> bool:
 
 
 def settings() -> Mapping:
-    """The ``[assetmap]`` section of the secrets (empty when there is none)."""
+    """Return the ``[assetmap]`` section of the secrets (empty when there is none)."""
     found = _secrets().get(SETTINGS)
     return found if isinstance(found, Mapping) else {}
 
@@ -297,7 +312,7 @@ def current_viewer() -> Viewer | None:
 
 
 def remembered_viewer() -> Viewer | None:
-    """The viewer :func:`current_viewer` found in this session's latest run."""
+    """Return the viewer :func:`current_viewer` found in this session's latest run."""
     return st.session_state.get(_VIEWER_KEY)
 
 
@@ -319,7 +334,7 @@ def visible_estate() -> gpd.GeoDataFrame:
 
 
 def sign_in_page() -> None:
-    """The page shown before sign-in: what the app is and a sign-in button."""
+    """Draw the page shown before sign-in: what the app is and a sign-in button."""
     st.title("assetmap")
     st.write(
         "One map of the public estate. Sign in with your organisation's account: what you "

@@ -14,7 +14,7 @@ import streamlit as st
 
 from assetmap.app import shell, state
 from assetmap.app.map_page import show_map
-from assetmap.colocation import DEFAULT_DISTANCE_M
+from assetmap.colocation import DEFAULT_DISTANCE_M, ColocationResult
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
@@ -38,7 +38,7 @@ CLUSTER_COLUMNS = {
 }
 
 
-def _cluster_map(result, cluster_id: int) -> None:
+def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
     hull = result.clusters[result.clusters["cluster_id"] == cluster_id]
     members = result.members[result.members["cluster_id"] == cluster_id]
     group = folium.FeatureGroup(name="Cluster", control=False)
@@ -144,11 +144,14 @@ def render() -> None:
         key="download_clusters",
     )
     labels = {
-        int(r.cluster_id): f"Cluster {r.cluster_id}: {r.n_sites} sites of {r.n_agencies} "
-        f"agencies, saving £{r.saving_gbp:,.0f} a year"
-        for r in table.itertuples()
+        int(cluster): f"Cluster {cluster}: {n_sites} sites of {n_agencies} "
+        f"agencies, saving £{saving:,.0f} a year"
+        for cluster, n_sites, n_agencies, saving in zip(
+            table["cluster_id"],
+            table["n_sites"],
+            table["n_agencies"],
+            table["saving_gbp"],
+            strict=True,
+        )
     }
-    picked = st.selectbox(
-        "Zoom to a cluster", list(labels), format_func=labels.get, key=CLUSTER_KEY
-    )
-    _cluster_map(result, int(picked))
+    _cluster_map(result, shell.pick("Zoom to a cluster", labels, key=CLUSTER_KEY))

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
-import numpy as np
-import shapely
 import streamlit as st
 
 from assetmap import access
@@ -28,6 +26,7 @@ from assetmap.app.map_page import (
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
+from assetmap.selection import inside_place
 
 __all__ = ["localities_in_place", "render"]
 
@@ -41,13 +40,12 @@ _PER = {"km2": "per km²", "total": "in total"}
 
 
 def localities_in_place(localities: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:
-    """The localities whose inside point lies in the place (all of them for no place)."""
-    if outline is None:
-        return localities
-    inside = shapely.point_on_surface(np.asarray(localities.geometry, dtype=object))
-    shapely.prepare(outline)
-    keep = shapely.intersects_xy(outline, shapely.get_x(inside), shapely.get_y(inside))
-    return localities[keep]
+    """Return the localities in the place (all of them for no place).
+
+    A locality is in the place by the rule every site follows
+    (:func:`assetmap.selection.inside_place`): a point on its surface lies in the place.
+    """
+    return localities[inside_place(localities, outline)]
 
 
 def render() -> None:
@@ -64,19 +62,18 @@ def render() -> None:
     added = list(st.session_state.get("boundary_sets", {}))
     levels = [*DENSITY_LEVELS, *added]
     c1, c2, c3, c4, c5 = st.columns(5)
-    level = c1.selectbox(
-        "Localities",
-        levels,
-        format_func=lambda v: DENSITY_LEVELS.get(v, f"{v} (added)"),
-        key=LEVEL_KEY,
-    )
-    metric = c2.selectbox(
-        "Measure", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key=METRIC_KEY
-    )
-    per = c3.selectbox("Per", list(_PER), format_func=_PER.get, key=PER_KEY)
-    scheme = c4.selectbox(
-        "Classes", list(SCHEME_LABELS), format_func=SCHEME_LABELS.get, key=SCHEME_KEY
-    )
+    with c1:
+        level = shell.pick(
+            "Localities",
+            {v: DENSITY_LEVELS.get(v, f"{v} (added)") for v in levels},
+            key=LEVEL_KEY,
+        )
+    with c2:
+        metric = shell.pick("Measure", METRIC_LABELS, key=METRIC_KEY)
+    with c3:
+        per = shell.pick("Per", _PER, key=PER_KEY)
+    with c4:
+        scheme = shell.pick("Classes", SCHEME_LABELS, key=SCHEME_KEY)
     k = c5.slider("Number of classes", 3, 7, 5, key=K_KEY)
     try:
         localities = localities_in_place(

@@ -52,7 +52,7 @@ def download(
     key: str,
     rows: int | None = None,
 ) -> None:
-    """A download button whose every download is written to the audit log.
+    """Draw a download button whose every download is written to the audit log.
 
     The entry names the file, its SHA-256 and its rows. The button does not rerun
     the app (``on_click="ignore"``): a rerun would take away a button drawn only
@@ -81,7 +81,7 @@ def _session_id() -> str:
 
 
 def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes]:
-    """A function that writes an export entry to the audit log and returns ``data``.
+    """Return a function that writes an export entry to the audit log and returns ``data``.
 
     Who is looking and the store are taken now: Streamlit calls the function in
     another thread, outside the page's run, when the officer clicks. If the entry
@@ -110,7 +110,7 @@ def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes
 
 
 def download_csv(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
-    """A formula-safe CSV download of ``frame`` (audited, with its row count)."""
+    """Draw a formula-safe CSV download of ``frame`` (audited, with its row count)."""
     download(
         label, csv_bytes(frame), file_name=file_name, mime="text/csv", key=key, rows=len(frame)
     )

@@ -29,9 +29,10 @@ import streamlit as st
 
 from assetmap import access
 from assetmap.app import map_page, shell, state
-from assetmap.colocation import DEFAULT_DISTANCE_M, write_geopackage
+from assetmap.colocation import DEFAULT_DISTANCE_M
 from assetmap.errors import AssetmapError
 from assetmap.files import csv_bytes, xlsx_bytes
+from assetmap.io.outputs import write_geopackage
 from assetmap.maps import interactive, static
 from assetmap.maps.safe_html import markdown_text as md
 
@@ -61,6 +62,14 @@ IMAGE_DPI_KEY = "export_image_dpi"
 TABLE_KEY = "export_table"
 FORMAT_KEY = "export_format"
 HTML_LAYERS_KEY = "export_html_layers"
+
+#: The layers the HTML map offers beside the sites, and what they show.
+HTML_LAYERS = {
+    "density": "Density of the estate (districts, sites per km²)",
+    "clusters": "Co-location clusters",
+    "offers": "Surplus space offered",
+    "matches": "Match lines (the plan)",
+}
 
 #: The tables offered, and what they are.
 TABLES = {
@@ -104,8 +113,10 @@ def _table(name: str, chosen: shell.Selection) -> pd.DataFrame:
 
 
 def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
-    """A table as the bytes of a CSV file (geometry as WKT), an XLSX workbook or a one-layer
-    GeoPackage; CSV and XLSX cells that a spreadsheet would run are neutralised.
+    """Return a table as the bytes of a CSV file, an XLSX workbook or a one-layer GeoPackage.
+
+    In CSV, geometry is written as WKT; CSV and XLSX cells that a spreadsheet would
+    run are neutralised.
     """
     if fmt == "csv":
         return csv_bytes(frame)
@@ -118,7 +129,7 @@ def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
 
 
 def _static_place(chosen: shell.Selection) -> static.Place | None:
-    """The chosen place for a print map's title and extent (``None``: the whole estate)."""
+    """Return the chosen place for a print map's title and extent (``None``: the whole estate)."""
     if not chosen.level:
         return None
     outline = shell.place_geometry(chosen)
@@ -142,9 +153,10 @@ def image_bytes(
     _place: static.Place | None,
     agency: str | None = None,
 ) -> bytes:
-    """A print map of the selected sites as the bytes of a PNG, PDF or SVG file (cached by
-    ``key`` and the options). ``_sites`` are the sites of the place the viewer (of
-    ``agency``) may see; the map is made from them alone.
+    """Return a print map of the selected sites as the bytes of a PNG, PDF or SVG file.
+
+    Cached by ``key`` and the options. ``_sites`` are the sites of the place the
+    viewer (of ``agency``) may see; the map is made from them alone.
     """
     return static.map_bytes(
         kind,
@@ -166,16 +178,20 @@ def _image_section(chosen: shell.Selection) -> None:
         "the same every time. Restricted sites are never drawn as points."
     )
     c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
-    kind = c1.selectbox("Map", list(IMAGE_KINDS), format_func=IMAGE_KINDS.get, key=IMAGE_KIND_KEY)
-    fmt = c2.selectbox("Format", list(static.FORMATS), format_func=str.upper, key=IMAGE_FORMAT_KEY)
-    paper = c3.selectbox("Paper", list(static.PAPERS), key=IMAGE_PAPER_KEY)
-    dpi = c4.selectbox(
-        "DPI",
-        list(static.DPIS),
-        index=len(static.DPIS) - 1,
-        key=IMAGE_DPI_KEY,
-        disabled=fmt != "png",
-    )
+    with c1:
+        kind = shell.pick("Map", IMAGE_KINDS, key=IMAGE_KIND_KEY)
+    with c2:
+        fmt = shell.pick("Format", {f: f.upper() for f in static.FORMATS}, key=IMAGE_FORMAT_KEY)
+    with c3:
+        paper = shell.pick("Paper", {p: p for p in static.PAPERS}, key=IMAGE_PAPER_KEY)
+    with c4:
+        dpi = shell.pick(
+            "DPI",
+            {d: str(d) for d in static.DPIS},
+            index=len(static.DPIS) - 1,
+            key=IMAGE_DPI_KEY,
+            disabled=fmt != "png",
+        )
     landscape = c5.toggle("Landscape", key=IMAGE_LANDSCAPE_KEY)
     if not st.button("Draw the print map", key="export_image_prepare"):
         return
@@ -214,14 +230,9 @@ def _html_section(chosen: shell.Selection) -> None:
     )
     layers = st.multiselect(
         "Layers",
-        ["density", "clusters", "offers", "matches"],
+        list(HTML_LAYERS),
         default=["density"],
-        format_func={
-            "density": "Density of the estate (districts, sites per km²)",
-            "clusters": "Co-location clusters",
-            "offers": "Surplus space offered",
-            "matches": "Match lines (the plan)",
-        }.get,
+        format_func=HTML_LAYERS.__getitem__,
         key=HTML_LAYERS_KEY,
     )
     if not st.button("Prepare the HTML map", key="export_html_prepare"):
@@ -246,7 +257,7 @@ def html_map(
     layers: list[str],
     key: tuple,
 ) -> tuple[str, list[str]]:
-    """The standalone HTML map of ``sites`` with the named layers, and notes about them.
+    """Return the standalone HTML map of ``sites`` with the named layers, and notes on them.
 
     ``sites`` are those the viewer may see: every layer is made from them
     alone. ``layers`` holds any of
@@ -276,7 +287,7 @@ def _slug(text: str) -> str:
 
 def _tables_section(chosen: shell.Selection) -> None:
     st.subheader("Tables")
-    name = st.selectbox("Table", list(TABLES), format_func=TABLES.get, key=TABLE_KEY)
+    name = shell.pick("Table", TABLES, key=TABLE_KEY)
     fmt = st.radio(
         "Format", list(TABLE_FORMATS), horizontal=True, format_func=str.upper, key=FORMAT_KEY
     )

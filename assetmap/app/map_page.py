@@ -40,12 +40,9 @@ SELECTED_KEY = "map_selected_site"
 LAST_CLICK_KEY = "map_last_click"
 RETURNED = ["last_active_drawing", "last_object_clicked", "last_object_clicked_count"]
 
+#: The session key of each layer's toggle.
 LAYER_KEYS = {
-    "sites": "layer_sites",
-    "density": "layer_density",
-    "clusters": "layer_clusters",
-    "offers": "layer_offers",
-    "matches": "layer_matches",
+    name: f"layer_{name}" for name in ("sites", "density", "clusters", "offers", "matches")
 }
 DENSITY_LEVEL_KEY = "map_density_level"
 DENSITY_METRIC_KEY = "map_density_metric"
@@ -112,24 +109,11 @@ def _layer_controls() -> LayerChoice:
         )
         if choice.density:
             with st.expander("Density settings"):
-                choice.density_level = st.selectbox(
-                    "Localities",
-                    list(DENSITY_LEVELS),
-                    format_func=DENSITY_LEVELS.get,
-                    key=DENSITY_LEVEL_KEY,
+                choice.density_level = shell.pick(
+                    "Localities", DENSITY_LEVELS, key=DENSITY_LEVEL_KEY
                 )
-                choice.metric = st.selectbox(
-                    "Measure",
-                    list(METRIC_LABELS),
-                    format_func=METRIC_LABELS.get,
-                    key=DENSITY_METRIC_KEY,
-                )
-                choice.scheme = st.selectbox(
-                    "Classes",
-                    list(SCHEME_LABELS),
-                    format_func=SCHEME_LABELS.get,
-                    key=DENSITY_SCHEME_KEY,
-                )
+                choice.metric = shell.pick("Measure", METRIC_LABELS, key=DENSITY_METRIC_KEY)
+                choice.scheme = shell.pick("Classes", SCHEME_LABELS, key=DENSITY_SCHEME_KEY)
         if choice.clusters:
             choice.distance = float(
                 st.slider(
@@ -144,53 +128,65 @@ def _layer_controls() -> LayerChoice:
     return choice
 
 
+def _density_layer(
+    group: folium.FeatureGroup,
+    shown: gpd.GeoDataFrame,
+    choice: LayerChoice,
+    key: tuple,
+    agency: str | None,
+) -> None:
+    """Add the density choropleth of ``shown`` to ``group``; its notes go to ``choice``."""
+    try:
+        localities = state.boundaries(choice.density_level)
+        frame, classes, notes, outside = state.density(
+            key,
+            choice.density_level,
+            choice.metric,
+            choice.per,
+            choice.scheme,
+            choice.k,
+            shown,
+            localities,
+            agency,
+        )
+        label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
+        add_choropleth(group, frame, classes, label, note=classes.message)
+    except AssetmapError as exc:
+        choice.notes.append(f"The density layer is off: {exc}")
+        return
+    choice.notes.extend(notes)
+    if outside:
+        choice.notes.append(
+            f"{outside:,} sites lie outside every {DENSITY_LEVELS[choice.density_level]} "
+            "and are not in the density layer."
+        )
+
+
 def build_layers(
     shown: gpd.GeoDataFrame,
     choice: LayerChoice,
     key: tuple,
 ) -> tuple[folium.FeatureGroup, interactive.SitesLayer | None]:
-    """The page's layers as one feature group (drawn bottom to top), and the sites layer.
+    """Return the page's layers as one feature group (drawn bottom to top), and the sites layer.
 
     ``shown`` are the sites the viewer may see: every layer, the density
     layer's figures included, is made from them alone. Problems with one
     layer (a level with no boundaries, say) become notes in ``choice.notes``;
     the other layers are still drawn.
     """
-    viewer = shell.viewer()
+    agency = shell.viewer().agency
     group = folium.FeatureGroup(name="Layers", control=False)
     if choice.density:
-        try:
-            localities = state.boundaries(choice.density_level)
-            frame, classes, notes, outside = state.density(
-                key,
-                choice.density_level,
-                choice.metric,
-                choice.per,
-                choice.scheme,
-                choice.k,
-                shown,
-                localities,
-                viewer.agency,
-            )
-            label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
-            add_choropleth(group, frame, classes, label, note=classes.message)
-            choice.notes.extend(notes)
-            if outside:
-                choice.notes.append(
-                    f"{outside:,} sites lie outside every {DENSITY_LEVELS[choice.density_level]} "
-                    "and are not in the density layer."
-                )
-        except AssetmapError as exc:
-            choice.notes.append(f"The density layer is off: {exc}")
+        _density_layer(group, shown, choice, key, agency)
     if choice.clusters:
-        result = state.colocation(key, choice.distance, shown, viewer.agency)
+        result = state.colocation(key, choice.distance, shown, agency)
         if not result.empty:
             interactive.clusters_layer(result.clusters).add_to(group)
         choice.notes.append(result.message)
     if choice.matches:
         try:
             requests = shell.place_requests()
-            _, plan = state.plan(key, False, requests, shown, viewer.agency)
+            _, plan = state.plan(key, False, requests, shown, agency)
             if not plan.empty:
                 interactive.lines_layer(plan.lines()).add_to(group)
             interactive.requests_layer(requests).add_to(group)
@@ -225,15 +221,21 @@ def show_map(
     *,
     key: str,
     height: int,
-    fit=None,
+    fit: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    fit_width_px: int = 700,
     returned: list[str] | None = None,
 ) -> dict | None:
     """Draw a map with streamlit-folium and the attribution under it.
 
     ``group`` goes in as the layers that change between reruns (the map keeps its view);
-    ``fit`` (geometries) sets the view it moves to when ``fit`` changes.
+    ``fit`` (geometries) sets the view it moves to when ``fit`` changes, for a map about
+    ``fit_width_px`` wide.
     """
-    view = interactive.view_of(fit, width_px=700, height_px=height) if fit is not None else None
+    view = (
+        interactive.view_of(fit, width_px=fit_width_px, height_px=height)
+        if fit is not None
+        else None
+    )
     result = st_folium(
         base,
         key=key,
@@ -324,23 +326,18 @@ def render() -> None:
         st.caption(md(note))
 
     outline = shell.place_geometry(chosen)
-    view = interactive.view_of(
-        gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else sites
-    )
     base = interactive.base_map(bounds, tiles=tiles, extent=sites)
     map_col, record_col = st.columns([3, 2], gap="medium")
     with map_col:
-        result = st_folium(
+        result = show_map(
             base,
+            group,
             key=MAP_KEY,
             height=MAP_HEIGHT,
-            use_container_width=True,
-            returned_objects=RETURNED,
-            feature_group_to_add=group,
-            center=view[0] if view else None,
-            zoom=view[1] if view else None,
+            fit=gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else sites,
+            fit_width_px=900,
+            returned=RETURNED,
         )
-        st.caption(shell.attribution())
     _remember_click(result)
     with record_col:
         _show_record(sites, st.session_state.get(SELECTED_KEY))

@@ -26,12 +26,12 @@ TITLES = {
 
 
 def page_path(name: str) -> Path:
-    """The script of a page, by its url path (``"map"``, ``"registers"``...)."""
+    """Return the script of a page, by its url path (``"map"``, ``"registers"``...)."""
     return _PAGES_DIR / f"{name}.py"
 
 
 def pages() -> list[st.Page]:
-    """The pages for ``st.navigation`` (made on each run, inside Streamlit's script context)."""
+    """Return the pages for ``st.navigation`` (made on each run, in Streamlit's script context)."""
     return [
         st.Page(page_path(name), title=title, url_path=name, default=i == 0)
         for i, (name, title) in enumerate(TITLES.items())

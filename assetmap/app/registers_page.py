@@ -21,18 +21,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from assetmap.access import may_remove_source, visible_imports
+from assetmap.access import Viewer, may_remove_source, visible_imports
 from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
 from assetmap.files import system_error_message
 from assetmap.maps.safe_html import markdown_text as md
-from assetmap.registers.columns import load_profile
-from assetmap.registers.importer import (
-    ImportReport,
-    import_register,
-    prepare_register,
-    remove_register,
-)
+from assetmap.registers.importer import import_register, prepare_register, remove_register
+from assetmap.registers.profiles import load_profile
+from assetmap.registers.report import ImportReport
 from assetmap.schema import SECTORS
 
 __all__ = ["REGISTER_TYPES", "quarantine_table", "render", "report_frame"]
@@ -52,10 +48,11 @@ IMPORTED_KEY = "register_imported_message"
 #: File types the uploader offers (the engine decides the format from the content).
 REGISTER_TYPES = ["csv", "tsv", "txt", "xlsx", "xls", "geojson", "json", "gpkg", "zip"]
 _KINDS = {"": "Decide from the columns", "sites": "Sites (property)", "requests": "Space requests"}
+_SECTORS = {"": "From the register", **{s: s for s in SECTORS}}
 
 
 def report_frame(report: ImportReport) -> pd.DataFrame:
-    """The reasons rows were quarantined, most frequent first: ``reason`` and ``rows``."""
+    """Return the reasons rows were quarantined, most frequent first: ``reason`` and ``rows``."""
     rows = [
         {"reason": report.reason_labels.get(code, code), "rows": count}
         for code, count in sorted(report.reasons.items(), key=lambda kv: -kv[1])
@@ -64,7 +61,7 @@ def report_frame(report: ImportReport) -> pd.DataFrame:
 
 
 def quarantine_table(report: ImportReport) -> pd.DataFrame:
-    """The quarantined rows of one import, for people: row, column, value and reason.
+    """Return the quarantined rows of one import, for people: row, column, value and reason.
 
     Only that import's own rows (its file, file hash and time), so a report
     reopened after another agency imported a file of the same name shows none
@@ -154,7 +151,7 @@ def _upload_section() -> None:
         key=UPLOAD_KEY,
     )
     with st.expander("Options: what the file is, and a column profile"):
-        kind = st.selectbox("Kind", list(_KINDS), format_func=_KINDS.get, key=KIND_KEY)
+        kind = shell.pick("Kind", _KINDS, key=KIND_KEY)
         viewer = shell.viewer()
         if viewer.signed_in:
             agency = viewer.agency or ""
@@ -170,12 +167,7 @@ def _upload_section() -> None:
                 key=AGENCY_KEY,
                 help="Wins over the register's own column.",
             )
-        sector = st.selectbox(
-            "Sector (for every row)",
-            ["", *SECTORS],
-            format_func=lambda s: s or "From the register",
-            key=SECTOR_KEY,
-        )
+        sector = shell.pick("Sector (for every row)", _SECTORS, key=SECTOR_KEY)
         layer = st.text_input("Layer or sheet (GeoPackage, workbook)", key=LAYER_KEY)
         profile_file = st.file_uploader(
             "Column profile (TOML; the README documents the format)",
@@ -297,9 +289,11 @@ _SOURCE_COLUMNS = {
 }
 
 
-def sources_table(log: pd.DataFrame, viewer) -> pd.DataFrame:
-    """The imported sources as the viewer may see them (:func:`assetmap.access.visible_imports`):
-    the row counts and file hash only of the viewer's own agency's sources.
+def sources_table(log: pd.DataFrame, viewer: Viewer) -> pd.DataFrame:
+    """Return the imported sources as the viewer may see them.
+
+    The row counts and file hash only of the viewer's own agency's sources
+    (:func:`assetmap.access.visible_imports`).
     """
     table = visible_imports(log, viewer)[list(_SOURCE_COLUMNS)].rename(columns=_SOURCE_COLUMNS)
     return table.reset_index(drop=True)

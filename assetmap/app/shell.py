@@ -17,70 +17,120 @@ through :func:`download`, which writes an entry to the audit log when clicked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from assetmap import access
+from assetmap.app import sidebar as _sidebar
 from assetmap.app import state
 from assetmap.app.auth import viewer, visible_estate
 from assetmap.app.downloads import audit_event, download, download_csv
+
+# Re-exported for the pages (and listed in __all__ through the sidebar's own list).
 from assetmap.app.sidebar import (
-    AGENCY_FILTER_KEY,
-    BOUNDARY_SUFFIXES,
-    BOUNDARY_UPLOAD_KEY,
-    LEVEL_KEY,
-    LEVEL_LABELS,
-    PLACE_KEY,
-    POSTCODE_KEY,
-    POSTCODE_NOTE_KEY,
-    SECTOR_FILTER_KEY,
-    SURPLUS_FILTER_KEY,
-    TENURE_FILTER_KEY,
-    USE_FILTER_KEY,
-    added_boundaries,
-    attribution,
-    level_localities,
-    selection,
-    sidebar,
+    AGENCY_FILTER_KEY as AGENCY_FILTER_KEY,
+)
+from assetmap.app.sidebar import (
+    BOUNDARY_SUFFIXES as BOUNDARY_SUFFIXES,
+)
+from assetmap.app.sidebar import (
+    BOUNDARY_UPLOAD_KEY as BOUNDARY_UPLOAD_KEY,
+)
+from assetmap.app.sidebar import (
+    LEVEL_KEY as LEVEL_KEY,
+)
+from assetmap.app.sidebar import (
+    LEVEL_LABELS as LEVEL_LABELS,
+)
+from assetmap.app.sidebar import (
+    PLACE_KEY as PLACE_KEY,
+)
+from assetmap.app.sidebar import (
+    POSTCODE_KEY as POSTCODE_KEY,
+)
+from assetmap.app.sidebar import (
+    POSTCODE_NOTE_KEY as POSTCODE_NOTE_KEY,
+)
+from assetmap.app.sidebar import (
+    SECTOR_FILTER_KEY as SECTOR_FILTER_KEY,
+)
+from assetmap.app.sidebar import (
+    SURPLUS_FILTER_KEY as SURPLUS_FILTER_KEY,
+)
+from assetmap.app.sidebar import (
+    TENURE_FILTER_KEY as TENURE_FILTER_KEY,
+)
+from assetmap.app.sidebar import (
+    USE_FILTER_KEY as USE_FILTER_KEY,
+)
+from assetmap.app.sidebar import (
+    added_boundaries as added_boundaries,
+)
+from assetmap.app.sidebar import (
+    attribution as attribution,
+)
+from assetmap.app.sidebar import (
+    level_localities as level_localities,
+)
+from assetmap.app.sidebar import (
+    selection as selection,
+)
+from assetmap.app.sidebar import (
+    sidebar as sidebar,
 )
 from assetmap.selection import Selection, filter_sites, place_outline
 
 __all__ = [
-    "AGENCY_FILTER_KEY",
-    "BOUNDARY_SUFFIXES",
-    "BOUNDARY_UPLOAD_KEY",
-    "LEVEL_KEY",
-    "LEVEL_LABELS",
-    "PLACE_KEY",
-    "POSTCODE_KEY",
-    "POSTCODE_NOTE_KEY",
-    "SECTOR_FILTER_KEY",
-    "SURPLUS_FILTER_KEY",
-    "TENURE_FILTER_KEY",
-    "USE_FILTER_KEY",
+    *_sidebar.__all__,
     "Selection",
-    "attribution",
     "audit_event",
     "cache_key",
     "download",
     "download_csv",
     "filter_sites",
-    "level_localities",
+    "pick",
     "place_geometry",
     "place_requests",
     "ranked_bars",
     "selected_sites",
-    "selection",
-    "sidebar",
     "viewer",
     "visible_estate",
 ]
 
+T = TypeVar("T")
+
+
+def pick(label: str, labels: Mapping[T, str], *, key: str, **options: Any) -> T:
+    """Draw a select box offering the keys of ``labels``, each shown by its label.
+
+    Parameters
+    ----------
+    label
+        The box's label.
+    labels
+        The choices (in the order offered) and what the officer reads for each.
+    key
+        The widget's session key.
+    **options
+        Other arguments of ``st.selectbox`` (``index``, ``disabled``, ``help``...).
+
+    Returns
+    -------
+    object
+        The key of ``labels`` chosen (the first before anything is chosen).
+    """
+    choices = list(labels)
+    chosen = st.selectbox(label, choices, format_func=labels.__getitem__, key=key, **options)
+    return choices[0] if chosen is None else chosen
+
 
 def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
-    """The sites in the chosen place that pass the filters and the viewer may see in full.
+    """Return the sites of the chosen place that pass the filters and the viewer may see in full.
 
     Raises
     ------
@@ -93,15 +143,17 @@ def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
 
 
 def place_requests(chosen: Selection | None = None) -> gpd.GeoDataFrame:
-    """The space requests of the chosen place that the viewer may see in full."""
+    """Return the space requests of the chosen place that the viewer may see in full."""
     chosen = chosen or selection()
     requests = state.place_requests(cache_key(chosen), place_geometry(chosen))
     return access.visible_requests(requests, viewer())
 
 
 def cache_key(chosen: Selection | None = None) -> tuple:
-    """A key for caching work on the selected sites: the store's state, the choice and the
-    viewer's agency.
+    """Return a key for caching work on the selected sites.
+
+    The key holds the store's state, the choice (and the boundary set it was made
+    from) and the viewer's agency.
     """
     chosen = chosen or selection()
     added = added_boundaries().get(chosen.level)
@@ -110,7 +162,7 @@ def cache_key(chosen: Selection | None = None) -> tuple:
 
 
 def ranked_bars(frame: pd.DataFrame, *, label: str, value: str, bar_px: int = 26) -> None:
-    """A horizontal bar chart of ``value`` per ``label``, largest first."""
+    """Draw a horizontal bar chart of ``value`` per ``label``, largest first."""
     st.bar_chart(
         frame,
         x=label,
@@ -122,7 +174,7 @@ def ranked_bars(frame: pd.DataFrame, *, label: str, value: str, bar_px: int = 26
 
 
 def place_geometry(chosen: Selection | None = None):
-    """The chosen place's outline (EPSG:27700), or ``None`` for the whole estate."""
+    """Return the chosen place's outline (EPSG:27700), or ``None`` for the whole estate."""
     chosen = chosen or selection()
     if not chosen.level:
         return None

@@ -1,5 +1,4 @@
-"""The sidebar every page shares: the place picker, the postcode search, added boundary
-sets and the filters.
+"""The sidebar every page shares: the place picker, postcode search, boundary sets, filters.
 
 ``streamlit_app.py`` draws the sidebar once, before the chosen page runs, so the
 place and the filters keep their values when the officer moves between pages
@@ -80,7 +79,7 @@ def _carry_over(
     new_chosen: bool = False,
     order: Callable[[set[str]], list[str]] = sorted,
 ) -> list[str]:
-    """The options of the filter ``key`` for this run, its choice carried over by value.
+    """Return the options of the filter ``key`` for this run, its choice carried over by value.
 
     The estate may have changed since the last run (an import, a removal): the
     officer's choice keeps its meaning. A value still chosen stays chosen, and
@@ -110,7 +109,7 @@ def _carry_over(
     offered_key = f"{key}_offered"
     offered = st.session_state.get(offered_key)
     before = st.session_state.get(key) if offered is not None else None
-    if before is None:
+    if offered is None or before is None:
         chosen = list(present) if new_chosen else []
     else:
         # Only values this filter offered: a browser can send any string as a choice.
@@ -126,14 +125,19 @@ def _carry_over(
 
 
 def added_boundaries() -> dict[str, gpd.GeoDataFrame]:
-    """The boundary sets the officer added in this session, by name."""
+    """Return the boundary sets the officer added in this session, by name."""
     return st.session_state.setdefault("boundary_sets", {})
 
 
 def level_localities(level: str) -> gpd.GeoDataFrame | None:
-    """The localities of a level: bundled, or a boundary file added in this session."""
+    """Return the localities of a level (see :func:`_localities`); ``None`` for no level."""
     if not level:
         return None
+    return _localities(level)
+
+
+def _localities(level: str) -> gpd.GeoDataFrame:
+    """Return the localities of a level: bundled, or a boundary file added in this session."""
     added = added_boundaries()
     if level in added:
         return added[level]
@@ -181,7 +185,7 @@ def _find_postcode() -> None:
         )
         return
     level = st.session_state.get(LEVEL_KEY) or "district"
-    localities = level_localities(level)
+    localities = _localities(level)
     hits = localities[localities.geometry.intersects(shapely.Point(point))]
     if hits.empty:
         st.session_state[POSTCODE_NOTE_KEY] = (
@@ -207,7 +211,7 @@ def _place_picker() -> tuple[str, str, str]:
     if not level:
         return "", "", "the whole estate"
     try:
-        localities = level_localities(level)
+        localities = _localities(level)
     except AssetmapError as exc:
         st.warning(f"That boundary level cannot be used: {md(exc)}")
         return "", "", "the whole estate"
@@ -316,10 +320,10 @@ def sidebar() -> Selection:
 
 
 def selection() -> Selection:
-    """The choice the sidebar made in this run (the whole estate if it has not run)."""
+    """Return the choice the sidebar made in this run (the whole estate if it has not run)."""
     return st.session_state.get(_SELECTION_KEY) or Selection()
 
 
 def attribution() -> str:
-    """The attribution shown wherever boundaries or postcodes are drawn."""
+    """Return the attribution shown wherever boundaries or postcodes are drawn."""
     return str(ATTRIBUTION)

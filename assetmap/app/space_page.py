@@ -122,18 +122,18 @@ def _request_form() -> gpd.GeoDataFrame | None:
         point, where = (float(east), float(north)), ""
     else:
         try:
-            point = state.postcode_point(postcode)
+            found = state.postcode_point(postcode)
         except AssetmapError as exc:
             st.error(f"The postcode could not be looked up: {md(exc)}")
             return None
-        if point is None:
+        if found is None:
             st.error(
                 f"Postcode {md(repr(postcode))} is not in the ONS Postcode Directory; check it, "
                 "or give"
                 " an easting and northing."
             )
             return None
-        where = postcode.strip().upper()
+        point, where = found, postcode.strip().upper()
     return new_request(
         sqft=sqft,
         use=use,

@@ -26,12 +26,13 @@ from assetmap.density import (
     density_by_locality,
     place_summary,
 )
-from assetmap.localities import load_localities, read_boundary_file
-from assetmap.maps.interactive import TileSetting, configured_tiles
+from assetmap.io.boundaries import read_boundary_file
+from assetmap.localities import load_localities
 from assetmap.matching import AllocationPlan, MatchResult, allocate, find_candidates
 from assetmap.postcodes import lookup_postcodes
 from assetmap.sample import ensure_sample_store
 from assetmap.schema import empty_sites
+from assetmap.settings import TileSetting, configured_tiles
 from assetmap.store import default_store_path, open_store
 
 __all__ = [
@@ -70,7 +71,7 @@ def store_path() -> Path:
 
 
 def store_signature() -> tuple[str, int, int]:
-    """The store's path, modification time and size: a cache key that changes on write."""
+    """Return the store's path, modification time and size: a cache key that changes on write."""
     path = store_path()
     if not path.is_file():
         return (str(path), 0, 0)
@@ -137,21 +138,24 @@ def boundaries(level: str = "district") -> gpd.GeoDataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def place_outline(level: str, code: str):
-    """The outline (EPSG:27700) of one bundled locality, or of a whole level when ``code`` is
-    empty; ``None`` when the code is not in the level.
+    """Return the outline (EPSG:27700) of one bundled locality, or of a whole level.
+
+    The whole level's when ``code`` is empty; ``None`` when the code is not in the level.
     """
     return selection.place_outline(load_localities(level), code)
 
 
 def read_boundaries(path: Path) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Read a boundary file the officer added: the localities (``code``, ``name``, EPSG:27700)
-    and notes on repairs (see :func:`read_boundary_file`).
+    """Read a boundary file the officer added.
+
+    Returns the localities (``code``, ``name``, EPSG:27700) and notes on repairs
+    (see :func:`read_boundary_file`).
     """
     return read_boundary_file(path)
 
 
 def postcode_point(postcode: str) -> tuple[float, float] | None:
-    """The easting and northing of a postcode from the ONS Postcode Directory, or ``None``."""
+    """Return the easting and northing of a postcode from the ONS Postcode Directory, or None."""
     found = lookup_postcodes(pd.Series([postcode]))
     if not bool(found["found"].iloc[0]) or np.isnan(found["easting"].iloc[0]):
         return None
@@ -160,15 +164,16 @@ def postcode_point(postcode: str) -> tuple[float, float] | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def place_sites(key: tuple, _outline, _chosen: selection.Selection) -> gpd.GeoDataFrame:
-    """The sites inside ``_outline`` that pass the filters of ``_chosen``; cached by ``key``
-    (see :func:`assetmap.app.shell.cache_key`).
+    """Return the sites inside ``_outline`` that pass the filters of ``_chosen``.
+
+    Cached by ``key`` (see :func:`assetmap.app.shell.cache_key`).
     """
     return selection.select_sites(estate_sites(), _outline, _chosen)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def place_requests(key: tuple, _outline) -> gpd.GeoDataFrame:
-    """The store's space requests inside ``_outline`` (requests with no point are kept)."""
+    """Return the store's space requests inside ``_outline`` (those with no point are kept)."""
     return selection.select_requests(estate_requests(), _outline)
 
 
@@ -176,8 +181,10 @@ def place_requests(key: tuple, _outline) -> gpd.GeoDataFrame:
 def colocation(
     key: tuple, distance: float, _sites: gpd.GeoDataFrame, agency: str | None = None
 ) -> ColocationResult:
-    """Co-location clusters of the selected sites (cached by ``key`` and ``distance``);
-    ``agency`` is the viewer's, whose restricted sites may take part.
+    """Return the co-location clusters of the selected sites.
+
+    Cached by ``key`` and ``distance``; ``agency`` is the viewer's, whose restricted
+    sites may take part.
     """
     return colocation_clusters(_sites, distance=distance, viewer_agency=agency)
 
@@ -194,9 +201,11 @@ def density(
     _localities: gpd.GeoDataFrame,
     agency: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
-    """The choropleth of the selected sites: localities with values, the classes, notes and
-    the number of sites outside every locality (``agency``: the viewer's, whose restricted
-    sites may count; other agencies' are withheld).
+    """Return the choropleth of the selected sites.
+
+    The localities with values, the classes, notes and the number of sites outside
+    every locality (``agency``: the viewer's, whose restricted sites may count; other
+    agencies' are withheld).
     """
     result = density_by_locality(_sites, _localities, viewer=agency)
     frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
@@ -211,8 +220,10 @@ def place_summary_table(
     _localities: gpd.GeoDataFrame,
     agency: str | None = None,
 ) -> pd.DataFrame:
-    """The Total Place table of the selected sites by locality and sector (``agency``: the
-    viewer's, whose restricted sites may count; other agencies' are withheld).
+    """Return the Total Place table of the selected sites by locality and sector.
+
+    ``agency`` is the viewer's, whose restricted sites may count; other agencies'
+    are withheld.
     """
     return place_summary(_sites, _localities, viewer=agency)
 
@@ -225,8 +236,9 @@ def plan(
     _sites: gpd.GeoDataFrame,
     agency: str | None = None,
 ) -> tuple[MatchResult, AllocationPlan]:
-    """Candidates and the optimal allocation plan for the place's requests (``agency``: the
-    viewer's, whose restricted requests and offers may take part).
+    """Return the candidates and the optimal allocation plan for the place's requests.
+
+    ``agency`` is the viewer's, whose restricted requests and offers may take part.
     """
     match = find_candidates(_requests, _sites, viewer_agency=agency)
     return match, allocate(match, allow_split=allow_split)

@@ -6,4 +6,14 @@ and written to are handled here, as geopandas keeps its readers and writers in
 by :mod:`assetmap.store`.
 """
 
-__all__: list[str] = []
+from .boundaries import read_boundary_file
+from .outputs import write_csv, write_geopackage, write_table
+from .population import read_population
+
+__all__: list[str] = [
+    "read_boundary_file",
+    "read_population",
+    "write_csv",
+    "write_geopackage",
+    "write_table",
+]

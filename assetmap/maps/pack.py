@@ -24,9 +24,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -34,21 +35,16 @@ import pandas as pd
 from .. import access
 from .._validate import raise_if_any
 from ..access import Viewer
-from ..colocation import DEFAULT_DISTANCE_M, colocation_clusters
+from ..colocation import DEFAULT_DISTANCE_M, ColocationResult, colocation_clusters
 from ..errors import InvalidArgumentError
-from ..files import guard_output, unwritable_folder, write_csv
+from ..files import guard_output, unwritable_folder
+from ..io.outputs import write_csv, write_table
 from ..localities import LEVELS, assign_localities
-from ..schema import point_coordinates
+from ..schema import in_place, point_coordinates
+from ..settings import TileSetting
 from ..store import EstateStore, default_store_path, open_store
-from .static import (
-    Place,
-    _check_format_dpi,
-    _check_paper,
-    build_map,
-    in_place,
-    resolve_place,
-    save_map,
-)
+from .static.options import MapOptions, Place, check_format_dpi, check_paper, resolve_place
+from .static.render import StaticMap, build_map, save_map
 
 __all__ = ["INDEX_COLUMNS", "PackEntry", "PackIndex", "export_pack"]
 
@@ -124,7 +120,7 @@ class PackIndex:
         return self.folder / "index.csv"
 
     def to_frame(self) -> pd.DataFrame:
-        """The index as a table with the columns of :data:`INDEX_COLUMNS`."""
+        """Return the index as a table with the columns of :data:`INDEX_COLUMNS`."""
         rows = [{name: getattr(entry, name) for name in INDEX_COLUMNS} for entry in self.entries]
         return pd.DataFrame(rows, columns=list(INDEX_COLUMNS))
 
@@ -163,8 +159,10 @@ def _check_out_dir(out_dir: object, problems: list[str]) -> Path | None:
     return path
 
 
-def _sites_and_requests(source, requests, problems: list[str]):
-    """Sites and requests from a store, a store path, or a sites GeoDataFrame."""
+def _sites_and_requests(
+    source: object, requests: gpd.GeoDataFrame | None, problems: list[str]
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """Return the sites and requests of a store, a store's path, or a sites GeoDataFrame."""
     if isinstance(source, gpd.GeoDataFrame):
         return source, requests
     if isinstance(source, (str, os.PathLike)):
@@ -184,18 +182,115 @@ def _sites_and_requests(source, requests, problems: list[str]):
     return None, requests
 
 
-def _atlas_localities(level: str, place: Place) -> tuple[gpd.GeoDataFrame, str]:
-    """The localities of ``level`` whose surface point lies in the place, and the level's name."""
-    import shapely
+def _atlas_localities(level: str | os.PathLike[str], place: Place) -> tuple[gpd.GeoDataFrame, str]:
+    """Return the localities of ``level`` in the place, and the level's name.
 
-    from ..density import resolve_localities
+    A locality is in the place by the one rule of :func:`assetmap.schema.in_place`:
+    a point on its surface lies in the place.
+    """
+    from ..density.locality import resolve_localities
 
     frame, _ = resolve_localities(level, argument="level")
-    name = level if level in LEVELS else Path(str(level)).stem
-    rep = shapely.point_on_surface(frame.geometry.to_numpy())
-    shapely.prepare(place.geometry)
-    inside = shapely.intersects(place.geometry, rep)
-    return frame[inside].reset_index(drop=True), name
+    name = level if isinstance(level, str) and level in LEVELS else Path(str(level)).stem
+    return frame[in_place(frame, place.geometry)].reset_index(drop=True), name
+
+
+@dataclass
+class _Checked:
+    """The arguments of :func:`export_pack`, checked."""
+
+    place: Place
+    folder: Path
+    store_file: Path
+    sites: gpd.GeoDataFrame
+    requests: gpd.GeoDataFrame | None
+    viewer: Viewer | None
+
+
+def _check_level(level: object, problems: list[str]) -> None:
+    """Add a problem if ``level`` is neither an atlas level, a boundary file nor ``None``."""
+    if level is not None and not (
+        (isinstance(level, str) and level in _ATLAS_LEVELS)
+        or (isinstance(level, (str, os.PathLike)) and Path(level).is_file())
+    ):
+        problems.append(
+            f"level={str(level)!r} is not an atlas level; expected one of: "
+            f"{', '.join(_ATLAS_LEVELS)}, or the path of a boundary file (wards, parishes...)"
+        )
+
+
+def _check(
+    source: object,
+    place: object,
+    level: object,
+    out_dir: object,
+    *,
+    requests: gpd.GeoDataFrame | None,
+    format: str,
+    paper: str,
+    dpi: int,
+    viewer: Viewer | str | None,
+) -> _Checked:
+    """Check every argument of :func:`export_pack`; raise listing every problem."""
+    problems: list[str] = []
+    resolved = None
+    try:
+        resolved = resolve_place(place)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc))
+    _check_level(level, problems)
+    check_format_dpi(format, dpi, problems)
+    check_paper(paper, problems)
+    folder = _check_out_dir(out_dir, problems)
+    # the pack is never written over the store or its files (the default store's, for a frame)
+    store_file = (
+        Path(source)
+        if isinstance(source, (str, os.PathLike))
+        else getattr(source, "path", None) or default_store_path()
+    )
+    if folder is not None:
+        guard_output(folder, store=store_file, name="the pack folder", problems=problems)
+    sites, requests = _sites_and_requests(source, requests, problems)
+    seen_by = None
+    try:
+        seen_by = access.as_viewer(viewer)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc))
+    raise_if_any(problems)
+    assert resolved is not None and folder is not None and sites is not None
+    return _Checked(resolved, folder, Path(store_file), sites, requests, seen_by)
+
+
+@dataclass
+class _Pages:
+    """How the pack's maps are drawn and written, the index they go in, and the progress."""
+
+    place: Place
+    index: PackIndex
+    options: MapOptions
+    format: str
+    dpi: int
+    progress: Progress | None
+    steps: int
+    staging: Path
+
+    @property
+    def agency(self) -> str | None:
+        """Return the viewer's agency, as co-location and matching take it."""
+        viewer = self.options.viewer
+        return viewer.agency if isinstance(viewer, Viewer) else viewer
+
+    def report(self, stage: str, fraction: float) -> None:
+        """Tell the caller's progress function, if any, how far the pack has come."""
+        if self.progress is not None:
+            self.progress(stage, min(max(fraction, 0.0), 1.0))
+
+    def save(self, built: StaticMap, name: str, kind: str, code: str, locality: str) -> None:
+        """Write one map into the staging folder and list it in the index."""
+        save_map(built.figure, self.staging / name, format=self.format, dpi=self.dpi)
+        self.index.entries.append(
+            PackEntry(name, kind, built.title, code, locality, built.sites_drawn)
+        )
 
 
 def export_pack(
@@ -211,7 +306,7 @@ def export_pack(
     dpi: int = 300,
     distance: float = DEFAULT_DISTANCE_M,
     drawn_on: date | None = None,
-    tiles: object = None,
+    tiles: TileSetting | str | None = None,
     progress: Progress | None = None,
     viewer: Viewer | str | None = None,
 ) -> PackIndex:
@@ -267,134 +362,134 @@ def export_pack(
     >>> index = export_pack("estate.gpkg", "Kent and Medway", "district", "pack")  # doctest: +SKIP
     >>> len(index.entries)  # doctest: +SKIP
     """
-    problems: list[str] = []
-    resolved = None
-    try:
-        resolved = resolve_place(place)
-    except InvalidArgumentError as exc:
-        problems.append(str(exc))
-    if level is not None and not (
-        (isinstance(level, str) and level in _ATLAS_LEVELS)
-        or (isinstance(level, (str, os.PathLike)) and Path(level).is_file())
-    ):
-        problems.append(
-            f"level={str(level)!r} is not an atlas level; expected one of: "
-            f"{', '.join(_ATLAS_LEVELS)}, or the path of a boundary file (wards, parishes...)"
-        )
-    _check_format_dpi(format, dpi, problems)
-    _check_paper(paper, problems)
-    folder = _check_out_dir(out_dir, problems)
-    # the pack is never written over the store or its files (the default store's, for a frame)
-    store_file = (
-        Path(source)
-        if isinstance(source, (str, os.PathLike))
-        else getattr(source, "path", None) or default_store_path()
+    checked = _check(
+        source,
+        place,
+        level,
+        out_dir,
+        requests=requests,
+        format=format,
+        paper=paper,
+        dpi=dpi,
+        viewer=viewer,
     )
-    if folder is not None:
-        guard_output(folder, store=store_file, name="the pack folder", problems=problems)
-    sites, requests = _sites_and_requests(source, requests, problems)
-    try:
-        viewer = access.as_viewer(viewer)
-    except InvalidArgumentError as exc:
-        problems.append(str(exc))
-    raise_if_any(problems)
-    assert resolved is not None and folder is not None and sites is not None
-
-    def report(stage: str, fraction: float) -> None:
-        if progress is not None:
-            progress(stage, min(max(fraction, 0.0), 1.0))
-
+    resolved, folder = checked.place, checked.folder
     level = level or {"district": "lsoa", "lsoa": "lsoa"}.get(resolved.level, "district")
     atlas, level_name = _atlas_localities(level, resolved)
-    drawn_on = drawn_on or date.today()
-    common = {
-        "paper": paper,
-        "landscape": landscape,
-        "drawn_on": drawn_on,
-        "tiles": tiles,
-        "viewer": viewer,
-    }
+    options = MapOptions(
+        paper=paper,
+        landscape=landscape,
+        drawn_on=drawn_on or date.today(),
+        tiles=tiles,
+        viewer=checked.viewer,
+    )
     index = PackIndex(folder=folder, place=resolved.name, level=level_name)
-    total_steps = len(_PLACE_KINDS) + len(atlas) + 2
-
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the pack becomes an ordinary folder
+    steps = len(_PLACE_KINDS) + len(atlas) + 2
+    pages = _Pages(resolved, index, options, format, dpi, progress, steps, staging)
     try:
         # the disclosure rule, once, before anything is drawn, counted or written
-        sites = access.visible_sites(sites, viewer)
-        shown = place_sites = sites[in_place(sites, resolved.geometry)]
-        report("co-location clusters", 0.0)
-        clusters = colocation_clusters(shown, distance=distance, viewer_agency=viewer)
-        plan = None
-        if requests is not None and len(requests):
-            from ..matching import allocate, find_candidates
-
-            _, located = point_coordinates(requests.geometry.to_numpy())
-            place_requests = requests[in_place(requests, resolved.geometry) | ~located]
-            report("matching surplus space", 0.02)
-            plan = allocate(find_candidates(place_requests, shown, viewer_agency=viewer))
-        maps_dir = staging / "maps"
-        atlas_dir = staging / "atlas"
-        tables_dir = staging / "tables"
-        for d in (maps_dir, atlas_dir, tables_dir):
-            d.mkdir()
-
-        for step, kind in enumerate(_PLACE_KINDS):
-            report(f"place map: {kind}", (step + 0.5) / total_steps)
-            if kind == "matches" and plan is None:
-                index.notes.append("no space requests given: the matches map is left out")
-                continue
-            built = build_map(
-                kind,
-                place_sites,
-                place=resolved,
-                localities=level if kind == "density" else None,
-                clusters=clusters if kind == "clusters" else None,
-                plan=plan if kind == "matches" else None,
-                **common,
-            )
-            name = f"maps/{step + 1:02d}_{kind}.{format}"
-            save_map(built.figure, staging / name, format=format, dpi=dpi)
-            index.entries.append(
-                PackEntry(name, "map", built.title, resolved.code, resolved.name, built.sites_drawn)
-            )
-            index.notes.extend(n for n in built.notes if n not in index.notes)
-
-        assignment = assign_localities(place_sites, atlas)
-        codes = assignment["locality_code"].to_numpy(dtype=object)
-        base = len(_PLACE_KINDS)
-        for i, row in enumerate(atlas.itertuples(index=False)):
-            report(f"atlas: {row.name} ({i + 1} of {len(atlas)})", (base + i + 0.5) / total_steps)
-            page_place = Place(str(row.name), level_name, str(row.code), row.geometry)
-            page_sites = place_sites[codes == row.code]
-            built = build_map("sites", page_sites, place=page_place, **common)
-            name = f"atlas/{i + 1:03d}_{_slug(str(row.code))}_{_slug(str(row.name))}.{format}"
-            save_map(built.figure, staging / name, format=format, dpi=dpi)
-            index.entries.append(
-                PackEntry(
-                    name, "atlas", built.title, str(row.code), str(row.name), built.sites_drawn
-                )
-            )
-
-        report("tables", (total_steps - 1.5) / total_steps)
-        _write_tables(index, staging, shown, atlas, level_name, clusters, plan, resolved, viewer)
+        sites = access.visible_sites(checked.sites, checked.viewer)
+        shown = sites[in_place(sites, resolved.geometry)]
+        pages.report("co-location clusters", 0.0)
+        clusters = colocation_clusters(shown, distance=distance, viewer_agency=pages.agency)
+        plan = _plan(checked.requests, shown, resolved, pages)
+        for d in ("maps", "atlas", "tables"):
+            (staging / d).mkdir()
+        _place_maps(pages, shown, level, clusters, plan)
+        _atlas_maps(pages, shown, atlas, level_name)
+        pages.report("tables", (pages.steps - 1.5) / pages.steps)
+        _write_tables(
+            index, staging, shown, atlas, level_name, clusters, plan, resolved, checked.viewer
+        )
         write_csv(index.to_frame(), staging / "index.csv")
-        report("moving the pack into place", (total_steps - 0.5) / total_steps)
-        clashes: list[str] = []
-        for target in index.files():
-            guard_output(target, store=store_file, name="the pack's file", problems=clashes)
-        if clashes:
-            raise InvalidArgumentError("; ".join(clashes))
-        _move_into_place(staging, folder, index)
+        pages.report("moving the pack into place", (pages.steps - 0.5) / pages.steps)
+        _move_into_place(staging, folder, index, checked.store_file)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    report("done", 1.0)
+    pages.report("done", 1.0)
     return index
 
 
-def _write_tables(index, staging, shown, atlas, level_name, clusters, plan, place, viewer):
-    from ..density import density_by_locality, place_summary, write_table
+def _plan(
+    requests: gpd.GeoDataFrame | None, shown: gpd.GeoDataFrame, place: Place, pages: _Pages
+) -> Any:
+    """Return the allocation plan for the requests in the place, or ``None`` without any."""
+    if requests is None or not len(requests):
+        return None
+    from ..matching import allocate, find_candidates
+
+    _, located = point_coordinates(requests.geometry.to_numpy())
+    place_requests = requests[in_place(requests, place.geometry) | ~located]
+    pages.report("matching surplus space", 0.02)
+    return allocate(find_candidates(place_requests, shown, viewer_agency=pages.agency))
+
+
+def _place_maps(
+    pages: _Pages,
+    shown: gpd.GeoDataFrame,
+    level: str | os.PathLike[str],
+    clusters: ColocationResult,
+    plan: Any,
+) -> None:
+    """Draw and write the four maps of the whole place."""
+    place = pages.place
+    for step, kind in enumerate(_PLACE_KINDS):
+        pages.report(f"place map: {kind}", (step + 0.5) / pages.steps)
+        if kind == "matches" and plan is None:
+            pages.index.notes.append("no space requests given: the matches map is left out")
+            continue
+        built = build_map(
+            kind,
+            shown,
+            replace(
+                pages.options,
+                place=place,
+                localities=level if kind == "density" else None,
+                clusters=clusters if kind == "clusters" else None,
+                plan=plan if kind == "matches" else None,
+            ),
+        )
+        pages.save(
+            built, f"maps/{step + 1:02d}_{kind}.{pages.format}", "map", place.code, place.name
+        )
+        pages.index.notes.extend(n for n in built.notes if n not in pages.index.notes)
+
+
+def _atlas_maps(
+    pages: _Pages, shown: gpd.GeoDataFrame, atlas: gpd.GeoDataFrame, level_name: str
+) -> None:
+    """Draw and write a sites map of each locality of the atlas."""
+    assignment = assign_localities(shown, atlas)
+    codes = assignment["locality_code"].to_numpy(dtype=object)
+    base = len(_PLACE_KINDS)
+    for i, row in enumerate(atlas.itertuples(index=False)):
+        code, name = str(row.code), str(row.name)
+        pages.report(f"atlas: {name} ({i + 1} of {len(atlas)})", (base + i + 0.5) / pages.steps)
+        page_place = Place(name, level_name, code, row.geometry)
+        built = build_map(
+            "sites", shown[codes == row.code], replace(pages.options, place=page_place)
+        )
+        file = f"atlas/{i + 1:03d}_{_slug(code)}_{_slug(name)}.{pages.format}"
+        pages.save(built, file, "atlas", code, name)
+
+
+def _write_tables(
+    index: PackIndex,
+    staging: Path,
+    shown: gpd.GeoDataFrame,
+    atlas: gpd.GeoDataFrame,
+    level_name: str,
+    clusters: ColocationResult,
+    plan: Any,
+    place: Place,
+    viewer: Viewer | None,
+) -> None:
+    """Write the tables behind the maps into the staging folder and list them in the index."""
+    from ..density.locality import density_by_locality
+    from ..density.summary import place_summary
 
     tables = staging / "tables"
     xy, _ = point_coordinates(shown.geometry.to_numpy())
@@ -466,8 +561,20 @@ def _write_tables(index, staging, shown, atlas, level_name, clusters, plan, plac
         )
 
 
-def _move_into_place(staging: Path, folder: Path, index: PackIndex) -> None:
-    """Move the finished pack from the staging folder into ``folder``, index last."""
+def _move_into_place(staging: Path, folder: Path, index: PackIndex, store_file: Path) -> None:
+    """Move the finished pack from the staging folder into ``folder``, index last.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If a file of the pack would be written over the store or one of its files;
+        then nothing is moved.
+    """
+    clashes: list[str] = []
+    for target in index.files():
+        guard_output(target, store=store_file, name="the pack's file", problems=clashes)
+    if clashes:
+        raise InvalidArgumentError("; ".join(clashes))
     if not folder.exists():
         os.replace(staging, folder)
         return

@@ -1,15 +1,18 @@
-"""Escaping of every register value bound for HTML or JavaScript.
+r"""Escaping of every register value bound for HTML, JavaScript or Markdown, in one place.
 
 Register files come from many hands, so any text in them (a site's name, an
-agency, an address) is treated as hostile. There are exactly two ways such a
-value may reach a web page, and this module is the one place for both:
+agency, an address) is treated as hostile. There are exactly three ways such a
+value may reach a page, and this module is the one place for all of them:
 
 * as HTML text or an attribute value: :func:`escape` (``html.escape`` with
   quotes), so ``<img src=x onerror=...>`` shows as those characters;
 * as data inside a ``<script>`` element: :func:`script_json`, JSON in which
   ``<``, ``>``, ``&``, ``'`` and the line separators U+2028/U+2029 are written as
-  ``\\uXXXX`` escapes, so no value can close the script element, open a
-  comment or break a string literal.
+  ``\uXXXX`` escapes, so no value can close the script element, open a
+  comment or break a string literal;
+* as text in Streamlit's Markdown (``st.markdown``, ``st.caption``, ``st.error``...):
+  :func:`markdown_text`, every Markdown punctuation character backslash-escaped, so
+  a value can make no link, image, formula or coloured text.
 
 Leaflet (and folium's ``GeoJsonTooltip``/``GeoJsonPopup``) put tooltip and popup
 strings into ``innerHTML`` unescaped, so a map never hands them a raw value: it

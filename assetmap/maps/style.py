@@ -58,6 +58,7 @@ class SectorStyle:
     marker: str
 
     def __post_init__(self) -> None:
+        """Refuse a colour that is not ``#rrggbb`` in lower case."""
         if not _HEX.match(self.colour):
             raise ValueError(f"colour must be #rrggbb in lower case, got {self.colour!r}")
 

@@ -9,28 +9,36 @@ quarantined.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from .._validate import raise_if_any
+from .._validate import one_of, raise_if_any
 from ..access import Viewer, import_owner, may_remove_source, owns, visible_mask
 from ..errors import PermissionDeniedError
 from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
-from .columns import ColumnMap, Profile, load_profile, recognise_columns
-from .locate import Located, constant_text, locate_rows, row_local
-from .read import RawRegister, ZipLimits, read_register
-from .validate import REASONS, SiteChecks, check_requests, check_sites, shared_groups
+from .columns import ColumnMap, recognise_columns
+from .limits import ZipLimits
+from .locate import Located, locate_rows, row_local
+from .profiles import Profile, load_profile
+from .quarantine import REASONS
+from .read import RawRegister, read_register
+from .report import ImportReport, log_row
+from .request_checks import check_requests
+from .shared_sites import shared_groups
+from .site_checks import SiteChecks, check_sites
+from .text import constant_text
 
 __all__ = [
     "KINDS",
+    "ImportOptions",
     "ImportReport",
     "PreparedRegister",
     "import_register",
@@ -45,96 +53,6 @@ KINDS = ("sites", "requests")
 Progress = Callable[[str, float], None]
 
 _STAGES = ("read", "recognise columns", "locate", "check rows", "store")
-
-
-@dataclass
-class ImportReport:
-    """What happened to a register on import.
-
-    Attributes
-    ----------
-    source_file, sha256, format, layer, kind, agency, sector, imported_at
-        What was read and how it was labelled.
-    rows_read
-        Rows in the file.
-    accepted
-        Rows now in the estate.
-    quarantined
-        Rows not loaded (each has at least one reason in the quarantine table).
-    reasons
-        Reason code -> number of faults (a row may have several).
-    reason_labels
-        Reason code -> description, for the codes in ``reasons``.
-    location_methods
-        How accepted rows were located -> count.
-    columns
-        The recognised columns (field, meaning, column, how, unit).
-    unused_columns
-        Columns that fed nothing.
-    notes
-        Plain-English notes: encoding, units assumed, conversions...
-    shared_sites
-        Sites of this source that another agency also reports.
-    replaced_rows
-        Rows of an earlier import of the same source that this one replaced.
-    stored
-        Whether the result was written to the store.
-    """
-
-    source_file: str
-    sha256: str
-    format: str
-    layer: str | None
-    kind: str
-    agency: str
-    sector: str
-    imported_at: str
-    rows_read: int
-    accepted: int
-    quarantined: int
-    reasons: dict[str, int] = field(default_factory=dict)
-    reason_labels: dict[str, str] = field(default_factory=dict)
-    location_methods: dict[str, int] = field(default_factory=dict)
-    columns: list[dict] = field(default_factory=list)
-    unused_columns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    shared_sites: int = 0
-    replaced_rows: int = 0
-    stored: bool = False
-
-    def to_dict(self) -> dict:
-        """The report as plain data (for JSON)."""
-        return asdict(self)
-
-    def to_json(self, **kwargs) -> str:
-        """The report as JSON text."""
-        return json.dumps(self.to_dict(), indent=kwargs.pop("indent", 2), **kwargs)
-
-    def counts(self) -> dict[str, int]:
-        """Rows read, accepted and quarantined (for the audit log)."""
-        return {
-            "rows_read": self.rows_read,
-            "accepted": self.accepted,
-            "quarantined": self.quarantined,
-        }
-
-    def summary(self) -> str:
-        """A few lines for people."""
-        lines = [
-            f"{self.source_file} ({self.format}, {self.kind}): {self.rows_read:,} rows read, "
-            f"{self.accepted:,} accepted, {self.quarantined:,} quarantined",
-        ]
-        for code, count in sorted(self.reasons.items(), key=lambda kv: -kv[1]):
-            lines.append(f"  {count:>7,}  {self.reason_labels.get(code, code)}")
-        if self.location_methods:
-            how = ", ".join(f"{k} {v:,}" for k, v in self.location_methods.items())
-            lines.append(f"  located by: {how}")
-        if self.shared_sites:
-            lines.append(f"  {self.shared_sites:,} sites are also reported by another agency")
-        if self.replaced_rows:
-            lines.append(f"  replaced {self.replaced_rows:,} rows of an earlier import")
-        lines.extend(f"  note: {n}" for n in self.notes)
-        return "\n".join(lines)
 
 
 @dataclass
@@ -165,51 +83,24 @@ class PreparedRegister:
     report: ImportReport
 
 
-def _guess_kind(cmap: ColumnMap) -> str:
-    if "space_needed" in cmap.fields and "floor_area" not in cmap.fields:
-        return "requests"
-    return "sites"
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a register and label its rows: the options of every import.
 
+    :func:`prepare_register` and :func:`import_register` take these as keyword
+    arguments (``kind="sites"``), or as one object (``options=``) that keyword
+    arguments override.
 
-def _check_args(kind, sector, profile) -> list[str]:
-    problems = []
-    if kind is not None and kind not in KINDS:
-        problems.append(f"kind={kind!r} is not valid; expected one of: {', '.join(KINDS)}")
-    if sector is not None and sector not in SECTORS:
-        problems.append(f"sector={sector!r} is not valid; expected one of: {', '.join(SECTORS)}")
-    if profile is not None and not isinstance(profile, (str, Path, Profile)):
-        problems.append(f"profile={profile!r} is not valid; expected a path or a Profile")
-    return problems
-
-
-def prepare_register(
-    source: str | Path | bytes,
-    *,
-    name: str | None = None,
-    kind: str | None = None,
-    profile: str | Path | Profile | None = None,
-    agency: str | None = None,
-    sector: str | None = None,
-    layer: str | None = None,
-    max_rows: int | None = None,
-    zip_limits: ZipLimits | None = None,
-    directory: PostcodeDirectory | None = None,
-    progress: Progress | None = None,
-    imported_at: str | None = None,
-) -> PreparedRegister:
-    """Read and check a register without storing it.
-
-    Parameters
+    Attributes
     ----------
-    source
-        A path, or the file's bytes (then ``name`` is required).
     name
         The source's name; defaults to the file name. A later import with the
-        same name replaces this one.
+        same name replaces this one. Required when the source is bytes.
     kind
         ``"sites"`` or ``"requests"``; decided from the columns when ``None``.
     profile
-        A profile file (or :class:`Profile`) mapping columns explicitly.
+        A profile file (or :class:`~assetmap.registers.profiles.Profile`)
+        mapping columns explicitly.
     agency, sector
         Labels for every row, winning over the register's own columns.
     layer
@@ -220,10 +111,66 @@ def prepare_register(
         Limits for zip archives.
     directory
         The postcode directory (the default one when ``None``).
-    progress
-        Called as ``progress(stage, fraction)`` as the work advances.
     imported_at
         The import time to record (ISO 8601, UTC); now when ``None``.
+    """
+
+    name: str | None = None
+    kind: str | None = None
+    profile: str | Path | Profile | None = None
+    agency: str | None = None
+    sector: str | None = None
+    layer: str | None = None
+    max_rows: int | None = None
+    zip_limits: ZipLimits | None = None
+    directory: PostcodeDirectory | None = None
+    imported_at: str | None = None
+
+    def problems(self) -> list[str]:
+        """Return a message for each option that is not valid (none when all are)."""
+        problems = []
+        if self.kind is not None and self.kind not in KINDS:
+            problems.append(one_of("kind", self.kind, KINDS))
+        if self.sector is not None and self.sector not in SECTORS:
+            problems.append(one_of("sector", self.sector, SECTORS))
+        if self.profile is not None and not isinstance(self.profile, (str, Path, Profile)):
+            problems.append(f"profile={self.profile!r} is not valid; expected a path or a Profile")
+        return problems
+
+
+def _options(options: ImportOptions | None, overrides: dict[str, Any]) -> ImportOptions:
+    """Return ``options`` (the defaults when ``None``) with the keyword arguments given."""
+    return replace(options or ImportOptions(), **overrides)
+
+
+def _guess_kind(cmap: ColumnMap) -> str:
+    """Return the kind of register its columns suggest: requests need space, sites have area."""
+    if "space_needed" in cmap.fields and "floor_area" not in cmap.fields:
+        return "requests"
+    return "sites"
+
+
+def prepare_register(
+    source: str | Path | bytes,
+    *,
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> PreparedRegister:
+    """Read and check a register without storing it.
+
+    Parameters
+    ----------
+    source
+        A path, or the file's bytes (then ``name`` is required).
+    options
+        How to read the register and label its rows (see :class:`ImportOptions`).
+    progress
+        Called as ``progress(stage, fraction)`` as the work advances.
+    **kwargs
+        Fields of :class:`ImportOptions` (``name``, ``kind``, ``profile``,
+        ``agency``, ``sector``, ``layer``, ``max_rows``, ``zip_limits``,
+        ``directory``, ``imported_at``), winning over ``options``.
 
     Returns
     -------
@@ -243,66 +190,54 @@ def prepare_register(
     >>> prepared = prepare_register("kent_police_estate.csv", kind="sites")  # doctest: +SKIP
     >>> prepared.report.accepted, len(prepared.quarantine)  # doctest: +SKIP
     """
-    return _prepare(
-        source,
-        name=name,
-        kind=kind,
-        profile=profile,
-        agency=agency,
-        sector=sector,
-        layer=layer,
-        max_rows=max_rows,
-        zip_limits=zip_limits,
-        directory=directory,
-        progress=progress,
-        imported_at=imported_at,
-        points=True,
-    )
+    staged = _stage(source, _options(options, kwargs), progress=progress, chunked=False)
+    return _prepare_checked(staged, points=True)
 
 
-def _prepare(
+def _stage(
     source: str | Path | bytes,
+    options: ImportOptions,
     *,
-    name: str | None = None,
-    kind: str | None = None,
-    profile: str | Path | Profile | None = None,
-    agency: str | None = None,
-    sector: str | None = None,
-    layer: str | None = None,
-    max_rows: int | None = None,
-    zip_limits: ZipLimits | None = None,
-    directory: PostcodeDirectory | None = None,
-    progress: Progress | None = None,
-    imported_at: str | None = None,
-    points: bool = True,
-    stage_only: bool = False,
-) -> PreparedRegister | _Staged:
-    """:func:`prepare_register`; with ``points=False`` sites give their points as
-    ``easting`` and ``northing`` columns (see :func:`check_sites`); with
-    ``stage_only`` it stops before the checks and returns what they need.
+    progress: Progress | None,
+    chunked: bool,
+) -> _Staged:
+    """Read a register, recognise its columns and locate its rows: all but the checks.
+
+    With ``chunked``, a register of sites whose rows are each placed on their
+    own is located a chunk at a time, as it is checked (``located`` is then a
+    function, see :func:`assetmap.registers.locate.row_local`).
     """
-    problems = _check_args(kind, sector, profile)
-    raise_if_any(problems)
+    raise_if_any(options.problems())
 
     def step(i: int) -> None:
         if progress is not None:
             progress(_STAGES[i], i / len(_STAGES))
 
+    profile = options.profile
     if isinstance(profile, (str, Path)):
         profile = load_profile(profile)
+    agency, sector, kind, layer = options.agency, options.sector, options.kind, options.layer
     if profile is not None:
         agency = agency or profile.agency
         sector = sector or profile.sector
         kind = kind or profile.kind
         layer = layer or profile.layer
     step(0)
-    raw = read_register(source, name=name, layer=layer, max_rows=max_rows, zip_limits=zip_limits)
+    raw = read_register(
+        source,
+        name=options.name,
+        layer=layer,
+        max_rows=options.max_rows,
+        zip_limits=options.zip_limits,
+    )
     step(1)
     cmap = recognise_columns(list(raw.table.columns), profile=profile)
     kind = kind or _guess_kind(cmap)
     step(2)
     crs = profile.crs if profile is not None else None
-    if stage_only and kind == "sites" and row_local(cmap, raw.geometry):
+    directory = options.directory
+    located: Located | Callable[[pd.DataFrame], Located]
+    if chunked and kind == "sites" and row_local(cmap, raw.geometry):
         # every row is placed on its own: each chunk is located as it is checked
 
         def located(chunk: pd.DataFrame) -> Located:
@@ -311,16 +246,15 @@ def _prepare(
     else:
         located = locate_rows(raw.table, cmap, geometry=raw.geometry, crs=crs, directory=directory)
     step(3)
-    imported_at = imported_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    staged = _Staged(raw, cmap, kind, located, agency, sector, imported_at)
-    if stage_only:
-        return staged
-    return _prepare_checked(staged, points=points)
+    imported_at = options.imported_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _Staged(raw, cmap, kind, located, agency, sector, imported_at)
 
 
 def _prepare_checked(staged: _Staged, *, points: bool = False) -> PreparedRegister:
-    """The checks and the report of :func:`prepare_register`, on a staged register."""
+    """Run the checks and make the report of :func:`prepare_register`, on a staged register."""
     raw, cmap, kind, located = staged.raw, staged.cmap, staged.kind, staged.located
+    if not isinstance(located, Located):  # (each row on its own: the whole is the same)
+        located = located(raw.table)
     agency, sector = staged.agency, staged.sector
     footprints = None
     if kind == "sites":
@@ -350,9 +284,10 @@ class _Staged:
 
 
 def _add_provenance(rows: pd.DataFrame, staged: _Staged, *, stored_only: bool = False) -> None:
-    """Give ``rows`` their provenance columns; with ``stored_only``, only the one the
-    store keeps on each row (the file's hash and the import time are kept once, in
-    the import log).
+    """Give ``rows`` their provenance columns.
+
+    With ``stored_only``, only the one the store keeps on each row (the file's
+    hash and the import time are kept once, in the import log).
     """
     raw = staged.raw
     for column, value in (
@@ -372,7 +307,7 @@ def _report(
     *,
     holders: tuple[list, list] | None = None,
 ) -> ImportReport:
-    """The import report; ``quarantine`` gets its provenance columns.
+    """Return the import report; ``quarantine`` gets its provenance columns.
 
     ``rows`` are the accepted rows (at least ``location_source``; with ``agency``
     and ``sector`` unless ``holders`` gives their distinct values).
@@ -390,7 +325,10 @@ def _report(
     quarantine.insert(2, "kind", kind)
     quarantine["imported_at"] = imported_at
 
-    reasons = quarantine["reason_code"].value_counts().to_dict() if len(quarantine) else {}
+    counted = (
+        quarantine["reason_code"].value_counts() if len(quarantine) else pd.Series(dtype="int64")
+    )
+    reasons = {str(k): int(v) for k, v in counted.items()}
     n_bad = int(quarantine["row"].nunique()) if len(quarantine) else 0
     labels = {code: REASONS.get(code, code) for code in reasons}
     if holders is None:
@@ -412,7 +350,7 @@ def _report(
         rows_read=len(raw.table),
         accepted=len(rows),
         quarantined=n_bad,
-        reasons={k: int(v) for k, v in reasons.items()},
+        reasons=reasons,
         reason_labels=labels,
         location_methods={
             str(k): int(v) for k, v in rows["location_source"].value_counts().items()
@@ -429,7 +367,7 @@ def _report(
 
 
 def _known_elsewhere(known: pd.DataFrame, source_file: str, owner: str) -> pd.DataFrame | None:
-    """The first row of each site id other sources hold, by id; None when there are none.
+    """Return the first row of each site id other sources hold, by id; None if there are none.
 
     A site that another source of the same agency already holds has the same id
     (agency, sector and reference): the estate keeps the first, and says where it is.
@@ -440,9 +378,13 @@ def _known_elsewhere(known: pd.DataFrame, source_file: str, owner: str) -> pd.Da
     return others.drop_duplicates("site_id").set_index("site_id")
 
 
-def _split_known(rows: pd.DataFrame, where: pd.DataFrame, report: ImportReport, cmap: ColumnMap):
-    """``rows`` without the sites ``where`` holds, and quarantine rows for those (with a
-    ``site_id`` column to drop), or ``(rows, None)`` when there are none.
+def _split_known(
+    rows: pd.DataFrame, where: pd.DataFrame, report: ImportReport, cmap: ColumnMap
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Return ``rows`` without the sites ``where`` holds, and quarantine rows for those.
+
+    The quarantine rows have a ``site_id`` column to drop; they are ``None`` when
+    there are none.
     """
     clash = rows["site_id"].isin(where.index).to_numpy()
     if not clash.any():
@@ -469,7 +411,9 @@ def _split_known(rows: pd.DataFrame, where: pd.DataFrame, report: ImportReport, 
     return rows[~clash].reset_index(drop=True), extra
 
 
-def _count_known(report, quarantine, clashes: int, location_source: pd.Series) -> None:
+def _count_known(
+    report: ImportReport, quarantine: pd.DataFrame, clashes: int, location_source: pd.Series
+) -> None:
     """Bring the report up to date after ``clashes`` known sites went to ``quarantine``."""
     report.accepted = len(location_source)
     report.quarantined = int(quarantine["row"].nunique())
@@ -499,7 +443,9 @@ def _chunk_starts(n: int) -> list[int]:
     return starts
 
 
-def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, log_row: dict):
+def _streamed_sites(
+    staged: _Staged, known: pd.DataFrame, update: SourceUpdate, log_entry: dict
+) -> Generator[pd.DataFrame, None, ImportReport]:
     """Check a register of sites a chunk at a time, yielding each chunk's accepted rows.
 
     The rows were read as a whole, and located as a whole unless each is placed on
@@ -508,7 +454,7 @@ def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, 
     in order, a chunk at a time, and sites that another source already holds
     (``known``) go to quarantine as duplicates. Once the last chunk is out, the
     report, the quarantine and the footprints are set on ``update`` and
-    ``log_row``, exactly as :func:`prepare_register` and the known sites make
+    ``log_entry``, exactly as :func:`prepare_register` and the known sites make
     them. Returns the report.
     """
     raw = staged.raw
@@ -562,25 +508,8 @@ def _streamed_sites(staged: _Staged, known: pd.DataFrame, update: SourceUpdate, 
         _count_known(report, quarantine, len(extra), pd.concat(kept, ignore_index=True))
     update.footprints = footprints
     update.quarantine = quarantine
-    log_row.update(_log_row(report))
+    log_entry.update(log_row(report))
     return report
-
-
-def _log_row(report: ImportReport) -> dict:
-    return {
-        "source_file": report.source_file,
-        "source_sha256": report.sha256,
-        "kind": report.kind,
-        "format": report.format,
-        "layer": report.layer or "",
-        "agency": report.agency,
-        "sector": report.sector,
-        "imported_at": report.imported_at,
-        "rows_read": report.rows_read,
-        "accepted": report.accepted,
-        "quarantined": report.quarantined,
-        "report_json": "",
-    }
 
 
 def import_register(
@@ -589,7 +518,8 @@ def import_register(
     store: EstateStore | str | Path | None = None,
     progress: Progress | None = None,
     viewer: Viewer | None = None,
-    **kwargs,
+    options: ImportOptions | None = None,
+    **kwargs: Any,
 ) -> ImportReport:
     """Import a register into the store, replacing an earlier import of the same source.
 
@@ -608,9 +538,11 @@ def import_register(
         Called as ``progress(stage, fraction)``.
     viewer
         Who is importing (default ``None``: the local single user).
+    options
+        How to read the register and label its rows (see :class:`ImportOptions`).
     **kwargs
-        Passed to :func:`prepare_register` (``name``, ``kind``, ``profile``,
-        ``agency``, ``sector``, ``layer``, ``max_rows``...).
+        Fields of :class:`ImportOptions` (``name``, ``kind``, ``profile``,
+        ``agency``, ``sector``, ``layer``, ``max_rows``...), winning over ``options``.
 
     Returns
     -------
@@ -630,21 +562,52 @@ def import_register(
     ... )  # doctest: +SKIP
     >>> print(report.summary())  # doctest: +SKIP
     """
-    owner, kwargs["agency"] = import_owner(viewer, kwargs.get("agency"))
+    chosen = _options(options, kwargs)
+    owner, agency = import_owner(viewer, chosen.agency)
+    chosen = replace(chosen, agency=agency)
     if not isinstance(store, EstateStore):
         store = open_store(store)
     # the rows go straight to the store: no shapely points are built for them
-    staged = _prepare(source, progress=progress, points=False, stage_only=True, **kwargs)
+    staged = _stage(source, chosen, progress=progress, chunked=True)
     log = store.imports()
     same = (log["source_file"] == staged.raw.name) & (log["source_owner"] == owner)
     replaced = int(log.loc[same, "accepted"].sum())
+    if progress is not None:
+        progress("store", 0.8)
+    if staged.kind == "sites":
+        report = _store_sites(store, staged, owner=owner, viewer=viewer, replaced=replaced)
+    else:
+        report = _store_requests(store, staged, owner=owner, replaced=replaced)
+    if progress is not None:
+        progress("done", 1.0)
+    return report
+
+
+def _stamp(report: ImportReport, replaced: int) -> ImportReport:
+    """Mark ``report`` as stored, having replaced ``replaced`` rows of an earlier import."""
+    report.replaced_rows = replaced
+    report.stored = True
+    return report
+
+
+def _store_sites(
+    store: EstateStore, staged: _Staged, *, owner: str, viewer: Viewer | None, replaced: int
+) -> ImportReport:
+    """Check and store a register of sites a chunk at a time; return the report.
+
+    The store writes one chunk while the next is checked. A duplicate is told
+    only of a site the importer may see: a restricted site of an agency whose
+    name only looks the same is no one else's to confirm.
+    """
+    known = store.site_keys()
+    if viewer is not None and viewer.signed_in:
+        known = known[visible_mask(known, viewer)]
+    update = SourceUpdate(staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {}, owner=owner)
     box: dict[str, ImportReport] = {}
 
-    def stamp(report: ImportReport) -> ImportReport:
-        report.replaced_rows = replaced
-        report.stored = True
-        box["report"] = report
-        return report
+    def chunks() -> Iterator[pd.DataFrame]:
+        report = yield from _streamed_sites(staged, known, update, update.log)
+        box["report"] = _stamp(report, replaced)
 
     def finish(sites: gpd.GeoDataFrame) -> pd.Series:
         report = box["report"]
@@ -656,42 +619,29 @@ def import_register(
         update.log["report_json"] = report.to_json(indent=None)
         return groups
 
-    if progress is not None:
-        progress("store", 0.8)
-    if staged.kind == "sites":
-        known = store.site_keys()
-        if viewer is not None and viewer.signed_in:
-            # a duplicate is told only of a site the importer may see: a restricted site
-            # of an agency whose name only looks the same is no one else's to confirm
-            known = known[visible_mask(known, viewer)]
-        # checked and stored a chunk at a time: the store writes one while the next is checked
-        update = SourceUpdate(
-            staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {}, owner=owner
-        )
-
-        def chunks():
-            report = yield from _streamed_sites(staged, known, update, update.log)
-            stamp(report)
-
-        update.rows = chunks()
-        store.replace_source(update, shared=finish)
-    else:
-        prepared = _prepare_checked(staged)
-        report = stamp(prepared.report)
-        update = SourceUpdate(
-            report.source_file,
-            report.kind,
-            prepared.rows,
-            None,
-            prepared.quarantine,
-            _log_row(report),
-            owner=owner,
-        )
-        update.log["report_json"] = report.to_json(indent=None)
-        store.replace_source(update, shared=None)
-    if progress is not None:
-        progress("done", 1.0)
+    update.rows = chunks()
+    store.replace_source(update, shared=finish)
     return box["report"]
+
+
+def _store_requests(
+    store: EstateStore, staged: _Staged, *, owner: str, replaced: int
+) -> ImportReport:
+    """Check a register of space requests and store it whole; return the report."""
+    prepared = _prepare_checked(staged)
+    report = _stamp(prepared.report, replaced)
+    update = SourceUpdate(
+        report.source_file,
+        report.kind,
+        prepared.rows,
+        None,
+        prepared.quarantine,
+        log_row(report),
+        owner=owner,
+    )
+    update.log["report_json"] = report.to_json(indent=None)
+    store.replace_source(update, shared=None)
+    return report
 
 
 def remove_register(

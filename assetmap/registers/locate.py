@@ -8,73 +8,35 @@ decided by the size of the values), and last its postcode, geocoded
 offline from the ONS Postcode Directory. All work is vectorised.
 
 Rows whose location is missing or wrong are not dropped: they are returned as
-problems, which :mod:`assetmap.registers.validate` turns into quarantine rows.
+problems, which the checks (:mod:`assetmap.registers.site_checks`,
+:mod:`assetmap.registers.request_checks`) turn into quarantine rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from ..postcodes import PostcodeDirectory, default_directory
-from ..schema import (
-    CRS_BNG,
-    GB_BOUNDS,
-    arrow_strings,
-    normalise_postcodes,
-    string_bytes,
-    strip_strings,
-    stripped_text,
-)
+from ..schema import CRS_BNG, GB_BOUNDS, normalise_postcodes, stripped_text
 from .columns import ColumnMap
+from .quarantine import Problem
+from .text import constant_text
+from .values import parse_numbers
 
-__all__ = [
-    "Located",
-    "Problem",
-    "arrow_strings",
-    "constant_text",
-    "locate_rows",
-    "parse_numbers",
-    "row_local",
-    "transformer",
-]
+__all__ = ["Located", "Problem", "locate_rows", "row_local", "transformer"]
 
 # Northern Ireland, which the British National Grid does not cover, as a
 # lon/lat box (Kintyre, at the same latitudes, lies east of -5.45).
 _NI_BOX = (-8.3, 53.9, -5.43, 55.4)
 # Great Britain with its islands, as a lon/lat box: a cheap first check.
 _GB_LONLAT = (-8.8, 49.8, 2.0, 61.0)
-
-_MISSING = {"", "-", "--", "n/a", "na", "none", "null", "nil", "unknown", "nan", "#n/a"}
-
-
-@dataclass
-class Problem:
-    """One kind of fault on some rows of a register.
-
-    Attributes
-    ----------
-    mask
-        Which rows have the fault.
-    column
-        The register column the fault is in.
-    values
-        The offending values, aligned to the rows.
-    code
-        A key of :data:`assetmap.registers.validate.REASONS`.
-    messages
-        Plain-English reason per row (aligned), or one message for all.
-    """
-
-    mask: np.ndarray
-    column: str
-    values: pd.Series
-    code: str
-    messages: pd.Series | str
 
 
 @dataclass
@@ -92,66 +54,10 @@ class Located:
 
 @lru_cache(maxsize=16)
 def transformer(crs_from: str, crs_to: str = CRS_BNG):
-    """A cached pyproj transformer with x = easting/longitude, y = northing/latitude."""
+    """Return a cached pyproj transformer with x = easting/longitude, y = northing/latitude."""
     from pyproj import Transformer
 
     return Transformer.from_crs(crs_from, crs_to, always_xy=True)
-
-
-def constant_text(value: str, index: pd.Index) -> pd.Series:
-    """A text column (dtype ``str``) holding ``value`` on every row of ``index``.
-
-    Built by Arrow in one go: several times faster than pandas' broadcasting of a
-    scalar, which matters for the columns a register gives one value for all rows.
-    """
-    import pyarrow as pa
-
-    n = len(index)
-    data = str(value).encode("utf-8")
-    # the buffers of a large_string array: offsets 0, k, 2k... and the bytes n times
-    offsets = np.arange(0, len(data) * (n + 1), len(data) or 1, dtype=np.int64)
-    if not data:
-        offsets = np.zeros(n + 1, dtype=np.int64)
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
-    return pd.Series(pd.array(arr, dtype=pd.StringDtype(na_value=np.nan)), index=index)
-
-
-def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Parse plain numbers written as text.
-
-    Parameters
-    ----------
-    values
-        Text such as ``"558300"``, ``" 51.2 "`` or ``"1,234.5"``.
-
-    Returns
-    -------
-    numbers, bad
-        Floats (NaN where missing or not a number) and a boolean array that
-        is True where the text was present but not a number.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = strip_strings(arrow_strings(values))
-    # Fast path: a clean column (numbers and blanks only) casts in one go.
-    offsets, _ = string_bytes(arr)
-    blank = offsets[1:] == offsets[:-1]
-    try:
-        given = pc.if_else(pa.array(blank), None, arr) if blank.any() else arr
-        numbers = pc.cast(given, pa.float64()).to_numpy(zero_copy_only=False)
-        numbers = numbers.astype("float64", copy=True)
-        numbers[~np.isfinite(numbers)] = np.nan
-        return numbers, np.zeros(len(numbers), dtype=bool)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    text = pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
-    missing = text.str.lower().isin(_MISSING).to_numpy()
-    cleaned = text.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(cleaned.where(~missing, ""), errors="coerce")
-    numbers = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    bad = ~missing & ~np.isfinite(numbers)
-    return numbers, bad
 
 
 def _in_gb(east: np.ndarray, north: np.ndarray) -> np.ndarray:
@@ -171,7 +77,7 @@ def _in_gb(east: np.ndarray, north: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _ni_grid_box() -> tuple[float, float, float, float]:
-    """The British National Grid box that holds the Northern Ireland lon/lat box."""
+    """Return the British National Grid box that holds the Northern Ireland lon/lat box."""
     lon0, lat0, lon1, lat1 = _NI_BOX
     edge = np.linspace(0, 1, 50)
     lons = np.concatenate(
@@ -220,266 +126,321 @@ def locate_rows(
     -------
     Located
     """
-    n = len(table)
-    east = np.full(n, np.nan)
-    north = np.full(n, np.nan)
-    source = np.full(n, "", dtype=object)
-    footprints = np.full(n, None, dtype=object)
-    problems: list[Problem] = []
-    notes: list[str] = []
-    # rows with a location attempt that failed must not fall back to the postcode
-    failed = np.zeros(n, dtype=bool)
+    rows = _Locator(table)
+    if geometry is not None:  # 1. the file's own geometry
+        rows.geometry(geometry)
+    wkt_col = cmap.column("wkt")
+    if wkt_col is not None:  # 2. a WKT column
+        rows.wkt(wkt_col, crs)
+    if lat_lon := _both(cmap, "latitude", "longitude"):  # 3. latitude / longitude
+        rows.lonlat(*lat_lon)
+    if east_north := _both(cmap, "easting", "northing"):  # 4. easting / northing
+        x, y, given, pair = rows.numbers(*east_north)
+        rows.settle(x, y, given, "easting/northing", east_north[0], pair)
+    if x_y := _both(cmap, "x", "y"):  # 5. GeoX / GeoY, in the CRS named per row or judged
+        rows.xy(*x_y, crs_col=cmap.column("crs"), crs=crs)
+    pc_col = cmap.column("postcode")  # 6. postcodes, for rows not located by coordinates
+    postcode = constant_text("", table.index)
+    if pc_col is not None:
+        postcode = rows.postcodes(pc_col, directory)
+    # 7. anything still unplaced had no location at all
+    rows.flag(
+        rows.open(),
+        pc_col or "(location)",
+        pd.Series("", index=table.index),
+        "missing_location",
+        "no location: the row has no coordinates, geometry or postcode",
+    )
+    return Located(
+        rows.east, rows.north, rows.source, rows.footprints, postcode, rows.problems, rows.notes
+    )
 
-    def settle(x, y, mask, method, column, values):
-        """Record located rows; flag those outside Great Britain."""
-        nonlocal east, north
-        todo = mask & ~np.isfinite(east) & ~failed
+
+def _both(cmap: ColumnMap, first: str, second: str) -> tuple[str, str] | None:
+    """Return the columns of two fields that go together, or None unless the register has both."""
+    a, b = cmap.column(first), cmap.column(second)
+    return (a, b) if a is not None and b is not None else None
+
+
+#: A fault's values, or a function that builds them only when a fault needs showing.
+_Values: TypeAlias = pd.Series | Callable[[], pd.Series]
+
+
+class _Locator:
+    """Where the rows of a register are so far, and the faults found placing them.
+
+    Each step of :func:`locate_rows` places the rows no step before it placed. A
+    row whose location was given but is wrong has *failed*: no later step places
+    it, not even by its postcode.
+    """
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        n = len(table)
+        self.table = table
+        self.east = np.full(n, np.nan)
+        self.north = np.full(n, np.nan)
+        self.source = np.full(n, "", dtype=object)
+        self.footprints = np.full(n, None, dtype=object)
+        self.problems: list[Problem] = []
+        self.notes: list[str] = []
+        self.failed = np.zeros(n, dtype=bool)
+
+    def open(self) -> np.ndarray:
+        """Return which rows are neither placed nor failed."""
+        return ~np.isfinite(self.east) & ~self.failed
+
+    def blank(self) -> np.ndarray:
+        """Return a coordinate for each row, all NaN."""
+        return np.full(len(self.table), np.nan)
+
+    def flag(self, mask: np.ndarray, column: str, values: _Values, code: str, message: str) -> None:
+        """Record a fault (``code``) on the rows of ``mask``, which then have failed."""
+        if mask.any():
+            self.failed[mask] = True
+            shown = values() if callable(values) else values
+            self.problems.append(Problem(mask, column, shown, code, message))
+
+    def settle(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        mask: np.ndarray,
+        method: str,
+        column: str,
+        values: _Values,
+    ) -> None:
+        """Place the open rows of ``mask`` at ``x``, ``y``; flag those outside Great Britain."""
+        todo = mask & self.open()
         if not todo.any():
             return
-        inside = np.zeros(n, dtype=bool)
+        inside = np.zeros(len(todo), dtype=bool)
         inside[todo] = _in_gb(x[todo], y[todo])
-        east[inside] = x[inside]
-        north[inside] = y[inside]
-        source[inside] = method
-        outside = todo & ~inside
-        if outside.any():
-            failed[outside] = True
-            problems.append(
-                Problem(
-                    outside,
-                    column,
-                    values() if callable(values) else values,
-                    "outside_gb",
-                    "coordinates are outside Great Britain",
-                )
-            )
+        self.east[inside] = x[inside]
+        self.north[inside] = y[inside]
+        self.source[inside] = method
+        message = "coordinates are outside Great Britain"
+        self.flag(todo & ~inside, column, values, "outside_gb", message)
 
-    # 1. The file's own geometry.
-    if geometry is not None:
+    def geometry(self, geometry) -> None:
+        """Place rows by the file's own geometry: points, or a point on each polygon."""
         geoms = np.asarray(geometry.values if hasattr(geometry, "values") else geometry)
         present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         types = shapely.get_type_id(geoms)
         is_point = present & (types == 0)
         is_area = present & np.isin(types, (3, 6))
         other = present & ~is_point & ~is_area
-        x = np.full(n, np.nan)
-        y = np.full(n, np.nan)
+        x, y = self.blank(), self.blank()
         if is_point.any():
             x[is_point] = shapely.get_x(geoms[is_point])
             y[is_point] = shapely.get_y(geoms[is_point])
         areas = is_area | other
         if areas.any():
-            fixed = shapely.make_valid(geoms[areas])
-            reps = shapely.point_on_surface(fixed)
+            reps = shapely.point_on_surface(shapely.make_valid(geoms[areas]))
             x[areas] = shapely.get_x(reps)
             y[areas] = shapely.get_y(reps)
-            footprints[is_area] = shapely.make_valid(geoms[is_area])
+            self.footprints[is_area] = shapely.make_valid(geoms[is_area])
 
-        def geom_text():
+        def geom_text() -> pd.Series:
             text = pd.Series(shapely.to_wkt(geoms, rounding_precision=1, trim=True)).fillna("")
             return text.str.slice(0, 80)
 
-        settle(x, y, is_point, "geometry", "geometry", geom_text)
-        settle(x, y, is_area, "footprint", "geometry", geom_text)
-        settle(x, y, other, "geometry", "geometry", geom_text)
+        for mask, method in ((is_point, "geometry"), (is_area, "footprint"), (other, "geometry")):
+            self.settle(x, y, mask, method, "geometry", geom_text)
 
-    # 2. WKT column.
-    wkt_col = cmap.column("wkt")
-    if wkt_col is not None:
-        text = table[wkt_col].fillna("").astype(str).str.strip()
+    def wkt(self, column: str, crs: str | None) -> None:
+        """Place rows by a WKT column: a point on each shape; polygons are kept as footprints."""
+        text = self.table[column].fillna("").astype(str).str.strip()
         given = (text != "").to_numpy()
-        wkt = np.where(given, text.to_numpy(dtype=object), None)
+        wkt = np.where(given, text.to_numpy(dtype=object), np.array(None))
         geoms = shapely.from_wkt(wkt, on_invalid="ignore")
         ok = given & ~shapely.is_missing(geoms)
         ok[ok] = ~shapely.is_empty(geoms[ok])
-        bad = given & ~ok & ~np.isfinite(east)
-        if bad.any():
-            failed[bad] = True
-            problems.append(
-                Problem(bad, wkt_col, text, "bad_geometry", "the WKT geometry cannot be read")
-            )
-        x = np.full(n, np.nan)
-        y = np.full(n, np.nan)
+        # (a row that failed before is told of its unreadable WKT too)
+        bad = given & ~ok & ~np.isfinite(self.east)
+        self.flag(bad, column, text, "bad_geometry", "the WKT geometry cannot be read")
+        x, y = self.blank(), self.blank()
         if ok.any():
-            reps = shapely.point_on_surface(shapely.make_valid(geoms[ok]))
-            x[ok], y[ok] = shapely.get_x(reps), shapely.get_y(reps)
-            polys = ok.copy()
-            polys[ok] = np.isin(shapely.get_type_id(geoms[ok]), (3, 6))
-            if crs is None:
-                degrees = ok & _looks_lonlat(x, y)
-                wkt_crs = "EPSG:4326" if degrees[ok].mean() > 0.5 else CRS_BNG
-                notes.append(f"WKT in column {wkt_col!r} read as {wkt_crs} (from its values)")
-            else:
-                wkt_crs = crs
-            if wkt_crs != CRS_BNG:
-                x[ok], y[ok] = transformer(wkt_crs).transform(x[ok], y[ok])
-                if polys.any():
-                    tr = transformer(wkt_crs)
-                    geoms[polys] = shapely.transform(
-                        geoms[polys], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
-                    )
-            footprints[polys & ~np.isfinite(east)] = shapely.make_valid(
-                geoms[polys & ~np.isfinite(east)]
-            )
-        settle(x, y, ok, "wkt", wkt_col, text)
+            self._wkt_shapes(geoms, ok, x, y, column=column, crs=crs)
+        self.settle(x, y, ok, "wkt", column, text)
 
-    # 3. Latitude / longitude.
-    lat_col, lon_col = cmap.column("latitude"), cmap.column("longitude")
-    if lat_col is not None and lon_col is not None:
-        _locate_lonlat(
-            table, lon_col, lat_col, "EPSG:4326", "lat/lon", n, east, failed, problems, settle
-        )
+    def _wkt_shapes(
+        self,
+        geoms: np.ndarray,
+        ok: np.ndarray,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        column: str,
+        crs: str | None,
+    ) -> None:
+        """Set ``x``, ``y`` to a point on each readable shape, and keep the polygons."""
+        reps = shapely.point_on_surface(shapely.make_valid(geoms[ok]))
+        x[ok], y[ok] = shapely.get_x(reps), shapely.get_y(reps)
+        polys = ok.copy()
+        polys[ok] = np.isin(shapely.get_type_id(geoms[ok]), (3, 6))
+        wkt_crs = crs
+        if wkt_crs is None:
+            degrees = ok & _looks_lonlat(x, y)
+            wkt_crs = "EPSG:4326" if degrees[ok].mean() > 0.5 else CRS_BNG
+            self.notes.append(f"WKT in column {column!r} read as {wkt_crs} (from its values)")
+        if wkt_crs != CRS_BNG:
+            tr = transformer(wkt_crs)
+            x[ok], y[ok] = tr.transform(x[ok], y[ok])
+            if polys.any():
+                geoms[polys] = shapely.transform(
+                    geoms[polys], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))
+                )
+        unplaced = polys & ~np.isfinite(self.east)
+        self.footprints[unplaced] = shapely.make_valid(geoms[unplaced])
 
-    # 4. Easting / northing.
-    e_col, n_col = cmap.column("easting"), cmap.column("northing")
-    if e_col is not None and n_col is not None:
-        x, bad_x = parse_numbers(table[e_col])
-        y, bad_y = parse_numbers(table[n_col])
-        pair = _Pair(table, e_col, n_col)
-        _bad_numbers(bad_x | bad_y, e_col, pair, east, failed, problems)
-        given = np.isfinite(x) & np.isfinite(y)
-        settle(x, y, given, "easting/northing", e_col, pair)
+    def numbers(self, first: str, second: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Pair]:
+        """Return two coordinate columns as numbers, and where both are given.
 
-    # 5. GeoX / GeoY, in the CRS named per row or judged from the values.
-    x_col, y_col = cmap.column("x"), cmap.column("y")
-    if x_col is not None and y_col is not None:
-        x, bad_x = parse_numbers(table[x_col])
-        y, bad_y = parse_numbers(table[y_col])
-        pair = _Pair(table, x_col, y_col)
-        _bad_numbers(bad_x | bad_y, x_col, pair, east, failed, problems)
-        given = np.isfinite(x) & np.isfinite(y)
-        crs_col = cmap.column("crs")
-        named = (
-            table[crs_col]
-            .fillna("")
-            .astype(str)
-            .str.upper()
-            .str.replace(r"[^A-Z0-9]", "", regex=True)
-            if crs_col is not None
-            else pd.Series("", index=table.index)
-        ).to_numpy()
-        degrees = _looks_lonlat(x, y)
-        if crs is not None:
-            xy_crs = np.full(n, crs, dtype=object)
-        else:
-            xy_crs = np.where(degrees, "EPSG:4326", CRS_BNG).astype(object)
-            xy_crs[degrees & (named == "OSGB36")] = "EPSG:4277"  # OSGB36 lon/lat
-            xy_crs[degrees & (named == "ETRS89")] = "EPSG:4258"
+        Text that is not a number is a fault (on open rows).
+
+        Returns
+        -------
+        x, y, given, pair
+            The numbers, where both are given, and the two columns shown as one value.
+        """
+        x, bad_x = parse_numbers(self.table[first])
+        y, bad_y = parse_numbers(self.table[second])
+        pair = _Pair(self.table, first, second)
+        bad = (bad_x | bad_y) & self.open()
+        self.flag(bad, first, pair, "bad_coordinates", "the coordinates are not numbers")
+        return x, y, np.isfinite(x) & np.isfinite(y), pair
+
+    def lonlat(self, lat_col: str, lon_col: str) -> None:
+        """Place rows by latitude and longitude (WGS84); swapped ones are faults."""
+        lat, lon, given, pair = self.numbers(lat_col, lon_col)
+        swapped = given & _swapped(lat=lat, lon=lon) & self.open()
+        self.flag(swapped, lat_col, pair, "latlon_swapped", "latitude and longitude are swapped")
+        ok = given & ~swapped & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        x, y = self.blank(), self.blank()
+        if ok.any():
+            x[ok], y[ok] = transformer("EPSG:4326").transform(lon[ok], lat[ok])
+        impossible = given & ~swapped & ~ok
+        x[impossible], y[impossible] = -1.0, -1.0  # reported as outside Great Britain
+        self.settle(x, y, given & ~swapped, "lat/lon", lat_col, pair)
+
+    def xy(self, x_col: str, y_col: str, *, crs_col: str | None, crs: str | None) -> None:
+        """Place rows by GeoX/GeoY, in ``crs``, else the CRS named per row or judged from them."""
+        x, y, given, pair = self.numbers(x_col, y_col)
+        xy_crs = _xy_crs(self.table, x, y, crs_col=crs_col, crs=crs)
         for code in pd.unique(xy_crs[given]):
             sel = given & (xy_crs == code)
             xx, yy = x.copy(), y.copy()
-            if code == "EPSG:4326" or code in ("EPSG:4277", "EPSG:4258"):
+            if code in _LONLAT_CRS:
                 # swapped lat/lon in GeoX/GeoY: x (the longitude) looks like a latitude
                 swapped = sel & _swapped(lat=yy, lon=xx)
-                if swapped.any():
-                    failed[swapped & ~np.isfinite(east)] = True
-                    problems.append(
-                        Problem(
-                            swapped & ~np.isfinite(east),
-                            x_col,
-                            pair(),
-                            "latlon_swapped",
-                            "latitude and longitude are swapped (GeoX holds the latitude)",
-                        )
-                    )
-                    sel = sel & ~swapped
+                self.flag(
+                    swapped & ~np.isfinite(self.east),
+                    x_col,
+                    pair,
+                    "latlon_swapped",
+                    "latitude and longitude are swapped (GeoX holds the latitude)",
+                )
+                sel = sel & ~swapped
                 xx[sel], yy[sel] = transformer(code).transform(x[sel], y[sel])
-            settle(xx, yy, sel, "x/y " + ("lon/lat" if code != CRS_BNG else "BNG"), x_col, pair)
+            method = "x/y " + ("lon/lat" if code != CRS_BNG else "BNG")
+            self.settle(xx, yy, sel, method, x_col, pair)
         if given.any() and crs is None:
             shares = pd.Series(xy_crs[given]).value_counts()
-            notes.append(
+            self.notes.append(
                 f"{x_col}/{y_col} read as "
                 + ", ".join(f"{c} on {k:,} rows" for c, k in shares.items())
             )
 
-    # 6. Postcodes: for rows not located by coordinates.
-    pc_col = cmap.column("postcode")
-    postcode = constant_text("", table.index)
-    if pc_col is not None:
-        raw_pc = stripped_text(table[pc_col])
+    def postcodes(self, column: str, directory: PostcodeDirectory | None) -> pd.Series:
+        """Place open rows by their postcodes; return every row's normalised postcode.
+
+        A postcode that is malformed, only half there, not in the directory or in
+        Northern Ireland is a fault.
+        """
+        raw_pc = stripped_text(self.table[column])
         postcode = normalise_postcodes(raw_pc)
-        need = ~np.isfinite(east) & ~failed
+        need = self.open()
         malformed = need & (raw_pc != "").to_numpy() & (postcode == "").to_numpy()
         partial = np.zeros(len(malformed), dtype=bool)
         if malformed.any():  # only these few need the pattern
             outward = raw_pc[malformed].str.upper().str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?")
             partial[malformed] = outward.to_numpy(dtype=bool)
-        if partial.any():
-            problems.append(
-                Problem(
-                    partial,
-                    pc_col,
-                    raw_pc,
-                    "postcode_partial",
-                    "only the first half of a postcode, which cannot place a site",
-                )
-            )
-        if (malformed & ~partial).any():
-            problems.append(
-                Problem(
-                    malformed & ~partial,
-                    pc_col,
-                    raw_pc,
-                    "postcode_malformed",
-                    "this is not a UK postcode",
-                )
-            )
+        for mask, code, message in (
+            (partial, "postcode_partial", _PARTIAL),
+            (malformed & ~partial, "postcode_malformed", "this is not a UK postcode"),
+        ):
+            self.flag(mask, column, raw_pc, code, message)
         todo = need & (postcode != "").to_numpy()
         if todo.any():
-            directory = directory or default_directory()
-            pc_east, pc_north, known, ni = directory.grid_points(
-                postcode if todo.all() else postcode[todo]
-            )
-            idx = np.flatnonzero(todo)
-            placed = known & ~ni
-            hit = idx[placed]
-            east[hit] = pc_east[placed]
-            north[hit] = pc_north[placed]
-            source[hit] = "postcode"
-            miss = np.zeros(n, dtype=bool)
-            miss[idx[~known]] = True
-            if miss.any():
-                problems.append(
-                    Problem(
-                        miss,
-                        pc_col,
-                        raw_pc,
-                        "postcode_not_found",
-                        "the postcode was not found in the ONS Postcode Directory",
-                    )
-                )
-            in_ni = np.zeros(n, dtype=bool)
-            in_ni[idx[ni]] = True
-            if in_ni.any():
-                problems.append(
-                    Problem(
-                        in_ni,
-                        pc_col,
-                        raw_pc,
-                        "outside_gb",
-                        "the postcode is in Northern Ireland, outside Great Britain",
-                    )
-                )
-            failed |= miss | in_ni
-        failed |= malformed
+            self._geocode(postcode, todo, column, raw_pc, directory or default_directory())
+        return postcode
 
-    # 7. Anything still unplaced had no location at all.
-    nowhere = ~np.isfinite(east) & ~failed
-    if nowhere.any():
-        problems.append(
-            Problem(
-                nowhere,
-                pc_col or "(location)",
-                pd.Series("", index=table.index),
-                "missing_location",
-                "no location: the row has no coordinates, geometry or postcode",
-            )
+    def _geocode(
+        self,
+        postcode: pd.Series,
+        todo: np.ndarray,
+        column: str,
+        raw_pc: pd.Series,
+        directory: PostcodeDirectory,
+    ) -> None:
+        """Place the rows of ``todo`` at their postcodes, from the directory."""
+        pc_east, pc_north, known, ni = directory.grid_points(
+            postcode if todo.all() else postcode[todo]
         )
-    return Located(east, north, source, footprints, postcode, problems, notes)
+        idx = np.flatnonzero(todo)
+        placed = known & ~ni
+        hit = idx[placed]
+        self.east[hit] = pc_east[placed]
+        self.north[hit] = pc_north[placed]
+        self.source[hit] = "postcode"
+        miss = np.zeros(len(todo), dtype=bool)
+        miss[idx[~known]] = True
+        in_ni = np.zeros(len(todo), dtype=bool)
+        in_ni[idx[ni]] = True
+        for mask, code, message in (
+            (miss, "postcode_not_found", _NOT_FOUND),
+            (in_ni, "outside_gb", "the postcode is in Northern Ireland, outside Great Britain"),
+        ):
+            self.flag(mask, column, raw_pc, code, message)
+
+
+_PARTIAL = "only the first half of a postcode, which cannot place a site"
+_NOT_FOUND = "the postcode was not found in the ONS Postcode Directory"
+
+#: Lon/lat coordinate systems a GeoX/GeoY pair may be in (WGS84, OSGB36, ETRS89).
+_LONLAT_CRS = ("EPSG:4326", "EPSG:4277", "EPSG:4258")
+
+
+def _xy_crs(
+    table: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    crs_col: str | None,
+    crs: str | None,
+) -> np.ndarray:
+    """Return each row's coordinate system for GeoX/GeoY: ``crs``, else judged per row.
+
+    Values that look like degrees are lon/lat (OSGB36 or ETRS89 where the row's
+    CoordinateReferenceSystem says so, else WGS84); other values are the
+    British National Grid.
+    """
+    if crs is not None:
+        return np.full(len(x), crs, dtype=object)
+    named = (
+        table[crs_col].fillna("").astype(str).str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+        if crs_col is not None
+        else pd.Series("", index=table.index)
+    ).to_numpy()
+    degrees = _looks_lonlat(x, y)
+    xy_crs = np.where(degrees, "EPSG:4326", CRS_BNG).astype(object)
+    xy_crs[degrees & (named == "OSGB36")] = "EPSG:4277"  # OSGB36 lon/lat
+    xy_crs[degrees & (named == "ETRS89")] = "EPSG:4258"
+    return xy_crs
 
 
 def row_local(cmap: ColumnMap, geometry=None) -> bool:
-    """Whether :func:`locate_rows` places each row of such a register on its own.
+    """Return whether :func:`locate_rows` places each row of such a register on its own.
 
     Then locating some rows gives exactly what locating the whole register gives
     for them (the same points, methods, faults and notes, which are none). That is
@@ -502,45 +463,6 @@ class _Pair:
 
 
 def _swapped(*, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Values that make sense only with latitude and longitude exchanged."""
+    """Return which values make sense only with latitude and longitude exchanged."""
     lo_x, lo_y, hi_x, hi_y = _GB_LONLAT
     return (lat >= lo_x) & (lat <= hi_x) & (lon >= lo_y) & (lon <= hi_y)
-
-
-def _bad_numbers(bad, column, values, east, failed, problems):
-    bad = bad & ~np.isfinite(east) & ~failed
-    if bad.any():
-        failed[bad] = True
-        problems.append(
-            Problem(
-                bad,
-                column,
-                values() if callable(values) else values,
-                "bad_coordinates",
-                "the coordinates are not numbers",
-            )
-        )
-
-
-def _locate_lonlat(table, lon_col, lat_col, crs, method, n, east, failed, problems, settle):
-    lat, bad_lat = parse_numbers(table[lat_col])
-    lon, bad_lon = parse_numbers(table[lon_col])
-    pair = _Pair(table, lat_col, lon_col)
-    _bad_numbers(bad_lat | bad_lon, lat_col, pair, east, failed, problems)
-    given = np.isfinite(lat) & np.isfinite(lon)
-    swapped = given & _swapped(lat=lat, lon=lon) & ~np.isfinite(east) & ~failed
-    if swapped.any():
-        failed[swapped] = True
-        problems.append(
-            Problem(
-                swapped, lat_col, pair(), "latlon_swapped", "latitude and longitude are swapped"
-            )
-        )
-    ok = given & ~swapped & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    if ok.any():
-        x[ok], y[ok] = transformer(crs).transform(lon[ok], lat[ok])
-    impossible = given & ~swapped & ~ok
-    x[impossible], y[impossible] = -1.0, -1.0  # reported as outside Great Britain
-    settle(x, y, given & ~swapped, method, lat_col, pair)

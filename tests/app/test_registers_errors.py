@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assetmap import store as store_module
 from assetmap.app import registers_page
 from assetmap.app.navigation import page_path
+from assetmap.store import geopackage as store_module
 from tests.app.conftest import run_app, shown
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,6 +26,7 @@ from assetmap.maps.interactive import (
     site_map,
     sites_layer,
 )
+from assetmap.maps.interactive.offline import walk
 from assetmap.maps.style import SECTOR_STYLES
 from assetmap.schema import CRS_BNG
 from tests.maps.factories import make_sites
@@ -145,11 +146,11 @@ def test_hostile_names_never_reach_the_page_unescaped(districts):
 def test_many_sites_are_one_clustered_layer():
     sites = make_sites(5_000)
     m = site_map(sites)
-    layers = [e for e in interactive._walk(m) if isinstance(e, SitesLayer)]
+    layers = [e for e in walk(m) if isinstance(e, SitesLayer)]
     assert len(layers) == 1
     assert layers[0].drawn == 5_000 and layers[0].cluster
     # no folium object per site: the map has a handful of elements, not thousands
-    assert sum(1 for _ in interactive._walk(m)) < 20
+    assert sum(1 for _ in walk(m)) < 20
     html = map_html(m)
     assert html.count("L.geoJson(null") == 1
     assert "L.markerClusterGroup" in html

@@ -3,6 +3,7 @@ empty selections, restricted sites, bad options, background tiles and the export
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import io
 import re
@@ -21,15 +22,18 @@ from PIL import Image
 
 from assetmap.cli import main
 from assetmap.errors import InvalidArgumentError
-from assetmap.localities import ATTRIBUTION, read_boundary_file
+from assetmap.io.boundaries import read_boundary_file
+from assetmap.localities import ATTRIBUTION
 from assetmap.maps import static
 from assetmap.maps.static import (
     FORMATS,
     KINDS,
     PAPERS,
+    MapOptions,
     build_map,
     map_bytes,
     nice_scale_length,
+    page,
     render_map,
     resolve_place,
     save_map,
@@ -268,7 +272,7 @@ def test_the_scale_bar_measures_the_map_within_two_percent(place, paper, landsca
 )
 def test_scale_lengths_are_round_and_about_a_fifth(width, expected):
     assert nice_scale_length(width) == expected
-    assert static._scale_label(5_000) == "5 km" and static._scale_label(200) == "200 m"
+    assert page.scale_label(5_000) == "5 km" and page.scale_label(200) == "200 m"
 
 
 def test_a_scale_for_no_width_is_refused():
@@ -360,6 +364,37 @@ def test_every_bad_option_is_reported_at_once(sites):
 def test_bad_options_are_named_with_what_was_expected(call, match, sites):
     with pytest.raises(InvalidArgumentError, match=match):
         call(sites)
+
+
+def test_one_options_object_or_its_fields_by_name_draw_the_same_map(sites):
+    options = MapOptions(place="Maidstone", drawn_on=DAY, paper="A3", inset=False)
+    by_object = map_bytes("sites", sites, options, format="svg", dpi=150)
+    by_name = map_bytes(
+        "sites",
+        sites,
+        format="svg",
+        dpi=150,
+        place="Maidstone",
+        drawn_on=DAY,
+        paper="A3",
+        inset=False,
+    )
+    assert by_object == by_name
+    # a field given by name changes that field of the options object, and only that one
+    changed = build_map("sites", sites, options, place="Thanet")
+    assert changed.place.name == "Thanet" and changed.subtitle.endswith("data as at no data")
+    assert options.place == "Maidstone"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.paper = "A4"
+
+
+def test_an_unknown_option_or_options_object_is_named(sites):
+    with pytest.raises(InvalidArgumentError) as caught:
+        render_map("sites", sites, {"place": "Maidstone"}, plac="Maidstone", paper="A5")
+    message = str(caught.value)
+    assert "options is a dict; expected assetmap.maps.static.MapOptions or None" in message
+    assert "option='plac' is not a map option; expected one of: place, localities, " in message
+    assert "paper='A5' is not a paper size" in message
 
 
 def test_places_are_found_by_name_or_code_without_regard_to_case():

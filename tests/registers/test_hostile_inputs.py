@@ -47,7 +47,7 @@ from assetmap.errors import (
     RegisterReadError,
     UnsafeArchiveError,
 )
-from assetmap.registers import read
+from assetmap.registers import delimited, read
 from assetmap.registers.columns import load_profile
 from assetmap.registers.importer import ImportReport, import_register
 from assetmap.registers.read import read_register
@@ -623,8 +623,8 @@ def test_a_header_of_repeated_names_is_refused_before_any_parser_sees_it(
     def parse(*args, **kwargs):
         raise AssertionError("a parser was given a header over the column limit")
 
-    monkeypatch.setattr(read, "_parse_utf8", parse)
-    monkeypatch.setattr(read, "_parse_text", parse)
+    monkeypatch.setattr(delimited, "_parse_utf8", parse)
+    monkeypatch.setattr(delimited, "_parse_text", parse)
     data = _repeated_header(int(megabytes * 1_000_000) // 2)
     started = time.perf_counter()
     with pytest.raises(RegisterReadError, match=r"more than 2,000 columns \(the limit\)"):
@@ -634,12 +634,12 @@ def test_a_header_of_repeated_names_is_refused_before_any_parser_sees_it(
 
 def test_the_header_is_counted_only_up_to_the_limit():
     header = _repeated_header(10_000_000)  # 20 MB
-    assert read._header_width(header, ",", 2_000) == 2_001  # the count stops there
-    assert read._header_width(memoryview(header[:199_999]), ",", 200_000) == 100_000
+    assert delimited._header_width(header, ",", 2_000) == 2_001  # the count stops there
+    assert delimited._header_width(memoryview(header[:199_999]), ",", 200_000) == 100_000
     quoted = '\n\n"a,b","c\n""d""",e\r\nf,g'  # blank lines, quoted delimiters and line breaks
-    assert read._header_width(quoted, ",", 10) == 3
-    assert read._header_width(quoted.encode(), ",", 10) == 3
-    assert read._header_width("a;b;c\n1;2;3", ";", 10) == 3
+    assert delimited._header_width(quoted, ",", 10) == 3
+    assert delimited._header_width(quoted.encode(), ",", 10) == 3
+    assert delimited._header_width("a;b;c\n1;2;3", ";", 10) == 3
 
 
 def test_repeated_names_are_numbered_as_pandas_numbers_them():
@@ -647,7 +647,7 @@ def test_repeated_names_are_numbered_as_pandas_numbers_them():
     data = ",".join(names).encode() + b"\n" + b",".join([b"1"] * len(names)) + b"\n"
     expected = list(pd.read_csv(io.BytesIO(data), dtype=str).columns)
     assert expected == ["x", "x.3", "x.1", "y", "x.4", "y.1", "x.2", "x.5"]
-    assert read._numbered_like_pandas(names) == expected
+    assert delimited._numbered_like_pandas(names) == expected
     assert list(read_register(data, name="r.csv").table.columns) == expected  # pyarrow's path
     ragged = data + b"1,2\n"  # pyarrow refuses ragged rows: pandas' reader reads them
     assert list(read_register(ragged, name="r.csv").table.columns) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assetmap.errors import InvalidArgumentError
-from assetmap.registers.importer import prepare_register
+from assetmap.registers.importer import ImportOptions, prepare_register
 from assetmap.registers.validate import (
     REASONS,
     parse_area,
@@ -225,6 +227,41 @@ def test_bad_arguments_are_listed_together():
     assert "sector='navy' is not valid" in str(err.value)
 
 
+def test_import_options_as_one_object_or_as_keywords_agree():
+    text = b"Property reference,Name,Postcode,GIA (sq ft)\nP1,A,TN1 1AA,100\n"
+    options = ImportOptions(
+        name="x.csv", agency="Test Council", sector="council", imported_at="2026-01-01T00:00:00Z"
+    )
+    by_object = prepare_register(text, options=options)
+    by_keywords = prepare_register(
+        text,
+        name="x.csv",
+        agency="Test Council",
+        sector="council",
+        imported_at="2026-01-01T00:00:00Z",
+    )
+    pd.testing.assert_frame_equal(by_object.rows, by_keywords.rows)
+    assert by_object.report == by_keywords.report
+    # keywords win over the object, which stays as it was
+    police = prepare_register(text, options=options, agency="Kent Police", sector="police")
+    assert police.rows[["agency", "sector"]].iloc[0].tolist() == ["Kent Police", "police"]
+    assert options.agency == "Test Council"
+    with pytest.raises(FrozenInstanceError):
+        options.agency = "Kent Police"  # type: ignore[misc]
+
+
+def test_import_options_object_is_checked_with_every_problem_listed():
+    options = ImportOptions(name="x.csv", kind="buildings", sector="navy", profile=3)  # type: ignore[arg-type]
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"kind='buildings' is not valid; expected one of: sites, requests; "
+        r"sector='navy' is not valid.*; profile=3 is not valid; expected a path or a Profile",
+    ):
+        prepare_register(b"a,b\n1,2\n", options=options)
+    assert len(options.problems()) == 3
+    assert ImportOptions().problems() == []
+
+
 def test_site_ids_are_stable_and_depend_on_agency_and_reference():
     text = "Property reference,Name,Postcode\nP1,A,TN1 1AA\n"
     a = prep(text).rows["site_id"].iloc[0]
@@ -285,7 +322,7 @@ def test_ids_are_the_same_as_in_earlier_versions():
 
 def _shared_groups_reference(sites: pd.DataFrame) -> pd.Series:
     """The first implementation of :func:`shared_groups`, row by row in pandas: the spec."""
-    from assetmap.registers.validate import _norm_key
+    from assetmap.registers.ids import norm_key as _norm_key
 
     group = pd.Series("", index=sites.index, dtype="str")
     if sites.empty:
@@ -417,7 +454,7 @@ def test_money_starting_with_a_pound_sign_is_not_copied_to_be_trimmed():
 def test_letters_are_found_on_the_bytes_as_the_pattern_finds_them(values, extra):
     import re
 
-    from assetmap.registers.validate import _has_letters
+    from assetmap.registers.values import _has_letters
 
     series = pd.Series(values, dtype="str").iloc[len(values) // 3 :]
     pattern = re.compile("[A-Za-z²" + "".join("\\" + c for c in extra) + "]")

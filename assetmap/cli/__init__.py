@@ -1,0 +1,88 @@
+"""The command line: ``assetmap COMMAND`` (or ``python -m assetmap COMMAND``).
+
+Exit codes: 0 on success (an import with quarantined rows still succeeds),
+2 when the input cannot be used (a file that cannot be read, a bad option) or
+the system refuses (a full disk, a read-only folder, a file size limit, the
+store's lock held too long by another writer), with one clear message on
+standard error and never a traceback.
+
+The command line runs as the local single user (:func:`assetmap.access.local_viewer`):
+restricted sites are left out of every listing, cluster, match, map and file
+unless ``$ASSETMAP_AGENCY`` names their agency. Imports, removals and every
+file written (``--out``, ``export-map``, ``export-pack``) are appended to the
+store's audit log (:mod:`assetmap.audit`).
+
+One module per group of commands adds its commands to :func:`build_parser`:
+:mod:`~assetmap.cli.registers` (import, summary, remove, sample),
+:mod:`~assetmap.cli.analyses` (density, colocate, match) and
+:mod:`~assetmap.cli.print_maps` (export-map, export-pack); :mod:`~assetmap.cli.common`
+holds what they share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import AssetmapError
+from ..files import system_error_message
+from . import analyses, print_maps, registers
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser (also used to document the commands)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m assetmap",
+        description="assetmap: one map of the whole public estate of a place.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in (registers, analyses, print_maps):
+        group.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program's name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 when the input cannot be used or the system refuses, 130 when
+        interrupted.
+
+    Examples
+    --------
+    >>> from assetmap.cli import main
+    >>> main(["summary", "--store", "no-such-store.gpkg"])
+    The store no-such-store.gpkg does not exist yet: import a register first.
+    0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if hasattr(args, "store"):
+            from ..audit import audit_path
+            from ..store import open_store
+
+            audit_path(open_store(args.store).path)  # a misnamed audit log, before any change
+        code: int = args.func(args)
+        return code
+    except AssetmapError as exc:
+        print(f"assetmap: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the system refused: one line, not a traceback
+        message = system_error_message(exc)
+        if message is None:
+            raise
+        print(f"assetmap: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("assetmap: interrupted; the store is unchanged", file=sys.stderr)
+        return 130

@@ -1,0 +1,217 @@
+"""The commands that fill and read the store: ``import``, ``remove``, ``sample`` and ``summary``.
+
+:func:`add_commands` adds them to the command line's parser; each command's function
+takes the parsed arguments and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._validate import raise_if_any
+from ..schema import SECTORS
+from .common import STORE_HELP, audit, progress_bar, viewer
+
+if TYPE_CHECKING:
+    from ..store.geopackage import GeoPackageStore
+
+__all__ = ["add_commands"]
+
+#: The import log's columns that ``summary`` lists for each source.
+_SOURCE_COLUMNS = [
+    "source_file",
+    "source_owner",
+    "kind",
+    "imported_at",
+    "rows_read",
+    "accepted",
+    "quarantined",
+    "source_sha256",
+]
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from ..files import guard_output
+    from ..registers.importer import import_register
+    from ..store import open_store
+
+    if args.report:
+        problems: list[str] = []
+        guard_output(
+            args.report, store=open_store(args.store).path, name="--report", problems=problems
+        )
+        raise_if_any(problems)
+    update, bar = progress_bar(Path(args.path).name)
+    try:
+        report = import_register(
+            Path(args.path),
+            store=args.store,
+            profile=args.profile,
+            agency=args.agency,
+            sector=args.sector,
+            kind=args.kind,
+            layer=args.layer,
+            name=args.name,
+            progress=update,
+            viewer=viewer(),
+        )
+    finally:
+        bar.close()
+    audit(
+        args.store,
+        "import",
+        report.source_file,
+        digest=report.sha256,
+        counts=report.counts(),
+    )
+    print(report.summary())
+    if args.report:
+        Path(args.report).write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+def _summary_figures(store: GeoPackageStore) -> dict[str, Any]:
+    """Return the figures ``summary`` shows, of what the local user may see."""
+    from ..access import visible_imports, visible_quarantine, visible_requests, visible_sites
+
+    local = viewer()
+    sites = visible_sites(store.sites(), local)
+    requests = visible_requests(store.requests(), local)
+    quarantine = visible_quarantine(store.quarantine(), local)
+    log = visible_imports(store.imports(), local)
+    return {
+        "store": str(store.path),
+        "sites": len(sites),
+        "requests": len(requests),
+        "quarantined_rows": int(quarantine.drop_duplicates(["source_file", "row"]).shape[0]),
+        "shared_sites": int((sites["shared_group"] != "").sum()),
+        "restricted_sites": int((sites["sensitivity"] == "restricted").sum()),
+        "floor_area_sqft": float(sites["floor_area_sqft"].sum()),
+        "surplus_sqft": float(sites["surplus_sqft"].sum()),
+        "running_cost_gbp": float(sites["running_cost_gbp"].sum()),
+        "by_sector": sites["sector"].value_counts().to_dict(),
+        "by_agency": sites["agency"].value_counts().to_dict(),
+        "sources": log[_SOURCE_COLUMNS].to_dict("records"),
+    }
+
+
+def _print_summary(out: dict[str, Any]) -> None:
+    """Print the figures of :func:`_summary_figures` for people."""
+    import pandas as pd
+
+    print(f"Estate in {out['store']}")
+    print(
+        f"  {out['sites']:,} sites, {out['requests']:,} space requests, "
+        f"{out['quarantined_rows']:,} rows in quarantine"
+    )
+    print(
+        f"  floor area {out['floor_area_sqft']:,.0f} sq ft, surplus "
+        f"{out['surplus_sqft']:,.0f} sq ft, running cost £{out['running_cost_gbp']:,.0f} a year"
+    )
+    print(
+        f"  {out['shared_sites']:,} sites reported by more than one agency, "
+        f"{out['restricted_sites']:,} restricted"
+    )
+    print("  by sector: " + ", ".join(f"{k} {v:,}" for k, v in out["by_sector"].items()))
+    print("  sources:")
+    for s in out["sources"]:
+        owner = f" of {s['source_owner']}" if s["source_owner"] else ""
+        counts = (
+            f"{s['accepted']:,} accepted, {s['quarantined']:,} quarantined, "
+            if not pd.isna(s["accepted"])
+            else "(counts shown only to its agency), "
+        )
+        hashed = f", sha256 {s['source_sha256'][:12]}" if not pd.isna(s["source_sha256"]) else ""
+        print(
+            f"    {s['source_file']}{owner} ({s['kind']}): {counts}"
+            f"imported {s['imported_at']}{hashed}"
+        )
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from ..store import open_store
+
+    store = open_store(args.store)
+    if not store.exists():
+        print(f"The store {store.path} does not exist yet: import a register first.")
+        return 0
+    out = _summary_figures(store)  # every figure is of what the local user may see
+    if args.json:
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        _print_summary(out)
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    from ..registers.importer import remove_register
+
+    removed = remove_register(args.source, store=args.store, owner=args.agency, viewer=viewer())
+    audit(args.store, "remove", args.source, counts={"rows": int(removed)})
+    print(f"Removed {args.source}: {removed:,} rows")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from ..sample import build_sample_store
+    from ..store import open_store
+
+    store = open_store(args.store)
+    if store.exists() and not args.force:
+        print(f"The store {store.path} exists already; use --force to add the sample to it.")
+        return 0
+    update, bar = progress_bar("sample estate")
+    try:
+        reports = build_sample_store(store.path, progress=update)
+    finally:
+        bar.close()
+    for r in reports:
+        print(r.summary().splitlines()[0])
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``import``, ``summary``, ``remove`` and ``sample`` to the parser's commands."""
+    p = sub.add_parser("import", help="import a register into the store")
+    p.add_argument(
+        "path", help="the register: CSV, XLSX, XLS, GeoJSON, GeoPackage or zipped Shapefile"
+    )
+    p.add_argument("--profile", help="a TOML profile mapping the register's columns")
+    p.add_argument("--agency", help="the agency every row belongs to")
+    p.add_argument("--sector", choices=SECTORS, help="the sector every row belongs to")
+    p.add_argument(
+        "--kind",
+        choices=("sites", "requests"),
+        help="sites or space requests (decided from the columns when omitted)",
+    )
+    p.add_argument("--layer", help="GeoPackage layer, workbook sheet or shapefile to read")
+    p.add_argument(
+        "--name",
+        help="the source's name (default: the file name); "
+        "importing the same name again replaces it",
+    )
+    p.add_argument("--store", help=STORE_HELP)
+    p.add_argument("--report", metavar="FILE.json", help="write the import report as JSON")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("summary", help="summarise the estate in the store")
+    p.add_argument("--store", help=STORE_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_summary)
+
+    p = sub.add_parser("remove", help="remove an imported source and all its rows")
+    p.add_argument("source", help="the source's name, as `summary` lists it")
+    p.add_argument(
+        "--agency",
+        help="the agency whose source to remove, when several agencies have one of that name",
+    )
+    p.add_argument("--store", help=STORE_HELP)
+    p.set_defaults(func=_cmd_remove)
+
+    p = sub.add_parser("sample", help="build the store from the bundled sample estate")
+    p.add_argument("--store", help=STORE_HELP)
+    p.add_argument("--force", action="store_true", help="import even if the store exists")
+    p.set_defaults(func=_cmd_sample)

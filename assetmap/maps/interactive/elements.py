@@ -1,0 +1,273 @@
+"""The fixed pieces of an interactive map that are not data: controls, legends and notices.
+
+HTML controls (:class:`HtmlControl`) and legends that come and go with their layer
+(:class:`LayerLegend`), the map's background colour and first view, and the
+escaped HTML of the sector and choropleth legends and of notices. Every piece of
+HTML here is built with :mod:`assetmap.maps.safe_html`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from branca.element import MacroElement
+from folium.template import Template
+
+from ..._validate import validate_choice
+from .. import safe_html
+from ..style import NO_DATA_COLOUR, SECTOR_STYLES, class_colours
+
+__all__ = [
+    "POSITIONS",
+    "FitBounds",
+    "HtmlControl",
+    "LayerLegend",
+    "MapBackground",
+    "choropleth_legend_html",
+    "legend_html",
+    "notice_html",
+    "ons_attribution",
+]
+
+#: Where a Leaflet control may stand.
+POSITIONS = ("topleft", "topright", "bottomleft", "bottomright")
+
+# The white box every legend is drawn in, and the swatch before each of its lines.
+_LEGEND_BOX = (
+    "background:rgba(255,255,255,0.92);padding:6px 9px;border-radius:4px;box-shadow:0 1px 4px "
+    "rgba(0,0,0,0.3);font:12px/1.5 sans-serif;color:#222"
+)
+_LEGEND_TITLE = '<div style="font-weight:600;margin-bottom:2px">{}</div>'
+_LEGEND_ITEM = '<div class="assetmap-legend-item" style="white-space:nowrap">{}{}</div>'
+
+
+def ons_attribution() -> str:
+    """Return the attribution shown wherever boundaries or postcodes are drawn.
+
+    The text is :data:`assetmap.localities.ATTRIBUTION` (imported here, not at module
+    import, so that drawing a map without boundaries loads no boundary code).
+    """
+    from ...localities import ATTRIBUTION
+
+    return str(ATTRIBUTION)
+
+
+class _Control(MacroElement):
+    """A Leaflet control holding a fixed piece of escaped HTML (the template is the subclass')."""
+
+    def __init__(self, html: str, *, position: str, css_class: str) -> None:
+        super().__init__()
+        validate_choice("position", position, POSITIONS)
+        self.position_js = safe_html.script_json(position)
+        self.class_js = safe_html.script_json(f"leaflet-control {css_class}".strip())
+        self.html_js = safe_html.script_json(html)
+
+
+class HtmlControl(_Control):
+    """A Leaflet control showing a fixed piece of (already escaped) HTML.
+
+    Parameters
+    ----------
+    html
+        HTML built with :mod:`assetmap.maps.safe_html`; it is put into the control's
+        ``innerHTML``, so it must never contain raw register values.
+    position
+        ``"topleft"``, ``"topright"``, ``"bottomleft"`` or ``"bottomright"``.
+    css_class
+        Class name(s) of the control's ``div``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.control({position: {{ this.position_js }}});
+        {{ this.get_name() }}.onAdd = function () {
+            var div = L.DomUtil.create("div", {{ this.class_js }});
+            div.innerHTML = {{ this.html_js }};
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+        };
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: str = "bottomleft", css_class: str = "") -> None:
+        super().__init__(html, position=position, css_class=css_class)
+        self._name = "HtmlControl"
+        self.html = html
+
+
+class LayerLegend(_Control):
+    """A legend control that is on the map exactly while its parent layer is.
+
+    Add it to a layer (a ``FeatureGroup``, say): when the layer is added to a map the
+    legend appears, and when the layer is removed (as streamlit-folium does when it
+    swaps the layers of a rerun) the legend goes with it.
+
+    Parameters
+    ----------
+    html
+        Escaped HTML (from :mod:`assetmap.maps.safe_html` builders).
+    position
+        A Leaflet control position.
+    css_class
+        Class name(s) of the control's ``div``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (layer) {
+            var control = L.control({position: {{ this.position_js }}});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.class_js }});
+                div.innerHTML = {{ this.html_js }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            layer.on("add", function () { control.addTo(layer._map); });
+            layer.on("remove", function () { control.remove(); });
+            if (layer._map) { control.addTo(layer._map); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, *, position: str = "bottomright", css_class: str = "") -> None:
+        super().__init__(html, position=position, css_class=css_class)
+        self._name = "LayerLegend"
+
+
+class MapBackground(MacroElement):
+    """Set the colour shown where no boundary or tile is drawn.
+
+    Parameters
+    ----------
+    colour
+        A ``#rrggbb`` colour.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.getContainer().style.background = {{ this.colour_js }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, colour: str) -> None:
+        super().__init__()
+        self._name = "MapBackground"
+        self.colour_js = safe_html.script_json(safe_html.css_colour(colour))
+
+
+class FitBounds(MacroElement):
+    """Fit the map to bounds at once, without animation.
+
+    folium's ``fit_bounds`` animates, and a view set by the user or a script
+    during that animation is lost.
+
+    Parameters
+    ----------
+    bounds
+        ``[[south, west], [north, east]]`` in degrees.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds(
+            {{ this.bounds_js }}, {padding: [12, 12], animate: false}
+        );
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds_js = safe_html.script_json(bounds)
+
+
+def legend_html(sectors: Iterable[str] | None = None) -> str:
+    """Return the legend of sector colours as escaped HTML.
+
+    Parameters
+    ----------
+    sectors
+        Sector codes to list; all of :data:`SECTOR_STYLES` by default.
+    """
+    keys = (
+        list(SECTOR_STYLES) if sectors is None else [s for s in SECTOR_STYLES if s in set(sectors)]
+    )
+    items = []
+    for key in keys:
+        style = SECTOR_STYLES[key]
+        colour = safe_html.css_colour(style.colour)
+        dot = (
+            '<span style="display:inline-block;width:11px;height:11px;border-radius:50%;'
+            f"background:{colour};border:1px solid #fff;box-shadow:0 0 0 1px #777;"
+            'margin-right:6px;vertical-align:middle"></span>'
+        )
+        items.append(_LEGEND_ITEM.format(dot, safe_html.escape(style.label)))
+    return (
+        f'<div class="assetmap-legend" style="{_LEGEND_BOX}">'
+        + _LEGEND_TITLE.format("Sector")
+        + "".join(items)
+        + "</div>"
+    )
+
+
+def _swatch(colour: str) -> str:
+    return (
+        '<span style="display:inline-block;width:14px;height:11px;background:'
+        f"{safe_html.css_colour(colour)};border:1px solid #777;margin-right:6px;"
+        'vertical-align:middle"></span>'
+    )
+
+
+def choropleth_legend_html(legend: Iterable[str], *, title: str, note: str | None = None) -> str:
+    """Return a choropleth legend (class colours and labels) as escaped HTML.
+
+    Parameters
+    ----------
+    legend
+        One label per class, lowest first (a :class:`~assetmap.density.Classification`'s
+        ``legend``).
+    title
+        The legend's heading (what is measured, and the scheme).
+    note
+        A line under the classes, such as the classification's message.
+    """
+    labels = list(legend)
+    items = [
+        _LEGEND_ITEM.format(_swatch(colour), safe_html.escape(label))
+        for colour, label in zip(class_colours(max(len(labels), 1)), labels, strict=False)
+    ]
+    items.append(_LEGEND_ITEM.format(_swatch(NO_DATA_COLOUR), "no data"))
+    foot = f'<div style="color:#555;max-width:220px">{safe_html.escape(note)}</div>' if note else ""
+    return (
+        f'<div class="assetmap-legend assetmap-choropleth-legend" style="{_LEGEND_BOX}">'
+        + _LEGEND_TITLE.format(safe_html.escape(title))
+        + "".join(items)
+        + foot
+        + "</div>"
+    )
+
+
+def notice_html(message: str) -> str:
+    """Return a plain-text notice (the cap on the sites drawn, say) as escaped HTML.
+
+    Parameters
+    ----------
+    message
+        Plain text; it is escaped here.
+    """
+    return (
+        '<div class="assetmap-notice" style="background:#fff8e1;border:1px solid #e0b000;'
+        'padding:5px 8px;border-radius:4px;font:12px/1.4 sans-serif;max-width:320px;color:#222">'
+        f"{safe_html.escape(message)}</div>"
+    )

@@ -1,0 +1,176 @@
+"""Turn estate frames (EPSG:27700) into what a Leaflet layer draws, and figures into text.
+
+The checks and conversions every layer of the interactive map shares: a frame
+with a CRS, the rows that have a location, one point per site, bounds and
+GeoJSON features in WGS84 (converted only here), and the figures of tooltips
+and records as people read them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+
+from ...errors import InvalidArgumentError
+from ...schema import CRS_BNG, CRS_WGS84
+
+__all__ = [
+    "as_points",
+    "bounds_wgs84",
+    "figure",
+    "located_points",
+    "require_crs",
+    "shape_features",
+    "whole_number",
+]
+
+
+def require_crs(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """Return ``frame`` if it is a GeoDataFrame with a CRS, else raise.
+
+    Parameters
+    ----------
+    frame
+        The argument to check.
+    what
+        Its name, for the message.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``frame``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``frame`` is not a GeoDataFrame, or has no CRS.
+    """
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InvalidArgumentError(f"{what} must be a GeoDataFrame, got {type(frame).__name__}")
+    if frame.crs is None:
+        raise InvalidArgumentError(f"{what} has no CRS; expected {CRS_BNG}")
+    return frame
+
+
+def located_points(sites: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Return the rows of ``sites`` that have a location, and how many have none."""
+    geoms = sites.geometry
+    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    return sites[located], int((~located).sum())
+
+
+def as_points(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Return ``geoms`` with each shape that is not a point replaced by a point inside it."""
+    if len(geoms) and not (geoms.geom_type == "Point").all():
+        return geoms.representative_point()
+    return geoms
+
+
+def bounds_wgs84(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]] | None:
+    """Return ``[[south, west], [north, east]]`` around every located row of ``frames``.
+
+    Parameters
+    ----------
+    frames
+        Frames with a CRS; ``None`` and empty frames are skipped.
+
+    Returns
+    -------
+    list or None
+        Degrees (WGS84); ``None`` when no frame has a geometry.
+    """
+    boxes = []
+    for frame in frames:
+        if frame is None or len(frame) == 0:
+            continue
+        geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
+        if len(geoms) == 0:
+            continue
+        west, south, east, north = geoms.to_crs(CRS_WGS84).total_bounds
+        if all(math.isfinite(v) for v in (west, south, east, north)):
+            boxes.append((west, south, east, north))
+    if not boxes:
+        return None
+    west = min(b[0] for b in boxes)
+    south = min(b[1] for b in boxes)
+    east = max(b[2] for b in boxes)
+    north = max(b[3] for b in boxes)
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def shape_features(
+    geoms: gpd.GeoSeries, tips: Iterable[str], styles: Iterable[dict[str, Any]], simplify_m: float
+) -> list[dict[str, Any]]:
+    """Return GeoJSON features (WGS84, 6 decimals) from geometries, escaped tips and styles.
+
+    Parameters
+    ----------
+    geoms
+        Geometries with a CRS; missing and empty ones give no feature.
+    tips
+        One escaped tooltip (HTML) per geometry.
+    styles
+        One Leaflet path style per geometry.
+    simplify_m
+        Tolerance, in metres, for simplifying the shapes first (0: none).
+
+    Returns
+    -------
+    list of dict
+        Features whose properties are ``tip`` and ``st`` (the style).
+    """
+    geoms = geoms.to_crs(CRS_BNG)
+    if simplify_m > 0:
+        geoms = geoms.simplify(simplify_m, preserve_topology=True)
+    wgs = shapely.set_precision(np.asarray(geoms.to_crs(CRS_WGS84), dtype=object), 1e-6)
+    features = []
+    for geom, tip, style in zip(wgs, tips, styles, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        features.append(
+            {"type": "Feature", "properties": {"tip": tip, "st": style}, "geometry": mapping(geom)}
+        )
+    return features
+
+
+def _finite(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or ``None`` when it is missing or not a number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def figure(value: Any, unit: str = "") -> str:
+    """Return a figure for a tooltip: whole numbers above 100, else three significant digits.
+
+    Parameters
+    ----------
+    value
+        A number; anything else (missing, not finite) is ``"no data"``.
+    unit
+        Written after the figure (``" sq ft"``).
+    """
+    number = _finite(value)
+    if number is None:
+        return "no data"
+    text = f"{number:,.0f}" if abs(number) >= 100 or number == int(number) else f"{number:.3g}"
+    return f"{text}{unit}"
+
+
+def whole_number(value: Any, suffix: str = "") -> str:
+    """Return ``value`` as a whole number with thousands separators and ``suffix``.
+
+    Anything that is not a finite number (missing, text) gives ``""``.
+    """
+    number = _finite(value)
+    if number is None:
+        return ""
+    return f"{number:,.0f}{suffix}"

@@ -1,0 +1,326 @@
+"""Every site as one Leaflet layer of circle markers, coloured by sector, and its records.
+
+All sites are ONE Leaflet GeoJSON layer (:class:`SitesLayer`): the data goes to
+the browser as compact columns, circle markers are made by ``pointToLayer`` and
+coloured by sector, and above :data:`CLUSTER_THRESHOLD` points they are
+clustered client-side with Leaflet.markercluster. Beyond ``max_points`` the map
+draws the first ``max_points`` and says so. :func:`site_record` gives a site's
+record, as people read it, for popups and the record panel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+from ...errors import InvalidArgumentError
+from ...schema import CRS_WGS84
+from .. import safe_html
+from ..style import SECTOR_STYLES, sector_key, sector_label
+from .elements import ons_attribution
+from .features import as_points, located_points, require_crs, whole_number
+from .offline import asset_url
+
+__all__ = [
+    "CLUSTER_THRESHOLD",
+    "DEFAULT_MAX_POINTS",
+    "POPUP_LIMIT",
+    "SitesLayer",
+    "site_record",
+    "sites_layer",
+]
+
+#: Above this many sites the sites layer clusters markers in the browser.
+CLUSTER_THRESHOLD = 2_000
+#: The most sites one map draws; beyond it the map draws this many and says so.
+DEFAULT_MAX_POINTS = 50_000
+#: Up to this many sites, markers get a popup with the site's record by default (each
+#: popup is about a kilobyte of HTML; beyond this the page grows too heavy).
+POPUP_LIMIT = 5_000
+
+
+class SitesLayer(JSCSSMixin, Layer):
+    """Every site as one Leaflet GeoJSON layer of circle markers, coloured by sector.
+
+    Build it with :func:`sites_layer`. Each marker's feature carries ``id``
+    (the ``site_id``), ``sector``, ``tip`` (escaped tooltip HTML) and, when popups
+    are on, ``popup`` (escaped record HTML); st_folium reports the clicked
+    feature back to Python as ``last_active_drawing``.
+
+    Attributes
+    ----------
+    total
+        Sites given.
+    unlocated
+        Sites without a location (not drawn).
+    drawn
+        Markers drawn.
+    capped
+        Whether ``max_points`` cut the layer short.
+    cluster
+        Whether markers are clustered in the browser.
+    message
+        Plain-text notice for people ("Showing 50,000 of 61,234 sites..."), or ``""``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var d = {{ this.data_js }};
+            var colours = {{ this.colours_js }};
+            var n = d.x.length;
+            var features = new Array(n);
+            for (var i = 0; i < n; i++) {
+                var p = {id: d.id[i], sector: d.s[i], tip: d.tip[i]};
+                if (d.popup) { p.popup = d.popup[i]; }
+                features[i] = {
+                    type: "Feature",
+                    properties: p,
+                    geometry: {type: "Point", coordinates: [d.x[i], d.y[i]]}
+                };
+            }
+            var geo = L.geoJson(null, {
+                attribution: {{ this.attribution_js }},
+                pointToLayer: function (feature, latlng) {
+                    var sector = feature.properties.sector;
+                    return L.circleMarker(latlng, {
+                        radius: {{ this.radius }},
+                        color: "#ffffff",
+                        weight: 1,
+                        opacity: 1,
+                        fillColor: colours[sector] || colours.other,
+                        fillOpacity: 0.9,
+                        className: "assetmap-site assetmap-sector-" + sector
+                    });
+                },
+                onEachFeature: function (feature, layer) {
+                    layer.bindTooltip(feature.properties.tip, {direction: "top"});
+                    if (feature.properties.popup) {
+                        layer.bindPopup(feature.properties.popup, {maxWidth: 380});
+                    }
+                }
+            });
+            geo.addData({type: "FeatureCollection", features: features});
+            {%- if this.cluster %}
+            if (typeof L.markerClusterGroup === "function") {
+                var group = L.markerClusterGroup({
+                    chunkedLoading: true,
+                    showCoverageOnHover: false,
+                    maxClusterRadius: 45,
+                    attribution: {{ this.attribution_js }}
+                });
+                group.addLayer(geo);
+                return group;
+            }
+            {%- endif %}
+            return geo;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        data_js: str,
+        *,
+        total: int,
+        unlocated: int,
+        drawn: int,
+        capped: bool,
+        cluster: bool,
+        message: str,
+        attribution: str | None,
+        radius: int = 5,
+        name: str = "Sites",
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=False, show=True)
+        self._name = "SitesLayer"
+        self.data_js = data_js
+        self.total = total
+        self.unlocated = unlocated
+        self.drawn = drawn
+        self.capped = capped
+        self.cluster = cluster
+        self.message = message
+        self.radius = int(radius)
+        self.colours_js = safe_html.script_json(
+            {k: safe_html.css_colour(s.colour) for k, s in SECTOR_STYLES.items()}
+        )
+        self.attribution_js = safe_html.script_json(
+            safe_html.escape(attribution) if attribution else None
+        )
+        if cluster:
+            self.default_js = [("markerclusterjs", asset_url("markerclusterjs"))]
+            self.default_css = [
+                ("markerclustercss", asset_url("markerclustercss")),
+                ("markerclusterdefaultcss", asset_url("markerclusterdefaultcss")),
+            ]
+        else:
+            self.default_js = []
+            self.default_css = []
+
+
+def site_record(site: Mapping[str, Any], *, provenance: bool = True) -> list[tuple[str, Any]]:
+    """Return a site's record as ``(label, value)`` pairs for people to read.
+
+    Values are raw (not escaped): pass them to :func:`safe_html.record_html` or
+    another escaping writer.
+
+    Parameters
+    ----------
+    site
+        One row of the site table (a dict or a pandas Series).
+    provenance
+        Include where the record came from (file, row, checksum, import time).
+
+    Returns
+    -------
+    list of (str, object)
+    """
+
+    def get(key: str) -> Any:
+        value = site.get(key)
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return None  # missing, or withheld from another agency (assetmap.access)
+        return value
+
+    running_cost = whole_number(get("running_cost_gbp"))
+    rows: list[tuple[str, Any]] = [
+        ("Agency", get("agency")),
+        ("Sector", sector_label(str(get("sector") or "other"))),
+        ("Address", get("address")),
+        ("Postcode", get("postcode")),
+        ("Use", get("use")),
+        ("Use class", get("use_class")),
+        ("Tenure", get("tenure")),
+        ("Floor area", whole_number(get("floor_area_sqft"), " sq ft")),
+        ("Surplus", whole_number(get("surplus_sqft"), " sq ft")),
+        ("Running cost", f"£{running_cost}" if running_cost else None),
+        ("Lease expiry", get("lease_expiry")),
+        ("UPRN", get("uprn")),
+        ("Site ID", get("site_id")),
+    ]
+    if provenance:
+        row = get("source_row")
+        rows += [
+            ("Source file", get("source_file")),
+            ("Source row", None if row is None else int(row)),
+            ("Source reference", get("source_ref")),
+            ("File SHA-256", get("source_sha256")),
+            ("Imported at", get("imported_at")),
+            ("Located from", get("location_source")),
+        ]
+    return rows
+
+
+def _column(points: gpd.GeoDataFrame, name: str) -> pd.Series:
+    """Return the column ``name`` of ``points``, or missing values when it has none."""
+    if name in points.columns:
+        return points[name]
+    return pd.Series([None] * len(points), index=points.index, dtype="object")
+
+
+def _sites_data(points: gpd.GeoDataFrame, *, popups: bool) -> dict[str, Any]:
+    """Return the compact columns the layer's script draws: WGS84 points, sectors, tips."""
+    wgs = gpd.GeoSeries(as_points(points.geometry), crs=points.crs).to_crs(CRS_WGS84)
+    data: dict[str, Any] = {
+        "x": np.round(wgs.x.to_numpy(dtype="float64"), 6),
+        "y": np.round(wgs.y.to_numpy(dtype="float64"), 6),
+        "s": sector_key(_column(points, "sector")).tolist(),
+        "id": _column(points, "site_id").astype("object").fillna("").astype(str).tolist(),
+        "tip": [
+            safe_html.tooltip_html(n, a)
+            for n, a in zip(_column(points, "name"), _column(points, "agency"), strict=True)
+        ],
+    }
+    if popups:
+        records = points.drop(columns=points.geometry.name).to_dict("records")
+        data["popup"] = [
+            safe_html.record_html(site_record(r, provenance=False), title=r.get("name"))
+            for r in records
+        ]
+    return data
+
+
+def _notice(*, total: int, unlocated: int, drawn: int, capped: bool) -> str:
+    """Return what the layer leaves out, in words, or ``""`` when it draws every site."""
+    parts = []
+    if capped:
+        parts.append(
+            f"Showing the first {drawn:,} of {total - unlocated:,} located sites; "
+            "filter by sector or agency to see the rest."
+        )
+    if unlocated:
+        parts.append(f"{unlocated:,} of {total:,} sites have no location and are not drawn.")
+    return " ".join(parts)
+
+
+def sites_layer(
+    sites: gpd.GeoDataFrame,
+    *,
+    cluster: bool | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
+    popups: bool | None = None,
+    radius: int = 5,
+    name: str = "Sites",
+) -> SitesLayer:
+    """Return every located site as one :class:`SitesLayer`.
+
+    Parameters
+    ----------
+    sites
+        The site table (:data:`assetmap.schema.SITE_COLUMNS`, points, EPSG:27700).
+    cluster
+        Cluster markers in the browser; by default only above :data:`CLUSTER_THRESHOLD`.
+    max_points
+        Draw at most this many sites (the first ones); the layer's ``message`` says so.
+    popups
+        Bind a popup with the site's record to each marker; by default only up to
+        :data:`POPUP_LIMIT` markers.
+    radius
+        Marker radius in pixels.
+    name
+        Layer name.
+
+    Returns
+    -------
+    SitesLayer
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``sites`` is not a GeoDataFrame with a CRS, or ``max_points`` is not positive.
+    """
+    require_crs(sites, "sites")
+    if int(max_points) < 1:
+        raise InvalidArgumentError(f"max_points={max_points!r} is not valid; expected 1 or more")
+    total = len(sites)
+    points, unlocated = located_points(sites)
+    capped = len(points) > max_points
+    if capped:
+        points = points.iloc[: int(max_points)]
+    drawn = len(points)
+    data = _sites_data(points, popups=drawn <= POPUP_LIMIT if popups is None else popups)
+    location_source = _column(points, "location_source").astype("object").fillna("").astype(str)
+    from_postcodes = bool(location_source.str.contains("postcode", case=False).any())
+    return SitesLayer(
+        safe_html.script_json(data),
+        total=total,
+        unlocated=unlocated,
+        drawn=drawn,
+        capped=capped,
+        cluster=drawn > CLUSTER_THRESHOLD if cluster is None else bool(cluster),
+        message=_notice(total=total, unlocated=unlocated, drawn=drawn, capped=capped),
+        attribution=ons_attribution() if from_postcodes else None,
+        radius=radius,
+        name=name,
+    )

@@ -1,0 +1,458 @@
+"""The GeoPackage store's bulk writer: rows deleted and appended in one SQLite transaction.
+
+Rows are appended through SQLite itself: the ADBC SQLite driver binds whole Arrow
+columns in C, without holding Python's lock, and the geometry blobs are built
+vectorised (:mod:`assetmap.store.gpkg_blobs`); GDAL's per-feature insert took about
+twice as long (see BENCHMARKS.md). An import can hand its rows over in chunks: each
+chunk is inserted in a second thread while the importer checks the next, and the
+shared-site groups are settled once the last is in. The result is an ordinary
+GeoPackage, without an R-tree index, read back by GDAL exactly as GDAL would have
+written it. Empty text is stored as NULL (and a column with nothing in a chunk is left
+out of its insert); the store reads it back as ``""``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import StoreError
+from ..schema import one_value
+from .gpkg_blobs import gpkg_blobs, point_blobs, to_multi
+from .gpkg_file import LAYER_LIST
+from .interface import LAYOUT, SHARED_KEY_COLUMNS, SharedGroups, conform, settle_shared_groups
+from .interface import differs as _differs
+
+__all__ = ["BulkWriter"]
+
+#: Chunks :meth:`BulkWriter.append_chunks` lets wait for the store, at most.
+_CHUNKS_IN_FLIGHT = 2
+
+
+class BulkWriter:
+    """Changes to a GeoPackage's rows in one SQLite transaction, through ADBC.
+
+    The feature-count triggers GDAL puts on each layer are dropped while rows
+    are deleted and appended, and put back, with the counts and the layers'
+    extents brought up to date, when the block ends without error. On error
+    nothing is committed (and the caller discards the file).
+
+    Parameters
+    ----------
+    path
+        The GeoPackage file to change (a copy, renamed over the store once written).
+    """
+
+    def __init__(self, path: Path) -> None:
+        import adbc_driver_sqlite.dbapi as dbapi
+
+        # an absolute path, so that no file name is read as an SQLite URI; the
+        # transaction is begun by hand, once the connection is set up
+        self._conn = dbapi.connect(str(Path(path).resolve()), autocommit=True)
+        self._cur = self._conn.cursor()
+        self._triggers: list[str] = []
+        self._extents: dict[str, np.ndarray] = {}
+
+    def __enter__(self) -> BulkWriter:
+        """Begin the transaction and drop the feature-count triggers."""
+        # the file is a copy that replace_atomically syncs to disk before it is renamed
+        # over the store, and discards on any error: SQLite need not sync it as well
+        self._cur.execute("PRAGMA synchronous = OFF")
+        self._cur.execute("BEGIN")
+        self._cur.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            f"AND tbl_name IN ({LAYER_LIST}) AND name LIKE 'trigger_%_feature_count_%'"
+        )
+        for name, sql in self._cur.fetchall():
+            self._triggers.append(sql)
+            self._cur.execute(f'DROP TRIGGER "{name}"')
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Commit the changes if the block ended without error, else roll them back."""
+        try:
+            if exc_type is None:
+                self._finish()
+                self._cur.execute("COMMIT")
+            else:
+                with contextlib.suppress(Exception):  # the error that got here matters more
+                    self._cur.execute("ROLLBACK")
+        finally:
+            self._cur.close()
+            self._conn.close()
+
+    def _finish(self) -> None:
+        """Put the triggers back and bring the feature counts and extents up to date."""
+        for sql in self._triggers:
+            self._cur.execute(sql)
+        for layer in LAYOUT:
+            self._cur.execute(
+                "UPDATE gpkg_ogr_contents SET feature_count = "
+                f'(SELECT count(*) FROM "{layer}") WHERE lower(table_name) = ?',
+                (layer,),
+            )
+        for layer, (minx, miny, maxx, maxy) in self._extents.items():
+            # the GeoPackage extent may be larger than the data, never smaller
+            self._cur.execute(
+                "UPDATE gpkg_contents SET min_x = min(coalesce(min_x, ?), ?), "
+                "min_y = min(coalesce(min_y, ?), ?), max_x = max(coalesce(max_x, ?), ?), "
+                "max_y = max(coalesce(max_y, ?), ?), "
+                "last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                "WHERE lower(table_name) = ?",
+                (minx, minx, miny, miny, maxx, maxx, maxy, maxy, layer),
+            )
+
+    def sources(self) -> list[tuple[str, str]]:
+        """Return the sources in the import log, in order: (owner, name)."""
+        self._cur.execute(
+            "SELECT coalesce(source_owner, ''), source_file FROM imports ORDER BY fid"
+        )
+        return [(row[0], row[1]) for row in self._cur.fetchall()]
+
+    def _value(self, sql: str, params: tuple = ()) -> Any:
+        """Return the one value a query of one row gives (a count, a largest ``fid``)."""
+        self._cur.execute(sql, params)
+        row = self._cur.fetchone()
+        assert row is not None, sql  # each query here is an aggregate or a stored layer's
+        return row[0]
+
+    def delete_source(self, source_file: str, owner: str = "") -> int:
+        """Delete every row the source (``owner``, ``source_file``) brought.
+
+        Returns
+        -------
+        int
+            The sites and requests deleted.
+        """
+        mine = "source_file = ? AND coalesce(source_owner, '') = ?"
+        params = (source_file, owner)
+        removed = int(self._value(f"SELECT count(*) FROM sites WHERE {mine}", params))
+        removed += int(self._value(f"SELECT count(*) FROM requests WHERE {mine}", params))
+        for sql in (
+            f"DELETE FROM footprints WHERE site_id IN (SELECT site_id FROM sites WHERE {mine})",
+            f"DELETE FROM sites WHERE {mine}",
+            f"DELETE FROM requests WHERE {mine}",
+            f"DELETE FROM quarantine WHERE {mine}",
+            f"DELETE FROM imports WHERE {mine}",
+        ):
+            self._cur.execute(sql, params)
+        return removed
+
+    def append(self, layer: str, frame: pd.DataFrame) -> None:
+        """Append a frame's rows to ``layer``.
+
+        The frame's columns are named as the layer's, and its points given as a
+        geometry column or as ``easting`` and ``northing`` columns.
+        """
+        table = self._arrow_rows(layer, frame, self._srs_id(layer))
+        if table is not None:
+            self._insert(layer, table)
+
+    def append_chunks(
+        self, layer: str, chunks: Iterable[pd.DataFrame], keys: tuple[str, ...] = ()
+    ) -> tuple[int, pd.DataFrame]:
+        """Append frames to ``layer`` as :meth:`append` does, each while the next is made.
+
+        Each chunk is made into Arrow columns and inserted by SQLite in a second
+        thread (the driver releases Python's lock while it inserts), so the work that
+        makes a chunk overlaps the storing of those before (at most
+        :data:`_CHUNKS_IN_FLIGHT` wait). Chunks are stored in order, one at a time;
+        an error in either thread is raised here, and no chunk is stored after it.
+
+        Returns
+        -------
+        last_fid, appended
+            The largest ``fid`` of the layer before the chunks (0 when empty), and the
+            ``keys`` columns of every appended row, in order.
+        """
+        last_fid = int(self._value(f'SELECT coalesce(max(fid), 0) FROM "{layer}"'))
+        kept: list[dict[str, pd.Series]] = []
+
+        def keeping_keys() -> Iterator[pd.DataFrame]:
+            for frame in chunks:
+                if keys:  # the columns themselves, not a copy
+                    kept.append({key: frame[key] for key in keys})
+                yield frame
+
+        self._store_overlapped(layer, keeping_keys())
+        appended = (
+            pd.DataFrame(
+                {key: pd.concat([part[key] for part in kept], ignore_index=True) for key in keys}
+            )
+            if kept
+            else pd.DataFrame({c: pd.Series(dtype="str") for c in keys})
+        )
+        return last_fid, appended
+
+    def _store_overlapped(self, layer: str, frames: Iterator[pd.DataFrame]) -> None:
+        """Store each frame in a second thread while the next is made (see append_chunks)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        srs_id = self._srs_id(layer)
+        failed = threading.Event()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-store") as pool:
+            # two chunks may wait to be stored, so that a chunk slow to store holds up
+            # the checks only when the next one is slow too
+            pending: collections.deque[Future[None]] = collections.deque()
+            try:
+                for frame in frames:
+                    while len(pending) >= _CHUNKS_IN_FLIGHT:
+                        pending.popleft().result()
+                    pending.append(pool.submit(self._store_chunk, layer, frame, srs_id, failed))
+                while pending:
+                    pending.popleft().result()
+            except BaseException:
+                failed.set()
+                for waiting in pending:
+                    waiting.cancel()
+                raise
+
+    def _store_chunk(
+        self, layer: str, frame: pd.DataFrame, srs_id: int | None, failed: threading.Event
+    ) -> None:
+        """Store one chunk (in the second thread), unless a chunk before it failed."""
+        if failed.is_set():  # a chunk before failed: the transaction is lost anyway
+            return
+        try:
+            table = self._arrow_rows(layer, frame, srs_id)
+            if table is not None:
+                self._insert(layer, table)
+        except BaseException:
+            failed.set()
+            raise
+
+    def _insert(self, layer: str, table) -> None:
+        """Insert the rows of an Arrow table into ``layer``, in the open transaction.
+
+        SQLite is given one ``INSERT`` for all the rows, and the driver binds each
+        row's values to it. A text column that holds the same value on every row
+        (a register's agency, sector and file, mostly) is written into the
+        statement once, as a quoted SQL literal, instead: binding a value costs
+        about as much as storing it, and a few such columns are a third of an
+        import's insert.
+        """
+        fixed = _constant_text(table) if table.num_rows > 1 else {}
+        bound = [c for c in table.column_names if c not in fixed]
+        if not bound:  # a statement binds at least one column, to be run once a row
+            bound.append(next(iter(fixed)))
+            del fixed[bound[0]]
+        names = ", ".join(f'"{c}"' for c in [*bound, *fixed])
+        values = ", ".join(["?"] * len(bound) + [_sql_text(v) for v in fixed.values()])
+        self._cur.executemany(
+            f'INSERT INTO "{layer}" ({names}) VALUES ({values})', table.select(bound)
+        )
+
+    def _srs_id(self, layer: str) -> int | None:
+        """Return the ``srs_id`` of a layer's geometry (``None`` for a table)."""
+        if LAYOUT[layer][1] is None:
+            return None
+        return int(
+            self._value(
+                "SELECT srs_id FROM gpkg_geometry_columns WHERE lower(table_name) = ?", (layer,)
+            )
+        )
+
+    def _arrow_rows(self, layer: str, frame: pd.DataFrame, srs_id: int | None):
+        """Return the rows of ``frame`` as an Arrow table for ``layer`` (None when there are none).
+
+        The layer's extent is brought up to date.
+        """
+        if not len(frame):
+            return None
+        import pyarrow as pa
+
+        columns = [c for c in frame.columns if c in LAYOUT[layer][0]]
+        table = pa.table({c: _arrow_column(frame[c]) for c in columns})
+        # empty text is stored as NULL (read back as ""), and a column with nothing in
+        # it is left out of the insert: binding a million empty values would cost a
+        # tenth of the insert
+        for i, name in enumerate(table.column_names):
+            if _is_text(table.schema.field(i).type):
+                table = table.set_column(i, name, _empty_as_null(table.column(i)))
+        table = table.drop_columns([c for c in columns if table.column(c).null_count == len(table)])
+        geometry = None if srs_id is None else _geometry_blobs(LAYOUT[layer][1], frame, srs_id)
+        if geometry is not None:
+            blobs, extent = geometry
+            table = table.add_column(0, "geom", blobs)
+            if np.isfinite(extent).all():
+                old = self._extents.get(layer, extent)
+                self._extents[layer] = np.concatenate(
+                    [np.minimum(old, extent)[:2], np.maximum(old, extent)[2:]]
+                )
+        return table
+
+    def update_shared_groups(
+        self,
+        shared: SharedGroups,
+        rows: pd.DataFrame | None,
+        *,
+        appended: tuple[int, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame | None:
+        """Recompute ``shared_group`` over the stored sites and the new ``rows``.
+
+        ``shared`` is called with the stored sites followed by ``rows`` (their key
+        columns); stored sites whose group changed are updated, and ``rows`` is
+        returned with its groups, to be appended. With ``appended`` (what
+        :meth:`append_chunks` returned), the new rows are already stored, after
+        that ``fid``: they are given by their key columns and updated in place.
+        """
+        last_fid = None
+        if appended is not None:
+            last_fid, rows = appended
+        stored = self._stored_keys(last_fid)
+        settled = settle_shared_groups(shared, stored, rows)
+        if settled is None:  # no sites at all
+            return None
+        before, new = settled
+        if stored is not None:
+            changed = _differs(before, stored["shared_group"])
+            if changed.any():
+                self._set_groups(before[changed], stored["fid"].to_numpy()[changed])
+        if rows is None:
+            return None
+        if last_fid is not None:
+            changed = _differs(new, rows["shared_group"])
+            if changed.any():  # the new rows are stored in order, after last_fid
+                self._set_groups(new[changed], self._fids_after(last_fid, len(new))[changed])
+            return None
+        rows["shared_group"] = pd.Series(new.to_numpy(), index=rows.index, dtype="str")
+        return rows
+
+    def _stored_keys(self, last_fid: int | None) -> pd.DataFrame | None:
+        """Return ``fid`` and the shared-site key columns of the stored sites (up to ``last_fid``).
+
+        ``None`` when there are none.
+        """
+        import pyarrow as pa
+
+        self._cur.execute(
+            "SELECT fid, "
+            + ", ".join(f'"{c}"' for c in SHARED_KEY_COLUMNS)
+            + " FROM sites"
+            + ("" if last_fid is None else f" WHERE fid <= {int(last_fid)}")
+        )
+        found = self._cur.fetch_arrow_table()
+        if not found.num_rows:
+            return None
+        stored = found.to_pandas(
+            types_mapper=lambda t: (
+                pd.StringDtype(na_value=np.nan) if t in (pa.string(), pa.large_string()) else None
+            )
+        )
+        return conform(stored, {"fid": "int64", **{c: "str" for c in SHARED_KEY_COLUMNS}})
+
+    def _fids_after(self, last_fid: int, expected: int) -> np.ndarray:
+        """Return the ``fid`` of the sites stored after ``last_fid``, in order."""
+        self._cur.execute(f"SELECT fid FROM sites WHERE fid > {int(last_fid)} ORDER BY fid")
+        fids = self._cur.fetch_arrow_table().column(0).to_numpy()
+        if len(fids) != expected:
+            raise StoreError(f"{expected} sites were appended but {len(fids)} are stored")
+        return fids
+
+    def _set_groups(self, groups: pd.Series, fids: np.ndarray) -> None:
+        """Set the ``shared_group`` of the sites of these ``fid``."""
+        import pyarrow as pa
+
+        params = pa.table(
+            {
+                "shared_group": pa.array(groups.tolist(), type=pa.string()),
+                "fid": pa.array(fids),
+            }
+        )
+        self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+
+
+def _geometry_blobs(geometry_type: str | None, frame: pd.DataFrame, srs_id: int):
+    """Return the blobs and extent of a frame's geometry or points (None when it has neither)."""
+    if geometry_type is None:
+        return None
+    if isinstance(frame, gpd.GeoDataFrame):
+        geometry = frame.geometry
+        if geometry_type == "MultiPolygon":
+            geometry = to_multi(geometry)
+        return gpkg_blobs(np.asarray(geometry.array, dtype=object), srs_id)
+    if "easting" in frame.columns:
+        x = frame["easting"].to_numpy(dtype="float64")
+        y = frame["northing"].to_numpy(dtype="float64")
+        return point_blobs(x, y, srs_id)
+    return None
+
+
+def _arrow_column(values: pd.Series):
+    """Return a column as Arrow: Arrow-backed text as it is, numbers with NaN as null."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.array(values.array)
+    if values.dtype.kind in "fiub":
+        return pa.array(values.to_numpy(), from_pandas=True)
+    return pa.array(values, from_pandas=True)
+
+
+def _is_text(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+
+
+def _constant_text(table) -> dict[str, str]:
+    """Return the text columns of an Arrow table that hold one value on every row, with it.
+
+    Only columns without nulls and without NUL characters count.
+    """
+    found = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not _is_text(column.type) or column.null_count or not len(column):
+            continue
+        first = column[0].as_py()
+        if "\x00" not in first and one_value(column):
+            found[name] = first
+    return found
+
+
+def _sql_text(value: str) -> str:
+    """Return ``value`` as an SQL string literal: in single quotes, each single quote doubled.
+
+    That is the whole of SQLite's quoting for text: nothing else in the literal
+    is special. Text with a NUL character is never given (see :func:`_constant_text`).
+    """
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _empty_as_null(column):
+    """Return an Arrow text column with its empty strings made null (the strings not copied)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = []
+    for chunk in column.chunks:
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
+        if chunk.offset or len(offsets) < len(chunk) + 1:  # a slice: let Arrow do it
+            chunks.append(pc.if_else(pc.equal(chunk, ""), None, chunk))
+            continue
+        filled = np.diff(offsets[: len(chunk) + 1]) > 0
+        if chunk.null_count:
+            filled &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        if filled.all():
+            chunks.append(chunk)
+            continue
+        validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+        chunks.append(
+            pa.Array.from_buffers(
+                chunk.type,
+                len(chunk),
+                [validity, chunk.buffers()[1], chunk.buffers()[2]],
+                null_count=int(len(chunk) - filled.sum()),
+            )
+        )
+    return pa.chunked_array(chunks, type=column.type)

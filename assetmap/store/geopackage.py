@@ -1,0 +1,477 @@
+"""The GeoPackage store: the estate in one file, read in one state, changed by copy and rename.
+
+Every write is transactional in the simplest robust way: the new store is built in
+full in a temporary file beside the old one, flushed to disk, and renamed over it. A
+failure or a kill at any moment leaves either the old store or the new one, never a
+mixture. A lock file serialises writers. The temporary file is readable by its writer
+only until it is renamed, and the new store keeps the old one's permissions (see
+:func:`assetmap.files.replace_atomically`).
+
+Opening the store, to read or to write, checks what the file is
+(:mod:`assetmap.store.gpkg_file`):
+
+- A file that is not an estate store (a user's own GeoPackage of wards, a
+  spreadsheet, an empty file) is refused with a :class:`StoreError`, never read
+  as an empty estate and never rewritten. An estate store is a GeoPackage with a
+  ``sites`` and an ``imports`` table, both with a ``source_file`` column; one in
+  an older layout is still migrated, unless it also holds tables of its own that
+  the migration would lose.
+- SQLite's ``PRAGMA quick_check`` runs on the file: a damaged store gives one
+  clear :class:`StoreError`. A writer checks the store every time, under its
+  lock; readers check each state of the file once a process (the check costs
+  about a tenth of reading the sites: 0.26 s for a store of a million sites;
+  ``benchmarks/bench_store_check.py``).
+- Temporary files left beside the store by a writer that was killed are
+  removed, once the store's lock shows that no writer is at work.
+
+Every read (:meth:`GeoPackageStore.sites` and the rest) sees one state of the
+file, never a mixture of the states before and after an import that renames a
+new file over it while the read opens its layers one after another. A read holds
+the file it opened at the start open, and ends by checking that the store's name
+still leads to that file; if an import replaced it meanwhile, the read is made
+again. (Reading every layer through ``/proc/self/fd`` instead does not work:
+SQLite follows that link back to the store's name, and so to the new file.)
+
+How the temporary file is built:
+
+- When the store already exists in the current layout, it is *copied* and the
+  copy is changed in place: the source's rows are deleted and the new rows
+  appended, in one SQLite transaction (:class:`~assetmap.store.bulk.BulkWriter`).
+  A small import into a large estate then costs a file copy, not a rewrite of
+  the estate.
+- Otherwise (a new store, or one written by an older version of assetmap, which
+  this migrates), GDAL creates the five empty layers and every row is appended.
+  A new store has 64 KB SQLite pages, and its ``fid`` columns are plain
+  ``INTEGER PRIMARY KEY`` (GDAL's ``AUTOINCREMENT`` costs a write to
+  ``sqlite_sequence`` on every row).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import StoreError
+from ..files import replace_atomically, temporary_files
+from ..schema import (
+    CRS_BNG,
+    QUARANTINE_COLUMNS,
+    REQUEST_COLUMNS,
+    SITE_COLUMNS,
+    empty_requests,
+    empty_sites,
+)
+from . import interface
+from .bulk import BulkWriter
+from .gpkg_file import (
+    NO_FILE,
+    FileFacts,
+    create_layers,
+    inspect_file,
+    layout_is_current,
+    remove_leftovers,
+    same_file,
+)
+from .interface import (
+    IMPORT_LOG_COLUMNS,
+    LAYOUT,
+    SHARED_KEY_COLUMNS,
+    STORED_REQUEST_COLUMNS,
+    STORED_SITE_COLUMNS,
+    EstateStore,
+    SharedGroups,
+    SourceUpdate,
+    conform,
+    join_provenance,
+    owned,
+    pick_owner,
+)
+
+__all__ = ["GeoPackageStore"]
+
+#: How many times a read is made before it gives up on a store replaced every time.
+_READ_ATTEMPTS = 20
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _one_file_state(
+    method: Callable[Concatenate[GeoPackageStore, _P], _R],
+) -> Callable[Concatenate[GeoPackageStore, _P], _R]:
+    """Make a read method see one state of the store's file (see ``_one_state``).
+
+    Reads within it share that state.
+    """
+
+    @functools.wraps(method)
+    def read(self: GeoPackageStore, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if getattr(self._reading, "facts", None) is not None:
+            return method(self, *args, **kwargs)
+        return self._one_state(lambda: method(self, *args, **kwargs))
+
+    return read
+
+
+class GeoPackageStore(EstateStore):
+    """The estate in one GeoPackage file.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage file. It is created by the first import.
+
+    Examples
+    --------
+    >>> store = GeoPackageStore("estate.gpkg")  # doctest: +SKIP
+    >>> store.imports()[["source_file", "source_owner", "accepted"]]  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._reading = threading.local()  # the file state a read of this thread is on
+        self._swept = False
+
+    def __repr__(self) -> str:
+        """Return ``GeoPackageStore('<path>')``."""
+        return f"GeoPackageStore({str(self.path)!r})"
+
+    # reading ---------------------------------------------------------------
+    def exists(self) -> bool:
+        """Return whether the store file exists yet."""
+        return self.path.is_file()
+
+    def _layers(self) -> set[str]:
+        import pyogrio
+
+        facts = getattr(self._reading, "facts", None)
+        if facts is not None:  # within a read: the layers of the file state it is on
+            return set(facts.layers)
+        if not self.exists():
+            return set()
+        try:
+            return {str(name) for name in pyogrio.list_layers(self.path)[:, 0]}
+        except Exception as exc:  # GDAL raises several classes
+            raise StoreError(f"the store {str(self.path)!r} cannot be opened: {exc}") from None
+
+    def _read(self, layer: str) -> pd.DataFrame | None:
+        import pyogrio
+
+        if layer not in self._layers():
+            return None
+        try:
+            frame = pyogrio.read_dataframe(self.path, layer=layer, use_arrow=True)
+        except Exception as exc:
+            raise StoreError(
+                f"layer {layer!r} of the store {str(self.path)!r} cannot be read: {exc}"
+            ) from None
+        return frame
+
+    def _points(
+        self, layer: str, columns: dict[str, str], empty: Callable[[], gpd.GeoDataFrame]
+    ) -> gpd.GeoDataFrame:
+        """Return the sites or requests, with their per-source provenance joined back."""
+        frame = self._read(layer)
+        if frame is None:
+            return empty()
+        return gpd.GeoDataFrame(
+            conform(join_provenance(frame, self.imports()), columns), crs=CRS_BNG
+        )
+
+    @_one_file_state
+    def sites(self) -> gpd.GeoDataFrame:
+        """Return every site, with :data:`assetmap.schema.SITE_COLUMNS`, in EPSG:27700."""
+        return self._points("sites", SITE_COLUMNS, empty_sites)
+
+    @_one_file_state
+    def site_keys(self) -> pd.DataFrame:
+        """Return the key columns of every site, without geometry (see EstateStore)."""
+        import pyogrio
+
+        columns = ["site_id", "source_file", "source_owner", "source_row", "agency", "sensitivity"]
+        if "sites" not in self._layers():
+            return pd.DataFrame({c: pd.Series(dtype=SITE_COLUMNS[c]) for c in columns})
+        frame = pyogrio.read_dataframe(
+            self.path, layer="sites", columns=columns, read_geometry=False, use_arrow=True
+        )
+        return conform(pd.DataFrame(frame), {c: SITE_COLUMNS[c] for c in columns})
+
+    @_one_file_state
+    def footprints(self) -> gpd.GeoDataFrame:
+        """Return the polygon footprints: ``site_id`` and geometry, in EPSG:27700."""
+        frame = self._read("footprints")
+        if frame is None:
+            return gpd.GeoDataFrame(
+                {"site_id": pd.Series(dtype="str")}, geometry=gpd.GeoSeries([], crs=CRS_BNG)
+            )
+        return frame
+
+    @_one_file_state
+    def requests(self) -> gpd.GeoDataFrame:
+        """Return every space request, with :data:`assetmap.schema.REQUEST_COLUMNS`."""
+        return self._points("requests", REQUEST_COLUMNS, empty_requests)
+
+    @_one_file_state
+    def quarantine(self) -> pd.DataFrame:
+        """Return every rejected row, with :data:`assetmap.schema.QUARANTINE_COLUMNS`."""
+        return self._table("quarantine", QUARANTINE_COLUMNS)
+
+    @_one_file_state
+    def imports(self) -> pd.DataFrame:
+        """Return the import log, one row per source currently in the store."""
+        return self._table("imports", IMPORT_LOG_COLUMNS)
+
+    def _table(self, layer: str, columns: dict[str, str]) -> pd.DataFrame:
+        """Return a layer without geometry, with its canonical columns."""
+        frame = self._read(layer)
+        return conform(pd.DataFrame() if frame is None else pd.DataFrame(frame), columns)
+
+    # writing ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the store's writer lock; wait :data:`interface.LOCK_TIMEOUT_S` at most.
+
+        Raises
+        ------
+        StoreError
+            If another writer holds the lock for longer than that.
+        """
+        from filelock import FileLock, Timeout
+
+        timeout = interface.LOCK_TIMEOUT_S  # read at each write: a caller may change it
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path) + ".lock", timeout=timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreError(
+                f"another import or removal is writing to the store {str(self.path)!r} and "
+                f"has not finished after {timeout:g} s; nothing was changed. Try "
+                "again when it has finished"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @_one_file_state
+    def _load_all(self) -> dict[str, pd.DataFrame]:
+        """Return every layer as stored, for a rewrite (per-source provenance not joined back)."""
+        stored: dict[str, pd.DataFrame] = {}
+        for layer, columns, empty in (
+            ("sites", STORED_SITE_COLUMNS, empty_sites),
+            ("requests", STORED_REQUEST_COLUMNS, empty_requests),
+        ):
+            frame = self._read(layer)
+            frame = empty() if frame is None else frame
+            stored[layer] = gpd.GeoDataFrame(conform(frame, columns), crs=CRS_BNG)
+        return {
+            **stored,
+            "footprints": self.footprints(),
+            "quarantine": self.quarantine(),
+            "imports": self.imports(),
+        }
+
+    def replace_source(self, update: SourceUpdate, *, shared: SharedGroups | None = None) -> None:
+        """Replace everything a source brought with ``update``, in one transaction.
+
+        See :meth:`EstateStore.replace_source`.
+        """
+        with self._lock():
+            self._change(update.source_file, update.owner, update, shared)
+
+    def remove_source(
+        self, source_file: str, *, owner: str | None = None, shared: SharedGroups | None = None
+    ) -> int:
+        """Remove a source and everything it brought; return the rows removed.
+
+        See :meth:`EstateStore.remove_source`.
+        """
+        with self._lock():
+            return self._change(source_file, owner, None, shared)
+
+    def _change(
+        self,
+        source_file: str,
+        owner: str | None,
+        update: SourceUpdate | None,
+        shared: SharedGroups | None,
+    ) -> int:
+        """Drop ``source_file`` and add ``update`` in a new copy of the store, then rename it.
+
+        The copy starts as the store's file when its layout is current, else as a
+        new file holding the store's rows rewritten (a new store: none).
+
+        Returns
+        -------
+        int
+            The sites and requests of ``source_file`` that were removed.
+        """
+        self._check_before_write()
+        with replace_atomically(
+            self.path, suffix=".tmp.gpkg", private=True, replaces_store=True
+        ) as tmp:
+            if self._layout_is_current():
+                shutil.copyfile(self.path, tmp)
+            else:
+                self._rewrite(tmp)
+            with BulkWriter(tmp) as db:
+                picked = pick_owner(source_file, owner, db.sources(), removing=update is None)
+                removed = db.delete_source(source_file, picked)
+                if update is not None:
+                    _write_update(db, update, picked, shared)
+                elif shared is not None:  # the sites left may share no longer
+                    db.update_shared_groups(shared, None)
+        return removed
+
+    def _rewrite(self, path: Path) -> None:
+        """Write the store's rows, as read, into a new file in the current layout."""
+        data = self._load_all() if self.exists() else {}
+        create_layers(path)
+        with BulkWriter(path) as db:
+            for layer, frame in data.items():
+                if layer in LAYOUT:
+                    columns = LAYOUT[layer][0]
+                    if layer != "footprints":
+                        frame = conform(frame, columns)
+                    db.append(layer, frame)
+
+    # opening ---------------------------------------------------------------
+    def _one_state(self, read: Callable[[], _R]) -> _R:
+        """Call ``read`` until it ran on one state of the store's file, and return its result.
+
+        The file is held open from before ``read`` starts (so that its inode cannot be
+        given to another file) until the store's name is seen to lead to it still
+        afterwards: every layer ``read`` opened by name was then this file. If an
+        import renamed a new file over the store meanwhile, ``read`` is called again
+        (an error raised by a file that was replaced is not the store's error).
+        """
+        if not self._swept:
+            self._sweep(locked=False)
+        for _ in range(_READ_ATTEMPTS):
+            fd = self._open()
+            if fd is None:  # no store yet: every layer is empty
+                return self._on(NO_FILE, read)
+            try:
+                opened = os.fstat(fd)
+                try:
+                    result = self._on(inspect_file(self.path, fd, opened), read)
+                except Exception:
+                    if same_file(self.path, opened):
+                        raise
+                    continue
+                if same_file(self.path, opened):
+                    return result
+            finally:
+                os.close(fd)
+        raise StoreError(
+            f"the store {str(self.path)!r} was replaced {_READ_ATTEMPTS} times while it was "
+            "being read (imports in progress); try again"
+        )
+
+    def _open(self) -> int | None:
+        """Open the store's file to read; return its descriptor (``None``: no file yet)."""
+        try:
+            return os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(
+                f"the store {str(self.path)!r} cannot be opened: {exc.strerror or exc}"
+            ) from None
+
+    def _on(self, facts: FileFacts, read: Callable[[], _R]) -> _R:
+        self._reading.facts = facts
+        try:
+            return read()
+        finally:
+            self._reading.facts = None
+
+    def _check_before_write(self) -> None:
+        """Check the store before a change, under its lock.
+
+        It must be an estate store (or not exist yet), whole, and able to be
+        migrated if its layout is older; what killed writers left beside it is
+        removed.
+        """
+        self._sweep(locked=True)
+        fd = self._open()
+        if fd is None:
+            return
+        try:
+            facts = inspect_file(self.path, fd, os.fstat(fd), fresh=True)
+        finally:
+            os.close(fd)
+        if facts.other_tables and not self._layout_is_current():
+            raise StoreError(
+                f"the store {str(self.path)!r} is in the layout of an older assetmap and also "
+                f"holds other tables ({', '.join(facts.other_tables)}), which updating it "
+                "would lose; nothing was changed. Copy them to another file and remove them "
+                "from the store first"
+            )
+
+    def _sweep(self, *, locked: bool) -> None:
+        """Remove the temporary files that writers killed mid-write left beside the store.
+
+        They are the store's only while no writer is at work: with ``locked`` the
+        caller holds the store's lock; else it is taken here if it is free at once
+        (if not, a writer is at work and they are left for later).
+        """
+        from filelock import FileLock, Timeout
+
+        self._swept = True
+        if not temporary_files(self.path):
+            return
+        if locked:
+            remove_leftovers(temporary_files(self.path))
+            return
+        try:
+            with FileLock(str(self.path) + ".lock", timeout=0):
+                remove_leftovers(temporary_files(self.path))
+        except (Timeout, OSError):
+            pass
+
+    def _layout_is_current(self) -> bool:
+        """Return whether the store exists in exactly the layout this version writes."""
+        return layout_is_current(self.path)
+
+
+def _write_update(
+    db: BulkWriter, update: SourceUpdate, owner: str, shared: SharedGroups | None
+) -> None:
+    """Append what ``update`` brings, its rows stamped with ``owner``, and settle shared sites.
+
+    Rows given in chunks are stored as they come, and their shared groups settled
+    once the last is in; rows given whole have their groups settled first.
+    """
+    layer = update.layer
+    columns = LAYOUT[layer][0]
+    settle = shared if layer == "sites" else None
+    if isinstance(update.rows, pd.DataFrame):
+        rows = owned(conform(update.rows, columns, points=True), owner)
+        if settle is not None:
+            grouped = db.update_shared_groups(settle, rows)  # rows with their groups
+            rows = rows if grouped is None else grouped
+        db.append(layer, rows)
+    else:
+        keys = SHARED_KEY_COLUMNS if settle is not None else ()
+        chunks = (owned(conform(c, columns, points=True), owner) for c in update.rows)
+        appended = db.append_chunks(layer, chunks, keys)
+        if settle is not None:
+            db.update_shared_groups(settle, None, appended=appended)
+    if update.footprints is not None and len(update.footprints):
+        fp = update.footprints
+        db.append("footprints", fp[["site_id", fp.geometry.name]])
+    db.append("quarantine", owned(conform(update.quarantine, QUARANTINE_COLUMNS), owner))
+    log = conform(pd.DataFrame([update.log]), IMPORT_LOG_COLUMNS)
+    db.append("imports", owned(log, owner))
