@@ -67,7 +67,7 @@ from .savings import (
     cost_per_sqft_problem,
     site_running_costs,
 )
-from .schema import CRS_BNG, point_coordinates
+from .schema import CRS_BNG, approximate_mask, point_coordinates
 
 __all__ = [
     "DEFAULT_DISTANCE_M",
@@ -178,9 +178,17 @@ class _Eligible:
     agency: np.ndarray  # agency codes
     agency_labels: np.ndarray
     n_unlocated: int
+    n_approximate: int = 0  # visible sites placed only approximately, left out
 
 
-def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None):
+def _eligible(
+    sites,
+    distance,
+    viewer_agency,
+    *,
+    extra: list[str] | None = None,
+    include_approximate: bool = False,
+):
     problems = list(extra or [])
     checked, sites = check_frame("sites", sites, _REQUIRED)
     problems += checked
@@ -192,6 +200,9 @@ def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None)
     visible = access.visible_mask(sites, viewer_agency)
     xy, located = point_coordinates(sites.geometry.to_numpy())
     keep = visible & located
+    # (other agencies' restricted sites are withheld first: they are in no count)
+    approximate = keep & approximate_mask(sites) & (not include_approximate)
+    keep &= ~approximate
     positions = np.flatnonzero(keep)
     codes, labels = agency_codes(sites)
     codes = codes[positions]
@@ -201,6 +212,7 @@ def _eligible(sites, distance, viewer_agency, *, extra: list[str] | None = None)
         agency=codes,
         agency_labels=labels,
         n_unlocated=int((visible & ~located).sum()),
+        n_approximate=int(approximate.sum()),
     )
 
 
@@ -219,6 +231,7 @@ def colocation_pairs(
     *,
     distance: float = DEFAULT_DISTANCE_M,
     viewer_agency: str | None = None,
+    include_approximate: bool = False,
 ) -> pd.DataFrame:
     """Every pair of different agencies' sites within ``distance`` of each other.
 
@@ -230,6 +243,9 @@ def colocation_pairs(
         The walking distance, metres (straight line).
     viewer_agency
         The agency looking; see the module's notes on visibility.
+    include_approximate
+        Whether sites placed only approximately (at the centre of a postcode
+        district or sector) take part; by default they are left out.
 
     Returns
     -------
@@ -244,7 +260,7 @@ def colocation_pairs(
     InvalidArgumentError
         Listing every argument that is wrong.
     """
-    sites, el = _eligible(sites, distance, viewer_agency)
+    sites, el = _eligible(sites, distance, viewer_agency, include_approximate=include_approximate)
     pairs = _near_pairs(el.xy, distance)
     pairs = pairs[el.agency[pairs[:, 0]] != el.agency[pairs[:, 1]]]
     i, j = pairs[:, 0], pairs[:, 1]
@@ -313,6 +329,9 @@ class ColocationResult:
         many there were (:mod:`assetmap.access`).
     unlocated_excluded
         Sites left out for want of a location.
+    approximate_excluded
+        Sites left out because they are placed only approximately (at the centre of
+        a postcode district or sector; ``include_approximate=True`` takes them in).
     """
 
     clusters: gpd.GeoDataFrame
@@ -322,6 +341,7 @@ class ColocationResult:
     message: str
     sites_considered: int = 0
     unlocated_excluded: int = 0
+    approximate_excluded: int = 0
 
     @property
     def empty(self) -> bool:
@@ -421,6 +441,7 @@ def _empty_result(sites, el: _Eligible, distance: float, message: str) -> Coloca
         message=message,
         sites_considered=len(el.positions),
         unlocated_excluded=el.n_unlocated,
+        approximate_excluded=el.n_approximate,
     )
 
 
@@ -428,6 +449,11 @@ def _left_out(el: _Eligible) -> str:
     parts = []
     if el.n_unlocated:
         parts.append(f"{el.n_unlocated:,} sites without a location left out")
+    if el.n_approximate:
+        parts.append(
+            f"{el.n_approximate:,} site{'s' if el.n_approximate != 1 else ''} placed only "
+            "approximately (at the centre of a postcode district or sector) left out"
+        )
     return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -464,7 +490,8 @@ def _why_no_clusters(
         )
     if n == 0:
         # of the sites the viewer may see: nothing may tell that others were withheld
-        why = "there are no sites" if el.n_unlocated == 0 else "no site has a location"
+        why = "no site has a precise location" if el.n_approximate else "there are no sites"
+        why = "no site has a location" if el.n_unlocated else why
         return f"No co-location clusters: {why}{_left_out(el)}."
     if len(np.unique(el.agency)) < 2:
         return (
@@ -681,6 +708,7 @@ def colocation_clusters(
     viewer_agency: str | None = None,
     cost_per_sqft: float = DEFAULT_COST_PER_SQFT,
     hull_buffer: float = DEFAULT_HULL_BUFFER_M,
+    include_approximate: bool = False,
 ) -> ColocationResult:
     """Find groups of at least two agencies' sites within walking distance.
 
@@ -698,6 +726,10 @@ def colocation_clusters(
         running cost of sites whose register gives none (see :mod:`assetmap.savings`).
     hull_buffer
         How far the cluster polygons reach beyond their outermost sites, metres, > 0.
+    include_approximate
+        Whether sites placed only approximately (``location_precision`` a postcode
+        sector or district: at the centre of that area) take part. By default they are
+        left out, and the message says how many.
 
     Returns
     -------
@@ -718,7 +750,13 @@ def colocation_clusters(
     >>> result.clusters[["cluster_id", "agencies", "saving_gbp"]].head()  # doctest: +SKIP
     """
     extra = [check_positive("hull_buffer", hull_buffer), cost_per_sqft_problem(cost_per_sqft)]
-    sites, el = _eligible(sites, distance, viewer_agency, extra=[p for p in extra if p])
+    sites, el = _eligible(
+        sites,
+        distance,
+        viewer_agency,
+        extra=[p for p in extra if p],
+        include_approximate=include_approximate,
+    )
     if why := _why_no_clusters(el, distance):
         return _empty_result(sites, el, distance, why)
     comp = _components(el, distance)
@@ -752,4 +790,5 @@ def colocation_clusters(
         message=message,
         sites_considered=n,
         unlocated_excluded=el.n_unlocated,
+        approximate_excluded=el.n_approximate,
     )

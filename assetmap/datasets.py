@@ -24,6 +24,8 @@ _DATASETS: dict[str, str] = {
     "boundaries": "boundaries/kent_medway.gpkg",
     "sample_estate": "sample_estates",
     "sample_manifest": "sample_estates/manifest.toml",
+    "sample_estate_trafford": "sample_estates/trafford",
+    "sample_manifest_trafford": "sample_estates/trafford/manifest.toml",
 }
 
 

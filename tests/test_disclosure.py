@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from assetmap import access, density
+from assetmap import access, density, user_places
 from assetmap.access import Viewer, as_viewer
 from assetmap.cli import main
 from assetmap.colocation import colocation_clusters
@@ -519,6 +519,10 @@ def test_the_density_and_registers_pages_say_the_same_of_both_estates(tmp_path, 
         copy.parent.mkdir(exist_ok=True)
         shutil.copyfile(path, copy)
         monkeypatch.setenv(STORE_ENV, str(copy))
+        # boundary sets the attacker drew, kept in the store as the sidebar's upload keeps
+        # them: as the Density page's localities and then as the place (the cell of the site)
+        for name, cell_m in (("cells_10m", 10.0), ("cells_1m", 1.0)):
+            user_places.add_boundary_set(open_store(copy), name, _grid(cell_m))
         import streamlit as st
 
         st.cache_data.clear()
@@ -529,10 +533,7 @@ def test_the_density_and_registers_pages_say_the_same_of_both_estates(tmp_path, 
             run_app(at)
             text, frames = _page_text(at)
             pages.append((page, text.replace(copy.name, "STORE"), frames))
-        # boundary sets the attacker drew (as the sidebar's upload keeps them), as the
-        # Density page's localities and then as the place: the cell holding the site
-        at.session_state["boundary_sets"] = {"cells_10m": _grid(10.0), "cells_1m": _grid(1.0)}
-        for level in ("cells_10m", "cells_1m"):
+        for level in ("boundary set cells_10m", "boundary set cells_1m"):
             at.switch_page(str(page_path("density").relative_to(root)))
             run_app(at)
             at.selectbox(key="density_level").set_value(level)

@@ -22,7 +22,20 @@ ENGINE = ROOT / "assetmap"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("errors", "_validate", "settings", "datasets")),
     ("rules", ("schema", "access", "audit", "files", "maps.style", "maps.safe_html")),
-    ("data", ("postcodes", "localities", "io", "store", "registers", "sample")),
+    (
+        "data",
+        (
+            "postcodes",
+            "national",
+            "localities",
+            "places",
+            "user_places",
+            "io",
+            "store",
+            "registers",
+            "sample",
+        ),
+    ),
     ("analyses", ("selection", "savings", "colocation", "matching", "density")),
     ("maps", ("maps.__init__", "maps.interactive", "maps.static", "maps.pack")),
     ("faces", ("__init__", "__main__", "cli", "app")),

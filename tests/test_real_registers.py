@@ -25,15 +25,23 @@ def test_trafford_transparency_code_register():
         shared_file("registers", "trafford_land_and_building_assets.csv"), sector="council"
     )
     r = p.report
-    assert (r.rows_read, r.accepted, r.quarantined) == (608, 394, 214)
-    assert r.reasons == {
-        "postcode_partial": 206,
-        "postcode_not_found": 3,
-        "missing_location": 3,
-        "latlon_swapped": 1,
-        "postcode_malformed": 1,
+    # 206 rows give only the outward code ("M41") and one a sector ("WA14 1"): placed at
+    # the centre of that area, marked approximate (they were quarantined before: 394 accepted)
+    assert (r.rows_read, r.accepted, r.quarantined) == (608, 601, 7)
+    assert r.reasons == {"postcode_not_found": 3, "missing_location": 3, "latlon_swapped": 1}
+    assert r.location_methods == {
+        "x/y lon/lat": 372,
+        "postcode district centre": 206,
+        "postcode": 22,
+        "postcode sector centre": 1,
     }
-    assert r.location_methods == {"x/y lon/lat": 372, "postcode": 22}
+    assert p.rows["location_precision"].value_counts().to_dict() == {
+        "point": 372,
+        "postcode district": 206,
+        "postcode": 22,
+        "postcode sector": 1,
+    }
+    assert any("207 rows placed approximately" in note for note in r.notes)
     assert set(p.rows["agency"]) == {"Trafford Council"}
     hall = p.rows.set_index("name").loc["Altrincham Town Hall"]
     assert hall["floor_area_sqft"] == pytest.approx(415.05 * 10.7639)

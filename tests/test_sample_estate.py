@@ -90,8 +90,8 @@ def is_spatial(name: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    """A fresh run of the generator into a temporary folder."""
+def generator():
+    """The generator script, loaded as a module."""
     spec = importlib.util.spec_from_file_location("sample_generate", SAMPLE / "generate.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
@@ -99,8 +99,14 @@ def generated(tmp_path_factory) -> Path:
         spec.loader.exec_module(module)
     finally:
         del sys.modules[spec.name]
+    return module
+
+
+@pytest.fixture(scope="module")
+def generated(generator, tmp_path_factory) -> Path:
+    """A fresh run of the generator into a temporary folder."""
     out = tmp_path_factory.mktemp("sample_estate")
-    assert module.main(["--out", str(out)]) == 0
+    assert generator.main(["--out", str(out)]) == 0
     return out
 
 
@@ -306,3 +312,117 @@ def test_faults_are_listed_and_present(faults, bad_postcodes):
 
 def test_sample_is_small():
     assert sum(p.stat().st_size for p in SAMPLE.iterdir() if p.is_file()) < 3_000_000
+
+
+# --------------------------------------------------------------------------- Trafford
+#
+# The second sample place, outside Kent: Trafford (Greater Manchester), so that tests
+# catch anything that stays Kent-only by accident.
+
+TRAFFORD = SAMPLE / "trafford"
+TRAFFORD_CODE = "E08000009"
+#: Trafford's site registers and the column holding each one's postcode.
+TRAFFORD_SITES = {
+    "trafford_council_land_assets.csv": "PostCode",
+    "gmp_trafford_estate.csv": "Postcode",
+    "gmfrs_trafford_stations.csv": "STATION_POSTCODE",
+    "dwp_jobcentres_trafford.csv": "Post Code",
+    "nhs_trafford_estate.xlsx": "Postcode",
+}
+
+
+def read_trafford(name: str) -> pd.DataFrame:
+    path = TRAFFORD / name
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, sheet_name="Estate", engine="openpyxl", dtype=str)
+    if name.startswith("dwp_"):
+        return pd.read_csv(path, sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def trafford_generated(generator, tmp_path_factory) -> Path:
+    """A fresh run of the generator for Trafford into a temporary folder."""
+    out = tmp_path_factory.mktemp("trafford_estate")
+    assert generator.main(["--place", "trafford", "--out", str(out)]) == 0
+    return out
+
+
+def test_trafford_generator_is_deterministic(trafford_generated):
+    committed = sorted(p.name for p in TRAFFORD.iterdir() if p.name != "README.md")
+    assert sorted(p.name for p in trafford_generated.iterdir()) == committed
+    assert len(committed) == 8  # five site registers, requests, manifest, the Total Place note
+    for name in committed:
+        assert (trafford_generated / name).read_bytes() == (TRAFFORD / name).read_bytes(), name
+
+
+def test_the_generator_draws_trafford_from_its_own_tables(generator):
+    area = generator.SAMPLES["trafford"].area
+    assert area.districts == {TRAFFORD_CODE: "Trafford"}
+    assert generator.SAMPLES["kent"].area.districts == generator.KENT_MEDWAY_DISTRICTS
+    kentish = {"Maidstone Road", "Canterbury Road", "Oast House", "Weald", "Medway Valley Park"}
+    assert not kentish & {*area.streets, *area.prefixes, *area.estates}
+
+
+def test_trafford_manifest_lists_its_registers_of_five_bodies():
+    entries = tomllib.loads((TRAFFORD / "manifest.toml").read_text(encoding="utf-8"))["register"]
+    listed = {e["file"]: e for e in entries}
+    on_disk = {p.name for p in TRAFFORD.iterdir() if p.suffix in REGISTER_SUFFIXES}
+    assert set(listed) == on_disk == {*TRAFFORD_SITES, "space_requests.csv"}
+    sites = [e for e in entries if e["kind"] == "sites"]
+    assert {e["agency"] for e in sites} == {
+        "Trafford Council",
+        "Greater Manchester Police",
+        "Greater Manchester Fire and Rescue Service",
+        "Department for Work and Pensions",
+        "NHS Greater Manchester",
+    }
+    assert {e["sector"] for e in sites} == {"council", "police", "fire", "dwp", "health"}
+    assert listed["space_requests.csv"] == {"file": "space_requests.csv", "kind": "requests"}
+    assert listed["nhs_trafford_estate.xlsx"]["layer"] == "Estate"
+
+
+def test_trafford_registers_come_in_the_kent_samples_shapes():
+    council = read_trafford("trafford_council_land_assets.csv")
+    assert list(council.columns) == list(read("medway_council_land_building_assets.csv").columns)
+    assert (council["GeoX"] != "").all() and (council["TenureDetail"] == "Vacant").sum() >= 3
+    police = read_trafford("gmp_trafford_estate.csv")
+    assert {"Latitude", "Longitude"} <= set(police.columns)
+    assert 1 <= (police["Security Classification"] == "OFFICIAL-SENSITIVE").sum() <= 5
+    assert (police["Lease expiry"] != "").any() and (police["Vacant space (sq ft)"] != "").any()
+    dwp = read_trafford("dwp_jobcentres_trafford.csv")
+    assert not {"Latitude", "Easting", "GeoX"} & set(dwp.columns)  # postcodes only
+    assert b"\xa3" in (TRAFFORD / "dwp_jobcentres_trafford.csv").read_bytes()
+    nhs = read_trafford("nhs_trafford_estate.xlsx")
+    assert (nhs["Site type"] == "GP surgery").sum() >= 20
+    assert "Manchester University NHS Foundation Trust" in set(nhs["Organisation"])
+    counts = {name: len(read_trafford(name)) for name in TRAFFORD_SITES}
+    assert 100 <= sum(counts.values()) <= 150, counts
+
+
+def test_trafford_postcodes_are_real_and_all_in_trafford(directory):
+    used = pd.concat(
+        [read_trafford(name)[column] for name, column in TRAFFORD_SITES.items()]
+        + [read_trafford("space_requests.csv")["Postcode"]],
+        ignore_index=True,
+    )
+    assert (used.str.strip() != "").all()
+    found = directory.lookup(used)
+    assert found["found"].all(), sorted(set(used[~found["found"].to_numpy()]))
+    assert set(found["district"]) == {TRAFFORD_CODE}
+    # Spread over the district, not piled in one corner: at least eight outward codes.
+    assert used.str.split().str[0].nunique() >= 8
+
+
+def test_trafford_sites_stand_at_their_postcodes(directory):
+    council = read_trafford("trafford_council_land_assets.csv")
+    where = directory.lookup(council["PostCode"])
+    gap = np.hypot(
+        council["GeoX"].astype(float) - where["easting"],
+        council["GeoY"].astype(float) - where["northing"],
+    )
+    assert gap.max() <= 45  # within 40 m of the centroid, rounded to the metre
+    police = read_trafford("gmp_trafford_estate.csv")
+    e, n = _to_bng(police["Longitude"].astype(float), police["Latitude"].astype(float))
+    where = directory.lookup(police["Postcode"])
+    assert np.hypot(e - where["easting"], n - where["northing"]).max() <= 45

@@ -15,7 +15,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from assetmap.errors import StoreError
+from assetmap.errors import InvalidArgumentError, StoreError
 from assetmap.registers.importer import import_register
 from assetmap.registers.validate import shared_groups
 from assetmap.schema import REQUEST_COLUMNS, SITE_COLUMNS
@@ -58,7 +58,10 @@ def test_import_writes_every_layer(store_path):
     assert report.stored and report.accepted == 2 and report.quarantined == 1
     store = open_store(store_path)
     layers = {name for name, _ in pyogrio.list_layers(store_path)}
-    assert layers == {"sites", "footprints", "requests", "quarantine", "imports"}
+    assert layers == {
+        *["sites", "footprints", "requests", "quarantine", "imports"],
+        *["boundary_sets", "places"],
+    }
     sites = store.sites()
     assert sites.crs.to_epsg() == 27700
     assert sites["source_file"].unique().tolist() == ["police.csv"]
@@ -547,6 +550,12 @@ def test_a_store_implements_exactly_the_interfaces_abstract_methods():
         "imports",
         "replace_source",
         "remove_source",
+        "boundary_sets",
+        "add_boundary_set",
+        "remove_boundary_set",
+        "places",
+        "save_place",
+        "remove_place",
     }
     assert GeoPackageStore.__abstractmethods__ == frozenset()
     for name in interface.EstateStore.__abstractmethods__:
@@ -575,3 +584,184 @@ def test_shared_groups_are_settled_over_the_stored_sites_then_the_new_rows():
     assert seen == [[0, 1, 2], [0], [0, 1]]  # each call numbered afresh, stored sites first
     assert interface.settle_shared_groups(shared, None, None) is None
     assert len(seen) == 3
+
+
+# --------------------------------------------------------------------------- boundary sets, places
+
+
+def _areas(*codes: str, crs: str = "EPSG:27700"):
+    import geopandas as gpd
+    import shapely
+
+    return gpd.GeoDataFrame(
+        {"code": list(codes), "name": [f"Area {c}" for c in codes]},
+        geometry=[shapely.box(i * 100, 0, i * 100 + 100, 100) for i in range(len(codes))],
+        crs=crs,
+    )
+
+
+def test_boundary_sets_and_places_are_kept_replaced_and_removed(store_path):
+    store = open_store(store_path)
+    assert store.boundary_sets().empty and store.places().empty  # no store yet
+    store.add_boundary_set("  Police   beats ", _areas("B1", "B2"), owner="Kent Police")
+    store.save_place("North Kent", "district", ["E07000107", "E07000109"], owner="Kent Police")
+    sets = store.boundary_sets()
+    assert list(sets.columns) == ["set_name", "code", "name", "owner", "geometry"]
+    assert sets["set_name"].tolist() == ["Police beats"] * 2
+    assert sets.crs.to_epsg() == 27700 and set(sets.geom_type) == {"MultiPolygon"}
+    assert store.places().to_dict("records") == [
+        {
+            "name": "North Kent",
+            "level": "district",
+            "codes": "E07000107;E07000109",
+            "owner": "Kent Police",
+        }
+    ]
+    # the owner's own set of that name (any case or spacing) is replaced
+    store.add_boundary_set("police beats", _areas("B3"), owner="Kent Police")
+    assert store.boundary_sets()[["set_name", "code"]].values.tolist() == [["police beats", "B3"]]
+    # an import keeps them (the store is changed in a copy of its file)
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    assert len(store.boundary_sets()) == 1 and len(store.places()) == 1
+    assert store.remove_boundary_set("POLICE BEATS") == 1
+    assert store.remove_place("north kent", owner="Kent Police") == 1
+    assert store.boundary_sets().empty and store.places().empty
+    assert len(store.sites()) == 2
+
+
+def test_another_owners_name_is_refused_and_the_store_unchanged(store_path):
+    store = open_store(store_path)
+    store.add_boundary_set("beats", _areas("B1"), owner="Kent Police")
+    store.save_place("North Kent", "district", ["E07000107"], owner="")
+    before = store_path.read_bytes()
+    with pytest.raises(
+        StoreError,
+        match=(
+            r"the boundary set 'beats' was added by Kent Police; only its owner may "
+            r"replace it. Choose another name for your boundary set"
+        ),
+    ):
+        store.add_boundary_set("Beats", _areas("X"), owner="NHS Kent")
+    with pytest.raises(
+        StoreError,
+        match=r"the place 'North Kent' was added with no agency; only its owner may replace it",
+    ):
+        store.save_place("north kent", "district", ["E07000109"], owner="NHS Kent")
+    with pytest.raises(
+        StoreError,
+        match=r"the boundary set 'beats' was added by Kent Police; only its owner may remove it$",
+    ):
+        store.remove_boundary_set("beats", owner="NHS Kent")
+    with pytest.raises(
+        StoreError,
+        match=r"there is no boundary set named 'wards' in the store; its boundary sets are: beats",
+    ):
+        store.remove_boundary_set("wards")
+    with pytest.raises(
+        StoreError,
+        match=r"there is no place named 'South' in the store; its places are: North Kent",
+    ):
+        store.remove_place("South")
+    assert store_path.read_bytes() == before
+
+
+def test_areas_and_places_that_cannot_be_kept_are_refused(store_path):
+    import shapely
+
+    store = open_store(store_path)
+    bad = _areas("A", "A", "")
+    bad.loc[1, "geometry"] = shapely.Point(0, 0)
+    with pytest.raises(
+        InvalidArgumentError,
+        match=(
+            r"the boundary set 'x' cannot be kept: 1 areas of 'x' have no code; the "
+            r"codes A are used by more than one area; 1 areas of 'x' are not "
+            r"polygons \(the first, 'A', is Point\)"
+        ),
+    ):
+        store.add_boundary_set("x", bad)
+    with pytest.raises(
+        InvalidArgumentError,
+        match=(
+            r"the boundary set 'x' has no name column; expected the columns code "
+            r"and name; the boundary set 'x' names no coordinate system"
+        ),
+    ):
+        store.add_boundary_set(
+            "x", _areas("A").drop(columns="name").set_crs(None, allow_override=True)
+        )
+    with pytest.raises(
+        InvalidArgumentError, match=r"the areas of the boundary set 'x' are a DataFrame"
+    ):
+        store.add_boundary_set("x", pd.DataFrame({"code": ["A"]}))
+    with pytest.raises(InvalidArgumentError, match=r"the boundary set's name ' ' is not valid"):
+        store.add_boundary_set(" ", _areas("A"))
+    with pytest.raises(
+        InvalidArgumentError,
+        match=(
+            r"the place 'p' cannot be saved: level '' is not valid; expected a "
+            r"level such as 'district'; the place 'p' has no codes"
+        ),
+    ):
+        store.save_place("p", "", [])
+    with pytest.raises(
+        InvalidArgumentError, match=r"codes \['a;b'\] are not valid; expected codes without ';'"
+    ):
+        store.save_place("p", "district", ["a;b"])
+    assert not store.exists()
+
+
+def test_areas_in_another_crs_are_kept_in_british_national_grid(store_path):
+    store = open_store(store_path)
+    areas = _areas("A").to_crs("EPSG:4326")
+    store.add_boundary_set("wgs", areas)
+    kept = store.boundary_sets()
+    assert kept.crs.to_epsg() == 27700
+    assert kept.geometry.iloc[0].area == pytest.approx(10_000, rel=1e-3)
+
+
+def test_a_failure_while_keeping_a_set_leaves_the_store_intact(store_path, monkeypatch):
+    store = open_store(store_path)
+    store.add_boundary_set("beats", _areas("B1"))
+    before = store_path.read_bytes()
+
+    def failing(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bulk.BulkWriter, "append", failing)
+    with pytest.raises(OSError, match="disk full"):
+        store.add_boundary_set("beats", _areas("B2"))
+    assert store_path.read_bytes() == before
+    assert [p.name for p in store_path.parent.iterdir() if p.name.endswith(".tmp.gpkg")] == []
+    assert store.boundary_sets()["code"].tolist() == ["B1"]
+
+
+def test_sets_and_places_survive_a_rewrite_of_an_older_layout(store_path):
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    store = open_store(store_path)
+    store.add_boundary_set("beats", _areas("B1", "B2"))
+    store.save_place("North Kent", "district", ["E07000107"])
+    with closing(sqlite3.connect(store_path)) as db:
+        db.execute("ALTER TABLE sites ADD COLUMN imported_at TEXT")
+        db.commit()
+    assert not store._layout_is_current()
+    _import(store_path, HEALTH, "nhs.csv", agency="NHS Kent", sector="health")
+    assert store._layout_is_current()
+    assert store.boundary_sets()["code"].tolist() == ["B1", "B2"]
+    assert store.places()["name"].tolist() == ["North Kent"]
+
+
+def test_a_store_from_before_the_new_layers_reads_none_and_gains_them(store_path):
+    _import(store_path, POLICE, "police.csv", agency="Kent Police", sector="police")
+    with closing(sqlite3.connect(store_path)) as db:
+        for layer in ("boundary_sets", "places"):
+            db.execute(f"DROP TABLE {layer}")
+            db.execute("DELETE FROM gpkg_contents WHERE table_name = ?", (layer,))
+            db.execute("DELETE FROM gpkg_geometry_columns WHERE table_name = ?", (layer,))
+            db.execute("DELETE FROM gpkg_ogr_contents WHERE table_name = ?", (layer,))
+        db.commit()
+    store = open_store(store_path)
+    assert store.boundary_sets().empty and store.places().empty
+    store.save_place("North Kent", "district", ["E07000107"])
+    assert store.places()["name"].tolist() == ["North Kent"]
+    assert len(store.sites()) == 2

@@ -300,7 +300,8 @@ def test_a_users_geopackage_given_as_the_store_is_refused_and_left_alone(tmp_pat
         open_store(wards).sites()
     register = tmp_path / "police.csv"
     register.write_text(POLICE)
-    assert main(["import", str(register), "--store", str(wards), "--sector", "police"]) == 2
+    argv = ["import", str(register), "--store", str(wards), "--agency", "Kent Police"]
+    assert main([*argv, "--sector", "police"]) == 2
     assert main(["summary", "--store", str(wards)]) == 2
     err = capsys.readouterr().err
     assert err.count("is not an assetmap store") == 2 and "Traceback" not in err

@@ -23,6 +23,7 @@ from assetmap.savings import COST_SOURCE
 __all__ = ["CLUSTER_COLUMNS", "render"]
 
 DISTANCE_KEY = "colocation_distance"
+APPROXIMATE_KEY = "colocation_include_approximate"
 CLUSTER_KEY = "colocation_cluster"
 
 #: The cluster columns shown to people, and their headings.
@@ -45,7 +46,7 @@ def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
     interactive.clusters_layer(hull).add_to(group)
     interactive.sites_layer(members, popups=True).add_to(group)
     try:
-        bounds = state.boundaries("district")
+        bounds = state.basemap(shell.viewer().agency)
     except AssetmapError:
         bounds = None
     base = interactive.base_map(bounds, extent=hull)
@@ -93,9 +94,16 @@ def render() -> None:
         step=50,
         key=DISTANCE_KEY,
     )
+    approximate = st.checkbox(
+        state.APPROXIMATE_BOX, value=False, key=APPROXIMATE_KEY, help=state.APPROXIMATE_HELP
+    )
     try:
         result = state.colocation(
-            shell.cache_key(chosen), float(distance), sites, shell.viewer().agency
+            shell.cache_key(chosen),
+            float(distance),
+            sites,
+            shell.viewer().agency,
+            include_approximate=approximate,
         )
     except AssetmapError as exc:
         st.error(f"Co-location could not be worked out: {md(exc)}")

@@ -1,7 +1,8 @@
 """The Density page: the place summary table beside its choropleth.
 
-The officer picks the localities (district, LSOA, NHS area or a boundary set
-added in the sidebar), the measure and the classification; the map shows the
+The officer picks the localities (by default the level below the place: the
+districts of an ICB, the LSOAs of a district; or any national level, or a
+boundary set kept in the store), the measure and the classification; the map shows the
 choropleth with its legend, and beside it the Total Place table of sites per
 locality and sector. Both are made from the sites the viewer may see (other
 agencies' restricted sites are withheld, and the page says so whatever the
@@ -17,10 +18,11 @@ import streamlit as st
 from assetmap import access
 from assetmap.app import shell, state
 from assetmap.app.map_page import (
-    DENSITY_LEVELS,
     METRIC_LABELS,
     SCHEME_LABELS,
     add_choropleth,
+    density_level,
+    density_level_labels,
     show_map,
 )
 from assetmap.errors import AssetmapError
@@ -59,14 +61,10 @@ def render() -> None:
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {md(exc)}")
         return
-    added = list(st.session_state.get("boundary_sets", {}))
-    levels = [*DENSITY_LEVELS, *added]
     c1, c2, c3, c4, c5 = st.columns(5)
     with c1:
-        level = shell.pick(
-            "Localities",
-            {v: DENSITY_LEVELS.get(v, f"{v} (added)") for v in levels},
-            key=LEVEL_KEY,
+        level = density_level(
+            shell.pick("Localities", density_level_labels(), key=LEVEL_KEY), chosen
         )
     with c2:
         metric = shell.pick("Measure", METRIC_LABELS, key=METRIC_KEY)
@@ -76,10 +74,10 @@ def render() -> None:
         scheme = shell.pick("Classes", SCHEME_LABELS, key=SCHEME_KEY)
     k = c5.slider("Number of classes", 3, 7, 5, key=K_KEY)
     try:
-        localities = localities_in_place(
-            shell.level_localities(level), shell.place_geometry(chosen)
-        )
         key = (*shell.cache_key(chosen), level)
+        localities = state.density_localities(
+            key, level, shell.place(chosen), sites, agency=shell.viewer().agency
+        )
         frame, classes, notes, outside = state.density(
             key, level, metric, per, scheme, k, sites, localities, agency
         )

@@ -65,7 +65,7 @@ HTML_LAYERS_KEY = "export_html_layers"
 
 #: The layers the HTML map offers beside the sites, and what they show.
 HTML_LAYERS = {
-    "density": "Density of the estate (districts, sites per km²)",
+    "density": "Density of the estate (the level below the place, sites per km²)",
     "clusters": "Co-location clusters",
     "offers": "Surplus space offered",
     "matches": "Match lines (the plan)",
@@ -102,13 +102,11 @@ def _table(name: str, chosen: shell.Selection) -> pd.DataFrame:
             plan.table().reset_index(drop=True), geometry=plan.lines().geometry, crs=sites.crs
         )
     if name == "summary":
-        return state.place_summary_table(
-            (*key, "district"),
-            "district",
-            shell.selected_sites(chosen),
-            state.boundaries("district"),
-            viewer.agency,
+        level = "district"  # the place's districts (those holding it, for a smaller place)
+        localities = state.density_localities(
+            (*key, level), level, shell.place(chosen), sites, agency=shell.viewer().agency
         )
+        return state.place_summary_table((*key, level), level, sites, localities, viewer.agency)
     return access.visible_quarantine(state.quarantine(), viewer)
 
 
@@ -129,14 +127,28 @@ def table_bytes(frame: pd.DataFrame, name: str, fmt: str) -> bytes:
 
 
 def _static_place(chosen: shell.Selection) -> static.Place | None:
-    """Return the chosen place for a print map's title and extent (``None``: the whole estate)."""
-    if not chosen.level:
-        return None
+    """Return the chosen place for a print map (``None``: the whole estate).
+
+    Every area of a boundary set together (or the bundled county) is one place
+    of that level.
+    """
+    found = shell.place(chosen)
+    if found is not None or not chosen.level:
+        return found
     outline = shell.place_geometry(chosen)
     if outline is None:
         return None
+    if chosen.level == "county":
+        return static.resolve_place("Kent and Medway")
+    codes = tuple(str(c) for c in shell.added_boundaries()[chosen.level]["code"])
     return static.Place(
-        name=chosen.place_name, level=chosen.level, code=chosen.code, geometry=outline
+        name=chosen.place_name,
+        level=chosen.level,
+        codes=codes,
+        geometry=outline,
+        sublevel=chosen.level,
+        context=None,
+        source=chosen.level,
     )
 
 
@@ -168,6 +180,7 @@ def image_bytes(
         paper=paper,
         landscape=landscape,
         viewer=agency,
+        store=state.store(),
     )
 
 
@@ -272,7 +285,7 @@ def html_map(
     )
     group, _ = map_page.build_layers(sites, choice, key)
     try:
-        bounds = state.boundaries("district")
+        bounds = state.basemap(shell.viewer().agency)
     except AssetmapError:
         bounds = None
     m = interactive.base_map(bounds, extent=sites if len(sites) else None)

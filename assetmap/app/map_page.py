@@ -25,6 +25,7 @@ import geopandas as gpd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from assetmap import national
 from assetmap.app import shell, state
 from assetmap.density import METRIC_LABELS, METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
@@ -32,7 +33,16 @@ from assetmap.maps import interactive, safe_html
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.maps.style import MAP_CSS
 
-__all__ = ["LayerChoice", "add_choropleth", "build_layers", "clicked_site_id", "render", "show_map"]
+__all__ = [
+    "LayerChoice",
+    "add_choropleth",
+    "build_layers",
+    "clicked_site_id",
+    "density_level",
+    "density_level_labels",
+    "render",
+    "show_map",
+]
 
 MAP_KEY = "estate_map"
 MAP_HEIGHT = 640
@@ -48,6 +58,7 @@ DENSITY_LEVEL_KEY = "map_density_level"
 DENSITY_METRIC_KEY = "map_density_metric"
 DENSITY_SCHEME_KEY = "map_density_scheme"
 CLUSTER_DISTANCE_KEY = "map_cluster_distance"
+APPROXIMATE_KEY = "map_include_approximate"
 
 #: How each ``per`` reads after a metric.
 PER_LABELS = {"km2": "per km²", "total": "in total", "residents": "per 1,000 residents"}
@@ -56,7 +67,8 @@ SCHEME_LABELS = {
     "natural_breaks": "Natural breaks (Jenks)",
     "equal_interval": "Equal intervals",
 }
-DENSITY_LEVELS = {"district": "District", "lsoa": "LSOA", "nhs_area": "NHS area"}
+#: The levels a density layer may be drawn at ("" is the place's own sublevel).
+DENSITY_LEVELS = {"": "The level below the place", **national.LEVEL_LABELS}
 
 if set(METRIC_LABELS) != set(METRICS) or set(PER_LABELS) != set(PER):  # pragma: no cover
     raise RuntimeError("map_page's labels must name exactly density.METRICS and density.PER")
@@ -73,12 +85,13 @@ class LayerChoice:
     clusters: bool = False
     offers: bool = False
     matches: bool = False
-    density_level: str = "district"
+    density_level: str = ""
     metric: str = "sites"
     per: str = "km2"
     scheme: str = "quantiles"
     k: int = 5
     distance: float = 400.0
+    include_approximate: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -97,6 +110,37 @@ def clicked_site_id(result: dict[str, Any] | None) -> str | None:
     return None if site_id is None or site_id == "" else str(site_id)
 
 
+def density_level_labels() -> dict[str, str]:
+    """Return the levels a density may be drawn at, with their labels.
+
+    The place's own sublevel first, then the national levels and the boundary
+    sets kept in the store.
+    """
+    labels = dict(DENSITY_LEVELS)
+    below = density_level("")
+    if below:
+        labels[""] = f"The level below the place ({shell.level_label(below)})"
+    labels.update({level: shell.level_label(level) for level in shell.added_boundaries()})
+    return labels
+
+
+def density_level(level: str, chosen: shell.Selection | None = None) -> str:
+    """Return the level a density is drawn at: ``level``, or the place's sublevel for ``""``.
+
+    For the whole estate (or every locality of a level), the sublevel of the store's
+    home place; districts when there is none.
+    """
+    if level:
+        return level
+    try:
+        place = shell.place(chosen) or state.home_place(shell.viewer().agency)
+    except AssetmapError:
+        place = None
+    if place is None:
+        return "district"
+    return place.sublevel or place.level
+
+
 def _layer_controls() -> LayerChoice:
     with st.sidebar:
         st.header("Layers")
@@ -110,7 +154,7 @@ def _layer_controls() -> LayerChoice:
         if choice.density:
             with st.expander("Density settings"):
                 choice.density_level = shell.pick(
-                    "Localities", DENSITY_LEVELS, key=DENSITY_LEVEL_KEY
+                    "Localities", density_level_labels(), key=DENSITY_LEVEL_KEY
                 )
                 choice.metric = shell.pick("Measure", METRIC_LABELS, key=DENSITY_METRIC_KEY)
                 choice.scheme = shell.pick("Classes", SCHEME_LABELS, key=DENSITY_SCHEME_KEY)
@@ -125,6 +169,13 @@ def _layer_controls() -> LayerChoice:
                     key=CLUSTER_DISTANCE_KEY,
                 )
             )
+        if choice.clusters or choice.matches:
+            choice.include_approximate = st.checkbox(
+                state.APPROXIMATE_BOX,
+                value=False,
+                key=APPROXIMATE_KEY,
+                help=state.APPROXIMATE_HELP,
+            )
     return choice
 
 
@@ -136,11 +187,14 @@ def _density_layer(
     agency: str | None,
 ) -> None:
     """Add the density choropleth of ``shown`` to ``group``; its notes go to ``choice``."""
+    level = density_level(choice.density_level)
     try:
-        localities = state.boundaries(choice.density_level)
+        localities = state.density_localities(
+            key, level, shell.place(), shown, agency=shell.viewer().agency
+        )
         frame, classes, notes, outside = state.density(
             key,
-            choice.density_level,
+            level,
             choice.metric,
             choice.per,
             choice.scheme,
@@ -157,7 +211,7 @@ def _density_layer(
     choice.notes.extend(notes)
     if outside:
         choice.notes.append(
-            f"{outside:,} sites lie outside every {DENSITY_LEVELS[choice.density_level]} "
+            f"{outside:,} sites lie outside every {shell.level_label(level)} "
             "and are not in the density layer."
         )
 
@@ -179,14 +233,27 @@ def build_layers(
     if choice.density:
         _density_layer(group, shown, choice, key, agency)
     if choice.clusters:
-        result = state.colocation(key, choice.distance, shown, agency)
+        result = state.colocation(
+            key,
+            choice.distance,
+            shown,
+            agency,
+            include_approximate=choice.include_approximate,
+        )
         if not result.empty:
             interactive.clusters_layer(result.clusters).add_to(group)
         choice.notes.append(result.message)
     if choice.matches:
         try:
             requests = shell.place_requests()
-            _, plan = state.plan(key, False, requests, shown, agency)
+            _, plan = state.plan(
+                key,
+                False,
+                requests,
+                shown,
+                agency,
+                include_approximate=choice.include_approximate,
+            )
             if not plan.empty:
                 interactive.lines_layer(plan.lines()).add_to(group)
             interactive.requests_layer(requests).add_to(group)
@@ -299,7 +366,7 @@ def render() -> None:
     choice = _layer_controls()
 
     try:
-        bounds = state.boundaries("district")
+        bounds = state.basemap(shell.viewer().agency)
     except AssetmapError as exc:
         bounds = None
         st.caption(f"Boundaries are not drawn: {md(exc)}")

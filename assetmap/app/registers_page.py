@@ -9,7 +9,8 @@ only for the viewer's own agency's sources: another agency's counts include
 its restricted sites), and the viewer's own sources can be removed.
 
 A signed-in officer imports only as their own agency (the agency box shows it
-and cannot be changed); the local single user may import as any agency.
+and cannot be changed); the local single user may import as any agency, and is
+asked for it when the register names none in its rows.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
 from assetmap.files import system_error_message
 from assetmap.maps.safe_html import markdown_text as md
+from assetmap.registers.fields import is_no_agency
 from assetmap.registers.importer import import_register, prepare_register, remove_register
 from assetmap.registers.profiles import load_profile
 from assetmap.registers.report import ImportReport
@@ -37,6 +39,7 @@ UPLOAD_KEY = "register_upload"
 PROFILE_KEY = "register_profile"
 KIND_KEY = "register_kind"
 AGENCY_KEY = "register_agency"
+ASK_AGENCY_KEY = "register_agency_asked"
 SECTOR_KEY = "register_sector"
 LAYER_KEY = "register_layer"
 REPORT_KEY = "register_last_report"
@@ -141,6 +144,48 @@ def _show_report(report: ImportReport) -> None:
     )
 
 
+def _ask_agency(name: str) -> None:
+    """Ask whose register it is, when its rows name no agency: every row is given it."""
+    st.warning(
+        f"{md(name)} names no agency in its rows. Whose register is it? Every row will be "
+        "labelled with the agency you give here (or in the Agency box under Options)."
+    )
+    st.text_input(
+        "Agency of this register",
+        key=ASK_AGENCY_KEY,
+        placeholder="Trafford Council",
+        on_change=_take_asked_agency,
+    )
+
+
+def _take_asked_agency() -> None:
+    """Put the agency given when asked into the agency box, which keeps it for the import."""
+    st.session_state[AGENCY_KEY] = st.session_state.get(ASK_AGENCY_KEY, "")
+
+
+def _agency_box(viewer: Viewer) -> str:
+    """Draw the agency box and return the agency given for every row ("" for none).
+
+    A signed-in user's is their own, shown and not to be changed; the local user's
+    is what they type here, or gave when asked (:func:`_ask_agency` fills this box).
+    """
+    if viewer.signed_in:
+        agency = viewer.agency or ""
+        st.text_input(
+            "Agency (for every row)",
+            value=agency,
+            disabled=True,
+            help="You are signed in, so every row you import is your agency's.",
+        )
+        return agency
+    agency = st.text_input(
+        "Agency (for every row)",
+        key=AGENCY_KEY,
+        help="Wins over the register's own column.",
+    )
+    return agency
+
+
 def _upload_section() -> None:
     st.subheader("Load a register")
     if message := st.session_state.pop(IMPORTED_KEY, None):
@@ -153,20 +198,7 @@ def _upload_section() -> None:
     with st.expander("Options: what the file is, and a column profile"):
         kind = shell.pick("Kind", _KINDS, key=KIND_KEY)
         viewer = shell.viewer()
-        if viewer.signed_in:
-            agency = viewer.agency or ""
-            st.text_input(
-                "Agency (for every row)",
-                value=agency,
-                disabled=True,
-                help="You are signed in, so every row you import is your agency's.",
-            )
-        else:
-            agency = st.text_input(
-                "Agency (for every row)",
-                key=AGENCY_KEY,
-                help="Wins over the register's own column.",
-            )
+        agency = _agency_box(viewer)
         sector = shell.pick("Sector (for every row)", _SECTORS, key=SECTOR_KEY)
         layer = st.text_input("Layer or sheet (GeoPackage, workbook)", key=LAYER_KEY)
         profile_file = st.file_uploader(
@@ -184,7 +216,10 @@ def _upload_section() -> None:
             digest, data, upload.name, kind, agency, sector, layer, profile
         )
     except AssetmapError as exc:
-        st.error(f"{md(upload.name)} cannot be imported: {md(exc)}")
+        if is_no_agency(exc) and not viewer.signed_in:
+            _ask_agency(upload.name)
+        else:
+            st.error(f"{md(upload.name)} cannot be imported: {md(exc)}")
         return
     st.markdown(
         f"**{md(upload.name)}**: {report['format']}, {_rows(report['rows_read'])}, read as "

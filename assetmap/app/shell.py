@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -36,6 +35,9 @@ from assetmap.app.sidebar import (
     AGENCY_FILTER_KEY as AGENCY_FILTER_KEY,
 )
 from assetmap.app.sidebar import (
+    BOUNDARY_NAME_KEY as BOUNDARY_NAME_KEY,
+)
+from assetmap.app.sidebar import (
     BOUNDARY_SUFFIXES as BOUNDARY_SUFFIXES,
 )
 from assetmap.app.sidebar import (
@@ -48,6 +50,9 @@ from assetmap.app.sidebar import (
     LEVEL_LABELS as LEVEL_LABELS,
 )
 from assetmap.app.sidebar import (
+    LSOA_SEARCH_KEY as LSOA_SEARCH_KEY,
+)
+from assetmap.app.sidebar import (
     PLACE_KEY as PLACE_KEY,
 )
 from assetmap.app.sidebar import (
@@ -55,6 +60,12 @@ from assetmap.app.sidebar import (
 )
 from assetmap.app.sidebar import (
     POSTCODE_NOTE_KEY as POSTCODE_NOTE_KEY,
+)
+from assetmap.app.sidebar import (
+    SAVE_CODES_KEY as SAVE_CODES_KEY,
+)
+from assetmap.app.sidebar import (
+    SAVE_NAME_KEY as SAVE_NAME_KEY,
 )
 from assetmap.app.sidebar import (
     SECTOR_FILTER_KEY as SECTOR_FILTER_KEY,
@@ -75,7 +86,13 @@ from assetmap.app.sidebar import (
     attribution as attribution,
 )
 from assetmap.app.sidebar import (
+    level_label as level_label,
+)
+from assetmap.app.sidebar import (
     level_localities as level_localities,
+)
+from assetmap.app.sidebar import (
+    postcode_hint as postcode_hint,
 )
 from assetmap.app.sidebar import (
     selection as selection,
@@ -83,6 +100,7 @@ from assetmap.app.sidebar import (
 from assetmap.app.sidebar import (
     sidebar as sidebar,
 )
+from assetmap.places import Place
 from assetmap.selection import Selection, filter_sites, place_outline
 
 __all__ = [
@@ -94,6 +112,7 @@ __all__ = [
     "download_csv",
     "filter_sites",
     "pick",
+    "place",
     "place_geometry",
     "place_requests",
     "ranked_bars",
@@ -156,9 +175,8 @@ def cache_key(chosen: Selection | None = None) -> tuple:
     from) and the viewer's agency.
     """
     chosen = chosen or selection()
-    added = added_boundaries().get(chosen.level)
-    version = () if added is None else (len(added), tuple(np.round(added.total_bounds, 1)))
-    return (state.store_signature(), chosen.key(), version, viewer().key)
+    # the store's signature covers the boundary sets and saved places it keeps
+    return (state.store_signature(), chosen.key(), viewer().key)
 
 
 def ranked_bars(frame: pd.DataFrame, *, label: str, value: str, bar_px: int = 26) -> None:
@@ -173,12 +191,32 @@ def ranked_bars(frame: pd.DataFrame, *, label: str, value: str, bar_px: int = 26
     )
 
 
+def place(chosen: Selection | None = None) -> Place | None:
+    """Return the chosen place (:class:`assetmap.places.Place`), or ``None`` for no one place.
+
+    ``None`` for the whole estate and for every locality of a national level.
+    """
+    chosen = chosen or selection()
+    if not chosen.level or not chosen.code:
+        return None
+    return state.place(chosen.level, chosen.code)
+
+
 def place_geometry(chosen: Selection | None = None):
-    """Return the chosen place's outline (EPSG:27700), or ``None`` for the whole estate."""
+    """Return the chosen place's outline (EPSG:27700), or ``None`` for the whole estate.
+
+    Every locality of a boundary set (or the bundled county) is their outline; every
+    locality of a national level is the whole estate.
+    """
     chosen = chosen or selection()
     if not chosen.level:
         return None
+    if chosen.code:
+        found = place(chosen)
+        return None if found is None else found.geometry
     added = added_boundaries().get(chosen.level)
-    if added is None:
-        return state.place_outline(chosen.level, chosen.code)
-    return place_outline(added, chosen.code)
+    if added is not None:
+        return place_outline(added, "")
+    if chosen.level == "county":
+        return state.place_outline("county", "")
+    return None

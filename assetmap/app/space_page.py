@@ -24,7 +24,7 @@ from assetmap.maps.safe_html import markdown_text as md
 from assetmap.matching import DEFAULT_MAX_DISTANCE_M, find_candidates
 from assetmap.schema import CRS_BNG, SECTORS, USE_CLASSES, empty_requests
 
-__all__ = ["CANDIDATE_COLUMNS", "new_request", "render"]
+__all__ = ["CANDIDATE_COLUMNS", "default_postcode", "new_request", "render"]
 
 SQFT_KEY = "space_sqft"
 USE_KEY = "space_use"
@@ -38,6 +38,7 @@ SECTOR_KEY = "space_sector"
 REQUEST_KEY = "space_asked"
 SPLIT_KEY = "space_allow_split"
 PLAN_KEY = "space_run_plan"
+APPROXIMATE_KEY = "space_include_approximate"
 
 #: The candidate columns shown to people, and their headings.
 CANDIDATE_COLUMNS = {
@@ -89,6 +90,23 @@ def new_request(
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy([point[0]], [point[1]]), crs=CRS_BNG)
 
 
+def default_postcode() -> str:
+    """Return the request form's first postcode: one of the place, never a fixed one.
+
+    The postcode of the place's first space request (in the order of the
+    register), else the commonest postcode of the sites in the store's home place
+    (:func:`assetmap.app.sidebar.postcode_hint`).
+    """
+    try:
+        requests = shell.place_requests()
+    except AssetmapError:
+        requests = empty_requests()
+    codes = requests.sort_values(["source_file", "source_row"])["postcode"]
+    codes = codes.astype("object").fillna("").astype(str).str.strip()
+    codes = codes[codes != ""]
+    return str(codes.iloc[0]).upper() if len(codes) else shell.postcode_hint()
+
+
 def _request_form() -> gpd.GeoDataFrame | None:
     with st.form("space_request"):
         st.subheader("Ask for space")
@@ -97,7 +115,14 @@ def _request_form() -> gpd.GeoDataFrame | None:
             "Space needed (sq ft)", min_value=1, value=40_000, step=1_000, key=SQFT_KEY
         )
         use = right.selectbox("Use", USE_CLASSES, key=USE_KEY)
-        postcode = left.text_input("Near postcode", value="ME16 9BG", key=POSTCODE_KEY)
+        postcode = left.text_input(
+            "Near postcode",
+            value=default_postcode(),
+            key=POSTCODE_KEY,
+            placeholder="a postcode in the place",
+            help="By default the postcode of the place's first space request, else a postcode "
+            "of the estate's own place.",
+        )
         km = right.number_input(
             "Maximum distance (km)",
             min_value=0.1,
@@ -156,7 +181,7 @@ def _offers_map(request: gpd.GeoDataFrame, match, key: str) -> None:
     frames = [request[["geometry"]], offered[["geometry"]]]
     extent = gpd.GeoDataFrame(pd.concat(frames), crs=CRS_BNG)
     try:
-        bounds = state.boundaries("district")
+        bounds = state.basemap(shell.viewer().agency)
     except AssetmapError:
         bounds = None
     base = interactive.base_map(bounds, extent=extent, legend=True)
@@ -164,9 +189,13 @@ def _offers_map(request: gpd.GeoDataFrame, match, key: str) -> None:
     show_map(base, None, key=key, height=460)
 
 
-def _candidates_section(request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> None:
+def _candidates_section(
+    request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, approximate: bool
+) -> None:
     try:
-        match = find_candidates(request, sites, viewer_agency=shell.viewer().agency)
+        match = find_candidates(
+            request, sites, viewer_agency=shell.viewer().agency, include_approximate=approximate
+        )
     except AssetmapError as exc:
         st.error(f"The request could not be matched: {md(exc)}")
         return
@@ -189,7 +218,7 @@ def _candidates_section(request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame) -> N
     _offers_map(request, match, key="space_offers_map")
 
 
-def _plan_section(sites: gpd.GeoDataFrame) -> None:
+def _plan_section(sites: gpd.GeoDataFrame, *, approximate: bool) -> None:
     st.subheader("The optimal plan for the place")
     chosen = shell.selection()
     key = shell.cache_key(chosen)
@@ -206,7 +235,9 @@ def _plan_section(sites: gpd.GeoDataFrame) -> None:
     if not st.button("Run the plan", key=PLAN_KEY) and not st.session_state.get("space_plan_ran"):
         return
     st.session_state["space_plan_ran"] = True
-    _, plan = state.plan(key, split, requests, sites, shell.viewer().agency)
+    _, plan = state.plan(
+        key, split, requests, sites, shell.viewer().agency, include_approximate=approximate
+    )
     st.markdown(f"**{md(plan.message)}**")
     table = plan.table()
     st.dataframe(table, hide_index=True, width="stretch")
@@ -218,7 +249,7 @@ def _plan_section(sites: gpd.GeoDataFrame) -> None:
         interactive.lines_layer(plan.lines()).add_to(group)
         interactive.requests_layer(requests, name="Requests").add_to(group)
         try:
-            bounds = state.boundaries("district")
+            bounds = state.basemap(shell.viewer().agency)
         except AssetmapError:
             bounds = None
         base = interactive.base_map(bounds, extent=plan.lines(), legend=False)
@@ -238,10 +269,13 @@ def render() -> None:
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {md(exc)}")
         return
+    approximate = st.checkbox(
+        state.APPROXIMATE_BOX, value=False, key=APPROXIMATE_KEY, help=state.APPROXIMATE_HELP
+    )
     request = _request_form()
     if request is not None:
-        _candidates_section(request, sites)
+        _candidates_section(request, sites, approximate=approximate)
     try:
-        _plan_section(sites)
+        _plan_section(sites, approximate=approximate)
     except AssetmapError as exc:
         st.error(f"The plan could not be made: {md(exc)}")

@@ -1,4 +1,4 @@
-"""Cached state shared by the app's pages: the estate, the boundaries and the analyses.
+"""Cached state shared by the app's pages: the estate, the places, the boundaries, the analyses.
 
 The app starts on the bundled sample estate with no set-up: the first run builds
 the store from the sample registers when no store file exists yet
@@ -7,6 +7,11 @@ cached per store file, modification time and size (:func:`store_signature`), so
 an import or a removal by any page is seen on the next run; the analyses are
 cached per store state, place, filters and options, so changing a filter back
 and forth costs nothing.
+
+Places (:mod:`assetmap.places`) are any place in England and Wales, the bundled
+Kent and Medway, and the saved places and boundary sets the store keeps. The
+national boundaries are built on first use (tens of seconds, once per machine:
+:func:`ensure_national` shows the progress) and read from the cache after.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import streamlit as st
 
-from assetmap import selection
+from assetmap import access, national, places, selection
 from assetmap.colocation import ColocationResult, colocation_clusters
 from assetmap.density import (
     Classification,
@@ -31,18 +37,27 @@ from assetmap.localities import load_localities
 from assetmap.matching import AllocationPlan, MatchResult, allocate, find_candidates
 from assetmap.postcodes import lookup_postcodes
 from assetmap.sample import ensure_sample_store
-from assetmap.schema import empty_sites
+from assetmap.schema import empty_sites, in_place
 from assetmap.settings import TileSetting, configured_tiles
-from assetmap.store import default_store_path, open_store
+from assetmap.store import EstateStore, default_store_path, open_store
 
 __all__ = [
+    "basemap",
     "boundaries",
+    "boundary_sets",
     "clear",
     "colocation",
     "density",
+    "density_localities",
+    "ensure_national",
     "estate_requests",
     "estate_sites",
+    "home_place",
+    "home_postcode",
     "imports",
+    "localities",
+    "place",
+    "place_choices",
     "place_outline",
     "place_requests",
     "place_sites",
@@ -51,10 +66,16 @@ __all__ = [
     "postcode_point",
     "quarantine",
     "read_boundaries",
+    "saved_places",
+    "store",
     "store_path",
     "store_signature",
     "tiles",
 ]
+
+
+#: How far around the estate the interactive maps' district basemap reaches, in metres.
+_BASEMAP_MARGIN_M = 5_000.0
 
 
 @st.cache_resource(show_spinner="Preparing the sample estate…")
@@ -124,6 +145,221 @@ def imports() -> pd.DataFrame:
     return _load(store_signature(), "imports")
 
 
+def store() -> EstateStore:
+    """Return the estate store the app works on (built from the sample estate if missing)."""
+    return open_store(store_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _national_built() -> dict[str, bool]:
+    """Whether this server has loaded the national boundaries once (shared by sessions)."""
+    return {"ready": False}
+
+
+def _fraction(args: tuple) -> tuple[float | None, str]:
+    """Read a progress report's fraction done and its stage, whatever their order."""
+    fraction = next((float(a) for a in args if isinstance(a, (int, float))), None)
+    stage = next((a for a in args if isinstance(a, str)), "")
+    return fraction, stage
+
+
+def ensure_national() -> None:
+    """Build the national boundaries if this machine has none yet, with a progress bar.
+
+    The first use builds them into the cache folder (tens of seconds); later
+    runs, sessions and servers load them in under a second.
+    """
+    # one element in the same place on every run, so the page's later elements (the
+    # map) keep their identity when the bar is gone
+    slot = st.empty()
+    flag = _national_built()
+    if flag["ready"]:
+        return
+    bar = slot.progress(0.0, text="Preparing the national boundaries (first use only)…")
+
+    def report(*args: object) -> None:
+        fraction, stage = _fraction(args)
+        text = "Preparing the national boundaries (first use only)" + (
+            f": {stage}" if stage else "…"
+        )
+        if fraction is not None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+
+    try:
+        national.lsoa_lookup(progress=report)
+        for level in national.LEVELS:
+            national.national_level(level, progress=report)
+    finally:
+        slot.empty()
+    flag["ready"] = True
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _store_table(signature: tuple[str, int, int], what: str) -> Any:
+    store = open_store(signature[0])
+    return {"boundary_sets": store.boundary_sets, "places": store.places}[what]()
+
+
+def boundary_sets() -> gpd.GeoDataFrame:
+    """Return the boundary sets kept in the store (set_name, code, name, owner, geometry)."""
+    return _store_table(store_signature(), "boundary_sets")
+
+
+def saved_places() -> pd.DataFrame:
+    """Return the places saved in the store (name, level, codes, owner)."""
+    return _store_table(store_signature(), "places")
+
+
+def _seen(agency: str | None) -> gpd.GeoDataFrame:
+    """Return the store's sites a viewer of ``agency`` may see (others' restricted withheld).
+
+    Where the estate is (its home place, postcode and basemap) is worked out from these
+    alone: another agency's restricted site must not move the place the app opens on,
+    the postcode it suggests or the map's extent.
+    """
+    return access.visible_sites(estate_sites(), agency, renumber=False)
+
+
+@st.cache_data(show_spinner="Finding the estate's place…", max_entries=16)
+def _home_place(signature: tuple[str, int, int], agency: str | None) -> places.Place | None:
+    sites = _seen(agency)
+    if sites.empty:
+        return None
+    return places.home_place(sites, store=open_store(signature[0]))
+
+
+def home_place(agency: str | None) -> places.Place | None:
+    """Return where the sites a viewer of ``agency`` may see are, or None.
+
+    See :func:`assetmap.places.home_place`; cached per store state and agency.
+    """
+    return _home_place(store_signature(), agency)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _place_choices(signature: tuple[str, int, int]) -> dict[str, list[tuple[str, str]]]:
+    return places.place_choices(store=open_store(signature[0]))
+
+
+def place_choices() -> dict[str, list[tuple[str, str]]]:
+    """Return, per level, the places a picker offers: ``[(code, name)]``."""
+    return _place_choices(store_signature())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _place(signature: tuple[str, int, int], level: str, code: str) -> places.Place:
+    kept = open_store(signature[0])
+    if level == "saved place":
+        return places.resolve_place(code, store=kept)
+    if level == "county":
+        return places.resolve_place(code or "Kent and Medway", store=kept)
+    return places.resolve_place(code, store=kept, level=level)
+
+
+def place(level: str, code: str) -> places.Place | None:
+    """Return the place chosen as a level and a code (``None`` for the whole estate).
+
+    ``level`` is a national level, ``"county"`` (the bundled Kent and Medway),
+    ``"saved place"`` (``code`` is its name) or ``"boundary set <name>"``.
+
+    Raises
+    ------
+    assetmap.errors.InvalidArgumentError
+        If the code is not a place of that level.
+    """
+    if not level or not code:
+        return None
+    return _place(store_signature(), level, code)
+
+
+# A resource, not data: the 34,753 LSOAs are shared, never copied per call (callers
+# take rows of it and never change it in place).
+@st.cache_resource(show_spinner="Loading the boundaries…", max_entries=8)
+def _localities(signature: tuple[str, int, int], level: str) -> gpd.GeoDataFrame:
+    return places.level_localities(level, store=open_store(signature[0]))
+
+
+def localities(level: str) -> gpd.GeoDataFrame:
+    """Return every locality of a level: national, bundled, or a boundary set kept in the store.
+
+    The frame is shared between runs and sessions: take rows of it, never change it.
+    """
+    return _localities(store_signature(), level)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _home_postcode(signature: tuple[str, int, int], agency: str | None) -> str:
+    home = home_place(agency)
+    sites = _seen(agency)
+    if home is None or sites.empty:
+        return ""
+    inside = sites[in_place(sites, home.geometry)]
+    codes = inside["postcode"].astype("object").fillna("").astype(str).str.strip()
+    codes = codes[codes.str.len() >= 5].str.upper()
+    return str(codes.value_counts().index[0]) if len(codes) else ""
+
+
+def home_postcode(agency: str | None) -> str:
+    """Return the commonest postcode of the sites a viewer of ``agency`` sees in its home place."""
+    return _home_postcode(store_signature(), agency)
+
+
+@st.cache_data(show_spinner="Loading the boundaries…", max_entries=16)
+def density_localities(
+    key: tuple,
+    level: str,
+    _place: places.Place | None,
+    _sites: gpd.GeoDataFrame,
+    *,
+    agency: str | None,
+) -> gpd.GeoDataFrame:
+    """Return the localities of ``level`` a density is worked out in.
+
+    Those inside the place (:func:`assetmap.places.place_localities`); for no one
+    place (the whole estate), those inside the store's home place and any other
+    that holds one of ``_sites``, so that no site is left outside every locality
+    because the estate spreads beyond its home. Cached by ``key`` (the selection's)
+    and ``level``.
+    """
+    kept = store()
+    if _place is not None:
+        return places.place_localities(_place, level, store=kept)
+    frame = localities(level)
+    keep = np.zeros(len(frame), dtype=bool)
+    home = home_place(agency)
+    if home is not None:
+        keep |= in_place(frame, home.geometry)
+    geoms = _sites.geometry.to_numpy()
+    located = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if located.size:
+        _, hit = frame.sindex.query(located, predicate="intersects")
+        keep[hit] = True
+    return frame[keep]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _basemap(signature: tuple[str, int, int], agency: str | None) -> gpd.GeoDataFrame | None:
+    sites = _seen(agency)
+    geoms = sites.geometry.to_numpy()
+    located = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    districts = localities("district")
+    if not located.size:
+        home = home_place(agency)
+        return None if home is None else districts[in_place(districts, home.geometry)]
+    x0, y0, x1, y1 = shapely.total_bounds(located)
+    around = shapely.box(x0, y0, x1, y1).buffer(_BASEMAP_MARGIN_M)
+    return districts.iloc[np.sort(districts.sindex.query(around, predicate="intersects"))]
+
+
+def basemap(agency: str | None) -> gpd.GeoDataFrame | None:
+    """Return the districts drawn under the interactive maps: those around the estate.
+
+    Around the sites a viewer of ``agency`` may see; they depend on the estate only
+    (not on the place), so a map keeps its view across reruns.
+    """
+    return _basemap(store_signature(), agency)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def boundaries(level: str = "district") -> gpd.GeoDataFrame:
     """Return a bundled boundary level (EPSG:27700) for the basemap.
@@ -177,16 +413,36 @@ def place_requests(key: tuple, _outline) -> gpd.GeoDataFrame:
     return selection.select_requests(estate_requests(), _outline)
 
 
+#: The checkbox that lets sites placed only at the centre of their postcode area take
+#: part in co-location and matching (off by default), and what it means.
+APPROXIMATE_BOX = "Include sites placed only approximately"
+APPROXIMATE_HELP = (
+    "Sites whose register gives only part of the postcode (a postcode district such as "
+    "M41, or a sector such as M41 7) are placed at the centre of that area, which may be "
+    "kilometres from the site. They are left out unless this is ticked."
+)
+
+
 @st.cache_data(show_spinner="Finding co-location clusters…", max_entries=16)
 def colocation(
-    key: tuple, distance: float, _sites: gpd.GeoDataFrame, agency: str | None = None
+    key: tuple,
+    distance: float,
+    _sites: gpd.GeoDataFrame,
+    agency: str | None = None,
+    include_approximate: bool = False,
 ) -> ColocationResult:
     """Return the co-location clusters of the selected sites.
 
-    Cached by ``key`` and ``distance``; ``agency`` is the viewer's, whose restricted
-    sites may take part.
+    Cached by ``key``, ``distance`` and ``include_approximate`` (sites placed only at
+    the centre of their postcode area take part); ``agency`` is the viewer's, whose
+    restricted sites may take part.
     """
-    return colocation_clusters(_sites, distance=distance, viewer_agency=agency)
+    return colocation_clusters(
+        _sites,
+        distance=distance,
+        viewer_agency=agency,
+        include_approximate=include_approximate,
+    )
 
 
 @st.cache_data(show_spinner="Working out the density…", max_entries=32)
@@ -235,12 +491,17 @@ def plan(
     _requests: gpd.GeoDataFrame,
     _sites: gpd.GeoDataFrame,
     agency: str | None = None,
+    include_approximate: bool = False,
 ) -> tuple[MatchResult, AllocationPlan]:
     """Return the candidates and the optimal allocation plan for the place's requests.
 
-    ``agency`` is the viewer's, whose restricted requests and offers may take part.
+    ``agency`` is the viewer's, whose restricted requests and offers may take part;
+    ``include_approximate``: offers and requests placed only at the centre of their
+    postcode area take part.
     """
-    match = find_candidates(_requests, _sites, viewer_agency=agency)
+    match = find_candidates(
+        _requests, _sites, viewer_agency=agency, include_approximate=include_approximate
+    )
     return match, allocate(match, allow_split=allow_split)
 
 

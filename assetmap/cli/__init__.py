@@ -15,8 +15,8 @@ store's audit log (:mod:`assetmap.audit`).
 One module per group of commands adds its commands to :func:`build_parser`:
 :mod:`~assetmap.cli.registers` (import, summary, remove, sample),
 :mod:`~assetmap.cli.analyses` (density, colocate, match) and
-:mod:`~assetmap.cli.print_maps` (export-map, export-pack); :mod:`~assetmap.cli.common`
-holds what they share.
+:mod:`~assetmap.cli.print_maps` (export-map, export-pack) and :mod:`~assetmap.cli.places`
+(boundaries, places); :mod:`~assetmap.cli.common` holds what they share.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sys
 
 from ..errors import AssetmapError
 from ..files import system_error_message
-from . import analyses, print_maps, registers
+from . import analyses, places, print_maps, registers
 
 __all__ = ["build_parser", "main"]
 
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="assetmap: one map of the whole public estate of a place.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (registers, analyses, print_maps):
+    for group in (registers, analyses, print_maps, places):
         group.add_commands(sub)
     return parser
 

@@ -9,13 +9,27 @@ for people and, with ``--out``, writes it and records the file in the audit log.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._validate import check_positive, raise_if_any
-from .common import STORE_HELP, audit, print_notes, store_and_out, viewer
+from .common import (
+    LEVEL_HELP,
+    PLACE_HELP,
+    STORE_HELP,
+    audit,
+    level_option,
+    national_ready,
+    per_locality,
+    place_option,
+    print_notes,
+    store_and_out,
+    viewer,
+)
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     import pandas as pd
 
 __all__ = ["add_commands"]
@@ -26,20 +40,21 @@ __all__ = ["add_commands"]
 # --------------------------------------------------------------------------------------
 
 
-def _density_options(args: argparse.Namespace, problems: list[str]) -> list[float] | None:
-    """Check the options of ``density`` other than the store and --out; return the --bins.
+def _density_options(
+    args: argparse.Namespace, store: Any, problems: list[str]
+) -> tuple[list[float] | None, str | None]:
+    """Check the options of ``density`` other than the store and --out; return --bins, --level.
 
     Each problem is added to ``problems``, in the order of the options.
     """
     from ..density import classify, metric_column
     from ..errors import InvalidArgumentError
-    from ..localities import LEVELS
 
-    if args.boundaries is None and args.level not in LEVELS:
-        problems.append(
-            f"--level {args.level!r} is not a bundled level; expected one of: "
-            f"{', '.join(LEVELS)}, or --boundaries FILE with the polygons of {args.level}"
-        )
+    level = None
+    if args.boundaries is None:
+        found: list[str] = []
+        level = level_option(args, store, found)
+        problems += [f"{p}, or --boundaries FILE with the polygons of {args.level}" for p in found]
     if args.per == "residents" and args.population is None:
         problems.append(
             "--per residents needs --population FILE; expected an ONS population estimates CSV"
@@ -62,7 +77,7 @@ def _density_options(args: argparse.Namespace, problems: list[str]) -> list[floa
             check()
         except InvalidArgumentError as exc:
             problems.append(str(exc))
-    return bins
+    return bins, level
 
 
 def _figure(value: float) -> str:
@@ -73,16 +88,24 @@ def _figure(value: float) -> str:
 
 
 def _print_density(
-    args: argparse.Namespace, sites: pd.DataFrame, result: Any, frame: pd.DataFrame, classes: Any
+    args: argparse.Namespace,
+    sites: pd.DataFrame,
+    result: Any,
+    frame: pd.DataFrame,
+    classes: Any,
+    where: tuple[str, str],
 ) -> None:
-    """Print the density table's summary, its classes and its ten highest localities."""
+    """Print the density table's summary, its classes and its ten highest localities.
+
+    ``where`` is the level's name and where its localities come from.
+    """
     from ..density import metric_column
 
     column = metric_column(args.metric, args.per)
     unit = {"km2": " per km²", "residents": " per 1,000 residents", "total": ""}[args.per]
-    source = args.boundaries or "the bundled Kent and Medway set"
+    level, source = where
     assigned = len(sites) - result.n_outside
-    print(f"{args.metric}{unit} by {args.level}: {len(frame):,} localities from {source}")
+    print(f"{args.metric}{unit} by {level}: {len(frame):,} localities {source}")
     print(
         f"  {len(sites):,} sites: {assigned:,} in a locality ({result.n_on_boundary:,} on a "
         f"boundary, each counted once), {result.n_outside:,} outside every locality"
@@ -100,6 +123,35 @@ def _print_density(
         print(f"    {row.code:<10} {str(row.name)[:32]:<32} {shown:>16}  sites {row.sites:,}")
 
 
+def _density_localities(
+    args: argparse.Namespace, sites: gpd.GeoDataFrame, store: Any, place: Any, level: str | None
+) -> tuple[Any, tuple[str, str]]:
+    """Return the localities to count in, and (the level's name, where they come from).
+
+    With ``--boundaries``, the file's localities (those inside ``--place``, when given);
+    else the localities of ``--level`` (default: the level below) in ``--place``, or in
+    the place that holds most of the sites.
+    """
+    from ..places import SET_PREFIX, home_place, place_localities
+
+    kept = store if store.exists() else None
+    if args.boundaries is not None:
+        if place is None:
+            return args.boundaries, (args.level or "locality", f"from {args.boundaries}")
+        from ..io.boundaries import read_boundary_file
+
+        frame, notes = read_boundary_file(args.boundaries)
+        print_notes(notes)
+        inside = place_localities(place, frame)
+        return inside, (args.level or "locality", f"from {args.boundaries} in {place.name}")
+    if place is None:
+        national_ready()
+        place = home_place(sites, store=kept)
+    level = level or place.sublevel or place.level
+    name = level.removeprefix(SET_PREFIX)
+    return place_localities(place, level, store=kept), (name, f"in {place.name}")
+
+
 def _cmd_density(args: argparse.Namespace) -> int:
     from .. import access
     from ..density import density_by_locality
@@ -108,21 +160,21 @@ def _cmd_density(args: argparse.Namespace) -> int:
 
     problems: list[str] = []
     store, out = store_and_out(args, problems)
-    bins = _density_options(args, problems)
+    bins, level = _density_options(args, store, problems)
+    place = place_option(args, store, problems)
     raise_if_any(problems)
 
     population = read_population(args.population) if args.population else None
     sites = access.visible_sites(store.sites(), viewer())
-    result = density_by_locality(
-        sites, args.boundaries or args.level, population=population, viewer=viewer()
-    )
+    localities, where = _density_localities(args, sites, store, place, level)
+    result = density_by_locality(sites, localities, population=population, viewer=viewer())
     frame, classes = result.choropleth(
         args.metric, per=args.per, scheme=args.scheme, k=args.k, bins=bins
     )
-    _print_density(args, sites, result, frame, classes)
+    _print_density(args, sites, result, frame, classes, where)
     if out is not None:
         table = frame if out.suffix.lower() == ".gpkg" else frame.drop(columns="geometry")
-        layer = f"density_{args.level}"
+        layer = "density_" + re.sub(r"\W+", "_", where[0]).strip("_")
         write_table(table, out, layer=layer)
         audit(args.store, "export", str(out), file=out, counts={"rows": len(table)})
         print(f"Wrote {out}" + (f" (layer {layer})" if out.suffix.lower() == ".gpkg" else ""))
@@ -154,6 +206,27 @@ def _print_clusters(result: Any) -> None:
         )
 
 
+def _in_the_place(frame: gpd.GeoDataFrame, place: Any, what: str) -> gpd.GeoDataFrame:
+    """Return the rows of ``frame`` in ``place`` (all rows when ``None``), saying how many."""
+    from ..schema import in_place
+
+    if place is None:
+        return frame
+    inside = frame[in_place(frame, place.geometry)].reset_index(drop=True)
+    print(f"{len(inside):,} {what} in {place.name} ({len(frame) - len(inside):,} elsewhere)")
+    return inside
+
+
+def _localities(place: Any, level: str, store: Any) -> gpd.GeoDataFrame:
+    """Return the localities of ``level`` in ``place`` (every one of them when ``None``)."""
+    from ..places import level_localities, place_localities
+
+    kept = store if store.exists() else None
+    if place is None:
+        return level_localities(level, store=kept)
+    return place_localities(place, level, store=kept)
+
+
 def _cmd_colocate(args: argparse.Namespace) -> int:
     from ..access import visible_sites
     from ..colocation import colocation_clusters
@@ -166,12 +239,21 @@ def _cmd_colocate(args: argparse.Namespace) -> int:
         guard_output(members, store=store.path, name="--out (members)", problems=problems)
     if p := check_positive("--distance", args.distance):
         problems.append(p)
+    place, level = place_option(args, store, problems), level_option(args, store, problems)
     raise_if_any(problems)
 
     # withheld first, so that no row label counts what was withheld (assetmap.access)
-    sites = visible_sites(store.sites(), viewer())
-    result = colocation_clusters(sites, distance=args.distance, viewer_agency=viewer().agency)
+    sites = _in_the_place(visible_sites(store.sites(), viewer()), place, "sites")
+    result = colocation_clusters(
+        sites,
+        distance=args.distance,
+        viewer_agency=viewer().agency,
+        include_approximate=args.include_approximate,
+    )
     _print_clusters(result)
+    if level is not None:
+        hubs = sites[sites["site_id"].isin(result.clusters["hub_site_id"])]
+        print(per_locality(hubs, _localities(place, level, store), "cluster hubs", level))
     if out is not None:
         written = result.to_gpkg(out) if out.suffix.lower() == ".gpkg" else result.to_csv(out)
         written = written if isinstance(written, list) else [written]
@@ -226,6 +308,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
         problems.append(f"--requests {args.requests!r} is not a file; expected a requests register")
     if p := check_positive("--time-limit", args.time_limit, "a positive number of seconds"):
         problems.append(p)
+    place, level = place_option(args, store, problems), level_option(args, store, problems)
     raise_if_any(problems)
     if args.requests is not None:
         from ..registers.importer import prepare_register
@@ -238,11 +321,19 @@ def _cmd_match(args: argparse.Namespace) -> int:
         source = f"the store {store.path}"
 
     # withheld first, so that no row label counts what was withheld (assetmap.access)
-    requests = visible_requests(requests, viewer())
-    sites = visible_sites(store.sites(), viewer())
-    match = find_candidates(requests, sites, viewer_agency=viewer().agency)
+    requests = _in_the_place(visible_requests(requests, viewer()), place, "requests")
+    sites = _in_the_place(visible_sites(store.sites(), viewer()), place, "sites")
+    match = find_candidates(
+        requests,
+        sites,
+        viewer_agency=viewer().agency,
+        include_approximate=args.include_approximate,
+    )
     plan = allocate(match, allow_split=args.allow_split, time_limit=args.time_limit)
     _print_match(source, match, plan, allow_split=args.allow_split)
+    if level is not None:
+        located = requests[requests.geometry.notna() & ~requests.geometry.is_empty]
+        print(per_locality(located, _localities(place, level, store), "requests", level))
     if out is not None:
         written = plan.to_gpkg(out) if out.suffix.lower() == ".gpkg" else plan.to_csv(out)
         audit(
@@ -266,11 +357,10 @@ def _add_density(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "density",
         help="sites, floor area, surplus or running cost per locality, classed for a map",
     )
+    p.add_argument("--place", metavar="NAME", help=PLACE_HELP + " (default: where most sites are)")
     p.add_argument(
         "--level",
-        default="district",
-        help="bundled level: district (default), lsoa, nhs_area or county; with --boundaries, "
-        "the name of the file's level (ward, parish...)",
+        help=LEVEL_HELP + "; with --boundaries, the name of the file's level (ward, parish...)",
     )
     p.add_argument(
         "--boundaries", metavar="FILE", help="a boundary file (GeoJSON, GeoPackage, Shapefile)"
@@ -301,6 +391,26 @@ def _add_density(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(func=_cmd_density)
 
 
+def _add_place_options(p: argparse.ArgumentParser, place: str, level: str) -> None:
+    """Add ``--place`` and ``--level`` to a command that works on a place."""
+    p.add_argument("--place", metavar="NAME", help=f"{place} (default: every site): {PLACE_HELP}")
+    p.add_argument(
+        "--level",
+        help=f"{level} locality of this level: country, icb, nhs_area, district, lsoa, county or "
+        "a boundary set added with `boundaries add`",
+    )
+
+
+def _add_include_approximate(p: argparse.ArgumentParser) -> None:
+    """Add ``--include-approximate``: sites placed at a postcode area's centre take part."""
+    p.add_argument(
+        "--include-approximate",
+        action="store_true",
+        help="include sites (and requests) placed only approximately, at the centre of their "
+        "postcode district or sector (left out by default)",
+    )
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``density``, ``colocate`` and ``match`` to the parser's commands."""
     _add_density(sub)
@@ -315,12 +425,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="METRES",
         help="walking distance in metres (default 400)",
     )
+    _add_place_options(p, "clusters of the sites in this place", "count cluster hubs per")
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument(
         "--out",
         metavar="FILE",
         help="write the clusters: .csv (members beside it) or .gpkg (hulls and members)",
     )
+    _add_include_approximate(p)
     p.set_defaults(func=_cmd_colocate)
 
     p = sub.add_parser("match", help="match space requests to surplus space: candidates and plan")
@@ -329,6 +441,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="FILE",
         help="a requests register to use instead of the store's requests (not stored)",
     )
+    _add_place_options(p, "match the requests and offers in this place", "count requests per")
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument(
         "--out", metavar="FILE", help="write the plan: .csv (table) or .gpkg (lines and points)"
@@ -343,4 +456,5 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="SECONDS",
         help="solver time limit (default 60); the gap is reported if it stops the solver",
     )
+    _add_include_approximate(p)
     p.set_defaults(func=_cmd_match)

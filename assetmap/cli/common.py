@@ -16,13 +16,40 @@ from typing import TYPE_CHECKING, Any
 from ..settings import DEFAULT_STORE, STORE_ENV
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from ..access import Viewer
+    from ..places import Place
     from ..store.geopackage import GeoPackageStore
 
-__all__ = ["STORE_HELP", "audit", "print_notes", "progress_bar", "store_and_out", "viewer"]
+__all__ = [
+    "LEVEL_HELP",
+    "PLACE_HELP",
+    "STORE_HELP",
+    "audit",
+    "level_option",
+    "national_ready",
+    "per_locality",
+    "place_option",
+    "print_notes",
+    "progress_bar",
+    "store_and_out",
+    "viewer",
+]
 
 #: The help of every command's ``--store`` option.
 STORE_HELP = f"the estate store (default: ${STORE_ENV} or ./{DEFAULT_STORE})"
+#: The help of every command's ``--place`` option.
+PLACE_HELP = (
+    "a district ('Trafford'), ICB, sub-ICB location or health board, country or LSOA, by "
+    "name or ONS code; 'Kent and Medway'; a postcode (its district); a place saved with "
+    "`places save`, or an area of a boundary set added with `boundaries add`"
+)
+#: The help of the ``--level`` option of the commands that count per locality.
+LEVEL_HELP = (
+    "the localities: country, icb, nhs_area, district, lsoa, county (Kent and Medway) or "
+    "a boundary set added with `boundaries add` (default: the level below the place)"
+)
 
 
 def viewer() -> Viewer:
@@ -108,3 +135,65 @@ def store_and_out(
         else:
             guard_output(out, store=store.path, name="--out", problems=problems)
     return store, out
+
+
+def national_ready() -> None:
+    """Build the national boundaries now, with a progress bar, if this is their first use."""
+    from .. import national
+
+    update, bar = progress_bar("national boundaries (first use)")
+    try:
+        national.lsoa_lookup(progress=update)
+    finally:
+        bar.close()
+
+
+def place_option(
+    args: argparse.Namespace, store: GeoPackageStore, problems: list[str]
+) -> Place | None:
+    """Return the place ``--place`` names (``None`` when not given); a problem if none is found."""
+    from ..errors import InvalidArgumentError
+    from ..places import resolve_place
+
+    if getattr(args, "place", None) is None:
+        return None
+    national_ready()
+    try:
+        return resolve_place(args.place, store=store if store.exists() else None)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc).replace("place=", "--place ", 1))
+        return None
+
+
+def level_option(
+    args: argparse.Namespace, store: GeoPackageStore, problems: list[str]
+) -> str | None:
+    """Return the level ``--level`` names as places name it (``None`` when not given)."""
+    from ..errors import InvalidArgumentError
+    from ..places import canonical_level
+
+    if getattr(args, "level", None) is None:
+        return None
+    try:
+        return canonical_level(args.level, store=store if store.exists() else None)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc).replace("level=", "--level ", 1))
+        return None
+
+
+def per_locality(
+    points: gpd.GeoDataFrame, localities: gpd.GeoDataFrame, what: str, level: str
+) -> str:
+    """Return a line counting ``points`` (``what``: "sites") per locality, most first."""
+    from ..localities import assign_localities
+
+    if not len(points):
+        return f"  {what} by {level}: none"
+    found = assign_localities(points, localities)
+    named = found.loc[~found["outside"], "locality_name"]
+    counts = named.value_counts(sort=False).sort_index().sort_values(ascending=False, kind="stable")
+    shown = ", ".join(f"{name} {n:,}" for name, n in counts.head(20).items())
+    more = f" and {len(counts) - 20:,} more" if len(counts) > 20 else ""
+    outside = int(found["outside"].sum())
+    beyond = f"; {outside:,} outside them" if outside else ""
+    return f"  {what} by {level}: {shown or 'none'}{more}{beyond}"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .._validate import raise_if_any
 from ..errors import InvalidArgumentError
 from ..settings import TileSetting, configured_tiles
-from .common import STORE_HELP, audit, print_notes, progress_bar, viewer
+from .common import PLACE_HELP, STORE_HELP, audit, national_ready, print_notes, progress_bar, viewer
 
 if TYPE_CHECKING:
     from ..store.geopackage import GeoPackageStore
@@ -88,7 +88,12 @@ def _export_map_problems(
     problems = [
         str(as_options(Exception(p)))
         for p in option_problems(
-            kind=args.kind, paper=_paper(args.paper), format=fmt, dpi=args.dpi, place=args.place
+            kind=args.kind,
+            paper=_paper(args.paper),
+            format=fmt,
+            dpi=args.dpi,
+            place=args.place,
+            store=store if store.exists() else None,
         )
     ]
     if args.format is None and suffix not in FORMATS:
@@ -119,6 +124,7 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
     out = Path(args.out)
     fmt = args.format or out.suffix.lower().lstrip(".")
     store = open_store(args.store)
+    national_ready()
     raise_if_any(_export_map_problems(args, out, fmt, store))
     try:
         built = build_map(
@@ -129,6 +135,7 @@ def _cmd_export_map(args: argparse.Namespace) -> int:
             requests=store.requests() if args.kind == "matches" else None,
             title=args.title,
             inset=not args.no_inset,
+            store=store,
             **_page_and_viewer(args),
         )
         save_map(built.figure, out, format=fmt, dpi=args.dpi)
@@ -150,6 +157,7 @@ def _cmd_export_pack(args: argparse.Namespace) -> int:
     from ..maps.pack import export_pack
     from ..store import open_store
 
+    national_ready()
     update, bar = progress_bar(f"map pack of {args.place}")
     try:
         index = export_pack(
@@ -202,12 +210,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         metavar="sites|density|clusters|matches",
         help="what the map shows (default sites, by sector)",
     )
-    p.add_argument(
-        "--place",
-        required=True,
-        metavar="NAME",
-        help="a district ('Maidstone'), 'Kent and Medway', an LSOA or NHS area name, or a code",
-    )
+    p.add_argument("--place", required=True, metavar="NAME", help=PLACE_HELP)
     p.add_argument(
         "--format",
         metavar="png|pdf|svg",
@@ -217,8 +220,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--level",
         metavar="LEVEL",
-        help="localities for the basemap and density: district, lsoa, nhs_area or a boundary "
-        "file (default: the level below the place)",
+        help="localities for the basemap and density: country, icb, nhs_area, district, lsoa, "
+        "county, a boundary set added with `boundaries add`, or a boundary file (default: the "
+        "level below the place)",
     )
     p.add_argument("--title", help="the map's title (default: the kind and the place)")
     p.add_argument("--no-inset", action="store_true", help="leave out the locator inset")
@@ -235,8 +239,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument(
         "--level",
         metavar="LEVEL",
-        help="the atlas level: district, lsoa, nhs_area or a boundary file (default: districts "
-        "for the county, LSOAs for a district)",
+        help="the atlas level: country, icb, nhs_area, district, lsoa, a boundary set added "
+        "with `boundaries add`, or a boundary file (default: the level below the place: "
+        "districts for Kent and Medway, an ICB or a saved union of districts; LSOAs for a "
+        "district)",
     )
     p.add_argument(
         "--format", default="pdf", metavar="png|pdf|svg", help="map format (default pdf)"

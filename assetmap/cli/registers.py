@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from .._validate import raise_if_any
 from ..schema import SECTORS
-from .common import STORE_HELP, audit, progress_bar, viewer
+from .common import (
+    PLACE_HELP,
+    STORE_HELP,
+    audit,
+    level_option,
+    place_option,
+    progress_bar,
+    viewer,
+)
 
 if TYPE_CHECKING:
     from ..store.geopackage import GeoPackageStore
@@ -73,13 +81,27 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary_figures(store: GeoPackageStore) -> dict[str, Any]:
-    """Return the figures ``summary`` shows, of what the local user may see."""
+def _summary_figures(
+    store: GeoPackageStore, place: Any = None, level: str | None = None
+) -> dict[str, Any]:
+    """Return the figures ``summary`` shows, of what the local user may see.
+
+    With ``place``, of the sites and requests in it; with ``level``, the sites per
+    locality of that level too.
+    """
     from ..access import visible_imports, visible_quarantine, visible_requests, visible_sites
+    from ..schema import in_place
 
     local = viewer()
     sites = visible_sites(store.sites(), local)
     requests = visible_requests(store.requests(), local)
+    where: dict[str, Any] = {}
+    if place is not None:
+        sites = sites[in_place(sites, place.geometry)]
+        requests = requests[in_place(requests, place.geometry)]
+        where["place"] = place.name
+    if level is not None:
+        where["by_locality"] = _by_locality(sites, place, level, store)
     quarantine = visible_quarantine(store.quarantine(), local)
     log = visible_imports(store.imports(), local)
     return {
@@ -95,14 +117,31 @@ def _summary_figures(store: GeoPackageStore) -> dict[str, Any]:
         "by_sector": sites["sector"].value_counts().to_dict(),
         "by_agency": sites["agency"].value_counts().to_dict(),
         "sources": log[_SOURCE_COLUMNS].to_dict("records"),
+        **where,
     }
+
+
+def _by_locality(sites: Any, place: Any, level: str, store: GeoPackageStore) -> dict[str, int]:
+    """Return the sites per locality of ``level`` (in ``place``, when given), most first."""
+    from ..localities import assign_localities
+    from ..places import level_localities, place_localities
+
+    kept = store if store.exists() else None
+    localities = (
+        level_localities(level, store=kept)
+        if place is None
+        else place_localities(place, level, store=kept)
+    )
+    found = assign_localities(sites, localities)
+    counts = found.loc[~found["outside"], "locality_name"].value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 def _print_summary(out: dict[str, Any]) -> None:
     """Print the figures of :func:`_summary_figures` for people."""
     import pandas as pd
 
-    print(f"Estate in {out['store']}")
+    print(f"Estate in {out['store']}" + (f", in {out['place']}" if "place" in out else ""))
     print(
         f"  {out['sites']:,} sites, {out['requests']:,} space requests, "
         f"{out['quarantined_rows']:,} rows in quarantine"
@@ -116,6 +155,13 @@ def _print_summary(out: dict[str, Any]) -> None:
         f"{out['restricted_sites']:,} restricted"
     )
     print("  by sector: " + ", ".join(f"{k} {v:,}" for k, v in out["by_sector"].items()))
+    if "by_locality" in out:
+        shown = list(out["by_locality"].items())
+        print(
+            "  by locality: "
+            + (", ".join(f"{k} {v:,}" for k, v in shown[:20]) or "none")
+            + (f" and {len(shown) - 20:,} more" if len(shown) > 20 else "")
+        )
     print("  sources:")
     for s in out["sources"]:
         owner = f" of {s['source_owner']}" if s["source_owner"] else ""
@@ -138,7 +184,10 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     if not store.exists():
         print(f"The store {store.path} does not exist yet: import a register first.")
         return 0
-    out = _summary_figures(store)  # every figure is of what the local user may see
+    problems: list[str] = []
+    place, level = place_option(args, store, problems), level_option(args, store, problems)
+    raise_if_any(problems)
+    out = _summary_figures(store, place, level)  # of what the local user may see
     if args.json:
         print(json.dumps(out, indent=2, default=str))
     else:
@@ -163,9 +212,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if store.exists() and not args.force:
         print(f"The store {store.path} exists already; use --force to add the sample to it.")
         return 0
-    update, bar = progress_bar("sample estate")
+    update, bar = progress_bar(f"sample estate ({args.place})")
     try:
-        reports = build_sample_store(store.path, progress=update)
+        reports = build_sample_store(store.path, place=args.place, progress=update)
     finally:
         bar.close()
     for r in reports:
@@ -180,7 +229,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "path", help="the register: CSV, XLSX, XLS, GeoJSON, GeoPackage or zipped Shapefile"
     )
     p.add_argument("--profile", help="a TOML profile mapping the register's columns")
-    p.add_argument("--agency", help="the agency every row belongs to")
+    p.add_argument(
+        "--agency",
+        help="the agency every row belongs to (required when the register's rows name none)",
+    )
     p.add_argument("--sector", choices=SECTORS, help="the sector every row belongs to")
     p.add_argument(
         "--kind",
@@ -198,6 +250,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("summary", help="summarise the estate in the store")
+    p.add_argument("--place", metavar="NAME", help="the sites in this place: " + PLACE_HELP)
+    p.add_argument(
+        "--level",
+        help="count the sites per locality of this level: country, icb, nhs_area, district, "
+        "lsoa, county or a boundary set added with `boundaries add`",
+    )
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_summary)
@@ -212,6 +270,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.set_defaults(func=_cmd_remove)
 
     p = sub.add_parser("sample", help="build the store from the bundled sample estate")
+    p.add_argument(
+        "--place",
+        choices=("kent", "trafford"),
+        default="kent",
+        help="which sample: kent (Kent and Medway, the default) or trafford (Greater Manchester)",
+    )
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--force", action="store_true", help="import even if the store exists")
     p.set_defaults(func=_cmd_sample)

@@ -24,13 +24,16 @@ from ..errors import InvalidArgumentError
 from ..io.boundaries import read_boundary_file
 from ..io.population import check_population, population_for
 from ..localities import (
+    EDGE_DISTANCE_M,
     LEVELS,
     assign_localities,
     load_localities,
     merge_duplicate_codes,
     repair_polygons,
 )
+from ..postcodes import lookup_postcodes
 from ..schema import CRS_BNG
+from .approximate import approximate_counting
 from .classification import Classification, classify
 from .metrics import (
     BREAKDOWNS,
@@ -178,11 +181,11 @@ class LocalityDensity:
         The localities used, in EPSG:27700 (``code``, ``name``, ``geometry``).
     assignment
         Aligned to the sites' index: ``locality_code``, ``locality_name``,
-        ``on_boundary`` and ``outside``, from
+        ``on_boundary``, ``outside`` and ``assigned_by``, from
         :func:`assetmap.localities.assign_localities`.
     outside
-        The sites in no locality (including sites with no location): reported,
-        not dropped.
+        The sites in no locality (including sites with no location), even by
+        the edge rules: reported, not dropped.
     on_boundary
         The sites on a locality's edge; each is counted once, in the locality
         its ``locality_code`` names.
@@ -191,6 +194,17 @@ class LocalityDensity:
         that are missing.
     by
         The breakdown, ``"sector"``, ``"agency"`` or ``None``.
+    assigned_at_edge
+        The sites outside every outline (coast, estuary) that were counted all
+        the same, one row each, for a caller to show: ``site_id``, ``name`` and
+        ``postcode`` (those the sites have), ``locality_code``,
+        ``locality_name``, ``assigned_by`` (``"postcode district"`` or
+        ``"nearest"``) and ``distance_m`` (how far outside that locality's
+        outline the site lies, metres).
+    approximate_not_counted
+        The sites placed only approximately (at the centre of a postcode district
+        or sector) that this level may not count (see
+        :mod:`assetmap.density.approximate`): in no locality, and not ``outside``.
     """
 
     metrics: pd.DataFrame
@@ -200,11 +214,23 @@ class LocalityDensity:
     on_boundary: gpd.GeoDataFrame
     notes: tuple[str, ...] = field(default_factory=tuple)
     by: str | None = None
+    assigned_at_edge: pd.DataFrame = field(default_factory=pd.DataFrame)
+    approximate_not_counted: int = 0
 
     @property
     def n_outside(self) -> int:
         """Return the number of sites in no locality."""
         return len(self.outside)
+
+    @property
+    def n_by_district(self) -> int:
+        """Return the number of sites outside every outline put in their postcode's district."""
+        return int((self.assignment["assigned_by"] == "postcode district").sum())
+
+    @property
+    def n_nearest(self) -> int:
+        """Return the number of sites outside every outline put in the nearest locality."""
+        return int((self.assignment["assigned_by"] == "nearest").sum())
 
     @property
     def n_on_boundary(self) -> int:
@@ -369,6 +395,67 @@ def _metrics(
     return pd.DataFrame(data, index=index)
 
 
+def _assign(
+    sites: gpd.GeoDataFrame, locs: gpd.GeoDataFrame, notes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assign the sites to the localities, with the edge rules; return it and the edge table.
+
+    The sites' postcodes are looked up (for their ONS district) only for the few sites
+    outside every outline, so a large estate inside them pays nothing for the rules.
+    """
+    assignment = assign_localities(sites, locs, max_edge_m=0)
+    rows = np.flatnonzero(
+        assignment["outside"].to_numpy()
+        & ~sites.geometry.is_empty.to_numpy()
+        & sites.geometry.notna().to_numpy()
+    )
+    if rows.size:
+        stray = sites.iloc[rows]
+        districts = None
+        if "postcode" in stray.columns:
+            districts = lookup_postcodes(stray["postcode"])["district"].fillna("")
+        again = assign_localities(stray, locs, postcode_districts=districts)
+        for column in assignment.columns:
+            values = assignment[column].to_numpy(copy=True)
+            values[rows] = again[column].to_numpy()
+            assignment[column] = pd.Series(
+                values, index=assignment.index, dtype=assignment[column].dtype
+            )
+    edge = np.flatnonzero(
+        assignment["assigned_by"].isin(["postcode district", "nearest"]).to_numpy()
+    )
+    table = _edge_table(sites.iloc[edge], assignment.iloc[edge], locs)
+    by_district = int((table["assigned_by"] == "postcode district").sum())
+    if len(table):
+        notes.append(
+            f"{len(table):,} sites lie outside every locality's outline (the coast, an "
+            f"estuary) and are counted all the same: {by_district:,} in the locality of "
+            f"their postcode's ONS district, {len(table) - by_district:,} in the nearest "
+            f"locality within {EDGE_DISTANCE_M:,.0f} m (the table of sites assigned at an "
+            "edge names them)"
+        )
+    return assignment, table
+
+
+def _edge_table(
+    sites: gpd.GeoDataFrame, assignment: pd.DataFrame, locs: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Return the sites assigned at an edge: who they are, where they went, how and how far."""
+    keep = [c for c in ("site_id", "name", "postcode") if c in sites.columns]
+    table = pd.DataFrame(sites[keep]).copy()
+    for column in ("locality_code", "locality_name", "assigned_by"):
+        table[column] = assignment[column].to_numpy()
+    polygons = locs.set_index(locs["code"].astype("str")).geometry
+    outline = polygons.reindex(assignment["locality_code"].to_numpy()).to_numpy()
+    points = (
+        sites.geometry
+        if sites.crs is None or sites.crs.equals(CRS_BNG)
+        else sites.to_crs(CRS_BNG).geometry
+    )
+    table["distance_m"] = np.round(shapely.distance(points.to_numpy(), outline), 1)
+    return table.reset_index(drop=True)
+
+
 def density_by_locality(
     sites: gpd.GeoDataFrame,
     localities: str | os.PathLike[str] | gpd.GeoDataFrame = "district",
@@ -378,6 +465,13 @@ def density_by_locality(
     viewer: access.Viewer | str | None = None,
 ) -> LocalityDensity:
     """Assign sites to localities and compute per-locality density metrics.
+
+    A site outside every outline (generalised outlines cut off the coast and the
+    estuaries) is counted in the locality of its postcode's ONS district where the
+    sites have a ``postcode`` column and the localities know districts, else in the
+    nearest locality within :data:`assetmap.localities.EDGE_DISTANCE_M`; the result's
+    notes count them and ``assigned_at_edge`` names them. Only sites beyond that are
+    in ``outside``.
 
     Parameters
     ----------
@@ -431,7 +525,10 @@ def density_by_locality(
     """
     sites, residents = _checked(sites, by, population, viewer)
     locs, notes = resolve_localities(localities, argument="localities")
-    assignment = assign_localities(sites, locs)
+    assignment, edge = _assign(sites, locs, notes)
+    level = localities if isinstance(localities, str) else None
+    assignment, not_counted, more = approximate_counting(sites, locs, assignment, level=level)
+    notes += more
     metrics = _metrics(sites, locs, assignment, by=by, residents=residents, notes=notes)
     outside = assignment["outside"].to_numpy()
     boundary = assignment["on_boundary"].to_numpy() & ~outside
@@ -445,6 +542,8 @@ def density_by_locality(
         on_boundary=on_edge,
         notes=tuple(notes),
         by=by,
+        assigned_at_edge=edge,
+        approximate_not_counted=not_counted,
     )
 
 
@@ -460,7 +559,10 @@ def locality_metrics(
 
     The table's ``attrs`` carry what the table alone cannot show:
     ``attrs["notes"]`` (repairs, missing population codes),
-    ``attrs["outside_sites"]`` and ``attrs["on_boundary_sites"]`` (counts).
+    ``attrs["outside_sites"]`` and ``attrs["on_boundary_sites"]`` (counts), and
+    ``attrs["assigned_by_district_sites"]`` and ``attrs["assigned_nearest_sites"]`` (the
+    sites outside every outline counted by the edge rules of
+    :func:`assetmap.localities.assign_localities`).
     Use :func:`density_by_locality` to get the outside sites themselves.
 
     Parameters
@@ -493,4 +595,6 @@ def with_counts(table: pd.DataFrame, result: LocalityDensity) -> pd.DataFrame:
     table.attrs["notes"] = list(result.notes)
     table.attrs["outside_sites"] = result.n_outside
     table.attrs["on_boundary_sites"] = result.n_on_boundary
+    table.attrs["assigned_by_district_sites"] = result.n_by_district
+    table.attrs["assigned_nearest_sites"] = result.n_nearest
     return table

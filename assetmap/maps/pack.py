@@ -5,7 +5,8 @@
 * the four place maps of :mod:`assetmap.maps.static` (sites by sector,
   density, co-location clusters, matches of surplus space to requests);
 * an atlas: one sites map per locality of the chosen level inside the place
-  (the 13 districts of Kent and Medway, or the LSOAs of a district);
+  (by default the place's sublevel, the level below it: the 13 districts of
+  Kent and Medway, the districts of an ICB, the LSOAs of a district);
 * the tables behind the maps, as CSV: the sites drawn, the density per
   locality, the place summary (sites per locality and sector), the clusters
   and their members, and the allocation plan;
@@ -39,11 +40,19 @@ from ..colocation import DEFAULT_DISTANCE_M, ColocationResult, colocation_cluste
 from ..errors import InvalidArgumentError
 from ..files import guard_output, unwritable_folder
 from ..io.outputs import write_csv, write_table
-from ..localities import LEVELS, assign_localities
+from ..localities import assign_localities
+from ..places import place_localities
 from ..schema import in_place, point_coordinates
 from ..settings import TileSetting
 from ..store import EstateStore, default_store_path, open_store
-from .static.options import MapOptions, Place, check_format_dpi, check_paper, resolve_place
+from .static.options import (
+    PLACE_LEVELS,
+    MapOptions,
+    Place,
+    check_format_dpi,
+    check_paper,
+    resolve_place,
+)
 from .static.render import StaticMap, build_map, save_map
 
 __all__ = ["INDEX_COLUMNS", "PackEntry", "PackIndex", "export_pack"]
@@ -60,7 +69,7 @@ INDEX_COLUMNS: tuple[str, ...] = (
     "sites",
 )
 _PLACE_KINDS = ("sites", "density", "clusters", "matches")
-_ATLAS_LEVELS = tuple(level for level in LEVELS if level != "county")
+_ATLAS_LEVELS = tuple(level for level in PLACE_LEVELS if level != "county")
 
 
 @dataclass(frozen=True)
@@ -182,17 +191,23 @@ def _sites_and_requests(
     return None, requests
 
 
-def _atlas_localities(level: str | os.PathLike[str], place: Place) -> tuple[gpd.GeoDataFrame, str]:
+def _atlas_localities(
+    level: str | os.PathLike[str], place: Place, store: EstateStore | None
+) -> tuple[gpd.GeoDataFrame, str]:
     """Return the localities of ``level`` in the place, and the level's name.
 
-    A locality is in the place by the one rule of :func:`assetmap.schema.in_place`:
-    a point on its surface lies in the place.
+    A named level (national, bundled, or a boundary set kept in ``store``) comes
+    from :func:`assetmap.places.place_localities`; a boundary file's localities
+    are in the place by the one rule of :func:`assetmap.schema.in_place`: a
+    point on their surface lies in the place.
     """
     from ..density.locality import resolve_localities
 
+    if isinstance(level, str) and not Path(level).is_file():
+        frame = place_localities(place, level, store=store)
+        return frame.reset_index(drop=True), level.removeprefix("boundary set ")
     frame, _ = resolve_localities(level, argument="level")
-    name = level if isinstance(level, str) and level in LEVELS else Path(str(level)).stem
-    return frame[in_place(frame, place.geometry)].reset_index(drop=True), name
+    return frame[in_place(frame, place.geometry)].reset_index(drop=True), Path(str(level)).stem
 
 
 @dataclass
@@ -205,17 +220,22 @@ class _Checked:
     sites: gpd.GeoDataFrame
     requests: gpd.GeoDataFrame | None
     viewer: Viewer | None
+    store: EstateStore | None
 
 
-def _check_level(level: object, problems: list[str]) -> None:
-    """Add a problem if ``level`` is neither an atlas level, a boundary file nor ``None``."""
+def _check_level(level: object, store: EstateStore | None, problems: list[str]) -> None:
+    """Add a problem if ``level`` is not an atlas level, a boundary set, a file nor ``None``."""
+    sets: list[str] = []
+    if store is not None:
+        sets = [f"boundary set {n}" for n in pd.unique(store.boundary_sets()["set_name"])]
     if level is not None and not (
-        (isinstance(level, str) and level in _ATLAS_LEVELS)
+        (isinstance(level, str) and level in (*_ATLAS_LEVELS, *sets))
         or (isinstance(level, (str, os.PathLike)) and Path(level).is_file())
     ):
         problems.append(
             f"level={str(level)!r} is not an atlas level; expected one of: "
-            f"{', '.join(_ATLAS_LEVELS)}, or the path of a boundary file (wards, parishes...)"
+            f"{', '.join([*_ATLAS_LEVELS, *sets])}, or the path of a boundary file (wards, "
+            "parishes...)"
         )
 
 
@@ -233,12 +253,15 @@ def _check(
 ) -> _Checked:
     """Check every argument of :func:`export_pack`; raise listing every problem."""
     problems: list[str] = []
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        source = open_store(source)
+    store = source if isinstance(source, EstateStore) else None
     resolved = None
     try:
-        resolved = resolve_place(place)
+        resolved = resolve_place(place, store=store)
     except InvalidArgumentError as exc:
         problems.append(str(exc))
-    _check_level(level, problems)
+    _check_level(level, store, problems)
     check_format_dpi(format, dpi, problems)
     check_paper(paper, problems)
     folder = _check_out_dir(out_dir, problems)
@@ -258,7 +281,7 @@ def _check(
         problems.append(str(exc))
     raise_if_any(problems)
     assert resolved is not None and folder is not None and sites is not None
-    return _Checked(resolved, folder, Path(store_file), sites, requests, seen_by)
+    return _Checked(resolved, folder, Path(store_file), sites, requests, seen_by, store)
 
 
 @dataclass
@@ -317,13 +340,13 @@ def export_pack(
     source
         An estate store, the path of one, or a GeoDataFrame of sites.
     place
-        A place name or code (see :func:`assetmap.maps.static.resolve_place`),
-        such as ``"Kent and Medway"`` or ``"Maidstone"``.
+        A place name or code (:func:`assetmap.places.resolve_place`): a district,
+        an ICB, a saved place, an area of a kept boundary set..., or a ``Place``.
     level
-        The atlas level: ``"district"``, ``"lsoa"`` or ``"nhs_area"``, the
-        path of a boundary file (wards...), or ``None`` for the level below the
-        place (districts for the county or the NHS area, LSOAs for a district
-        or an LSOA).
+        The atlas level: a national level (``"icb"``, ``"nhs_area"``,
+        ``"district"``, ``"lsoa"``), ``"boundary set <name>"`` kept in the
+        store, the path of a boundary file (wards...), or ``None`` for the
+        place's sublevel (districts for a county or an ICB, LSOAs for a district).
     out_dir
         The pack's folder, created if missing. Files of an earlier pack with the
         same names are replaced; other files are left alone.
@@ -374,14 +397,15 @@ def export_pack(
         viewer=viewer,
     )
     resolved, folder = checked.place, checked.folder
-    level = level or {"district": "lsoa", "lsoa": "lsoa"}.get(resolved.level, "district")
-    atlas, level_name = _atlas_localities(level, resolved)
+    level = level or resolved.sublevel or resolved.level
+    atlas, level_name = _atlas_localities(level, resolved, checked.store)
     options = MapOptions(
         paper=paper,
         landscape=landscape,
         drawn_on=drawn_on or date.today(),
         tiles=tiles,
         viewer=checked.viewer,
+        store=checked.store,
     )
     index = PackIndex(folder=folder, place=resolved.name, level=level_name)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -453,7 +477,11 @@ def _place_maps(
             ),
         )
         pages.save(
-            built, f"maps/{step + 1:02d}_{kind}.{pages.format}", "map", place.code, place.name
+            built,
+            f"maps/{step + 1:02d}_{kind}.{pages.format}",
+            "map",
+            place.code,
+            place.name,
         )
         pages.index.notes.extend(n for n in built.notes if n not in pages.index.notes)
 
@@ -464,13 +492,25 @@ def _atlas_maps(
     """Draw and write a sites map of each locality of the atlas."""
     assignment = assign_localities(shown, atlas)
     codes = assignment["locality_code"].to_numpy(dtype=object)
+    # each page's basemap: the atlas's own localities (its neighbours greyed)
+    basemap = atlas[["code", "name", atlas.geometry.name]]
     base = len(_PLACE_KINDS)
     for i, row in enumerate(atlas.itertuples(index=False)):
         code, name = str(row.code), str(row.name)
         pages.report(f"atlas: {name} ({i + 1} of {len(atlas)})", (base + i + 0.5) / pages.steps)
-        page_place = Place(name, level_name, code, row.geometry)
+        page_place = Place(
+            name=name,
+            level=level_name,
+            codes=(code,),
+            geometry=row.geometry,
+            sublevel=None,
+            context=pages.place.geometry,
+            source=pages.place.source,
+        )
         built = build_map(
-            "sites", shown[codes == row.code], replace(pages.options, place=page_place)
+            "sites",
+            shown[codes == row.code],
+            replace(pages.options, place=page_place, localities=basemap),
         )
         file = f"atlas/{i + 1:03d}_{_slug(code)}_{_slug(name)}.{pages.format}"
         pages.save(built, file, "atlas", code, name)

@@ -17,6 +17,7 @@ import pandas as pd
 from ..schema import SECTORS
 
 __all__ = [
+    "APPROXIMATE_LABEL",
     "BOUNDARY_STYLE",
     "CHOROPLETH_RAMP",
     "CLUSTER_COLOUR",
@@ -32,6 +33,10 @@ __all__ = [
     "sector_key",
     "sector_label",
 ]
+
+#: How legends name a site placed only at the centre of its postcode district or sector
+#: (drawn as a hollow ring on every map).
+APPROXIMATE_LABEL = "placed approximately (postcode area)"
 
 _HEX = re.compile(r"^#[0-9a-f]{6}$")
 

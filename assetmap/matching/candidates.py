@@ -41,7 +41,7 @@ from .._validate import check_frame, check_positive, raise_if_any
 from ..access import check_viewer, visible_mask
 from ..colocation import agency_codes
 from ..savings import column_numbers
-from ..schema import CRS_BNG, USE_CLASSES, point_coordinates
+from ..schema import CRS_BNG, USE_CLASSES, approximate_mask, point_coordinates
 from .result import (
     OFFER_REQUIRED,
     SIZE_WEIGHT,
@@ -172,6 +172,8 @@ class _Sides:
     requests: gpd.GeoDataFrame
     offers: gpd.GeoDataFrame
     n_offer_rows: int  # visible site rows, offering space or not
+    n_approximate_offers: int  # visible offers left out as placed only approximately
+    req_approximate: np.ndarray  # requests placed only approximately, not matched
     need: np.ndarray
     maxd: np.ndarray
     req_xy: np.ndarray
@@ -194,6 +196,7 @@ def _sides(
     default_max_distance: float,
     compatibility: dict[str, tuple[str, ...]],
     as_of_day: np.datetime64,
+    include_approximate: bool,
 ) -> _Sides:
     """Withhold what the viewer may not see, and read both tables' columns."""
     # other agencies' restricted requests and offers are withheld before anything is
@@ -201,8 +204,11 @@ def _sides(
     requests = requests.iloc[np.flatnonzero(visible_mask(requests, viewer_agency))]
     n_offer_rows = int(visible_mask(offers, viewer_agency).sum())
     offers = offers_from_sites(offers, viewer_agency=viewer_agency)
+    approximate = approximate_mask(offers) & (not include_approximate)
+    offers = offers.iloc[np.flatnonzero(~approximate)]
     maxd = column_numbers(requests, "max_distance_m")
     req_xy, req_located = point_coordinates(requests.geometry.to_numpy())
+    req_approximate = req_located & approximate_mask(requests) & (not include_approximate)
     off_xy, _ = point_coordinates(offers.geometry.to_numpy())
     # agency identity over both tables
     both = pd.concat(
@@ -219,10 +225,12 @@ def _sides(
         requests=requests,
         offers=offers,
         n_offer_rows=n_offer_rows,
+        n_approximate_offers=int(approximate.sum()),
+        req_approximate=req_approximate,
         need=column_numbers(requests, "space_needed_sqft"),
         maxd=np.where(np.isfinite(maxd), maxd, float(default_max_distance)),
         req_xy=req_xy,
-        req_located=req_located,
+        req_located=req_located & ~req_approximate,
         req_use=np.array(
             [u if u in compatibility else "other" for u in text(requests, "use_class")],
             dtype=object,
@@ -392,8 +400,7 @@ def _request_reasons(
     for i in range(len(sides.requests)):
         mx = f"{sides.maxd[i]:,.0f} m"
         if not sides.req_located[i]:
-            where = f" (placed only by its locality {locality[i]!r})" if locality[i] else ""
-            reasons.append(f"no point location{where}")
+            reasons.append(_unplaced(sides, i, locality[i]))
         elif no_offers:
             reasons.append("there are no offers of spare space")
         elif counts.reach[i] == 0:
@@ -417,6 +424,20 @@ def _request_reasons(
         else:
             reasons.append(f"{c.n_cand[i]:,} suitable offer{'s' if c.n_cand[i] != 1 else ''}")
     return reasons
+
+
+def _unplaced(sides: _Sides, i: int, locality: str) -> str:
+    """Say why request ``i``, which is not matched by its point, has no candidates."""
+    if sides.req_approximate[i]:
+        return _APPROXIMATE_REQUEST
+    where = f" (placed only by its locality {locality!r})" if locality else ""
+    return f"no point location{where}"
+
+
+_APPROXIMATE_REQUEST = (
+    "placed only approximately (at the centre of a postcode district or sector): "
+    "matched only when approximate locations are included"
+)
 
 
 def _request_summary(sides: _Sides, c: _Ranked, reasons: list[str]) -> pd.DataFrame:
@@ -449,6 +470,25 @@ def _request_summary(sides: _Sides, c: _Ranked, reasons: list[str]) -> pd.DataFr
 
 
 def _message(sides: _Sides, c: _Ranked) -> str:
+    return _found(sides, c) + _approximate_left_out(sides)
+
+
+def _approximate_left_out(sides: _Sides) -> str:
+    """Say how many offers and requests were left out as placed only approximately."""
+    parts = []
+    if n := sides.n_approximate_offers:
+        parts.append(f"{n:,} offer{'s' if n != 1 else ''}")
+    if n := int(sides.req_approximate.sum()):
+        parts.append(f"{n:,} request{'s' if n != 1 else ''}")
+    if not parts:
+        return ""
+    return (
+        f" Left out as placed only approximately (at the centre of a postcode district or "
+        f"sector): {' and '.join(parts)}."
+    )
+
+
+def _found(sides: _Sides, c: _Ranked) -> str:
     n_req, n_off = len(sides.requests), len(sides.offers)
     if n_req == 0:
         return "No matches: there are no space requests."
@@ -472,6 +512,7 @@ def find_candidates(
     default_max_distance: float = DEFAULT_MAX_DISTANCE_M,
     size_weight: float = SIZE_WEIGHT,
     compatibility: dict[str, tuple[str, ...]] | None = None,
+    include_approximate: bool = False,
 ) -> MatchResult:
     """Rank the offers that could serve each space request.
 
@@ -493,6 +534,11 @@ def find_candidates(
         Weight of size fit in the score, in [0, 1]; distance has the rest.
     compatibility
         Use compatibility table (default :data:`USE_COMPATIBILITY`).
+    include_approximate
+        Whether offers and requests placed only approximately (``location_precision``
+        a postcode sector or district: at the centre of that area) take part. By
+        default such offers are left out and such requests get no candidates (their
+        reason says why), and the message says how many.
 
     Returns
     -------
@@ -537,6 +583,7 @@ def find_candidates(
         default_max_distance=default_max_distance,
         compatibility=compatibility,
         as_of_day=as_of_day,
+        include_approximate=bool(include_approximate),
     )
     ri, oi, d = _within_reach(sides)
     keep, counts = _passing(sides, ri, oi, compatibility)

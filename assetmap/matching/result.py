@@ -18,7 +18,7 @@ from .._validate import check_frame, raise_if_any
 from ..access import check_viewer, visible_mask
 from ..errors import InvalidArgumentError
 from ..savings import column_numbers
-from ..schema import CRS_BNG, point_coordinates
+from ..schema import CRS_BNG, approximate_mask, point_coordinates
 
 __all__ = ["OFFER_REQUIRED", "SIZE_WEIGHT", "MatchResult", "offers_from_sites"]
 
@@ -53,7 +53,10 @@ def some(names: Iterable[object], limit: int = 5) -> str:
 
 
 def offers_from_sites(
-    sites: gpd.GeoDataFrame, *, viewer_agency: str | None = None
+    sites: gpd.GeoDataFrame,
+    *,
+    viewer_agency: str | None = None,
+    include_approximate: bool = True,
 ) -> gpd.GeoDataFrame:
     """Return the sites that offer spare space: visible to the viewer, located, surplus > 0.
 
@@ -63,6 +66,9 @@ def offers_from_sites(
         Canonical sites, or offers entered by hand with the same columns.
     viewer_agency
         The agency looking: restricted sites of other agencies are left out.
+    include_approximate
+        Whether sites placed only approximately (at the centre of a postcode
+        district or sector) are offers too.
 
     Returns
     -------
@@ -80,6 +86,8 @@ def offers_from_sites(
     _, located = point_coordinates(sites.geometry.to_numpy())
     surplus = column_numbers(sites, "surplus_sqft")
     keep = visible_mask(sites, viewer_agency) & located & (surplus > 0)
+    if not include_approximate:
+        keep &= ~approximate_mask(sites)
     return sites.iloc[np.flatnonzero(keep)]
 
 

@@ -5,7 +5,9 @@ that public registers use (the Local Government Transparency Code's GeoX,
 GeoY, UPRN, BuildingSize, TenureType...; InSite's Security Classification;
 plain Easting/Northing, Latitude/Longitude...). A profile
 (:mod:`~assetmap.registers.profiles`) maps columns explicitly where the headers
-are unusual; what it names always wins.
+are unusual; what it names always wins. A headerless NHS ODS extract, given its
+layout's column names as it is read (:mod:`~assetmap.registers.ods`), is mapped by
+its layout when no profile is given.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..errors import ProfileError
+from .ods import SECTOR, layout_fields, layout_of_columns
 from .profiles import (
     AREA_FIELDS,
     FIELDS,
@@ -257,6 +260,9 @@ class ColumnMap:
         Columns that feed no field.
     notes
         Plain-English notes (units assumed, columns summed...).
+    sector
+        The sector of every row the register's layout implies (``"health"`` for
+        an NHS ODS extract), used where no sector is given; else ``None``.
     """
 
     fields: dict[str, list[str]] = field(default_factory=dict)
@@ -265,6 +271,7 @@ class ColumnMap:
     floor_area_basis: str = "GIA"
     unused: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sector: str | None = None
 
     def column(self, name: str) -> str | None:
         """Return the single column for a field, or ``None``."""
@@ -452,7 +459,8 @@ def _area_units(work: _Recognition) -> None:
 def recognise_columns(headers: list[str], *, profile: Profile | None = None) -> ColumnMap:
     """Decide which column feeds which field.
 
-    What the profile names comes first; then headers that are exact synonyms of a
+    What the profile names comes first (for a headerless NHS ODS extract with no
+    profile, what its layout names); then headers that are exact synonyms of a
     field; then floor areas, surplus space, space needed and distances by the
     patterns of their headers (which carry units); then the running cost, one
     total column or the sum of its components.
@@ -474,6 +482,11 @@ def recognise_columns(headers: list[str], *, profile: Profile | None = None) -> 
         If the profile names columns the register does not have.
     """
     work = _Recognition(list(headers))
+    layout = layout_of_columns(work.headers) if profile is None else None
+    if layout is not None:
+        _apply_profile(work, Profile(columns=layout_fields(layout)))
+        work.cmap.how = dict.fromkeys(work.cmap.how, f"ODS {layout.key} layout")
+        work.cmap.sector = SECTOR
     if profile is not None:
         _apply_profile(work, profile)
     _take_synonyms(work)

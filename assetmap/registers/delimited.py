@@ -1,16 +1,21 @@
-"""Read delimited text (CSV, TSV, semicolon- or pipe-separated) into a table of text.
+"""Read delimited text (CSV, TSV, or any one character between fields) into a table of text.
 
 The encoding is found (UTF-8, UTF-8 with BOM, cp1252 or UTF-16 with a byte-order mark)
-and the delimiter sniffed; the header is counted before any parser sees it. A UTF-8 file
-goes to pyarrow's CSV reader as it is; ragged rows fall back to pandas' reader.
+and the delimiter sniffed (any single character: ``,`` tab ``;`` ``|`` ``¬`` ``^``...);
+the header is counted before any parser sees it. A UTF-8 file with a one-byte
+delimiter goes to pyarrow's CSV reader as it is; ragged rows fall back to pandas'
+reader. A headerless NHS ODS extract (:mod:`~assetmap.registers.ods`) is given its
+layout's column names.
 """
 
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import functools
 import io
+import itertools
 import re
 from typing import cast
 
@@ -19,10 +24,9 @@ import pandas as pd
 
 from ..errors import RegisterReadError
 from .limits import DEFAULT_MAX_COLUMNS, too_many_columns
+from .ods import Layout, find_layout
 
 __all__ = ["read_delimited", "utf16_text"]
-
-_DELIMITERS = ",\t;|:"
 
 
 def utf16_text(data: bytes) -> str:
@@ -70,25 +74,63 @@ def _decode_head(data: bytes) -> tuple[str, str, bool]:
     return (*_decode(data), True)
 
 
-def _sniff_delimiter(first_lines: list[str]) -> str:
-    """Return the delimiter of the file whose first lines these are.
+#: Delimiters preferred, in order, where several characters split the lines alike.
+_PREFERRED = ",\t;|¬^~:#"
+#: Words for the delimiters the read note names.
+_DELIMITER_NAMES = {
+    ",": "comma",
+    "\t": "tab",
+    ";": "semicolon",
+    "|": "pipe",
+    ":": "colon",
+    "¬": "not-sign (¬)",
+    "^": "caret (^)",
+}
+#: Characters never taken for a delimiter: they are common inside values.
+_NOT_DELIMITERS = frozenset(" \"'.-/()&%+@_£$*!?[]{}<>=\\\r\n\ufeff")
+#: A quoted field (doubled quotes inside), dropped before the characters are counted.
+_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*"?')
+#: The share of lines a delimiter must split into as many fields as the header.
+_CONSISTENT = 0.9
+
+
+def _candidate(char: str) -> bool:
+    """Say whether ``char`` could delimit fields: not a letter, digit or common punctuation."""
+    if char == "\t":
+        return True
+    return not char.isalnum() and char not in _NOT_DELIMITERS and char.isprintable()
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """Return the delimiter of the file whose first text this is: any single character.
+
+    Quoted fields are dropped first, so a character found only inside quotes is
+    never taken. Of the characters the header holds, the one that splits (nearly)
+    every line into as many fields as the header wins; among several, a usual
+    delimiter (comma, tab, semicolon, pipe, ``¬``, ``^``...) before an unusual one,
+    then the one splitting the header into the most fields.
 
     Raises
     ------
     RegisterReadError
-        If the first line holds none of the delimiters assetmap reads.
+        If the first line holds no character that could be a delimiter.
     """
-    try:
-        return csv.Sniffer().sniff("\n".join(first_lines), delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        counts = {d: first_lines[0].count(d) for d in _DELIMITERS}
-        delimiter = max(counts, key=lambda d: counts[d])
-        if counts[delimiter] == 0:
-            raise RegisterReadError(
-                "the file is not a table: no comma, tab, semicolon or other delimiter was "
-                "found in its first line"
-            ) from None
-        return delimiter
+    lines = [line for line in _QUOTED.sub("", sample).splitlines() if line.strip()][:50]
+    header = lines[0] if lines else ""
+    counts = collections.Counter(c for c in header if _candidate(c))
+    if not counts:
+        raise RegisterReadError(
+            "the file is not a table: no comma, tab, semicolon or other delimiter was "
+            "found in its first line"
+        )
+    rows = lines[1:]
+
+    def score(char: str) -> tuple[bool, int, float, int]:
+        alike = sum(row.count(char) == counts[char] for row in rows) / len(rows) if rows else 1
+        rank = _PREFERRED.find(char)
+        return alike >= _CONSISTENT, -(rank if rank >= 0 else len(_PREFERRED)), alike, counts[char]
+
+    return max(counts, key=score)
 
 
 def _parse(
@@ -121,7 +163,9 @@ def read_delimited(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Read a delimited text file into a table of text.
 
-    Only the file's head is decoded here, to sniff the delimiter and count the header;
+    Only the file's head is decoded here, to sniff the delimiter (any single
+    character: :func:`_sniff_delimiter`), count the header and see whether the file
+    is a headerless NHS ODS extract (:func:`~assetmap.registers.ods.find_layout`);
     the parser reads the rest.
 
     Parameters
@@ -129,14 +173,16 @@ def read_delimited(
     data
         The file's bytes.
     notes
-        Receives a note of the encoding and delimiter the file was read with.
+        Receives a note of the encoding and delimiter the file was read with, and
+        of the ODS layout it was read as.
     max_columns
         Refuse a header of more names than this, counted before any parser sees it.
 
     Returns
     -------
     table, row_numbers
-        The table, and each row's number in the file (the header is row 1).
+        The table, and each row's number in the file (the header is row 1; in a
+        headerless ODS extract the first row is row 1).
 
     Raises
     ------
@@ -144,27 +190,96 @@ def read_delimited(
         If the file is empty, has no delimiter, too many columns or a single column.
     """
     head = _decode_head(data)
-    text, _, whole = head
-    sample = text[:65536]
-    first_lines = sample.splitlines()[:50]
-    if not any(line.strip() for line in first_lines):
+    sample = head[0][:65536]
+    if not any(line.strip() for line in sample.splitlines()[:50]):
         raise RegisterReadError("the file is empty")
-    delimiter = _sniff_delimiter(first_lines)
+    delimiter = _sniff_delimiter(sample)
+    layout = find_layout(_records(sample, delimiter))
+    stand_in = None
+    if layout is not None or not delimiter.isascii():
+        data, head, stand_in = _rewritten(data, head, delimiter, layout)
+        sample = head[0][:65536]
+    parsed_with = stand_in or delimiter
+    text, _, whole = head
     utf8 = memoryview(data)[3 if data.startswith(b"\xef\xbb\xbf") else 0 :]  # no copy
     # the header is counted before any parser sees it: a parser makes a column of each
     # name (and pandas renames repeated names in time that grows as their square)
-    if _header_width(text if whole else utf8, delimiter, max_columns) > max_columns:
+    if _header_width(text if whole else utf8, parsed_with, max_columns) > max_columns:
         raise too_many_columns(None, max_columns)
-    frame, encoding = _parse(data, head, sample, delimiter, utf8)
+    frame, encoding = _parse(data, head, sample, parsed_with, utf8)
+    if stand_in is not None:
+        frame = _restored(frame, stand_in, delimiter)
     if frame.shape[1] < 2:
         raise RegisterReadError(
             "the file is not a table: its header has a single column "
             f"({frame.columns[0]!r}); a register needs at least a name and a location"
         )
-    names = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe", ":": "colon"}
-    notes.append(f"read as text in {encoding} with {names.get(delimiter, delimiter)} delimiters")
-    rows = np.arange(len(frame), dtype="int64") + 2
+    named = _DELIMITER_NAMES.get(delimiter, repr(delimiter))
+    notes.append(f"read as text in {encoding} with {named} delimiters")
+    if layout is not None:
+        notes.append(layout.description)
+    rows = np.arange(len(frame), dtype="int64") + (1 if layout is not None else 2)
     return frame, rows
+
+
+def _records(sample: str, delimiter: str) -> list[list[str]]:
+    """Return the first 50 records of the file's first text, as the csv module reads them."""
+    try:
+        return list(itertools.islice(csv.reader(io.StringIO(sample), delimiter=delimiter), 50))
+    except csv.Error:  # a stray carriage return...: not an ODS extract
+        return []
+
+
+#: Characters that may stand in for a delimiter pyarrow cannot take (it reads one byte).
+_STAND_INS = "".join(chr(c) for c in range(1, 32) if chr(c) not in "\t\n\r")
+
+
+def _rewritten(
+    data: bytes, head: tuple[str, str, bool], delimiter: str, layout: Layout | None
+) -> tuple[bytes, tuple[str, str, bool], str | None]:
+    """Return the file as UTF-8 a parser can read: a one-byte delimiter, and a header.
+
+    A delimiter that is not ASCII (``¬``) is replaced by a control character the
+    file does not hold, everywhere (quoted fields too: :func:`_restored` puts it
+    back); a headerless ODS extract gets its layout's names as a header line.
+
+    Returns
+    -------
+    data, head, stand_in
+        The new bytes, their text (as :func:`_decode_head` returns it, whole) and
+        the character standing in for the delimiter (``None`` when it is ASCII).
+
+    Raises
+    ------
+    RegisterReadError
+        If the delimiter is not ASCII and the file holds every character that could
+        stand in for it.
+    """
+    text, encoding, whole = head
+    if not whole:
+        text, encoding = _decode(data)
+    stand_in = None
+    if not delimiter.isascii():
+        stand_in = next((c for c in _STAND_INS if c not in text), None)
+        if stand_in is None:
+            raise RegisterReadError(
+                f"the file cannot be read with {delimiter!r} delimiters: it also holds every "
+                "control character, so it is not a register's text"
+            )
+        text = text.replace(delimiter, stand_in)
+    if layout is not None:
+        text = (stand_in or delimiter).join(layout.columns) + "\n" + text
+    return text.encode("utf-8"), (text, encoding, True), stand_in
+
+
+def _restored(frame: pd.DataFrame, stand_in: str, delimiter: str) -> pd.DataFrame:
+    """Put ``delimiter`` back where ``stand_in`` stood for it: in quoted values and headers."""
+    out = frame.rename(columns=lambda c: str(c).replace(stand_in, delimiter))
+    for column in out.columns:
+        values = out[column]
+        if values.astype("str").str.contains(stand_in, regex=False).any():
+            out[column] = values.str.replace(stand_in, delimiter, regex=False)
+    return out
 
 
 @functools.cache

@@ -15,7 +15,7 @@ __all__ = ["FORMATS", "sniff_format"]
 
 #: Formats assetmap reads, by the name :func:`sniff_format` gives them.
 FORMATS: dict[str, str] = {
-    "csv": "delimited text (CSV, TSV, semicolon-separated)",
+    "csv": "delimited text (CSV, TSV, or any one character between fields, ¬ and | too)",
     "xlsx": "Excel workbook (.xlsx)",
     "xls": "legacy Excel workbook (.xls)",
     "geojson": "GeoJSON",

@@ -25,6 +25,7 @@ from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
 from .columns import ColumnMap, recognise_columns
+from .fields import require_agency
 from .limits import ZipLimits
 from .locate import Located, locate_rows, row_local
 from .profiles import Profile, load_profile
@@ -179,7 +180,9 @@ def prepare_register(
     Raises
     ------
     InvalidArgumentError
-        Listing every argument that is wrong.
+        Listing every argument that is wrong; or, alone, if the register's rows
+        name no agency and none is given (see
+        :func:`~assetmap.registers.fields.require_agency`).
     RegisterReadError
         If the file cannot be read as a table at all.
     ProfileError
@@ -232,6 +235,7 @@ def _stage(
     )
     step(1)
     cmap = recognise_columns(list(raw.table.columns), profile=profile)
+    cmap.notes += require_agency(raw.table, cmap, agency=agency)  # no agency: stop here
     kind = kind or _guess_kind(cmap)
     step(2)
     crs = profile.crs if profile is not None else None
@@ -554,6 +558,9 @@ def import_register(
     ------
     PermissionDeniedError
         A signed-in viewer importing as another agency, or with no agency.
+    InvalidArgumentError
+        If the register's rows name no agency and none is given; the store is
+        then unchanged.
 
     Examples
     --------

@@ -5,7 +5,12 @@ geometry (points; polygon footprints are kept and represented by a point on
 their surface), a WKT column, latitude/longitude, easting/northing, GeoX/GeoY
 (in the coordinate system its CoordinateReferenceSystem column names, or
 decided by the size of the values), and last its postcode, geocoded
-offline from the ONS Postcode Directory. All work is vectorised.
+offline from the ONS Postcode Directory. A register that gives only the first
+half of a postcode (the outward code, "M41", a postcode district) or a postcode
+sector ("M41 7") is placed approximately, at the centre of that area (see
+:meth:`assetmap.postcodes.PostcodeDirectory.area_centres`), and its method says so
+(``"postcode district centre"``, ``"postcode sector centre"``; the site's
+``location_precision`` follows from it). All work is vectorised.
 
 Rows whose location is missing or wrong are not dropped: they are returned as
 problems, which the checks (:mod:`assetmap.registers.site_checks`,
@@ -23,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..postcodes import PostcodeDirectory, default_directory
+from ..postcodes import PostcodeDirectory, default_directory, postcode_areas
 from ..schema import CRS_BNG, GB_BOUNDS, normalise_postcodes, stripped_text
 from .columns import ColumnMap
 from .quarantine import Problem
@@ -362,18 +367,52 @@ class _Locator:
         need = self.open()
         malformed = need & (raw_pc != "").to_numpy() & (postcode == "").to_numpy()
         partial = np.zeros(len(malformed), dtype=bool)
-        if malformed.any():  # only these few need the pattern
-            outward = raw_pc[malformed].str.upper().str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?")
-            partial[malformed] = outward.to_numpy(dtype=bool)
-        for mask, code, message in (
-            (partial, "postcode_partial", _PARTIAL),
-            (malformed & ~partial, "postcode_malformed", "this is not a UK postcode"),
-        ):
-            self.flag(mask, column, raw_pc, code, message)
-        todo = need & (postcode != "").to_numpy()
+        if malformed.any():  # only these few can be an outward code or a sector
+            level, area = postcode_areas(raw_pc[malformed])
+            partial[malformed] = (level != "").to_numpy()
+            if partial.any():
+                directory = directory or default_directory()
+                placed = self._area_centres(level, area, partial, column, raw_pc, directory)
+                postcode = postcode.copy()
+                postcode[placed] = area[partial[malformed]][placed[partial]].to_numpy()
+        message = "this is not a UK postcode"
+        self.flag(malformed & ~partial, column, raw_pc, "postcode_malformed", message)
+        todo = need & (postcode != "").to_numpy() & ~partial
         if todo.any():
             self._geocode(postcode, todo, column, raw_pc, directory or default_directory())
         return postcode
+
+    def _area_centres(
+        self,
+        level: pd.Series,
+        area: pd.Series,
+        rows: np.ndarray,
+        column: str,
+        raw_pc: pd.Series,
+        directory: PostcodeDirectory,
+    ) -> np.ndarray:
+        """Place the rows of ``rows`` at the centre of their postcode district or sector.
+
+        ``level`` and ``area`` are those of :func:`~assetmap.postcodes.postcode_areas`
+        for some rows, ``rows`` among them; return which rows were placed.
+        """
+        mine = (level != "").to_numpy()
+        centres = directory.area_centres(area[mine], level[mine])
+        idx = np.flatnonzero(rows)
+        ok = centres["found"].to_numpy() & ~centres["northern_ireland"].to_numpy()
+        hit = idx[ok]
+        self.east[hit] = centres["easting"].to_numpy()[ok]
+        self.north[hit] = centres["northing"].to_numpy()[ok]
+        self.source[hit] = (level[mine].to_numpy(dtype=object)[ok] + " centre").astype(object)
+        placed = np.zeros(len(rows), dtype=bool)
+        placed[hit] = True
+        missing = np.zeros(len(rows), dtype=bool)
+        missing[idx[~centres["found"].to_numpy()]] = True
+        in_ni = rows & ~placed & ~missing
+        self.flag(missing, column, raw_pc, "postcode_partial", _PARTIAL)
+        message = "the postcode area is in Northern Ireland, outside Great Britain"
+        self.flag(in_ni, column, raw_pc, "outside_gb", message)
+        return placed
 
     def _geocode(
         self,
@@ -404,7 +443,10 @@ class _Locator:
             self.flag(mask, column, raw_pc, code, message)
 
 
-_PARTIAL = "only the first half of a postcode, which cannot place a site"
+_PARTIAL = (
+    "only the first half of a postcode (a postcode district or sector), and no such area "
+    "is in the ONS Postcode Directory"
+)
 _NOT_FOUND = "the postcode was not found in the ONS Postcode Directory"
 
 #: Lon/lat coordinate systems a GeoX/GeoY pair may be in (WGS84, OSGB36, ETRS89).

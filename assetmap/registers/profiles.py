@@ -99,6 +99,8 @@ FIELDS: dict[str, str] = {
     "locality": "locality code or name (requests)",
     "max_distance": "maximum distance in metres (requests)",
     "needed_by": "date the space is needed by (requests)",
+    "close_date": "the date the organisation closed (a closed one is quarantined)",
+    "status": "status code (C, CLOSED or INACTIVE: closed, quarantined)",
 }
 
 #: Fields that may map to several columns.

@@ -18,7 +18,7 @@ __all__ = ["REASONS", "Collector", "Problem", "flag_duplicates", "problem_frame"
 REASONS: dict[str, str] = {
     "missing_location": "missing location",
     "postcode_malformed": "postcode is not a UK postcode",
-    "postcode_partial": "postcode incomplete (first half only)",
+    "postcode_partial": "postcode district or sector not found",
     "postcode_not_found": "postcode not found",
     "outside_gb": "coordinates outside Great Britain",
     "latlon_swapped": "latitude and longitude swapped",
@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "bad_distance": "maximum distance is not a positive number",
     "no_space_needed": "space needed is missing",
     "duplicate": "duplicate row",
+    "closed": "organisation closed",
 }
 
 #: The columns of quarantine rows, before the importer adds their provenance.

@@ -11,12 +11,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..schema import CRS_BNG, classify_use
+from ..schema import APPROXIMATE, CRS_BNG, classify_use, precision_from_source
 from .columns import ColumnMap
 from .fields import date_field, resolve_agency_sector, sector_note, sensitivity_field
 from .ids import hex_ids, key_hashes, norm_key
 from .locate import Located
 from .quarantine import Collector, flag_duplicates
+from .site_checks import approximate_note
 from .text import cell_text
 from .values import parse_area, parse_numbers
 
@@ -100,9 +101,11 @@ def check_requests(
             "needed_by": needed_by,
             "sensitivity": sensitivity,
             "location_source": source.where(source != "", "locality"),
+            "location_precision": precision_from_source(source.where(source != "", "locality")),
             "source_row": row_numbers,
         }
     )[keep]
+    notes += approximate_note(int(frame["location_precision"].isin(APPROXIMATE).sum()))
     geometry = gpd.points_from_xy(located.easting[keep], located.northing[keep], crs=CRS_BNG)
     requests = gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=geometry, crs=CRS_BNG)
     # a request placed only by its locality has no point

@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidArgumentError
-from ..schema import CRS_BNG, NIA_TO_GIA, arrow_strings, classify_use, normalise_tenure
+from ..schema import (
+    APPROXIMATE,
+    CRS_BNG,
+    NIA_TO_GIA,
+    arrow_strings,
+    classify_use,
+    normalise_tenure,
+    precision_from_source,
+)
 from .columns import ColumnMap
 from .fields import date_field, resolve_agency_sector, sector_note, sensitivity_field
 from .ids import hex_ids, key_hashes, norm_key
@@ -26,7 +34,7 @@ from .quarantine import Collector, Problem, flag_duplicates, problem_frame
 from .text import cell_text, constant_text, either_text, object_text
 from .values import parse_area, parse_money
 
-__all__ = ["SiteChecks", "check_sites"]
+__all__ = ["SiteChecks", "approximate_note", "check_sites"]
 
 _Rows = TypeVar("_Rows", pd.Series, pd.DataFrame)
 
@@ -140,7 +148,7 @@ class SiteChecks:
         self._firsts: list[tuple[np.ndarray, np.ndarray]] = []
         self._parts: list[pd.DataFrame] = []
         self._footprints: list[tuple[np.ndarray, np.ndarray]] = []
-        self._counts = {"guessed": 0, "bad_uprn": 0, "vacant": 0}
+        self._counts = {"guessed": 0, "bad_uprn": 0, "vacant": 0, "approximate": 0}
         self._done = 0
 
     def chunk(self, start: int, stop: int) -> pd.DataFrame:
@@ -188,6 +196,7 @@ class SiteChecks:
             holder: list[pd.Series | str] = [self.sector, self._agency_key]
         else:
             holder = [sector_s, norm_key(agency_s)]
+        precision = _precision(located, at, table.index)
         key = _site_key(names, uprn, postcode)
         hashes = key_hashes([*holder, key])
         site_id = pd.Series(hex_ids("S", hashes), index=key.index)
@@ -213,6 +222,7 @@ class SiteChecks:
             ),
             "sensitivity": sensitivity_field(table, cmap, col),
             "location_source": object_text(located.source[at], table.index),
+            "location_precision": precision,
             "shared_group": constant_text("", table.index),
             "source_row": rows,
             "easting": located.easting[at],
@@ -223,6 +233,7 @@ class SiteChecks:
         )
         self._parts.extend(col.parts(rows))
         keep = ~col.any_mask()
+        self._counts["approximate"] += int((keep & precision.isin(APPROXIMATE).to_numpy()).sum())
         sites = _frame(columns, len(table))
         if not keep.all():  # (a clean chunk keeps every row: no copy then)
             sites = sites[keep].reset_index(drop=True)
@@ -354,12 +365,33 @@ class SiteChecks:
             notes.append(
                 f"{counts['bad_uprn']:,} UPRNs were not 1-12 digit numbers and were left blank"
             )
+        notes += approximate_note(counts["approximate"])
         if counts["vacant"]:
             notes.append(
                 f"{counts['vacant']:,} sites marked vacant: "
                 "their whole floor area counted as surplus"
             )
         return footprints, quarantine, notes
+
+
+def _precision(located: Located, at: slice, index: pd.Index) -> pd.Series:
+    """Return each row's ``location_precision``: from its method, "footprint" with a polygon."""
+    precision = precision_from_source(pd.Series(located.source[at], index=index, dtype=object))
+    with_polygon = pd.notna(located.footprints[at])
+    if with_polygon.any():  # a WKT column's polygons, kept as footprints
+        precision = precision.where(~with_polygon, "footprint")
+    return precision
+
+
+def approximate_note(count: int) -> list[str]:
+    """Return the import report's note on rows placed at a postcode area's centre, if any."""
+    if not count:
+        return []
+    rows = "row" if count == 1 else "rows"
+    return [
+        f"{count:,} {rows} placed approximately, at the centre of their postcode district or "
+        "sector (the register gives only part of the postcode)"
+    ]
 
 
 def _carry_problems(col: Collector, problems: list[Problem], at: slice) -> None:

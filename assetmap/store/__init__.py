@@ -1,9 +1,11 @@
 """The estate store: where every agency's sites, requests and import log are kept.
 
-The store holds five layers: ``sites`` (points, EPSG:27700), ``footprints``
+The store holds seven layers: ``sites`` (points, EPSG:27700), ``footprints``
 (polygons of sites whose register gave one), ``requests`` (space requests),
-``quarantine`` (every rejected row with its reason) and ``imports`` (one row per
-source). Every change replaces one source in one transaction; a read sees one state.
+``quarantine`` (every rejected row with its reason), ``imports`` (one row per
+source), and what users keep: ``boundary_sets`` (their areas, with each set's name
+and owner) and ``places`` (named places: a level and its codes). Every change
+replaces one source, set or place in one transaction; a read sees one state.
 
 The package is in three parts: :mod:`~assetmap.store.interface` is what the engine
 asks of any store (:class:`EstateStore`, :class:`SourceUpdate`) and the rules every

@@ -118,6 +118,20 @@ class BulkWriter:
         )
         return [(row[0], row[1]) for row in self._cur.fetchall()]
 
+    def names(self, layer: str, column: str) -> list[tuple[str, str]]:
+        """Return the (name, owner) of the rows of ``layer`` named in ``column``, in order."""
+        self._cur.execute(
+            f"SELECT coalesce(\"{column}\", ''), coalesce(owner, '') FROM \"{layer}\" ORDER BY fid"
+        )
+        return [(row[0], row[1]) for row in self._cur.fetchall()]
+
+    def delete_named(self, layer: str, column: str, name: str) -> int:
+        """Delete the rows of ``layer`` whose ``column`` is ``name``; return how many."""
+        where = f'FROM "{layer}" WHERE "{column}" = ?'
+        removed = int(self._value(f"SELECT count(*) {where}", (name,)))
+        self._cur.execute(f"DELETE {where}", (name,))
+        return removed
+
     def _value(self, sql: str, params: tuple = ()) -> Any:
         """Return the one value a query of one row gives (a count, a largest ``fid``)."""
         self._cur.execute(sql, params)

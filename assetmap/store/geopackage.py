@@ -40,7 +40,7 @@ How the temporary file is built:
   A small import into a large estate then costs a file copy, not a rewrite of
   the estate.
 - Otherwise (a new store, or one written by an older version of assetmap, which
-  this migrates), GDAL creates the five empty layers and every row is appended.
+  this migrates), GDAL creates the seven empty layers and every row is appended.
   A new store has 64 KB SQLite pages, and its ``fid`` columns are plain
   ``INTEGER PRIMARY KEY`` (GDAL's ``AUTOINCREMENT`` costs a write to
   ``sqlite_sequence`` on every row).
@@ -82,18 +82,24 @@ from .gpkg_file import (
     same_file,
 )
 from .interface import (
+    BOUNDARY_SET_COLUMNS,
     IMPORT_LOG_COLUMNS,
     LAYOUT,
+    PLACE_COLUMNS,
     SHARED_KEY_COLUMNS,
     STORED_REQUEST_COLUMNS,
     STORED_SITE_COLUMNS,
     EstateStore,
     SharedGroups,
     SourceUpdate,
+    boundary_rows,
+    check_owned_name,
     conform,
     join_provenance,
+    normal_name,
     owned,
     pick_owner,
+    place_row,
 )
 
 __all__ = ["GeoPackageStore"]
@@ -230,6 +236,22 @@ class GeoPackageStore(EstateStore):
         """Return the import log, one row per source currently in the store."""
         return self._table("imports", IMPORT_LOG_COLUMNS)
 
+    @_one_file_state
+    def boundary_sets(self) -> gpd.GeoDataFrame:
+        """Return the areas of every boundary set users added (see EstateStore)."""
+        frame = self._read("boundary_sets")
+        if frame is None:
+            return gpd.GeoDataFrame(
+                conform(pd.DataFrame(), BOUNDARY_SET_COLUMNS),
+                geometry=gpd.GeoSeries([], crs=CRS_BNG),
+            )
+        return gpd.GeoDataFrame(conform(frame, BOUNDARY_SET_COLUMNS), crs=CRS_BNG)
+
+    @_one_file_state
+    def places(self) -> pd.DataFrame:
+        """Return the named places users saved (see EstateStore)."""
+        return self._table("places", PLACE_COLUMNS)
+
     def _table(self, layer: str, columns: dict[str, str]) -> pd.DataFrame:
         """Return a layer without geometry, with its canonical columns."""
         frame = self._read(layer)
@@ -280,6 +302,8 @@ class GeoPackageStore(EstateStore):
             "footprints": self.footprints(),
             "quarantine": self.quarantine(),
             "imports": self.imports(),
+            "boundary_sets": self.boundary_sets(),
+            "places": self.places(),
         }
 
     def replace_source(self, update: SourceUpdate, *, shared: SharedGroups | None = None) -> None:
@@ -317,6 +341,23 @@ class GeoPackageStore(EstateStore):
         int
             The sites and requests of ``source_file`` that were removed.
         """
+
+        def change(db: BulkWriter) -> int:
+            picked = pick_owner(source_file, owner, db.sources(), removing=update is None)
+            removed = db.delete_source(source_file, picked)
+            if update is not None:
+                _write_update(db, update, picked, shared)
+            elif shared is not None:  # the sites left may share no longer
+                db.update_shared_groups(shared, None)
+            return removed
+
+        return self._edit(change)
+
+    def _edit(self, change: Callable[[BulkWriter], int]) -> int:
+        """Make ``change`` in a new copy of the store, in one transaction, and rename it over.
+
+        The caller holds the store's lock. Returns what ``change`` returns.
+        """
         self._check_before_write()
         with replace_atomically(
             self.path, suffix=".tmp.gpkg", private=True, replaces_store=True
@@ -326,13 +367,55 @@ class GeoPackageStore(EstateStore):
             else:
                 self._rewrite(tmp)
             with BulkWriter(tmp) as db:
-                picked = pick_owner(source_file, owner, db.sources(), removing=update is None)
-                removed = db.delete_source(source_file, picked)
-                if update is not None:
-                    _write_update(db, update, picked, shared)
-                elif shared is not None:  # the sites left may share no longer
-                    db.update_shared_groups(shared, None)
-        return removed
+                done = change(db)
+        return done
+
+    def _named(
+        self,
+        layer: str,
+        what: str,
+        name: str,
+        owner: str | None,
+        rows: pd.DataFrame | None,
+    ) -> int:
+        """Replace (``rows`` given) or remove the named set or place ``name`` of ``layer``.
+
+        Returns the rows removed. Under the store's lock, in one transaction.
+        """
+        column = "set_name" if layer == "boundary_sets" else "name"
+
+        def change(db: BulkWriter) -> int:
+            stored = check_owned_name(
+                name, owner, db.names(layer, column), what, removing=rows is None
+            )
+            removed = db.delete_named(layer, column, stored) if stored else 0
+            if rows is not None:
+                db.append(layer, rows)
+            return removed
+
+        with self._lock():
+            return self._edit(change)
+
+    def add_boundary_set(self, name: str, areas: gpd.GeoDataFrame, *, owner: str = "") -> None:
+        """Keep the areas as the boundary set ``name`` (see EstateStore)."""
+        name = normal_name(name, "the boundary set's")
+        self._named("boundary_sets", "boundary set", name, owner, boundary_rows(name, areas, owner))
+
+    def remove_boundary_set(self, name: str, *, owner: str | None = None) -> int:
+        """Remove the boundary set ``name``; return its areas removed (see EstateStore)."""
+        name = normal_name(name, "the boundary set's")
+        return self._named("boundary_sets", "boundary set", name, owner, None)
+
+    def save_place(self, name: str, level: str, codes: list[str], *, owner: str = "") -> None:
+        """Keep the localities ``codes`` of ``level`` as the place ``name`` (see EstateStore)."""
+        name = normal_name(name, "the place's")
+        row = place_row(name, level, codes, owner)
+        self._named("places", "place", name, owner, row)
+
+    def remove_place(self, name: str, *, owner: str | None = None) -> int:
+        """Remove the saved place ``name``; return the places removed (see EstateStore)."""
+        name = normal_name(name, "the place's")
+        return self._named("places", "place", name, owner, None)
 
     def _rewrite(self, path: Path) -> None:
         """Write the store's rows, as read, into a new file in the current layout."""

@@ -4,7 +4,7 @@ Before the store is read or written its file is inspected: one that is not an es
 store (another GeoPackage, a spreadsheet, an empty file) or that SQLite finds damaged
 is refused with one :class:`~assetmap.errors.StoreError`. A store whose layout is not
 the one this version writes is rewritten whole (:func:`layout_is_current`); a new one
-starts as the five empty layers GDAL makes (:func:`create_layers`).
+starts as the seven empty layers GDAL makes (:func:`create_layers`).
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def layout_is_current(path: Path) -> bool:
 
 
 def create_layers(path: Path) -> None:
-    """Create the store's five layers, empty: the GeoPackage's tables and metadata.
+    """Create the store's seven layers, empty: the GeoPackage's tables and metadata.
 
     GDAL makes them once a process, in a file whose bytes are kept for the next store.
     """
@@ -229,7 +229,7 @@ def create_layers(path: Path) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _empty_store() -> bytes:
-    """Return the bytes of a store with its five layers, empty."""
+    """Return the bytes of a store with its seven layers, empty."""
     with tempfile.TemporaryDirectory(prefix="assetmap-layout-") as folder:
         path = Path(folder) / "empty.gpkg"
         _make_layers(path)
@@ -237,7 +237,7 @@ def _empty_store() -> bytes:
 
 
 def _make_layers(path: Path) -> None:
-    """Create the store's five layers, empty, with GDAL."""
+    """Create the store's seven layers, empty, with GDAL."""
     import pyogrio
 
     with warnings.catch_warnings():

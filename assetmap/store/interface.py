@@ -1,7 +1,7 @@
 """What every estate store is: the interface the engine uses, and the rules all stores share.
 
 :class:`EstateStore` is what the engine asks of a store, :class:`SourceUpdate` what an
-import hands it; :data:`LAYOUT` says what each of the five layers holds, and the
+import hands it; :data:`LAYOUT` says what each of the seven layers holds, and the
 functions here are the rules every store keeps the same way: canonical columns, a
 source's identity and owner, per-source provenance and the shared-site groups.
 
@@ -21,6 +21,14 @@ A new store (a PostGIS store beside the GeoPackage one, say) subclasses
   :data:`LOCK_TIMEOUT_S` at most for another writer), that keeps the
   rules below. A failure at any moment leaves the store as it was.
 
+- :meth:`~EstateStore.boundary_sets`, :meth:`~EstateStore.add_boundary_set` and
+  :meth:`~EstateStore.remove_boundary_set`; :meth:`~EstateStore.places`,
+  :meth:`~EstateStore.save_place` and :meth:`~EstateStore.remove_place`: the boundary
+  sets and named places users add, kept for every user and session, each write one
+  transaction as above. A set or place belongs to the agency that added it (its
+  ``owner``); adding one of the same name replaces that owner's own, and a name
+  another owner uses is refused (:func:`check_owned_name`).
+
 It inherits :meth:`~EstateStore.report`. :func:`assetmap.store.open_store`, which gives a
 GeoPackage store today, is where the new store is to be chosen (by the address given).
 
@@ -38,7 +46,7 @@ from __future__ import annotations
 import functools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,23 +54,29 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import StoreError
-from ..schema import QUARANTINE_COLUMNS, REQUEST_COLUMNS, SITE_COLUMNS
+from ..errors import InvalidArgumentError, StoreError
+from ..schema import QUARANTINE_COLUMNS, REQUEST_COLUMNS, SITE_COLUMNS, precision_from_source
 
 __all__ = [
+    "BOUNDARY_SET_COLUMNS",
     "IMPORT_LOG_COLUMNS",
     "LAYOUT",
     "LOCK_TIMEOUT_S",
     "PER_SOURCE",
+    "PLACE_COLUMNS",
     "SHARED_KEY_COLUMNS",
     "EstateStore",
     "SharedGroups",
     "SourceUpdate",
+    "boundary_rows",
+    "check_owned_name",
     "conform",
     "differs",
     "join_provenance",
+    "normal_name",
     "owned",
     "pick_owner",
+    "place_row",
     "settle_shared_groups",
     "source_keys",
 ]
@@ -93,6 +107,16 @@ PER_SOURCE = ("source_sha256", "imported_at")
 STORED_SITE_COLUMNS = {k: v for k, v in SITE_COLUMNS.items() if k not in PER_SOURCE}
 STORED_REQUEST_COLUMNS = {k: v for k, v in REQUEST_COLUMNS.items() if k not in PER_SOURCE}
 
+#: The areas of the boundary sets users add: one row per area, with its set and owner.
+BOUNDARY_SET_COLUMNS: dict[str, str] = {
+    "set_name": "str",
+    "code": "str",
+    "name": "str",
+    "owner": "str",
+}
+#: The named places users save: one row per place, its codes joined by ``;``.
+PLACE_COLUMNS: dict[str, str] = {"name": "str", "level": "str", "codes": "str", "owner": "str"}
+
 #: The layers of the store: columns as stored, and geometry type (None: a table).
 LAYOUT: dict[str, tuple[dict[str, str], str | None]] = {
     "sites": (STORED_SITE_COLUMNS, "Point"),
@@ -100,6 +124,8 @@ LAYOUT: dict[str, tuple[dict[str, str], str | None]] = {
     "requests": (STORED_REQUEST_COLUMNS, "Point"),
     "quarantine": (QUARANTINE_COLUMNS, None),
     "imports": (IMPORT_LOG_COLUMNS, None),
+    "boundary_sets": (BOUNDARY_SET_COLUMNS, "MultiPolygon"),
+    "places": (PLACE_COLUMNS, None),
 }
 
 #: What the shared-site callback needs of every site.
@@ -229,6 +255,46 @@ class EstateStore(ABC):
         (``None``: the only source of that name).
         """
 
+    @abstractmethod
+    def boundary_sets(self) -> gpd.GeoDataFrame:
+        """Return the areas of every boundary set users added.
+
+        The columns are ``set_name``, ``code``, ``name``, ``owner`` and the
+        polygons, in EPSG:27700, in the order they were added.
+        """
+
+    @abstractmethod
+    def add_boundary_set(self, name: str, areas: gpd.GeoDataFrame, *, owner: str = "") -> None:
+        """Keep the areas (``code``, ``name``, polygons) as the boundary set ``name``.
+
+        One transaction: the set ``owner`` already keeps under that name is
+        replaced; a name another owner uses is refused (see
+        :func:`check_owned_name`).
+        """
+
+    @abstractmethod
+    def remove_boundary_set(self, name: str, *, owner: str | None = None) -> int:
+        """Remove the boundary set ``name`` (of ``owner``, when given); return its areas removed."""
+
+    @abstractmethod
+    def places(self) -> pd.DataFrame:
+        """Return the named places users saved.
+
+        The columns are ``name``, ``level``, ``codes`` (``;``-joined) and ``owner``.
+        """
+
+    @abstractmethod
+    def save_place(self, name: str, level: str, codes: list[str], *, owner: str = "") -> None:
+        """Keep the localities ``codes`` of ``level`` together as the place ``name``.
+
+        One transaction, with the same rule of names and owners as
+        :meth:`add_boundary_set`.
+        """
+
+    @abstractmethod
+    def remove_place(self, name: str, *, owner: str | None = None) -> int:
+        """Remove the saved place ``name`` (of ``owner``, when given); return the places removed."""
+
     def report(self, source_file: str, owner: str | None = None) -> dict | None:
         """Return the stored import report of a source (of ``owner``, when given), or ``None``."""
         log = self.imports()
@@ -244,7 +310,9 @@ def conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = Fals
 
     A GeoDataFrame keeps its geometry; with ``points``, a frame that gives its
     points as ``easting`` and ``northing`` columns keeps those. Missing text is
-    ``""``, missing whole numbers 0.
+    ``""``, missing whole numbers 0. Rows without a ``location_precision`` (a store
+    written before it) get it from their ``location_source``
+    (:func:`assetmap.schema.precision_from_source`), else ``"point"``.
     """
     if (
         not len(frame)
@@ -254,6 +322,12 @@ def conform(frame: pd.DataFrame, columns: dict[str, str], *, points: bool = Fals
     ):  # no rows (no sites yet, a clean register's quarantine): made once
         return _empty_frame(tuple(columns.items())).copy(deep=False)
     out = frame.copy(deep=False)  # columns are replaced, never changed in place
+    if "location_precision" in columns and "location_precision" not in out.columns:
+        # rows from before the column (an older store): how they were placed tells
+        source = out["location_source"] if "location_source" in out.columns else None
+        out["location_precision"] = (
+            precision_from_source(source) if source is not None else _unknown_points(out.index)
+        )
     for name, dtype in columns.items():
         if name not in out.columns:
             out[name] = pd.Series(dtype=dtype, index=out.index)
@@ -276,6 +350,11 @@ def _converted(values: pd.Series, dtype: str) -> pd.Series:
     if dtype == "int64":
         return pd.to_numeric(values, errors="coerce").fillna(0).astype("int64")
     return pd.to_numeric(values, errors="coerce").astype(np.dtype(dtype))
+
+
+def _unknown_points(index: pd.Index) -> pd.Series:
+    """Return ``"point"`` on every row of ``index``: a location of unknown kind."""
+    return pd.Series("point", index=index, dtype="str")
 
 
 @functools.lru_cache(maxsize=16)
@@ -427,3 +506,164 @@ def settle_shared_groups(
 def differs(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Return where two text columns of the same length differ, by position."""
     return (a.reset_index(drop=True) != b.reset_index(drop=True)).to_numpy(dtype=bool)
+
+
+def normal_name(name: object, what: str) -> str:
+    """Return a user's name for a boundary set or place with its spacing made single.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If it is not text, or is empty.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(
+            f"{what} name {name!r} is not valid; expected a name such as 'Greater Manchester'"
+        )
+    return " ".join(name.split())
+
+
+def check_owned_name(
+    name: str, owner: str | None, taken: list[tuple[str, str]], what: str, *, removing: bool
+) -> str:
+    """Return the stored name a change of ``what`` named ``name`` applies to (``""``: none yet).
+
+    Names are compared without regard to case or spacing. A name belongs to the
+    owner who first used it: adding (or, with ``owner`` given, removing) another
+    owner's is refused.
+
+    Parameters
+    ----------
+    name
+        The name given, spacing made single.
+    owner
+        The owner of the change (``None`` when removing: whoever owns it).
+    taken
+        The stored (name, owner) pairs.
+    what
+        ``"boundary set"`` or ``"place"``, for messages.
+    removing
+        Whether it is to be removed (then it must exist).
+
+    Raises
+    ------
+    StoreError
+        A name another owner uses, or, removing, a name not stored.
+    """
+    key = name.casefold()
+    found = [(n, o) for n, o in dict.fromkeys(taken) if n.casefold() == key]
+    if found and owner is not None and found[0][1] != owner:
+        by = f"by {found[0][1]}" if found[0][1] else "with no agency"
+        raise StoreError(
+            f"the {what} {found[0][0]!r} was added {by}; only its owner may "
+            + ("remove it" if removing else f"replace it. Choose another name for your {what}")
+        )
+    if removing and not found:
+        names = sorted({n for n, _ in taken}, key=str.casefold)
+        raise StoreError(
+            f"there is no {what} named {name!r} in the store; its {what}s are: "
+            + (", ".join(names) or "none")
+        )
+    return found[0][0] if found else ""
+
+
+def boundary_rows(name: str, areas: object, owner: str) -> gpd.GeoDataFrame:
+    """Return a boundary set's areas as the store keeps them, or refuse areas it cannot use.
+
+    Parameters
+    ----------
+    name
+        The set's name, spacing made single.
+    areas
+        A GeoDataFrame of polygons with the columns ``code`` and ``name``, in a CRS
+        that can be reprojected to EPSG:27700.
+    owner
+        The agency adding it (``""``: none).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``set_name``, ``code``, ``name``, ``owner`` and the polygons, in EPSG:27700.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every problem: not a GeoDataFrame, no CRS, no ``code`` or ``name``
+        column, no areas, empty or repeated codes, geometries that are not polygons.
+    """
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise InvalidArgumentError(
+            f"the areas of the boundary set {name!r} are a {type(areas).__name__}; expected a "
+            "GeoDataFrame of polygons with the columns code and name"
+        )
+    problems = [
+        f"the boundary set {name!r} has no {column} column; expected the columns code and name"
+        for column in ("code", "name")
+        if column not in areas.columns
+    ]
+    if areas.crs is None:
+        problems.append(f"the boundary set {name!r} names no coordinate system")
+    if not len(areas):
+        problems.append(f"the boundary set {name!r} has no areas")
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    codes = areas["code"].astype("str").where(areas["code"].notna(), "").str.strip()
+    kinds = areas.geometry.geom_type.fillna("none")
+    bad = kinds[~kinds.isin(["Polygon", "MultiPolygon"])]
+    repeated = sorted(set(codes[codes.duplicated()]) - {""})
+    if (codes == "").any():
+        problems.append(f"{int((codes == '').sum())} areas of {name!r} have no code")
+    if repeated:
+        problems.append(f"the codes {', '.join(repeated[:5])} are used by more than one area")
+    if len(bad):
+        problems.append(
+            f"{len(bad)} areas of {name!r} are not polygons (the first, {codes[bad.index[0]]!r},"
+            f" is {bad.iloc[0]})"
+        )
+    if problems:
+        raise InvalidArgumentError(
+            f"the boundary set {name!r} cannot be kept: " + "; ".join(problems)
+        )
+    frame = gpd.GeoDataFrame(
+        {
+            "set_name": name,
+            "code": codes.to_numpy(),
+            "name": areas["name"].astype("str").where(areas["name"].notna(), "").to_numpy(),
+            "owner": owner,
+        },
+        geometry=areas.geometry.to_crs("EPSG:27700").to_numpy(),
+        crs="EPSG:27700",
+    )
+    return frame
+
+
+def place_row(name: str, level: object, codes: object, owner: str) -> pd.DataFrame:
+    """Return a saved place as the store keeps it: one row, its codes joined by ``;``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every problem: no level, no codes, a code that is empty or holds ``;``.
+    """
+    problems = []
+    if not isinstance(level, str) or not level.strip():
+        problems.append(f"level {level!r} is not valid; expected a level such as 'district'")
+    listed = (
+        [codes] if isinstance(codes, str) else list(codes) if isinstance(codes, Iterable) else []
+    )
+    cleaned = [str(c).strip() for c in listed]
+    if not cleaned:
+        problems.append(f"the place {name!r} has no codes; expected the codes of its localities")
+    bad = [c for c in cleaned if not c or ";" in c]
+    if bad:
+        problems.append(f"codes {bad[:5]!r} are not valid; expected codes without ';'")
+    if problems:
+        raise InvalidArgumentError(f"the place {name!r} cannot be saved: " + "; ".join(problems))
+    return pd.DataFrame(
+        {
+            "name": [name],
+            "level": [" ".join(str(level).split())],
+            "codes": [";".join(dict.fromkeys(cleaned))],
+            "owner": [owner],
+        }
+    )

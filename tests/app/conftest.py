@@ -78,3 +78,40 @@ def sample_store(sample_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The root conftest's fresh copy of the sample estate; ``$ASSETMAP_STORE`` points at it."""
     monkeypatch.setenv(STORE_ENV, str(sample_store))
     return sample_store
+
+
+#: The second sample place's council register: sites at real postcodes of Trafford only.
+TRAFFORD_REGISTER = ROOT / "sample_estates" / "trafford" / "trafford_council_land_assets.csv"
+
+
+def import_trafford_register(path: Path) -> Path:
+    """Build a store at ``path`` from Trafford Council's sample register alone.
+
+    Skips, saying why, when the second sample place is not in this checkout.
+    """
+    from assetmap.registers.importer import import_register
+
+    if not TRAFFORD_REGISTER.is_file():
+        pytest.skip(f"{TRAFFORD_REGISTER} is missing: run sample_estates/generate.py")
+    report = import_register(
+        TRAFFORD_REGISTER, store=path, kind="sites", agency="Trafford Council", sector="council"
+    )
+    assert report.accepted >= 30
+    return path
+
+
+@pytest.fixture(scope="session")
+def trafford_store_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store built only from a register outside Kent (read it; copy it to write)."""
+    return import_trafford_register(tmp_path_factory.mktemp("trafford") / "estate.gpkg")
+
+
+@pytest.fixture
+def trafford_store(trafford_store_built: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A fresh copy of the Trafford store; ``$ASSETMAP_STORE`` points at it."""
+    import shutil
+
+    path = tmp_path / "estate.gpkg"
+    shutil.copyfile(trafford_store_built, path)
+    monkeypatch.setenv(STORE_ENV, str(path))
+    return path

@@ -20,7 +20,7 @@ from tests.app.conftest import run_app, shown
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
-REGISTER = b"Site name,Easting,Northing\nHall,576000,155000\n"
+REGISTER = b"Site name,Agency,Easting,Northing\nHall,Kent Police,576000,155000\n"
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
 

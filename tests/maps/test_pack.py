@@ -16,8 +16,13 @@ from assetmap.maps.pack import INDEX_COLUMNS, export_pack
 from assetmap.store import STORE_ENV
 from tests.maps.factories import make_sites
 from tests.maps.test_static import (
+    GM_ICB,
+    SALFORD,
+    TRAFFORD,
     make_requests,
     offering_sites,
+    sites_within,
+    store_keeping_places,
     svg_texts,
     write_store,
 )
@@ -140,8 +145,9 @@ def test_bad_options_are_reported_together_and_nothing_is_written(tmp_path):
         export_pack(make_sites(10), "Maidstne", "ward", blocker, format="tiff", paper="A0", dpi=600)
     message = str(caught.value)
     assert "place='Maidstne' is not a place" in message and "did you mean: Maidstone" in message
-    assert "level='ward' is not an atlas level; expected one of: district, lsoa, nhs_area" in (
-        message
+    assert (
+        "level='ward' is not an atlas level; expected one of: country, icb, nhs_area, district, "
+        "lsoa, or the path of a boundary file" in message
     )
     assert "format='tiff' is not a map file format; expected one of: png, pdf, svg" in message
     assert "paper='A0' is not a paper size; expected one of: A4, A3" in message
@@ -242,3 +248,61 @@ def test_export_pack_command_names_its_options_in_errors(tmp_path, monkeypatch, 
     assert "--level 'ward' is not an atlas level" in err
     assert "--format 'bmp' is not a map file format" in err
     assert "--out '" in err and "is a file; expected a folder" in err
+
+
+# --------------------------------------------------------------------------- places anywhere
+
+
+def test_a_districts_atlas_is_its_lsoas_with_no_boundary_file():
+    from assetmap.maps.static import resolve_place
+    from assetmap.places import place_localities
+
+    trafford = resolve_place("Trafford")
+    atlas, level = pack_module._atlas_localities(trafford.sublevel, trafford, None)
+    assert level == "lsoa" and len(atlas) == len(place_localities(trafford)) > 100
+    assert atlas["code"].str.startswith("E01").all()
+
+
+def test_the_pack_of_an_icb_has_an_atlas_of_its_districts(tmp_path):
+    from assetmap.maps.static import resolve_place
+
+    sites = sites_within(resolve_place(GM_ICB).geometry, 60)
+    index = export_pack(sites, GM_ICB, None, tmp_path / "p", format="svg", dpi=150, drawn_on=DAY)
+    table = index.to_frame()
+    atlas = table[table["kind"] == "atlas"]
+    assert index.level == "district" and len(atlas) == 10
+    assert {"Trafford", "Salford", "Manchester"} <= set(atlas["locality_name"])
+    assert atlas["sites"].sum() == 60
+    maps = table[table["kind"] == "map"]
+    assert set(maps["locality_code"]) == {GM_ICB}
+    text = svg_texts((index.folder / "maps" / "01_sites.svg").read_bytes())
+    assert "NHS Greater Manchester Integrated Care Board" in text
+
+
+def test_the_pack_of_a_saved_union_and_of_a_boundary_set_area(tmp_path):
+    kept_places = store_keeping_places(tmp_path)
+    union = export_pack(
+        kept_places,
+        "Trafford and Salford",
+        None,
+        tmp_path / "u",
+        format="svg",
+        dpi=150,
+        drawn_on=DAY,
+    )
+    atlas = union.to_frame().query("kind == 'atlas'")
+    assert union.level == "district" and set(atlas["locality_code"]) == {TRAFFORD, SALFORD}
+    assert atlas.set_index("locality_code").loc[TRAFFORD, "sites"] == 60
+    area = export_pack(
+        kept_places, "West Half", None, tmp_path / "w", format="svg", dpi=150, drawn_on=DAY
+    )
+    table = area.to_frame()
+    assert area.level == "halves"
+    assert table.query("kind == 'atlas'")["locality_name"].tolist() == ["West Half"]
+    drawn = table.query("kind == 'map' and file == 'maps/01_sites.svg'")["sites"].iloc[0]
+    assert 0 < drawn < 60
+    assert (area.folder / "tables" / "density_halves.csv").exists()
+    with pytest.raises(
+        InvalidArgumentError, match=r"level='wards' is not an atlas level; .*boundary set halves"
+    ):
+        export_pack(kept_places, "Trafford", "wards", tmp_path / "x")

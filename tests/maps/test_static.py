@@ -671,3 +671,134 @@ def test_counts_read_as_english_for_one_site():
     assert "1 site drawn." in text and "restricted" not in text  # nothing says one was withheld
     assert built.notes == []
     assert static.count_text(1_549, "site") == "1,549 sites"
+
+
+# --------------------------------------------------------------------------- places anywhere
+
+GM_ICB = "E54000057"  # NHS Greater Manchester Integrated Care Board
+TRAFFORD, SALFORD = "E08000009", "E08000006"
+
+
+def sites_within(outline, n: int, *, seed: int = 3) -> gpd.GeoDataFrame:
+    """``n`` test sites at random points inside ``outline`` (EPSG:27700)."""
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = outline.bounds
+    xs: list[float] = []
+    ys: list[float] = []
+    while len(xs) < n:
+        x, y = rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)
+        inside = shapely.contains_xy(outline, x, y)
+        xs.extend(x[inside]), ys.extend(y[inside])
+    sites = offering_sites(n)
+    return sites.set_geometry(gpd.points_from_xy(xs[:n], ys[:n]), crs="EPSG:27700")
+
+
+def halves(outline) -> gpd.GeoDataFrame:
+    """Two 'wards' splitting ``outline`` at the middle of its width."""
+    x0, y0, x1, y1 = outline.bounds
+    mid = (x0 + x1) / 2
+    parts = [outline.intersection(shapely.box(x0, y0, mid, y1)), outline]
+    parts[1] = outline.intersection(shapely.box(mid, y0, x1, y1))
+    return gpd.GeoDataFrame(
+        {"code": ["W1", "W2"], "name": ["West Half", "East Half"]},
+        geometry=[shapely.make_valid(p) for p in parts],
+        crs="EPSG:27700",
+    )
+
+
+@pytest.fixture(scope="module")
+def trafford() -> static.Place:
+    return resolve_place("Trafford")
+
+
+@pytest.fixture(scope="module")
+def trafford_sites(trafford) -> gpd.GeoDataFrame:
+    return sites_within(trafford.geometry, 60)
+
+
+def store_keeping_places(folder: Path):
+    """A store of 60 sites in Trafford keeping a union of two districts and a boundary set.
+
+    The union is "Trafford and Salford"; the set "halves" splits Trafford into "West
+    Half" and "East Half".
+    """
+    from assetmap.store import open_store
+    from assetmap.user_places import add_boundary_set, save_place
+
+    outline = resolve_place("Trafford").geometry
+    store = open_store(write_store(folder / "estate.gpkg", sites_within(outline, 60)))
+    save_place(store, "Trafford and Salford", "district", [TRAFFORD, SALFORD])
+    add_boundary_set(store, "halves", halves(outline))
+    return store
+
+
+@pytest.fixture
+def kept_places(tmp_path):
+    return store_keeping_places(tmp_path)
+
+
+def _inset(figure):
+    return next(ax for ax in figure.axes if ax.get_gid() == "locator-inset")
+
+
+def test_a_district_anywhere_draws_with_no_boundary_file(trafford, trafford_sites):
+    from assetmap.places import place_localities
+
+    built = build_map("density", trafford_sites, place="Trafford", drawn_on=DAY)
+    lsoas = len(place_localities(trafford))
+    assert built.place.codes == (TRAFFORD,) and built.place.sublevel == "lsoa"
+    assert built.sites_drawn == len(trafford_sites) == 60
+    assert sum(int(re.search(r"\((\d+) localit", e).group(1)) for e in built.legend[:-1]) == lsoas
+    # classes of real counts: the top class reaches above nought (no "0 – 0" legend)
+    assert float(re.search(r"– ([\d.]+)", built.legend[-2]).group(1)) > 0
+    assert built.title == "Density of the public estate: Trafford"
+    assert not [n for n in built.notes if "inset" in n]
+    # the inset shows Trafford within its integrated care board (Greater Manchester)
+    inset = _inset(built.figure)
+    icb = resolve_place(GM_ICB).geometry
+    (x0, x1), (y0, y1) = inset.get_xlim(), inset.get_ylim()
+    gx0, gy0, gx1, gy1 = icb.bounds
+    assert x0 <= gx0 and gx1 <= x1 and y0 <= gy0 and gy1 <= y1
+    assert inset.get_title() == "Where Trafford lies"
+    svg = svg_texts(
+        map_bytes("sites", trafford_sites, place="trafford", format="svg", drawn_on=DAY)
+    )
+    assert "Public estate by sector: Trafford" in svg and "60 sites drawn" in svg
+
+
+def test_an_icb_place_counts_in_its_districts():
+    icb = resolve_place(GM_ICB)
+    sites = sites_within(icb.geometry, 80)
+    built = build_map("density", sites, place=GM_ICB, drawn_on=DAY)
+    assert built.place.level == "icb" and built.place.sublevel == "district"
+    counted = sum(int(re.search(r"\((\d+) localit", e).group(1)) for e in built.legend[:-1])
+    assert counted == 10  # Greater Manchester's ten districts
+    assert built.sites_drawn == 80
+    assert "by district" in svg_texts(
+        map_bytes("density", sites, place=GM_ICB, format="svg", drawn_on=DAY)
+    )
+
+
+def test_a_saved_union_and_an_area_of_a_boundary_set_are_places(kept_places, trafford_sites):
+    assert len(kept_places.sites()) == len(trafford_sites)  # the same 60 sites
+    union = build_map("density", trafford_sites, place="Trafford and Salford", store=kept_places)
+    assert union.place.source == "saved place" and set(union.place.codes) == {TRAFFORD, SALFORD}
+    counted = sum(int(re.search(r"\((\d+) localit", e).group(1)) for e in union.legend[:-1])
+    assert counted == 2 and union.sites_drawn == 60
+    west = build_map("sites", trafford_sites, place="West Half", store=kept_places)
+    east = build_map("sites", trafford_sites, place="east half", store=kept_places)
+    assert west.place.level == "boundary set halves"
+    assert 0 < west.sites_drawn < 60 and west.sites_drawn + east.sites_drawn == 60
+    by_halves = map_bytes(
+        "density",
+        trafford_sites,
+        place="Trafford",
+        localities="boundary set halves",
+        store=kept_places,
+        format="svg",
+        drawn_on=DAY,
+    )
+    text = svg_texts(by_halves)
+    assert "by halves" in text and "(1 locality)" in text and "60 sites counted" in text
+    with pytest.raises(InvalidArgumentError, match=r"place='West Half' is not a place"):
+        build_map("sites", trafford_sites, place="West Half")  # not without its store

@@ -181,3 +181,41 @@ def test_profile_file_errors(tmp_path):
         load_profile(tmp_path / "missing.toml")
     with pytest.raises(ProfileError, match="is not valid TOML"):
         load_profile(_profile(tmp_path, "this is = = not toml"))
+
+
+def test_an_ods_extracts_layout_maps_its_columns_unless_a_profile_is_given(tmp_path):
+    from assetmap.registers.ods import LAYOUTS
+
+    ets = next(layout for layout in LAYOUTS if layout.key == "ets")
+    cmap = recognise_columns(list(ets.columns))
+    assert cmap.fields["agency"] == ["Parent Organisation Code"]
+    assert cmap.fields["address_parts"] == [f"Address Line {i}" for i in range(1, 6)]
+    assert cmap.fields["close_date"] == ["Close Date"] and "status" not in cmap.fields
+    assert cmap.sector == "health"
+    assert set(cmap.how.values()) == {"ODS ets layout"}
+    # the same names one short are an ordinary register: no layout, no sector
+    assert recognise_columns(list(ets.columns[:-1])).sector is None
+    path = tmp_path / "p.toml"
+    path.write_text('[columns]\nagency = "Name"\n')
+    own = recognise_columns(list(ets.columns), profile=load_profile(path))
+    assert own.fields["agency"] == ["Name"] and own.sector is None
+    assert "close_date" not in own.fields  # the profile's mapping, not the layout's
+
+
+def test_a_profile_may_name_a_close_date_and_a_status(tmp_path):
+    from assetmap.registers.importer import prepare_register
+
+    path = tmp_path / "p.toml"
+    path.write_text('[columns]\nclose_date = "Closed on"\nstatus = "State"\n')
+    p = prepare_register(
+        b"Site name,Agency,Postcode,Closed on,State\nA,KCC,TN1 1AA,,open\n"
+        b"B,KCC,TN1 1AA,31/03/2020,open\nC,KCC,TN1 1AA,,Closed\n",
+        name="r.csv",
+        sector="council",
+        profile=path,
+    )
+    assert p.rows["name"].tolist() == ["A"]
+    assert p.quarantine["reason"].tolist() == [
+        "the organisation closed on 31/03/2020",
+        "the status Closed means the organisation closed",
+    ]

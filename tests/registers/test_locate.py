@@ -109,7 +109,7 @@ def test_spatial_file_points_and_polygons(tmp_path):
         ("Name,Postcode\nA,\n", "missing_location"),
         ("Name,Postcode\nA,ME99 9ZZ\n", "postcode_not_found"),
         ("Name,Postcode\nA,NOT A CODE\n", "postcode_malformed"),
-        ("Name,Postcode\nA,M41\n", "postcode_partial"),
+        ("Name,Postcode\nA,ZZ9\n", "postcode_partial"),
         ("Name,Postcode\nA,BT1 1AA\n", "outside_gb"),
         ("Name,Latitude,Longitude\nA,0.27,51.13\n", "latlon_swapped"),
         ("Name,Latitude,Longitude\nA,48.85,2.35\n", "outside_gb"),

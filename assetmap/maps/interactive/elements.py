@@ -15,14 +15,16 @@ from folium.template import Template
 
 from ..._validate import validate_choice
 from .. import safe_html
-from ..style import NO_DATA_COLOUR, SECTOR_STYLES, class_colours
+from ..style import APPROXIMATE_LABEL, NO_DATA_COLOUR, SECTOR_STYLES, class_colours
 
 __all__ = [
+    "APPROXIMATE_LABEL",
     "POSITIONS",
     "FitBounds",
     "HtmlControl",
     "LayerLegend",
     "MapBackground",
+    "approximate_legend_html",
     "choropleth_legend_html",
     "legend_html",
     "notice_html",
@@ -217,6 +219,29 @@ def legend_html(sectors: Iterable[str] | None = None) -> str:
         f'<div class="assetmap-legend" style="{_LEGEND_BOX}">'
         + _LEGEND_TITLE.format("Sector")
         + "".join(items)
+        + "</div>"
+    )
+
+
+def approximate_legend_html() -> str:
+    """Return the legend entry of sites placed only approximately, as escaped HTML.
+
+    Such a site (at the centre of its postcode district or sector) is drawn as a
+    hollow circle with a dashed edge; the entry shows one.
+
+    Examples
+    --------
+    >>> "placed approximately" in approximate_legend_html()
+    True
+    """
+    ring = (
+        '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+        "border:2px dashed #555;background:transparent;margin-right:6px;"
+        'vertical-align:middle"></span>'
+    )
+    return (
+        f'<div class="assetmap-legend assetmap-approximate-legend" style="{_LEGEND_BOX}">'
+        + _LEGEND_ITEM.format(ring, safe_html.escape(APPROXIMATE_LABEL))
         + "</div>"
     )
 

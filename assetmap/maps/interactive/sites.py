@@ -22,10 +22,10 @@ from folium.map import Layer
 from folium.template import Template
 
 from ...errors import InvalidArgumentError
-from ...schema import CRS_WGS84
+from ...schema import APPROXIMATE, CRS_WGS84, approximate_mask
 from .. import safe_html
 from ..style import SECTOR_STYLES, sector_key, sector_label
-from .elements import ons_attribution
+from .elements import LayerLegend, approximate_legend_html, ons_attribution
 from .features import as_points, located_points, require_crs, whole_number
 from .offline import asset_url
 
@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_MAX_POINTS",
     "POPUP_LIMIT",
     "SitesLayer",
+    "location_text",
     "site_record",
     "sites_layer",
 ]
@@ -65,6 +66,9 @@ class SitesLayer(JSCSSMixin, Layer):
         Markers drawn.
     capped
         Whether ``max_points`` cut the layer short.
+    approximate
+        Markers drawn of sites placed only approximately (at the centre of their
+        postcode district or sector): hollow dashed rings, with a legend entry.
     cluster
         Whether markers are clustered in the browser.
     message
@@ -80,7 +84,7 @@ class SitesLayer(JSCSSMixin, Layer):
             var n = d.x.length;
             var features = new Array(n);
             for (var i = 0; i < n; i++) {
-                var p = {id: d.id[i], sector: d.s[i], tip: d.tip[i]};
+                var p = {id: d.id[i], sector: d.s[i], tip: d.tip[i], approx: d.a ? d.a[i] : 0};
                 if (d.popup) { p.popup = d.popup[i]; }
                 features[i] = {
                     type: "Feature",
@@ -92,6 +96,21 @@ class SitesLayer(JSCSSMixin, Layer):
                 attribution: {{ this.attribution_js }},
                 pointToLayer: function (feature, latlng) {
                     var sector = feature.properties.sector;
+                    if (feature.properties.approx) {
+                        // placed only at the centre of its postcode area: a hollow, dashed ring
+                        return L.circleMarker(latlng, {
+                            radius: {{ this.radius + 2 }},
+                            color: colours[sector] || colours.other,
+                            weight: 2,
+                            opacity: 1,
+                            dashArray: "3 3",
+                            fill: true,
+                            fillColor: "#ffffff",
+                            fillOpacity: 0.2,
+                            className: "assetmap-site assetmap-approximate " +
+                                "assetmap-sector-" + sector
+                        });
+                    }
                     return L.circleMarker(latlng, {
                         radius: {{ this.radius }},
                         color: "#ffffff",
@@ -141,8 +160,10 @@ class SitesLayer(JSCSSMixin, Layer):
         attribution: str | None,
         radius: int = 5,
         name: str = "Sites",
+        approximate: int = 0,
     ) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
+        self.approximate = int(approximate)
         self._name = "SitesLayer"
         self.data_js = data_js
         self.total = total
@@ -199,6 +220,7 @@ def site_record(site: Mapping[str, Any], *, provenance: bool = True) -> list[tup
         ("Sector", sector_label(str(get("sector") or "other"))),
         ("Address", get("address")),
         ("Postcode", get("postcode")),
+        ("Location", location_text(get("location_precision"), get("postcode"))),
         ("Use", get("use")),
         ("Use class", get("use_class")),
         ("Tenure", get("tenure")),
@@ -222,6 +244,41 @@ def site_record(site: Mapping[str, Any], *, provenance: bool = True) -> list[tup
     return rows
 
 
+#: How a site's record describes each location precision (see schema.PRECISIONS).
+_PRECISION_TEXT = {
+    "footprint": "footprint of the site",
+    "point": "coordinates given in the register",
+    "postcode": "at its postcode (ONS Postcode Directory)",
+}
+
+
+def location_text(precision: object, postcode: object = None) -> str | None:
+    """Return how precisely a site is placed, in words, for its record.
+
+    Parameters
+    ----------
+    precision
+        The site's ``location_precision``.
+    postcode
+        The site's ``postcode`` (for an approximate site, its postcode district or sector).
+
+    Returns
+    -------
+    str or None
+        ``None`` when the precision is not known.
+
+    Examples
+    --------
+    >>> location_text("postcode district", "M41")
+    'approximate, centre of postcode district M41'
+    """
+    text = str(precision or "")
+    if text in APPROXIMATE:
+        area = f" {postcode}" if postcode else ""
+        return f"approximate, centre of {text}{area}"
+    return _PRECISION_TEXT.get(text)
+
+
 def _column(points: gpd.GeoDataFrame, name: str) -> pd.Series:
     """Return the column ``name`` of ``points``, or missing values when it has none."""
     if name in points.columns:
@@ -242,6 +299,9 @@ def _sites_data(points: gpd.GeoDataFrame, *, popups: bool) -> dict[str, Any]:
             for n, a in zip(_column(points, "name"), _column(points, "agency"), strict=True)
         ],
     }
+    approximate = approximate_mask(points)
+    if approximate.any():
+        data["a"] = approximate.astype(int).tolist()
     if popups:
         records = points.drop(columns=points.geometry.name).to_dict("records")
         data["popup"] = [
@@ -312,7 +372,7 @@ def sites_layer(
     data = _sites_data(points, popups=drawn <= POPUP_LIMIT if popups is None else popups)
     location_source = _column(points, "location_source").astype("object").fillna("").astype(str)
     from_postcodes = bool(location_source.str.contains("postcode", case=False).any())
-    return SitesLayer(
+    layer = SitesLayer(
         safe_html.script_json(data),
         total=total,
         unlocated=unlocated,
@@ -323,4 +383,12 @@ def sites_layer(
         attribution=ons_attribution() if from_postcodes else None,
         radius=radius,
         name=name,
+        approximate=int(approximate_mask(points).sum()),
     )
+    if layer.approximate:  # the legend entry comes and goes with the layer
+        LayerLegend(
+            approximate_legend_html(),
+            position="bottomleft",
+            css_class="assetmap-legend-control assetmap-approximate-control",
+        ).add_to(layer)
+    return layer

@@ -7,9 +7,12 @@ has a title and a subtitle (the place, the date drawn and the date of the data),
 a legend, a scale bar in metres or kilometres with the map's representative
 fraction, a north arrow, the boundaries' attribution
 (:data:`assetmap.localities.ATTRIBUTION`), the number of sites drawn and,
-unless turned off, a locator inset of the county. Locality boundaries are the
-basemap; background tiles are drawn only when a tile source is given and
-answers, never required.
+unless turned off, a locator inset (the place within its country or its
+integrated care board). A place is any place of :mod:`assetmap.places`: a
+district, ICB, sub-ICB location or health board, country or LSOA of England and
+Wales, Kent and Medway, or a place or boundary set the store keeps (``store=``).
+Locality boundaries are the basemap; background tiles are drawn only when a tile
+source is given and answers, never required.
 
 Pages are A4 or A3 (:data:`PAPERS`), portrait or landscape, and are written as
 PNG (150 or 300 dpi), PDF or SVG (:data:`FORMATS`). The sector palette and the

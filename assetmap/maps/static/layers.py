@@ -20,8 +20,9 @@ from matplotlib.patches import Patch
 
 from ...access import Viewer
 from ...colocation import ColocationResult, colocation_clusters
-from ...schema import CRS_BNG, SECTORS, in_place, point_coordinates
+from ...schema import CRS_BNG, SECTORS, approximate_mask, in_place, point_coordinates
 from ..style import (
+    APPROXIMATE_LABEL,
     CLUSTER_COLOUR,
     MATCH_LINE_COLOUR,
     NO_DATA_COLOUR,
@@ -39,6 +40,8 @@ __all__ = ["DEFAULT_TITLES", "KINDS", "LEVEL_LABELS", "RASTERIZE_ABOVE", "MapJob
 RASTERIZE_ABOVE = 5_000
 #: How a level is named in a legend or subtitle (other levels by their own name).
 LEVEL_LABELS = {
+    "country": "country",
+    "icb": "ICB",
     "district": "district",
     "lsoa": "LSOA",
     "nhs_area": "NHS area",
@@ -144,12 +147,27 @@ def _points_by_sector(
     # The most numerous sector is drawn first, so the rarer ones stay visible on top of it;
     # the legend keeps the usual order of the sectors.
     layer = {sector: i for i, sector in enumerate(sorted(SECTORS, key=lambda x: -counts[x]))}
+    approximate = approximate_mask(frame)
     for sector in SECTORS:
-        hit = sectors == sector
+        hit = (sectors == sector) & ~approximate
         count = counts[sector]
         if not count:
             continue
         style = SECTOR_STYLES[sector]
+        if (sectors == sector)[approximate].any():  # hollow rings, dashed: see the legend
+            ax.scatter(
+                xy[(sectors == sector) & approximate, 0],
+                xy[(sectors == sector) & approximate, 1],
+                s=size * 1.6,
+                marker="o",
+                facecolors="none",
+                edgecolors=style.colour,
+                linewidths=max(edge, 0.35 * s) * 2,
+                linestyle=(0, (2, 1.5)),
+                zorder=zorder + layer[sector] * 0.01,
+                rasterized=raster,
+                gid=f"sites-{sector}-approximate",
+            )
         ax.scatter(
             xy[hit, 0],
             xy[hit, 1],
@@ -170,6 +188,17 @@ def _points_by_sector(
                 markerfacecolor=style.colour,
                 markeredgecolor="white",
                 markeredgewidth=0.4 * s,
+            )
+        )
+    if approximate.any():
+        job.handles.append(
+            _marker_handle(
+                "o",
+                6 * s,
+                f"{prefix}{APPROXIMATE_LABEL} ({int(approximate.sum()):,})",
+                markerfacecolor="none",
+                markeredgecolor="#555555",
+                markeredgewidth=0.8 * s,
             )
         )
 

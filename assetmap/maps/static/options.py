@@ -9,7 +9,6 @@ each bad option into words, so that callers can report all of them at once.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -17,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
+from ... import places
 from ..._validate import one_of
 from ...access import Viewer
 from ...colocation import DEFAULT_DISTANCE_M, ColocationResult
 from ...errors import InvalidArgumentError
 from ...files import unwritable_folder
-from ...localities import load_localities
+from ...national import LEVELS as NATIONAL_LEVELS
+from ...places import Place
 from ...settings import TileSetting
 
 __all__ = [
@@ -80,54 +80,35 @@ FORMATS: dict[str, MapFormat] = {
 }
 #: Resolutions offered for PNG (and for the rasterised point layers of PDF and SVG).
 DPIS: tuple[int, ...] = (150, 300)
-#: Levels searched for a place name, in order (the first match wins).
-PLACE_LEVELS: tuple[str, ...] = ("county", "district", "nhs_area", "lsoa")
+#: Levels searched for a place name, top to bottom (see :func:`assetmap.places.resolve_place`):
+#: the national levels, after the bundled Kent and Medway outline.
+PLACE_LEVELS: tuple[str, ...] = ("county", *NATIONAL_LEVELS)
 
 
 # --------------------------------------------------------------------------- places
 
 
-@dataclass(frozen=True)
-class Place:
-    """A named area a map is drawn for.
+def resolve_place(name: object, *, store: Any = None, level: str | None = None) -> Place:
+    """Find a place by name or code: any place in England and Wales, or one the store keeps.
 
-    Attributes
-    ----------
-    name
-        The name shown in titles ("Maidstone", "Kent and Medway").
-    level
-        The boundary level it comes from (``"district"``, ``"lsoa"``,
-        ``"nhs_area"``, ``"county"``, or a user level such as ``"ward"``).
-    code
-        Its code (ONS code, or ``KENT_MEDWAY`` for the county).
-    geometry
-        Its outline, EPSG:27700.
-    """
-
-    name: str
-    level: str
-    code: str
-    geometry: Any
-
-
-def _norm_name(text: object) -> str:
-    return " ".join(str(text).split()).casefold()
-
-
-def resolve_place(name: object) -> Place:
-    """Find a place by name or code in the bundled Kent and Medway boundaries.
-
-    Names are compared without regard to case or spacing. The levels are
-    searched in the order of :data:`PLACE_LEVELS`: ``"Kent and Medway"`` (the
-    county outline), the 13 districts ("Maidstone"), the NHS area ("NHS Kent and
-    Medway ICB - 91Q") and the 1,065 LSOAs ("Maidstone 001A"); codes
-    ("E07000110") work too.
+    The search is :func:`assetmap.places.resolve_place`'s: a district
+    ("Trafford", "Maidstone"), an integrated care board, a sub-ICB location or
+    Welsh health board, a country, an LSOA ("Maidstone 001A"), an ONS code
+    ("E08000009"), "Kent and Medway" (the bundled county outline), a postcode
+    (its district), and, with ``store``, a place saved in it ("Greater
+    Manchester") or an area of a boundary set kept in it. Names are compared
+    without regard to case or spacing.
 
     Parameters
     ----------
     name
         A place name or code, or a :class:`Place` (returned as it is); any
         other value is refused with a message naming it.
+    store
+        The estate store whose saved places and boundary sets are searched too
+        (``None``: the national and bundled places only).
+    level
+        Search only this level (``None``: every level, top to bottom).
 
     Returns
     -------
@@ -136,37 +117,21 @@ def resolve_place(name: object) -> Place:
     Raises
     ------
     InvalidArgumentError
-        If no place has that name or code; the message lists close matches and
-        the levels searched.
+        If no place has that name or code; the message lists close matches.
+
+    Examples
+    --------
+    >>> resolve_place("Trafford").level  # doctest: +SKIP
+    'district'
     """
     if isinstance(name, Place):
         return name
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(
-            f"place={name!r} is not valid; expected the name of a place such as 'Maidstone' or "
-            "'Kent and Medway'"
+            f"place={name!r} is not valid; expected the name of a place such as 'Trafford', "
+            "'Maidstone' or 'Kent and Medway'"
         )
-    wanted = _norm_name(name)
-    names: list[str] = []
-    for level in PLACE_LEVELS:
-        frame = load_localities(level)
-        keys_name = frame["name"].map(_norm_name)
-        keys_code = frame["code"].map(_norm_name)
-        hit = np.flatnonzero(((keys_name == wanted) | (keys_code == wanted)).to_numpy())
-        if hit.size:
-            row = frame.iloc[hit[0]]
-            return Place(str(row["name"]), level, str(row["code"]), row.geometry)
-        names.extend(str(n) for n in frame["name"])
-    lowered = {_norm_name(n): n for n in names}
-    containing = sorted((n for n in lowered if wanted in n), key=lambda n: (len(n), n))
-    close = difflib.get_close_matches(wanted, list(lowered), n=5, cutoff=0.6)
-    close = list(dict.fromkeys([*containing, *close]))[:5]
-    hint = f"did you mean: {', '.join(lowered[c] for c in close)}? " if close else ""
-    raise InvalidArgumentError(
-        f"place={name!r} is not a place in the bundled Kent and Medway boundaries; {hint}"
-        f"expected a name or code from the levels {', '.join(PLACE_LEVELS)} (for example "
-        "'Kent and Medway', 'Maidstone', 'Maidstone 001A' or 'E07000110')"
-    )
+    return places.resolve_place(name, store=store, level=level)
 
 
 # --------------------------------------------------------------------------- the options
@@ -189,9 +154,11 @@ class MapOptions:
         ``None`` for every site given (the map fits them).
     localities
         The boundaries drawn as the basemap and, for density maps, the
-        localities counted: a bundled level name, a boundary file path or a
-        GeoDataFrame with ``code`` and ``name``. Default: the level below the
-        place (districts for the county, LSOAs for a district).
+        localities counted: a level name (a national level such as
+        ``"district"`` or ``"lsoa"``, ``"county"``, or ``"boundary set
+        <name>"`` kept in ``store``), a boundary file path or a GeoDataFrame
+        with ``code`` and ``name``. Default: the place's sublevel, the level
+        below it (districts for a county or an ICB, LSOAs for a district).
     requests
         Space requests, needed by ``kind="matches"`` unless ``plan`` is given.
     paper
@@ -202,8 +169,8 @@ class MapOptions:
         Texts at the top; by default the kind and place, and the place, the
         date drawn and the date of the data.
     inset
-        Draw the locator inset of Kent and Medway (left out for the county
-        itself and for maps outside it).
+        Draw the locator inset: the place within its country or its
+        integrated care board (:attr:`assetmap.places.Place.context`).
     drawn_on
         The date in the subtitle (default today).
     metric, per, scheme, k, bins, population
@@ -221,6 +188,9 @@ class MapOptions:
     viewer
         Who is looking (:class:`assetmap.access.Viewer` or an agency's name),
         whose own restricted sites are drawn (default ``None``: none are).
+    store
+        The estate store whose saved places and boundary sets ``place`` and
+        ``localities`` may name (default ``None``: national places only).
 
     Examples
     --------
@@ -249,6 +219,7 @@ class MapOptions:
     plan: Any = None
     tiles: TileSetting | str | None = None
     viewer: Viewer | str | None = None
+    store: Any = None
 
 
 _OPTION_NAMES = tuple(f.name for f in dataclasses.fields(MapOptions))
@@ -329,6 +300,7 @@ def option_problems(
     format: object = "png",
     dpi: object = 300,
     place: object = None,
+    store: Any = None,
 ) -> list[str]:
     """Return every problem with these map options, in words (none when all is well).
 
@@ -341,6 +313,8 @@ def option_problems(
         As for :func:`~assetmap.maps.static.render_map` and ``save_map``.
     place
         A place name to resolve with :func:`resolve_place`, or ``None``.
+    store
+        The store whose saved places and boundary sets ``place`` may name.
 
     Returns
     -------
@@ -351,7 +325,7 @@ def option_problems(
     check_format_dpi(format, dpi, problems)
     if place is not None:
         try:
-            resolve_place(place)
+            resolve_place(place, store=store)
         except InvalidArgumentError as exc:
             problems.append(str(exc))
     return problems

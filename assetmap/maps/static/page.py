@@ -3,8 +3,9 @@
 Lays out the page (map frame, legend panel, locator inset) for a paper size and
 orientation, fits an extent at one scale in x and y, and draws the map's
 furniture: a scale bar of a round length with its label, a north arrow and the
-locator inset of Kent and Medway. It also holds the fixed matplotlib settings
-(fonts, SVG ids) every map is drawn and saved with.
+locator inset (the place within its country or its integrated care board). It
+also holds the fixed matplotlib settings (fonts, SVG ids) every map is drawn and
+saved with.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from matplotlib.typing import RcKeyType
 
 from ..._validate import check_positive
 from ...errors import InvalidArgumentError
-from ...localities import load_localities
 from ...schema import CRS_BNG
 from ..style import MAP_BACKGROUND
 from .options import PAPERS, Place
@@ -413,7 +413,11 @@ def draw_north_arrow(layout: Layout) -> None:
 
 
 def draw_inset(layout: Layout, extent: Extent, place: Place | None, notes: list[str]) -> bool:
-    """Draw the locator inset: Kent and Medway, the place, and the map's extent.
+    """Draw the locator inset: the place within its context, and the map's extent.
+
+    The context is :attr:`assetmap.places.Place.context`: the place's country,
+    or its integrated care board (Trafford within England, Maidstone within
+    Kent and Medway's board...).
 
     Parameters
     ----------
@@ -422,26 +426,26 @@ def draw_inset(layout: Layout, extent: Extent, place: Place | None, notes: list[
     extent
         The map's limits, outlined in the inset.
     place
-        The place, filled in the inset, or ``None``.
+        The place, filled in the inset, or ``None`` (the whole estate: no inset).
     notes
-        Receives a note when the map lies outside Kent and Medway.
+        Receives a note when the place has no context to locate it in.
 
     Returns
     -------
     bool
-        Whether an inset was drawn (not for the county itself nor away from it).
+        Whether an inset was drawn (not for the whole estate, nor when the map
+        already shows the whole context).
     """
     box = layout.inset_box
-    if box is None:
+    if box is None or place is None:
         return False
-    county = load_localities("county")
-    outline = shapely.union_all(county.geometry.to_numpy())
+    context = place.context
+    if context is None or context.is_empty:
+        notes.append(f"no locator inset: {place.name} has no country or board around it")
+        return False
     x0, x1, y0, y1 = extent
     view = shapely.box(x0, y0, x1, y1)
-    if not outline.intersects(view):
-        notes.append("no locator inset: the map lies outside Kent and Medway")
-        return False
-    if view.contains(outline):  # the map shows the whole county already
+    if view.contains(context):  # the map shows the whole context already
         return False
     s = layout.scale
     ax = layout.figure.add_axes(box)
@@ -451,17 +455,16 @@ def draw_inset(layout: Layout, extent: Extent, place: Place | None, notes: list[
         spine.set_linewidth(0.6 * s)
         spine.set_edgecolor(MUTED)
     ax.set_facecolor("white")
-    districts = load_localities("district")
-    districts.plot(ax=ax, facecolor="#e4e4e4", edgecolor="#ffffff", linewidth=0.4 * s, aspect=None)
-    county.plot(ax=ax, facecolor="none", edgecolor=MUTED, linewidth=0.6 * s, aspect=None)
-    if place is not None:
-        gpd.GeoSeries([place.geometry], crs=CRS_BNG).plot(
-            ax=ax,
-            facecolor=_INSET_HIGHLIGHT,
-            edgecolor=_INSET_HIGHLIGHT,
-            linewidth=0.4 * s,
-            aspect=None,
-        )
+    gpd.GeoSeries([context], crs=CRS_BNG).plot(
+        ax=ax, facecolor="#e4e4e4", edgecolor=MUTED, linewidth=0.6 * s, aspect=None
+    )
+    gpd.GeoSeries([place.geometry], crs=CRS_BNG).plot(
+        ax=ax,
+        facecolor=_INSET_HIGHLIGHT,
+        edgecolor=_INSET_HIGHLIGHT,
+        linewidth=0.4 * s,
+        aspect=None,
+    )
     ax.add_patch(
         Rectangle(
             (x0, y0),
@@ -473,7 +476,7 @@ def draw_inset(layout: Layout, extent: Extent, place: Place | None, notes: list[
             zorder=5,
         )
     )
-    minx, miny, maxx, maxy = outline.union(view).bounds
+    minx, miny, maxx, maxy = context.union(view).bounds
     pos = ax.get_position()
     w_in = pos.width * layout.width_in
     h_in = pos.height * layout.height_in
@@ -483,5 +486,6 @@ def draw_inset(layout: Layout, extent: Extent, place: Place | None, notes: list[
     ax.set_ylim(cy - per * h_in / 2, cy + per * h_in / 2)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title("Location in Kent and Medway", fontsize=6.5 * s, color=MUTED, pad=2 * s)
+    name = place.name if len(place.name) <= 28 else place.name[:27] + "…"
+    ax.set_title(f"Where {name} lies", fontsize=6.5 * s, color=MUTED, pad=2 * s)
     return True

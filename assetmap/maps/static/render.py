@@ -27,13 +27,15 @@ from ... import access
 from ..._validate import check_frame, check_positive, one_of, raise_if_any
 from ...errors import InvalidArgumentError
 from ...files import guard_output, replace_atomically
-from ...localities import ATTRIBUTION, LEVELS, load_localities
+from ...localities import ATTRIBUTION, load_localities
+from ...places import level_localities
 from ...schema import CRS_BNG, in_place, point_coordinates
 from ...settings import default_store_path
 from ..style import BOUNDARY_STYLE
 from .layers import DEFAULT_TITLES, KINDS, LEVEL_LABELS, MapJob
 from .options import (
     FORMATS,
+    PLACE_LEVELS,
     MapOptions,
     Place,
     check_common,
@@ -59,9 +61,6 @@ from .page import (
 from .tiles import draw_tiles, tile_setting
 
 __all__ = ["StaticMap", "build_map", "count_text", "map_bytes", "render_map", "save_map"]
-
-#: The atlas level below each place level.
-_LEVEL_BELOW = {"county": "district", "nhs_area": "district", "district": "lsoa", "lsoa": "lsoa"}
 
 
 @dataclass
@@ -178,7 +177,7 @@ def _check(kind: object, sites: object, options: object, changes: dict[str, Any]
     place: Place | None = None
     if opts.place is not None:
         try:
-            place = resolve_place(opts.place)
+            place = resolve_place(opts.place, store=opts.store)
         except InvalidArgumentError as exc:
             problems.append(str(exc))
     if opts.tiles is not None:
@@ -197,32 +196,43 @@ def _check(kind: object, sites: object, options: object, changes: dict[str, Any]
 # --------------------------------------------------------------------------- the frame
 
 
+def _named_level(localities: object) -> bool:
+    """Whether ``localities`` names a level :func:`assetmap.places.level_localities` gives."""
+    return isinstance(localities, str) and (
+        localities in PLACE_LEVELS or localities.startswith("boundary set ")
+    )
+
+
 def _localities_for(
-    localities: object, place: Place | None, view: Any, problems: list[str]
+    localities: object, place: Place | None, view: Any, store: Any, problems: list[str]
 ) -> tuple[gpd.GeoDataFrame | None, str]:
-    """Return the localities in view (EPSG:27700) and the level's name."""
+    """Return the localities in view (EPSG:27700) and the level's name.
+
+    By default the place's sublevel (the level below it), else its own level (an
+    LSOA, an area of a boundary set), and districts for the whole estate.
+    """
     from ...density import resolve_localities
 
     if localities is None:
-        level = _LEVEL_BELOW.get(place.level, "district") if place is not None else "district"
-        if place is not None and place.level not in LEVELS:
-            level = "district"
-        localities = level
-    if isinstance(localities, str) and localities in LEVELS:
-        level = localities
+        localities = (place.sublevel or place.level) if place is not None else "district"
+    if _named_level(localities):
+        level = str(localities)
     elif isinstance(localities, gpd.GeoDataFrame):
         level = str(localities.attrs.get("level", "locality"))
     else:
         level = Path(str(localities)).stem
     try:
-        frame, _ = resolve_localities(localities, argument="localities")
+        if _named_level(localities):
+            frame = level_localities(level, store=store)
+        else:
+            frame, _ = resolve_localities(localities, argument="localities")
     except InvalidArgumentError as exc:
         problems.append(str(exc))
         return None, level
     if view is not None:
         hit = frame.sindex.query(view, predicate="intersects")
         frame = frame.iloc[np.sort(hit)]
-    return frame, level
+    return frame, level.removeprefix("boundary set ")
 
 
 def _start(checked: _Checked) -> tuple[MapJob, int, float]:
@@ -249,7 +259,8 @@ def _start(checked: _Checked) -> tuple[MapJob, int, float]:
     extent, per_inch = fit_extent(bounds, layout)
     x0, x1, y0, y1 = extent
     problems: list[str] = []
-    locs, level = _localities_for(options.localities, place, shapely.box(x0, y0, x1, y1), problems)
+    view = shapely.box(x0, y0, x1, y1)
+    locs, level = _localities_for(options.localities, place, view, options.store, problems)
     raise_if_any(problems)
     if locs is None or not len(locs):
         belongs = np.zeros(0, dtype=bool)
