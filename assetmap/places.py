@@ -600,7 +600,7 @@ def _search(text: str, wanted: str, store: EstateStore | None, level: str | None
 
 
 def resolve_place(
-    text: str | Place, *, store: EstateStore | None = None, level: str | None = None
+    text: object, *, store: EstateStore | None = None, level: str | None = None
 ) -> Place:
     """Find the place a user names.
 

@@ -48,17 +48,19 @@ def _owner(viewer: Viewer | None, agency: str | None) -> str:
     return import_owner(viewer, agency)[0]
 
 
-def _check_removal(what: str, name: str, owner: str, viewer: Viewer | None) -> None:
+def _check_removal(
+    what: str, frame: pd.DataFrame, column: str, name: str, viewer: Viewer | None
+) -> None:
+    """Refuse ``viewer`` removing the ``what`` kept as ``name`` in ``frame`` if not theirs."""
+    hit = frame[frame[column].map(_key) == _key(name)]
+    if not len(hit):
+        return
+    kept, owner = str(hit[column].iloc[0]), str(hit["owner"].iloc[0])
     if not may_remove_source(owner, viewer):
         raise PermissionDeniedError(
-            f"the {what} {name!r} was added by {owner or 'no agency'}; only that agency may "
+            f"the {what} {kept!r} was added by {owner or 'no agency'}; only that agency may "
             "remove it"
         )
-
-
-def _stored_owner(frame: pd.DataFrame, column: str, name: str) -> tuple[str, str] | None:
-    hit = frame[frame[column].map(_key) == _key(name)]
-    return (str(hit[column].iloc[0]), str(hit["owner"].iloc[0])) if len(hit) else None
 
 
 def add_boundary_set(
@@ -150,9 +152,8 @@ def remove_boundary_set(
     --------
     >>> remove_boundary_set(store, "wards")  # doctest: +SKIP
     """
-    found = _stored_owner(store.boundary_sets(), "set_name", name) if store.exists() else None
-    if found is not None:
-        _check_removal("boundary set", found[0], found[1], viewer)
+    if store.exists():
+        _check_removal("boundary set", store.boundary_sets(), "set_name", name, viewer)
     return store.remove_boundary_set(name, owner=agency)
 
 
@@ -258,7 +259,6 @@ def remove_saved_place(
     >>> remove_saved_place(store, "Greater Manchester")  # doctest: +SKIP
     1
     """
-    found = _stored_owner(store.places(), "name", name) if store.exists() else None
-    if found is not None:
-        _check_removal("place", found[0], found[1], viewer)
+    if store.exists():
+        _check_removal("place", store.places(), "name", name, viewer)
     return store.remove_place(name, owner=agency)

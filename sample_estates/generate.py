@@ -470,6 +470,20 @@ class Locator:
         return round(east + radius * math.cos(angle), 1), round(north + radius * math.sin(angle), 1)
 
 
+def start(est: Estate, name: str) -> tuple[random.Random, Locator, dict[str, Place]]:
+    """Return a register's random stream, a locator drawing on it, and the places by name."""
+    rng = stream(name)
+    return rng, Locator(est.geo, rng), {p.name: p for p in est.geo.places}
+
+
+def shared_spot(shared: dict, loc: Locator | None = None) -> Spot:
+    """Return the spot of a building a council shares (``est.shared``), or one ``loc`` puts near."""
+    fields = {key: value for key, value in shared.items() if key != "name"}
+    if loc is not None:
+        fields["east"], fields["north"] = loc.near(shared["east"], shared["north"])
+    return Spot(**fields)
+
+
 def address(spot: Spot, building: str = "") -> str:
     """Return a one-line address: the building, the number and street, the place."""
     street = f"{spot.number} {spot.street}".strip()
@@ -705,9 +719,7 @@ def police_row(
 
 def build_police(est: Estate) -> list[dict]:
     """Return the rows of Kent Police's register (and note the Total Place offer)."""
-    rng = stream("police")
-    loc = Locator(est.geo, rng)
-    places = {p.name: p for p in est.geo.places}
+    rng, loc, places = start(est, "police")
     rows: list[dict] = []
     seen: set[str] = set()
 
@@ -738,14 +750,7 @@ def build_police(est: Estate) -> list[dict]:
         add(f"{spot.place.name} Police House", spot, "Police house", rng.randrange(900, 1_500, 10))
     # Front counters inside council buildings: the same building in two registers.
     for shared in est.shared[:6]:
-        spot = Spot(
-            shared["postcode"],
-            *loc.near(shared["east"], shared["north"]),
-            shared["district"],
-            shared["place"],
-            shared["street"],
-            shared["number"],
-        )
+        spot = shared_spot(shared, loc)
         add(
             f"{shared['place'].name} Police Front Counter ({shared['name']})",
             spot,
@@ -913,9 +918,7 @@ def dwp_row(rng, seen, name, spot, usage, nia, tenure) -> dict:
 
 def build_dwp(est: Estate) -> list[dict]:
     """Return the rows of the DWP's register of jobcentres and offices in Kent."""
-    rng = stream("dwp")
-    loc = Locator(est.geo, rng)
-    by_name = {p.name: p for p in est.geo.places}
+    rng, loc, by_name = start(est, "dwp")
     rows: list[dict] = []
     seen: set[str] = set()
 
@@ -951,15 +954,7 @@ def build_dwp(est: Estate) -> list[dict]:
         )
     # Two jobcentres in council buildings (co-location, the same building).
     for shared in est.shared[6:8]:
-        spot = Spot(
-            shared["postcode"],
-            shared["east"],
-            shared["north"],
-            shared["district"],
-            shared["place"],
-            shared["street"],
-            shared["number"],
-        )
+        spot = shared_spot(shared)
         add(
             f"{shared['place'].name} Jobcentre Outreach ({shared['name']})",
             spot,
@@ -1165,9 +1160,7 @@ def nhs_row(
 
 def build_nhs(est: Estate) -> list[dict]:
     """Return the rows of NHS Kent and Medway's estate workbook, one organisation a row."""
-    rng = stream("nhs")
-    loc = Locator(est.geo, rng)
-    by_name = {p.name: p for p in est.geo.places}
+    rng, loc, by_name = start(est, "nhs")
     rows: list[dict] = []
     seen: set[str] = set()
     counters: dict[str, int] = {}
@@ -1600,13 +1593,54 @@ MEDWAY_COLUMNS = [
 # fmt: on
 
 
+MEDWAY_URI = "http://opendatacommunities.org/id/unitary-authority/medway"
+
+
+def lga_row(
+    rng: random.Random,
+    a: dict,
+    owner: tuple[str, str],
+    ids: tuple[str, str, str],
+    rating: str,
+    tenure: str | None = None,
+) -> dict:
+    """Return a council asset ``a`` as a row of the LGA transparency shape.
+
+    ``owner`` is the council's label and URI, ``ids`` the asset's UPRN, code and name,
+    ``rating`` its energy rating; ``tenure`` is as written (default: the asset's).
+    """
+    spot = a["spot"]
+    (label, uri), (uprn, code, name) = owner, ids
+    return {
+        "OrganisationLabel": label,
+        "OrganisationURI": uri,
+        "EffectiveDate": EFFECTIVE_DATE.isoformat(),
+        "UPRN": uprn,
+        "AssetCode": code,
+        "PropertyName": name,
+        "StreetNumber": spot.number,
+        "StreetName": spot.street,
+        "PostTown": spot.place.name,
+        "PostCode": spot.postcode,
+        "CoordinateReferenceSystem": "OSGB36",
+        "GeoX": str(round(spot.east)),
+        "GeoY": str(round(spot.north)),
+        "TenureType": a["tenure"] if tenure is None else tenure,
+        "TenureDetail": a["detail"],
+        "OtherDetail": a["use"],
+        "HoldingType": a["holding"],
+        "BuildingSize": "" if a["size"] is None else f"{a['size'] + rng.random():.2f}",
+        "LandArea": "" if a["land"] is None else f"{a['land']}",
+        "EnergyRating": rating,
+    }
+
+
 def build_medway(est: Estate) -> list[dict]:
     """Return the rows of Medway Council's register, in the LGA transparency shape."""
     rng = stream("medway-rows")
     assets = council_assets(est, "medway", MEDWAY, 200, "Chatham")
     rows = []
     for i, a in enumerate(assets):
-        spot = a["spot"]
         if rng.random() < 0.35:
             uprn = f"{est.uprns.new(rng, 44, 6):012d}"  # short Medway UPRNs, zero-padded
         elif rng.random() < 0.5:
@@ -1615,30 +1649,9 @@ def build_medway(est: Estate) -> list[dict]:
             uprn = str(est.uprns.new(rng, 100062, 6))
         tenure = a["tenure"] + ("  " if rng.random() < 0.15 else "")
         rating = rng.choice("ABCCDDDDEEEFG") if a["size"] and rng.random() < 0.6 else ""
-        rows.append(
-            {
-                "OrganisationLabel": "Medway Council",
-                "OrganisationURI": "http://opendatacommunities.org/id/unitary-authority/medway",
-                "EffectiveDate": EFFECTIVE_DATE.isoformat(),
-                "UPRN": uprn,
-                "AssetCode": f"MC{i + 1:05d}",
-                "PropertyName": "Gun Wharf" if i == 0 else a["name"],
-                "StreetNumber": spot.number,
-                "StreetName": spot.street,
-                "PostTown": spot.place.name,
-                "PostCode": spot.postcode,
-                "CoordinateReferenceSystem": "OSGB36",
-                "GeoX": str(round(spot.east)),
-                "GeoY": str(round(spot.north)),
-                "TenureType": tenure,
-                "TenureDetail": a["detail"],
-                "OtherDetail": a["use"],
-                "HoldingType": a["holding"],
-                "BuildingSize": "" if a["size"] is None else f"{a['size'] + rng.random():.2f}",
-                "LandArea": "" if a["land"] is None else f"{a['land']}",
-                "EnergyRating": rating,
-            }
-        )
+        name = "Gun Wharf" if i == 0 else a["name"]
+        ids = (uprn, f"MC{i + 1:05d}", name)
+        rows.append(lga_row(rng, a, ("Medway Council", MEDWAY_URI), ids, rating, tenure))
     i = 88
     for col in ("GeoX", "GeoY", "PostCode", "StreetNumber", "StreetName", "UPRN"):
         rows[i][col] = ""
@@ -1834,29 +1847,50 @@ REQUESTERS = [
 ]
 
 
+def total_place_request(
+    est: Estate,
+    rng: random.Random,
+    ring: tuple[float, float, str | None],
+    request: tuple[str, int, str, str],
+) -> dict:
+    """Return the Total Place request: offices at a postcode some way from the offer.
+
+    ``ring`` is the least and most distance (m) from the offer and the district the
+    postcode must be in (``None``: any); ``request`` the requesting agency, the space
+    (sq ft), the most distance (m) and the date needed by. The offer notes the postcode.
+    """
+    geo = est.geo
+    (least, most, district), (agency, sqft, reach, needed) = ring, request
+    d = np.hypot(geo.east - est.offer["east"], geo.north - est.offer["north"])
+    near = (d >= least) & (d <= most)
+    if district is not None:
+        near &= geo.district == district
+    ok = np.flatnonzero(near)
+    k = int(ok[rng.randrange(len(ok))])
+    est.offer["request_postcode"] = str(geo.postcode[k])
+    est.offer["distance_m"] = float(d[k])
+    return {
+        "Requesting agency": agency,
+        "Sector": "health",
+        "Space needed (sq ft)": str(sqft),
+        "Use": "Office",
+        "Postcode": str(geo.postcode[k]),
+        "Max distance (m)": reach,
+        "Needed by": needed,
+    }
+
+
 def build_requests(est: Estate) -> list[dict]:
     """Return the space requests of the bodies (one of them the Total Place case)."""
     rng = stream("requests")
     loc = Locator(est.geo, rng)
     geo = est.geo
-    rows = []
     # The Total Place request: 40,000 sq ft of offices, 2-5 km from the police offer.
-    d = np.hypot(geo.east - est.offer["east"], geo.north - est.offer["north"])
-    ok = np.flatnonzero((d >= 3_000) & (d <= 3_600) & (geo.district == MAIDSTONE))
-    k = int(ok[rng.randrange(len(ok))])
-    est.offer["request_postcode"] = str(geo.postcode[k])
-    est.offer["distance_m"] = float(d[k])
-    rows.append(
-        {
-            "Requesting agency": KCHFT,
-            "Sector": "health",
-            "Space needed (sq ft)": str(TOTAL_PLACE_SQFT),
-            "Use": "Office",
-            "Postcode": str(geo.postcode[k]),
-            "Max distance (m)": "10000",
-            "Needed by": "2027-03-31",
-        }
-    )
+    rows = [
+        total_place_request(
+            est, rng, (3_000, 3_600, MAIDSTONE), (KCHFT, TOTAL_PLACE_SQFT, "10000", "2027-03-31")
+        )
+    ]
     for _ in range(29):
         agency, sector, uses = rng.choice(REQUESTERS)
         use = rng.choice(uses)
@@ -2178,9 +2212,38 @@ def write_ashford(est: Estate, rows: list[dict]) -> bytes:
     )
 
 
+def _police_csv(est: Estate, rows: list[dict]) -> bytes:
+    return csv_bytes(POLICE_COLUMNS, rows)
+
+
+def _fire_csv(est: Estate, rows: list[dict]) -> bytes:
+    return csv_bytes(FIRE_COLUMNS, rows)
+
+
+def _dwp_csv(est: Estate, rows: list[dict]) -> bytes:
+    return csv_bytes(DWP_COLUMNS, rows, delimiter=";", encoding="cp1252", newline="\r\n")
+
+
+def _medway_csv(est: Estate, rows: list[dict]) -> bytes:
+    return csv_bytes(MEDWAY_COLUMNS, rows, newline="\r\n")
+
+
+def _requests_csv(est: Estate, rows: list[dict]) -> bytes:
+    return csv_bytes(REQUEST_COLUMNS, rows)
+
+
+def _sites(agency: str, sector: str, **more: str) -> dict[str, str]:
+    """Return the manifest entry of a sites register."""
+    return {"kind": "sites", "agency": agency, "sector": sector, **more}
+
+
 def _council(agency: str, **more: str) -> dict[str, str]:
     """Return the manifest entry of a council's sites register."""
-    return {"kind": "sites", "agency": agency, "sector": "council", **more}
+    return _sites(agency, "council", **more)
+
+
+#: The manifest entry of the requests register.
+_REQUESTS = {"kind": "requests"}
 
 
 #: Every register, in the manifest's order (also the order they are built in, after
@@ -2189,34 +2252,32 @@ REGISTERS: list[Register] = [
     Register(
         POLICE_FILE,
         build_police,
-        lambda est, rows: csv_bytes(POLICE_COLUMNS, rows),
-        {"kind": "sites", "agency": "Kent Police", "sector": "police"},
+        _police_csv,
+        _sites("Kent Police", "police"),
     ),
     Register(
         FIRE_FILE,
         build_fire,
-        lambda est, rows: csv_bytes(FIRE_COLUMNS, rows),
-        {"kind": "sites", "agency": "Kent Fire and Rescue Service", "sector": "fire"},
+        _fire_csv,
+        _sites("Kent Fire and Rescue Service", "fire"),
     ),
     Register(
         DWP_FILE,
         build_dwp,
-        lambda est, rows: csv_bytes(
-            DWP_COLUMNS, rows, delimiter=";", encoding="cp1252", newline="\r\n"
-        ),
-        {"kind": "sites", "agency": "Department for Work and Pensions", "sector": "dwp"},
+        _dwp_csv,
+        _sites("Department for Work and Pensions", "dwp"),
     ),
     Register(
         NHS_FILE,
         build_nhs,
         write_nhs,
-        {"kind": "sites", "agency": "NHS Kent and Medway", "sector": "health", "layer": NHS_SHEET},
+        _sites("NHS Kent and Medway", "health", layer=NHS_SHEET),
     ),
     Register(KCC_FILE, build_kcc, kcc_geojson, _council("Kent County Council")),
     Register(
         MEDWAY_FILE,
         build_medway,
-        lambda est, rows: csv_bytes(MEDWAY_COLUMNS, rows, newline="\r\n"),
+        _medway_csv,
         _council("Medway Council"),
     ),
     Register(
@@ -2243,8 +2304,8 @@ REGISTERS: list[Register] = [
     Register(
         REQUESTS_FILE,
         build_requests,
-        lambda est, rows: csv_bytes(REQUEST_COLUMNS, rows),
-        {"kind": "requests"},
+        _requests_csv,
+        _REQUESTS,
     ),
 ]
 
@@ -2321,6 +2382,7 @@ TRAFFORD_AREA = Area(
 
 TC_FILE = "trafford_council_land_assets.csv"
 TC_AGENCY = "Trafford Council"
+TC_URI = "http://opendatacommunities.org/id/metropolitan-district-council/trafford"
 
 
 def build_trafford_council(est: Estate) -> list[dict]:
@@ -2337,34 +2399,10 @@ def build_trafford_council(est: Estate) -> list[dict]:
             break
     rows = []
     for i, a in enumerate(assets):
-        spot = a["spot"]
         rating = rng.choice("BCCDDDDEEF") if a["size"] and rng.random() < 0.6 else ""
-        rows.append(
-            {
-                "OrganisationLabel": TC_AGENCY,
-                "OrganisationURI": (
-                    "http://opendatacommunities.org/id/metropolitan-district-council/trafford"
-                ),
-                "EffectiveDate": EFFECTIVE_DATE.isoformat(),
-                "UPRN": str(est.uprns.new(rng, 100012, 6)),
-                "AssetCode": f"TC{i + 1:05d}",
-                "PropertyName": "Trafford Town Hall" if i == 0 else a["name"],
-                "StreetNumber": spot.number,
-                "StreetName": spot.street,
-                "PostTown": spot.place.name,
-                "PostCode": spot.postcode,
-                "CoordinateReferenceSystem": "OSGB36",
-                "GeoX": str(round(spot.east)),
-                "GeoY": str(round(spot.north)),
-                "TenureType": a["tenure"],
-                "TenureDetail": a["detail"],
-                "OtherDetail": a["use"],
-                "HoldingType": a["holding"],
-                "BuildingSize": "" if a["size"] is None else f"{a['size'] + rng.random():.2f}",
-                "LandArea": "" if a["land"] is None else f"{a['land']}",
-                "EnergyRating": rating,
-            }
-        )
+        uprn = str(est.uprns.new(rng, 100012, 6))
+        name = "Trafford Town Hall" if i == 0 else a["name"]
+        rows.append(lga_row(rng, a, (TC_AGENCY, TC_URI), (uprn, f"TC{i + 1:05d}", name), rating))
     return rows
 
 
@@ -2419,9 +2457,7 @@ GMP_SITES: list[SiteSpec] = [
 
 def build_gmp(est: Estate) -> list[dict]:
     """Return Greater Manchester Police's Trafford register (and note the Total Place offer)."""
-    rng = stream("trafford-police")
-    loc = Locator(est.geo, rng)
-    places = {p.name: p for p in est.geo.places}
+    rng, loc, places = start(est, "trafford-police")
     rows: list[dict] = []
     seen: set[str] = set()
     spot = loc.spot(places["Stretford"], "centre")
@@ -2453,14 +2489,7 @@ def build_gmp(est: Estate) -> list[dict]:
             )
         )
     for shared in est.shared[:2]:
-        spot = Spot(
-            shared["postcode"],
-            *loc.near(shared["east"], shared["north"]),
-            shared["district"],
-            shared["place"],
-            shared["street"],
-            shared["number"],
-        )
+        spot = shared_spot(shared, loc)
         name = f"{shared['place'].name} Police Front Counter ({shared['name']})"
         size = rng.randrange(300, 1_200, 10)
         rows.append(police_row(est, rng, seen, name, spot, "Front counter", size, "Licence"))
@@ -2478,9 +2507,7 @@ GMFRS_AGENCY = "Greater Manchester Fire and Rescue Service"
 
 def build_gmfrs(est: Estate) -> list[dict]:
     """Return Greater Manchester Fire and Rescue Service's stations in Trafford."""
-    rng = stream("trafford-fire")
-    loc = Locator(est.geo, rng)
-    by_name = {p.name: p for p in est.geo.places}
+    rng, loc, by_name = start(est, "trafford-fire")
     rows: list[dict] = []
     seen: set[str] = set()
     for town in ["Altrincham", "Sale", "Stretford", "Urmston", "Partington"]:
@@ -2500,9 +2527,7 @@ TDWP_FILE = "dwp_jobcentres_trafford.csv"
 
 def build_trafford_dwp(est: Estate) -> list[dict]:
     """Return the DWP's jobcentres and offices in Trafford (postcodes only)."""
-    rng = stream("trafford-dwp")
-    loc = Locator(est.geo, rng)
-    by_name = {p.name: p for p in est.geo.places}
+    rng, loc, by_name = start(est, "trafford-dwp")
     rows: list[dict] = []
     seen: set[str] = set()
     tenures = ["Leasehold"] * 6 + ["Leasehold (PFI)"] * 3 + ["Freehold"]
@@ -2533,15 +2558,7 @@ def build_trafford_dwp(est: Estate) -> list[dict]:
             dwp_row(rng, seen, name, loc.spot(by_name[town], mode), usage, nia, rng.choice(tenures))
         )
     shared = est.shared[2]
-    spot = Spot(
-        shared["postcode"],
-        shared["east"],
-        shared["north"],
-        shared["district"],
-        shared["place"],
-        shared["street"],
-        shared["number"],
-    )
+    spot = shared_spot(shared)
     name = f"{shared['place'].name} Jobcentre Outreach ({shared['name']})"
     rows.append(
         dwp_row(rng, seen, name, spot, "Jobcentre", rng.randrange(500, 1_500, 10), "Licence")
@@ -2660,9 +2677,7 @@ TNHS_SITES: list[SiteSpec] = [
 
 def build_trafford_nhs(est: Estate) -> list[dict]:
     """Return the NHS's Trafford estate workbook: trust sites and GP practices."""
-    rng = stream("trafford-nhs")
-    loc = Locator(est.geo, rng)
-    by_name = {p.name: p for p in est.geo.places}
+    rng, loc, by_name = start(est, "trafford-nhs")
     rows: list[dict] = []
     seen: set[str] = set()
     counters: dict[str, int] = {}
@@ -2734,22 +2749,10 @@ def build_trafford_requests(est: Estate) -> list[dict]:
     """Return the space requests of Trafford's bodies (the first the Total Place case)."""
     rng = stream("trafford-requests")
     loc = Locator(est.geo, rng)
-    geo = est.geo
-    d = np.hypot(geo.east - est.offer["east"], geo.north - est.offer["north"])
-    ok = np.flatnonzero((d >= 2_500) & (d <= 3_500))
-    k = int(ok[rng.randrange(len(ok))])
-    est.offer["request_postcode"] = str(geo.postcode[k])
-    est.offer["distance_m"] = float(d[k])
     rows = [
-        {
-            "Requesting agency": MUFT,
-            "Sector": "health",
-            "Space needed (sq ft)": str(TRAFFORD_OFFER_SQFT),
-            "Use": "Office",
-            "Postcode": str(geo.postcode[k]),
-            "Max distance (m)": "8000",
-            "Needed by": "2026-09-30",
-        }
+        total_place_request(
+            est, rng, (2_500, 3_500, None), (MUFT, TRAFFORD_OFFER_SQFT, "8000", "2026-09-30")
+        )
     ]
     for _ in range(11):
         agency, sector, uses = rng.choice(TRAFFORD_REQUESTERS)
@@ -2780,40 +2783,38 @@ TRAFFORD_REGISTERS: list[Register] = [
     Register(
         TC_FILE,
         build_trafford_council,
-        lambda est, rows: csv_bytes(MEDWAY_COLUMNS, rows, newline="\r\n"),
+        _medway_csv,
         _council(TC_AGENCY),
     ),
     Register(
         GMP_FILE,
         build_gmp,
-        lambda est, rows: csv_bytes(POLICE_COLUMNS, rows),
-        {"kind": "sites", "agency": GMP_AGENCY, "sector": "police"},
+        _police_csv,
+        _sites(GMP_AGENCY, "police"),
     ),
     Register(
         GMFRS_FILE,
         build_gmfrs,
-        lambda est, rows: csv_bytes(FIRE_COLUMNS, rows),
-        {"kind": "sites", "agency": GMFRS_AGENCY, "sector": "fire"},
+        _fire_csv,
+        _sites(GMFRS_AGENCY, "fire"),
     ),
     Register(
         TDWP_FILE,
         build_trafford_dwp,
-        lambda est, rows: csv_bytes(
-            DWP_COLUMNS, rows, delimiter=";", encoding="cp1252", newline="\r\n"
-        ),
-        {"kind": "sites", "agency": "Department for Work and Pensions", "sector": "dwp"},
+        _dwp_csv,
+        _sites("Department for Work and Pensions", "dwp"),
     ),
     Register(
         TNHS_FILE,
         build_trafford_nhs,
         write_trafford_nhs,
-        {"kind": "sites", "agency": TNHS_AGENCY, "sector": "health", "layer": NHS_SHEET},
+        _sites(TNHS_AGENCY, "health", layer=NHS_SHEET),
     ),
     Register(
         REQUESTS_FILE,
         build_trafford_requests,
-        lambda est, rows: csv_bytes(REQUEST_COLUMNS, rows),
-        {"kind": "requests"},
+        _requests_csv,
+        _REQUESTS,
     ),
 ]
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..settings import DEFAULT_STORE, STORE_ENV
 
@@ -36,6 +36,9 @@ __all__ = [
     "store_and_out",
     "viewer",
 ]
+
+#: What an option of :func:`_found_option` finds (a place, a level).
+_Found = TypeVar("_Found")
 
 #: The help of every command's ``--store`` option.
 STORE_HELP = f"the estate store (default: ${STORE_ENV} or ./{DEFAULT_STORE})"
@@ -148,37 +151,47 @@ def national_ready() -> None:
         bar.close()
 
 
+def _found_option(
+    args: argparse.Namespace,
+    store: GeoPackageStore,
+    problems: list[str],
+    option: str,
+    find: Callable[..., _Found],
+) -> _Found | None:
+    """Return what ``find`` finds for ``--option`` (``None`` when not given or not found).
+
+    What ``find`` refuses is added to ``problems``, its ``option=`` written ``--option``.
+    """
+    from ..errors import InvalidArgumentError
+
+    try:
+        return find(getattr(args, option), store=store if store.exists() else None)
+    except InvalidArgumentError as exc:
+        problems.append(str(exc).replace(f"{option}=", f"--{option} ", 1))
+        return None
+
+
 def place_option(
     args: argparse.Namespace, store: GeoPackageStore, problems: list[str]
 ) -> Place | None:
     """Return the place ``--place`` names (``None`` when not given); a problem if none is found."""
-    from ..errors import InvalidArgumentError
     from ..places import resolve_place
 
     if getattr(args, "place", None) is None:
         return None
     national_ready()
-    try:
-        return resolve_place(args.place, store=store if store.exists() else None)
-    except InvalidArgumentError as exc:
-        problems.append(str(exc).replace("place=", "--place ", 1))
-        return None
+    return _found_option(args, store, problems, "place", resolve_place)
 
 
 def level_option(
     args: argparse.Namespace, store: GeoPackageStore, problems: list[str]
 ) -> str | None:
     """Return the level ``--level`` names as places name it (``None`` when not given)."""
-    from ..errors import InvalidArgumentError
     from ..places import canonical_level
 
     if getattr(args, "level", None) is None:
         return None
-    try:
-        return canonical_level(args.level, store=store if store.exists() else None)
-    except InvalidArgumentError as exc:
-        problems.append(str(exc).replace("level=", "--level ", 1))
-        return None
+    return _found_option(args, store, problems, "level", canonical_level)
 
 
 def per_locality(

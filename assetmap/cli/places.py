@@ -13,12 +13,47 @@ recorded in the store's audit log. :func:`add_commands` adds the commands to the
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from .._validate import raise_if_any
 from .common import STORE_HELP, audit, national_ready, print_notes, viewer
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["add_commands"]
+
+#: What a command does with its parsed arguments; returns the exit code.
+_Command = Callable[[argparse.Namespace], int]
+
+
+def _list(args: argparse.Namespace, *, command: str) -> int:
+    """Print what the store keeps for ``command`` (see :data:`_KEPT`), under a heading."""
+    from ..store import open_store
+
+    kept = _KEPT[command]
+    store = open_store(args.store)
+    frame = getattr(store, kept.table)() if store.exists() else None
+    if frame is None or not len(frame):
+        print(kept.empty)
+        return 0
+    print(f"{kept.kept.capitalize()} in {store.path}:")
+    for line in kept.lines(frame):
+        print(line)
+    return 0
+
+
+def _remove(args: argparse.Namespace, what: str, remove: Callable[..., int], unit: str) -> int:
+    """Remove the ``what`` ``--name`` names with ``remove``, audited; return what it removed."""
+    from ..store import open_store
+
+    store = open_store(args.store)
+    removed = remove(store, args.name, viewer=viewer(), agency=args.agency)
+    audit(args.store, "remove", f"{what} {args.name}", counts={unit: removed})
+    return removed
 
 
 def _cmd_boundaries_add(args: argparse.Namespace) -> int:
@@ -40,30 +75,18 @@ def _cmd_boundaries_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_boundaries_list(args: argparse.Namespace) -> int:
-    from ..store import open_store
-
-    store = open_store(args.store)
-    sets = store.boundary_sets() if store.exists() else None
-    if sets is None or not len(sets):
-        print("No boundary sets are kept in the store; add one with `boundaries add FILE --name`")
-        return 0
-    print(f"Boundary sets kept in {store.path}:")
+def _set_lines(sets: pd.DataFrame) -> Iterator[str]:
     for name, areas in sets.groupby("set_name", sort=False):
         owner = str(areas["owner"].iloc[0]) or "no agency"
         shown = ", ".join(areas["name"].astype(str).head(5))
         more = ", ..." if len(areas) > 5 else ""
-        print(f"  {name} ({owner}): {len(areas):,} areas: {shown}{more}")
-    return 0
+        yield f"  {name} ({owner}): {len(areas):,} areas: {shown}{more}"
 
 
 def _cmd_boundaries_remove(args: argparse.Namespace) -> int:
-    from ..store import open_store
     from ..user_places import remove_boundary_set
 
-    store = open_store(args.store)
-    removed = remove_boundary_set(store, args.name, viewer=viewer(), agency=args.agency)
-    audit(args.store, "remove", f"boundary set {args.name}", counts={"areas": removed})
+    removed = _remove(args, "boundary set", remove_boundary_set, "areas")
     print(f"Removed the boundary set {args.name!r}: {removed:,} areas")
     return 0
 
@@ -89,33 +112,71 @@ def _cmd_places_save(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_places_list(args: argparse.Namespace) -> int:
-    from ..store import open_store
-
-    store = open_store(args.store)
-    saved = store.places() if store.exists() else None
-    if saved is None or not len(saved):
-        print("No places are saved in the store; save one with `places save NAME --level --codes`")
-        return 0
-    print(f"Places saved in {store.path}:")
+def _place_lines(saved: pd.DataFrame) -> Iterator[str]:
     for name, level, joined, owner in saved[["name", "level", "codes", "owner"]].itertuples(
         index=False
     ):
         codes = str(joined).split(";")
         shown = ", ".join(codes[:10]) + (", ..." if len(codes) > 10 else "")
-        print(f"  {name} ({owner or 'no agency'}): {len(codes):,} {level}: {shown}")
-    return 0
+        yield f"  {name} ({owner or 'no agency'}): {len(codes):,} {level}: {shown}"
 
 
 def _cmd_places_remove(args: argparse.Namespace) -> int:
-    from ..store import open_store
     from ..user_places import remove_saved_place
 
-    store = open_store(args.store)
-    removed = remove_saved_place(store, args.name, viewer=viewer(), agency=args.agency)
-    audit(args.store, "remove", f"place {args.name}", counts={"places": removed})
+    _remove(args, "place", remove_saved_place, "places")
     print(f"Removed the place {args.name!r}")
     return 0
+
+
+class _Kept(NamedTuple):
+    """What a command keeps: the words its help and ``list`` use, and its ``remove``."""
+
+    one: str
+    kept: str
+    removed: str
+    table: str
+    empty: str
+    lines: Callable[[pd.DataFrame], Iterator[str]]
+    remove: _Command
+
+
+#: Per command, what it keeps (``table``: the store's method that lists them).
+_KEPT = {
+    "boundaries": _Kept(
+        "set",
+        "boundary sets kept",
+        "a boundary set",
+        "boundary_sets",
+        "No boundary sets are kept in the store; add one with `boundaries add FILE --name`",
+        _set_lines,
+        _cmd_boundaries_remove,
+    ),
+    "places": _Kept(
+        "place",
+        "places saved",
+        "a saved place",
+        "places",
+        "No places are saved in the store; save one with `places save NAME --level --codes`",
+        _place_lines,
+        _cmd_places_remove,
+    ),
+}
+
+
+def _add_list_remove(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser], command: str
+) -> None:
+    """Add the ``list`` and ``remove`` actions of ``command`` (see :data:`_KEPT`)."""
+    kept = _KEPT[command]
+    p = actions.add_parser("list", help=f"list the {kept.kept} in the store")
+    p.add_argument("--store", help=STORE_HELP)
+    p.set_defaults(func=functools.partial(_list, command=command))
+    p = actions.add_parser("remove", help=f"remove {kept.removed} from the store")
+    p.add_argument("name", help=f"the {kept.one}'s name, as `{command} list` shows it")
+    p.add_argument("--agency", help=f"only if it is this agency's {kept.one}")
+    p.add_argument("--store", help=STORE_HELP)
+    p.set_defaults(func=kept.remove)
 
 
 def _add_boundaries(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,14 +191,7 @@ def _add_boundaries(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--layer", help="the layer of a GeoPackage, or the shapefile of a zip")
     p.add_argument("--store", help=STORE_HELP)
     p.set_defaults(func=_cmd_boundaries_add)
-    p = actions.add_parser("list", help="list the boundary sets kept in the store")
-    p.add_argument("--store", help=STORE_HELP)
-    p.set_defaults(func=_cmd_boundaries_list)
-    p = actions.add_parser("remove", help="remove a boundary set from the store")
-    p.add_argument("name", help="the set's name, as `boundaries list` shows it")
-    p.add_argument("--agency", help="only if it is this agency's set")
-    p.add_argument("--store", help=STORE_HELP)
-    p.set_defaults(func=_cmd_boundaries_remove)
+    _add_list_remove(actions, "boundaries")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -163,11 +217,4 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--agency", help="the agency it belongs to (default: none)")
     p.add_argument("--store", help=STORE_HELP)
     p.set_defaults(func=_cmd_places_save)
-    p = actions.add_parser("list", help="list the places saved in the store")
-    p.add_argument("--store", help=STORE_HELP)
-    p.set_defaults(func=_cmd_places_list)
-    p = actions.add_parser("remove", help="remove a saved place from the store")
-    p.add_argument("name", help="the place's name, as `places list` shows it")
-    p.add_argument("--agency", help="only if it is this agency's place")
-    p.add_argument("--store", help=STORE_HELP)
-    p.set_defaults(func=_cmd_places_remove)
+    _add_list_remove(actions, "places")

@@ -101,6 +101,16 @@ class Layout:
 
 
 _PRACTICE_CODE = re.compile(r"[A-Z]\d{5}")
+#: The contact columns every layout names.
+_CONTACT = {18: "Contact Telephone Number", 22: "Amended Record Indicator"}
+#: The columns of the layouts whose sites belong to a parent organisation.
+_PARENT = {
+    14: "Organisation Sub-Type Code",
+    15: "Parent Organisation Code",
+    16: "Join Parent Date",
+    17: "Left Parent Date",
+    **_CONTACT,
+}
 
 #: The layouts recognised, in the order they are tried.
 LAYOUTS: tuple[Layout, ...] = (
@@ -114,8 +124,7 @@ LAYOUTS: tuple[Layout, ...] = (
                 15: "Commissioner",
                 16: "Join Provider/Purchaser Date",
                 17: "Left Provider/Purchaser Date",
-                18: "Contact Telephone Number",
-                22: "Amended Record Indicator",
+                **_CONTACT,
                 24: "Provider/Purchaser",
                 26: "Prescribing Setting",
             }
@@ -127,17 +136,7 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "egpcur",
         "GP practitioner extract",
-        _columns(
-            {
-                13: "Status Code",
-                14: "Organisation Sub-Type Code",
-                15: "Parent Organisation Code",
-                16: "Join Parent Date",
-                17: "Left Parent Date",
-                18: "Contact Telephone Number",
-                22: "Amended Record Indicator",
-            }
-        ),
+        _columns({13: "Status Code", **_PARENT}),
         re.compile(r"G\d{7}"),
         agency="Parent Organisation Code",
         status="Status Code",
@@ -145,23 +144,14 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         "etr",
         "NHS trust extract",
-        _columns({18: "Contact Telephone Number", 22: "Amended Record Indicator"}),
+        _columns(_CONTACT),
         re.compile(r"[RT][A-Z0-9]{2}"),
         agency="Name",
     ),
     Layout(
         "ets",
         "NHS trust site extract",
-        _columns(
-            {
-                14: "Organisation Sub-Type Code",
-                15: "Parent Organisation Code",
-                16: "Join Parent Date",
-                17: "Left Parent Date",
-                18: "Contact Telephone Number",
-                22: "Amended Record Indicator",
-            }
-        ),
+        _columns(_PARENT),
         re.compile(r"[RT][A-Z0-9]{4}"),
         agency="Parent Organisation Code",
     ),

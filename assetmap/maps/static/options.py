@@ -124,13 +124,6 @@ def resolve_place(name: object, *, store: Any = None, level: str | None = None) 
     >>> resolve_place("Trafford").level  # doctest: +SKIP
     'district'
     """
-    if isinstance(name, Place):
-        return name
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidArgumentError(
-            f"place={name!r} is not valid; expected the name of a place such as 'Trafford', "
-            "'Maidstone' or 'Kent and Medway'"
-        )
     return places.resolve_place(name, store=store, level=level)
 
 
