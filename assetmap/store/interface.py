@@ -1,7 +1,7 @@
 """What every estate store is: the interface the engine uses, and the rules all stores share.
 
-:class:`EstateStore` is what the engine asks of a store, :class:`SourceUpdate` what an
-import hands it; :data:`LAYOUT` says what each of the seven layers holds, and the
+:class:`EstateStore` is what the engine asks of a store, :class:`SourceUpdate` what the
+importer gives it; :data:`LAYOUT` says what each of the seven layers holds, and the
 functions here are the rules every store keeps the same way: canonical columns, a
 source's identity and owner, per-source provenance and the shared-site groups.
 
