@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from . import national
-from .access import Viewer, import_owner, may_remove_source
+from .access import Viewer, agency_key, import_owner, may_remove_source
 from .errors import InvalidArgumentError, PermissionDeniedError
 from .places import (
     BUNDLED_LEVEL,
@@ -41,6 +42,53 @@ __all__ = ["add_boundary_set", "remove_boundary_set", "remove_saved_place", "sav
 
 def _key(text: object) -> str:
     return " ".join(str(text).split()).casefold()
+
+
+def _refuse_look_alike(store: EstateStore, name: str, owner: str) -> None:
+    """Refuse a set name that would stand for another agency's set.
+
+    ``--level "boundary set NAME"`` finds a set by its name compared without regard to
+    case or spacing; a name beginning "boundary set " would be found by a shorter one.
+    So a set may not begin so, nor match another agency's set in that comparison: one
+    agency must not steer what another's figures are computed on.
+    """
+    if _key(name).startswith(_key(SET_PREFIX)):
+        raise InvalidArgumentError(
+            f"the boundary set name {name!r} begins with {SET_PREFIX.strip()!r}; choose a "
+            "name without it (the level is called 'boundary set <name>')"
+        )
+    if not store.exists():
+        return
+    kept = store.boundary_sets()
+    same = kept[(kept["set_name"].map(_key) == _key(name)) & (kept["set_name"] != name)]
+    theirs = same[_others(same["owner"], owner)]
+    if len(theirs):
+        set_name, by = str(theirs["set_name"].iat[0]), str(theirs["owner"].iat[0])
+        raise InvalidArgumentError(
+            f"the boundary set name {name!r} is too like {set_name!r}, kept by "
+            f"{by or 'the local user'}; choose another name"
+        )
+
+
+def _others(owners: pd.Series, owner: str) -> np.ndarray:
+    """Return which of ``owners`` are another agency than ``owner``."""
+    mine = agency_key(owner)
+    return np.array([agency_key(o) != mine for o in owners], dtype=bool)
+
+
+def _refuse_hiding_an_area(kept: pd.DataFrame, name: str, owner: str) -> None:
+    """Refuse a saved place named as an area of another agency's boundary set.
+
+    Saved places are found first, so such a place would stand in for that area.
+    """
+    named = (kept["name"].map(_key) == _key(name)) | (kept["code"].map(_key) == _key(name))
+    hidden = kept[named.to_numpy(dtype=bool) & _others(kept["owner"], owner)]
+    if len(hidden):
+        set_name, by = str(hidden["set_name"].iat[0]), str(hidden["owner"].iat[0])
+        raise InvalidArgumentError(
+            f"the place name {name!r} is an area of the boundary set {set_name!r}, kept by "
+            f"{by or 'the local user'}; choose another name"
+        )
 
 
 def _owner(viewer: Viewer | None, agency: str | None) -> str:
@@ -114,7 +162,10 @@ def add_boundary_set(
         raise InvalidArgumentError(
             f"the boundary set name {name!r} is a built-in level; choose another name"
         )
-    store.add_boundary_set(name, areas, owner=_owner(viewer, agency))
+    owner = _owner(viewer, agency)
+    if isinstance(name, str):
+        _refuse_look_alike(store, name, owner)
+    store.add_boundary_set(name, areas, owner=owner)
     return len(areas)
 
 
@@ -224,8 +275,11 @@ def save_place(
                 f"the place name {name!r} is already the name of a "
                 f"{level_label(taken.level).lower()}; choose another name"
             )
+    owner = _owner(viewer, agency)
+    if isinstance(name, str) and store.exists():
+        _refuse_hiding_an_area(store.boundary_sets(), name, owner)
     codes = list(dict.fromkeys(by_key[_key(x)] for x in wanted))
-    store.save_place(name, level, codes, owner=_owner(viewer, agency))
+    store.save_place(name, level, codes, owner=owner)
     return resolve_place(name, store=store, level=SAVED_LEVEL)
 
 

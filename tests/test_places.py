@@ -443,3 +443,38 @@ def test_the_areas_of_a_boundary_file_inside_a_place(tmp_path, estate):
     assert inside["name"].tolist() == ["Inside"]
     density = density_by_locality(estate["sites"], inside)
     assert int(density.metrics["sites"].sum()) == 2
+
+
+def test_one_agency_cannot_take_over_the_name_of_anothers_set_or_area(tmp_path):
+    """A kept name must not stand for another agency's boundaries (the attacker's review).
+
+    Names are found without regard to case or spacing, and saved places before the areas
+    of sets: a look-alike set name, a name beginning "boundary set ", or a saved place
+    named as another agency's area would steer what that agency computes on.
+    """
+    store = open_store(tmp_path / "estate.gpkg")
+    square = gpd.GeoDataFrame(
+        {"code": ["B01"], "name": ["Old Beat"]}, geometry=[shapely.box(0, 0, 10, 10)], crs=27700
+    )
+    add_boundary_set(store, "Beats", square, agency="Kent Police")
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"the boundary set name 'beats ' is too like 'Beats', kept by Kent Police",
+    ):
+        add_boundary_set(store, "beats ", square, agency="Trafford Council")
+    with pytest.raises(
+        InvalidArgumentError, match=r"the boundary set name 'Boundary Set Beats' begins with"
+    ):
+        add_boundary_set(store, "Boundary Set Beats", square, agency="Trafford Council")
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"the place name 'old beat' is an area of the boundary set 'Beats', kept by Kent",
+    ):
+        save_place(store, "old beat", "district", [TRAFFORD], agency="Trafford Council")
+    # nothing was kept, and Kent's own names still find Kent's own boundaries
+    assert store.boundary_sets()["set_name"].tolist() == ["Beats"]
+    assert store.places().empty
+    assert resolve_place("Old Beat", store=store).codes == ("B01",)
+    # the owner may still name its own things alike
+    add_boundary_set(store, "BEATS 2", square, agency="Kent Police")
+    save_place(store, "Old Beat", "district", [TRAFFORD], agency="Kent Police")
