@@ -23,6 +23,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+def skip_without_browser(*packages: str) -> None:
+    """Skip the calling test module, saying why, without Chromium or a package it needs."""
+    import importlib.util
+
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests",
+            allow_module_level=True,
+        )
+    for package in ("playwright", *packages):
+        if importlib.util.find_spec(package) is None:
+            pytest.skip(
+                f"the {package} package is missing: pip install -r requirements.txt "
+                "(no browser download needed)",
+                allow_module_level=True,
+            )
+
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

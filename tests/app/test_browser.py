@@ -9,7 +9,6 @@ missing.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import re
 import shutil
 from collections.abc import Iterator
@@ -19,22 +18,18 @@ import pytest
 
 from assetmap import audit
 from assetmap.store import STORE_ENV
-from tests.app.browser import ARTIFACTS, CHROMIUM, chromium_context, streamlit_server
+from tests.app.browser import (
+    ARTIFACTS,
+    chromium_context,
+    skip_without_browser,
+    streamlit_server,
+)
 from tests.app.conftest import write_store
 from tests.maps.factories import HOSTILE_NAME, make_sites
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests",
-        allow_module_level=True,
-    )
-if importlib.util.find_spec("playwright") is None:
-    pytest.skip(
-        "the playwright package is missing: pip install playwright (no browser download needed)",
-        allow_module_level=True,
-    )
+skip_without_browser()
 
-from playwright.sync_api import Frame, Page, sync_playwright
+from playwright.sync_api import Frame, Page, sync_playwright  # noqa: E402 (after the skip)
 
 pytestmark = pytest.mark.browser
 

@@ -9,27 +9,22 @@ is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from assetmap.store import STORE_ENV, open_store
-from tests.app.browser import ARTIFACTS, CHROMIUM, chromium_context, streamlit_server
+from tests.app.browser import (
+    ARTIFACTS,
+    chromium_context,
+    skip_without_browser,
+    streamlit_server,
+)
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests",
-        allow_module_level=True,
-    )
-if importlib.util.find_spec("playwright") is None:
-    pytest.skip(
-        "the playwright package is missing: pip install playwright (no browser download needed)",
-        allow_module_level=True,
-    )
+skip_without_browser()
 
-from playwright.sync_api import Frame, Page, sync_playwright
+from playwright.sync_api import Frame, Page, sync_playwright  # noqa: E402 (after the skip)
 
 pytestmark = pytest.mark.browser
 
