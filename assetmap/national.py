@@ -22,7 +22,9 @@ folder (:func:`assetmap.settings.cache_dir`, beside the postcode table): one Geo
 file per level and a Parquet lookup, in a folder named for the versions of the packages
 (an upgrade rebuilds). The folder is written under a temporary name and renamed; a
 second process waits for the first one's build (a file lock) instead of building again;
-a damaged cache is rebuilt. Loading a level afterwards takes a fraction of a second.
+a damaged cache is rebuilt. A build that is written removes, under that lock, the folders
+of other versions and the temporary folders of killed builds (this module's own names
+only, :func:`_tidy`). Loading a level afterwards takes a fraction of a second.
 
 Show :data:`assetmap.localities.ATTRIBUTION` wherever these boundaries are drawn.
 """
@@ -30,6 +32,7 @@ Show :data:`assetmap.localities.ATTRIBUTION` wherever these boundaries are drawn
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -306,6 +309,8 @@ def _build_or_wait(folder: Path, name: str, progress: Progress | None) -> Any:
             _write(built, folder)
         except OSError:
             pass  # an unwritable cache: built again by the next process
+        else:
+            _tidy(folder)
         _step(progress, "done", 1.0)
         return built[name]
     finally:
@@ -332,6 +337,38 @@ def _write(built: dict[str, Any], folder: Path) -> None:
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: What earlier builds leave in the cache folder: other versions' folders (``_write``'s
+#: names) and temporary folders of builds killed before they were renamed.
+_OWN_FOLDER = re.compile(r"^national-[0-9]+-.+$")
+_OWN_TEMPORARY = re.compile(r"^\.national-[0-9]+-.+\.tmp$")
+
+
+def _tidy(folder: Path) -> list[str]:
+    """Remove what earlier builds left beside ``folder``; return the names removed.
+
+    That is the folders of other versions (:func:`cache_folder`'s names) and the
+    temporary folders of builds killed before they were renamed: folders of this
+    module's own naming only, never a link, a file or anything else in the cache
+    folder. It runs holding the build lock, after ``folder`` was written: every build
+    in this cache folder writes under that lock, so no temporary is still being written.
+    """
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(folder.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        ours = _OWN_FOLDER.match(entry.name) or _OWN_TEMPORARY.match(entry.name)
+        if entry.name == folder.name or not ours or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            shutil.rmtree(entry.path)
+        except OSError:
+            continue  # not ours to remove after all (permissions): left as it is
+        removed.append(entry.name)
+    return sorted(removed)
 
 
 # --------------------------------------------------------------------------- the build
@@ -387,18 +424,18 @@ def _postcode_points() -> tuple[np.ndarray, ...]:
     """
     from .postcodes import default_directory
 
-    table = default_directory()._load()
-    codes = table.districts.astype(str)
+    easting, northing, district_index, districts = default_directory().district_points()
+    codes = districts.astype(str)
     order = np.argsort(codes, kind="stable")
     rank = np.empty(len(codes), dtype=np.int64)
     rank[order] = np.arange(len(codes))
     ours = np.char.startswith(codes, "E") | np.char.startswith(codes, "W")
-    keep = ours[table.district_index] & np.isfinite(table.easting) & np.isfinite(table.northing)
+    keep = ours[district_index] & np.isfinite(easting) & np.isfinite(northing)
     # easting < 2**20 m, northing < 2**21 m, label < 2**12: one 53-bit key per place
-    east = np.rint(table.easting[keep]).astype(np.int64).clip(0, 2**20 - 1)
-    north = np.rint(table.northing[keep]).astype(np.int64).clip(0, 2**21 - 1)
+    east = np.rint(easting[keep]).astype(np.int64).clip(0, 2**20 - 1)
+    north = np.rint(northing[keep]).astype(np.int64).clip(0, 2**21 - 1)
     keys, weights = np.unique(
-        (east << 33) | (north << 12) | rank[table.district_index[keep]], return_counts=True
+        (east << 33) | (north << 12) | rank[district_index[keep]], return_counts=True
     )
     return (
         (keys >> 33).astype("float64"),

@@ -23,8 +23,6 @@ their surface.
 
 from __future__ import annotations
 
-import difflib
-import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +35,22 @@ import shapely
 from . import national
 from .errors import InvalidArgumentError
 from .localities import KENT_MEDWAY_DISTRICTS, load_localities
+from .place_names import (
+    BUNDLED_CODE,
+    BUNDLED_LEVEL,
+    BUNDLED_NAME,
+    SAVED_LEVEL,
+    SET_PREFIX,
+    Match,
+    available_levels,
+    choose,
+    find_matches,
+    national_index,
+    not_found,
+    set_name,
+    split_kind,
+)
+from .place_names import name_key as _key
 from .schema import in_place
 
 if TYPE_CHECKING:
@@ -58,15 +72,6 @@ __all__ = [
     "resolve_place",
 ]
 
-#: The bundled place: Kent and Medway, its level and code.
-BUNDLED_NAME = "Kent and Medway"
-BUNDLED_LEVEL = "county"
-BUNDLED_CODE = "KENT_MEDWAY"
-#: The key of saved places in :func:`place_choices` (and a ``level`` of :func:`resolve_place`).
-SAVED_LEVEL = "saved place"
-#: A boundary set kept in the store is the level ``"boundary set <name>"``.
-SET_PREFIX = "boundary set "
-
 #: The level a national place is looked at in (density, the pack's atlas).
 _SUBLEVEL = {
     "country": "district",
@@ -83,12 +88,6 @@ _OTHER_COUNTRIES = {
     "M": "the Isle of Man",
 }
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
-_EXPECTED = (
-    "expected a district, an integrated care board, a sub-ICB location or Welsh health "
-    "board, a country or an LSOA of England and Wales (a name or an ONS code, such as "
-    "'Trafford' or 'E08000009'), 'Kent and Medway', a full postcode, a place saved in the "
-    "store or an area of one of its boundary sets"
-)
 
 
 @dataclass(frozen=True)
@@ -161,31 +160,7 @@ def level_label(level: str) -> str:
     return level[:1].upper() + level[1:]
 
 
-def _key(text: object) -> str:
-    """Return a name or code as it is compared: spacing single, case folded."""
-    return " ".join(str(text).split()).casefold()
-
-
 # --------------------------------------------------------------------------- levels
-
-
-def _set_name(level: str, store: EstateStore | None) -> str | None:
-    """Return the stored name of the boundary set ``level`` names (with or without prefix)."""
-    if store is None or not store.exists():
-        return None
-    wanted = _key(level.removeprefix(SET_PREFIX) if _key(level).startswith(SET_PREFIX) else level)
-    names = store.boundary_sets()["set_name"].drop_duplicates()
-    for name in names:
-        if _key(name) == wanted:
-            return str(name)
-    return None
-
-
-def _available_levels(store: EstateStore | None) -> list[str]:
-    sets = []
-    if store is not None and store.exists():
-        sets = [SET_PREFIX + n for n in store.boundary_sets()["set_name"].drop_duplicates()]
-    return [*national.LEVELS, BUNDLED_LEVEL, *sets]
 
 
 def level_localities(level: str, *, store: EstateStore | None = None) -> gpd.GeoDataFrame:
@@ -255,11 +230,10 @@ def canonical_level(level: str, *, store: EstateStore | None = None) -> str:
     """
     if level in national.LEVELS or level == BUNDLED_LEVEL:
         return level
-    found = _set_name(str(level), store) if isinstance(level, str) else None
+    found = set_name(str(level), store) if isinstance(level, str) else None
     if found is None:
         raise InvalidArgumentError(
-            f"level={level!r} is not a level; expected one of: "
-            f"{', '.join(_available_levels(store))}"
+            f"level={level!r} is not a level; expected one of: {', '.join(available_levels(store))}"
         )
     return SET_PREFIX + found
 
@@ -284,7 +258,8 @@ def builtin_place(name: str) -> Place | None:
     wanted = _key(name)
     if wanted in (_key(BUNDLED_NAME), _key(BUNDLED_CODE)):
         return _bundled_place()
-    return _find_national(wanted, tuple(national.LEVELS))
+    found = find_matches(wanted, None, None)
+    return _place_of(found[0], None) if found else None
 
 
 def _lookup_level(level: str) -> bool:
@@ -385,25 +360,9 @@ def place_localities(
 # --------------------------------------------------------------------------- resolving
 
 
-@functools.lru_cache(maxsize=1)
-def _national_names(folder: str) -> dict[str, dict[str, tuple[str, str]]]:
-    """Return, per national level, each name and code (as compared) -> (code, name)."""
-    del folder  # the cache folder the lookup is read from: another is indexed again
-    lookup = national.lsoa_lookup()
-    found: dict[str, dict[str, tuple[str, str]]] = {}
-    for level in national.LEVELS:
-        pairs = lookup[[f"{level}_code", f"{level}_name"]].drop_duplicates()
-        index: dict[str, tuple[str, str]] = {}
-        for code, name in pairs.itertuples(index=False):
-            if code:
-                index.setdefault(_key(code), (str(code), str(name)))
-                index.setdefault(_key(name), (str(code), str(name)))
-        found[level] = index
-    return found
-
-
-def _national_index() -> dict[str, dict[str, tuple[str, str]]]:
-    return _national_names(str(national.cache_folder()))
+def _national_name(level: str, code: str) -> str:
+    """Return the name of the national area ``code`` of ``level``."""
+    return national_index()[level][_key(code)][0][1]
 
 
 def _outline(level: str, codes: tuple[str, ...], store: EstateStore | None) -> Any:
@@ -485,52 +444,29 @@ def _set_place(set_name: str, code: str, name: str, store: EstateStore | None) -
     return Place(name, level, (code,), outline, None, _area_context(outline), level)
 
 
-def _saved_place(row: pd.Series, store: EstateStore | None) -> Place:
-    level = str(row["level"])
-    codes = tuple(c for c in str(row["codes"]).split(";") if c)
+def _saved_place(name: str, level: str, codes: tuple[str, ...], store: EstateStore | None) -> Place:
     if _lookup_level(level):
-        return _national_place(str(row["name"]), level, codes, "saved place")
-    set_name = _set_name(level, store)
-    if set_name is None:
+        return _national_place(name, level, codes, "saved place")
+    found = set_name(level, store)
+    if found is None:
         raise InvalidArgumentError(
-            f"place={row['name']!r} is a saved place of the level {level!r}, which is no longer "
+            f"place={name!r} is a saved place of the level {level!r}, which is no longer "
             "in the store; remove the place and save it again"
         )
-    level = SET_PREFIX + set_name
+    level = SET_PREFIX + found
     outline = _outline(level, codes, store)
-    return Place(
-        str(row["name"]), level, codes, outline, level, _area_context(outline), "saved place"
-    )
+    return Place(name, level, codes, outline, level, _area_context(outline), "saved place")
 
 
-def _find_saved(wanted: str, store: EstateStore | None) -> Place | None:
-    if store is None or not store.exists():
-        return None
-    saved = store.places()
-    hit = saved[saved["name"].map(_key) == wanted]
-    return _saved_place(hit.iloc[0], store) if len(hit) else None
-
-
-def _find_national(wanted: str, levels: tuple[str, ...]) -> Place | None:
-    index = _national_index()
-    for level in levels:
-        if wanted in index[level]:
-            code, name = index[level][wanted]
-            return _national_place(name, level, (code,), "national")
-    return None
-
-
-def _find_in_sets(wanted: str, store: EstateStore | None, only: str | None) -> Place | None:
-    if store is None or not store.exists():
-        return None
-    sets = store.boundary_sets()
-    if only is not None:
-        sets = sets[sets["set_name"] == only]
-    hit = sets[(sets["name"].map(_key) == wanted) | (sets["code"].map(_key) == wanted)]
-    if not len(hit):
-        return None
-    row = hit.iloc[0]
-    return _set_place(str(row["set_name"]), str(row["code"]), str(row["name"]), store)
+def _place_of(match: Match, store: EstateStore | None) -> Place:
+    """Return the place a name matched."""
+    if match.level == SAVED_LEVEL:
+        return _saved_place(match.name, match.of_level, match.codes, store)
+    if match.level == BUNDLED_LEVEL:
+        return _bundled_place()
+    if match.level in national.LEVELS:
+        return _national_place(match.name, match.level, match.codes, "national")
+    return _set_place(match.level.removeprefix(SET_PREFIX), match.codes[0], match.name, store)
 
 
 def _find_postcode(text: str) -> Place | None:
@@ -547,56 +483,15 @@ def _find_postcode(text: str) -> Place | None:
             f"place={text!r} is a postcode that is not in the ONS Postcode Directory; check it, "
             "or name its district"
         )
-    hit = _national_index()["district"].get(_key(district))
-    if hit is None:
+    hit = national_index()["district"].get(_key(district))
+    if not hit:
         country = _OTHER_COUNTRIES.get(district[:1], "another country")
         raise InvalidArgumentError(
             f"place={text!r} is a postcode in {country} ({district}), outside England and "
             "Wales; assetmap knows the places of England and Wales"
         )
-    return _national_place(hit[1], "district", (hit[0],), "national")
-
-
-def _suggestions(wanted: str, store: EstateStore | None) -> list[str]:
-    """Return up to five names close to ``wanted``: those containing it, then difflib's."""
-    names: list[str] = [BUNDLED_NAME]
-    if store is not None and store.exists():
-        names += store.places()["name"].tolist() + store.boundary_sets()["name"].tolist()
-    index = _national_index()
-    for level in national.LEVELS:
-        if level != "lsoa":
-            names += [name for _, name in index[level].values()]
-    lowered = {_key(n): str(n) for n in names if str(n).strip()}
-    containing = sorted((n for n in lowered if wanted in n), key=lambda n: (len(n), n))
-    close = difflib.get_close_matches(wanted, list(lowered), n=5, cutoff=0.6)
-    return [lowered[n] for n in list(dict.fromkeys([*containing, *close]))[:5]]
-
-
-def _search(text: str, wanted: str, store: EstateStore | None, level: str | None) -> Place | None:
-    """Return the place ``text`` names at ``level`` (``None``: every level), or ``None``."""
-    if level is None:
-        return (
-            _find_saved(wanted, store)
-            or (_bundled_place() if wanted in (_key(BUNDLED_NAME), _key(BUNDLED_CODE)) else None)
-            or _find_national(wanted, tuple(national.LEVELS))
-            or _find_in_sets(wanted, store, None)
-            or _find_postcode(text)
-        )
-    if level == SAVED_LEVEL:
-        return _find_saved(wanted, store)
-    if level == BUNDLED_LEVEL:
-        return _bundled_place() if wanted in (_key(BUNDLED_NAME), _key(BUNDLED_CODE)) else None
-    if level in national.LEVELS:
-        return _find_national(wanted, (level,)) or (
-            _find_postcode(text) if level == "district" else None
-        )
-    set_name = _set_name(level, store)
-    if set_name is None:
-        levels = [*_available_levels(store), SAVED_LEVEL]
-        raise InvalidArgumentError(
-            f"level={level!r} is not a level; expected one of: {', '.join(levels)}"
-        )
-    return _find_in_sets(wanted, store, set_name)
+    code, name = hit[0]
+    return _national_place(name, "district", (code,), "national")
 
 
 def resolve_place(
@@ -604,12 +499,17 @@ def resolve_place(
 ) -> Place:
     """Find the place a user names.
 
-    Names and codes are compared without regard to case or spacing, in this
-    order: a place saved in ``store`` ("Greater Manchester"); "Kent and Medway"
-    (the bundled outline); a country, ICB, sub-ICB location or Welsh health
-    board, district or LSOA of England and Wales, by name or ONS code
-    ("Trafford", "E08000009", "Trafford 001A"); an area of a boundary set kept in
-    ``store``; a full postcode, which picks its district ("M32 0TH").
+    Names and codes are compared without regard to case or spacing, among: the
+    places saved in ``store`` ("Greater Manchester"); "Kent and Medway" (the
+    bundled outline); the countries, ICBs, sub-ICB locations and Welsh health
+    boards, districts and LSOAs of England and Wales, by name or ONS code
+    ("Trafford", "E08000009", "Trafford 001A"); the areas of the boundary sets
+    kept in ``store``. A text that is some place's code is that code. A text
+    that names several different places stops with one error listing them
+    (:func:`assetmap.place_names.choose`); name the kind first to say which
+    ("district: Trafford", "saved place: Greater Manchester", "boundary set
+    wards: Stretford"), or give ``level``. When nothing has that name, a full
+    postcode picks its district ("M32 0TH").
 
     Parameters
     ----------
@@ -629,13 +529,16 @@ def resolve_place(
     ------
     InvalidArgumentError
         If nothing has that name (the message suggests close names: "did you
-        mean"), ``level`` is not a level, or a postcode is unknown or outside
-        England and Wales.
+        mean"), it names several different places (the message lists them),
+        ``level`` is not a level, or a postcode is unknown or outside England
+        and Wales.
 
     Examples
     --------
     >>> resolve_place("trafford").codes  # doctest: +SKIP
     ('E08000009',)
+    >>> resolve_place("District: Trafford").name  # doctest: +SKIP
+    'Trafford'
     >>> resolve_place("M32 0TH").name  # doctest: +SKIP
     'Trafford'
     """
@@ -646,14 +549,16 @@ def resolve_place(
             f"place={text!r} is not valid; expected the name of a place such as 'Trafford' or "
             "'Kent and Medway'"
         )
-    wanted = _key(text)
-    found = _search(text, wanted, store, level)
-    if found is not None:
-        return found
-    close = _suggestions(wanted, store)
-    hint = f"did you mean: {', '.join(close)}? " if close else ""
-    where = f" at the level {level!r}" if level else ""
-    raise InvalidArgumentError(f"place={text!r} is not a place{where}; {hint}{_EXPECTED}")
+    given = text
+    if level is None:
+        level, text = split_kind(text, store)
+    match = choose(given, find_matches(_key(text), store, level))
+    if match is not None:
+        return _place_of(match, store)
+    found = _find_postcode(text) if level in (None, "district") else None
+    if found is None:
+        raise not_found(given, store, level)
+    return found
 
 
 def place_choices(*, store: EstateStore | None = None) -> dict[str, list[tuple[str, str]]]:
@@ -769,15 +674,13 @@ def home_place(sites: gpd.GeoDataFrame, *, store: EstateStore | None = None) -> 
     if not len(counts):
         return bundled
     top = str(counts.index[0])
-    index = _national_index()["district"]
     if counts.iloc[0] * 2 >= counts.sum():
-        return _national_place(index[_key(top)][1], "district", (top,), "national")
+        return _national_place(_national_name("district", top), "district", (top,), "national")
     wider = _widened(top, counts)
     level, code = wider if wider is not None else ("country", "")
     if not code:
         code = _members_by_lookup("district", (top,), "country")[0]
-    name = _national_index()[level][_key(code)][1]
-    place = _national_place(name, level, (code,), "national")
+    place = _national_place(_national_name(level, code), level, (code,), "national")
     return _saved_within(sites, place, store) or place
 
 
@@ -786,9 +689,11 @@ def _saved_within(sites: gpd.GeoDataFrame, wider: Place, store: EstateStore | No
     if store is None or not store.exists():
         return None
     best: Place | None = None
-    for _, row in store.places().iterrows():
+    for name, level, codes in store.places()[["name", "level", "codes"]].itertuples(index=False):
         try:
-            place = _saved_place(row, store)
+            place = _saved_place(
+                str(name), str(level), tuple(c for c in str(codes).split(";") if c), store
+            )
         except InvalidArgumentError:
             continue
         if place.geometry is None or _share_in(sites, place.geometry) < 0.5:

@@ -115,6 +115,9 @@ _LEADING_BYTES = np.array(
 #: ("M41 7", a postcode sector), with the characters each keeps of a full postcode
 #: once compact (all but the last three, all but the last two).
 AREA_LEVELS = {"postcode district": 3, "postcode sector": 2}
+#: An outward code or sector is taken to lie in one ONS district when at least this share of
+#: its postcodes do (WA14, Altrincham: 1,677 of its 1,740 in Trafford, 63 in Cheshire East).
+DISTRICT_SHARE = 0.95
 _OUTWARD = r"[A-Z]{1,2}[0-9][A-Z0-9]?"
 
 
@@ -161,7 +164,7 @@ class _Areas:
     keys: np.ndarray  # the areas' compact text, packed as _pack packs postcodes
     easting: np.ndarray  # float64 mean of the postcodes with a grid reference; NaN: none
     northing: np.ndarray
-    district_index: np.ndarray  # int32 into _Table.districts; -1: several districts
+    district_index: np.ndarray  # int32 into _Table.districts; -1: no district holds 95%
 
 
 def _area_table(table: _Table, cut: int) -> _Areas:
@@ -179,17 +182,26 @@ def _area_table(table: _Table, cut: int) -> _Areas:
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_east = np.add.reduceat(np.where(gridded, east, 0.0), starts) / count
         mean_north = np.add.reduceat(np.where(gridded, north, 0.0), starts) / count
-    # the districts of the postcodes that have one ("" marks those without a grid reference)
-    district = table.district_index[order].astype(np.int32)
-    known = np.flatnonzero(table.districts != "")
-    has = np.isin(district, known)
-    lowest = np.minimum.reduceat(np.where(has, district, np.iinfo(np.int32).max), starts)
-    one = (lowest == np.maximum.reduceat(np.where(has, district, -1), starts)) & (count > 0)
+    # the district most of the area's postcodes lie in, and its share of those with one
+    width = len(table.districts) + 1
+    district = table.district_index[order].astype(np.int64)
+    has = np.isin(district, np.flatnonzero(table.districts != ""))
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(ordered)]))
+    pair, tally = np.unique(group[has] * width + district[has], return_counts=True)
+    owner = pair // width  # sorted by area, then by district
+    most = np.zeros(len(starts), dtype=np.int64)
+    total = np.zeros(len(starts), dtype=np.int64)
+    np.maximum.at(most, owner, tally)
+    np.add.at(total, owner, tally)
+    winner = np.full(len(starts), -1, dtype=np.int64)
+    top = np.flatnonzero(tally == most[owner])[::-1]  # a tie goes to the lower code index
+    winner[owner[top]] = pair[top] % width
+    one = (count > 0) & (total > 0) & (most >= DISTRICT_SHARE * total)
     return _Areas(
         ordered[starts],
         np.where(count > 0, mean_east, np.nan),
         np.where(count > 0, mean_north, np.nan),
-        np.where(one, lowest, -1).astype(np.int32),
+        np.where(one, winner, -1).astype(np.int32),
     )
 
 
@@ -289,7 +301,7 @@ class PostcodeDirectory:
         _save_arrays({name: getattr(table, name) for name in _Table.__dataclass_fields__}, path)
 
     def _area_cache_file(self) -> Path:
-        return self._cache_dir / f"onspd-{self.version}-areas-v1.npz"
+        return self._cache_dir / f"onspd-{self.version}-areas-v2.npz"
 
     def _load_areas(self, level: str) -> _Areas:
         """Return the centres of the postcode districts or sectors, built once and cached."""
@@ -336,8 +348,9 @@ class PostcodeDirectory:
         pandas.DataFrame
             Aligned to ``areas``: ``found`` (the area has a postcode with a grid
             reference), ``easting`` and ``northing`` (EPSG:27700; NaN where not
-            found), ``district`` (the ONS district code when every postcode of the
-            area lies in that one district, else ``""``) and ``northern_ireland``.
+            found), ``district`` (the ONS district code when at least
+            :data:`DISTRICT_SHARE` of the area's postcodes lie in that one district,
+            else ``""``) and ``northern_ireland``.
 
         Examples
         --------
@@ -457,6 +470,28 @@ class PostcodeDirectory:
         found, east, north, at = self._find(postcodes)
         known = found & np.isfinite(east)
         return east, north, known, known & self._in_ni[table.district_index[at]]
+
+    def district_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Give every postcode of the directory with its grid reference and district.
+
+        For work over the whole directory (:mod:`assetmap.national` places every
+        postcode in an LSOA); the arrays are the directory's own: do not change them.
+
+        Returns
+        -------
+        easting, northing, district_index, districts
+            Per postcode: easting and northing (float32 metres, EPSG:27700; NaN
+            without a grid reference) and the index of its district in
+            ``districts``, the distinct ONS district codes (``""``: none).
+
+        Examples
+        --------
+        >>> east, north, which, codes = default_directory().district_points()  # doctest: +SKIP
+        >>> codes[which[0]]  # doctest: +SKIP
+        'S12000033'
+        """
+        table = self._load()
+        return table.easting, table.northing, table.district_index, table.districts
 
 
 def _save_arrays(arrays: dict[str, Any], path: Path) -> None:

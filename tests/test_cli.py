@@ -61,6 +61,27 @@ def test_import_then_summary(tmp_path, capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)["by_sector"] == {"council": 1}
 
 
+def test_postcode_tolerance_on_the_command_line(tmp_path, capsys):
+    reg = tmp_path / "depots.csv"
+    reg.write_text("Name,Easting,Northing,Postcode\nDepot,575000,155000,TN1 1AA\n")
+    store = tmp_path / "estate.gpkg"
+    base = ["import", str(reg), "--agency", "Kent", "--sector", "council", "--store", str(store)]
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert "1 rows read, 0 accepted, 1 quarantined" in out
+    assert "coordinates far from the postcode" in out
+    assert main([*base, "--postcode-tolerance", "off"]) == 0
+    assert "1 rows read, 1 accepted, 0 quarantined" in capsys.readouterr().out
+    assert main([*base, "--postcode-tolerance", "25000"]) == 0
+    assert "1 accepted" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main([*base, "--postcode-tolerance", "2 km"])
+    assert stop.value.code == 2
+    assert re.search(
+        r"'2 km' is not a distance: give metres greater than 0, or 'off'", capsys.readouterr().err
+    )
+
+
 def test_unreadable_file_exits_2_with_one_message(tmp_path, capsys):
     empty = tmp_path / "empty.csv"
     empty.write_text("")

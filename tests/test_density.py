@@ -359,7 +359,7 @@ def test_quantiles_aligned_to_the_values_index():
     assert c.classes.iloc[:5].tolist() == [4, 0, 2, 1, 3]
     assert c.classes.isna().tolist() == [False] * 5 + [True]
     assert c.bins == pytest.approx((1.8, 2.6, 3.4, 4.2, 5.0))
-    assert c.legend == ("1.00 – 1.80", "1.80 – 2.60", "2.60 – 3.40", "3.40 – 4.20", "4.20 – 5.00")
+    assert c.legend == ("1", "2", "3", "4", "5")  # whole numbers: each class holds one
     assert c.labels.tolist() == [*(c.legend[i] for i in (4, 0, 2, 1, 3)), "no data"]
     assert c.counts == (1, 1, 1, 1, 1)
 
@@ -367,29 +367,36 @@ def test_quantiles_aligned_to_the_values_index():
 def test_too_few_distinct_values_lower_k_with_a_message():
     c = classify([1.0, 1.0, 2.0, 2.0, 3.0], "natural_breaks", k=5)
     assert c.k == 3
-    assert c.message == "k=5 was lowered to 3: the values have only 3 distinct values"
+    assert (c.k, c.asked) == (3, 5)
+    assert c.message == "Only 3 classes are shown, not 5: the values have only 3 different levels."
     assert c.classes.tolist() == [0, 0, 1, 1, 2]
-    c = classify([0, 0, 0, 0, 0, 0, 1, 2, 3], "quantiles", k=4)
+    assert c.legend == ("1", "2", "3")
+    c = classify([1, 1, 1, 1, 1, 1, 2, 3, 4], "quantiles", k=4)
     assert c.k == 3
     assert c.message == (
-        "k=4 was lowered to 3: with scheme='quantiles' the values (4 distinct) give only 3 "
-        "different class breaks"
+        "Only 3 classes are shown, not 4: too many values are the same for classes of equal "
+        "counts (quantiles) to make 4 different classes."
     )
     c = classify([7.0, 7.0], "equal_interval", k=5)
-    assert (c.k, c.bins, c.classes.tolist()) == (1, (7.0,), [0, 0])
-    assert c.message == "k=5 was lowered to 1: the values have only 1 distinct value"
+    assert (c.k, c.bins, c.classes.tolist(), c.legend) == (1, (7.0,), [0, 0], ("7",))
+    assert c.message == "Only 1 class is shown, not 5: every value is the same."
     c = classify([np.nan, np.nan], "quantiles")
-    assert c.k == 0 and c.message == "there are no values to classify"
+    assert c.k == 0 and c.message == "There are no values to put in classes."
     assert c.labels.tolist() == ["no data", "no data"]
 
 
 def test_equal_interval_and_user_defined():
-    c = classify([0.0, 0.5, 1.0, 2.0], "equal_interval", k=2)
-    assert c.bins == (1.0, 2.0) and c.classes.tolist() == [0, 0, 0, 1]
-    assert c.legend == ("0 – 1", "1 – 2")  # whole-number breaks need no decimals
+    c = classify([0.5, 0.5, 1.0, 2.0], "equal_interval", k=2)
+    assert c.bins == (1.25, 2.0) and c.classes.tolist() == [0, 0, 0, 1]
+    assert c.legend == ("0.50 – 1.25", "2.00")  # the lowest value held, up to the bound
+    c = classify([1, 3, 4, 10, 20], "equal_interval", k=2)
+    assert c.legend == ("1 – 10", "11 – 20")  # whole numbers need no decimals
     c = classify([0.0, 4.0, 12.0], "user_defined", bins=[1, 5, 10])
     assert c.bins == (1.0, 5.0, 10.0, 12.0) and c.classes.tolist() == [0, 1, 3]
-    assert c.message == "a class up to the largest value (12) was added above the last of bins (10)"
+    assert c.message == (
+        "A class up to the largest value (12) was added above your highest class limit (10)."
+    )
+    assert c.legend == ("0 – 1", "2 – 5", "6 – 10", "11 – 12")
 
 
 def test_natural_breaks_is_repeatable():

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "postcodes",
             "national",
             "localities",
+            "place_names",
             "places",
             "user_places",
             "io",

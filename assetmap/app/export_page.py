@@ -35,6 +35,7 @@ from assetmap.files import csv_bytes, xlsx_bytes
 from assetmap.io.outputs import write_geopackage
 from assetmap.maps import interactive, static
 from assetmap.maps.safe_html import markdown_text as md
+from assetmap.schema import approximate_mask
 
 __all__ = [
     "IMAGE_KINDS",
@@ -59,6 +60,9 @@ IMAGE_FORMAT_KEY = "export_image_format"
 IMAGE_PAPER_KEY = "export_image_paper"
 IMAGE_LANDSCAPE_KEY = "export_image_landscape"
 IMAGE_DPI_KEY = "export_image_dpi"
+IMAGE_APPROXIMATE_KEY = "export_image_include_approximate"
+#: The print maps that run co-location or matching, which may leave out approximate sites.
+ANALYSIS_KINDS = ("clusters", "matches")
 TABLE_KEY = "export_table"
 FORMAT_KEY = "export_format"
 HTML_LAYERS_KEY = "export_html_layers"
@@ -164,11 +168,15 @@ def image_bytes(
     _requests: gpd.GeoDataFrame | None,
     _place: static.Place | None,
     agency: str | None = None,
+    *,
+    include_approximate: bool = False,
 ) -> bytes:
     """Return a print map of the selected sites as the bytes of a PNG, PDF or SVG file.
 
     Cached by ``key`` and the options. ``_sites`` are the sites of the place the
     viewer (of ``agency``) may see; the map is made from them alone.
+    ``include_approximate``: sites and requests placed only at the centre of their
+    postcode district or sector take part in co-location and matching.
     """
     return static.map_bytes(
         kind,
@@ -181,7 +189,31 @@ def image_bytes(
         landscape=landscape,
         viewer=agency,
         store=state.store(),
+        include_approximate=include_approximate,
     )
+
+
+def _approximate_box(kind: str, sites: gpd.GeoDataFrame) -> bool:
+    """Offer to include approximate sites in a map's analysis, and say when they are left out."""
+    if kind not in ANALYSIS_KINDS:
+        return False
+    include = st.checkbox(
+        state.APPROXIMATE_BOX, value=False, key=IMAGE_APPROXIMATE_KEY, help=state.APPROXIMATE_HELP
+    )
+    approximate = approximate_mask(sites)
+    what = "site", "the co-location clusters"
+    if kind == "matches":  # only sites offering surplus space take part in matching
+        surplus = pd.to_numeric(sites.get("surplus_sqft"), errors="coerce")
+        approximate &= (surplus.fillna(0) > 0).to_numpy(dtype=bool)
+        what = "offer of surplus space", "matching"
+    n = int(approximate.sum())
+    if n and not include:
+        st.caption(
+            f"{n:,} {what[0]}{'s' if n != 1 else ''} placed only approximately (at the centre "
+            f"of a postcode district or sector) {'are' if n != 1 else 'is'} left out of "
+            f"{what[1]}; the map's legend says so."
+        )
+    return bool(include)
 
 
 def _image_section(chosen: shell.Selection) -> None:
@@ -206,10 +238,11 @@ def _image_section(chosen: shell.Selection) -> None:
             disabled=fmt != "png",
         )
     landscape = c5.toggle("Landscape", key=IMAGE_LANDSCAPE_KEY)
+    sites = shell.selected_sites(chosen)
+    include_approximate = _approximate_box(kind, sites)
     if not st.button("Draw the print map", key="export_image_prepare"):
         return
     key = shell.cache_key(chosen)
-    sites = shell.selected_sites(chosen)
     requests = shell.place_requests(chosen) if kind == "matches" else None
     data = image_bytes(
         key,
@@ -222,6 +255,7 @@ def _image_section(chosen: shell.Selection) -> None:
         requests,
         _static_place(chosen),
         shell.viewer().agency,
+        include_approximate=include_approximate,
     )
     name = f"assetmap_{kind}_{_slug(chosen.place_name)}_{paper}.{fmt}"
     shell.download(

@@ -249,10 +249,9 @@ def place_choices() -> dict[str, list[tuple[str, str]]]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _place(signature: tuple[str, int, int], level: str, code: str) -> places.Place:
     kept = open_store(signature[0])
-    if level == "saved place":
-        return places.resolve_place(code, store=kept)
     if level == "county":
-        return places.resolve_place(code or "Kent and Medway", store=kept)
+        code = code or "Kent and Medway"
+    # the level picked too: a name several kinds of place share is the one of that level
     return places.resolve_place(code, store=kept, level=level)
 
 

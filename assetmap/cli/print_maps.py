@@ -40,6 +40,9 @@ _MAP_HELP = {
     "landscape": "landscape instead of portrait",
     "dpi": "PNG resolution (and of dense point layers in PDF and SVG): 150 or 300 (default)",
     "no_tiles": "never draw background tiles, even when a tile source is configured",
+    "include_approximate": "include sites (and requests) placed only approximately, at the "
+    "centre of their postcode district or sector, in the co-location clusters and the "
+    "matches (left out by default, and the map says how many)",
 }
 
 
@@ -68,12 +71,13 @@ def _paper(value: str) -> str:
 
 
 def _page_and_viewer(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the options both commands pass on: the page, the tiles and who is looking."""
+    """Return the options both commands pass on: page, tiles, viewer, approximate sites."""
     return {
         "paper": _paper(args.paper),
         "landscape": args.landscape,
         "tiles": chosen_tiles(args),
         "viewer": viewer(),
+        "include_approximate": args.include_approximate,
     }
 
 
@@ -193,10 +197,13 @@ def _cmd_export_pack(args: argparse.Namespace) -> int:
 
 
 def _add_page_options(p: argparse.ArgumentParser) -> None:
-    """Add the paper, orientation and resolution options both commands take."""
+    """Add the paper, orientation, resolution and approximate-sites options both commands take."""
     p.add_argument("--paper", default="A4", metavar="A4|A3", help=_MAP_HELP["paper"])
     p.add_argument("--landscape", action="store_true", help=_MAP_HELP["landscape"])
     p.add_argument("--dpi", type=int, default=300, metavar="150|300", help=_MAP_HELP["dpi"])
+    p.add_argument(
+        "--include-approximate", action="store_true", help=_MAP_HELP["include_approximate"]
+    )
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

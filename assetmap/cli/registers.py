@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._validate import raise_if_any
+from ..registers.locate import POSTCODE_TOLERANCE_M
 from ..schema import SECTORS
 from .common import (
     PLACE_HELP,
@@ -41,6 +42,21 @@ _SOURCE_COLUMNS = [
 ]
 
 
+def _tolerance(text: str) -> float | None:
+    """Read ``--postcode-tolerance``: metres greater than 0, or ``off``."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        metres = float(text)
+    except ValueError:
+        metres = float("nan")
+    if not metres > 0 or metres == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a distance: give metres greater than 0, or 'off'"
+        )
+    return metres
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from ..files import guard_output
     from ..registers.importer import import_register
@@ -63,6 +79,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
             kind=args.kind,
             layer=args.layer,
             name=args.name,
+            postcode_tolerance_m=args.postcode_tolerance,
             progress=update,
             viewer=viewer(),
         )
@@ -244,6 +261,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--name",
         help="the source's name (default: the file name); "
         "importing the same name again replaces it",
+    )
+    p.add_argument(
+        "--postcode-tolerance",
+        type=_tolerance,
+        default=POSTCODE_TOLERANCE_M,
+        metavar="METRES",
+        help="quarantine a row whose coordinates lie farther than this from the centre of "
+        f"its own postcode (default {POSTCODE_TOLERANCE_M:,.0f}; 'off' keeps every row's "
+        "coordinates unchecked)",
     )
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--report", metavar="FILE.json", help="write the import report as JSON")

@@ -5,9 +5,9 @@ in :data:`assetmap.schema.APPROXIMATE`) is known only to lie somewhere in that a
 which is larger than an LSOA and may cross district boundaries. It counts in locality
 figures only at the levels its precision allows:
 
-- at **district** level, when every postcode of its area lies in one ONS district (the
-  ONS Postcode Directory says so): it is counted in that district, by code, wherever the
-  area's centre falls;
+- at **district** level, when at least 95% of the postcodes of its area lie in one ONS
+  district (:data:`assetmap.postcodes.DISTRICT_SHARE`; the ONS Postcode Directory says
+  so): it is counted in that district, by code, wherever the area's centre falls;
 - at the levels **above** a district (country, the bundled Kent and Medway county, an
   English region or county), under the same condition: by where its centre lies, which
   is inside that one district;
@@ -101,11 +101,14 @@ def approximate_counting(
     if kind == "district":
         codes = localities["code"].astype("str")
         known = pd.Index(codes).get_indexer(pd.Index(district.astype(str)))
-        elsewhere = counted & (known < 0)  # in a district not among these: as placed
+        # in a district not among these: outside them, wherever its area's centre falls
+        elsewhere = counted & (known < 0)
         counted &= known >= 0
         hit = rows[counted]
         names = localities["name"].astype("str").to_numpy(dtype=object)
         _put(assignment, hit, district[counted], names[known[counted]])
+        away = rows[elsewhere]
+        _put(assignment, away, np.full(len(away), "", dtype=object), "", outside=True)
         counted |= elsewhere
     dropped = rows[~counted]
     _put(assignment, dropped, np.full(len(dropped), "", dtype=object), "")
@@ -125,16 +128,23 @@ def approximate_counting(
     return assignment, n, [note]
 
 
-def _put(assignment: pd.DataFrame, rows: np.ndarray, codes: np.ndarray, names) -> None:
-    """Set the locality of some rows (by position), on no edge, not outside, in place."""
+def _put(
+    assignment: pd.DataFrame,
+    rows: np.ndarray,
+    codes: np.ndarray,
+    names,
+    *,
+    outside: bool = False,
+) -> None:
+    """Set the locality of some rows (by position), on no edge, in place."""
     if not len(rows):
         return
     for column, values in (
         ("locality_code", codes),
         ("locality_name", names),
         ("on_boundary", False),
-        ("outside", False),
-        ("assigned_by", ""),
+        ("outside", outside),
+        ("assigned_by", "outside" if outside else ""),
     ):
         if column in assignment.columns:
             column_values = assignment[column].to_numpy(copy=True)

@@ -22,13 +22,15 @@ from .. import access
 from .._validate import check_positive, check_sites, one_of, raise_if_any
 from ..errors import InvalidArgumentError
 from ..localities import check_points
-from ..schema import CRS_BNG, CRS_WGS84
+from ..schema import CRS_BNG, CRS_WGS84, approximate_mask
 from .metrics import VALUE_COLUMNS, site_values, sum_by, viewers_sites
 
 __all__ = [
     "MAX_CELLS",
     "ORIENTATIONS",
+    "HeatPoints",
     "KdeSurface",
+    "approximate_left_out",
     "heat_points",
     "hex_density",
     "hex_grid",
@@ -40,6 +42,51 @@ ORIENTATIONS: tuple[str, ...] = ("flat", "pointy")
 #: A grid larger than this many hexagons or KDE cells is refused (choose a larger size).
 MAX_CELLS = 5_000_000
 _SQRT3 = math.sqrt(3.0)
+
+
+# --------------------------------------------------------------------------- approximate sites
+
+
+def approximate_left_out(
+    sites: gpd.GeoDataFrame, what: str
+) -> tuple[gpd.GeoDataFrame, int, list[str]]:
+    """Leave out the sites placed only approximately, and say so in a note.
+
+    A site placed at the centre of a postcode district or sector (see
+    :func:`assetmap.schema.approximate_mask`) is known only to lie somewhere in an
+    area kilometres across, far larger than a hexagon, a heat map's spot or a
+    kernel's bandwidth: counted at the area's centre it would pile up where no site
+    may be. Grids and surfaces therefore leave such sites out. Call it on the sites
+    the viewer may see: the count then includes no withheld site.
+
+    Parameters
+    ----------
+    sites
+        The viewer's sites.
+    what
+        What the sites are left out of, for the note (``"these hexagons"``).
+
+    Returns
+    -------
+    sites, left_out, notes
+        The sites placed precisely, how many were left out, and a note saying so
+        (none when no site was left out).
+
+    Examples
+    --------
+    >>> precise, n, notes = approximate_left_out(store.sites(), "these hexagons")  # doctest: +SKIP
+    """
+    approximate = approximate_mask(sites)
+    n = int(approximate.sum())
+    if not n:
+        return sites, 0, []
+    note = (
+        f"{n:,} site{'s' if n != 1 else ''} placed only approximately (at the centre of a "
+        f"postcode district or sector) {'are' if n != 1 else 'is'} left out of {what}: a "
+        "postcode area is far larger than a hexagon or a kernel, so the site could be "
+        "anywhere in it"
+    )
+    return sites[~approximate], n, [note]
 
 
 # --------------------------------------------------------------------------- hexagons
@@ -240,7 +287,9 @@ def hex_density(
         In EPSG:27700, sorted by ``col`` and ``row``: ``hex_id``, ``col``,
         ``row``, ``sites``, ``restricted_sites``, ``floor_area_sqft``,
         ``surplus_sqft``, ``running_cost_gbp``, ``sites_per_km2`` and
-        ``geometry``.
+        ``geometry``. Sites placed only approximately (at the centre of a postcode
+        district or sector) are left out: ``attrs["approximate_left_out"]`` counts
+        them and ``attrs["notes"]`` says so (see :func:`approximate_left_out`).
 
     Raises
     ------
@@ -257,6 +306,7 @@ def hex_density(
     _check_hex_args(size_m, orientation, problems)
     sites = viewers_sites(sites, viewer, problems)
     raise_if_any(problems)
+    sites, left_out, notes = approximate_left_out(sites, "these hexagons")
     frame = sites if sites.crs.equals(CRS_BNG) else sites.to_crs(CRS_BNG)
     geoms = frame.geometry.to_numpy()
     kinds = check_points(geoms, sites.index)
@@ -300,7 +350,10 @@ def hex_density(
         "geometry",
     ]
     out = out[order].sort_values(["col", "row"], kind="stable").reset_index(drop=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=CRS_BNG)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=CRS_BNG)
+    out.attrs["notes"] = notes
+    out.attrs["approximate_left_out"] = left_out
+    return out
 
 
 # --------------------------------------------------------------------------- heat
@@ -344,13 +397,36 @@ def _located_points(frame: gpd.GeoDataFrame) -> np.ndarray:
     return (kinds == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
 
 
+class HeatPoints(list):
+    """The ``[lat, lon, weight]`` rows of :func:`heat_points`: a list, with notes.
+
+    Attributes
+    ----------
+    notes
+        Plain-English notes (the sites placed only approximately, left out).
+    approximate_left_out
+        How many of the viewer's sites were left out as placed only approximately.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[list[float]] = (),
+        *,
+        notes: Sequence[str] = (),
+        approximate_left_out: int = 0,
+    ) -> None:
+        super().__init__(rows)
+        self.notes: list[str] = list(notes)
+        self.approximate_left_out = approximate_left_out
+
+
 def heat_points(
     sites: gpd.GeoDataFrame,
     *,
     weight: str | None = None,
     viewer: access.Viewer | str | None = None,
     decimals: int = 5,
-) -> list[list[float]]:
+) -> HeatPoints:
     """Return ``[lat, lon, weight]`` rows in WGS84 for folium's ``HeatMap`` plugin.
 
     This is the one place where density leaves British National Grid: the
@@ -372,8 +448,10 @@ def heat_points(
 
     Returns
     -------
-    list of [float, float, float]
-        Latitude, longitude, weight (0 to 1).
+    HeatPoints
+        A list of ``[latitude, longitude, weight]`` (weight 0 to 1). Sites placed
+        only approximately are left out; its ``approximate_left_out`` counts them
+        and its ``notes`` say so.
 
     Raises
     ------
@@ -386,15 +464,18 @@ def heat_points(
     >>> latitude, longitude, weight = rows[0]  # doctest: +SKIP
     """
     sites, values = _weighted_sites(sites, weight, viewer, [], needed=["sensitivity"])
-    keep = _located_points(sites) & np.isfinite(values) & (values > 0)
+    precise = ~approximate_mask(sites)
+    _, left_out, notes = approximate_left_out(sites, "the heat map")
+    keep = _located_points(sites) & np.isfinite(values) & (values > 0) & precise
     if not keep.any():
-        return []
+        return HeatPoints([], notes=notes, approximate_left_out=left_out)
     points = gpd.GeoSeries(sites.geometry.to_numpy()[keep], crs=sites.crs).to_crs(CRS_WGS84)
     lat = np.round(shapely.get_y(points.to_numpy()), decimals)
     lon = np.round(shapely.get_x(points.to_numpy()), decimals)
     w = values[keep]
     w = np.round(w / w.max(), 4)
-    return np.column_stack([lat, lon, w]).tolist()
+    rows = np.column_stack([lat, lon, w]).tolist()
+    return HeatPoints(rows, notes=notes, approximate_left_out=left_out)
 
 
 @dataclass(frozen=True)
@@ -412,6 +493,10 @@ class KdeSurface:
         The side of each square cell in metres.
     bandwidth_m
         The Gaussian kernel's standard deviation in metres.
+    notes
+        Plain-English notes (the sites placed only approximately, left out).
+    approximate_left_out
+        How many of the viewer's sites were left out as placed only approximately.
     """
 
     values: np.ndarray
@@ -419,6 +504,8 @@ class KdeSurface:
     y_min: float
     cell_m: float
     bandwidth_m: float
+    notes: tuple[str, ...] = ()
+    approximate_left_out: int = 0
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -470,6 +557,9 @@ def kde_surface(
     Returns
     -------
     KdeSurface
+        Sites placed only approximately (at the centre of a postcode district or
+        sector) are left out: its ``approximate_left_out`` counts them and its
+        ``notes`` say so.
 
     Raises
     ------
@@ -490,11 +580,14 @@ def kde_surface(
         if problem:
             problems.append(problem)
     sites, values = _weighted_sites(sites, weight, viewer, problems)
+    precise = ~approximate_mask(sites)
+    _, left_out, notes = approximate_left_out(sites, "the kernel density")
     frame = sites if sites.crs.equals(CRS_BNG) else sites.to_crs(CRS_BNG)
-    keep = _located_points(frame) & np.isfinite(values)
+    keep = _located_points(frame) & np.isfinite(values) & precise
     if not keep.any():
+        why = f" ({notes[0]})" if notes else ""
         raise InvalidArgumentError(
-            "sites has no located site with a value to smooth; expected at least one point"
+            "sites has no located site with a value to smooth; expected at least one point" + why
         )
     geoms = frame.geometry.to_numpy()[keep]
     x, y, w = shapely.get_x(geoms), shapely.get_y(geoms), values[keep]
@@ -518,4 +611,6 @@ def kde_surface(
         y_min=y0,
         cell_m=cell,
         bandwidth_m=float(bandwidth_m),
+        notes=tuple(notes),
+        approximate_left_out=left_out,
     )

@@ -270,7 +270,9 @@ class LocalityDensity:
             ``value`` (the chosen column), ``class`` (0 to k-1, ``<NA>`` where
             there is no value) and ``class_label`` (the legend text).
         Classification
-            The bins, legend and any message about ``k``.
+            The bins, legend and any message about ``k``. Localities with a value
+            of nought are a class of their own, labelled "No sites" for
+            ``metric="sites"`` and "0" for the others.
 
         Raises
         ------
@@ -295,7 +297,8 @@ class LocalityDensity:
         frame = self.localities[["code", "name", self.localities.geometry.name]].copy()
         table = self.metrics.drop(columns=["name"])
         frame = frame.join(table, on="code")
-        classes = classify(frame[column], scheme=scheme, k=k, bins=bins)
+        zero = "No sites" if metric == "sites" else "0"  # a locality holding no site
+        classes = classify(frame[column], scheme=scheme, k=k, bins=bins, zero_label=zero)
         frame["value"] = frame[column]
         frame["class"] = classes.classes
         frame["class_label"] = classes.labels

@@ -35,6 +35,8 @@ PLACE_SUMMARY_COLUMNS: tuple[str, ...] = (
 #: The ``locality_code`` of the total row, and of the rows of sites outside every locality.
 TOTAL_CODE = "TOTAL"
 OUTSIDE_NAME = "Outside every locality"
+#: How the note of :func:`assetmap.density.approximate.approximate_counting` begins its reason.
+_APPROXIMATE_NOTE = "postcode district or sector) "
 
 
 def _locality_rows(result: LocalityDensity) -> pd.DataFrame:
@@ -138,7 +140,13 @@ def place_summary(
     pandas.DataFrame
         The columns of :data:`PLACE_SUMMARY_COLUMNS`; ``attrs["notes"]``,
         ``attrs["outside_sites"]`` and ``attrs["on_boundary_sites"]`` as for
-        :func:`locality_metrics`.
+        :func:`locality_metrics`. Sites placed only approximately (at the centre
+        of a postcode district or sector) count by the rule of locality figures
+        (:mod:`assetmap.density.approximate`: in the one district their area lies
+        in, at district level and above); the others are in no row and not in the
+        total: ``attrs["approximate_not_counted"]`` counts them, and a note says
+        "N more sites are placed only by postcode district or sector and not
+        counted here".
 
     Raises
     ------
@@ -167,4 +175,24 @@ def place_summary(
         table["sites_per_10000_residents"] = np.where(pop > 0, counts / pop * 10_000, np.nan)
     for name in ("locality_code", "locality_name", "sector"):
         table[name] = table[name].astype("str")
-    return with_counts(table[list(PLACE_SUMMARY_COLUMNS)], result)
+    table = with_counts(table[list(PLACE_SUMMARY_COLUMNS)], result)
+    return _approximate_apart(table, result)
+
+
+def _approximate_apart(table: pd.DataFrame, result: LocalityDensity) -> pd.DataFrame:
+    """Say how many sites placed only approximately the table does not count.
+
+    Their rule is :mod:`assetmap.density.approximate`'s, the locality figures' own;
+    the note of the locality figures is replaced by the summary's own words.
+    """
+    n = result.approximate_not_counted
+    table.attrs["approximate_not_counted"] = n
+    if n:
+        notes = [note for note in table.attrs["notes"] if _APPROXIMATE_NOTE not in note]
+        notes.append(
+            f"{n:,} more site{'s are' if n != 1 else ' is'} placed only by postcode district "
+            "or sector and not counted here: the postcode area is larger than these "
+            "localities or crosses a district boundary"
+        )
+        table.attrs["notes"] = notes
+    return table

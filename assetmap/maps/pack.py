@@ -250,9 +250,14 @@ def _check(
     paper: str,
     dpi: int,
     viewer: Viewer | str | None,
+    include_approximate: object = False,
 ) -> _Checked:
     """Check every argument of :func:`export_pack`; raise listing every problem."""
     problems: list[str] = []
+    if not isinstance(include_approximate, bool):
+        problems.append(
+            f"include_approximate={include_approximate!r} is not valid; expected True or False"
+        )
     if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
         source = open_store(source)
     store = source if isinstance(source, EstateStore) else None
@@ -332,6 +337,7 @@ def export_pack(
     tiles: TileSetting | str | None = None,
     progress: Progress | None = None,
     viewer: Viewer | str | None = None,
+    include_approximate: bool = False,
 ) -> PackIndex:
     """Write the map pack of a place: place maps, an atlas per locality, tables and an index.
 
@@ -368,6 +374,9 @@ def export_pack(
         Who is looking (:class:`assetmap.access.Viewer` or an agency's name):
         their own agency's restricted sites are drawn and listed; default
         ``None``, no restricted site is (see :mod:`assetmap.access`).
+    include_approximate
+        Whether sites and requests placed only at a postcode area's centre take part
+        in co-location and matching (default ``False``: left out, and the maps say so).
 
     Returns
     -------
@@ -395,6 +404,7 @@ def export_pack(
         paper=paper,
         dpi=dpi,
         viewer=viewer,
+        include_approximate=include_approximate,
     )
     resolved, folder = checked.place, checked.folder
     level = level or resolved.sublevel or resolved.level
@@ -406,22 +416,18 @@ def export_pack(
         tiles=tiles,
         viewer=checked.viewer,
         store=checked.store,
+        distance=distance,
+        include_approximate=include_approximate,
     )
     index = PackIndex(folder=folder, place=resolved.name, level=level_name)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the pack becomes an ordinary folder
+    staging = _staging(folder)
     steps = len(_PLACE_KINDS) + len(atlas) + 2
     pages = _Pages(resolved, index, options, format, dpi, progress, steps, staging)
     try:
         # the disclosure rule, once, before anything is drawn, counted or written
         sites = access.visible_sites(checked.sites, checked.viewer)
         shown = sites[in_place(sites, resolved.geometry)]
-        pages.report("co-location clusters", 0.0)
-        clusters = colocation_clusters(shown, distance=distance, viewer_agency=pages.agency)
-        plan = _plan(checked.requests, shown, resolved, pages)
-        for d in ("maps", "atlas", "tables"):
-            (staging / d).mkdir()
+        clusters, plan = _analyses(checked.requests, shown, pages)
         _place_maps(pages, shown, level, clusters, plan)
         _atlas_maps(pages, shown, atlas, level_name)
         pages.report("tables", (pages.steps - 1.5) / pages.steps)
@@ -437,18 +443,49 @@ def export_pack(
     return index
 
 
-def _plan(
-    requests: gpd.GeoDataFrame | None, shown: gpd.GeoDataFrame, place: Place, pages: _Pages
-) -> Any:
-    """Return the allocation plan for the requests in the place, or ``None`` without any."""
+def _staging(folder: Path) -> Path:
+    """Make the hidden folder beside ``folder`` where the pack is built, with its folders."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the pack becomes an ordinary folder
+        for d in ("maps", "atlas", "tables"):
+            (staging / d).mkdir()
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging
+
+
+def _analyses(
+    requests: gpd.GeoDataFrame | None, shown: gpd.GeoDataFrame, pages: _Pages
+) -> tuple[ColocationResult, Any]:
+    """Return the co-location clusters and the allocation plan (``None`` without requests).
+
+    Both leave out the sites placed only approximately unless the options include them.
+    """
+    options = pages.options
+    pages.report("co-location clusters", 0.0)
+    clusters = colocation_clusters(
+        shown,
+        distance=options.distance,
+        viewer_agency=pages.agency,
+        include_approximate=options.include_approximate,
+    )
     if requests is None or not len(requests):
-        return None
+        return clusters, None
     from ..matching import allocate, find_candidates
 
     _, located = point_coordinates(requests.geometry.to_numpy())
-    place_requests = requests[in_place(requests, place.geometry) | ~located]
+    place_requests = requests[in_place(requests, pages.place.geometry) | ~located]
     pages.report("matching surplus space", 0.02)
-    return allocate(find_candidates(place_requests, shown, viewer_agency=pages.agency))
+    match = find_candidates(
+        place_requests,
+        shown,
+        viewer_agency=pages.agency,
+        include_approximate=options.include_approximate,
+    )
+    return clusters, allocate(match)
 
 
 def _place_maps(

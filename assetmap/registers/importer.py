@@ -27,7 +27,7 @@ from ..store import EstateStore, SourceUpdate, open_store
 from .columns import ColumnMap, recognise_columns
 from .fields import require_agency
 from .limits import ZipLimits
-from .locate import Located, locate_rows, row_local
+from .locate import POSTCODE_TOLERANCE_M, Located, locate_rows, row_local
 from .profiles import Profile, load_profile
 from .quarantine import REASONS
 from .read import RawRegister, read_register
@@ -114,6 +114,10 @@ class ImportOptions:
         The postcode directory (the default one when ``None``).
     imported_at
         The import time to record (ISO 8601, UTC); now when ``None``.
+    postcode_tolerance_m
+        A row whose coordinates lie farther than this (metres) from the centre of its
+        own postcode is quarantined (``postcode_far``: one of the two is wrong);
+        ``None`` keeps every row's coordinates unchecked.
     """
 
     name: str | None = None
@@ -126,6 +130,7 @@ class ImportOptions:
     zip_limits: ZipLimits | None = None
     directory: PostcodeDirectory | None = None
     imported_at: str | None = None
+    postcode_tolerance_m: float | None = POSTCODE_TOLERANCE_M
 
     def problems(self) -> list[str]:
         """Return a message for each option that is not valid (none when all are)."""
@@ -136,6 +141,13 @@ class ImportOptions:
             problems.append(one_of("sector", self.sector, SECTORS))
         if self.profile is not None and not isinstance(self.profile, (str, Path, Profile)):
             problems.append(f"profile={self.profile!r} is not valid; expected a path or a Profile")
+        tolerance = self.postcode_tolerance_m
+        number = isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool)
+        if tolerance is not None and not (number and tolerance > 0):
+            problems.append(
+                f"postcode_tolerance_m={tolerance!r} is not valid; expected a distance in "
+                "metres greater than 0, or None for no check"
+            )
         return problems
 
 
@@ -239,16 +251,25 @@ def _stage(
     kind = kind or _guess_kind(cmap)
     step(2)
     crs = profile.crs if profile is not None else None
-    directory = options.directory
+    directory, tolerance = options.directory, options.postcode_tolerance_m
     located: Located | Callable[[pd.DataFrame], Located]
     if chunked and kind == "sites" and row_local(cmap, raw.geometry):
         # every row is placed on its own: each chunk is located as it is checked
 
         def located(chunk: pd.DataFrame) -> Located:
-            return locate_rows(chunk, cmap, crs=crs, directory=directory)
+            return locate_rows(
+                chunk, cmap, crs=crs, directory=directory, postcode_tolerance_m=tolerance
+            )
 
     else:
-        located = locate_rows(raw.table, cmap, geometry=raw.geometry, crs=crs, directory=directory)
+        located = locate_rows(
+            raw.table,
+            cmap,
+            geometry=raw.geometry,
+            crs=crs,
+            directory=directory,
+            postcode_tolerance_m=tolerance,
+        )
     step(3)
     imported_at = options.imported_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return _Staged(raw, cmap, kind, located, agency, sector, imported_at)

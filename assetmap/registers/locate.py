@@ -35,13 +35,26 @@ from .quarantine import Problem
 from .text import constant_text
 from .values import parse_numbers
 
-__all__ = ["Located", "Problem", "locate_rows", "row_local", "transformer"]
+__all__ = [
+    "POSTCODE_TOLERANCE_M",
+    "Located",
+    "Problem",
+    "locate_rows",
+    "row_local",
+    "transformer",
+]
 
 # Northern Ireland, which the British National Grid does not cover, as a
 # lon/lat box (Kintyre, at the same latitudes, lies east of -5.45).
 _NI_BOX = (-8.3, 53.9, -5.43, 55.4)
 # Great Britain with its islands, as a lon/lat box: a cheap first check.
 _GB_LONLAT = (-8.8, 49.8, 2.0, 61.0)
+
+#: How far a row's coordinates may lie from the centre of its own postcode (metres): a
+#: rural postcode's addresses can spread over a kilometre or two; farther, one is wrong.
+POSTCODE_TOLERANCE_M = 2_000.0
+#: Location methods that came from the postcode itself (nothing to compare).
+_POSTCODE_METHODS = ("postcode", "postcode district centre", "postcode sector centre")
 
 
 @dataclass
@@ -111,6 +124,7 @@ def locate_rows(
     geometry=None,
     crs: str | None = None,
     directory: PostcodeDirectory | None = None,
+    postcode_tolerance_m: float | None = POSTCODE_TOLERANCE_M,
 ) -> Located:
     """Locate every row of a register in EPSG:27700.
 
@@ -126,6 +140,10 @@ def locate_rows(
         Coordinate system of x/y and WKT columns, where known (from a profile).
     directory
         The postcode directory; the default one when ``None``.
+    postcode_tolerance_m
+        A row placed by its coordinates whose postcode is known, but whose point (or
+        footprint) lies farther than this from the centre of that postcode, has a
+        fault (``postcode_far``): one of the two is wrong. ``None``: no check.
 
     Returns
     -------
@@ -148,6 +166,8 @@ def locate_rows(
     postcode = constant_text("", table.index)
     if pc_col is not None:
         postcode = rows.postcodes(pc_col, directory)
+        if postcode_tolerance_m is not None:
+            rows.agree(postcode, pc_col, directory, postcode_tolerance_m)
     # 7. anything still unplaced had no location at all
     rows.flag(
         rows.open(),
@@ -381,6 +401,44 @@ class _Locator:
         if todo.any():
             self._geocode(postcode, todo, column, raw_pc, directory or default_directory())
         return postcode
+
+    def agree(
+        self,
+        postcode: pd.Series,
+        column: str,
+        directory: PostcodeDirectory | None,
+        tolerance_m: float,
+    ) -> None:
+        """Flag rows placed by coordinates that lie far from their own full postcode."""
+        given = np.isfinite(self.east) & ~self.failed & (postcode != "").to_numpy()
+        given &= ~np.isin(self.source, _POSTCODE_METHODS)
+        if not given.any():
+            return
+        idx = np.flatnonzero(given)
+        pc_east, pc_north, known, _ = (directory or default_directory()).grid_points(
+            postcode[given]
+        )
+        rows = idx[known]
+        apart = np.hypot(self.east[rows] - pc_east[known], self.north[rows] - pc_north[known])
+        shaped = shapely.is_geometry(self.footprints[rows])
+        if shaped.any():  # a footprint is as near as its nearest edge
+            centre = shapely.points(pc_east[known][shaped], pc_north[known][shaped])
+            apart[shaped] = shapely.distance(self.footprints[rows][shaped], centre)
+        beyond = apart > tolerance_m
+        if not beyond.any():
+            return
+        far = np.zeros(len(given), dtype=bool)
+        far[rows[beyond]] = True
+        text = np.full(len(given), "", dtype=object)
+        text[rows[beyond]] = [f"{d / 1000:,.1f} km" for d in apart[beyond]]
+        km = pd.Series(text, index=self.table.index, dtype=object)
+        shown = stripped_text(self.table[column]) + " (" + km + " from the coordinates)"
+        message = (
+            f"the coordinates lie more than {tolerance_m / 1000:g} km from the centre of the "
+            "row's own postcode, so one of the two is wrong: correct the row, or import with a "
+            "larger postcode tolerance to keep the coordinates"
+        )
+        self.flag(far, column, shown, "postcode_far", message)
 
     def _area_centres(
         self,

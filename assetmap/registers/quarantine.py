@@ -20,6 +20,7 @@ REASONS: dict[str, str] = {
     "postcode_malformed": "postcode is not a UK postcode",
     "postcode_partial": "postcode district or sector not found",
     "postcode_not_found": "postcode not found",
+    "postcode_far": "coordinates far from the postcode",
     "outside_gb": "coordinates outside Great Britain",
     "latlon_swapped": "latitude and longitude swapped",
     "bad_coordinates": "coordinates are not numbers",

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
+from assetmap.errors import InvalidArgumentError
 from assetmap.registers.importer import prepare_register
 from assetmap.schema import normalise_postcodes
 
@@ -51,10 +52,53 @@ def test_latitude_longitude_are_projected_to_bng():
 
 
 def test_easting_northing_and_coordinates_win_over_postcode():
-    p = prep("Name,Easting,Northing,Postcode\nDepot,575000,155000,TN1 1AA\n")
+    # 1.3 km from the centre of TN1 1AA: within the tolerance, the coordinates are kept
+    p = prep("Name,Easting,Northing,Postcode\nDepot,559300,139900,TN1 1AA\n")
     pt = p.rows.geometry.iloc[0]
-    assert (pt.x, pt.y) == (575000, 155000)
+    assert (pt.x, pt.y) == (559300, 139900)
     assert p.rows["location_source"].iloc[0] == "easting/northing"
+
+
+def test_coordinates_far_from_their_own_postcode_are_quarantined_with_the_distance():
+    # Maidstone's coordinates with a Tunbridge Wells postcode (23.1 km apart): one is wrong
+    text = (
+        "Name,Easting,Northing,Postcode\n"
+        "Depot,575000,155000,TN1 1AA\n"  # 23.1 km off
+        "Store,558300,141000,TN1 1AA\n"  # 1.9 km off: kept
+        "Yard,575000,155000,\n"  # no postcode to compare
+        "Hut,575000,155000,ZZ9 9ZZ\n"  # a postcode not in the directory: nothing to compare
+    )
+    p = prep(text)
+    assert p.rows["name"].tolist() == ["Store", "Yard", "Hut"]
+    assert only_reason(p) == "postcode_far"
+    q = p.quarantine.iloc[0]
+    assert (q["row"], q["column"]) == (2, "Postcode")
+    assert q["value"] == "TN1 1AA (23.1 km from the coordinates)"
+    assert q["reason"].startswith(
+        "the coordinates lie more than 2 km from the centre of the row's own postcode, "
+        "so one of the two is wrong"
+    )
+    assert p.report.reasons == {"postcode_far": 1}
+    # a larger tolerance, or none, keeps the coordinates
+    assert len(prep(text, postcode_tolerance_m=30_000).rows) == 4
+    assert len(prep(text, postcode_tolerance_m=None).rows) == 4
+    assert len(prep(text, postcode_tolerance_m=1_000).rows) == 2  # the Store too
+
+
+def test_a_footprint_is_as_far_from_its_postcode_as_its_nearest_edge():
+    # a 6 km wide airfield whose edge reaches within 500 m of its postcode's centre
+    far_edge = f"POLYGON (({TN1_E + 500} {TN1_N}, {TN1_E + 6500} {TN1_N}, {TN1_E + 6500} "
+    far_edge += f"{TN1_N + 100}, {TN1_E + 500} {TN1_N + 100}, {TN1_E + 500} {TN1_N}))"
+    p = prep(f"Name\tWKT\tPostcode\nAirfield\t{far_edge}\tTN1 1AA\n")
+    assert len(p.rows) == 1 and p.quarantine.empty
+
+
+@pytest.mark.parametrize("bad", [0, -5, "2 km", True, float("nan")])
+def test_a_postcode_tolerance_must_be_a_distance(bad):
+    with pytest.raises(
+        InvalidArgumentError, match=r"postcode_tolerance_m=.* is not valid; expected"
+    ):
+        prep("Name,Postcode\nA,TN1 1AA\n", postcode_tolerance_m=bad)
 
 
 def test_wkt_in_bng_and_in_lonlat():

@@ -387,11 +387,17 @@ def _draw_clusters(job: MapJob) -> None:
     distance = opts.distance
     result: ColocationResult | None = opts.clusters
     if result is None:
-        result = colocation_clusters(job.sites, distance=distance, viewer_agency=job.agency)
+        result = colocation_clusters(
+            job.sites,
+            distance=distance,
+            viewer_agency=job.agency,
+            include_approximate=opts.include_approximate,
+        )
     else:
         distance = result.distance_m
     job.legend_title = (
         f"Co-location clusters (sites of 2 or more agencies within {distance:,.0f} m)"
+        + _approximate_left_out(job, result.approximate_excluded)
     )
     job.sites_drawn = len(job.sites)
     if not len(job.sites):
@@ -426,7 +432,30 @@ def _plan_for(job: MapJob) -> Any:
     if job.place is not None and len(requests):
         _, located = point_coordinates(requests.geometry.to_numpy())
         requests = requests[in_place(requests, job.place.geometry) | ~located]
-    return allocate(find_candidates(requests, job.sites, viewer_agency=job.agency))
+    return allocate(
+        find_candidates(
+            requests,
+            job.sites,
+            viewer_agency=job.agency,
+            include_approximate=job.options.include_approximate,
+        )
+    )
+
+
+#: How matching's message begins to say what it left out as placed only approximately.
+_LEFT_OUT = "Left out as placed only approximately"
+
+
+def _approximate_left_out(job: MapJob, n: int) -> str:
+    """Say in a note, and return for the legend's title, how many sites were left out."""
+    if not n:
+        return ""
+    text = (
+        f"{n:,} site{'s' if n != 1 else ''} placed only approximately (at the centre of a "
+        "postcode district or sector) left out of the analysis"
+    )
+    job.notes.append(text)
+    return f"; {text}"
 
 
 def _match_lines(job: MapJob, plan: Any) -> None:
@@ -501,6 +530,12 @@ def _draw_matches(job: MapJob) -> None:
     """Draw the allocation plan: a line from each offer to the request it serves."""
     plan = _plan_for(job)
     job.legend_title = "Surplus space matched to space requests (the allocation plan)"
+    said = plan.match.message.find(_LEFT_OUT)  # matching's own words, with its counts
+    if said >= 0:
+        left_out = plan.match.message[said:].strip()
+        job.legend_title += f"; {left_out[0].lower()}{left_out[1:].rstrip('.')}"
+        if left_out not in plan.message:
+            job.notes.append(left_out)
     job.sites_drawn = len(job.sites)
     used = set(plan.assignments["site_id"]) if len(plan.assignments) else set()
     offers = plan.match.offers

@@ -171,6 +171,11 @@ class MapOptions:
         :meth:`assetmap.density.LocalityDensity.choropleth`.
     distance
         For cluster maps, the walking distance of co-location in metres.
+    include_approximate
+        For cluster and matches maps, whether sites (and requests) placed only
+        approximately, at the centre of a postcode district or sector, take part
+        in co-location and matching (default ``False``: they are left out, and
+        the legend and notes say how many).
     clusters
         For cluster maps, a ready :class:`assetmap.colocation.ColocationResult`.
     plan
@@ -208,6 +213,7 @@ class MapOptions:
     bins: list[float] | None = None
     population: pd.DataFrame | None = None
     distance: float = DEFAULT_DISTANCE_M
+    include_approximate: bool = False
     clusters: ColocationResult | None = None
     plan: Any = None
     tiles: TileSetting | str | None = None

@@ -148,6 +148,11 @@ def _kind_problems(kind: object, options: MapOptions, problems: list[str]) -> No
             classify([], scheme=options.scheme, k=options.k, bins=options.bins)  # the arguments
         except InvalidArgumentError as exc:
             problems.append(str(exc))
+    if not isinstance(options.include_approximate, bool):
+        problems.append(
+            f"include_approximate={options.include_approximate!r} is not valid; expected True "
+            "or False"
+        )
     if kind == "clusters" and options.clusters is None:
         if p := check_positive("distance", options.distance):
             problems.append(p)
