@@ -1,12 +1,20 @@
-"""The audit log: every import, removal and export, one JSON line each.
+"""The audit log: every import, removal and export, one entry each.
 
 Each entry records who (user and agency, from :class:`assetmap.access.Viewer`),
 what (``action``: ``import``, ``remove`` or ``export``; ``what``: the source or
 the file exported), the SHA-256 of the file imported or written, row counts,
-and the time in UTC. The log sits beside the store (``<store>.audit.jsonl``;
-``$ASSETMAP_AUDIT_LOG`` names another file). Entries are appended under the
-store's lock file (the one its writers hold), flushed and fsync'd, so two
-processes never interleave half lines and an entry written is on disk.
+and the time in UTC.
+
+Where it is kept is the store's business: :func:`record` and :func:`read_log` take
+a store (anything with ``append_audit`` and ``audit_entries``, as every
+:class:`~assetmap.store.interface.EstateStore` has) and hand the entry to it, or a
+store's file path, whose log is the JSON-lines file :func:`append_jsonl` and
+:func:`read_jsonl` keep. That file is the GeoPackage store's log: it sits beside the
+store (``<store>.audit.jsonl``; ``$ASSETMAP_AUDIT_LOG`` names another file), one
+JSON line an entry, appended under the store's lock file (the one its writers
+hold), flushed and fsync'd, so two processes never interleave half lines and an
+entry written is on disk. The PostGIS store keeps its entries in its append-only
+``audit_log`` table.
 """
 
 from __future__ import annotations
@@ -18,15 +26,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from filelock import FileLock, Timeout
 
 from assetmap._validate import raise_if_any
 from assetmap.access import Viewer
 from assetmap.errors import InvalidArgumentError, StoreError
-from assetmap.settings import AUDIT_ENV, audit_log
+from assetmap.settings import AUDIT_ENV, audit_log, is_database_url
 
-__all__ = ["ACTIONS", "AUDIT_ENV", "AuditEntry", "audit_path", "read_log", "record", "sha256"]
+__all__ = [
+    "ACTIONS",
+    "AUDIT_ENV",
+    "AuditEntry",
+    "AuditedStore",
+    "append_jsonl",
+    "audit_path",
+    "read_jsonl",
+    "read_log",
+    "record",
+    "sha256",
+]
 
 #: What can be recorded.
 ACTIONS = ("import", "remove", "export")
@@ -45,6 +65,21 @@ class AuditEntry:
     what: str
     sha256: str
     counts: dict[str, int]
+
+
+@runtime_checkable
+class AuditedStore(Protocol):
+    """A store that keeps its own audit log (every :class:`~assetmap.store.EstateStore`)."""
+
+    def append_audit(self, entry: dict[str, Any]) -> None:
+        """Append one entry (the fields of :class:`AuditEntry`) to the store's log."""
+
+    def audit_entries(self) -> list[dict[str, Any]]:
+        """Return every entry of the store's log, oldest first."""
+
+
+#: What :func:`record` and :func:`read_log` take: a store, or a store's file path.
+StoreOrPath = AuditedStore | str | os.PathLike[str]
 
 
 def sha256(data: bytes | str | os.PathLike[str]) -> str:
@@ -66,8 +101,14 @@ def audit_path(store: str | os.PathLike[str]) -> Path:
     ------
     InvalidArgumentError
         If ``$ASSETMAP_AUDIT_LOG`` names the store itself, its lock or a journal of
-        it (by any name: a link, ``..``), which appending would destroy.
+        it (by any name: a link, ``..``), which appending would destroy; or if
+        ``store`` is a database's URL (a database keeps its log in a table).
     """
+    if is_database_url(store):  # not echoed: it may hold a password
+        raise InvalidArgumentError(
+            "the store given is a database's URL, which keeps its audit log in its own "
+            "audit_log table, not in a file; give the store itself (assetmap.open_store(url))"
+        )
     store = Path(store)
     configured = audit_log()
     if configured is None:
@@ -93,7 +134,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def record(
-    store: str | os.PathLike[str],
+    store: StoreOrPath,
     *,
     viewer: Viewer,
     action: str,
@@ -101,12 +142,14 @@ def record(
     sha256: str = "",
     counts: Mapping[str, int] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the store's audit log (under the store's lock; fsync'd).
+    """Append one entry to the store's audit log.
 
     Parameters
     ----------
     store
-        The store's file (the log is :func:`audit_path` of it).
+        The store, which keeps the entry (:meth:`AuditedStore.append_audit`), or a
+        store's file path, whose log is the JSON-lines file :func:`audit_path` names
+        (appended under the store's lock and fsync'd: :func:`append_jsonl`).
     viewer
         Who did it.
     action
@@ -157,7 +200,31 @@ def record(
         sha256=sha256,
         counts=clean,
     )
-    line = (json.dumps(entry.__dict__, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    if isinstance(store, AuditedStore):
+        store.append_audit(dict(entry.__dict__))
+    else:
+        append_jsonl(store, entry.__dict__)
+    return entry
+
+
+def append_jsonl(store: str | os.PathLike[str], entry: Mapping[str, Any]) -> None:
+    """Append one entry as a JSON line to the log of the store file ``store``.
+
+    The line is written under the store's lock file in one ``write`` and fsync'd.
+
+    Parameters
+    ----------
+    store
+        The store's file (the log is :func:`audit_path` of it).
+    entry
+        The entry's fields (those of :class:`AuditEntry`), written as given.
+
+    Raises
+    ------
+    StoreError
+        If the log cannot be written (or the lock not taken within two minutes).
+    """
+    line = (json.dumps(dict(entry), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
     path = audit_path(store)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,16 +237,51 @@ def record(
                 os.close(fd)
     except (OSError, Timeout) as exc:
         raise StoreError(f"the audit log {str(path)!r} could not be written: {exc}") from None
-    return entry
 
 
-def read_log(store: str | os.PathLike[str]) -> list[AuditEntry]:
+def read_log(store: StoreOrPath) -> list[AuditEntry]:
     """Every entry of the store's audit log, oldest first (none if there is no log).
+
+    Parameters
+    ----------
+    store
+        The store (:meth:`AuditedStore.audit_entries`), or a store's file path
+        (:func:`read_jsonl`).
+
+    Returns
+    -------
+    list of AuditEntry
 
     Raises
     ------
     StoreError
-        If a line is not an audit entry.
+        If an entry is not an audit entry.
+    """
+    if isinstance(store, AuditedStore):
+        raw, where = store.audit_entries(), "the audit log of the store"
+    else:
+        raw, where = read_jsonl(store), f"the audit log {str(audit_path(store))!r}"
+    entries = []
+    for n, fields in enumerate(raw, start=1):
+        try:
+            entries.append(AuditEntry(**fields))
+        except TypeError as exc:
+            raise StoreError(f"entry {n} of {where} is not an audit entry: {exc}") from None
+    return entries
+
+
+def read_jsonl(store: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every entry of the JSON-lines log of the store file ``store``, oldest first.
+
+    Returns
+    -------
+    list of dict
+        Each line's fields, as written; none if there is no log.
+
+    Raises
+    ------
+    StoreError
+        If a line is not a JSON object.
     """
     path = audit_path(store)
     if not path.is_file():
@@ -189,9 +291,14 @@ def read_log(store: str | os.PathLike[str]) -> list[AuditEntry]:
         if not line.strip():
             continue
         try:
-            entries.append(AuditEntry(**json.loads(line)))
-        except (ValueError, TypeError) as exc:
+            fields = json.loads(line)
+        except ValueError as exc:
+            fields, problem = None, str(exc)
+        else:
+            problem = "" if isinstance(fields, dict) else "not a JSON object"
+        if problem:
             raise StoreError(
-                f"line {n} of the audit log {str(path)!r} is not an audit entry: {exc}"
-            ) from None
+                f"line {n} of the audit log {str(path)!r} is not an audit entry: {problem}"
+            )
+        entries.append(fields)
     return entries

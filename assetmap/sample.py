@@ -17,7 +17,7 @@ from ._validate import one_of
 from .datasets import get_path
 from .errors import DataNotFoundError, InvalidArgumentError
 from .registers.importer import ImportReport, Progress, import_register
-from .store import open_store
+from .store import GeoPackageStore, open_store
 
 __all__ = ["SAMPLE_PLACES", "build_sample_store", "ensure_sample_store", "sample_registers"]
 
@@ -134,6 +134,11 @@ def ensure_sample_store(path: str | Path | None = None) -> Path:
     PosixPath('estate.gpkg')
     """
     store = open_store(path)
+    if not isinstance(store, GeoPackageStore):
+        raise InvalidArgumentError(
+            f"the sample estate is built only into a GeoPackage file, and {store.location} is "
+            "a database; import the registers into it with `python -m assetmap import`"
+        )
     if not store.exists():
         build_sample_store(store.path)
     return store.path

@@ -50,8 +50,10 @@ __all__ = [
     "cache_dir",
     "configured_tiles",
     "default_store_path",
+    "is_database_url",
     "local_agency",
     "read_settings",
+    "store_location",
 ]
 
 #: The environment variable naming the store file.
@@ -282,6 +284,33 @@ def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
     its value cannot be used: here, the home folder of a user who is not known.
     """
     return _read(_read_store, environ)
+
+
+def is_database_url(text: object) -> bool:
+    """Return whether a store's location is a PostgreSQL database's URL (else a file's path).
+
+    A URL begins ``postgresql://`` or ``postgres://`` (any case, spaces around ignored).
+
+    Examples
+    --------
+    >>> is_database_url("postgresql://assetmap_app@db.example/estate")
+    True
+    >>> is_database_url("estate.gpkg")
+    False
+    """
+    if not isinstance(text, str | os.PathLike):
+        return False
+    return str(text).strip().lower().startswith(("postgresql://", "postgres://"))
+
+
+def store_location(environ: Mapping[str, str] | None = None) -> str | Path:
+    """Return the store ``$ASSETMAP_STORE`` names: a database's URL as written, else a path.
+
+    A URL is returned as text (a path would fold its ``//``); anything else is
+    :func:`default_store_path`.
+    """
+    text = _text(os.environ if environ is None else environ, STORE_ENV)
+    return text if is_database_url(text) else default_store_path(environ)
 
 
 def local_agency(environ: Mapping[str, str] | None = None) -> str | None:

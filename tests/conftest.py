@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg import pg_empty, pg_server, pg_store  # noqa: F401 (fixtures for every test)
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Real public data, kept beside the project (never copied into it).
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -117,6 +119,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     """A store file that does not exist yet."""
+    return tmp_path / "estate.gpkg"
+
+
+@pytest.fixture(params=["geopackage", "postgis"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A store that does not hold anything yet, once of each kind: for store-level tests.
+
+    A GeoPackage file that does not exist yet (as :func:`store_path`), or the app
+    role's URL of a fresh PostGIS database with the schema (``pg_store``; the server
+    is started only for this parameter).
+    """
+    if request.param == "postgis":
+        _, app_url = request.getfixturevalue("pg_store")
+        return app_url
     return tmp_path / "estate.gpkg"
 
 

@@ -139,3 +139,51 @@ def test_the_command_line_audits_import_export_and_remove(tmp_path):
     assert entries[2].what.endswith("_members.csv")
     assert entries[3].agency is None and entries[3].sha256 == audit.sha256(density)
     assert entries[4].counts["rows"] == entries[0].counts["accepted"]
+
+
+def test_the_store_keeps_its_own_log(any_store):
+    # a GeoPackage in the JSON-lines file beside it, a database in its audit_log table
+    from assetmap.store import GeoPackageStore, open_store
+
+    ann = Viewer(user="ann@police.example", agency="Kent Police", signed_in=True)
+    store = open_store(any_store, viewer=ann)
+    audit.record(
+        store, viewer=ann, action="import", what="a.csv", sha256="a" * 64, counts={"accepted": 3}
+    )
+    audit.record(store, viewer=ann, action="export", what="sites.csv")
+    entries = audit.read_log(store)
+    assert [(e.user, e.agency, e.signed_in, e.action, e.what, e.counts) for e in entries] == [
+        ("ann@police.example", "Kent Police", True, "import", "a.csv", {"accepted": 3}),
+        ("ann@police.example", "Kent Police", True, "export", "sites.csv", {}),
+    ]
+    assert entries[0].sha256 == "a" * 64 and entries[1].sha256 == ""
+    assert all(e.time.endswith("+00:00") for e in entries)
+    if isinstance(store, GeoPackageStore):  # the same file as before: by path or by store
+        assert audit.read_log(any_store) == entries
+        assert len(audit.audit_path(any_store).read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_an_entry_that_is_not_an_audit_entry_is_reported(tmp_path):
+    (tmp_path / "s.gpkg.audit.jsonl").write_text('{"user": "me"}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(StoreError, match=r"line 2 of the audit log .* is not an audit entry"):
+        audit.read_log(tmp_path / "s.gpkg")
+    (tmp_path / "s.gpkg.audit.jsonl").write_text('{"user": "me"}\n', encoding="utf-8")
+    with pytest.raises(StoreError, match=r"entry 1 of the audit log .*jsonl.* is not an audit"):
+        audit.read_log(tmp_path / "s.gpkg")
+
+
+def test_a_database_url_is_not_taken_for_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql://assetmap_app:s3cret@db.example/estate"
+    for call in (
+        lambda: audit.record(url, viewer=Viewer(user="me"), action="export", what="x.csv"),
+        lambda: audit.read_log(url),
+    ):
+        with pytest.raises(
+            InvalidArgumentError,
+            match=r"^the store given is a database's URL, which keeps its audit log in its own "
+            r"audit_log table, not in a file; give the store itself",
+        ) as refused:
+            call()
+        assert "s3cret" not in str(refused.value)
+    assert list(tmp_path.rglob("*")) == []

@@ -2,8 +2,8 @@
 
 No output is written over the store, its audit log, its lock or its temporary
 files, whatever other name it is given; a file that is not an estate store is
-refused, never rewritten; the store keeps its permissions; killed writers'
-temporary files are removed; a damaged store is named as such; and a reader
+refused, never rewritten; the store keeps its permissions; what killed writers
+leave (a temporary file, a journal) is removed; a damaged store is named as such; and a reader
 never sees half of an import. Every refusal leaves the store byte-identical.
 """
 
@@ -372,19 +372,32 @@ def test_the_store_keeps_its_owner_and_group(store):
 
 
 def test_the_new_store_is_private_while_it_is_written(store, monkeypatch):
-    """The copy being written is readable by its writer only, until it is renamed."""
-    seen = []
-    real = bulk.BulkWriter.__init__
+    """A store written whole (here: from an older layout) is readable by its writer only
+    until it is renamed; a change written in place is in the store itself, and SQLite's
+    journal beside it is no more readable than the store."""
+    seen, journals = [], []
+    real, finish = bulk.BulkWriter.__init__, bulk.BulkWriter._finish
 
-    def spy(self, path):
-        seen.append(stat.S_IMODE(Path(path).stat().st_mode))
-        real(self, path)
+    def spy(self, path, **kwargs):
+        seen.append((Path(path) == store, stat.S_IMODE(Path(path).stat().st_mode)))
+        real(self, path, **kwargs)
 
-    store.chmod(0o644)
+    def journal_mode(self):
+        journal = Path(f"{store}-journal")
+        journals.append(journal.exists() and stat.S_IMODE(journal.stat().st_mode))
+        finish(self)
+
+    store.chmod(0o640)
     monkeypatch.setattr(bulk.BulkWriter, "__init__", spy)
-    _import(store, FIRE, "fire.csv", agency="Kent Fire", sector="fire")
-    assert seen == [0o600]
-    assert stat.S_IMODE(store.stat().st_mode) == 0o644
+    monkeypatch.setattr(bulk.BulkWriter, "_finish", journal_mode)
+    _import(store, FIRE, "fire.csv", agency="Kent Fire", sector="fire")  # in place
+    assert seen == [(True, 0o640)] and journals == [0o640]
+    with closing(sqlite3.connect(store)) as db:
+        db.execute("ALTER TABLE sites ADD COLUMN imported_at TEXT")  # an older layout
+        db.commit()
+    _import(store, HEALTH, "nhs2.csv", agency="NHS Kent", sector="health")  # written whole
+    assert seen[1:] == [(False, 0o600), (False, 0o600)]  # the rows copied, then the change
+    assert stat.S_IMODE(store.stat().st_mode) == 0o640
 
 
 def test_a_store_reached_through_a_symbolic_link_stays_a_link(store, tmp_path):
@@ -448,7 +461,22 @@ def _big_register(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_a_killed_import_leaves_a_whole_store_and_its_copy_is_removed_later(store, tmp_path):
+@pytest.mark.parametrize("how", ["in place", "written whole"])
+def test_a_killed_import_leaves_a_whole_store_and_its_leftovers_are_removed_later(
+    store, tmp_path, how
+):
+    """Killed while it writes: in place, SQLite's journal is left beside the untouched
+    store (nothing reaches the file before the commit); written whole (a store in an
+    older layout), the half-written copy. The next open removes either."""
+    if how == "written whole":
+        with closing(sqlite3.connect(store)) as db:
+            db.execute("ALTER TABLE sites ADD COLUMN imported_at TEXT")  # an older layout
+            db.commit()
+    journal = Path(f"{store}-journal")
+
+    def leftovers() -> list[Path]:
+        return temporary_files(store) + ([journal] if journal.exists() else [])
+
     big = tmp_path / "big.csv"
     _big_register(big, 200_000)
     before = sha256(store)
@@ -461,17 +489,18 @@ def test_a_killed_import_leaves_a_whole_store_and_its_copy_is_removed_later(stor
     )
     try:
         deadline = time.monotonic() + 120
-        while not temporary_files(store) and proc.poll() is None and time.monotonic() < deadline:
+        while not leftovers() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert temporary_files(store), "the import never began to write"
+        assert leftovers(), "the import never began to write"
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
         proc.wait(timeout=30)
-    assert temporary_files(store)  # left behind by the kill
+    left = leftovers()
+    assert left and (journal in left) == (how == "in place")  # left behind by the kill
     assert sha256(store) == before
     assert len(open_store(store).sites()) == 4
-    assert temporary_files(store) == []
+    assert leftovers() == []
 
 
 # --------------------------------------------------------------------------- damage

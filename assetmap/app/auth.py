@@ -64,7 +64,7 @@ __all__ = [
 
 #: The secrets section of assetmap's own settings.
 SETTINGS = "assetmap"
-_VIEWER_KEY = "access_viewer"
+_VIEWER_KEY = state.VIEWER_KEY
 #: What ``st.login()`` needs in ``[auth]`` for its default provider (assetmap calls it
 #: with no provider name).
 AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")

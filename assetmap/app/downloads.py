@@ -32,7 +32,7 @@ def audit_event(action: str, what: str, *, digest: str = "", counts: dict | None
     """Append an entry to the store's audit log; a failure is shown, never raised."""
     try:
         audit.record(
-            state.store_path(),
+            state.store(),
             viewer=viewer(),
             action=action,
             what=what,
@@ -88,7 +88,7 @@ def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes
     cannot be written, the function raises (Streamlit gives no file and says
     "Failed to generate file for download") and the page says why on its next run.
     """
-    store = state.store_path()
+    store = state.store()
     who = viewer()
     digest = audit.sha256(data)
     session = _session_id()

@@ -245,7 +245,7 @@ def _upload_section() -> None:
             result = import_register(
                 data,
                 name=upload.name,
-                store=state.store_path(),
+                store=state.store(),
                 progress=progress,
                 viewer=shell.viewer(),
                 **_options(kind, agency, sector, layer, profile),
@@ -337,9 +337,7 @@ def sources_table(log: pd.DataFrame, viewer: Viewer) -> pd.DataFrame:
 def _remove(owner: str, source: str) -> None:
     """Remove a source (a button callback, so the confirmation box can be cleared)."""
     try:  # the engine checks the viewer again: the list may be stale
-        removed = remove_register(
-            source, store=state.store_path(), owner=owner, viewer=shell.viewer()
-        )
+        removed = remove_register(source, store=state.store(), owner=owner, viewer=shell.viewer())
     except Exception as exc:  # what the system refused, in words
         message = exc if isinstance(exc, AssetmapError) else system_error_message(exc)
         if message is None:

@@ -2,11 +2,15 @@
 
 The app starts on the bundled sample estate with no set-up: the first run builds
 the store from the sample registers when no store file exists yet
-(``$ASSETMAP_STORE`` names another store). Everything read from the store is
-cached per store file, modification time and size (:func:`store_signature`), so
-an import or a removal by any page is seen on the next run; the analyses are
-cached per store state, place, filters and options, so changing a filter back
-and forth costs nothing.
+(``$ASSETMAP_STORE`` names another store: a GeoPackage file, or a PostgreSQL
+database shared by several app servers, which starts empty). A database store is
+opened for the session's viewer, and gives only the rows their agency may see.
+Everything read from the store is cached per store state (:func:`store_signature`:
+its location, its version, which every committed change of the store changes, and,
+for a database, the viewer's agency), read afresh once in every run, so an import or
+a removal by any page, session or server is seen on the next run, and one agency's
+view is never served to another; the analyses are cached per store state, place,
+filters and options, so changing a filter back and forth costs nothing.
 
 Places (:mod:`assetmap.places`) are any place in England and Wales, the bundled
 Kent and Medway, and the saved places and boundary sets the store keeps. The
@@ -16,6 +20,8 @@ national boundaries are built on first use (tens of seconds, once per machine:
 
 from __future__ import annotations
 
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from assetmap import access, national, places, selection
 from assetmap.colocation import ColocationResult, colocation_clusters
@@ -32,16 +39,19 @@ from assetmap.density import (
     density_by_locality,
     place_summary,
 )
+from assetmap.errors import StoreError
 from assetmap.io.boundaries import read_boundary_file
 from assetmap.localities import load_localities
 from assetmap.matching import AllocationPlan, MatchResult, allocate, find_candidates
 from assetmap.postcodes import lookup_postcodes
 from assetmap.sample import ensure_sample_store
 from assetmap.schema import empty_sites, in_place
-from assetmap.settings import TileSetting, configured_tiles
-from assetmap.store import EstateStore, default_store_path, open_store
+from assetmap.settings import TileSetting, configured_tiles, is_database_url
+from assetmap.store import EstateStore, GeoPackageStore, open_store
 
 __all__ = [
+    "VIEWER_KEY",
+    "Signature",
     "basemap",
     "boundaries",
     "boundary_sets",
@@ -67,6 +77,7 @@ __all__ = [
     "quarantine",
     "read_boundaries",
     "saved_places",
+    "session_viewer",
     "store",
     "store_path",
     "store_signature",
@@ -78,46 +89,153 @@ __all__ = [
 _BASEMAP_MARGIN_M = 5_000.0
 
 
+#: Where :mod:`assetmap.app.auth` keeps the session's viewer: a database store is opened
+#: for them, so that it gives only the rows their agency may see.
+VIEWER_KEY = "access_viewer"
+
+#: A store's state as the caches key it: its location (a password never in it), its
+#: version (:meth:`EstateStore.version`) and whose view it is (the viewer's agency key
+#: for a database store, which gives each agency only its own view; ``""`` for a
+#: GeoPackage, whose whole estate is read and the engine withholds what a viewer may
+#: not see).
+Signature = tuple[str, str, str]
+
+#: The signature read in each script run, by the run (Streamlit makes a new
+#: coordinator object for every run, so an entry lives only as long as its run).
+_RUN_SIGNATURES: weakref.WeakKeyDictionary[Any, Signature] = weakref.WeakKeyDictionary()
+#: Sessions run in threads of their own: one at a time changes the runs' signatures.
+_RUN_LOCK = threading.Lock()
+
+
 @st.cache_resource(show_spinner="Preparing the sample estate…")
 def _ensure_store(path: str) -> str:
     return str(ensure_sample_store(path))
 
 
+def _run_token() -> Any:
+    """Return an object of this script run alone (``None`` outside a run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return None if ctx is None else getattr(ctx, "parallel_coordinator", None)
+
+
+def session_viewer() -> access.Viewer | None:
+    """Return the viewer this session's run found (``None``: outside a run, or nobody yet).
+
+    A store opened for ``None`` gives what nobody's agency may see.
+    """
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    found = st.session_state.get(VIEWER_KEY)
+    return found if isinstance(found, access.Viewer) else None
+
+
+def store() -> EstateStore:
+    """Return the estate store the app works on.
+
+    The store ``$ASSETMAP_STORE`` names: a GeoPackage (built from the sample estate if
+    missing), or a database opened for the session's viewer, which then gives only
+    the rows their agency may see (row-level security, beside the engine's own rule).
+    """
+    opened = open_store(viewer=session_viewer())
+    if isinstance(opened, GeoPackageStore) and not opened.path.is_file():
+        return open_store(_ensure_store(str(opened.path)))
+    return opened
+
+
 def store_path() -> Path:
-    """Return the store file, building it from the sample estate first if it does not exist."""
-    path = default_store_path()
-    if path.is_file():
-        return path
-    return Path(_ensure_store(str(path)))
+    """Return the GeoPackage store's file, building it from the sample estate first if missing.
+
+    Raises
+    ------
+    assetmap.errors.StoreError
+        If the store is a database, which has no file.
+    """
+    opened = store()
+    if not isinstance(opened, GeoPackageStore):
+        raise StoreError(f"the store {opened.location} is a database, not a file")
+    return opened.path
 
 
-def store_signature() -> tuple[str, int, int]:
-    """Return the store's path, modification time and size: a cache key that changes on write."""
-    path = store_path()
-    if not path.is_file():
-        return (str(path), 0, 0)
-    stat = path.stat()
-    return (str(path), stat.st_mtime_ns, stat.st_size)
+def _scope(opened: EstateStore) -> str:
+    """Return whose view of the store ``opened`` gives: the agency key for a database."""
+    if isinstance(opened, GeoPackageStore):
+        return ""
+    viewer = session_viewer()
+    return "" if viewer is None else viewer.key
+
+
+def _read_signature() -> Signature:
+    opened = store()
+    if isinstance(opened, GeoPackageStore) and not opened.path.is_file():
+        return (opened.location, "", "")
+    return (opened.location, opened.version(), _scope(opened))
+
+
+def store_signature() -> Signature:
+    """Return the store's state as the caches key it: location, version and whose view.
+
+    The version changes on every committed change of the store, by this server or any
+    other (a GeoPackage's file signature; a database's version counter), and is read
+    afresh once in every run of the page (one query), so that a rerun never serves an
+    estate older than the last completed import.
+    """
+    token = _run_token()
+    if token is not None:
+        with _RUN_LOCK:
+            known = _RUN_SIGNATURES.get(token)
+        if known is not None:
+            return known
+    signature = _read_signature()
+    if token is not None:
+        with _RUN_LOCK:
+            _RUN_SIGNATURES[token] = signature
+    return signature
+
+
+def _store_at(signature: Signature) -> EstateStore:
+    """Return the store a signature was read from, opened as it was.
+
+    Raises
+    ------
+    assetmap.errors.StoreError
+        If the configured store or the viewer changed since: one agency's view is
+        never read under another's key.
+    """
+    if not is_database_url(signature[0]):
+        return open_store(signature[0])
+    opened = store()
+    if (opened.location, _scope(opened)) != (signature[0], signature[2]):
+        raise StoreError(
+            "the store or the person signed in changed while the page was drawn; reload the page"
+        )
+    return opened
 
 
 def clear() -> None:
-    """Forget cached tables (after this session wrote to the store)."""
+    """Forget cached tables and the store's version (after this session wrote to the store)."""
     st.cache_data.clear()
+    token = _run_token()
+    if token is not None:
+        with _RUN_LOCK:
+            _RUN_SIGNATURES.pop(token, None)
 
 
-@st.cache_data(show_spinner="Loading the estate…", max_entries=4)
-def _load(signature: tuple[str, int, int], what: str) -> Any:
-    store = open_store(signature[0])
+@st.cache_data(show_spinner="Loading the estate…", max_entries=16)
+def _load(signature: Signature, what: str) -> Any:
+    opened = _store_at(signature)
     return {
-        "sites": store.sites,
-        "requests": store.requests,
-        "quarantine": store.quarantine,
-        "imports": store.imports,
+        "sites": opened.sites,
+        "requests": opened.requests,
+        "quarantine": opened.quarantine,
+        "imports": opened.imports,
     }[what]()
 
 
 def estate_sites() -> gpd.GeoDataFrame:
     """Return every site in the store (canonical columns, EPSG:27700).
+
+    Every site for a GeoPackage; for a database, those the session's viewer may see
+    (the engine's rule is applied to them again by every page).
 
     Raises
     ------
@@ -125,7 +243,7 @@ def estate_sites() -> gpd.GeoDataFrame:
         If the store cannot be built or read.
     """
     signature = store_signature()
-    if signature[1] == 0:
+    if not signature[1]:
         return empty_sites()
     return _load(signature, "sites")
 
@@ -143,11 +261,6 @@ def quarantine() -> pd.DataFrame:
 def imports() -> pd.DataFrame:
     """Return the import log: one row per source in the store."""
     return _load(store_signature(), "imports")
-
-
-def store() -> EstateStore:
-    """Return the estate store the app works on (built from the sample estate if missing)."""
-    return open_store(store_path())
 
 
 @st.cache_resource(show_spinner=False)
@@ -194,9 +307,25 @@ def ensure_national() -> None:
     flag["ready"] = True
 
 
+#: The signature of what no store changes: the national levels and the bundled county,
+#: cached once whatever the store's version (a shared store's changes often).
+_NO_STORE: Signature = ("", "", "")
+
+
+def _keyed_for(level: str) -> Signature:
+    """Return the signature a level's places and localities are cached by."""
+    if level in national.LEVELS or level == places.BUNDLED_LEVEL:
+        return _NO_STORE
+    return store_signature()
+
+
+def _kept(signature: Signature) -> EstateStore | None:
+    return None if signature == _NO_STORE else _store_at(signature)
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
-def _store_table(signature: tuple[str, int, int], what: str) -> Any:
-    store = open_store(signature[0])
+def _store_table(signature: Signature, what: str) -> Any:
+    store = _store_at(signature)
     return {"boundary_sets": store.boundary_sets, "places": store.places}[what]()
 
 
@@ -221,11 +350,11 @@ def _seen(agency: str | None) -> gpd.GeoDataFrame:
 
 
 @st.cache_data(show_spinner="Finding the estate's place…", max_entries=16)
-def _home_place(signature: tuple[str, int, int], agency: str | None) -> places.Place | None:
+def _home_place(signature: Signature, agency: str | None) -> places.Place | None:
     sites = _seen(agency)
     if sites.empty:
         return None
-    return places.home_place(sites, store=open_store(signature[0]))
+    return places.home_place(sites, store=_store_at(signature))
 
 
 def home_place(agency: str | None) -> places.Place | None:
@@ -237,18 +366,24 @@ def home_place(agency: str | None) -> places.Place | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _place_choices(signature: tuple[str, int, int]) -> dict[str, list[tuple[str, str]]]:
-    return places.place_choices(store=open_store(signature[0]))
+def _place_choices(signature: Signature) -> dict[str, list[tuple[str, str]]]:
+    return places.place_choices(store=_kept(signature))
 
 
 def place_choices() -> dict[str, list[tuple[str, str]]]:
-    """Return, per level, the places a picker offers: ``[(code, name)]``."""
+    """Return, per level, the places a picker offers: ``[(code, name)]``.
+
+    The national levels' and the county's alone (worked out once) while the store keeps
+    no saved place or boundary set: a change of the estate does not change them.
+    """
+    if saved_places().empty and boundary_sets().empty:
+        return _place_choices(_NO_STORE)
     return _place_choices(store_signature())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _place(signature: tuple[str, int, int], level: str, code: str) -> places.Place:
-    kept = open_store(signature[0])
+def _place(signature: Signature, level: str, code: str) -> places.Place:
+    kept = _kept(signature)
     if level == "county":
         code = code or "Kent and Medway"
     # the level picked too: a name several kinds of place share is the one of that level
@@ -268,14 +403,14 @@ def place(level: str, code: str) -> places.Place | None:
     """
     if not level or not code:
         return None
-    return _place(store_signature(), level, code)
+    return _place(_keyed_for(level), level, code)
 
 
 # A resource, not data: the 34,753 LSOAs are shared, never copied per call (callers
 # take rows of it and never change it in place).
 @st.cache_resource(show_spinner="Loading the boundaries…", max_entries=8)
-def _localities(signature: tuple[str, int, int], level: str) -> gpd.GeoDataFrame:
-    return places.level_localities(level, store=open_store(signature[0]))
+def _localities(signature: Signature, level: str) -> gpd.GeoDataFrame:
+    return places.level_localities(level, store=_kept(signature))
 
 
 def localities(level: str) -> gpd.GeoDataFrame:
@@ -283,11 +418,11 @@ def localities(level: str) -> gpd.GeoDataFrame:
 
     The frame is shared between runs and sessions: take rows of it, never change it.
     """
-    return _localities(store_signature(), level)
+    return _localities(_keyed_for(level), level)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _home_postcode(signature: tuple[str, int, int], agency: str | None) -> str:
+def _home_postcode(signature: Signature, agency: str | None) -> str:
     home = home_place(agency)
     sites = _seen(agency)
     if home is None or sites.empty:
@@ -337,7 +472,7 @@ def density_localities(
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _basemap(signature: tuple[str, int, int], agency: str | None) -> gpd.GeoDataFrame | None:
+def _basemap(signature: Signature, agency: str | None) -> gpd.GeoDataFrame | None:
     sites = _seen(agency)
     geoms = sites.geometry.to_numpy()
     located = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]

@@ -15,8 +15,9 @@ store's audit log (:mod:`assetmap.audit`).
 One module per group of commands adds its commands to :func:`build_parser`:
 :mod:`~assetmap.cli.registers` (import, summary, remove, sample),
 :mod:`~assetmap.cli.analyses` (density, colocate, match) and
-:mod:`~assetmap.cli.print_maps` (export-map, export-pack) and :mod:`~assetmap.cli.places`
-(boundaries, places); :mod:`~assetmap.cli.common` holds what they share.
+:mod:`~assetmap.cli.print_maps` (export-map, export-pack), :mod:`~assetmap.cli.places`
+(boundaries, places) and :mod:`~assetmap.cli.store_ops` (store init, upgrade, copy);
+:mod:`~assetmap.cli.common` holds what they share.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import sys
 
 from ..errors import AssetmapError
 from ..files import system_error_message
-from . import analyses, places, print_maps, registers
+from . import analyses, places, print_maps, registers, store_ops
 
 __all__ = ["build_parser", "main"]
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="assetmap: one map of the whole public estate of a place.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (registers, analyses, print_maps, places):
+    for group in (registers, analyses, print_maps, places, store_ops):
         group.add_commands(sub)
     return parser
 
@@ -69,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if hasattr(args, "store"):
             from ..audit import audit_path
-            from ..store import open_store
+            from ..settings import is_database_url, store_location
 
-            audit_path(open_store(args.store).path)  # a misnamed audit log, before any change
+            store = args.store if args.store is not None else store_location()
+            if not is_database_url(store):  # a database keeps its own log
+                audit_path(store)  # a misnamed audit log, before any change
         code: int = args.func(args)
         return code
     except AssetmapError as exc:

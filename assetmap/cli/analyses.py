@@ -19,6 +19,7 @@ from .common import (
     PLACE_HELP,
     STORE_HELP,
     audit,
+    guard_store_output,
     level_option,
     national_ready,
     per_locality,
@@ -230,13 +231,12 @@ def _localities(place: Any, level: str, store: Any) -> gpd.GeoDataFrame:
 def _cmd_colocate(args: argparse.Namespace) -> int:
     from ..access import visible_sites
     from ..colocation import colocation_clusters
-    from ..files import guard_output
 
     problems: list[str] = []
     store, out = store_and_out(args, problems)
     if out is not None and out.suffix.lower() == ".csv":  # the members are written beside it
         members = out.with_name(out.stem + "_members" + out.suffix)
-        guard_output(members, store=store.path, name="--out (members)", problems=problems)
+        guard_store_output(members, store, "--out (members)", problems)
     if p := check_positive("--distance", args.distance):
         problems.append(p)
     place, level = place_option(args, store, problems), level_option(args, store, problems)
@@ -318,7 +318,7 @@ def _cmd_match(args: argparse.Namespace) -> int:
         source = f"{Path(args.requests).name} ({prepared.report.quarantined:,} rows quarantined)"
     else:
         requests = store.requests()
-        source = f"the store {store.path}"
+        source = f"the store {store.location}"
 
     # withheld first, so that no row label counts what was withheld (assetmap.access)
     requests = _in_the_place(visible_requests(requests, viewer()), place, "requests")

@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
     from ..access import Viewer
     from ..places import Place
-    from ..store.geopackage import GeoPackageStore
+    from ..store.interface import EstateStore
 
 __all__ = [
     "LEVEL_HELP",
     "PLACE_HELP",
     "STORE_HELP",
     "audit",
+    "guard_store_output",
     "level_option",
     "national_ready",
     "per_locality",
@@ -75,10 +76,16 @@ def audit(
     from ..audit import record, sha256
     from ..store import open_store
 
-    path = open_store(store).path
     if file is not None and Path(file).is_file():
         digest = sha256(file)
-    record(path, viewer=viewer(), action=action, what=what, sha256=digest, counts=counts or {})
+    record(
+        open_store(store),  # the store keeps its log: a file beside it, or a database table
+        viewer=viewer(),
+        action=action,
+        what=what,
+        sha256=digest,
+        counts=counts or {},
+    )
 
 
 def print_notes(notes: Iterable[str]) -> None:
@@ -111,32 +118,48 @@ def progress_bar(description: str) -> tuple[Callable[[str, float], None], Any]:
     return update, bar
 
 
-def store_and_out(
-    args: argparse.Namespace, problems: list[str]
-) -> tuple[GeoPackageStore, Path | None]:
+def guard_store_output(
+    path: str | Path, store: EstateStore, name: str, problems: list[str]
+) -> None:
+    """Add a problem if writing ``path`` would harm the store's files (a database has none).
+
+    See :func:`assetmap.files.guard_output`.
+    """
+    from ..files import guard_output
+    from ..store.geopackage import GeoPackageStore
+
+    if isinstance(store, GeoPackageStore):
+        guard_output(path, store=store.path, name=name, problems=problems)
+
+
+def store_and_out(args: argparse.Namespace, problems: list[str]) -> tuple[EstateStore, Path | None]:
     """Return the store (which must exist) and the ``--out`` file (.csv or .gpkg, not the store).
 
     Each problem with them is added to ``problems``.
     """
-    from ..files import guard_output
     from ..store import open_store
+    from ..store.geopackage import GeoPackageStore
 
     store = open_store(args.store)
     if not store.exists():
         problems.append(
-            f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
+            f"--store {store.location!r} does not exist; expected an estate store (import a "
             "register first)"
         )
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.suffix.lower() not in (".csv", ".gpkg"):
             problems.append(f"--out {str(out)!r} is not valid; expected a .csv or .gpkg file")
-        elif store.exists() and out.resolve() == store.path.resolve():
+        elif (
+            isinstance(store, GeoPackageStore)
+            and store.exists()
+            and out.resolve() == store.path.resolve()
+        ):
             problems.append(
                 f"--out {str(out)!r} is the estate store; expected another .csv or .gpkg file"
             )
         else:
-            guard_output(out, store=store.path, name="--out", problems=problems)
+            guard_store_output(out, store, "--out", problems)
     return store, out
 
 
@@ -153,7 +176,7 @@ def national_ready() -> None:
 
 def _found_option(
     args: argparse.Namespace,
-    store: GeoPackageStore,
+    store: EstateStore,
     problems: list[str],
     option: str,
     find: Callable[..., _Found],
@@ -171,9 +194,7 @@ def _found_option(
         return None
 
 
-def place_option(
-    args: argparse.Namespace, store: GeoPackageStore, problems: list[str]
-) -> Place | None:
+def place_option(args: argparse.Namespace, store: EstateStore, problems: list[str]) -> Place | None:
     """Return the place ``--place`` names (``None`` when not given); a problem if none is found."""
     from ..places import resolve_place
 
@@ -183,9 +204,7 @@ def place_option(
     return _found_option(args, store, problems, "place", resolve_place)
 
 
-def level_option(
-    args: argparse.Namespace, store: GeoPackageStore, problems: list[str]
-) -> str | None:
+def level_option(args: argparse.Namespace, store: EstateStore, problems: list[str]) -> str | None:
     """Return the level ``--level`` names as places name it (``None`` when not given)."""
     from ..places import canonical_level
 

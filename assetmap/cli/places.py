@@ -40,7 +40,7 @@ def _list(args: argparse.Namespace, *, command: str) -> int:
     if frame is None or not len(frame):
         print(kept.empty)
         return 0
-    print(f"{kept.kept.capitalize()} in {store.path}:")
+    print(f"{kept.kept.capitalize()} in {store.location}:")
     for line in kept.lines(frame):
         print(line)
     return 0

@@ -14,10 +14,19 @@ from typing import TYPE_CHECKING, Any
 from .._validate import raise_if_any
 from ..errors import InvalidArgumentError
 from ..settings import TileSetting, configured_tiles
-from .common import PLACE_HELP, STORE_HELP, audit, national_ready, print_notes, progress_bar, viewer
+from .common import (
+    PLACE_HELP,
+    STORE_HELP,
+    audit,
+    guard_store_output,
+    national_ready,
+    print_notes,
+    progress_bar,
+    viewer,
+)
 
 if TYPE_CHECKING:
-    from ..store.geopackage import GeoPackageStore
+    from ..store.interface import EstateStore
 
 __all__ = ["add_commands", "as_options", "chosen_tiles"]
 
@@ -82,10 +91,9 @@ def _page_and_viewer(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _export_map_problems(
-    args: argparse.Namespace, out: Path, fmt: str, store: GeoPackageStore
+    args: argparse.Namespace, out: Path, fmt: str, store: EstateStore
 ) -> list[str]:
     """Return what is wrong with the options of ``export-map``, each in the options' words."""
-    from ..files import guard_output
     from ..maps.static.options import FORMATS, check_output_path, option_problems
 
     suffix = out.suffix.lower().lstrip(".")
@@ -112,10 +120,10 @@ def _export_map_problems(
             f"ending .{args.format}"
         )
     check_output_path("--out", out, problems)
-    guard_output(out, store=store.path, name="--out", problems=problems)
+    guard_store_output(out, store, "--out", problems)
     if not store.exists():
         problems.append(
-            f"--store {str(store.path)!r} does not exist; expected an estate store (import a "
+            f"--store {store.location!r} does not exist; expected an estate store (import a "
             "register first)"
         )
     return problems

@@ -18,6 +18,7 @@ from .common import (
     PLACE_HELP,
     STORE_HELP,
     audit,
+    guard_store_output,
     level_option,
     place_option,
     progress_bar,
@@ -25,7 +26,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..store.geopackage import GeoPackageStore
+    from ..store.interface import EstateStore
 
 __all__ = ["add_commands"]
 
@@ -58,15 +59,12 @@ def _tolerance(text: str) -> float | None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from ..files import guard_output
     from ..registers.importer import import_register
     from ..store import open_store
 
     if args.report:
         problems: list[str] = []
-        guard_output(
-            args.report, store=open_store(args.store).path, name="--report", problems=problems
-        )
+        guard_store_output(args.report, open_store(args.store), "--report", problems)
         raise_if_any(problems)
     update, bar = progress_bar(Path(args.path).name)
     try:
@@ -99,7 +97,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _summary_figures(
-    store: GeoPackageStore, place: Any = None, level: str | None = None
+    store: EstateStore, place: Any = None, level: str | None = None
 ) -> dict[str, Any]:
     """Return the figures ``summary`` shows, of what the local user may see.
 
@@ -122,7 +120,7 @@ def _summary_figures(
     quarantine = visible_quarantine(store.quarantine(), local)
     log = visible_imports(store.imports(), local)
     return {
-        "store": str(store.path),
+        "store": store.location,
         "sites": len(sites),
         "requests": len(requests),
         "quarantined_rows": int(quarantine.drop_duplicates(["source_file", "row"]).shape[0]),
@@ -138,7 +136,7 @@ def _summary_figures(
     }
 
 
-def _by_locality(sites: Any, place: Any, level: str, store: GeoPackageStore) -> dict[str, int]:
+def _by_locality(sites: Any, place: Any, level: str, store: EstateStore) -> dict[str, int]:
     """Return the sites per locality of ``level`` (in ``place``, when given), most first."""
     from ..localities import assign_localities
     from ..places import level_localities, place_localities
@@ -199,7 +197,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
     store = open_store(args.store)
     if not store.exists():
-        print(f"The store {store.path} does not exist yet: import a register first.")
+        print(f"The store {store.location} does not exist yet: import a register first.")
         return 0
     problems: list[str] = []
     place, level = place_option(args, store, problems), level_option(args, store, problems)
@@ -227,11 +225,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     store = open_store(args.store)
     if store.exists() and not args.force:
-        print(f"The store {store.path} exists already; use --force to add the sample to it.")
+        print(f"The store {store.location} exists already; use --force to add the sample to it.")
         return 0
     update, bar = progress_bar(f"sample estate ({args.place})")
     try:
-        reports = build_sample_store(store.path, place=args.place, progress=update)
+        reports = build_sample_store(args.store, place=args.place, progress=update)
     finally:
         bar.close()
     for r in reports:

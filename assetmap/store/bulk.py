@@ -9,6 +9,12 @@ shared-site groups are settled once the last is in. The result is an ordinary
 GeoPackage, without an R-tree index, read back by GDAL exactly as GDAL would have
 written it. Empty text is stored as NULL (and a column with nothing in a chunk is left
 out of its insert); the store reads it back as ``""``.
+
+The writer changes either a new file, renamed over the store once written (SQLite
+need not sync it: the rename is synced), or the store's file itself (``commit=``
+given): then SQLite's rollback journal keeps the old state until the commit, which
+is synced to disk, and no page of the file is written before the commit (the change
+waits in memory), so that other processes read the old state until then.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -27,6 +33,7 @@ import pandas as pd
 
 from ..errors import StoreError
 from ..schema import one_value
+from . import interface
 from .gpkg_blobs import gpkg_blobs, point_blobs, to_multi
 from .gpkg_file import LAYER_LIST
 from .interface import LAYOUT, SHARED_KEY_COLUMNS, SharedGroups, conform, settle_shared_groups
@@ -49,24 +56,39 @@ class BulkWriter:
     Parameters
     ----------
     path
-        The GeoPackage file to change (a copy, renamed over the store once written).
+        The GeoPackage file to change.
+    commit
+        ``None`` when ``path`` is a new file, renamed over the store once written.
+        When it is the store itself: a context manager factory, entered while the
+        change commits (:func:`assetmap.store.gpkg_file.committing`).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        commit: Callable[[], contextlib.AbstractContextManager[object]] | None = None,
+    ) -> None:
         import adbc_driver_sqlite.dbapi as dbapi
 
         # an absolute path, so that no file name is read as an SQLite URI; the
         # transaction is begun by hand, once the connection is set up
         self._conn = dbapi.connect(str(Path(path).resolve()), autocommit=True)
         self._cur = self._conn.cursor()
+        self._commit = commit
         self._triggers: list[str] = []
         self._extents: dict[str, np.ndarray] = {}
 
     def __enter__(self) -> BulkWriter:
         """Begin the transaction and drop the feature-count triggers."""
-        # the file is a copy that replace_atomically syncs to disk before it is renamed
-        # over the store, and discards on any error: SQLite need not sync it as well
-        self._cur.execute("PRAGMA synchronous = OFF")
+        if self._commit is None:
+            # a new file that replace_atomically syncs to disk before it is renamed over
+            # the store, and discards on any error: SQLite need not sync it as well
+            self._cur.execute("PRAGMA synchronous = OFF")
+        else:  # the store itself: synced at the commit, and untouched before it
+            self._cur.execute("PRAGMA synchronous = FULL")
+            self._cur.execute("PRAGMA cache_spill = OFF")
+            self._cur.execute(f"PRAGMA busy_timeout = {int(interface.LOCK_TIMEOUT_S * 1000)}")
         self._cur.execute("BEGIN")
         self._cur.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
@@ -82,7 +104,13 @@ class BulkWriter:
         try:
             if exc_type is None:
                 self._finish()
-                self._cur.execute("COMMIT")
+                try:
+                    with self._commit() if self._commit else contextlib.nullcontext():
+                        self._cur.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):  # SQLite may have rolled back already
+                        self._cur.execute("ROLLBACK")
+                    raise
             else:
                 with contextlib.suppress(Exception):  # the error that got here matters more
                     self._cur.execute("ROLLBACK")
@@ -149,16 +177,24 @@ class BulkWriter:
         """
         mine = "source_file = ? AND coalesce(source_owner, '') = ?"
         params = (source_file, owner)
-        removed = int(self._value(f"SELECT count(*) FROM sites WHERE {mine}", params))
+        # the sites are found in one pass over the layer (a large estate's largest cost
+        # of a small change), and deleted by fid
+        gone = "temp.assetmap_gone"
+        self._cur.execute(f"DROP TABLE IF EXISTS {gone}")
+        self._cur.execute(
+            f"CREATE TEMP TABLE assetmap_gone AS SELECT fid, site_id FROM sites WHERE {mine}",
+            params,
+        )
+        removed = int(self._value(f"SELECT count(*) FROM {gone}"))
+        if removed:
+            self._cur.execute(
+                f"DELETE FROM footprints WHERE site_id IN (SELECT site_id FROM {gone})"
+            )
+            self._cur.execute(f"DELETE FROM sites WHERE fid IN (SELECT fid FROM {gone})")
+        self._cur.execute(f"DROP TABLE {gone}")
         removed += int(self._value(f"SELECT count(*) FROM requests WHERE {mine}", params))
-        for sql in (
-            f"DELETE FROM footprints WHERE site_id IN (SELECT site_id FROM sites WHERE {mine})",
-            f"DELETE FROM sites WHERE {mine}",
-            f"DELETE FROM requests WHERE {mine}",
-            f"DELETE FROM quarantine WHERE {mine}",
-            f"DELETE FROM imports WHERE {mine}",
-        ):
-            self._cur.execute(sql, params)
+        for layer in ("requests", "quarantine", "imports"):
+            self._cur.execute(f"DELETE FROM {layer} WHERE {mine}", params)
         return removed
 
     def append(self, layer: str, frame: pd.DataFrame) -> None:
@@ -348,9 +384,11 @@ class BulkWriter:
         """
         import pyarrow as pa
 
+        # coalesce: the driver takes each column's type from its first rows, and a
+        # column empty (NULL) there would be taken for numbers
         self._cur.execute(
             "SELECT fid, "
-            + ", ".join(f'"{c}"' for c in SHARED_KEY_COLUMNS)
+            + ", ".join(f'coalesce("{c}", \'\') AS "{c}"' for c in SHARED_KEY_COLUMNS)
             + " FROM sites"
             + ("" if last_fid is None else f" WHERE fid <= {int(last_fid)}")
         )

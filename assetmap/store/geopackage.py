@@ -1,11 +1,24 @@
-"""The GeoPackage store: the estate in one file, read in one state, changed by copy and rename.
+"""The GeoPackage store: the estate in one file, read in one state, changed in one transaction.
 
-Every write is transactional in the simplest robust way: the new store is built in
-full in a temporary file beside the old one, flushed to disk, and renamed over it. A
-failure or a kill at any moment leaves either the old store or the new one, never a
-mixture. A lock file serialises writers. The temporary file is readable by its writer
-only until it is renamed, and the new store keeps the old one's permissions (see
-:func:`assetmap.files.replace_atomically`).
+A change (an import, a removal, a boundary set or place kept) is one SQLite
+transaction. A lock file serialises writers. Where it is written:
+
+- **In place**, when the store exists in the current layout: the source's rows
+  are deleted and the new rows appended in the store's own file
+  (:class:`~assetmap.store.bulk.BulkWriter`), so a small import into a large
+  estate writes about what it changes. SQLite's rollback journal beside the store
+  keeps the old state until the commit, which is synced to disk: a failure or a
+  kill at any moment, even mid-commit, leaves the old state or the new one, never
+  a mixture (a killed writer's journal is rolled back at the next open). Nothing
+  reaches the file before the commit: the change waits in memory (about its own
+  size), so that other processes read the old state meanwhile.
+- **Whole, in a new file** renamed over the store, when there is no store yet,
+  or it is in an older layout (which this migrates) or in SQLite's WAL mode: GDAL
+  creates the seven empty layers and every row is appended. The file is readable
+  by its writer only until it is renamed, and the store keeps its permissions
+  (:func:`assetmap.files.replace_atomically`). A new store has 64 KB SQLite pages,
+  and its ``fid`` columns are plain ``INTEGER PRIMARY KEY`` (GDAL's
+  ``AUTOINCREMENT`` costs a write to ``sqlite_sequence`` on every row).
 
 Opening the store, to read or to write, checks what the file is
 (:mod:`assetmap.store.gpkg_file`):
@@ -21,29 +34,19 @@ Opening the store, to read or to write, checks what the file is
   lock; readers check each state of the file once a process (the check costs
   about a tenth of reading the sites: 0.26 s for a store of a million sites;
   ``benchmarks/bench_store_check.py``).
-- Temporary files left beside the store by a writer that was killed are
-  removed, once the store's lock shows that no writer is at work.
+- What a writer that was killed left beside the store (a temporary file, a
+  journal) is cleared, once the store's lock shows that no writer is at work.
 
 Every read (:meth:`GeoPackageStore.sites` and the rest) sees one state of the
-file, never a mixture of the states before and after an import that renames a
-new file over it while the read opens its layers one after another. A read holds
-the file it opened at the start open, and ends by checking that the store's name
-still leads to that file; if an import replaced it meanwhile, the read is made
-again. (Reading every layer through ``/proc/self/fd`` instead does not work:
-SQLite follows that link back to the store's name, and so to the new file.)
-
-How the temporary file is built:
-
-- When the store already exists in the current layout, it is *copied* and the
-  copy is changed in place: the source's rows are deleted and the new rows
-  appended, in one SQLite transaction (:class:`~assetmap.store.bulk.BulkWriter`).
-  A small import into a large estate then costs a file copy, not a rewrite of
-  the estate.
-- Otherwise (a new store, or one written by an older version of assetmap, which
-  this migrates), GDAL creates the seven empty layers and every row is appended.
-  A new store has 64 KB SQLite pages, and its ``fid`` columns are plain
-  ``INTEGER PRIMARY KEY`` (GDAL's ``AUTOINCREMENT`` costs a write to
-  ``sqlite_sequence`` on every row).
+file, never a mixture of the states before and after a change, though it opens
+its layers one after another: it holds a reader's lock on the file from the first
+to the last, which a change's commit waits for (and a thread of the writer's own
+process waits for the whole change: see :func:`~assetmap.store.gpkg_file.reading`).
+The file it opened at the start stays open, and the read ends by checking that
+the store's name still leads to that file; if a change written whole replaced
+it meanwhile, the read is made again. (Reading every layer through
+``/proc/self/fd`` instead does not work: SQLite follows that link back to the
+store's name, and so to the new file.)
 """
 
 from __future__ import annotations
@@ -51,8 +54,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
@@ -75,11 +78,17 @@ from .bulk import BulkWriter
 from .gpkg_file import (
     NO_FILE,
     FileFacts,
+    committing,
     create_layers,
+    in_rollback_mode,
     inspect_file,
+    journal_path,
     layout_is_current,
+    reading,
     remove_leftovers,
+    rollback_journal,
     same_file,
+    writing,
 )
 from .interface import (
     BOUNDARY_SET_COLUMNS,
@@ -150,6 +159,39 @@ class GeoPackageStore(EstateStore):
     def __repr__(self) -> str:
         """Return ``GeoPackageStore('<path>')``."""
         return f"GeoPackageStore({str(self.path)!r})"
+
+    @property
+    def location(self) -> str:
+        """The store file's path, as given."""
+        return str(self.path)
+
+    def version(self) -> str:
+        """Return the store file's state: its (mtime_ns, size, inode), changed by every write.
+
+        Every write renames a new file over the store, so the inode changes even
+        when the time and size do not. ``"none"`` while there is no store file.
+        """
+        try:
+            facts = os.stat(self.path)
+        except FileNotFoundError:
+            return "none"
+        except OSError as exc:
+            raise StoreError(
+                f"the store {str(self.path)!r} cannot be opened: {exc.strerror or exc}"
+            ) from None
+        return f"{facts.st_mtime_ns}:{facts.st_size}:{facts.st_ino}"
+
+    def append_audit(self, entry: dict) -> None:
+        """Append one entry to the JSON-lines audit log beside the store (see EstateStore)."""
+        from ..audit import append_jsonl
+
+        append_jsonl(self.path, entry)
+
+    def audit_entries(self) -> list[dict]:
+        """Return the entries of the JSON-lines audit log beside the store, oldest first."""
+        from ..audit import read_jsonl
+
+        return read_jsonl(self.path)
 
     # reading ---------------------------------------------------------------
     def exists(self) -> bool:
@@ -356,19 +398,38 @@ class GeoPackageStore(EstateStore):
     def _edit(self, change: Callable[[BulkWriter], int]) -> int:
         """Make ``change`` in a new copy of the store, in one transaction, and rename it over.
 
-        The caller holds the store's lock. Returns what ``change`` returns.
+        The caller holds the store's lock. Returns what ``change`` returns. A store
+        in the current layout is changed in place; a new store, or one in an older
+        layout, is written whole in a new file renamed over it.
         """
         self._check_before_write()
+        if self._layout_is_current() and in_rollback_mode(self.path):
+            return self._edit_in_place(change)
         with replace_atomically(
             self.path, suffix=".tmp.gpkg", private=True, replaces_store=True
         ) as tmp:
-            if self._layout_is_current():
-                shutil.copyfile(self.path, tmp)
-            else:
-                self._rewrite(tmp)
+            self._rewrite(tmp)
             with BulkWriter(tmp) as db:
                 done = change(db)
         return done
+
+    def _edit_in_place(self, change: Callable[[BulkWriter], int]) -> int:
+        """Make ``change`` in the store's own file, in one SQLite transaction.
+
+        No other thread of this process touches the file meanwhile, and other
+        processes' reads are kept off it only while it commits
+        (:func:`~assetmap.store.gpkg_file.writing`,
+        :func:`~assetmap.store.gpkg_file.committing`).
+        """
+        timeout = interface.LOCK_TIMEOUT_S
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            with writing(os.fstat(fd), str(self.path), timeout=timeout):
+                commit = functools.partial(committing, fd, str(self.path), timeout=timeout)
+                with BulkWriter(self.path, commit=commit) as db:
+                    return change(db)
+        finally:
+            os.close(fd)
 
     def _named(
         self,
@@ -437,26 +498,40 @@ class GeoPackageStore(EstateStore):
         given to another file) until the store's name is seen to lead to it still
         afterwards: every layer ``read`` opened by name was then this file. If an
         import renamed a new file over the store meanwhile, ``read`` is called again
-        (an error raised by a file that was replaced is not the store's error).
+        (an error raised by a file that was replaced is not the store's error). A read
+        that finds the journal of a writer killed while it committed waits for it to
+        be rolled back (by this read, or by the next writer).
         """
-        if not self._swept:
-            self._sweep(locked=False)
+        stopped = False
         for _ in range(_READ_ATTEMPTS):
+            if not self._swept or journal_path(self.path).exists():
+                self._sweep(locked=False)
             fd = self._open()
             if fd is None:  # no store yet: every layer is empty
                 return self._on(NO_FILE, read)
             try:
                 opened = os.fstat(fd)
                 try:
-                    result = self._on(inspect_file(self.path, fd, opened), read)
-                except Exception:
-                    if same_file(self.path, opened):
+                    with reading(fd, opened, str(self.path), timeout=interface.LOCK_TIMEOUT_S):
+                        result = self._on(inspect_file(self.path, fd, opened), read)
+                except Exception as exc:
+                    if not same_file(self.path, opened):
+                        continue  # replaced meanwhile: not the store's error
+                    stopped = _left_mid_change(self.path, exc)
+                    if not stopped:
                         raise
+                    time.sleep(0.1)
                     continue
                 if same_file(self.path, opened):
                     return result
             finally:
                 os.close(fd)
+        if stopped:
+            raise StoreError(
+                f"the store {str(self.path)!r} was left mid-change by an import or removal "
+                "that was stopped, and cannot be read until that change is undone: run an "
+                "import or removal on it as a user who may change it, or ask one to"
+            )
         raise StoreError(
             f"the store {str(self.path)!r} was replaced {_READ_ATTEMPTS} times while it was "
             "being read (imports in progress); try again"
@@ -492,7 +567,9 @@ class GeoPackageStore(EstateStore):
         if fd is None:
             return
         try:
-            facts = inspect_file(self.path, fd, os.fstat(fd), fresh=True)
+            opened = os.fstat(fd)
+            with reading(fd, opened, str(self.path), timeout=interface.LOCK_TIMEOUT_S):
+                facts = inspect_file(self.path, fd, opened, fresh=True)
         finally:
             os.close(fd)
         if facts.other_tables and not self._layout_is_current():
@@ -504,29 +581,56 @@ class GeoPackageStore(EstateStore):
             )
 
     def _sweep(self, *, locked: bool) -> None:
-        """Remove the temporary files that writers killed mid-write left beside the store.
+        """Clear what writers killed mid-write left: temporary files, and a journal.
 
         They are the store's only while no writer is at work: with ``locked`` the
         caller holds the store's lock; else it is taken here if it is free at once
-        (if not, a writer is at work and they are left for later).
+        (if not, a writer is at work and they are left for later). A journal is
+        rolled back (:func:`~assetmap.store.gpkg_file.rollback_journal`); a reader
+        that may not write the store leaves it to the next writer.
         """
         from filelock import FileLock, Timeout
 
         self._swept = True
-        if not temporary_files(self.path):
+        if not temporary_files(self.path) and not journal_path(self.path).exists():
             return
         if locked:
             remove_leftovers(temporary_files(self.path))
+            self._roll_back()
             return
         try:
             with FileLock(str(self.path) + ".lock", timeout=0):
                 remove_leftovers(temporary_files(self.path))
+                with contextlib.suppress(OSError, StoreError):
+                    self._roll_back()
         except (Timeout, OSError):
             pass
+
+    def _roll_back(self) -> None:
+        """Roll back the journal of a killed writer, as the one thread touching the file."""
+        if not journal_path(self.path).exists():
+            return
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            timeout = interface.LOCK_TIMEOUT_S
+            with writing(os.fstat(fd), str(self.path), timeout=timeout):
+                with committing(fd, str(self.path), timeout=timeout):
+                    rollback_journal(self.path)
+        finally:
+            os.close(fd)
 
     def _layout_is_current(self) -> bool:
         """Return whether the store exists in exactly the layout this version writes."""
         return layout_is_current(self.path)
+
+
+def _left_mid_change(path: Path, exc: Exception) -> bool:
+    """Return whether a read failed on the journal a killed writer left (to be rolled back)."""
+    return (
+        isinstance(exc, StoreError)
+        and "readonly database" in str(exc)
+        and journal_path(path).exists()
+    )
 
 
 def _write_update(

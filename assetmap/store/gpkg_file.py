@@ -5,18 +5,41 @@ store (another GeoPackage, a spreadsheet, an empty file) or that SQLite finds da
 is refused with one :class:`~assetmap.errors.StoreError`. A store whose layout is not
 the one this version writes is rewritten whole (:func:`layout_is_current`); a new one
 starts as the seven empty layers GDAL makes (:func:`create_layers`).
+
+Who may touch the file while a change is written into it in place
+(:func:`reading`, :func:`writing`, :func:`committing`):
+
+- *Within one process*, a thread reads the store only while no thread of that
+  process is changing it, and a change waits for the process's reads to end.
+  Three copies of SQLite share a process (Python's, GDAL's and the ADBC
+  driver's), and POSIX locks belong to the process: one copy closing the file
+  drops the locks another holds on it, and a second copy opening it while the
+  first writes takes the first one's journal for a killed writer's (tried on
+  this machine: a read through Python's SQLite during an ADBC write let another
+  process take the write lock). So no other copy touches a file being changed.
+- *Between processes*, SQLite's own locks apply, and a read of several layers
+  holds a reader's lock on the file from its first layer to its last, which the
+  change's commit waits for (and new reads wait for the commit): a read sees the
+  state before a change or after it, never both. These are open-file-description
+  locks (``F_OFD_SETLK``) on two bytes far past SQLite's own: no other open or
+  close of the file in the process drops them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import functools
 import os
 import sqlite3
 import stat
+import struct
 import tempfile
 import threading
+import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +55,17 @@ __all__ = [
     "LAYER_LIST",
     "NO_FILE",
     "FileFacts",
+    "committing",
     "create_layers",
+    "in_rollback_mode",
     "inspect_file",
+    "journal_path",
     "layout_is_current",
+    "reading",
     "remove_leftovers",
+    "rollback_journal",
     "same_file",
+    "writing",
 ]
 
 
@@ -289,3 +318,232 @@ def _drop_autoincrement(path: Path) -> None:
                 db.execute(trigger)
         if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
             db.execute(f"DELETE FROM sqlite_sequence WHERE name IN ({LAYER_LIST})")
+
+
+# --------------------------------------------------------------------------- who may touch it
+
+#: The two bytes of the store's file that readers and a committing writer lock: far
+#: past SQLite's own lock bytes (at 1 GiB) and the end of any store.
+_GATE = 1 << 62
+_READERS = _GATE + 1
+#: Open-file-description locks (Linux); elsewhere ``flock`` on the whole file.
+_OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None)
+#: The longest pause between two tries of a lock another holds, in seconds.
+_LONGEST_PAUSE = 0.05
+
+
+class _Guard:
+    """The threads of this process reading one store file, and the one changing it."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.readers = 0
+        self.writer: int | None = None
+        self.waiting = 0  # writers waiting: new readers wait behind them
+
+
+_GUARDS: dict[tuple[int, int], _Guard] = {}
+_GUARDS_LOCK = threading.Lock()
+
+
+def _guard(opened: os.stat_result) -> _Guard:
+    """Return the guard of the file ``opened`` describes (its device and inode)."""
+    with _GUARDS_LOCK:
+        if len(_GUARDS) >= 256:  # forget the idle ones
+            for key in [k for k, g in _GUARDS.items() if not (g.readers or g.writer or g.waiting)]:
+                del _GUARDS[key]
+        return _GUARDS.setdefault((opened.st_dev, opened.st_ino), _Guard())
+
+
+def _busy(path: str, timeout: float, *, writer: bool) -> StoreError:
+    if writer:
+        return StoreError(
+            f"the store {path!r} is being read, and the reads have not ended after "
+            f"{timeout:g} s; nothing was changed. Try again when they have ended"
+        )
+    return StoreError(
+        f"another import or removal is writing to the store {path!r} and has not finished "
+        f"after {timeout:g} s. Try again when it has finished"
+    )
+
+
+@contextlib.contextmanager
+def reading(fd: int, opened: os.stat_result, path: str, *, timeout: float) -> Iterator[None]:
+    """Hold a reader's place on the open store file ``fd`` while a read of it runs.
+
+    It waits (``timeout`` seconds at most) while a thread of this process changes
+    the file, and while another process commits a change to it.
+
+    Raises
+    ------
+    StoreError
+        If the wait is longer, or if this thread is itself changing the file.
+    """
+    guard = _guard(opened)
+    with guard.changed:
+        if guard.writer == threading.get_ident():
+            raise StoreError(f"the store {path!r} cannot be read while this thread changes it")
+        if not guard.changed.wait_for(lambda: guard.writer is None and not guard.waiting, timeout):
+            raise _busy(path, timeout, writer=False)
+        guard.readers += 1
+    try:
+        if _OFD_SETLK is None:
+            _flock(fd, fcntl.LOCK_SH, timeout, path, writer=False)
+        else:  # through the gate, which a committing writer holds, to the readers' byte
+            _lock(fd, fcntl.F_RDLCK, _GATE, timeout, path, writer=False)
+            try:
+                _lock(fd, fcntl.F_RDLCK, _READERS, timeout, path, writer=False)
+            finally:
+                _unlock(fd, _GATE)
+        try:
+            yield
+        finally:
+            _unlock(fd, _READERS)
+    finally:
+        with guard.changed:
+            guard.readers -= 1
+            guard.changed.notify_all()
+
+
+@contextlib.contextmanager
+def writing(opened: os.stat_result, path: str, *, timeout: float) -> Iterator[None]:
+    """Be the one thread of this process that touches the store file ``opened`` describes.
+
+    It waits (``timeout`` seconds at most) for the reads of this process to end;
+    reads that start meanwhile wait for the change.
+
+    Raises
+    ------
+    StoreError
+        If the wait is longer.
+    """
+    guard = _guard(opened)
+    with guard.changed:
+        guard.waiting += 1
+        try:
+            free = guard.changed.wait_for(
+                lambda: guard.writer is None and not guard.readers, timeout
+            )
+        finally:
+            guard.waiting -= 1
+            guard.changed.notify_all()
+        if not free:
+            raise _busy(path, timeout, writer=True)
+        guard.writer = threading.get_ident()
+    try:
+        yield
+    finally:
+        with guard.changed:
+            guard.writer = None
+            guard.changed.notify_all()
+
+
+@contextlib.contextmanager
+def committing(fd: int, path: str, *, timeout: float) -> Iterator[None]:
+    """Keep every other process's reads off the store file ``fd`` (open to write) meanwhile.
+
+    New reads wait at once; the block starts when the reads already running
+    have ended (``timeout`` seconds at most).
+
+    Raises
+    ------
+    StoreError
+        If they run longer.
+    """
+    if _OFD_SETLK is None:
+        _flock(fd, fcntl.LOCK_EX, timeout, path, writer=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        return
+    _lock(fd, fcntl.F_WRLCK, _GATE, timeout, path, writer=True)
+    try:
+        _lock(fd, fcntl.F_WRLCK, _READERS, timeout, path, writer=True)
+        try:
+            yield
+        finally:
+            _unlock(fd, _READERS)
+    finally:
+        _unlock(fd, _GATE)
+
+
+def _set(fd: int, kind: int, start: int) -> None:
+    """Set (or clear: ``F_UNLCK``) an open-file-description lock on one byte."""
+    assert _OFD_SETLK is not None
+    fcntl.fcntl(fd, _OFD_SETLK, struct.pack("hhqqi4x", kind, os.SEEK_SET, start, 1, 0))
+
+
+def _unlock(fd: int, start: int) -> None:
+    if _OFD_SETLK is None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    else:
+        _set(fd, fcntl.F_UNLCK, start)
+
+
+def _lock(fd: int, kind: int, start: int, timeout: float, path: str, *, writer: bool) -> None:
+    """Take a lock on one byte, trying for ``timeout`` seconds."""
+    _waiting(lambda: _set(fd, kind, start), timeout, path, writer=writer)
+
+
+def _flock(fd: int, kind: int, timeout: float, path: str, *, writer: bool) -> None:
+    """Lock the whole file (where there are no open-file-description locks)."""
+    _waiting(lambda: fcntl.flock(fd, kind | fcntl.LOCK_NB), timeout, path, writer=writer)
+
+
+def _waiting(take: Callable[[], object], timeout: float, path: str, *, writer: bool) -> None:
+    """Call ``take`` until it does not find the lock held, with growing pauses."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            take()
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise StoreError(
+                    f"the store {path!r} cannot be locked: {exc.strerror or exc}"
+                ) from None
+        if time.monotonic() >= deadline:
+            raise _busy(path, timeout, writer=writer)
+        time.sleep(pause)
+        pause = min(2 * pause, _LONGEST_PAUSE)
+
+
+def journal_path(path: Path) -> Path:
+    """Return the rollback journal SQLite keeps beside the store while a change is written."""
+    return Path(os.path.realpath(path) + "-journal")
+
+
+def rollback_journal(path: Path) -> None:
+    """Undo what a writer killed mid-change left: its journal, and any page it had written.
+
+    The caller holds the store's writer lock (no writer is at work) and is the one
+    thread of its process touching the file. SQLite rolls a *hot* journal back as
+    it opens the store to write (a writer killed while it committed: the file is
+    then as before the change); a journal it leaves is not hot (the writer was
+    killed before it wrote the file) and is removed.
+    """
+    journal = journal_path(path)
+    if not journal.exists():
+        return
+    db = sqlite3.connect(os.path.realpath(path), isolation_level=None, timeout=1)
+    try:
+        db.execute("BEGIN IMMEDIATE")  # a hot journal is rolled back here
+        with contextlib.suppress(FileNotFoundError):
+            journal.unlink()  # what is left is not hot: the change never reached the file
+        db.execute("ROLLBACK")
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(str(path), [str(exc)]) from None
+    finally:
+        db.close()
+
+
+def in_rollback_mode(path: Path) -> bool:
+    """Return whether the store's file is in SQLite's rollback-journal mode (not WAL)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(18)
+            return fh.read(2) == b"\x01\x01"
+    except OSError:
+        return False

@@ -29,8 +29,13 @@ A new store (a PostGIS store beside the GeoPackage one, say) subclasses
   ``owner``); adding one of the same name replaces that owner's own, and a name
   another owner uses is refused (:func:`check_owned_name`).
 
-It inherits :meth:`~EstateStore.report`. :func:`assetmap.store.open_store`, which gives a
-GeoPackage store today, is where the new store is to be chosen (by the address given).
+- :attr:`~EstateStore.location` (what to show of where it is: never a password),
+  :meth:`~EstateStore.version` (changed by every committed change: caches are keyed by
+  it), and the audit log, :meth:`~EstateStore.append_audit` and
+  :meth:`~EstateStore.audit_entries`.
+
+It inherits :meth:`~EstateStore.report`. :func:`assetmap.store.open_store` chooses the
+store by the location given (a ``postgresql://`` URL: the PostGIS store).
 
 The rules: a layer stores the columns of :data:`LAYOUT` (the per-source provenance,
 :data:`PER_SOURCE`, only in ``imports``); a source is its owner and its name together
@@ -295,6 +300,31 @@ class EstateStore(ABC):
     def remove_place(self, name: str, *, owner: str | None = None) -> int:
         """Remove the saved place ``name`` (of ``owner``, when given); return the places removed."""
 
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the store is, to show: a file's path, or a database's URL without its password."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """Return the store's version: it changes on every committed change of the store.
+
+        Caches of what was read from the store are keyed by it.
+        """
+
+    @abstractmethod
+    def append_audit(self, entry: dict) -> None:
+        """Append one entry to the store's audit log, durably.
+
+        ``entry`` holds ``time`` (ISO 8601, UTC), ``user``, ``agency``,
+        ``signed_in``, ``action``, ``what``, ``sha256`` and ``counts`` (see
+        :class:`assetmap.audit.AuditEntry`).
+        """
+
+    @abstractmethod
+    def audit_entries(self) -> list[dict]:
+        """Return the audit log's entries (the fields of :meth:`append_audit`), oldest first."""
+
     def report(self, source_file: str, owner: str | None = None) -> dict | None:
         """Return the stored import report of a source (of ``owner``, when given), or ``None``."""
         log = self.imports()
@@ -374,8 +404,12 @@ _STR = pd.Series(dtype="str").dtype  # what ``astype("str")`` gives
 
 
 def source_keys(frame: pd.DataFrame) -> pd.Series:
-    """Return each row's source as one text: its owner and its name (see :class:`SourceUpdate`)."""
-    return frame["source_owner"].astype("str") + "\x1f" + frame["source_file"].astype("str")
+    """Return each row's source as one text: its owner and its name (see :class:`SourceUpdate`).
+
+    A missing owner (a source of no agency, whose ``""`` a GeoPackage stores as NULL) is ``""``.
+    """
+    owner = frame["source_owner"].astype(object).where(frame["source_owner"].notna(), "")
+    return owner.astype("str") + "\x1f" + frame["source_file"].astype("str")
 
 
 def owned(frame: pd.DataFrame, owner: str) -> pd.DataFrame:

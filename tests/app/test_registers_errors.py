@@ -40,10 +40,10 @@ def test_the_system_refusing_an_import_is_one_message(small_store, monkeypatch, 
     run_app(at)
     before = small_store.read_bytes()
 
-    def refuse(src, dst, *args, **kwargs):
-        raise OSError(code, "refused", str(dst))
+    def refuse(fd, path, *args, **kwargs):  # the system refuses the import's commit
+        raise OSError(code, "refused", str(path))
 
-    monkeypatch.setattr(store_module.shutil, "copyfile", refuse)
+    monkeypatch.setattr(store_module, "committing", refuse)
     at.button(key="register_import").click()
     run_app(at)
     errors = [shown(e.value) for e in at.error]

@@ -8,6 +8,10 @@ store holds a restricted site of Agency A (and a quarantined row of Agency A's
 register). For A the site is on the map and in the downloads; for B its name, id
 and coordinates (longitude/latitude to 6 decimals, and easting/northing) are in no
 page, no map GeoJSON, no table (CSV or XLSX), no HTML map and no print map.
+
+All of it runs twice: on a GeoPackage store, and on a PostGIS store (the server of
+``tests/pg.py``) that the app reaches as its own role, each signed-in user's rows
+given by the database (row-level security) as well as filtered by the engine.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pytest
 from pyproj import Transformer
 
 from assetmap import audit
+from assetmap.access import Viewer
 from assetmap.store import STORE_ENV, SourceUpdate, open_store
 from tests.app.browser import (
     ARTIFACTS,
@@ -97,8 +102,9 @@ def _agency_a_sites():
     return sites
 
 
-def _build_store(folder: Path) -> Path:
-    path = write_store(folder / "estate.gpkg", make_sites(40, seed=1))
+def _build_store(path: Path | str) -> Path | str:
+    """Write the test estate into the store at ``path`` (a file, or a database's URL)."""
+    write_store(path, make_sites(40, seed=1))
     sites = _agency_a_sites()
     quarantine = pd.DataFrame(
         {
@@ -182,10 +188,33 @@ def provider() -> Iterator[str]:
         proc.stdout.close()
 
 
+@pytest.fixture(scope="module", params=["geopackage", "postgis"])
+def store(request, tmp_path_factory) -> Iterator[Path | str]:
+    """The test estate in a GeoPackage file, or in a fresh PostGIS database (the app's URL)."""
+    if request.param == "geopackage":
+        yield _build_store(tmp_path_factory.mktemp("sign-in-store") / "estate.gpkg")
+        return
+    from tests.pg import TEMPLATE_DB
+
+    server = request.getfixturevalue("pg_server")
+    name = server.new_name()
+    server.create_database(name, template=TEMPLATE_DB)
+    try:
+        yield _build_store(server.urls(name)[1])
+    finally:
+        server.drop_database(name)
+
+
+def _audit_entries(store: Path | str, sub: str) -> list[audit.AuditEntry]:
+    """The audit log's entries of a user (a database shows each agency its own entries)."""
+    viewer = Viewer(USERS[sub]["email"], agency=USERS[sub]["agency"], signed_in=True)
+    log = audit.read_log(open_store(store, viewer=viewer) if isinstance(store, str) else store)
+    return [e for e in log if e.user == USERS[sub]["email"]]
+
+
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, provider) -> Iterator[tuple[str, Path]]:
+def app(tmp_path_factory, provider, store) -> Iterator[tuple[str, Path | str]]:
     folder = tmp_path_factory.mktemp("sign-in")
-    store = _build_store(folder)
     secrets_file = folder / "secrets.toml"
     secrets_file.write_text(
         "\n".join(
@@ -331,7 +360,7 @@ def test_restricted_site_is_seen_by_its_agency_and_nowhere_by_another(app, provi
             assert SECRET_ID in found[where]
         assert "575123.4" in found["sites.csv"]  # WKT in British National Grid
     # every download was written to the audit log with the user and the agency
-    entries = [e for e in audit.read_log(store) if e.user == USERS[sub]["email"]]
+    entries = _audit_entries(store, sub)
     assert {e.what for e in entries} >= {
         "sites.csv",
         "sites.xlsx",
