@@ -101,14 +101,11 @@ from .interface import (
     EstateStore,
     SharedGroups,
     SourceUpdate,
-    boundary_rows,
     check_owned_name,
     conform,
     join_provenance,
-    normal_name,
     owned,
     pick_owner,
-    place_row,
 )
 
 __all__ = ["GeoPackageStore"]
@@ -456,27 +453,6 @@ class GeoPackageStore(EstateStore):
 
         with self._lock():
             return self._edit(change)
-
-    def add_boundary_set(self, name: str, areas: gpd.GeoDataFrame, *, owner: str = "") -> None:
-        """Keep the areas as the boundary set ``name`` (see EstateStore)."""
-        name = normal_name(name, "the boundary set's")
-        self._named("boundary_sets", "boundary set", name, owner, boundary_rows(name, areas, owner))
-
-    def remove_boundary_set(self, name: str, *, owner: str | None = None) -> int:
-        """Remove the boundary set ``name``; return its areas removed (see EstateStore)."""
-        name = normal_name(name, "the boundary set's")
-        return self._named("boundary_sets", "boundary set", name, owner, None)
-
-    def save_place(self, name: str, level: str, codes: list[str], *, owner: str = "") -> None:
-        """Keep the localities ``codes`` of ``level`` as the place ``name`` (see EstateStore)."""
-        name = normal_name(name, "the place's")
-        row = place_row(name, level, codes, owner)
-        self._named("places", "place", name, owner, row)
-
-    def remove_place(self, name: str, *, owner: str | None = None) -> int:
-        """Remove the saved place ``name``; return the places removed (see EstateStore)."""
-        name = normal_name(name, "the place's")
-        return self._named("places", "place", name, owner, None)
 
     def _rewrite(self, path: Path) -> None:
         """Write the store's rows, as read, into a new file in the current layout."""

@@ -21,13 +21,13 @@ A new store (a PostGIS store beside the GeoPackage one, say) subclasses
   :data:`LOCK_TIMEOUT_S` at most for another writer), that keeps the
   rules below. A failure at any moment leaves the store as it was.
 
-- :meth:`~EstateStore.boundary_sets`, :meth:`~EstateStore.add_boundary_set` and
-  :meth:`~EstateStore.remove_boundary_set`; :meth:`~EstateStore.places`,
-  :meth:`~EstateStore.save_place` and :meth:`~EstateStore.remove_place`: the boundary
+- :meth:`~EstateStore.boundary_sets` and :meth:`~EstateStore.places`, and
+  :meth:`~EstateStore._named`, which replaces or removes one of them: the boundary
   sets and named places users add, kept for every user and session, each write one
-  transaction as above. A set or place belongs to the agency that added it (its
-  ``owner``); adding one of the same name replaces that owner's own, and a name
-  another owner uses is refused (:func:`check_owned_name`).
+  transaction as above (the interface's ``add_boundary_set``, ``remove_boundary_set``,
+  ``save_place`` and ``remove_place`` call it). A set or place belongs to the agency that
+  added it (its ``owner``); adding one of the same name replaces that owner's own, and a
+  name another owner uses is refused (:func:`check_owned_name`).
 
 - :attr:`~EstateStore.location` (what to show of where it is: never a password),
   :meth:`~EstateStore.version` (changed by every committed change: caches are keyed by
@@ -268,7 +268,6 @@ class EstateStore(ABC):
         polygons, in EPSG:27700, in the order they were added.
         """
 
-    @abstractmethod
     def add_boundary_set(self, name: str, areas: gpd.GeoDataFrame, *, owner: str = "") -> None:
         """Keep the areas (``code``, ``name``, polygons) as the boundary set ``name``.
 
@@ -276,10 +275,13 @@ class EstateStore(ABC):
         replaced; a name another owner uses is refused (see
         :func:`check_owned_name`).
         """
+        name = normal_name(name, "the boundary set's")
+        self._named("boundary_sets", "boundary set", name, owner, boundary_rows(name, areas, owner))
 
-    @abstractmethod
     def remove_boundary_set(self, name: str, *, owner: str | None = None) -> int:
         """Remove the boundary set ``name`` (of ``owner``, when given); return its areas removed."""
+        name = normal_name(name, "the boundary set's")
+        return self._named("boundary_sets", "boundary set", name, owner, None)
 
     @abstractmethod
     def places(self) -> pd.DataFrame:
@@ -288,17 +290,29 @@ class EstateStore(ABC):
         The columns are ``name``, ``level``, ``codes`` (``;``-joined) and ``owner``.
         """
 
-    @abstractmethod
     def save_place(self, name: str, level: str, codes: list[str], *, owner: str = "") -> None:
         """Keep the localities ``codes`` of ``level`` together as the place ``name``.
 
         One transaction, with the same rule of names and owners as
         :meth:`add_boundary_set`.
         """
+        name = normal_name(name, "the place's")
+        self._named("places", "place", name, owner, place_row(name, level, codes, owner))
 
-    @abstractmethod
     def remove_place(self, name: str, *, owner: str | None = None) -> int:
         """Remove the saved place ``name`` (of ``owner``, when given); return the places removed."""
+        name = normal_name(name, "the place's")
+        return self._named("places", "place", name, owner, None)
+
+    @abstractmethod
+    def _named(
+        self, layer: str, what: str, name: str, owner: str | None, rows: pd.DataFrame | None
+    ) -> int:
+        """Replace (``rows`` given) or remove ``owner``'s named set or place ``name``.
+
+        ``layer`` is ``boundary_sets`` or ``places``; ``what`` names it in messages.
+        One transaction, under :func:`check_owned_name`'s rule; returns the rows removed.
+        """
 
     @property
     @abstractmethod

@@ -63,15 +63,12 @@ from .interface import (
     EstateStore,
     SharedGroups,
     SourceUpdate,
-    boundary_rows,
     check_owned_name,
     conform,
     differs,
     join_provenance,
-    normal_name,
     owned,
     pick_owner,
-    place_row,
     settle_shared_groups,
 )
 from .postgis_schema import (
@@ -393,26 +390,6 @@ class PostGISStore(EstateStore):
                 _copy_in(cur, layer, keyed, LAYOUT[layer][0], ("owner_key",))
             _bump(cur)
         return removed
-
-    def add_boundary_set(self, name: str, areas: gpd.GeoDataFrame, *, owner: str = "") -> None:
-        """Keep the areas as the boundary set ``name`` (see EstateStore)."""
-        name = normal_name(name, "the boundary set's")
-        self._named("boundary_sets", "boundary set", name, owner, boundary_rows(name, areas, owner))
-
-    def remove_boundary_set(self, name: str, *, owner: str | None = None) -> int:
-        """Remove the boundary set ``name``; return its areas removed (see EstateStore)."""
-        name = normal_name(name, "the boundary set's")
-        return self._named("boundary_sets", "boundary set", name, owner, None)
-
-    def save_place(self, name: str, level: str, codes: list[str], *, owner: str = "") -> None:
-        """Keep the localities ``codes`` of ``level`` as the place ``name`` (see EstateStore)."""
-        name = normal_name(name, "the place's")
-        self._named("places", "place", name, owner, place_row(name, level, codes, owner))
-
-    def remove_place(self, name: str, *, owner: str | None = None) -> int:
-        """Remove the saved place ``name``; return the places removed (see EstateStore)."""
-        name = normal_name(name, "the place's")
-        return self._named("places", "place", name, owner, None)
 
     # the audit log -------------------------------------------------------------
     def append_audit(self, entry: dict) -> None:
