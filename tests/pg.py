@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import inspect
 import itertools
 import os
 import re
@@ -150,41 +151,6 @@ def _give_to_postgres(path: Path) -> None:
     """Give a folder to the ``postgres`` OS user when we are root."""
     if os.geteuid() == 0:
         shutil.chown(path, SUPERUSER, SUPERUSER)
-
-
-# The watchdog: run as ``python -c WATCHDOG SESSION_PID POSTMASTER_PID FOLDER``. It ends
-# when the folder is gone (the session stopped the server itself); if the session's
-# process is gone first, it stops the server (fast shutdown, then SIGKILL) and removes
-# the folder. It polls, so it needs nothing of the session but its pid.
-WATCHDOG = r"""
-import os, shutil, signal, sys, time
-session, postmaster, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-    except (OSError, IndexError):
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-while os.path.isdir(folder) and alive(session):
-    time.sleep(0.5)
-if os.path.isdir(folder):
-    if alive(postmaster):
-        os.kill(postmaster, signal.SIGINT)
-        for _ in range(100):
-            if not alive(postmaster):
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(postmaster, signal.SIGKILL)
-    shutil.rmtree(folder, ignore_errors=True)
-"""
 
 
 class PgServer:
@@ -470,6 +436,33 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# The watchdog: run as ``python -c WATCHDOG SESSION_PID POSTMASTER_PID FOLDER``. It ends
+# when the folder is gone (the session stopped the server itself); if the session's
+# process is gone first, it stops the server (fast shutdown, then SIGKILL) and removes
+# the folder. It polls, so it needs nothing of the session but its pid.
+WATCHDOG = (
+    r"""
+import os, shutil, signal, sys, time
+session, postmaster, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+"""
+    + inspect.getsource(_alive)
+    + r"""
+while os.path.isdir(folder) and _alive(session):
+    time.sleep(0.5)
+if os.path.isdir(folder):
+    if _alive(postmaster):
+        os.kill(postmaster, signal.SIGINT)
+        for _ in range(100):
+            if not _alive(postmaster):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(postmaster, signal.SIGKILL)
+    shutil.rmtree(folder, ignore_errors=True)
+"""
+)
 
 
 @contextlib.contextmanager
