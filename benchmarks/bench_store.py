@@ -25,7 +25,12 @@ both stores:
    it needs GeoAlchemy2) of the same million sites as read, into a new table of a fresh
    database (GeoAlchemy2 gives it a GiST index); and, like for like, the PostGIS
    store's own write of the same checked rows (``replace_source``, without the
-   shared-site groups, in that fresh database) against it. It prints both ratios.
+   shared-site groups, in that fresh database) against it. It prints both ratios;
+5. the server's floor: the same million stored rows, as PostgreSQL's own binary
+   ``COPY`` gives them, copied back in by the owner (no row-level security, no
+   conversion) into a table of the same columns with no index (a raw ``COPY``), and
+   into one with the store's indexes (what any write of a million rows into the
+   ``sites`` table costs the server, however the rows get there).
 
 The load average is printed at the start and the end: other work shares the cores.
 """
@@ -177,6 +182,32 @@ def baseline(server: pg.PgServer, register: Path, sites: Any, import_rate: float
     print(f"{'  ratio: store write alone / to_postgis':<50}{n / secs / naive:>32.2f}x")
 
 
+def floor(server: pg.PgServer, owner_url: str) -> None:
+    """Time a raw binary ``COPY`` of the stored sites into a bare table and an indexed one."""
+    import psycopg
+
+    with psycopg.connect(owner_url) as conn, conn.cursor() as cur:
+        body = bytearray()
+        with cur.copy("COPY sites TO STDOUT (FORMAT binary)") as copy:
+            for block in copy:
+                body += block
+        n = cur.execute("SELECT count(*) FROM sites").fetchone()[0]
+    target, _ = fresh_database(server)
+    with psycopg.connect(target, autocommit=True) as conn:
+        tables = {
+            "raw COPY into a table with no index": "INCLUDING DEFAULTS",
+            "raw COPY into a table with the store's indexes": "INCLUDING INDEXES",
+        }
+        for label, like in tables.items():
+            name = "floor_" + like.split()[1].lower()
+            conn.execute(f"CREATE TABLE {name} (LIKE sites {like})")
+            with conn.cursor() as cur:
+                start = time.perf_counter()
+                with cur.copy(f"COPY {name} FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(body)
+                row(f"floor: {label}", n, time.perf_counter() - start)
+
+
 def start_server(*, fsync_off: bool) -> pg.PgServer:
     """Start the benchmark's server, with the schema-less PostGIS template."""
     if not fsync_off:
@@ -210,7 +241,7 @@ def main() -> None:
             big, small = folder / "coords.csv", folder / "small.csv"
             make_register(big, n, postcode_only=False, rng=np.random.default_rng(SEED))
             make_register(small, 1_000, postcode_only=False, rng=np.random.default_rng(SEED + 1))
-            _, app_url = fresh_database(server)
+            owner_url, app_url = fresh_database(server)
             stores = {
                 "postgis": open_store(app_url, viewer=Viewer("bench", agency=BIG_AGENCY)),
                 "geopackage": open_store(folder / "estate.gpkg"),
@@ -226,6 +257,7 @@ def main() -> None:
             import_small(small_stores, small, n, args.rounds)
             sites = read_all(stores, n, args.rounds)
             baseline(server, big, sites, rates["postgis"])
+            floor(server, owner_url)
     finally:
         server.stop()
     end_load = os.getloadavg()[0]

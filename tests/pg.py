@@ -483,6 +483,74 @@ try:
 except ImportError:  # a benchmark without pytest
     pytest = None  # type: ignore[assignment]
 
+
+def first_release_store(owner_url: str, sites: list[dict]) -> None:
+    """Make a store at schema 1, as the first release made it, holding ``sites``.
+
+    Only the first migration is applied, and the rows are written by SQL as the
+    owner, as that release's store wrote them (today's store code needs the newer
+    schema: it cannot write into an old one, and the app's role refuses it). Each
+    site is a dict of ``name``, ``agency``, ``source_file`` and optionally
+    ``postcode``, ``uprn``, ``sector``, ``shared_group``; each source gets its
+    import-log row. For the tests of ``store upgrade``.
+    """
+    from unittest import mock
+
+    import psycopg
+
+    from assetmap.access import agency_key
+    from assetmap.store import postgis_schema
+
+    first = postgis_schema.migrations()[:1]
+    with (
+        mock.patch.object(postgis_schema, "migrations", lambda: first),
+        mock.patch.object(postgis_schema, "SCHEMA_VERSION", 1),
+    ):
+        postgis_schema.init_store(owner_url, app_role=APP_ROLE)
+    sources: dict[tuple[str, str], int] = {}
+    with psycopg.connect(owner_url) as conn:
+        for row, site in enumerate(sites, start=1):
+            owner, source = site["agency"], site["source_file"]
+            sources[(source, owner)] = sources.get((source, owner), 0) + 1
+            conn.execute(
+                "INSERT INTO sites (site_id, name, postcode, uprn, agency, sector, sensitivity, "
+                "shared_group, location_source, source_file, source_owner, source_row, "
+                "agency_key, owner_key, geom) VALUES (%s, %s, %s, %s, %s, %s, 'open', %s, "
+                "'coordinates', %s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 27700))",
+                (
+                    f"S{row:016x}",
+                    site["name"],
+                    site.get("postcode", ""),
+                    site.get("uprn", ""),
+                    owner,
+                    site.get("sector", "council"),
+                    site.get("shared_group", ""),
+                    site["source_file"],
+                    owner,
+                    row,
+                    agency_key(owner),
+                    agency_key(owner),
+                    570_000 + row,
+                    160_000 + row,
+                ),
+            )
+        for (source_file, owner), accepted in sources.items():
+            conn.execute(
+                "INSERT INTO imports (source_file, source_owner, kind, agency, rows_read, "
+                "accepted, quarantined, agency_key, owner_key) "
+                "VALUES (%s, %s, 'sites', %s, %s, %s, 0, %s, %s)",
+                (
+                    source_file,
+                    owner,
+                    owner,
+                    accepted,
+                    accepted,
+                    agency_key(owner),
+                    agency_key(owner),
+                ),
+            )
+
+
 if pytest is not None:
 
     @pytest.fixture(scope="session")

@@ -33,8 +33,10 @@ from psycopg import errors
 
 from assetmap import access
 from assetmap.access import Viewer
-from assetmap.registers.importer import import_register
-from assetmap.store import SourceUpdate, open_store
+from assetmap.registers.importer import import_register, remove_register
+from assetmap.registers.shared_sites import shared_groups
+from assetmap.store import SourceUpdate, open_store, postgis_schema
+from tests import pg
 from tests.app.conftest import fresh_caches  # noqa: F401 (a fixture)
 from tests.maps.factories import make_sites
 from tests.pg import TEMPLATE_DB, PgServer
@@ -589,46 +591,231 @@ def _groups_as_agency_a(app_url: str) -> dict[str, str]:
         return dict(conn.execute("SELECT name, shared_group FROM sites").fetchall())
 
 
+#: A group as the store makes them ("G" and 16 hexadecimal digits).
+A_GROUP = "G0123456789abcdef"
+#: Sites near B's rows, as the function judges them: an open site sharing a non-empty UPRN
+#: or compact postcode with a row of Agency B's.
+_NEAR_B = (
+    "SELECT count(*) FROM sites s WHERE lower(btrim(coalesce(s.sensitivity, ''))) <> "
+    "'restricted' AND EXISTS (SELECT 1 FROM sites m WHERE m.owner_key = 'agency b' AND "
+    "((m.uprn <> '' AND m.uprn = s.uprn) OR (replace(m.postcode, ' ', '') <> '' AND "
+    "replace(m.postcode, ' ', '') = replace(s.postcode, ' ', ''))))"
+)
+
+
+def _as_writer(conn: psycopg.Connection, key: str) -> None:
+    """Set the viewer's agency and the writer as the store's write transactions do."""
+    _as(conn, key)
+    conn.execute("SELECT set_config('assetmap.writer', %s, true)", (key,))
+
+
+def _fid_as_a(conn: psycopg.Connection, name: str) -> int:
+    """Return the row number of the site ``name``, read as Agency A (then rolled back)."""
+    _as(conn, A_KEY)
+    row = conn.execute("SELECT fid FROM sites WHERE name = %s", (name,)).fetchone()
+    conn.rollback()
+    assert row is not None, name
+    return int(row[0])
+
+
+def _set_groups(conn: psycopg.Connection, fids: list[int], groups: list[str | None]) -> int:
+    row = conn.execute("SELECT set_shared_groups(%s, %s)", (fids, groups)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_the_shared_group_function_reaches_no_restricted_row(estate):
     """The one SECURITY DEFINER function (shared groups span agencies): called by Agency B
-    over every row number, it touches only open sites, so its count tells nothing B
-    cannot see, and no restricted site is changed."""
+    over every row number, it touches only the open sites near B's own rows (B's open
+    station; not A's restricted refuge, which shares its UPRN), so its count tells nothing
+    B cannot see, and no restricted site is changed."""
     _, _, _, app_url = estate
     before = _groups_as_agency_a(app_url)
     with psycopg.connect(app_url) as conn:
-        _as(conn, B_KEY)
-        conn.execute("SELECT set_config('assetmap.writer', %s, true)", (B_KEY,))
+        _as_writer(conn, B_KEY)
         fids = list(range(1, 1_000))
-        (changed,) = conn.execute(
-            "SELECT set_shared_groups(%s, %s)", (fids, ["G-forged"] * len(fids))
-        ).fetchone()
-        (open_seen,) = conn.execute(
-            "SELECT count(*) FROM sites WHERE lower(btrim(sensitivity)) <> 'restricted'"
-        ).fetchone()
-        assert changed == open_seen
+        changed = _set_groups(conn, fids, [A_GROUP] * len(fids))
+        (near,) = conn.execute(_NEAR_B).fetchone()
+        assert changed == near == 1
         after = dict(conn.execute("SELECT name, shared_group FROM sites").fetchall())
+        assert after["Bob Station"] == A_GROUP
         assert _found(after) == []
         conn.rollback()
     assert _groups_as_agency_a(app_url) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap, told to the store's engineer: set_shared_groups runs as the owner and "
-    "changes the shared_group of any open site, so the app's role can change another "
-    "agency's rows through it (the write policies say only the writer's own)",
-)
 def test_agency_b_cannot_change_agency_as_open_sites_through_the_function(estate):
+    """A's open office shares no UPRN or postcode with any row of B's: B cannot set its
+    group, whatever it sends (the store never would: no change of B's can alter it)."""
     _, _, _, app_url = estate
     with psycopg.connect(app_url) as conn:
-        _as(conn, A_KEY)
-        (fid,) = conn.execute("SELECT fid FROM sites WHERE name = 'Agency A Office'").fetchone()
+        fid = _fid_as_a(conn, "Agency A Office")
+        _as_writer(conn, B_KEY)
+        changed = [_set_groups(conn, [fid], [group]) for group in (A_GROUP, "")]
+        (group,) = conn.execute("SELECT shared_group FROM sites WHERE fid = %s", (fid,)).fetchone()
         conn.rollback()
-        _as(conn, B_KEY)
-        conn.execute("SELECT set_config('assetmap.writer', %s, true)", (B_KEY,))
-        (changed,) = conn.execute("SELECT set_shared_groups(%s, %s)", ([fid], ["G-x"])).fetchone()
+    assert changed == [0, 0]
+    assert group == ""
+
+
+def test_a_group_that_is_not_one_the_store_makes_is_refused_with_its_reason(estate):
+    _, _, _, app_url = estate
+    with psycopg.connect(app_url) as conn:
+        _as_writer(conn, B_KEY)
+        (fid,) = conn.execute("SELECT fid FROM sites WHERE name = 'Bob Station'").fetchone()
+        for group, given in (
+            ("G-x", "'G-x'"),
+            ("G0123456789ABCDEF", "'G0123456789ABCDEF'"),
+            (A_GROUP + "0", f"'{A_GROUP}0'"),
+            (None, "none"),
+            ("<b>x</b>", "'<b>x</b>'"),
+        ):
+            with pytest.raises(
+                errors.InvalidParameterValue,
+                match=r"^the shared-site groups were not set: a shared-site group is either "
+                r"empty or G followed by 16 hexadecimal digits \(such as G0123456789abcdef\); "
+                + re.escape(given)
+                + r" given\n",
+            ):
+                _set_groups(conn, [fid], [group])
+            conn.rollback()
+            _as_writer(conn, B_KEY)
+        with pytest.raises(
+            errors.InvalidParameterValue,
+            match=r"^the shared-site groups were not set: the list of sites holds 2 and the "
+            r"list of groups 1, which must be as long; a shared-site group is either empty or "
+            r"G followed by 16 hexadecimal digits \(such as G0123456789abcdef\); 'G-x' given\n",
+        ):
+            _set_groups(conn, [fid, fid], ["G-x"])
         conn.rollback()
-    assert changed == 0
+        _as_writer(conn, B_KEY)
+        assert _set_groups(conn, [fid], [A_GROUP]) == 1  # a good group, near B: set
+        assert _set_groups(conn, [fid], [""]) == 1
+        conn.rollback()
+
+
+#: Agency A's hall shares its UPRN with Agency B's; A's annexe shares nothing with B.
+HALL_UPRN = "200000000001"
+ANNEXE_POSTCODE = "TN9 1SP"
+A_HALLS = (
+    "Property reference,Site name,Postcode,UPRN,Security Classification\n"
+    f"A-H,Agency A Hall,ME14 1XX,{HALL_UPRN},Open\n"
+    f"A-X,Agency A Annexe,{ANNEXE_POSTCODE},,Open\n"
+)
+B_HALLS = (
+    "Property reference,Site name,Postcode,UPRN,Security Classification\n"
+    f"B-H,Bob Hall,TN1 1AA,{HALL_UPRN},Open\n"
+)
+
+
+def _build_halls(app_url: str) -> None:
+    """Import A's halls and B's hall through the store, each agency signed in."""
+    for viewer, text, name in ((ALICE, A_HALLS, "a_halls.csv"), (BOB, B_HALLS, "b_halls.csv")):
+        import_register(text.encode(), name=name, store=app_url, viewer=viewer, sector="council")
+
+
+def _groups_of_the_whole_estate(owner_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (each site's group as stored, as shared_groups gives it over every site)."""
+    sites = open_store(owner_url).sites()
+    computed = shared_groups(sites)
+    stored = dict(zip(sites["name"], sites["shared_group"], strict=True))
+    return stored, dict(zip(sites["name"], computed, strict=True))
+
+
+def test_the_store_settles_a_site_shared_by_two_agencies_on_import_and_removal(pg_store):
+    """B's import flags A's hall with B's (a row of A's changed by B's write), and B's
+    removal unflags it: the removed rows' keys come from the database's own trigger."""
+    owner_url, app_url = pg_store
+    _build_halls(app_url)
+    stored, whole = _groups_of_the_whole_estate(owner_url)
+    assert stored == whole
+    assert stored["Agency A Hall"] == stored["Bob Hall"] != ""
+    assert stored["Agency A Annexe"] == ""
+    assert remove_register("b_halls.csv", store=app_url, viewer=BOB) == 1
+    stored, whole = _groups_of_the_whole_estate(owner_url)
+    assert stored == whole == {"Agency A Hall": "", "Agency A Annexe": ""}
+
+
+def test_agency_b_cannot_forge_nearness(pg_store):
+    """Temporary tables of B's own (the store's ``_touched``, or ones named as the
+    function's tables) make nothing near; B's own rows, now or deleted, do."""
+    owner_url, app_url = pg_store
+    _build_halls(app_url)
+    with psycopg.connect(app_url) as conn:
+        annexe = _fid_as_a(conn, "Agency A Annexe")
+        _as_writer(conn, B_KEY)
+        for table in ("_touched", "pg_temp.shared_group_removals", "pg_temp.sites"):
+            conn.execute(f"CREATE TEMP TABLE {table.split('.')[-1]} (LIKE public.sites)")
+            conn.execute(
+                f"ALTER TABLE {table} ADD COLUMN xact xid8 DEFAULT pg_current_xact_id(), "
+                "ADD COLUMN pc text DEFAULT 'TN91SP'"
+            )
+            conn.execute(
+                f"INSERT INTO {table} (fid, uprn, postcode, owner_key, source_file, "
+                f"source_owner, agency_key, name) VALUES (%s, '', %s, %s, 'f', 'Agency B', "
+                f"%s, 'forged')",
+                (annexe, ANNEXE_POSTCODE, B_KEY, B_KEY),
+            )
+        assert _set_groups(conn, [annexe], [A_GROUP]) == 0
+        for statement in (
+            "SELECT * FROM public.shared_group_removals",
+            "INSERT INTO public.shared_group_removals (xact, pc) "
+            "VALUES (pg_current_xact_id(), 'TN91SP')",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(statement)
+            conn.rollback()
+        # the controls: a row of B's own at the annexe's postcode, in the table or just
+        # deleted from it by B's transaction, makes the annexe near
+        for delete in (False, True):
+            _as_writer(conn, B_KEY)
+            conn.execute(
+                "INSERT INTO public.sites (source_file, source_owner, agency_key, owner_key, "
+                "postcode, name) VALUES ('b.csv', 'Agency B', %s, %s, %s, 'Bob Annexe')",
+                (B_KEY, B_KEY, ANNEXE_POSTCODE),
+            )
+            if delete:
+                assert conn.execute("DELETE FROM sites WHERE name = 'Bob Annexe'").rowcount == 1
+            assert _set_groups(conn, [annexe], [A_GROUP]) == 1
+            conn.rollback()
+    stored, _ = _groups_of_the_whole_estate(owner_url)
+    assert stored["Agency A Annexe"] == ""
+
+
+def test_a_store_at_schema_1_upgraded_gets_the_new_function(pg_empty):
+    """Schema 1's function let B set A's annexe; ``store upgrade`` replaces it (and keeps
+    the app role's right to run it: the store's own settlement still works)."""
+    owner_url, app_url = pg_empty
+    halls = [  # as _build_halls imports them, written as the first release's store wrote them
+        {"name": "Agency A Hall", "postcode": "ME14 1XX", "uprn": HALL_UPRN},
+        {"name": "Agency A Annexe", "postcode": ANNEXE_POSTCODE},
+        {"name": "Bob Hall", "postcode": "TN1 1AA", "uprn": HALL_UPRN},
+    ]
+    for hall, (agency, source) in zip(
+        halls, [("Agency A", "a_halls.csv")] * 2 + [("Agency B", "b_halls.csv")], strict=True
+    ):
+        hall.update(agency=agency, source_file=source, sector="council")
+    frame = pd.DataFrame(halls).fillna("").assign(sensitivity="open")
+    for hall, group in zip(halls, shared_groups(frame), strict=True):
+        hall["shared_group"] = group
+    pg.first_release_store(owner_url, halls)
+
+    def annexe_set_by_b() -> int:
+        with psycopg.connect(app_url) as conn:
+            annexe = _fid_as_a(conn, "Agency A Annexe")
+            _as_writer(conn, B_KEY)
+            try:
+                return _set_groups(conn, [annexe], [A_GROUP])
+            finally:
+                conn.rollback()
+
+    assert annexe_set_by_b() == 1  # the gap, at schema 1
+    applied = postgis_schema.upgrade_store(owner_url)
+    assert applied == postgis_schema.SCHEMA_VERSION - 1
+    assert annexe_set_by_b() == 0
+    assert remove_register("b_halls.csv", store=app_url, viewer=BOB) == 1
+    stored, whole = _groups_of_the_whole_estate(owner_url)
+    assert stored == whole == {"Agency A Hall": "", "Agency A Annexe": ""}
 
 
 def test_shared_groups_flag_nothing_a_restricted_site_shares(estate):

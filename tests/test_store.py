@@ -900,3 +900,135 @@ def test_a_store_from_before_the_new_layers_reads_none_and_gains_them(store_path
     store.save_place("North Kent", "district", ["E07000107"])
     assert store.places()["name"].tolist() == ["North Kent"]
     assert len(store.sites()) == 2
+
+
+def test_site_keys_of_given_ids_are_exactly_the_stored_rows_of_those_ids(any_store):
+    _import(any_store, POLICE, "police.csv", agency="Kent Police", sector="police")
+    _import(any_store, HEALTH, "nhs.csv", agency="NHS Kent", sector="health")
+    _import(any_store, POLICE, "police_copy.csv", agency="Kent Fire", sector="fire")
+    store = open_store(any_store)
+    every = store.site_keys()
+    assert len(every) == 6  # (P3 is nowhere)
+    ids = [*every["site_id"].iloc[[1, 5]], "no such id", "x'); DROP TABLE sites"]
+    got = store.site_keys(site_ids=ids)
+    pd.testing.assert_frame_equal(
+        got, every[every["site_id"].isin(ids)].reset_index(drop=True), check_exact=True
+    )
+    assert len(got) == 2
+    none = store.site_keys(site_ids=[])
+    pd.testing.assert_frame_equal(none, every.iloc[:0].reset_index(drop=True), check_exact=True)
+    assert len(store.site_keys()) == 6  # the quoted id was only ever a value
+
+
+def test_an_import_asks_the_store_only_for_its_own_ids_and_still_quarantines_duplicates(
+    any_store, monkeypatch
+):
+    _import(any_store, POLICE, "police.csv", agency="Kent Police", sector="police")
+    _import(any_store, POLICE, "fire.csv", agency="Kent Fire", sector="fire")
+    store = open_store(any_store)
+    asked: list = []
+    keys = type(store).site_keys
+
+    def site_keys(self, *, site_ids=None):
+        asked.append(site_ids)
+        return keys(self, site_ids=site_ids)
+
+    monkeypatch.setattr(type(store), "site_keys", site_keys)
+    again = POLICE + "P9,Tunbridge Wells Office,TN1 1AA,100,\n"  # P1 and P2 held already
+    report = _import(store, again, "police_copy.csv", agency="Kent Police", sector="police")
+    assert report.accepted == 1 and report.reasons["duplicate"] == 2
+    assert len(asked) == 1 and asked[0] is not None  # one chunk: never every site
+    new_ids = open_store(any_store).sites().query("source_file == 'police_copy.csv'")["site_id"]
+    held = open_store(any_store).sites().query("source_file == 'police.csv'")["site_id"]
+    assert sorted(asked[0]) == sorted([*held.iloc[:2], *new_ids])
+    q = open_store(any_store, viewer=POLICE_VIEWER).quarantine()
+    mine = q[(q["source_file"] == "police_copy.csv") & (q["reason_code"] == "duplicate")]
+    reasons = mine.set_index("row")["reason"]
+    assert reasons.to_dict() == {
+        2: "the same site is already in the estate from police.csv row 2",  # (line 1: header)
+        3: "the same site is already in the estate from police.csv row 3",
+    }
+    # re-importing the copy replaces it: its own rows are no duplicates
+    report = _import(store, again, "police_copy.csv", agency="Kent Police", sector="police")
+    assert report.accepted == 1 and report.reasons["duplicate"] == 2
+    # a register of several chunks reads every site's keys once, before the write
+    from assetmap.registers import importer
+
+    asked.clear()
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    report = _import(store, again, "police_copy.csv", agency="Kent Police", sector="police")
+    assert asked == [None]
+    assert report.accepted == 1 and report.reasons["duplicate"] == 2
+    q = open_store(any_store, viewer=POLICE_VIEWER).quarantine()
+    mine = q[(q["source_file"] == "police_copy.csv") & (q["reason_code"] == "duplicate")]
+    assert mine.set_index("row")["reason"].to_dict() == reasons.to_dict()
+
+
+def _settle_through_changes(location) -> None:
+    """Import, re-import and remove; after each, the groups are those of the whole estate."""
+    from assetmap.registers.importer import remove_register
+
+    header = "Site name,Postcode,UPRN\n"
+    alpha = header + "Hub,TN1 1AA,100\nDepot,ME14 1XX,\nLibrary,TN9 1SP,300\nStore,TN9 1SP,\n"
+    beta = header + "Hub,TN1 1AA,\nDepot,ME14 1XX,\nClinic,TN9 1SP,300\nStore,TN9 1SP,\n"
+    gamma = header + "Hub,TN1 1AA,100\nYard,ME14 1XX,\n"
+    beta_again = header + "Hub,TN1 1AA,\nClinic,TN9 1SP,\n"
+    steps = [
+        ("alpha.csv", alpha, "Alpha Council"),
+        ("beta.csv", beta, "NHS Beta"),
+        ("gamma.csv", gamma, "Gamma Police"),
+        ("beta.csv", beta_again, "NHS Beta"),
+        ("alpha.csv", None, "Alpha Council"),
+    ]
+    store = open_store(location)
+    flagged = []
+    for name, text, agency in steps:
+        if text is None:
+            remove_register(name, store=store, owner=agency)
+        else:
+            _import(store, text, name, agency=agency)
+        sites = store.sites()
+        whole = shared_groups(sites)  # over the whole estate
+        assert sites["shared_group"].tolist() == whole.tolist(), name
+        flagged.append(int((whole != "").sum()))
+    assert flagged == [0, 8, 9, 3, 2]  # flags come and go with the changes
+
+
+def test_shared_groups_settled_near_each_change_are_those_of_the_whole_estate(any_store):
+    """Groups by UPRN and by postcode and name, across imports, re-imports and removals."""
+    _settle_through_changes(any_store)
+
+
+def test_a_big_change_settles_the_groups_of_the_whole_estate_alike(store_path, monkeypatch):
+    """A change of so many rows that every site is settled (here: any) gives the same groups."""
+    monkeypatch.setattr(bulk, "WHOLE_ESTATE_ROWS", 0)
+    _settle_through_changes(store_path)
+
+
+def test_a_small_change_settles_only_the_sites_sharing_its_uprns_or_postcodes(
+    any_store, monkeypatch
+):
+    from assetmap.registers import importer
+
+    big = "Property reference,Site name,Easting,Northing,UPRN\n" + "".join(
+        f"B{i},Big {i},{520000 + i},{160000 + i},{1000 + i}\n" for i in range(300)
+    )
+    _import(any_store, big, "big.csv", agency="Alpha Council", sector="council")
+    seen: list[int] = []
+
+    def groups(sites):
+        seen.append(len(sites))
+        return shared_groups(sites)
+
+    monkeypatch.setattr(importer, "shared_groups", groups)
+    small = (
+        "Property reference,Site name,Easting,Northing,UPRN\n"
+        "S1,Shared depot,520005,160005,1005\nS2,New yard,530000,170000,99999\n"
+    )
+    report = _import(any_store, small, "small.csv", agency="NHS Beta", sector="health")
+    # the two new sites and the one stored site sharing a UPRN: not the 302 of the estate
+    assert seen == [3]
+    assert report.shared_sites == 1
+    sites = open_store(any_store).sites().set_index("name")["shared_group"]
+    assert sites["Shared depot"] == sites["Big 5"] != ""
+    assert (sites.drop(["Shared depot", "Big 5"]) == "").all()

@@ -25,7 +25,7 @@ from assetmap.cli import main
 from assetmap.cli.store_ops import copy_estate
 from assetmap.errors import StoreError
 from assetmap.registers.importer import import_register
-from assetmap.store import open_store
+from assetmap.store import open_store, postgis_schema
 
 #: Every layer a store reads back, by its method.
 LAYERS = (
@@ -218,13 +218,16 @@ def test_store_init_and_upgrade_make_and_keep_the_schema(pg_empty, tmp_path, cap
     out = capsys.readouterr().out
     app_address = app_url.replace(f":{_password(app_url)}@", "@")
     assert re.search(
-        r"The store postgresql://assetmap_owner:\*\*\*@.* is ready \(schema version 1\)", out
+        r"The store postgresql://assetmap_owner:\*\*\*@.* is ready "
+        rf"\(schema version {postgis_schema.SCHEMA_VERSION}\)",
+        out,
     )
     assert out.rstrip().endswith(f"Point the app at it as that role: ASSETMAP_STORE={app_address}")
     assert _password(owner_url) not in out
     assert len(open_store(app_url).sites()) == 0  # the app's role may read it now
     assert main(["store", "upgrade", "--store", owner_url]) == 0
-    assert "is at schema version 1 (it was up to date already)" in capsys.readouterr().out
+    newest = postgis_schema.SCHEMA_VERSION
+    assert f"is at schema version {newest} (it was up to date already)" in capsys.readouterr().out
 
 
 def test_init_and_upgrade_refuse_a_geopackage(tmp_path, capsys, monkeypatch):

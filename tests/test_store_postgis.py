@@ -22,6 +22,7 @@ from assetmap.registers.importer import import_register, remove_register
 from assetmap.settings import is_database_url
 from assetmap.store import GeoPackageStore, open_store, postgis_schema
 from assetmap.store.postgis import PostGISStore
+from tests import pg
 
 AT = {"imported_at": "2026-01-01T00:00:00Z"}
 POLICE = (
@@ -332,7 +333,8 @@ def test_a_database_without_the_schema_says_to_run_store_init(pg_empty):
         store.sites()
     with pytest.raises(StoreError, match=r"holds no assetmap store: run `python -m assetmap"):
         postgis_schema.upgrade_store(owner_url)
-    assert postgis_schema.init_store(owner_url, app_role="assetmap_app") == 1
+    applied = postgis_schema.init_store(owner_url, app_role="assetmap_app")
+    assert applied == postgis_schema.SCHEMA_VERSION == len(postgis_schema.migrations())
     assert postgis_schema.init_store(owner_url, app_role="assetmap_app") == 0  # again: no-op
     assert store.exists() and len(store.sites()) == 0
 
@@ -365,23 +367,30 @@ def test_init_refuses_an_app_role_that_may_run_postgis_estimates(pg_server, pg_e
     postgis_schema.init_store(owner_url, app_role="assetmap_app")
 
 
-def test_an_older_schema_is_migrated_by_the_owner_and_explained_to_the_app(pg_store, monkeypatch):
-    owner_url, app_url = pg_store
-    newer = [
-        *postgis_schema.migrations(),
-        (2, "CREATE TABLE added_by_two (x int); INSERT INTO schema_version VALUES (2);"),
-    ]
-    monkeypatch.setattr(postgis_schema, "migrations", lambda: newer)
-    monkeypatch.setattr(postgis_schema, "SCHEMA_VERSION", 2)
+def test_an_older_schema_is_migrated_by_the_owner_and_explained_to_the_app(pg_empty):
+    """A store made and used at schema 1 (the first release): the app's role is told to
+    upgrade; the owner's first open applies every newer migration, keeping the rows."""
+    owner_url, app_url = pg_empty
+    pg.first_release_store(owner_url, [{"name": "Hub", "agency": "Alpha", "source_file": "a.csv"}])
+    newest = postgis_schema.SCHEMA_VERSION
     with pytest.raises(
         StoreError,
-        match=r"the store's schema is version 1 and this assetmap needs 2: run "
+        match=rf"the store's schema is version 1 and this assetmap needs {newest}: run "
         r"`python -m assetmap store upgrade --store <url as owner>`",
     ):
         open_store(app_url).sites()
-    assert len(open_store(owner_url).sites()) == 0  # the owner migrates it on open
-    assert len(open_store(app_url).sites()) == 0
+    assert len(open_store(owner_url).sites()) == 1  # the owner migrates it on open
+    assert len(open_store(app_url).sites()) == 1
     assert postgis_schema.upgrade_store(owner_url) == 0
+    with psycopg.connect(owner_url) as conn:
+        made = dict(
+            conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'sites'")
+        )
+        (version,) = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+    assert version == newest
+    with psycopg.connect(owner_url) as conn:  # 0002's column, made for the rows already there
+        assert conn.execute("SELECT postcode_key FROM sites").fetchall() == [("",)]
+    assert 'COLLATE "C"' in made["sites_site_id"] and 'COLLATE "C"' in made["sites_source"]
 
 
 def test_a_newer_schema_says_to_upgrade_assetmap(pg_store):

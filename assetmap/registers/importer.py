@@ -52,6 +52,8 @@ KINDS = ("sites", "requests")
 
 #: Progress callback: ``progress(stage, fraction_done)``.
 Progress = Callable[[str, float], None]
+#: The stored sites of some site ids, as :meth:`EstateStore.site_keys` gives them.
+KnownSites = Callable[[list[str]], pd.DataFrame]
 
 _STAGES = ("read", "recognise columns", "locate", "check rows", "store")
 
@@ -474,15 +476,17 @@ def _chunk_starts(n: int) -> list[int]:
 
 
 def _streamed_sites(
-    staged: _Staged, known: pd.DataFrame, update: SourceUpdate, log_entry: dict
+    staged: _Staged, known: KnownSites | pd.DataFrame, update: SourceUpdate, log_entry: dict
 ) -> Generator[pd.DataFrame, None, ImportReport]:
     """Check a register of sites a chunk at a time, yielding each chunk's accepted rows.
 
     The rows were read as a whole, and located as a whole unless each is placed on
     its own (``staged.located`` is then a function, see
     :func:`assetmap.registers.locate.row_local`); :class:`SiteChecks` checks them
-    in order, a chunk at a time, and sites that another source already holds
-    (``known``) go to quarantine as duplicates. Once the last chunk is out, the
+    in order, a chunk at a time, and sites that another source already holds go to
+    quarantine as duplicates: ``known`` is asked for the stored sites of each
+    chunk's ids (an index lookup, not a read of the estate), or is the keys of every
+    stored site (see :func:`_store_sites`). Once the last chunk is out, the
     report, the quarantine and the footprints are set on ``update`` and
     ``log_entry``, exactly as :func:`prepare_register` and the known sites make
     them. Returns the report.
@@ -496,7 +500,7 @@ def _streamed_sites(
         agency=staged.agency,
         sector=staged.sector,
     )
-    where = _known_elsewhere(known, raw.name, update.owner)
+    every = None if callable(known) else _known_elsewhere(known, raw.name, update.owner)
     stub = ImportReport(
         raw.name, raw.sha256, "", None, "sites", "", "", staged.imported_at, 0, 0, 0
     )
@@ -514,6 +518,10 @@ def _streamed_sites(
             agencies.update(dict.fromkeys(rows["agency"].unique().tolist()))
             sectors.update(dict.fromkeys(rows["sector"].unique().tolist()))
         checked.append(rows["location_source"])
+        where = every
+        if callable(known) and len(rows):
+            held = known(rows["site_id"].unique().tolist())
+            where = _known_elsewhere(held, raw.name, update.owner)
         if where is not None:
             rows, extra = _split_known(rows, where, stub, staged.cmap)
             if extra is not None:
@@ -628,18 +636,29 @@ def _store_sites(
 ) -> ImportReport:
     """Check and store a register of sites a chunk at a time; return the report.
 
-    The store writes one chunk while the next is checked. A duplicate is told
-    only of a site the importer may see: a restricted site of an agency whose
-    name only looks the same is no one else's to confirm.
+    The store writes one chunk while the next is checked, and is asked for the
+    sites of each chunk's ids only: a small import costs what it brings, not what
+    the estate holds. A register of several chunks reads the keys of every site
+    once, before the write, instead (a look-up of up to 65,536 ids a chunk costs
+    more). A duplicate is told only of a site the importer may see: a restricted
+    site of an agency whose name only looks the same is no one else's to confirm.
     """
-    known = store.site_keys()
-    if viewer is not None and viewer.signed_in:
-        known = known[visible_mask(known, viewer)]
+
+    def visible(held: pd.DataFrame) -> pd.DataFrame:
+        if viewer is not None and viewer.signed_in:
+            held = held[visible_mask(held, viewer)]
+        return held
+
+    def known(site_ids: list[str]) -> pd.DataFrame:
+        return visible(store.site_keys(site_ids=site_ids))
+
+    lookup = known if len(staged.raw.table) <= CHUNK_ROWS else visible(store.site_keys())
+
     update = SourceUpdate(staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {}, owner=owner)
     box: dict[str, ImportReport] = {}
 
     def chunks() -> Iterator[pd.DataFrame]:
-        report = yield from _streamed_sites(staged, known, update, update.log)
+        report = yield from _streamed_sites(staged, lookup, update, update.log)
         box["report"] = _stamp(report, replaced)
 
     def finish(sites: gpd.GeoDataFrame) -> pd.Series:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,29 @@ __all__ = ["BulkWriter"]
 
 #: Chunks :meth:`BulkWriter.append_chunks` lets wait for the store, at most.
 _CHUNKS_IN_FLIGHT = 2
+#: Rows removed and added from which a change settles the shared groups of every site.
+WHOLE_ESTATE_ROWS = 50_000
+#: The sites :meth:`BulkWriter.delete_source` removed, with their UPRN and compact postcode.
+_GONE = "temp.assetmap_gone"
+#: A site's postcode without its spaces, as the index ``sites_postcode`` holds it.
+_COMPACT_POSTCODE = "replace(postcode, ' ', '')"
+#: The sites sharing a UPRN or compact postcode with a row of the table ``{t}``
+#: (``uprn``, ``pc``), each found by its index.
+_PEERS = (
+    "SELECT fid FROM sites WHERE uprn IN (SELECT uprn FROM {t} WHERE uprn <> '') UNION "
+    "SELECT fid FROM sites WHERE postcode IS NOT NULL "  # (the index is partial)
+    f"AND {_COMPACT_POSTCODE} IN (SELECT pc FROM {{t}} WHERE pc <> '')"
+)
+#: The key columns of the sites, up to a ``fid``, of the ids in a JSON list: looked up in
+#: the index ``sites_source`` under each source of the import log, in turn (CROSS JOIN).
+_SITES_OF_IDS = (
+    "SELECT coalesce(s.site_id, '') AS site_id, coalesce(s.source_file, '') AS source_file, "
+    "coalesce(s.source_owner, '') AS source_owner, coalesce(s.source_row, 0) AS source_row, "
+    "coalesce(s.agency, '') AS agency, coalesce(s.sensitivity, '') AS sensitivity "
+    "FROM (SELECT DISTINCT source_file AS f, source_owner AS o FROM imports) AS src "
+    "CROSS JOIN sites AS s ON s.source_file = src.f AND s.source_owner IS src.o "
+    "WHERE s.site_id IN (SELECT value FROM json_each(?)) AND +s.fid <= ? ORDER BY s.fid"
+)
 
 
 class BulkWriter:
@@ -78,6 +102,9 @@ class BulkWriter:
         self._commit = commit
         self._triggers: list[str] = []
         self._extents: dict[str, np.ndarray] = {}
+        # held while the connection inserts (in append_chunks' second thread) or looks up
+        self._in_use = threading.Lock()
+        self._appended_after: int | None = None  # the last fid before append_chunks' rows
 
     def __enter__(self) -> BulkWriter:
         """Begin the transaction and drop the feature-count triggers."""
@@ -178,11 +205,13 @@ class BulkWriter:
         mine = "source_file = ? AND coalesce(source_owner, '') = ?"
         params = (source_file, owner)
         # the sites are found in one pass over the layer (a large estate's largest cost
-        # of a small change), and deleted by fid
-        gone = "temp.assetmap_gone"
+        # of a small change), and deleted by fid; their UPRNs and postcodes are kept
+        # (until the writer closes) for the shared groups to be settled near them
+        gone = _GONE
         self._cur.execute(f"DROP TABLE IF EXISTS {gone}")
         self._cur.execute(
-            f"CREATE TEMP TABLE assetmap_gone AS SELECT fid, site_id FROM sites WHERE {mine}",
+            "CREATE TEMP TABLE assetmap_gone AS SELECT fid, site_id, uprn, "
+            f"{_COMPACT_POSTCODE} AS pc FROM sites WHERE {mine}",
             params,
         )
         removed = int(self._value(f"SELECT count(*) FROM {gone}"))
@@ -191,7 +220,6 @@ class BulkWriter:
                 f"DELETE FROM footprints WHERE site_id IN (SELECT site_id FROM {gone})"
             )
             self._cur.execute(f"DELETE FROM sites WHERE fid IN (SELECT fid FROM {gone})")
-        self._cur.execute(f"DROP TABLE {gone}")
         removed += int(self._value(f"SELECT count(*) FROM requests WHERE {mine}", params))
         for layer in ("requests", "quarantine", "imports"):
             self._cur.execute(f"DELETE FROM {layer} WHERE {mine}", params)
@@ -205,7 +233,30 @@ class BulkWriter:
         """
         table = self._arrow_rows(layer, frame, self._srs_id(layer))
         if table is not None:
-            self._insert(layer, table)
+            with self._indexed_after(layer):
+                self._insert(layer, table)
+
+    @contextlib.contextmanager
+    def _indexed_after(self, layer: str) -> Iterator[None]:
+        """Drop the indexes of ``layer`` while rows are appended to it empty; make them after.
+
+        An index made over a million rows at once is one sort; kept up to date row by
+        row it is a random write a row (many times slower: a new store's sites, or a
+        store rewritten whole). On error the transaction, and so the drop, is undone.
+        """
+        made: list[tuple[str, str]] = []
+        if not self._value(f'SELECT EXISTS (SELECT 1 FROM "{layer}")'):
+            self._cur.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL",
+                (layer,),
+            )
+            made = [(str(name), str(sql)) for name, sql in self._cur.fetchall()]
+            for name, _ in made:
+                self._cur.execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in made:
+            self._cur.execute(sql)
 
     def append_chunks(
         self, layer: str, chunks: Iterable[pd.DataFrame], keys: tuple[str, ...] = ()
@@ -225,6 +276,8 @@ class BulkWriter:
             ``keys`` columns of every appended row, in order.
         """
         last_fid = int(self._value(f'SELECT coalesce(max(fid), 0) FROM "{layer}"'))
+        if layer == "sites":
+            self._appended_after = last_fid
         kept: list[dict[str, pd.Series]] = []
 
         def keeping_keys() -> Iterator[pd.DataFrame]:
@@ -233,7 +286,8 @@ class BulkWriter:
                     kept.append({key: frame[key] for key in keys})
                 yield frame
 
-        self._store_overlapped(layer, keeping_keys())
+        with self._indexed_after(layer):
+            self._store_overlapped(layer, keeping_keys())
         appended = (
             pd.DataFrame(
                 {key: pd.concat([part[key] for part in kept], ignore_index=True) for key in keys}
@@ -297,9 +351,10 @@ class BulkWriter:
             del fixed[bound[0]]
         names = ", ".join(f'"{c}"' for c in [*bound, *fixed])
         values = ", ".join(["?"] * len(bound) + [_sql_text(v) for v in fixed.values()])
-        self._cur.executemany(
-            f'INSERT INTO "{layer}" ({names}) VALUES ({values})', table.select(bound)
-        )
+        with self._in_use:
+            self._cur.executemany(
+                f'INSERT INTO "{layer}" ({names}) VALUES ({values})', table.select(bound)
+            )
 
     def _srs_id(self, layer: str) -> int | None:
         """Return the ``srs_id`` of a layer's geometry (``None`` for a table)."""
@@ -347,18 +402,28 @@ class BulkWriter:
         *,
         appended: tuple[int, pd.DataFrame] | None = None,
     ) -> pd.DataFrame | None:
-        """Recompute ``shared_group`` over the stored sites and the new ``rows``.
+        """Recompute ``shared_group`` of the sites a change can alter, and of the new ``rows``.
 
-        ``shared`` is called with the stored sites followed by ``rows`` (their key
-        columns); stored sites whose group changed are updated, and ``rows`` is
-        returned with its groups, to be appended. With ``appended`` (what
-        :meth:`append_chunks` returned), the new rows are already stored, after
-        that ``fid``: they are given by their key columns and updated in place.
+        A site's group depends only on the sites that share its UPRN or (compact)
+        postcode (:mod:`assetmap.registers.shared_sites`), so the groups are settled
+        over the sites *near* the change (sharing a UPRN or postcode with a site
+        :meth:`delete_source` removed or with a new row) and their own UPRN and
+        postcode peers, and set on the near ones: each gets the group it would get
+        in the whole estate. A change of :data:`WHOLE_ESTATE_ROWS` rows or more
+        settles every stored site instead (fewer look-ups). Stored sites whose group
+        changed are updated, and ``rows`` is returned with its groups, to be
+        appended. With ``appended`` (what :meth:`append_chunks` returned), the new
+        rows are already stored, after that ``fid``: they are given by their key
+        columns and updated in place. ``shared`` is called once, even with no sites
+        near (with none: the importer's report is made there).
         """
         last_fid = None
         if appended is not None:
             last_fid, rows = appended
-        stored = self._stored_keys(last_fid)
+        touched = self._value(f"SELECT count(*) FROM {_GONE}") if self._has_gone() else 0
+        if touched + (0 if rows is None else len(rows)) < WHOLE_ESTATE_ROWS:
+            return self._settle_near(shared, rows, last_fid)
+        stored = self._stored_keys("" if last_fid is None else f"WHERE fid <= {int(last_fid)}")
         settled = settle_shared_groups(shared, stored, rows)
         if settled is None:  # no sites at all
             return None
@@ -377,8 +442,106 @@ class BulkWriter:
         rows["shared_group"] = pd.Series(new.to_numpy(), index=rows.index, dtype="str")
         return rows
 
-    def _stored_keys(self, last_fid: int | None) -> pd.DataFrame | None:
-        """Return ``fid`` and the shared-site key columns of the stored sites (up to ``last_fid``).
+    def _has_gone(self) -> bool:
+        """Return whether :meth:`delete_source` left the table of the sites it removed."""
+        return bool(
+            self._value(
+                "SELECT count(*) FROM sqlite_temp_master WHERE type = 'table' "
+                "AND name = 'assetmap_gone'"
+            )
+        )
+
+    def _settle_near(
+        self, shared: SharedGroups, rows: pd.DataFrame | None, last_fid: int | None
+    ) -> pd.DataFrame | None:
+        """Settle the groups near the change (see :meth:`update_shared_groups`).
+
+        The UPRNs and postcodes touched are those of the removed sites and of the
+        new rows (stored after ``last_fid``, or ``rows`` to be appended); the sites
+        sharing one are found by the indexes on ``uprn`` and the compact postcode.
+        """
+        self._cur.execute("DROP TABLE IF EXISTS temp.assetmap_touched")
+        # pc without a type: compared with the indexed expression, which has none, it
+        # must have none either for the index to be used
+        self._cur.execute("CREATE TEMP TABLE assetmap_touched (uprn TEXT, pc)")
+        if self._has_gone():
+            self._cur.execute(f"INSERT INTO temp.assetmap_touched SELECT uprn, pc FROM {_GONE}")
+        if last_fid is not None:
+            self._cur.execute(
+                f"INSERT INTO temp.assetmap_touched SELECT uprn, {_COMPACT_POSTCODE} "
+                f"FROM sites WHERE fid > {int(last_fid)}"
+            )
+        elif rows is not None and len(rows):
+            self._touch(rows)
+        self._cur.execute("DROP TABLE IF EXISTS temp.assetmap_near")
+        self._cur.execute(
+            "CREATE TEMP TABLE assetmap_near AS SELECT fid, uprn, "
+            f"{_COMPACT_POSTCODE} AS pc FROM sites WHERE fid IN "
+            f"({_PEERS.format(t='temp.assetmap_touched')})"
+        )
+        stored = self._stored_keys(
+            f"WHERE fid IN ({_PEERS.format(t='temp.assetmap_near')}) ORDER BY fid"
+        )
+        self._cur.execute("SELECT fid FROM temp.assetmap_near")
+        near_fids = self._cur.fetch_arrow_table().column(0).to_numpy()
+        if last_fid is not None or rows is None:  # every site is stored: called even with none
+            keys = stored if stored is not None else _no_keys()
+            settled = settle_shared_groups(shared, None, keys)
+            assert settled is not None  # (sites given: never None)
+            before, new = settled[1], None
+        else:
+            settled = settle_shared_groups(shared, stored, rows)
+            if settled is None:
+                return None
+            before, new = settled
+        if stored is not None:
+            changed = _differs(before, stored["shared_group"]) & np.isin(
+                stored["fid"].to_numpy(), near_fids
+            )
+            if changed.any():
+                self._set_groups(before[changed], stored["fid"].to_numpy()[changed])
+        if new is None or rows is None:
+            return None
+        rows["shared_group"] = pd.Series(new.to_numpy(), index=rows.index, dtype="str")
+        return rows
+
+    def _touch(self, rows: pd.DataFrame) -> None:
+        """Add the UPRNs and compact postcodes of ``rows`` (not stored yet) to those touched."""
+        import pyarrow as pa
+
+        def text(column: str) -> pa.Array:
+            values = rows[column].astype("str").fillna("")
+            if column == "postcode":
+                values = values.str.replace(" ", "", regex=False)
+            return pa.array(values.tolist(), type=pa.string())
+
+        keys = pa.table({"uprn": text("uprn"), "pc": text("postcode")})
+        self._cur.executemany("INSERT INTO temp.assetmap_touched (uprn, pc) VALUES (?, ?)", keys)
+
+    def site_keys(self, site_ids: Sequence[str]) -> pd.DataFrame:
+        """Return the key columns of the sites of these ids, as the transaction sees them.
+
+        In ``fid`` order, of the sites stored before the rows :meth:`append_chunks`
+        is adding (those are the change's own), and of the sources in the import log
+        (every source a store holds). Safe to call while it stores a chunk in its
+        second thread.
+        """
+        import pyarrow as pa
+
+        ids = json.dumps([str(i) for i in site_ids])
+        upto = (1 << 62) if self._appended_after is None else self._appended_after
+        with self._in_use:
+            with contextlib.closing(self._conn.cursor()) as cur:
+                cur.execute(_SITES_OF_IDS, (ids, upto))
+                found = cur.fetch_arrow_table()
+        return found.to_pandas(
+            types_mapper=lambda t: (
+                pd.StringDtype(na_value=np.nan) if t in (pa.string(), pa.large_string()) else None
+            )
+        )
+
+    def _stored_keys(self, where: str) -> pd.DataFrame | None:
+        """Return ``fid`` and the shared-site key columns of the stored sites ``where`` picks.
 
         ``None`` when there are none.
         """
@@ -389,8 +552,7 @@ class BulkWriter:
         self._cur.execute(
             "SELECT fid, "
             + ", ".join(f'coalesce("{c}", \'\') AS "{c}"' for c in SHARED_KEY_COLUMNS)
-            + " FROM sites"
-            + ("" if last_fid is None else f" WHERE fid <= {int(last_fid)}")
+            + f" FROM sites {where}"
         )
         found = self._cur.fetch_arrow_table()
         if not found.num_rows:
@@ -421,6 +583,11 @@ class BulkWriter:
             }
         )
         self._cur.executemany("UPDATE sites SET shared_group = ? WHERE fid = ?", params)
+
+
+def _no_keys() -> pd.DataFrame:
+    """Return ``fid`` and the shared-site key columns of no site."""
+    return conform(pd.DataFrame(), {"fid": "int64", **{c: "str" for c in SHARED_KEY_COLUMNS}})
 
 
 def _geometry_blobs(geometry_type: str | None, frame: pd.DataFrame, srs_id: int):

@@ -53,10 +53,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -82,6 +84,7 @@ from .gpkg_file import (
     create_layers,
     in_rollback_mode,
     inspect_file,
+    inspected_as,
     journal_path,
     layout_is_current,
     reading,
@@ -112,6 +115,8 @@ __all__ = ["GeoPackageStore"]
 
 #: How many times a read is made before it gives up on a store replaced every time.
 _READ_ATTEMPTS = 20
+#: The columns :meth:`GeoPackageStore.site_keys` gives.
+_KEY_COLUMNS = ["site_id", "source_file", "source_owner", "source_row", "agency", "sensitivity"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -237,18 +242,45 @@ class GeoPackageStore(EstateStore):
         """Return every site, with :data:`assetmap.schema.SITE_COLUMNS`, in EPSG:27700."""
         return self._points("sites", SITE_COLUMNS, empty_sites)
 
+    def site_keys(self, *, site_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return the key columns of every site, or of the sites of some ids (see EstateStore).
+
+        Asked by the thread that is writing the store (an import's duplicate check,
+        from the rows it streams in), given ids are looked up through that write, in
+        an index (:data:`~assetmap.store.gpkg_file.INDEXES`): no other copy of SQLite
+        may touch the file meanwhile (:mod:`assetmap.store.gpkg_file`). Else in one
+        pass of SQLite's over the sites (a store of an older layout has no index).
+        """
+        columns = {c: SITE_COLUMNS[c] for c in _KEY_COLUMNS}
+        writer = getattr(self._reading, "writer", None)
+        if site_ids is not None and writer is not None:
+            return conform(writer.site_keys(site_ids), columns)
+        return conform(self._site_keys(site_ids), columns)
+
     @_one_file_state
-    def site_keys(self) -> pd.DataFrame:
-        """Return the key columns of every site, without geometry (see EstateStore)."""
+    def _site_keys(self, site_ids: Sequence[str] | None) -> pd.DataFrame:
+        """Return the key columns of every site, or of the sites of these ids, as stored."""
         import pyogrio
 
-        columns = ["site_id", "source_file", "source_owner", "source_row", "agency", "sensitivity"]
         if "sites" not in self._layers():
-            return pd.DataFrame({c: pd.Series(dtype=SITE_COLUMNS[c]) for c in columns})
-        frame = pyogrio.read_dataframe(
-            self.path, layer="sites", columns=columns, read_geometry=False, use_arrow=True
-        )
-        return conform(pd.DataFrame(frame), {c: SITE_COLUMNS[c] for c in columns})
+            return pd.DataFrame()
+        if site_ids is None:
+            frame = pyogrio.read_dataframe(
+                self.path, layer="sites", columns=_KEY_COLUMNS, read_geometry=False, use_arrow=True
+            )
+            return pd.DataFrame(frame)
+        # within the read's lock, as the file's inspection reads it (Python's SQLite)
+        with contextlib.closing(
+            sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as db:
+            stored = {row[1] for row in db.execute('PRAGMA table_info("sites")')}
+            names = [c for c in _KEY_COLUMNS if c in stored]  # an older layout may lack some
+            found = db.execute(
+                f"SELECT {', '.join(names)} FROM sites "
+                "WHERE site_id IN (SELECT value FROM json_each(?)) ORDER BY fid",
+                (json.dumps([str(i) for i in site_ids]),),
+            ).fetchall()
+        return pd.DataFrame(found, columns=names) if found else pd.DataFrame()
 
     @_one_file_state
     def footprints(self) -> gpd.GeoDataFrame:
@@ -385,7 +417,11 @@ class GeoPackageStore(EstateStore):
             picked = pick_owner(source_file, owner, db.sources(), removing=update is None)
             removed = db.delete_source(source_file, picked)
             if update is not None:
-                _write_update(db, update, picked, shared)
+                self._reading.writer = db  # the rows' duplicate check looks up through it
+                try:
+                    _write_update(db, update, picked, shared)
+                finally:
+                    self._reading.writer = None
             elif shared is not None:  # the sites left may share no longer
                 db.update_shared_groups(shared, None)
             return removed
@@ -421,10 +457,14 @@ class GeoPackageStore(EstateStore):
         timeout = interface.LOCK_TIMEOUT_S
         fd = os.open(self.path, os.O_RDWR)
         try:
-            with writing(os.fstat(fd), str(self.path), timeout=timeout):
+            before = os.fstat(fd)
+            with writing(before, str(self.path), timeout=timeout):
                 commit = functools.partial(committing, fd, str(self.path), timeout=timeout)
                 with BulkWriter(self.path, commit=commit) as db:
-                    return change(db)
+                    done = change(db)
+            # the state committed, under the store's lock: this process's readers know it
+            inspected_as(before, os.fstat(fd))
+            return done
         finally:
             os.close(fd)
 

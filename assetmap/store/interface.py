@@ -51,7 +51,7 @@ from __future__ import annotations
 import functools
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,11 +216,21 @@ class EstateStore(ABC):
         """Return every site, with :data:`assetmap.schema.SITE_COLUMNS`, in EPSG:27700."""
 
     @abstractmethod
-    def site_keys(self) -> pd.DataFrame:
-        """Return the key columns of every site, without geometry.
+    def site_keys(self, *, site_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return the key columns of every site, or of the sites of some ids, without geometry.
 
         They are ``site_id``, ``source_file``, ``source_owner``, ``source_row``,
-        ``agency`` and ``sensitivity``.
+        ``agency`` and ``sensitivity``, in the order the sites are stored.
+
+        Parameters
+        ----------
+        site_ids
+            ``None``: every site. Else only the sites whose ``site_id`` is one of
+            these, looked up in an index (not every site read); an import's
+            duplicate check asks for each chunk's ids. Called while the store is
+            writing (from the rows an import streams in), it answers from the
+            state before that write, or from the write itself: the sites of other
+            sources are the same in both.
         """
 
     @abstractmethod
@@ -451,17 +461,39 @@ def join_provenance(frame: pd.DataFrame, log: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``frame`` with the :data:`PER_SOURCE` columns (``""`` for a row of no logged source).
     """
+    import pyarrow as pa
+
     log = log.assign(_key=source_keys(log)).drop_duplicates("_key")
     frame = frame.drop(columns=[c for c in PER_SOURCE if c in frame.columns])
-    codes = pd.Index(log["_key"]).get_indexer(source_keys(frame))
+    # Each row's source, as a number: the (few) sources are looked up in the log once,
+    # not a million keys made and looked up (the rows of a source share their values).
+    pairs = pd.factorize(_source_codes(frame))[0]  # 0, 1, 2... in the order first met
+    first = pd.Series(pairs).drop_duplicates().index.to_numpy()  # the first row of each
+    found = pd.Index(log["_key"]).get_indexer(source_keys(frame[list(_SOURCE)].iloc[first]))
+    rows = pa.array(pairs, pa.int64())
     for c in PER_SOURCE:
-        values = log[c].to_numpy(dtype=object)
+        values = log[c].astype(object).where(log[c].notna(), "").to_numpy(dtype=object)
+        of_source = [str(values[i]) if i >= 0 else "" for i in found]
         frame[c] = pd.Series(
-            np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else "", ""),
-            index=frame.index,
-            dtype="str",
+            pa.array(of_source, pa.large_string()).take(rows), index=frame.index, dtype="str"
         )
     return frame
+
+
+_SOURCE = ("source_owner", "source_file")
+
+
+def _source_codes(frame: pd.DataFrame) -> np.ndarray:
+    """Return a number for each row's source (its owner and name), the same for the same source.
+
+    A missing owner is the owner ``""``, as in :func:`source_keys`.
+    """
+    codes = []
+    for name in _SOURCE:
+        column = frame[name]
+        column = column.where(column.notna(), "") if column.hasnans else column
+        codes.append(pd.factorize(column)[0].astype(np.int64))
+    return codes[0] * (int(codes[1].max(initial=-1)) + 1) + codes[1]
 
 
 def pick_owner(

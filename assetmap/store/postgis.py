@@ -6,16 +6,20 @@ as the GeoPackage store's, points and polygons in EPSG:27700 with GiST indexes).
 
 - **Reads**: one ``REPEATABLE READ``, read-only transaction per call, so a read sees
   one committed state, in the order the rows were written (``fid``): sites, requests
-  and site keys as Arrow through the ADBC driver (binary ``COPY``; points as x and y),
+  and site keys as Arrow through the ADBC driver (binary ``COPY``; points as x and y;
+  a big table by two readers sharing one snapshot, :mod:`.postgis_io`),
   the others by ``COPY ... TO STDOUT`` as CSV, parsed by pyarrow. A read gives exactly
   the frame the GeoPackage store gives for the same imports.
 - **Writes**: one transaction per import, removal, boundary set or place: the source's
   old rows deleted and the new ones copied in (``COPY ... FROM STDIN``, never row by
-  row), so readers see the old state until the commit. Writers of different sources
-  run at once; the same source is serialised by a transaction-scoped advisory lock,
-  and the shared-site groups, which span agencies, are settled at the end of each
-  write under one advisory lock, through the owner's ``set_shared_groups`` function
-  (it may change only the ``shared_group`` of open sites). Every write adds one to
+  row, :mod:`.postgis_copy`), so readers see the old state until the commit. Writers
+  of different sources run at once; the same source is serialised by a
+  transaction-scoped advisory lock, and the shared-site groups, which span agencies,
+  are settled at the end of each write under one advisory lock, through the owner's
+  ``set_shared_groups`` function
+  (it may change only the ``shared_group`` of open sites near the writer's change: a
+  site sharing a UPRN or compact postcode with the writer's rows, now or deleted by
+  its transaction, migration 0003). Every write adds one to
   ``store_version``, which :meth:`PostGISStore.version` gives.
 - **Row-level security**, the second wall behind :mod:`assetmap.access`: every
   transaction sets ``assetmap.agency`` (the viewer's agency, as compared) and a write
@@ -35,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC
 
 import geopandas as gpd
@@ -71,6 +75,8 @@ from .interface import (
     pick_owner,
     settle_shared_groups,
 )
+from .postgis_copy import copy_chunks, copy_in
+from .postgis_io import arrow_table, read_points
 from .postgis_schema import (
     audit_fields,
     check_schema,
@@ -86,7 +92,6 @@ __all__ = ["PostGISStore"]
 #: The advisory lock under which the shared-site groups are settled.
 _SHARED_LOCK = 0x7368617265640000  # "shared"
 _ARROW = {"str": "string", "int64": "int64", "float64": "float64"}
-_SQL_TYPES = {"str": "text", "int64": "bigint", "float64": "double precision"}
 
 
 class PostGISStore(EstateStore):
@@ -234,10 +239,12 @@ class PostGISStore(EstateStore):
         return f"{row[0]}:{row[1]}"
 
     @contextlib.contextmanager
-    def _arrow_read(self) -> Iterator:
+    def _arrow_read(self, *, snapshot: str = "") -> Iterator:
         """Yield an ADBC cursor (rows as Arrow, by binary ``COPY``) in one transaction.
 
-        ``REPEATABLE READ``, read-only, the viewer's agency set, as :meth:`_transaction`.
+        ``REPEATABLE READ``, read-only, the viewer's agency set, as :meth:`_transaction`;
+        in the ``snapshot`` another such transaction exported, if given (it sees what
+        that one sees).
 
         Raises
         ------
@@ -254,6 +261,8 @@ class PostGISStore(EstateStore):
         try:
             with contextlib.closing(conn.cursor()) as cur:
                 cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                if snapshot:  # the server's own id, checked by postgis_io.read_points
+                    cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 cur.execute(
                     "SELECT set_config('assetmap.agency', $1, true), "
                     "set_config('assetmap.local', $2, true)",
@@ -280,21 +289,42 @@ class PostGISStore(EstateStore):
             return self._points(cur, "requests", REQUEST_COLUMNS, empty_requests)
 
     def _points(self, cur, layer: str, columns: dict[str, str], empty) -> gpd.GeoDataFrame:
-        stored = LAYOUT[layer][0]
-        frame = _arrow_out(cur, layer, stored, points=True)
+        # the log first: one snapshot (REPEATABLE READ), and the rows' points are made
+        # while the server still sends them (postgis_io)
+        log = _arrow_out(cur, self._log, IMPORT_LOG_COLUMNS)
+        # a big table is read by two readers at once, in one snapshot
+        frame, geometry = read_points(cur, layer, LAYOUT[layer][0], twin=self._arrow_read)
         if not len(frame):
             return empty()
-        log = _arrow_out(cur, self._log, IMPORT_LOG_COLUMNS)
-        geometry = _points_of(frame.pop("_x").to_numpy(), frame.pop("_y").to_numpy())
         out = gpd.GeoDataFrame(frame, geometry=geometry, crs=CRS_BNG)
         return gpd.GeoDataFrame(conform(join_provenance(out, log), columns), crs=CRS_BNG)
 
-    def site_keys(self) -> pd.DataFrame:
-        """Return the key columns of every site, without geometry (see EstateStore)."""
+    def site_keys(self, *, site_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """Return the key columns of every site, or of the sites of some ids (see EstateStore).
+
+        Given ids are looked up in the index ``sites_site_id`` (migration 0002).
+        """
         names = ["site_id", "source_file", "source_owner", "source_row", "agency", "sensitivity"]
-        with self._arrow_read() as cur:
-            frame = _arrow_out(cur, "sites", {c: SITE_COLUMNS[c] for c in names})
-        return conform(frame, {c: SITE_COLUMNS[c] for c in names})
+        columns = {c: SITE_COLUMNS[c] for c in names}
+        if site_ids is None:
+            with self._arrow_read() as cur:
+                frame = _arrow_out(cur, "sites", columns)
+            return conform(frame, columns)
+        with self._transaction(write=False) as cur:
+            # site_id keeps no statistics: the planner, guessing a third of the sites,
+            # would read them all (0.4 s a million) where the index finds a few; and
+            # they are put in fid order here (in SQL, it walks the sites in that order)
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute(  # compared in the index's collation, "C", so that it is used
+                f"SELECT fid, {', '.join(names)} FROM sites "
+                'WHERE site_id COLLATE "C" = ANY(%s::text[])',
+                ([str(i) for i in site_ids],),
+            )
+            found = cur.fetchall()
+        if not found:
+            return conform(pd.DataFrame(), columns)
+        frame = pd.DataFrame(found, columns=["fid", *names]).sort_values("fid", kind="stable")
+        return conform(frame.drop(columns="fid").reset_index(drop=True), columns)
 
     def footprints(self) -> gpd.GeoDataFrame:
         """Return the footprints of the sites the viewer may see: ``site_id`` and polygons."""
@@ -387,7 +417,7 @@ class PostGISStore(EstateStore):
             if rows is not None:
                 self._as_writer(cur, owner)
                 keyed = rows.assign(owner_key=agency_key(owner))
-                _copy_in(cur, layer, keyed, LAYOUT[layer][0], ("owner_key",))
+                copy_in(cur, layer, keyed, LAYOUT[layer][0], ("owner_key",))
             _bump(cur)
         return removed
 
@@ -459,8 +489,8 @@ def _delete_source(cur, source_file: str, owner: str) -> int:
         delete = f"DELETE FROM {table} WHERE source_owner = %s AND source_file = %s"
         if table == "sites":  # the UPRNs and postcodes removed, for the shared sites
             delete = (
-                f"WITH gone AS ({delete} RETURNING uprn, postcode) INSERT INTO _touched "
-                "SELECT uprn, replace(postcode, ' ', '') FROM gone"
+                f"WITH gone AS (DELETE FROM sites WHERE {_OF_SOURCE} RETURNING uprn, "
+                "postcode_key) INSERT INTO _touched SELECT uprn, postcode_key FROM gone"
             )
         cur.execute(delete, (owner, source_file))
         if table in ("sites", "requests"):
@@ -480,9 +510,13 @@ def _write_update(cur, update: SourceUpdate, owner: str, shared: SharedGroups | 
     layer = update.layer
     columns = LAYOUT[layer][0]
     chunks = [update.rows] if isinstance(update.rows, pd.DataFrame) else update.rows
-    for chunk in chunks:
-        rows = owned(conform(chunk, columns, points=True), owner)
-        _copy_in(cur, layer, _keyed(rows, owner), columns, ("agency_key", "owner_key"))
+    copy_chunks(
+        cur,
+        layer,
+        (_keyed(owned(conform(chunk, columns, points=True), owner), owner) for chunk in chunks),
+        columns,
+        ("agency_key", "owner_key"),
+    )
     if shared is not None and layer == "sites":
         _settle(cur, shared, owner, update.source_file)
     if update.footprints is not None and len(update.footprints):
@@ -498,19 +532,19 @@ def _write_update(cur, update: SourceUpdate, owner: str, shared: SharedGroups | 
             crs=CRS_BNG,
         )
         extra = ("source_file", "source_owner", "owner_key")
-        _copy_in(cur, "footprints", prints, {"site_id": "str"}, extra)
+        copy_in(cur, "footprints", prints, {"site_id": "str"}, extra)
         cur.execute(
             "UPDATE footprints f SET sensitivity = coalesce(s.sensitivity, ''), "
-            "agency_key = s.agency_key FROM sites s WHERE f.source_owner = %s "
-            "AND f.source_file = %s AND s.source_owner = f.source_owner "
-            "AND s.source_file = f.source_file AND s.site_id = f.site_id",
-            (owner, update.source_file),
+            "agency_key = s.agency_key FROM sites s WHERE "
+            + _OF_SOURCE.replace("source", "s.source")
+            + " AND f.source_owner = %s AND f.source_file = %s AND s.site_id = f.site_id",
+            (owner, update.source_file, owner, update.source_file),
         )
     quarantine = owned(conform(update.quarantine, QUARANTINE_COLUMNS), owner)
     quarantine = quarantine.assign(owner_key=agency_key(owner))
-    _copy_in(cur, "quarantine", quarantine, QUARANTINE_COLUMNS, ("owner_key",))
+    copy_in(cur, "quarantine", quarantine, QUARANTINE_COLUMNS, ("owner_key",))
     log = owned(conform(pd.DataFrame([update.log]), IMPORT_LOG_COLUMNS), owner)
-    _copy_in(cur, "imports", _keyed(log, owner), IMPORT_LOG_COLUMNS, ("agency_key", "owner_key"))
+    copy_in(cur, "imports", _keyed(log, owner), IMPORT_LOG_COLUMNS, ("agency_key", "owner_key"))
 
 
 def _keyed(rows: pd.DataFrame, owner: str) -> pd.DataFrame:
@@ -529,8 +563,10 @@ def _settle(cur, shared: SharedGroups, owner: str, source_file: str) -> None:
     rows now) and their own UPRN and postcode peers, and set on the near ones: not
     over the whole estate (:func:`assetmap.registers.shared_sites.shared_groups`
     gives them exactly the groups it gives them in the whole estate). A change of
-    ``_WHOLE`` sites or more reads the whole estate instead (the near ones marked),
-    which costs less than looking so many peers up twice. The sites are
+    ``_WHOLE`` sites or more asks the database instead for every site that can be in
+    a group at all (one whose UPRN or compact postcode two holders or more give, or
+    that has a group now: :data:`_CANDIDATES`, the near ones marked), which costs far
+    less than looking so many peers up twice or reading the whole estate. The sites are
     read after the lock is taken, so they include every import committed before; a
     site another writer holds (a source being replaced) is skipped, and settled by
     that writer or the next.
@@ -538,27 +574,32 @@ def _settle(cur, shared: SharedGroups, owner: str, source_file: str) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SHARED_LOCK,))
     _touch(cur)
     cur.execute(
-        "INSERT INTO _touched SELECT uprn, replace(postcode, ' ', '') FROM sites "
-        "WHERE source_owner = %s AND source_file = %s",
+        "INSERT INTO _touched SELECT uprn, postcode_key FROM sites WHERE " + _OF_SOURCE,
         (owner, source_file),
     )
     keys = {"fid": "int64", **{c: "str" for c in SHARED_KEY_COLUMNS}}
     cur.execute("ANALYZE _touched")  # so that a few keys are looked up in the indexes
     cur.execute("SELECT count(*) FROM _touched")
-    if cur.fetchone()[0] >= _WHOLE:  # a big change: every site, not its peers looked up
-        stored = _copy_out(cur, _MARKED, {**keys, "_near": "int64"})
+    if cur.fetchone()[0] >= _WHOLE:  # a big change: every candidate, not its peers looked up
+        stored = _copy_out(cur, _CANDIDATES, {**keys, "_near": "int64"})
         near = stored.pop("_near").to_numpy() == 1
         stored = conform(stored, keys)
     else:
+        # the estate's columns have no statistics (0001), so the planner cannot know that
+        # a few keys find a few sites: it would hash every site, twice. Index lookups in
+        # nested loops (1.1 s -> 0.04 s for 1,000 keys among a million), and no compiling
+        # of the plan, which costs more than a few lookups.
+        cur.execute(f"SELECT {_LOOKUPS % {'on': 'off'}}, set_config('jit', 'off', true)")
         cur.execute(
-            "CREATE TEMP TABLE _near ON COMMIT DROP AS SELECT fid, uprn, replace(postcode, "
-            f"' ', '') AS pc FROM sites WHERE fid IN ({_PEERS % {'t': '_touched'}})"
+            "CREATE TEMP TABLE _near ON COMMIT DROP AS SELECT fid, uprn, postcode_key AS pc "
+            f"FROM sites WHERE fid IN ({_PEERS % {'t': '_touched'}})"
         )
         cur.execute("ANALYZE _near")
         where = f"WHERE fid IN ({_PEERS % {'t': '_near'}})"
         stored = conform(_copy_out(cur, "sites", keys, where=where), keys)
         cur.execute("SELECT fid FROM _near")
         near = stored["fid"].isin([row[0] for row in cur.fetchall()]).to_numpy()
+        cur.execute(f"SELECT {_LOOKUPS % {'on': 'on'}}")
     settled = settle_shared_groups(shared, None, stored)  # called even with no sites
     if settled is None:
         return
@@ -573,117 +614,49 @@ def _settle(cur, shared: SharedGroups, owner: str, source_file: str) -> None:
 
 #: The sites a change touches from which its shared groups are settled over every site.
 _WHOLE = 50_000
-#: Every site, ``_near`` 1 where it shares a UPRN or (compact) postcode with a touched row.
-_MARKED = (  # joins, hashed: an IN (SELECT ...) of a million keys is a loop over them
+#: A site is open to the row-level rule as the database tells it: never stricter than
+#: :func:`assetmap.access.is_restricted` (which also strips tabs), so the candidates
+#: below are never fewer than the sites that can be in a group.
+_OPEN = "lower(btrim(coalesce(sensitivity, ''))) <> 'restricted'"
+#: Every site that can be in a shared group after the change, ``_near`` 1 where it shares
+#: a UPRN or (compact) postcode with a touched row: a site whose UPRN or compact postcode
+#: two holders or more give (a holder is its sector and agency as written, never fewer
+#: than :func:`assetmap.registers.shared_sites.shared_groups`'s), with every site of
+#: those keys, so each group is settled exactly; and every site with a group now, which
+#: may lose it. Any other site's group is "" over the whole estate too. Joins, hashed:
+#: an ``IN (SELECT ...)`` of a million keys is a loop over them.
+_CANDIDATES = (
     "(SELECT s.*, (u.uprn IS NOT NULL OR p.pc IS NOT NULL)::int AS _near FROM sites s "
     "LEFT JOIN (SELECT DISTINCT uprn FROM _touched WHERE uprn <> '') u ON u.uprn = s.uprn "
     "LEFT JOIN (SELECT DISTINCT pc FROM _touched WHERE pc <> '') p "
-    "ON p.pc = replace(s.postcode, ' ', '')) AS marked"
+    "ON p.pc = s.postcode_key "
+    "LEFT JOIN (SELECT uprn FROM sites WHERE uprn <> '' AND " + _OPEN + " GROUP BY uprn "
+    "HAVING count(DISTINCT (coalesce(sector, ''), coalesce(agency, ''))) > 1) cu "
+    "ON cu.uprn = s.uprn "
+    "LEFT JOIN (SELECT postcode_key AS pc FROM sites WHERE postcode_key <> '' AND "
+    + _OPEN
+    + " GROUP BY 1 HAVING count(DISTINCT (coalesce(sector, ''), coalesce(agency, ''))) > 1) cp "
+    "ON cp.pc = s.postcode_key "
+    "WHERE cu.uprn IS NOT NULL OR cp.pc IS NOT NULL OR s.shared_group <> '') AS candidates"
 )
-#: The sites sharing a UPRN or (compact) postcode with a row of the table named.
+#: The planner's hash and merge joins, off (the settlement's lookups) and on again.
+_LOOKUPS = (
+    "set_config('enable_hashjoin', '%(on)s', true), set_config('enable_mergejoin', '%(on)s', true)"
+)
+#: The rows of one source (owner, then name): the "C" collation of the index (0002).
+_OF_SOURCE = 'source_owner COLLATE "C" = %s AND source_file COLLATE "C" = %s'
+#: The sites sharing a UPRN or (compact) postcode with a row of the table named (in the
+#: "C" collation of their indexes, 0002_site_ids.sql).
 _PEERS = (
     "SELECT s.fid FROM sites s JOIN (SELECT DISTINCT uprn FROM %(t)s WHERE uprn <> '') k "
-    "ON s.uprn = k.uprn UNION SELECT s.fid FROM sites s JOIN (SELECT DISTINCT pc FROM %(t)s "
-    "WHERE pc <> '') k ON replace(s.postcode, ' ', '') = k.pc"
+    'ON s.uprn COLLATE "C" = k.uprn UNION SELECT s.fid FROM sites s JOIN (SELECT DISTINCT pc '
+    "FROM %(t)s WHERE pc <> '') k ON s.postcode_key COLLATE \"C\" = k.pc"
 )
 
 
 def _touch(cur) -> None:
     """Make the table of the UPRNs and postcodes a write touches (until it commits)."""
     cur.execute("CREATE TEMP TABLE IF NOT EXISTS _touched (uprn text, pc text) ON COMMIT DROP")
-
-
-def _copy_in(
-    cur, table: str, frame: pd.DataFrame, columns: dict[str, str], extra: tuple[str, ...]
-) -> None:
-    """Copy a frame's rows into ``table``: CSV through ``COPY FROM STDIN``, then one insert.
-
-    The columns are ``columns`` and ``extra`` (text), and ``geom`` when the table has
-    geometry: points from the frame's geometry or its ``easting`` and ``northing``
-    (made in the database), polygons as EWKB.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    if not len(frame):
-        return
-    arrays = {name: _arrow(frame[name], _ARROW[kind]) for name, kind in columns.items()}
-    arrays.update({name: _arrow(frame[name].astype("str"), "string") for name in extra})
-    sql_types = {c: _SQL_TYPES[columns[c]] if c in columns else "text" for c in arrays}
-    target = [f'"{c}"' for c in arrays]
-    select = list(target)
-    kind = LAYOUT[table][1]
-    if kind == "Point":
-        x, y = _coordinates(frame)
-        arrays.update({"_x": pa.array(x, from_pandas=True), "_y": pa.array(y, from_pandas=True)})
-        sql_types.update({"_x": "double precision", "_y": "double precision"})
-        target.append("geom")
-        select.append("ST_SetSRID(ST_MakePoint(_x, _y), 27700)")
-    elif kind is not None:
-        arrays["_wkb"] = pa.array(_ewkb(frame), pa.string())
-        sql_types["_wkb"] = "geometry"
-        target.append("geom")
-        select.append("_wkb")
-    body = io.BytesIO()
-    pacsv.write_csv(pa.table(arrays), body, pacsv.WriteOptions(include_header=False))
-    # PostgreSQL refuses COPY FROM into a table under row-level security: the rows are
-    # copied into a temporary table of this transaction, then inserted in one statement
-    # (which the policies check), in the order they came.
-    stage = f"_in_{table}"
-    cur.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (_ord bigint GENERATED ALWAYS AS IDENTITY, "
-        + ", ".join(f'"{c}" {t}' for c, t in sql_types.items())
-        + ") ON COMMIT DROP"
-    )
-    names = ", ".join(f'"{c}"' for c in arrays)
-    with cur.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(body.getbuffer())
-    cur.execute(
-        f"INSERT INTO {table} ({', '.join(target)}) SELECT {', '.join(select)} FROM {stage} "
-        "ORDER BY _ord"
-    )
-    cur.execute(f"TRUNCATE {stage}")
-
-
-def _arrow(values: pd.Series, kind: str):
-    """Return a column as an arrow array of ``kind`` (missing values null)."""
-    import pyarrow as pa
-
-    wanted = getattr(pa, kind)()
-    found = pa.array(values, from_pandas=True)
-    if isinstance(found, pa.ChunkedArray):
-        found = found.combine_chunks()
-    return found if found.type == wanted else found.cast(wanted)
-
-
-def _coordinates(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Return the x and y of each row's point (NaN where it has none)."""
-    import shapely
-
-    if isinstance(frame, gpd.GeoDataFrame):
-        geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
-        return shapely.get_x(geoms), shapely.get_y(geoms)
-    if {"easting", "northing"} <= set(frame.columns):
-        x = pd.to_numeric(frame["easting"], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(frame["northing"], errors="coerce").to_numpy(dtype=float)
-        return x, y
-    nothing = np.full(len(frame), np.nan)
-    return nothing, nothing
-
-
-def _ewkb(frame: pd.DataFrame) -> np.ndarray:
-    """Return the frame's polygons as hex EWKB in EPSG:27700 (``None`` where a row has none).
-
-    A polygon is kept as a multipolygon of one, as the GeoPackage store keeps it.
-    """
-    import shapely
-
-    geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
-    single = shapely.get_type_id(geoms) == 3
-    if single.any():
-        geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(single.sum()))
-    geoms = shapely.set_srid(geoms, 27700)
-    return np.asarray(shapely.to_wkb(geoms, hex=True, include_srid=True), dtype=object)
 
 
 def _copy_out(
@@ -736,32 +709,10 @@ def _copy_out(
 def _arrow_out(cur, table: str, columns: dict[str, str], *, points: bool = False) -> pd.DataFrame:
     """Return ``columns`` of the rows of ``table`` the transaction may see, in ``fid`` order.
 
-    ``cur`` is an ADBC cursor: the rows come as Arrow (binary ``COPY``), whole, and are
-    made a frame at once. ``points`` adds ``_x`` and ``_y`` (NaN where a row has none).
+    ``cur`` is an ADBC cursor (see :func:`~assetmap.store.postgis_io.arrow_table`);
+    ``points`` adds ``_x`` and ``_y`` (NaN where a row has none).
     """
-    import pyarrow as pa
-
-    select = [f'"{c}"' for c in columns]
-    types = {c: getattr(pa, _ARROW[kind])() for c, kind in columns.items()}
-    if points:
-        select += ["ST_X(geom) AS _x", "ST_Y(geom) AS _y"]
-        types.update({"_x": pa.float64(), "_y": pa.float64()})
-    # in fid order, sorted here: sorting a million wide rows costs the server more
-    cur.execute(f"SELECT {', '.join(select)}, fid AS _fid FROM {table}")
-    found = cur.fetch_arrow_table()
-    found = found.sort_by("_fid").drop_columns("_fid")
-    schema = pa.schema([(name, kind) for name, kind in types.items()])
-    return found.rename_columns(list(types)).cast(schema).to_pandas()
-
-
-def _points_of(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Return points of the coordinates (``None`` where a row has none)."""
-    import shapely
-
-    out = np.full(len(x), None, dtype=object)
-    ok = np.isfinite(x) & np.isfinite(y)
-    out[ok] = shapely.points(x[ok], y[ok])
-    return out
+    return arrow_table(cur, table, columns, points=points).to_pandas()
 
 
 def _with_polygons(frame: pd.DataFrame, columns: dict[str, str]) -> gpd.GeoDataFrame:

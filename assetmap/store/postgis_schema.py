@@ -228,6 +228,11 @@ def _migrate(conn, url: str) -> int:
                 )
             with conn.cursor() as cur:
                 cur.execute(sql)  # our own files, never user text
+                cur.execute(  # (0001 records its own number)
+                    "INSERT INTO schema_version (version) SELECT %s "
+                    "WHERE NOT EXISTS (SELECT FROM schema_version WHERE version = %s)",
+                    (number, number),
+                )
             applied += 1
     return applied
 
