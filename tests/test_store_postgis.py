@@ -404,32 +404,6 @@ def test_a_newer_schema_says_to_upgrade_assetmap(pg_store):
         postgis_schema.upgrade_store(owner_url)
 
 
-def test_shared_groups_settled_near_each_change_are_those_of_the_whole_estate(pg_store, tmp_path):
-    """Groups by UPRN and by postcode and name, across imports, re-imports and removals."""
-    header = "Site name,Postcode,UPRN\n"
-    alpha = header + "Hub,TN1 1AA,100\nDepot,ME14 1XX,\nLibrary,TN9 1SP,300\nStore,TN9 1SP,\n"
-    beta = header + "Hub,TN1 1AA,\nDepot,ME14 1XX,\nClinic,TN9 1SP,300\nStore,TN9 1SP,\n"
-    gamma = header + "Hub,TN1 1AA,100\nYard,ME14 1XX,\n"
-    beta_again = header + "Hub,TN1 1AA,\nClinic,TN9 1SP,\n"
-    steps = [
-        ("alpha.csv", alpha, "Alpha Council"),
-        ("beta.csv", beta, "NHS Beta"),
-        ("gamma.csv", gamma, "Gamma Police"),
-        ("beta.csv", beta_again, "NHS Beta"),
-        ("alpha.csv", None, "Alpha Council"),
-    ]
-    gpkg, pg = open_store(tmp_path / "estate.gpkg"), open_store(pg_store[1])
-    for step, (name, text, agency) in enumerate(steps):
-        for store in (gpkg, pg):
-            if text is None:
-                remove_register(name, store=store, owner=agency)
-            else:
-                import_register(text.encode(), name=name, store=store, agency=agency, **AT)
-        left, right = gpkg.sites(), pg.sites()
-        assert right["shared_group"].tolist() == left["shared_group"].tolist(), name
-        assert (left["shared_group"] != "").any() == (step > 0), name
-
-
 def test_a_failure_while_rows_stream_in_leaves_the_store_as_it_was(any_store):
     from assetmap.store.interface import SourceUpdate
 
