@@ -19,12 +19,10 @@ waits in memory), so that other processes read the old state until then.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +37,10 @@ from .gpkg_blobs import gpkg_blobs, point_blobs, to_multi
 from .gpkg_file import LAYER_LIST
 from .interface import LAYOUT, SHARED_KEY_COLUMNS, SharedGroups, conform, settle_shared_groups
 from .interface import differs as _differs
+from .overlap import store_overlapped
 
 __all__ = ["BulkWriter"]
 
-#: Chunks :meth:`BulkWriter.append_chunks` lets wait for the store, at most.
-_CHUNKS_IN_FLIGHT = 2
 #: Rows removed and added from which a change settles the shared groups of every site.
 WHOLE_ESTATE_ROWS = 50_000
 #: The sites :meth:`BulkWriter.delete_source` removed, with their UPRN and compact postcode.
@@ -266,7 +263,7 @@ class BulkWriter:
         Each chunk is made into Arrow columns and inserted by SQLite in a second
         thread (the driver releases Python's lock while it inserts), so the work that
         makes a chunk overlaps the storing of those before (at most
-        :data:`_CHUNKS_IN_FLIGHT` wait). Chunks are stored in order, one at a time;
+        :data:`assetmap.store.overlap.IN_FLIGHT` wait). Chunks are stored in order, one at a time;
         an error in either thread is raised here, and no chunk is stored after it.
 
         Returns
@@ -299,40 +296,16 @@ class BulkWriter:
 
     def _store_overlapped(self, layer: str, frames: Iterator[pd.DataFrame]) -> None:
         """Store each frame in a second thread while the next is made (see append_chunks)."""
-        from concurrent.futures import ThreadPoolExecutor
-
         srs_id = self._srs_id(layer)
-        failed = threading.Event()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-store") as pool:
-            # two chunks may wait to be stored, so that a chunk slow to store holds up
-            # the checks only when the next one is slow too
-            pending: collections.deque[Future[None]] = collections.deque()
-            try:
-                for frame in frames:
-                    while len(pending) >= _CHUNKS_IN_FLIGHT:
-                        pending.popleft().result()
-                    pending.append(pool.submit(self._store_chunk, layer, frame, srs_id, failed))
-                while pending:
-                    pending.popleft().result()
-            except BaseException:
-                failed.set()
-                for waiting in pending:
-                    waiting.cancel()
-                raise
+        store_overlapped(
+            frames, lambda frame: self._store_chunk(layer, frame, srs_id), name="assetmap-store"
+        )
 
-    def _store_chunk(
-        self, layer: str, frame: pd.DataFrame, srs_id: int | None, failed: threading.Event
-    ) -> None:
-        """Store one chunk (in the second thread), unless a chunk before it failed."""
-        if failed.is_set():  # a chunk before failed: the transaction is lost anyway
-            return
-        try:
-            table = self._arrow_rows(layer, frame, srs_id)
-            if table is not None:
-                self._insert(layer, table)
-        except BaseException:
-            failed.set()
-            raise
+    def _store_chunk(self, layer: str, frame: pd.DataFrame, srs_id: int | None) -> None:
+        """Store one chunk (in the second thread)."""
+        table = self._arrow_rows(layer, frame, srs_id)
+        if table is not None:
+            self._insert(layer, table)
 
     def _insert(self, layer: str, table) -> None:
         """Insert the rows of an Arrow table into ``layer``, in the open transaction.

@@ -9,24 +9,20 @@ the server inserts one chunk while the client makes the next.
 
 from __future__ import annotations
 
-import collections
 import io
-import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from .interface import LAYOUT
+from .overlap import store_overlapped
 
 __all__ = ["copy_chunks", "copy_in"]
 
 _ARROW = {"str": "string", "int64": "int64", "float64": "float64"}
 _SQL_TYPES = {"str": "text", "int64": "bigint", "float64": "double precision"}
-#: Chunks made and waiting to be copied: the checks wait only when two are waiting.
-_IN_FLIGHT = 2
 
 
 def copy_chunks(
@@ -44,31 +40,9 @@ def copy_chunks(
     side is raised here once no copy is running, so the caller's transaction can be
     rolled back.
     """
-    failed = threading.Event()
-
-    def copy(frame: pd.DataFrame) -> None:
-        if failed.is_set():  # a copy before failed: the transaction is lost anyway
-            return
-        try:
-            copy_in(cur, table, frame, columns, extra)
-        except BaseException:
-            failed.set()
-            raise
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetmap-copy") as pool:
-        pending: collections.deque[Future[None]] = collections.deque()
-        try:
-            for frame in frames:
-                while len(pending) >= _IN_FLIGHT or (pending and failed.is_set()):
-                    pending.popleft().result()
-                pending.append(pool.submit(copy, frame))
-            while pending:
-                pending.popleft().result()
-        except BaseException:
-            failed.set()
-            for waiting in pending:
-                waiting.cancel()
-            raise  # (leaving the pool waits for a copy still running)
+    store_overlapped(
+        frames, lambda frame: copy_in(cur, table, frame, columns, extra), name="assetmap-copy"
+    )
 
 
 def copy_in(
