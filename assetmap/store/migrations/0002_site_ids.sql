@@ -6,7 +6,7 @@
 -- (ids, sources, UPRNs, compact postcodes) are only ever compared for equality, so
 -- their indexes use the "C" collation: byte order costs the server a plain comparison
 -- per step where a language's order (the database's, en_GB.UTF-8 or C.UTF-8) costs a
--- library call; measured on a million-row import, about a third of the insert. The
+-- library call (a third of a million-row insert, in one experiment by hand). The
 -- columns keep the database's collation (a partnership's own queries that join them to
 -- their tables keep working); the store's queries name COLLATE "C" to use the indexes.
 --
