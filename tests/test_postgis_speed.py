@@ -128,7 +128,7 @@ def test_an_arrow_connection_that_fails_never_shows_the_password(pg_server):
 @pytest.mark.parametrize(
     ("query", "index", "key"),
     [
-        (f"DELETE FROM sites WHERE {postgis._OF_SOURCE}", "sites_source", "source_file"),
+        (f"DELETE FROM sites WHERE {postgis._of_source()}", "sites_source", "source_file"),
         (postgis._PEERS % {"t": "_touched"}, "sites_uprn", "uprn"),
         (postgis._PEERS % {"t": "_touched"}, "sites_postcode", "postcode_key"),
     ],

@@ -26,17 +26,10 @@ from assetmap.cli.store_ops import copy_estate
 from assetmap.errors import StoreError
 from assetmap.registers.importer import import_register
 from assetmap.store import open_store, postgis_schema
+from assetmap.store.interface import LAYOUT
 
 #: Every layer a store reads back, by its method.
-LAYERS = (
-    "sites",
-    "footprints",
-    "requests",
-    "quarantine",
-    "imports",
-    "boundary_sets",
-    "places",
-)
+LAYERS = tuple(LAYOUT)
 
 
 def _password(url: str) -> str:

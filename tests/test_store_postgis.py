@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import psycopg
 import pytest
-from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry import box
 
 from assetmap.access import Viewer, visible_quarantine, visible_sites
 from assetmap.errors import InvalidArgumentError, StoreError
@@ -23,6 +23,7 @@ from assetmap.settings import is_database_url
 from assetmap.store import GeoPackageStore, open_store, postgis_schema
 from assetmap.store.postgis import PostGISStore
 from tests import pg
+from tests.test_store import _footprints_register
 
 AT = {"imported_at": "2026-01-01T00:00:00Z"}
 POLICE = (
@@ -43,17 +44,6 @@ KENT_POLICE = Viewer("ann@police.example", agency="Kent Police", signed_in=True)
 NHS = Viewer("bob@nhs.example", agency="NHS Kent", signed_in=True)
 
 
-def _footprints() -> bytes:
-    square = Polygon([(0.27, 51.13), (0.2705, 51.13), (0.2705, 51.1305), (0.27, 51.1305)])
-    two = MultiPolygon([box(0.52, 51.27, 0.5205, 51.2705), box(0.53, 51.27, 0.5305, 51.2705)])
-    frame = gpd.GeoDataFrame(
-        {"Site name": ["Square", "Two blocks"], "Agency": ["Kent Fire", "Kent Fire"]},
-        geometry=[square, two],
-        crs="EPSG:4326",
-    )
-    return frame.to_json().encode()
-
-
 def _build(store) -> None:
     """An estate with every layer: a restricted site, shared sites, footprints, requests."""
     for text, name, agency, sector in (
@@ -62,7 +52,7 @@ def _build(store) -> None:
         (COUNCIL, "council.csv", "Tunbridge Wells BC", "council"),
     ):
         import_register(text.encode(), name=name, store=store, agency=agency, sector=sector, **AT)
-    import_register(_footprints(), name="fire.geojson", store=store, **AT)
+    import_register(_footprints_register(), name="fire.geojson", store=store, **AT)
     import_register(
         REQUESTS.encode(), name="requests.csv", store=store, sector="health", agency="NHS", **AT
     )

@@ -122,6 +122,9 @@ BOUNDARY_SET_COLUMNS: dict[str, str] = {
 #: The named places users save: one row per place, its codes joined by ``;``.
 PLACE_COLUMNS: dict[str, str] = {"name": "str", "level": "str", "codes": "str", "owner": "str"}
 
+#: The Arrow type (a ``pyarrow`` type function's name) of each column kind of :data:`LAYOUT`.
+ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
+
 #: The layers of the store: columns as stored, and geometry type (None: a table).
 LAYOUT: dict[str, tuple[dict[str, str], str | None]] = {
     "sites": (STORED_SITE_COLUMNS, "Point"),

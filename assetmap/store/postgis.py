@@ -59,6 +59,7 @@ from ..schema import (
 from ..settings import is_database_url
 from . import interface
 from .interface import (
+    ARROW_TYPES,
     BOUNDARY_SET_COLUMNS,
     IMPORT_LOG_COLUMNS,
     LAYOUT,
@@ -91,7 +92,6 @@ __all__ = ["PostGISStore"]
 
 #: The advisory lock under which the shared-site groups are settled.
 _SHARED_LOCK = 0x7368617265640000  # "shared"
-_ARROW = {"str": "string", "int64": "int64", "float64": "float64"}
 
 
 class PostGISStore(EstateStore):
@@ -489,7 +489,7 @@ def _delete_source(cur, source_file: str, owner: str) -> int:
         delete = f"DELETE FROM {table} WHERE source_owner = %s AND source_file = %s"
         if table == "sites":  # the UPRNs and postcodes removed, for the shared sites
             delete = (
-                f"WITH gone AS (DELETE FROM sites WHERE {_OF_SOURCE} RETURNING uprn, "
+                f"WITH gone AS (DELETE FROM sites WHERE {_of_source()} RETURNING uprn, "
                 "postcode_key) INSERT INTO _touched SELECT uprn, postcode_key FROM gone"
             )
         cur.execute(delete, (owner, source_file))
@@ -536,7 +536,7 @@ def _write_update(cur, update: SourceUpdate, owner: str, shared: SharedGroups | 
         cur.execute(
             "UPDATE footprints f SET sensitivity = coalesce(s.sensitivity, ''), "
             "agency_key = s.agency_key FROM sites s WHERE "
-            + _OF_SOURCE.replace("source", "s.source")
+            + _of_source("s")
             + " AND f.source_owner = %s AND f.source_file = %s AND s.site_id = f.site_id",
             (owner, update.source_file, owner, update.source_file),
         )
@@ -574,7 +574,7 @@ def _settle(cur, shared: SharedGroups, owner: str, source_file: str) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SHARED_LOCK,))
     _touch(cur)
     cur.execute(
-        "INSERT INTO _touched SELECT uprn, postcode_key FROM sites WHERE " + _OF_SOURCE,
+        "INSERT INTO _touched SELECT uprn, postcode_key FROM sites WHERE " + _of_source(),
         (owner, source_file),
     )
     keys = {"fid": "int64", **{c: "str" for c in SHARED_KEY_COLUMNS}}
@@ -643,8 +643,6 @@ _CANDIDATES = (
 _LOOKUPS = (
     "set_config('enable_hashjoin', '%(on)s', true), set_config('enable_mergejoin', '%(on)s', true)"
 )
-#: The rows of one source (owner, then name): the "C" collation of the index (0002).
-_OF_SOURCE = 'source_owner COLLATE "C" = %s AND source_file COLLATE "C" = %s'
 #: The sites sharing a UPRN or (compact) postcode with a row of the table named (in the
 #: "C" collation of their indexes, 0002_site_ids.sql).
 _PEERS = (
@@ -652,6 +650,15 @@ _PEERS = (
     'ON s.uprn COLLATE "C" = k.uprn UNION SELECT s.fid FROM sites s JOIN (SELECT DISTINCT pc '
     "FROM %(t)s WHERE pc <> '') k ON s.postcode_key COLLATE \"C\" = k.pc"
 )
+
+
+def _of_source(alias: str = "") -> str:
+    """Return the SQL condition for the sites of one source (owner, then name, as parameters).
+
+    In the "C" collation of its index (0002_site_ids.sql); ``alias`` is the sites' alias.
+    """
+    at = f"{alias}." if alias else ""
+    return f'{at}source_owner COLLATE "C" = %s AND {at}source_file COLLATE "C" = %s'
 
 
 def _touch(cur) -> None:
@@ -671,7 +678,7 @@ def _copy_out(
     import pyarrow.csv as pacsv
 
     select = [f'"{c}"' for c in columns]
-    types = {c: getattr(pa, _ARROW[kind])() for c, kind in columns.items()}
+    types = {c: getattr(pa, ARROW_TYPES[kind])() for c, kind in columns.items()}
     if geometry == "point":
         select += ["ST_X(geom)", "ST_Y(geom)"]
         types.update({"_x": pa.float64(), "_y": pa.float64()})

@@ -16,12 +16,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .interface import LAYOUT
+from .interface import ARROW_TYPES, LAYOUT
 from .overlap import store_overlapped
 
 __all__ = ["copy_chunks", "copy_in"]
 
-_ARROW = {"str": "string", "int64": "int64", "float64": "float64"}
 _SQL_TYPES = {"str": "text", "int64": "bigint", "float64": "double precision"}
 
 
@@ -59,7 +58,7 @@ def copy_in(
 
     if not len(frame):
         return
-    arrays = {name: _arrow(frame[name], _ARROW[kind]) for name, kind in columns.items()}
+    arrays = {name: _arrow(frame[name], ARROW_TYPES[kind]) for name, kind in columns.items()}
     arrays.update({name: _arrow(frame[name].astype("str"), "string") for name in extra})
     sql_types = {c: _SQL_TYPES[columns[c]] if c in columns else "text" for c in arrays}
     target = [f'"{c}"' for c in arrays]

@@ -21,10 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import StoreError
+from .interface import ARROW_TYPES
 
 __all__ = ["SPLIT_PAGES", "arrow_table", "points_of", "read_points", "split_page"]
-
-_ARROW = {"str": "string", "int64": "int64", "float64": "float64"}
 
 
 def _select(cur, table: str, columns: dict[str, str], *, points: bool, where: str = ""):
@@ -32,7 +31,7 @@ def _select(cur, table: str, columns: dict[str, str], *, points: bool, where: st
     import pyarrow as pa
 
     select = [f'"{c}"' for c in columns]
-    types = {c: getattr(pa, _ARROW[kind])() for c, kind in columns.items()}
+    types = {c: getattr(pa, ARROW_TYPES[kind])() for c, kind in columns.items()}
     if points:
         select += ["ST_X(geom) AS _x", "ST_Y(geom) AS _y"]
         types.update({"_x": pa.float64(), "_y": pa.float64()})

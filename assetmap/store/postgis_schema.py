@@ -19,6 +19,7 @@ import re
 from importlib import resources
 
 from ..errors import InvalidArgumentError, StoreError
+from .interface import LAYOUT
 
 __all__ = [
     "DATA_TABLES",
@@ -39,15 +40,7 @@ __all__ = [
 #: The fields of an audit entry (a row of ``audit_log``).
 _AUDIT_FIELDS = ("time", "user", "agency", "signed_in", "action", "what", "sha256", "counts")
 #: The tables of the estate (the store's seven layers), each under row-level security.
-DATA_TABLES = (
-    "sites",
-    "footprints",
-    "requests",
-    "quarantine",
-    "imports",
-    "boundary_sets",
-    "places",
-)
+DATA_TABLES = tuple(LAYOUT)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 #: The key of the advisory lock that one migration at a time holds.
