@@ -36,6 +36,7 @@ __all__ = [
     "AssetmapError",
     "Classification",
     "ColocationResult",
+    "ConflictError",
     "DataNotFoundError",
     "EstateStore",
     "GeoPackageStore",
@@ -141,6 +142,7 @@ _EXPORTS: dict[str, str] = {
     "visible_sites": ".access",
     # the errors
     "AssetmapError": ".errors",
+    "ConflictError": ".errors",
     "DataNotFoundError": ".errors",
     "InvalidArgumentError": ".errors",
     "PermissionDeniedError": ".errors",
@@ -159,6 +161,7 @@ if TYPE_CHECKING:  # type checkers and editors see the real objects; nothing run
     from .density.summary import place_summary
     from .errors import (
         AssetmapError,
+        ConflictError,
         DataNotFoundError,
         InvalidArgumentError,
         PermissionDeniedError,

@@ -1,8 +1,9 @@
 """The audit log: every import, removal and export, one entry each.
 
 Each entry records who (user and agency, from :class:`assetmap.access.Viewer`),
-what (``action``: ``import``, ``remove`` or ``export``; ``what``: the source or
-the file exported), the SHA-256 of the file imported or written, row counts,
+what (``action``: ``import``, ``remove``, ``export``, or a move of the space
+exchange, ``exchange`` or ``exchange refused``; ``what``: the source, the file
+exported or the move), the SHA-256 of the file imported or written, row counts,
 and the time in UTC.
 
 Where it is kept is the store's business: :func:`record` and :func:`read_log` take
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 #: What can be recorded.
-ACTIONS = ("import", "remove", "export")
+ACTIONS = ("import", "remove", "export", "exchange", "exchange refused")
 _LOCK_TIMEOUT_S = 120
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AssetmapError",
+    "ConflictError",
     "DataNotFoundError",
     "InvalidArgumentError",
     "PermissionDeniedError",
@@ -54,6 +55,15 @@ class ProfileError(AssetmapError):
 
 class StoreError(AssetmapError):
     """The estate store cannot be opened, read or written."""
+
+
+class ConflictError(StoreError):
+    """Someone else changed the same thing first: nothing was changed.
+
+    Raised by the space exchange when a match, offer or amendment is no longer as
+    the caller read it (two people accepting one match at once: one acceptance
+    stands, the other gets this). The message says what it is now.
+    """
 
 
 class DataNotFoundError(AssetmapError):

@@ -368,7 +368,15 @@ def test_a_full_disk_and_a_read_only_disk_give_one_line(tmp_path):
 def test_each_command_group_adds_its_commands():
     import argparse
 
-    from assetmap.cli import analyses, build_parser, places, print_maps, registers, store_ops
+    from assetmap.cli import (
+        analyses,
+        build_parser,
+        exchange,
+        places,
+        print_maps,
+        registers,
+        store_ops,
+    )
 
     def commands(add) -> list[str]:
         parser = argparse.ArgumentParser()
@@ -381,11 +389,13 @@ def test_each_command_group_adds_its_commands():
     assert commands(print_maps.add_commands) == ["export-map", "export-pack"]
     assert commands(places.add_commands) == ["boundaries", "places"]
     assert commands(store_ops.add_commands) == ["store"]
+    assert commands(exchange.add_commands) == ["offer", "request", "amend", "matches", "disposal"]
     full = build_parser()
     (sub,) = (a for a in full._actions if isinstance(a, argparse._SubParsersAction))
     assert list(sub.choices) == [
         *["import", "summary", "remove", "sample", "density", "colocate", "match"],
         *["export-map", "export-pack", "boundaries", "places", "store"],
+        *["offer", "request", "amend", "matches", "disposal"],
     ]
 
 

@@ -205,7 +205,7 @@ def test_no_offers_no_requests_and_everything_restricted_are_explained():
     no_sites = find_candidates(reqs, offers(), as_of=AS_OF)
     assert no_sites.message == "No matches: there are no sites."
     no_requests = find_candidates(requests(), offers({"x": 0, "y": 0, "surplus_sqft": 5}))
-    assert no_requests.message == "No matches: there are no space requests."
+    assert no_requests.message == "No matches: there are no open space requests."
     assert allocate(no_requests).empty
     hidden = find_candidates(
         requests({"x": 0, "y": 0, "sensitivity": "restricted"}),
@@ -213,7 +213,7 @@ def test_no_offers_no_requests_and_everything_restricted_are_explained():
         as_of=AS_OF,
     )
     # withheld rows read as absent ones: the words cannot tell they were there
-    assert hidden.message == "No matches: there are no space requests."
+    assert hidden.message == "No matches: there are no open space requests."
     hidden = find_candidates(
         reqs, offers({"x": 0, "y": 0, "surplus_sqft": 5, "sensitivity": "restricted"})
     )

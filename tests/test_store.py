@@ -686,6 +686,10 @@ def test_a_store_implements_exactly_the_interfaces_abstract_methods():
         "version",
         "append_audit",
         "audit_entries",
+        "exchange",
+        "exchange_write",
+        "complete_match",
+        "_put_exchange",
     }
     assert GeoPackageStore.__abstractmethods__ == frozenset()
     for name in interface.EstateStore.__abstractmethods__:

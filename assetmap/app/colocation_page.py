@@ -39,6 +39,23 @@ CLUSTER_COLUMNS = {
 }
 
 
+def _spare_space_caption(members: pd.DataFrame) -> None:
+    """Say the spare space the cluster's sites offer now (the exchange moves it)."""
+    if "surplus_sqft" not in members.columns:
+        return
+    spare = members["surplus_sqft"].fillna(0.0)
+    offering = members[spare > 0]
+    each = "; ".join(
+        f"{md(name)}: {sqft:,.0f} sq ft"
+        for name, sqft in zip(offering["name"], offering["surplus_sqft"], strict=True)
+    )
+    st.caption(
+        f"Spare space offered in this cluster: {spare.sum():,.0f} sq ft"
+        + (f" ({each})." if each else ".")
+        + " A match completed on the Exchange page moves it."
+    )
+
+
 def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
     hull = result.clusters[result.clusters["cluster_id"] == cluster_id]
     members = result.members[result.members["cluster_id"] == cluster_id]
@@ -52,6 +69,7 @@ def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
     base = interactive.base_map(bounds, extent=hull)
     show_map(base, group, key="colocation_map", height=460, fit=hull)
     shown = members.drop(columns=members.geometry.name)
+    _spare_space_caption(shown)
     st.dataframe(
         shown[
             [
@@ -62,6 +80,7 @@ def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
                     "sector",
                     "tenure",
                     "floor_area_sqft",
+                    "surplus_sqft",
                     "is_hub",
                     "distance_to_hub_m",
                 )
@@ -134,8 +153,11 @@ def render() -> None:
             "Saving (£ a year)": chart["saving_gbp"].round(),
         }
     )
-    st.markdown("**The largest yearly savings**")
-    shell.ranked_bars(chart, label="cluster", value="Saving (£ a year)")
+    if (chart["Saving (£ a year)"] > 0).any():
+        st.markdown("**The largest yearly savings**")
+        shell.ranked_bars(chart, label="cluster", value="Saving (£ a year)")
+    else:  # a chart of zeros has no scale to read
+        st.caption("No cluster saves anything a year: no hub has room for the others.")
     st.dataframe(
         table[list(CLUSTER_COLUMNS)].rename(columns=CLUSTER_COLUMNS),
         hide_index=True,

@@ -19,6 +19,7 @@ TITLES = {
     "map": "Map",
     "registers": "Registers",
     "space": "Space",
+    "exchange": "Exchange",
     "colocation": "Co-location",
     "density": "Density",
     "export": "Export",

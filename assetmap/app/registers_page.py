@@ -33,7 +33,7 @@ from assetmap.registers.profiles import load_profile
 from assetmap.registers.report import ImportReport
 from assetmap.schema import SECTORS
 
-__all__ = ["REGISTER_TYPES", "quarantine_table", "render", "report_frame"]
+__all__ = ["REGISTER_TYPES", "amendments_table", "quarantine_table", "render", "report_frame"]
 
 UPLOAD_KEY = "register_upload"
 PROFILE_KEY = "register_profile"
@@ -128,6 +128,7 @@ def _show_report(report: ImportReport) -> None:
         st.caption(f"Located by {how}.")
     for note in report.notes:
         st.caption(md(note))
+    _show_amendments(report)
     reasons = report_frame(report)
     if reasons.empty:
         st.success("Every row was accepted.")
@@ -142,6 +143,47 @@ def _show_report(report: ImportReport) -> None:
         file_name=f"{Path(report.source_file).stem}_quarantine.csv",
         key="download_quarantine",
     )
+
+
+#: The columns of the re-applied corrections shown, and their headings.
+AMENDMENT_COLUMNS = {
+    "row_id": "site",
+    "name": "name",
+    "field": "field",
+    "was": "the register was",
+    "now": "now says",
+    "amended_to": "amended to",
+    "message": "what happens",
+}
+
+
+def amendments_table(report: ImportReport) -> pd.DataFrame:
+    """Return the corrections the new file changed underneath (re-applied all the same).
+
+    Parameters
+    ----------
+    report
+        An import's report (its ``amendments``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per correction: the site, its name, the field, what the register was,
+        what it now says, the value the correction keeps, and what happens.
+    """
+    table = pd.DataFrame(report.amendments, columns=list(AMENDMENT_COLUMNS))
+    return table.rename(columns=AMENDMENT_COLUMNS)
+
+
+def _show_amendments(report: ImportReport) -> None:
+    """Say which of the exchange's corrections the new file changed underneath."""
+    if not report.amendments:
+        return
+    st.warning(
+        f"{len(report.amendments):,} of your corrections are to values this file changed: "
+        "each correction stands; withdraw it on the Exchange page to use the register's value."
+    )
+    st.dataframe(amendments_table(report), hide_index=True, width="stretch")
 
 
 def _ask_agency(name: str) -> None:

@@ -16,12 +16,12 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from assetmap.app import shell, state
+from assetmap.app import exchange_page, shell, state
 from assetmap.app.map_page import show_map
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
-from assetmap.matching import DEFAULT_MAX_DISTANCE_M, find_candidates
+from assetmap.matching import DEFAULT_MAX_DISTANCE_M, MatchResult, find_candidates
 from assetmap.schema import CRS_BNG, SECTORS, USE_CLASSES, empty_requests
 
 __all__ = ["CANDIDATE_COLUMNS", "default_postcode", "new_request", "render"]
@@ -136,8 +136,14 @@ def _request_form() -> gpd.GeoDataFrame | None:
         needed = left.date_input(
             "Needed by", value=date.today() + timedelta(days=365), key=NEEDED_KEY
         )
-        agency = right.text_input("Your agency", key=AGENCY_KEY)
-        sector = left.selectbox("Your sector", SECTORS, key=SECTOR_KEY)
+        own_agency, own_sector = exchange_page.agency_defaults(shell.viewer())
+        agency = right.text_input("Your agency", value=own_agency, key=AGENCY_KEY)
+        sector = left.selectbox(
+            "Your sector",
+            SECTORS,
+            index=SECTORS.index(own_sector) if own_sector in SECTORS else 0,
+            key=SECTOR_KEY,
+        )
         asked = st.form_submit_button("Find space", type="primary")
     if asked:
         st.session_state[REQUEST_KEY] = True
@@ -191,14 +197,14 @@ def _offers_map(request: gpd.GeoDataFrame, match, key: str) -> None:
 
 def _candidates_section(
     request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, approximate: bool
-) -> None:
+) -> MatchResult | None:
     try:
         match = find_candidates(
             request, sites, viewer_agency=shell.viewer().agency, include_approximate=approximate
         )
     except AssetmapError as exc:
         st.error(f"The request could not be matched: {md(exc)}")
-        return
+        return None
     st.markdown(f"**{md(match.message)}**")
     table = match.candidates[list(CANDIDATE_COLUMNS)].rename(columns=CANDIDATE_COLUMNS)
     if table.empty:
@@ -216,6 +222,7 @@ def _candidates_section(
             },
         )
     _offers_map(request, match, key="space_offers_map")
+    return match
 
 
 def _plan_section(sites: gpd.GeoDataFrame, *, approximate: bool) -> None:
@@ -226,10 +233,12 @@ def _plan_section(sites: gpd.GeoDataFrame, *, approximate: bool) -> None:
     if requests.empty:
         st.caption("No space requests in this place: import a requests register first.")
         return
+    closed = int((requests["space_needed_sqft"].fillna(0) <= 0).sum())
+    met = f" ({closed:,} closed: a completed match on the Exchange page met them)" if closed else ""
     st.caption(
-        f"{len(requests):,} space requests in {md(chosen.place_name)}. The plan assigns each to "
-        "at most one offer (or splits it, if allowed) so that the most space is placed, "
-        "as near and as good a fit as possible."
+        f"{len(requests) - closed:,} open space requests in {md(chosen.place_name)}{met}. "
+        "The plan assigns each to at most one offer (or splits it, if allowed) so that the "
+        "most space is placed, as near and as good a fit as possible."
     )
     split = st.toggle("Allow a request to be split between offers", key=SPLIT_KEY)
     if not st.button("Run the plan", key=PLAN_KEY) and not st.session_state.get("space_plan_ran"):
@@ -274,7 +283,10 @@ def render() -> None:
     )
     request = _request_form()
     if request is not None:
-        _candidates_section(request, sites, approximate=approximate)
+        match = _candidates_section(request, sites, approximate=approximate)
+        exchange_page.save_request_button(request)
+        if match is not None:
+            exchange_page.propose_candidates(request, match)
     try:
         _plan_section(sites, approximate=approximate)
     except AssetmapError as exc:

@@ -16,7 +16,8 @@ One module per group of commands adds its commands to :func:`build_parser`:
 :mod:`~assetmap.cli.registers` (import, summary, remove, sample),
 :mod:`~assetmap.cli.analyses` (density, colocate, match) and
 :mod:`~assetmap.cli.print_maps` (export-map, export-pack), :mod:`~assetmap.cli.places`
-(boundaries, places) and :mod:`~assetmap.cli.store_ops` (store init, upgrade, copy);
+(boundaries, places), :mod:`~assetmap.cli.store_ops` (store init, upgrade, copy) and
+:mod:`~assetmap.cli.exchange` (offer, request, amend, matches, disposal: the space exchange);
 :mod:`~assetmap.cli.common` holds what they share.
 """
 
@@ -27,7 +28,7 @@ import sys
 
 from ..errors import AssetmapError
 from ..files import system_error_message
-from . import analyses, places, print_maps, registers, store_ops
+from . import analyses, exchange, places, print_maps, registers, store_ops
 
 __all__ = ["build_parser", "main"]
 
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="assetmap: one map of the whole public estate of a place.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (registers, analyses, print_maps, places, store_ops):
+    for group in (registers, analyses, print_maps, places, store_ops, exchange):
         group.add_commands(sub)
     return parser
 

@@ -13,12 +13,16 @@ one version of it (a change meanwhile is refused); then every source, in the ord
 imported, with its rows, footprints, quarantined rows and import log (its report,
 file hash and time), through :meth:`~assetmap.store.interface.EstateStore.replace_source`,
 the rows keeping their ids, row numbers and shared groups as stored; then the boundary
-sets and saved places, each with its owner; then the audit log, entry by entry in order
-with its time, and one more entry saying the estate was copied in. The destination must
-hold nothing (no source, set, place or audit entry); a database is read and written as
-its owner role, which sees every agency's rows: the app's role sees only what its agency
-may, and a copy made through it would lose the rest. The counts of every layer are
-checked afterwards.
+sets and saved places, each with its owner; then the space exchange's tables (offers,
+the sites they are on, matches, amendments and expressions of interest), every row with
+its values and its version as stored
+(:meth:`~assetmap.store.interface.EstateStore.put_exchange_rows`: a
+match copied at version 3 is moved on at version 3 in the copy); then the audit log,
+entry by entry in order with its time, and one more entry saying the estate was copied
+in. The destination must hold nothing (no source, set, place, exchange row or audit
+entry); a database is read and written as its owner role, which sees every agency's
+rows: the app's role sees only what its agency may, and a copy made through it would
+lose the rest. The counts of every layer, and every exchange row, are checked afterwards.
 """
 
 from __future__ import annotations
@@ -40,15 +44,26 @@ __all__ = ["CopyCounts", "add_commands", "copy_estate"]
 
 #: The layers a copy reads and writes, by the store's method that reads each.
 _LAYERS = ("sites", "footprints", "requests", "quarantine", "imports", "boundary_sets", "places")
+#: The space exchange's tables a copy reads (``store.exchange(table)``) and writes.
+_EXCHANGE = ("offers", "offer_sites", "matches", "amendments", "interest")
+#: The plural of each thing counted whose plural is not made by adding ``s``.
+_PLURALS = {
+    "site of an exchange offer": "sites of exchange offers",
+    "exchange match": "exchange matches",
+    "expression of interest": "expressions of interest",
+}
 #: A progress callback: ``(stage, fraction done)``.
 _Progress = Callable[[str, float], None]
 
 
-def _counted(n: int, what: str) -> str:
-    """Return ``n`` things in words: ``1 site``, ``2 sites``, ``3 audit log entries``."""
+def _counted(n: int, what: str, plural: str = "") -> str:
+    """Return ``n`` things in words: ``1 site``, ``2 sites``, ``3 audit log entries``.
+
+    ``plural`` is the word for many where adding ``s`` (or ``ies``) does not make it.
+    """
     if n == 1:
         return f"1 {what}"
-    return f"{n:,} " + (what[:-1] + "ies" if what.endswith("y") else what + "s")
+    return f"{n:,} " + (plural or (what[:-1] + "ies" if what.endswith("y") else what + "s"))
 
 
 @dataclass
@@ -63,6 +78,11 @@ class CopyCounts:
     boundary_sets: int = 0
     boundary_areas: int = 0
     places: int = 0
+    offers: int = 0
+    offer_sites: int = 0
+    matches: int = 0
+    amendments: int = 0
+    interest: int = 0
     audit_entries: int = 0
 
     def held(self) -> list[str]:
@@ -74,9 +94,14 @@ class CopyCounts:
             (self.quarantine, "quarantined row"),
             (self.boundary_sets, "boundary set"),
             (self.places, "saved place"),
+            (self.offers, "exchange offer"),
+            (self.offer_sites, "site of an exchange offer"),
+            (self.matches, "exchange match"),
+            (self.amendments, "amendment"),
+            (self.interest, "expression of interest"),
             (self.audit_entries, "audit log entry"),
         ]
-        return [_counted(n, what) for n, what in parts if n]
+        return [_counted(n, what, _PLURALS.get(what, "")) for n, what in parts if n]
 
     def summary(self) -> str:
         """Return every count, in words, as ``store copy`` prints them."""
@@ -87,8 +112,13 @@ class CopyCounts:
             f"{_counted(self.quarantine, 'quarantined row')}), "
             f"{_counted(self.boundary_sets, 'boundary set')} "
             f"({_counted(self.boundary_areas, 'area')}), "
-            f"{_counted(self.places, 'saved place')} and "
-            f"{_counted(self.audit_entries, 'audit log entry')}"
+            f"{_counted(self.places, 'saved place')}, "
+            f"{_counted(self.offers, 'exchange offer')} "
+            f"(with {_counted(self.offer_sites, 'site')}), "
+            f"{_counted(self.matches, 'exchange match', _PLURALS['exchange match'])}, "
+            f"{_counted(self.amendments, 'amendment')}, "
+            + _counted(self.interest, "expression of interest", _PLURALS["expression of interest"])
+            + f" and {_counted(self.audit_entries, 'audit log entry')}"
         )
 
     def layers(self) -> dict[str, int]:
@@ -156,11 +186,13 @@ def _counts(store: EstateStore) -> CopyCounts:
     if not store.exists():
         return CopyCounts(audit_entries=len(store.audit_entries()))
     read = {name: "site_keys" if name == "sites" else name for name in _LAYERS}
-    return _counts_of({n: getattr(store, m)() for n, m in read.items()}, store.audit_entries())
+    layers = {n: getattr(store, m)() for n, m in read.items()}
+    layers.update({table: store.exchange(table) for table in _EXCHANGE})
+    return _counts_of(layers, store.audit_entries())
 
 
 def _counts_of(estate: dict[str, pd.DataFrame], entries: list[dict]) -> CopyCounts:
-    """Return the counts of an estate's layers (see :data:`_LAYERS`) and audit entries."""
+    """Return the counts of an estate's layers and exchange tables, and its audit entries."""
     sets = estate["boundary_sets"]
     return CopyCounts(
         sources=len(estate["imports"]),
@@ -171,6 +203,7 @@ def _counts_of(estate: dict[str, pd.DataFrame], entries: list[dict]) -> CopyCoun
         boundary_sets=int(sets["set_name"].nunique()),
         boundary_areas=len(sets),
         places=len(estate["places"]),
+        **{table: len(estate[table]) for table in _EXCHANGE},
         audit_entries=len(entries),
     )
 
@@ -242,7 +275,7 @@ def _source_rows(layer: pd.DataFrame, owner: str, name: str) -> pd.DataFrame:
 
 
 def _read_estate(src: EstateStore) -> tuple[dict[str, pd.DataFrame], list[dict]]:
-    """Return every layer of ``src`` and its audit entries, all of one state of the store.
+    """Return every layer and exchange table of ``src`` and its audit entries, all of one state.
 
     Raises
     ------
@@ -253,6 +286,7 @@ def _read_estate(src: EstateStore) -> tuple[dict[str, pd.DataFrame], list[dict]]
 
     version = src.version()
     layers = {name: getattr(src, name)() for name in _LAYERS}
+    layers.update({table: src.exchange(table) for table in _EXCHANGE})
     entries = src.audit_entries()
     if src.version() != version:
         raise StoreError(
@@ -315,6 +349,26 @@ def _copy_kept(
         done += 1
 
 
+def _copy_exchange(
+    estate: dict[str, pd.DataFrame], dst: EstateStore, progress: _Progress, steps: int
+) -> None:
+    """Copy the exchange's rows of ``estate`` into ``dst`` as they are, in one transaction."""
+    rows = {table: estate[table] for table in _EXCHANGE if len(estate[table])}
+    if rows:
+        progress("the space exchange", (steps - 2) / steps)
+        dst.put_exchange_rows(rows)
+
+
+def _exchange_differs(estate: dict[str, pd.DataFrame], dst: EstateStore) -> list[str]:
+    """Return the exchange tables whose rows ``dst`` does not hold as ``estate`` does."""
+    differs = []
+    for table in _EXCHANGE:
+        copied = dst.exchange(table)
+        if not estate[table].reset_index(drop=True).equals(copied.reset_index(drop=True)):
+            differs.append(f"the rows of {table} differ")
+    return differs
+
+
 def copy_estate(
     src: EstateStore,
     dst: EstateStore,
@@ -324,8 +378,9 @@ def copy_estate(
     """Copy the whole estate of ``src`` into the empty store ``dst``; return what was copied.
 
     Every layer of ``src`` is read first, at one version of it; then each source is
-    written in one transaction, then the boundary sets and places, then the audit
-    entries, and one more entry recording the copy.
+    written in one transaction, then the boundary sets and places, then the space
+    exchange's rows as they are (their versions kept) in one transaction, then the
+    audit entries, and one more entry recording the copy.
 
     Parameters
     ----------
@@ -344,7 +399,7 @@ def copy_estate(
     StoreError
         If ``dst`` is not empty, either store is opened as a role that cannot see
         every row, ``src`` does not exist or changed while it was read, or ``dst``
-        does not hold what ``src`` held afterwards.
+        does not hold what ``src`` held afterwards (every exchange row is compared).
     """
     from ..audit import record
     from ..errors import StoreError
@@ -354,9 +409,10 @@ def copy_estate(
     report("reading the estate", 0.0)
     estate, entries = _read_estate(src)
     before = _counts_of(estate, entries)
-    steps = before.sources + before.boundary_sets + before.places + 1
+    steps = before.sources + before.boundary_sets + before.places + 2
     _copy_sources(estate, dst, report, steps)
     _copy_kept(estate, dst, report, steps)
+    _copy_exchange(estate, dst, report, steps)
     for n, entry in enumerate(entries):
         if n % 100 == 0:
             report(
@@ -364,12 +420,14 @@ def copy_estate(
             )
         dst.append_audit(dict(entry))
     after = _counts(dst)
-    if after.layers() != before.layers():
-        wrong = [
-            f"{k} {before.layers()[k]:,} -> {v:,}"
-            for k, v in after.layers().items()
-            if before.layers()[k] != v
-        ]
+    wrong = [
+        f"{k} {before.layers()[k]:,} -> {v:,}"
+        for k, v in after.layers().items()
+        if before.layers()[k] != v
+    ]
+    if not wrong:
+        wrong = _exchange_differs(estate, dst)
+    if wrong:
         raise StoreError(
             f"the copy of {src.location} into {dst.location} does not hold what the source "
             f"holds ({'; '.join(wrong)}); remove the copy and try again"

@@ -143,12 +143,23 @@ def _check_size_weight(size_weight: object) -> str | None:
 
 
 def _check_request_figures(requests: pd.DataFrame) -> list[str]:
-    """Return the requests whose maximum distance or space needed is not a positive number."""
+    """Return the requests whose maximum distance or space needed is not a positive number.
+
+    A request needing 0 sq ft is closed (its space was found): it is skipped, not refused.
+    """
     problems = []
     labels = _labels(requests)
-    for column, bad_of, unit in (
-        ("max_distance_m", lambda v: np.isfinite(v) & (v <= 0) | np.isinf(v), "metres"),
-        ("space_needed_sqft", lambda v: ~(np.isfinite(v) & (v > 0)), "square feet"),
+    for column, bad_of, expected in (
+        (
+            "max_distance_m",
+            lambda v: np.isfinite(v) & (v <= 0) | np.isinf(v),
+            "a positive number of metres",
+        ),
+        (
+            "space_needed_sqft",
+            lambda v: ~(np.isfinite(v) & (v >= 0)),
+            "a number of square feet, 0 (closed) or more",
+        ),
     ):
         values = column_numbers(requests, column)
         bad = bad_of(values)
@@ -156,7 +167,7 @@ def _check_request_figures(requests: pd.DataFrame) -> list[str]:
             problems.append(
                 f"requests.{column} is not valid for "
                 + some(f"{lab} ({v:g})" for lab, v in zip(labels[bad], values[bad], strict=True))
-                + f"; expected a positive number of {unit}"
+                + f"; expected {expected}"
             )
     return problems
 
@@ -200,8 +211,10 @@ def _sides(
 ) -> _Sides:
     """Withhold what the viewer may not see, and read both tables' columns."""
     # other agencies' restricted requests and offers are withheld before anything is
-    # matched or counted, and nothing says how many were
-    requests = requests.iloc[np.flatnonzero(visible_mask(requests, viewer_agency))]
+    # matched or counted, and nothing says how many were; a closed request (0 sq ft
+    # needed: its space was found) is skipped
+    still_open = column_numbers(requests, "space_needed_sqft") > 0
+    requests = requests.iloc[np.flatnonzero(visible_mask(requests, viewer_agency) & still_open)]
     n_offer_rows = int(visible_mask(offers, viewer_agency).sum())
     offers = offers_from_sites(offers, viewer_agency=viewer_agency)
     approximate = approximate_mask(offers) & (not include_approximate)
@@ -491,7 +504,7 @@ def _approximate_left_out(sides: _Sides) -> str:
 def _found(sides: _Sides, c: _Ranked) -> str:
     n_req, n_off = len(sides.requests), len(sides.offers)
     if n_req == 0:
-        return "No matches: there are no space requests."
+        return "No matches: there are no open space requests."
     if n_off == 0:
         why = "there are no sites"
         if sides.n_offer_rows:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._validate import one_of, raise_if_any
 from ..access import Viewer, import_owner, may_remove_source, owns, visible_mask
-from ..errors import PermissionDeniedError
+from ..errors import ConflictError, PermissionDeniedError
 from ..postcodes import PostcodeDirectory
 from ..schema import SECTORS
 from ..store import EstateStore, SourceUpdate, open_store
@@ -656,9 +656,14 @@ def _store_sites(
 
     update = SourceUpdate(staged.raw.name, "sites", iter(()), None, pd.DataFrame(), {}, owner=owner)
     box: dict[str, ImportReport] = {}
+    kept = _standing(store, staged.raw.name, owner)
+    changed: list[dict] = []
 
     def chunks() -> Iterator[pd.DataFrame]:
-        report = yield from _streamed_sites(staged, lookup, update, update.log)
+        report = yield from _reapplied(
+            _streamed_sites(staged, lookup, update, update.log), kept, "sites", changed
+        )
+        report.amendments = changed
         box["report"] = _stamp(report, replaced)
 
     def finish(sites: gpd.GeoDataFrame) -> pd.Series:
@@ -673,15 +678,71 @@ def _store_sites(
 
     update.rows = chunks()
     store.replace_source(update, shared=finish)
+    _settle(store, kept, changed, owner, box["report"])
     return box["report"]
+
+
+def _standing(store: EstateStore, source_file: str, owner: str) -> pd.DataFrame:
+    """Return the standing amendments of a source: the space exchange's corrections."""
+    table = store.exchange("amendments")
+    return table[
+        (table["state"] == "standing")
+        & (table["source_file"] == source_file)
+        & (table["source_owner"] == owner)
+    ]
+
+
+def _reapplied(
+    chunks: Generator[pd.DataFrame, None, ImportReport],
+    kept: pd.DataFrame,
+    layer: str,
+    changed: list[dict],
+) -> Generator[pd.DataFrame, None, ImportReport]:
+    """Yield each chunk with the source's standing amendments applied; return the report.
+
+    Each amendment whose register value the new file changed is added to ``changed``
+    (see :func:`assetmap.exchange.amendments.reapply`).
+    """
+    from ..exchange.amendments import reapply
+
+    while True:
+        try:
+            rows = next(chunks)
+        except StopIteration as done:
+            return done.value
+        rows, found = reapply(rows, kept, layer=layer)
+        changed.extend(found)
+        yield rows
+
+
+def _settle(
+    store: EstateStore, kept: pd.DataFrame, changed: list[dict], owner: str, report: ImportReport
+) -> None:
+    """Make the new file's values the ``old`` of the amendments reported, so each is said once.
+
+    Someone changing those amendments meanwhile leaves them as they are: a note says so.
+    """
+    from ..exchange.amendments import settle_reported
+
+    try:
+        settle_reported(store, kept, changed, writer=owner)
+    except ConflictError:
+        report.notes.append(
+            "the corrections listed were changed by someone else during this import; they "
+            "will be listed again at the next import"
+        )
 
 
 def _store_requests(
     store: EstateStore, staged: _Staged, *, owner: str, replaced: int
 ) -> ImportReport:
     """Check a register of space requests and store it whole; return the report."""
+    from ..exchange.amendments import reapply
+
     prepared = _prepare_checked(staged)
     report = _stamp(prepared.report, replaced)
+    kept = _standing(store, report.source_file, owner)
+    prepared.rows, report.amendments = reapply(prepared.rows, kept, layer="requests")
     update = SourceUpdate(
         report.source_file,
         report.kind,
@@ -693,6 +754,7 @@ def _store_requests(
     )
     update.log["report_json"] = report.to_json(indent=None)
     store.replace_source(update, shared=None)
+    _settle(store, kept, report.amendments, owner, report)
     return report
 
 

@@ -43,6 +43,11 @@ class ImportReport:
         Sites of this source that another agency also reports.
     replaced_rows
         Rows of an earlier import of the same source that this one replaced.
+    amendments
+        The space exchange's corrections of this source that the new file changed
+        underneath, re-applied all the same: ``row_id``, ``name``, ``field``,
+        ``was`` (the register's value when corrected), ``now`` (the new file's),
+        ``amended_to`` and ``message`` (see :func:`assetmap.exchange.amendments.reapply`).
     stored
         Whether the result was written to the store.
     """
@@ -66,6 +71,7 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     shared_sites: int = 0
     replaced_rows: int = 0
+    amendments: list[dict] = field(default_factory=list)
     stored: bool = False
 
     def to_dict(self) -> dict:
@@ -99,6 +105,7 @@ class ImportReport:
             lines.append(f"  {self.shared_sites:,} sites are also reported by another agency")
         if self.replaced_rows:
             lines.append(f"  replaced {self.replaced_rows:,} rows of an earlier import")
+        lines.extend(f"  correction: {a['message']}" for a in self.amendments)
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 

@@ -75,7 +75,7 @@ from ..schema import (
     empty_requests,
     empty_sites,
 )
-from . import interface
+from . import gpkg_exchange, interface
 from .bulk import BulkWriter
 from .gpkg_file import (
     NO_FILE,
@@ -95,6 +95,7 @@ from .gpkg_file import (
 )
 from .interface import (
     BOUNDARY_SET_COLUMNS,
+    EXCHANGE_LAYOUT,
     IMPORT_LOG_COLUMNS,
     LAYOUT,
     PLACE_COLUMNS,
@@ -102,6 +103,7 @@ from .interface import (
     STORED_REQUEST_COLUMNS,
     STORED_SITE_COLUMNS,
     EstateStore,
+    ExchangeChange,
     SharedGroups,
     SourceUpdate,
     check_owned_name,
@@ -323,6 +325,14 @@ class GeoPackageStore(EstateStore):
         """Return the named places users saved (see EstateStore)."""
         return self._table("places", PLACE_COLUMNS)
 
+    @_one_file_state
+    def exchange(self, table: str) -> pd.DataFrame:
+        """Return an exchange table, every row, oldest first (see EstateStore).
+
+        A store written before the exchange reads it as empty.
+        """
+        return self._table(table, interface.exchange_columns(table))
+
     def _table(self, layer: str, columns: dict[str, str]) -> pd.DataFrame:
         """Return a layer without geometry, with its canonical columns."""
         frame = self._read(layer)
@@ -375,6 +385,7 @@ class GeoPackageStore(EstateStore):
             "imports": self.imports(),
             "boundary_sets": self.boundary_sets(),
             "places": self.places(),
+            **{t: self.exchange(t) for t in EXCHANGE_LAYOUT if t in self._layers()},
         }
 
     def replace_source(self, update: SourceUpdate, *, shared: SharedGroups | None = None) -> None:
@@ -428,6 +439,30 @@ class GeoPackageStore(EstateStore):
 
         return self._edit(change)
 
+    def exchange_write(self, change: ExchangeChange, *, shared: SharedGroups | None = None) -> None:
+        """Write one exchange move, in one transaction (see EstateStore).
+
+        Its arguments are checked first; its rows' versions and its edits' rows under
+        the store's lock, in the transaction (:mod:`assetmap.store.gpkg_exchange`).
+        """
+        edits = interface.check_exchange_change(change)
+        with self._lock():
+            self._edit(lambda db: gpkg_exchange.write_change(db, change, edits, shared))
+
+    def complete_match(self, match_id: str, *, version: int, agency: str, by: str, at: str) -> None:
+        """Complete an accepted match: the space moves, in one transaction (see EstateStore)."""
+        with self._lock():
+            self._edit(
+                lambda db: gpkg_exchange.complete(
+                    db, match_id, version=version, agency=agency, by=by, at=at
+                )
+            )
+
+    def _put_exchange(self, rows: dict[str, pd.DataFrame]) -> int:
+        """Append exchange rows as they are, in one change of the file (see EstateStore)."""
+        with self._lock():
+            return self._edit(lambda db: gpkg_exchange.put_rows(db, rows))
+
     def _edit(self, change: Callable[[BulkWriter], int]) -> int:
         """Make ``change`` in a new copy of the store, in one transaction, and rename it over.
 
@@ -463,7 +498,9 @@ class GeoPackageStore(EstateStore):
                 with BulkWriter(self.path, commit=commit) as db:
                     done = change(db)
             # the state committed, under the store's lock: this process's readers know it
-            inspected_as(before, os.fstat(fd))
+            # (unless the change made the exchange's tables: then they look at it afresh)
+            if not gpkg_exchange.made_tables(db):
+                inspected_as(before, os.fstat(fd))
             return done
         finally:
             os.close(fd)
@@ -505,6 +542,8 @@ class GeoPackageStore(EstateStore):
                     if layer != "footprints":
                         frame = conform(frame, columns)
                     db.append(layer, frame)
+                elif layer in EXCHANGE_LAYOUT:
+                    gpkg_exchange.copy_rows(db, layer, frame)
 
     # opening ---------------------------------------------------------------
     def _one_state(self, read: Callable[[], _R]) -> _R:
@@ -588,10 +627,11 @@ class GeoPackageStore(EstateStore):
                 facts = inspect_file(self.path, fd, opened, fresh=True)
         finally:
             os.close(fd)
-        if facts.other_tables and not self._layout_is_current():
+        other = [t for t in facts.other_tables if t not in EXCHANGE_LAYOUT]  # (rewritten too)
+        if other and not self._layout_is_current():
             raise StoreError(
                 f"the store {str(self.path)!r} is in the layout of an older assetmap and also "
-                f"holds other tables ({', '.join(facts.other_tables)}), which updating it "
+                f"holds other tables ({', '.join(other)}), which updating it "
                 "would lose; nothing was changed. Copy them to another file and remove them "
                 "from the store first"
             )

@@ -29,6 +29,14 @@ A new store (a PostGIS store beside the GeoPackage one, say) subclasses
   added it (its ``owner``); adding one of the same name replaces that owner's own, and a
   name another owner uses is refused (:func:`check_owned_name`).
 
+- the space exchange's tables (:data:`EXCHANGE_LAYOUT`): :meth:`~EstateStore.exchange`
+  reads one, :meth:`~EstateStore.exchange_write` writes one move
+  (:class:`ExchangeChange`: rows at an expected version, and edits written through to
+  sites or requests) and :meth:`~EstateStore.complete_match` the one move that changes
+  two agencies' rows; see :mod:`assetmap.exchange` for what they mean.
+  :meth:`~EstateStore._put_exchange` puts rows in as they are, for ``store copy``
+  (:meth:`~EstateStore.put_exchange_rows` checks them first).
+
 - :attr:`~EstateStore.location` (what to show of where it is: never a password),
   :meth:`~EstateStore.version` (changed by every committed change: caches are keyed by
   it), and the audit log, :meth:`~EstateStore.append_audit` and
@@ -48,42 +56,60 @@ after the change (:func:`settle_shared_groups`).
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..errors import InvalidArgumentError, StoreError
+from ..errors import ConflictError, InvalidArgumentError, StoreError
 from ..schema import QUARANTINE_COLUMNS, REQUEST_COLUMNS, SITE_COLUMNS, precision_from_source
 
 __all__ = [
+    "AMENDMENT_COLUMNS",
     "BOUNDARY_SET_COLUMNS",
+    "EDITABLE_FIELDS",
+    "EDIT_COLUMNS",
+    "EXCHANGE_LAYOUT",
+    "EXCHANGE_NOUNS",
     "IMPORT_LOG_COLUMNS",
+    "INTEREST_COLUMNS",
     "LAYOUT",
     "LOCK_TIMEOUT_S",
+    "MATCH_COLUMNS",
+    "OFFER_COLUMNS",
+    "OFFER_SITE_COLUMNS",
     "PER_SOURCE",
     "PLACE_COLUMNS",
     "SHARED_KEY_COLUMNS",
     "EstateStore",
+    "ExchangeChange",
     "SharedGroups",
     "SourceUpdate",
     "boundary_rows",
+    "changed_first",
+    "check_exchange_change",
     "check_owned_name",
     "conform",
     "differs",
+    "exchange_columns",
     "join_provenance",
     "normal_name",
     "owned",
     "pick_owner",
     "place_row",
+    "refuse_stored_keys",
     "settle_shared_groups",
     "source_keys",
+    "value_text",
+    "when_text",
 ]
 
 #: Seconds a writer waits for another writer's lock before giving up with a message. Every
@@ -135,6 +161,174 @@ LAYOUT: dict[str, tuple[dict[str, str], str | None]] = {
     "boundary_sets": (BOUNDARY_SET_COLUMNS, "MultiPolygon"),
     "places": (PLACE_COLUMNS, None),
 }
+
+#: The space exchange's offers: spare space, or a whole site declared surplus for disposal,
+#: one row per offer. An offer names no site: which site it is on is kept apart, in
+#: ``offer_sites``, so that an offer its agency marked open on a restricted site shows
+#: without the site. ``owner`` is the site's source's owner (who may change the offer);
+#: ``agency`` and ``sector`` the site's. ``sqft`` mirrors the site's ``surplus_sqft``.
+OFFER_COLUMNS: dict[str, str] = {
+    "offer_id": "str",  # "O" + 16 hex digits
+    "kind": "str",  # "space" or "disposal"
+    "owner": "str",
+    "agency": "str",
+    "sector": "str",
+    "sqft": "float64",
+    "use": "str",
+    "available_from": "str",  # ISO date or ""
+    "available_until": "str",
+    "terms": "str",
+    "contact": "str",
+    "open": "str",  # "yes": shown to every agency even when its site is restricted
+    "area": "str",  # the local authority district the site is in (what an open offer shows)
+    "state": "str",  # space: open, withdrawn, taken; disposal: first refusal, open sale, withdrawn
+    "declared_on": "str",  # ISO date the offer was made (a disposal's window starts)
+    "created_at": "str",  # ISO 8601, UTC
+    "created_by": "str",
+    "updated_at": "str",
+    "updated_by": "str",
+    "version": "int64",  # 1 when made; each change adds 1
+}
+#: Which site each offer is on: seen only by those who may see the site, or own it.
+OFFER_SITE_COLUMNS: dict[str, str] = {
+    "offer_id": "str",
+    "site_id": "str",
+    "source_file": "str",
+    "source_owner": "str",
+    "version": "int64",
+}
+#: The exchange's matches: space of an offer for a request, moved through
+#: proposed -> offered -> accepted -> completed (or declined, withdrawn).
+#: ``holder`` is the site's agency, ``requester`` the request's; the site is named only
+#: when the proposer could see it (``site_*`` are ``""`` for an open offer on a
+#: restricted site: ``offer_sites`` says which).
+MATCH_COLUMNS: dict[str, str] = {
+    "match_id": "str",  # "M" + 16 hex digits
+    "offer_id": "str",  # an app offer's id, or a register offer's ("R" + 16 hex digits)
+    "site_id": "str",
+    "site_file": "str",
+    "site_owner": "str",
+    "request_id": "str",
+    "request_file": "str",
+    "request_owner": "str",
+    "holder": "str",
+    "requester": "str",
+    "sqft": "float64",
+    "state": "str",
+    "proposed_by": "str",  # "plan", "candidates" or "person"
+    "note": "str",
+    "created_at": "str",
+    "created_by": "str",
+    "updated_at": "str",
+    "updated_by": "str",
+    "version": "int64",
+}
+#: Corrections to a site's (or request's) record by its own agency: the row, the field,
+#: the value before and after (text; numbers as :func:`value_text` writes them).
+AMENDMENT_COLUMNS: dict[str, str] = {
+    "amendment_id": "str",  # "A" + 16 hex digits
+    "layer": "str",  # "sites" or "requests"
+    "row_id": "str",  # the site_id or request_id
+    "source_file": "str",
+    "source_owner": "str",
+    "field": "str",
+    "old": "str",
+    "new": "str",
+    "agency": "str",
+    "by": "str",
+    "at": "str",
+    "reason": "str",
+    "state": "str",  # "standing" or "withdrawn"
+    "version": "int64",
+}
+#: Expressions of interest in a site declared surplus for disposal (first refusal).
+INTEREST_COLUMNS: dict[str, str] = {
+    "interest_id": "str",  # "I" + 16 hex digits
+    "offer_id": "str",
+    "agency": "str",
+    "by": "str",
+    "at": "str",
+    "note": "str",
+    "version": "int64",
+}
+#: The exchange's tables: columns, and the key column each row is found by.
+EXCHANGE_LAYOUT: dict[str, tuple[dict[str, str], str]] = {
+    "offers": (OFFER_COLUMNS, "offer_id"),
+    "offer_sites": (OFFER_SITE_COLUMNS, "offer_id"),
+    "matches": (MATCH_COLUMNS, "match_id"),
+    "amendments": (AMENDMENT_COLUMNS, "amendment_id"),
+    "interest": (INTEREST_COLUMNS, "interest_id"),
+}
+#: The fields of a site or request an exchange change may write (:class:`ExchangeChange`).
+EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "sites": (
+        "floor_area_sqft",
+        "running_cost_gbp",
+        "tenure",
+        "lease_expiry",
+        "use",
+        "use_class",
+        "sensitivity",
+        "surplus_sqft",
+    ),
+    "requests": ("space_needed_sqft", "use", "use_class", "max_distance_m", "needed_by"),
+}
+#: The columns of :attr:`ExchangeChange.edits`.
+EDIT_COLUMNS = ("layer", "source_owner", "source_file", "row_id", "field", "value")
+
+
+def value_text(value: object) -> str:
+    """Return a field's value as an amendment keeps it: numbers without a needless ``.0``.
+
+    ``""`` for a missing value; a float as its shortest decimal (``40000``, ``12.5``),
+    as PostgreSQL's ``float8::text`` gives it; text as it is.
+
+    Examples
+    --------
+    >>> value_text(40000.0), value_text(12.5), value_text(float("nan")), value_text("leasehold")
+    ('40000', '12.5', '', 'leasehold')
+    """
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        return np.format_float_positional(float(value), trim="-")
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class ExchangeChange:
+    """One move of the space exchange, written in one transaction or not at all.
+
+    Attributes
+    ----------
+    writer
+        The owner the change is written as: a site's source's owner for offers,
+        ``offer_sites``, amendments and edits; the moving agency for matches and
+        interest. A signed-in viewer writes only as their own agency (the PostGIS
+        store's row-level security refuses anything else).
+    rows
+        Exchange table name (:data:`EXCHANGE_LAYOUT`) to rows to insert or update,
+        found by the table's key. Each row carries its new ``version``: 1 for a new
+        row (the key must not be stored yet), else the stored version plus one. A
+        row stored at any other version, or a new row whose key is taken, means
+        someone changed it first: :class:`~assetmap.errors.ConflictError`, nothing written.
+    edits
+        Writes through to stored sites or requests (:data:`EDIT_COLUMNS`): each
+        names one row by ``layer``, ``source_owner``, ``source_file`` and ``row_id``
+        (its ``site_id`` or ``request_id``), a ``field`` of :data:`EDITABLE_FIELDS`
+        and its new ``value`` as text (``""``: missing); numbers are converted to the
+        column's type. An edit whose row is not stored (or not the writer's) raises
+        :class:`~assetmap.errors.ConflictError`, nothing written.
+    """
+
+    writer: str
+    rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    edits: pd.DataFrame | None = None
+
 
 #: What the shared-site callback needs of every site.
 SHARED_KEY_COLUMNS = (
@@ -325,6 +519,103 @@ class EstateStore(ABC):
 
         ``layer`` is ``boundary_sets`` or ``places``; ``what`` names it in messages.
         One transaction, under :func:`check_owned_name`'s rule; returns the rows removed.
+        """
+
+    # the space exchange -------------------------------------------------------
+    @abstractmethod
+    def exchange(self, table: str) -> pd.DataFrame:
+        """Return an exchange table (:data:`EXCHANGE_LAYOUT`) with its columns, oldest first.
+
+        The GeoPackage store gives every row (the engine filters them: see
+        :mod:`assetmap.exchange`); the PostGIS store the rows its viewer may see.
+        """
+
+    @abstractmethod
+    def exchange_write(self, change: ExchangeChange, *, shared: SharedGroups | None = None) -> None:
+        """Write one exchange move (see :class:`ExchangeChange`), in one transaction.
+
+        Serialised with every other writer, as :meth:`replace_source` is, and the
+        store's :meth:`version` changes. When an edit changes a site's
+        ``sensitivity`` and ``shared`` is given, the ``shared_group`` of the sites
+        sharing a UPRN or compact postcode with it is settled again, as after an
+        import near them (a site made restricted must not leave a flag behind).
+
+        Raises
+        ------
+        ConflictError
+            A row is not at the version the change expects, or an edit's row is gone.
+        """
+
+    @abstractmethod
+    def complete_match(self, match_id: str, *, version: int, agency: str, by: str, at: str) -> None:
+        """Complete an accepted match: the space moves, in one transaction.
+
+        The one exchange move that writes both agencies' rows. ``agency`` must be
+        the match's holder or requester (compared by :func:`assetmap.access.agency_key`)
+        and the match ``accepted`` at ``version``. Then, together:
+
+        - the offer's site (the match's ``site_*``, else its ``offer_sites`` row) has
+          ``surplus_sqft`` reduced by the match's ``sqft`` (refused if less is left);
+        - the request (``request_*``) has ``space_needed_sqft`` reduced by it, to 0 at least;
+        - an app offer of that ``offer_id`` has ``sqft`` reduced by it, ``state``
+          ``taken`` when none is left, and its version raised;
+        - two ``standing`` amendments record them (``reason`` ``"match <id> completed"``,
+          ``agency`` the holder's and the requester's, ``by`` and ``at`` as given);
+        - the match becomes ``completed`` at ``version + 1``.
+
+        Raises
+        ------
+        ConflictError
+            The match is not accepted at ``version`` (the message gives its state), or
+            the site has less spare space left than the match moves, or a row is gone.
+        PermissionDeniedError
+            ``agency`` is neither the holder nor the requester.
+        """
+
+    def put_exchange_rows(self, rows: dict[str, pd.DataFrame]) -> int:
+        """Insert exchange rows as they are, values and versions; return how many.
+
+        What ``store copy`` writes: every agency's rows, each at the version it was
+        copied at (so a match copied at version 3 is moved on at version 3), unlike
+        :meth:`exchange_write`, which writes one agency's move. One transaction,
+        inserting rows whose keys the store does not hold yet, in the order given; a
+        database only as its owner role (whose policies keep every agency's rows).
+
+        Parameters
+        ----------
+        rows
+            Exchange table name (:data:`EXCHANGE_LAYOUT`) to its rows, each with its
+            key and a ``version`` (a whole number from 1).
+
+        Raises
+        ------
+        InvalidArgumentError
+            A table the exchange does not have, a row without its key, a key given
+            twice, or a version that is not a whole number from 1.
+        ConflictError
+            A key the store holds already (:func:`refuse_stored_keys`); nothing written.
+        StoreError
+            A database opened as a role that cannot keep every agency's rows.
+        """
+        if not isinstance(rows, dict):
+            raise InvalidArgumentError(
+                f"rows={rows!r} is not valid; expected a dict of exchange table names to DataFrames"
+            )
+        check_exchange_change(ExchangeChange("", rows=rows))
+        kept = {
+            table: conform(frame, EXCHANGE_LAYOUT[table][0])
+            for table, frame in rows.items()
+            if len(frame)
+        }
+        return self._put_exchange(kept) if kept else 0
+
+    @abstractmethod
+    def _put_exchange(self, rows: dict[str, pd.DataFrame]) -> int:
+        """Insert checked, conformed exchange rows as they are (:meth:`put_exchange_rows`).
+
+        One transaction, serialised with every exchange move: first every key the
+        store holds already is refused at once (:func:`refuse_stored_keys`), then the
+        rows are appended in the order given; returns the rows written.
         """
 
     @property
@@ -750,3 +1041,188 @@ def place_row(name: str, level: object, codes: object, owner: str) -> pd.DataFra
             "owner": [owner],
         }
     )
+
+
+# ---------------------------------------------------------------- the exchange's checks
+# (both stores check a change, and word a row changed first, the same way)
+
+#: What a row of each exchange table is called in a message.
+EXCHANGE_NOUNS = {
+    "offers": "Offer",
+    "offer_sites": "The site of offer",
+    "matches": "Match",
+    "amendments": "Amendment",
+    "interest": "Expression of interest",
+}
+#: The columns an edit may write, with their types, by layer.
+_EDITED = {
+    "sites": {f: SITE_COLUMNS[f] for f in EDITABLE_FIELDS["sites"]},
+    "requests": {f: REQUEST_COLUMNS[f] for f in EDITABLE_FIELDS["requests"]},
+}
+
+
+def exchange_columns(table: object) -> dict[str, str]:
+    """Return the columns of an exchange table.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``table`` is not one of :data:`EXCHANGE_LAYOUT`.
+    """
+    if not isinstance(table, str) or table not in EXCHANGE_LAYOUT:
+        raise InvalidArgumentError(
+            f"table={table!r} is not valid; expected one of {', '.join(EXCHANGE_LAYOUT)}"
+        )
+    return EXCHANGE_LAYOUT[table][0]
+
+
+def check_exchange_change(change: object) -> list[tuple[str, str, str, str, str, Any]]:
+    """Check a change's tables, keys, versions and edits; return its edits, values converted.
+
+    Every problem is collected and raised once, before the store is touched.
+
+    Returns
+    -------
+    list of tuple
+        ``(layer, source_owner, source_file, row_id, field, value)`` of each edit, its
+        value as the column's type (``None``: missing).
+
+    Raises
+    ------
+    InvalidArgumentError
+        A table or field the exchange does not have, a row without its key, a key
+        given twice, a version that is not a whole number from 1, or a value that is
+        not of the column's type.
+    """
+    if not isinstance(change, ExchangeChange):
+        raise InvalidArgumentError(
+            f"change={change!r} is not valid; expected an assetmap.store.interface.ExchangeChange"
+        )
+    problems: list[str] = []
+    if not isinstance(change.writer, str):
+        problems.append(f"writer={change.writer!r} is not valid; expected the owner's name")
+    for table, frame in (change.rows or {}).items():
+        if table not in EXCHANGE_LAYOUT:
+            problems.append(
+                f"rows of {table!r} are not valid; expected rows of {', '.join(EXCHANGE_LAYOUT)}"
+            )
+            continue
+        problems += _exchange_row_problems(table, frame)
+    edits = _checked_edits(change.edits, problems)
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+    return edits
+
+
+def _exchange_row_problems(table: str, frame: object) -> list[str]:
+    """Return what is wrong with the rows given for one table (none: ``[]``)."""
+    if not isinstance(frame, pd.DataFrame):
+        return [f"rows of {table!r} are not valid; expected a DataFrame"]
+    key = EXCHANGE_LAYOUT[table][1]
+    problems = [
+        f"rows of {table!r} have no {column!r} column"
+        for column in (key, "version")
+        if column not in frame.columns
+    ]
+    if problems or not len(frame):
+        return problems
+    ids = frame[key].astype("str").str.strip()
+    if ids.isin(["", "nan", "None"]).any() or frame[key].isna().any():
+        problems.append(f"rows of {table!r} have a row without its {key}")
+    if ids.duplicated().any():
+        twice = ", ".join(sorted(set(ids[ids.duplicated()])))
+        problems.append(f"rows of {table!r} give {key} {twice} twice")
+    versions = pd.to_numeric(frame["version"], errors="coerce")
+    if versions.isna().any() or (versions < 1).any() or (versions % 1 != 0).any():
+        problems.append(f"rows of {table!r} have a version that is not a whole number from 1")
+    return problems
+
+
+def _checked_edits(edits: object, problems: list[str]) -> list[tuple[str, str, str, str, str, Any]]:
+    """Return the edits with their values converted, noting each problem in ``problems``."""
+    if edits is None:
+        return []
+    if not isinstance(edits, pd.DataFrame):
+        problems.append(
+            f"edits={edits!r} is not valid; expected a DataFrame of {', '.join(EDIT_COLUMNS)}"
+        )
+        return []
+    missing = [c for c in EDIT_COLUMNS if c not in edits.columns]
+    if missing:
+        problems.append(f"the edits have no {', '.join(missing)} column")
+        return []
+    checked = []
+    for edit in conform(edits, dict.fromkeys(EDIT_COLUMNS, "str")).itertuples(index=False):
+        layer, owner, source, row_id, field, text = edit
+        if field not in EDITABLE_FIELDS.get(layer, ()):
+            problems.append(
+                f"an edit of {field!r} of {layer!r} is not valid; expected a field of "
+                + "; ".join(f"{k}: {', '.join(v)}" for k, v in EDITABLE_FIELDS.items())
+            )
+            continue
+        try:
+            value = _typed(text, _EDITED[layer][field])
+        except ValueError:
+            problems.append(f"an edit of {field} to {text!r} is not valid; expected a number or ''")
+            continue
+        checked.append((layer, owner, source, row_id, field, value))
+    return checked
+
+
+def _typed(text: str, dtype: str) -> Any:
+    """Return an edit's text as the column's type (``None``: missing; ValueError: not one)."""
+    if dtype == "str":
+        return text or None  # empty text is stored as NULL
+    if not text.strip():
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return int(value) if dtype == "int64" else value
+
+
+def changed_first(table: str, what: str, now: Mapping[str, Any]) -> str:
+    """Return what happened to a row someone changed first: who, when, and its state now.
+
+    ``what`` names the row (``"Match M1..."``); ``now`` is the row as stored.
+    """
+    state, who = now.get("state") or "", now.get("updated_by") or "someone"
+    if table == "matches":
+        return f"{what} was {state or 'changed'} by {who} at {when_text(now.get('updated_at'))}"
+    if "updated_by" in now:
+        return (
+            f"{what} was changed by {who} at {when_text(now.get('updated_at'))} "
+            f"(it is {state or 'changed'} now)"
+        )
+    return f"{what} was changed by someone else first" + (f" (it is {state} now)" if state else "")
+
+
+def when_text(text: object) -> str:
+    """Return a stored ISO time as ``2026-04-01 10:02:11 UTC`` (as it is, if not one)."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text or "") or "an unknown time"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo is not None else "")
+
+
+def refuse_stored_keys(rows: dict[str, pd.DataFrame], stored: dict[str, set[str]]) -> None:
+    """Refuse, at once, every row of ``rows`` whose key ``stored`` holds.
+
+    The rule of :meth:`EstateStore.put_exchange_rows`.
+
+    Raises
+    ------
+    ConflictError
+        Naming each row the store holds already: nothing is written.
+    """
+    problems = []
+    for table, frame in rows.items():
+        key = EXCHANGE_LAYOUT[table][1]
+        taken = [k for k in frame[key].astype("str") if k in stored.get(table, set())]
+        if taken:
+            problems.append(f"{EXCHANGE_NOUNS[table]} {', '.join(taken)} is in the store already")
+    if problems:
+        raise ConflictError("; ".join(problems) + "; nothing was copied.")

@@ -30,6 +30,11 @@ as the GeoPackage store's, points and polygons in EPSG:27700 with GiST indexes).
   single user (not signed in: ``assetmap.local``), who keeps every right, as with a
   GeoPackage store.
 
+- **The space exchange** (:mod:`.postgis_exchange`, migration 0004): its five tables under
+  row-level security of their own (an offer not marked open on a restricted site is seen
+  by its own agency only; a match by its two parties), each move in one transaction, and
+  completing a match through the owner's ``complete_match`` function.
+
 The URL's password is never shown: :attr:`PostGISStore.location` and every message
 give it as ``***``.
 """
@@ -47,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..access import Viewer, agency_key
-from ..errors import InvalidArgumentError, StoreError
+from ..errors import InvalidArgumentError, PermissionDeniedError, StoreError
 from ..schema import (
     CRS_BNG,
     QUARANTINE_COLUMNS,
@@ -421,6 +426,62 @@ class PostGISStore(EstateStore):
             _bump(cur)
         return removed
 
+    # the space exchange ----------------------------------------------------------
+    def exchange(self, table: str) -> pd.DataFrame:
+        """Return the rows of an exchange table the viewer may see, oldest first.
+
+        See :meth:`EstateStore.exchange`; row-level security (migration 0004) gives
+        only the rows the design's disclosure rules give the viewer.
+        """
+        columns = interface.exchange_columns(table)
+        with self._transaction(write=False) as cur:
+            return conform(_copy_out(cur, table, columns), columns)
+
+    def exchange_write(
+        self, change: interface.ExchangeChange, *, shared: SharedGroups | None = None
+    ) -> None:
+        """Write one exchange move in one transaction (see :meth:`EstateStore.exchange_write`)."""
+        from . import postgis_exchange
+
+        edits = interface.check_exchange_change(change)
+        with self._transaction(write=True) as cur:
+            self._as_writer(cur, change.writer)
+            postgis_exchange.write(cur, change, edits, shared=shared)
+            _bump(cur)
+
+    def complete_match(self, match_id: str, *, version: int, agency: str, by: str, at: str) -> None:
+        """Complete an accepted match, moving its space (see :meth:`EstateStore.complete_match`).
+
+        Done by the database's ``complete_match`` function (migration 0004), as the
+        writer ``agency`` (a signed-in viewer: only as their own agency).
+        """
+        from . import postgis_exchange
+
+        postgis_exchange.check_completion(match_id, version=version, agency=agency, by=by, at=at)
+        if self.viewer is not None and self.viewer.signed_in and agency_key(agency) != self._key():
+            raise PermissionDeniedError(
+                f"you are signed in as {self.viewer.agency or 'no agency'}, so you may "
+                f"complete a match only as your own agency, not as {agency}; nothing changed."
+            )
+        with self._transaction(write=True) as cur:
+            self._as_writer(cur, agency)
+            postgis_exchange.complete(cur, match_id, version=version, by=by, at=at)
+            _bump(cur)
+
+    def _put_exchange(self, rows: dict[str, pd.DataFrame]) -> int:
+        """Insert exchange rows as they are, as the owner role only (see EstateStore)."""
+        from . import postgis_exchange
+
+        if not self.sees_every_row():
+            raise StoreError(
+                f"the store {self.location} is not opened as the database's owner role, so "
+                "it cannot keep every agency's exchange rows as they are; nothing was copied"
+            )
+        with self._transaction(write=True) as cur:
+            written = postgis_exchange.put_rows(cur, rows)
+            _bump(cur)
+        return written
+
     # the audit log -------------------------------------------------------------
     def append_audit(self, entry: dict) -> None:
         """Append one entry to the store's ``audit_log`` table (see EstateStore)."""
@@ -571,12 +632,24 @@ def _settle(cur, shared: SharedGroups, owner: str, source_file: str) -> None:
     site another writer holds (a source being replaced) is skipped, and settled by
     that writer or the next.
     """
-    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SHARED_LOCK,))
-    _touch(cur)
-    cur.execute(
-        "INSERT INTO _touched SELECT uprn, postcode_key FROM sites WHERE " + _of_source(),
+    _settle_near(
+        cur,
+        shared,
+        "SELECT uprn, postcode_key FROM sites WHERE " + _of_source(),
         (owner, source_file),
     )
+
+
+def _settle_near(cur, shared: SharedGroups, touched: str, params: Sequence[object]) -> None:
+    """Settle the shared-site groups near the sites ``touched`` selects (see :func:`_settle`).
+
+    ``touched`` is a query of ours giving the ``uprn`` and ``postcode_key`` of the sites
+    changed (with ``params``): a source's rows (an import), or the sites an exchange
+    edit changed (:mod:`.postgis_exchange`).
+    """
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SHARED_LOCK,))
+    _touch(cur)
+    cur.execute("INSERT INTO _touched " + touched, tuple(params))
     keys = {"fid": "int64", **{c: "str" for c in SHARED_KEY_COLUMNS}}
     cur.execute("ANALYZE _touched")  # so that a few keys are looked up in the indexes
     cur.execute("SELECT count(*) FROM _touched")

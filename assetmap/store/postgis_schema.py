@@ -19,10 +19,11 @@ import re
 from importlib import resources
 
 from ..errors import InvalidArgumentError, StoreError
-from .interface import LAYOUT
+from .interface import EXCHANGE_LAYOUT, LAYOUT
 
 __all__ = [
     "DATA_TABLES",
+    "EXCHANGE_TABLES",
     "SCHEMA_VERSION",
     "audit_fields",
     "check_schema",
@@ -41,6 +42,8 @@ __all__ = [
 _AUDIT_FIELDS = ("time", "user", "agency", "signed_in", "action", "what", "sha256", "counts")
 #: The tables of the estate (the store's seven layers), each under row-level security.
 DATA_TABLES = tuple(LAYOUT)
+#: The space exchange's tables (migration 0004), each under row-level security.
+EXCHANGE_TABLES = tuple(EXCHANGE_LAYOUT)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 #: The key of the advisory lock that one migration at a time holds.
@@ -405,6 +408,7 @@ def _grant(conn, app_role: str) -> None:
 
     role = sql.Identifier(app_role)
     tables = sql.SQL(", ").join(sql.Identifier(t) for t in DATA_TABLES)
+    exchange = sql.SQL(", ").join(sql.Identifier(t) for t in EXCHANGE_TABLES)
     statements = [
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(tables, role),
         sql.SQL("GRANT SELECT ON imports_listed TO {}").format(role),
@@ -416,6 +420,15 @@ def _grant(conn, app_role: str) -> None:
         sql.SQL("GRANT EXECUTE ON FUNCTION set_shared_groups(bigint[], text[]) TO {}").format(role),
     ]
     with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('offers') IS NOT NULL")
+        if cur.fetchone()[0]:  # the space exchange (0004; a test's older store has none yet):
+            # rows are never deleted, a withdrawn one keeps its state
+            statements += [
+                sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(exchange, role),
+                sql.SQL(
+                    "GRANT EXECUTE ON FUNCTION complete_match(text, bigint, text, text) TO {}"
+                ).format(role),
+            ]
         for statement in statements:
             cur.execute(statement)
 

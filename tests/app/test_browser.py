@@ -303,7 +303,7 @@ def test_first_start_shows_the_sample_estate_on_the_map(browser_context, tmp_pat
 # --------------------------------------------------------------------------------------
 # The other pages
 
-PAGES = ("registers", "space", "colocation", "density", "export")
+PAGES = ("registers", "space", "exchange", "colocation", "density", "export")
 HOSTILE_CSV = (
     "Site name,Postcode,Agency,Sector,GIA (sq ft)\n"
     f'"{HOSTILE_NAME} `tick` ${{x}}",ME14 1XX,Kent Police,police,1000\n'
@@ -360,6 +360,10 @@ def test_each_page_draws_without_errors(browser_context, sample_app_url, name):
             frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
             frame.wait_for_selector("path.assetmap-request", timeout=60_000)
             frame.wait_for_selector("path.assetmap-offer", timeout=60_000)
+        if name == "exchange":
+            page.get_by_text("Spare space offered").wait_for(timeout=60_000)
+            offered = page.get_by_test_id("stMetric").filter(has_text="Offers you may see")
+            assert int(offered.inner_text().split()[-1].replace(",", "")) > 0
         _settle(page)
         page.screenshot(path=str(ARTIFACTS / f"page_{name}.png"), full_page=True)
     finally:
