@@ -325,6 +325,53 @@ def _action_button(
     st.button(label, key=key, on_click=_perform, args=(action, done, refused), **options)
 
 
+def _versioned_write(
+    viewer: Viewer,
+    rows: pd.DataFrame,
+    *,
+    id_column: str,
+    label: Callable[[str, Mapping[Any, Any]], str],
+    choice: tuple[str, str],
+    button: tuple[str, str],
+    write: Callable[..., Any],
+    done: str,
+    refused: str,
+) -> None:
+    """Pick one of the viewer's ``rows`` and draw the button that makes one write of it.
+
+    Parameters
+    ----------
+    viewer
+        Who acts.
+    rows
+        The rows to choose from, each named by ``label(id, row)`` in the choice.
+    id_column
+        The rows' id (what ``write`` is given).
+    choice, button
+        The choice's and the button's label and widget key.
+    write
+        The engine's function, called as ``write(store, viewer, id, version=...)`` with
+        the version of the row as shown (see :func:`_action_button`).
+    done, refused
+        The messages, with ``{}`` where the row's id goes.
+    """
+    found = {str(r[id_column]): r for r in rows.to_dict("records")}
+    chosen = shell.pick(choice[0], {k: label(k, r) for k, r in found.items()}, key=choice[1])
+    _action_button(
+        button[0],
+        key=button[1],
+        action=partial(
+            write,
+            _store(),
+            viewer,
+            chosen,
+            version=int(_number(found[chosen].get("version"))),
+        ),
+        done=lambda _: done.format(md(chosen)),
+        refused=refused.format(md(chosen)),
+    )
+
+
 def _iso(value: date | None) -> str:
     return value.isoformat() if isinstance(value, date) else ""
 
@@ -513,19 +560,18 @@ def _withdraw_offer(viewer: Viewer, offers: pd.DataFrame) -> None:
     if mine.empty:
         return
     with st.expander("Withdraw one of your offers"):
-        rows = {str(r["offer_id"]): r for r in mine.to_dict("records")}
-        labels = {
-            k: f"{r.get('site_name') or r.get('area')}: {_number(r.get('sqft')):,.0f} sq ft ({k})"
-            for k, r in rows.items()
-        }
-        chosen = shell.pick("Offer", labels, key=OFFER_WITHDRAW_CHOICE_KEY)
-        version = int(_number(rows[chosen].get("version")))
-        _action_button(
-            "Withdraw this offer",
-            key=OFFER_WITHDRAW_KEY,
-            action=partial(withdraw_offer, _store(), viewer, chosen, version=version),
-            done=lambda _: f"Offer {md(chosen)} withdrawn.",
-            refused=f"Offer {md(chosen)} was not withdrawn",
+        _versioned_write(
+            viewer,
+            mine,
+            id_column="offer_id",
+            label=lambda k, r: (
+                f"{r.get('site_name') or r.get('area')}: {_number(r.get('sqft')):,.0f} sq ft ({k})"
+            ),
+            choice=("Offer", OFFER_WITHDRAW_CHOICE_KEY),
+            button=("Withdraw this offer", OFFER_WITHDRAW_KEY),
+            write=withdraw_offer,
+            done="Offer {} withdrawn.",
+            refused="Offer {} was not withdrawn",
         )
 
 
@@ -735,25 +781,19 @@ def _first_refusal_section(viewer: Viewer, disposals: pd.DataFrame) -> None:
                 )
     if not mine.empty:
         with st.expander("Mark one of your sites for open sale"):
-            rows = {str(r["offer_id"]): r for r in mine.to_dict("records")}
-            labels = {
-                k: f"{r.get('site_name') or r.get('area')} (first refusal until "
-                f"{r.get('window_ends')})"
-                for k, r in rows.items()
-            }
-            chosen = shell.pick("Your site for disposal", labels, key=OPEN_SALE_CHOICE_KEY)
-            _action_button(
-                "Mark for open sale",
-                key=OPEN_SALE_KEY,
-                action=partial(
-                    mark_open_sale,
-                    _store(),
-                    viewer,
-                    chosen,
-                    version=int(_number(rows[chosen].get("version"))),
+            _versioned_write(
+                viewer,
+                mine,
+                id_column="offer_id",
+                label=lambda _, r: (
+                    f"{r.get('site_name') or r.get('area')} (first refusal until "
+                    f"{r.get('window_ends')})"
                 ),
-                done=lambda _, chosen=chosen: f"Offer {md(chosen)} is marked for open sale.",
-                refused=f"Offer {md(chosen)} was not marked for open sale",
+                choice=("Your site for disposal", OPEN_SALE_CHOICE_KEY),
+                button=("Mark for open sale", OPEN_SALE_KEY),
+                write=mark_open_sale,
+                done="Offer {} is marked for open sale.",
+                refused="Offer {} was not marked for open sale",
             )
 
 
@@ -873,25 +913,19 @@ def _corrections_section(viewer: Viewer, found: pd.DataFrame) -> None:
     if standing.empty:
         return
     with st.expander("Withdraw a correction (the register's value comes back)"):
-        rows = {str(r["amendment_id"]): r for r in standing.to_dict("records")}
-        labels = {
-            k: f"{r.get('row_id')}: {FIELD_LABELS.get(str(r.get('field')), r.get('field'))} "
-            f"{r.get('old')} -> {r.get('new')}"
-            for k, r in rows.items()
-        }
-        chosen = shell.pick("Correction", labels, key=AMEND_WITHDRAW_CHOICE_KEY)
-        _action_button(
-            "Withdraw the correction",
-            key=AMEND_WITHDRAW_KEY,
-            action=partial(
-                withdraw_amendment,
-                _store(),
-                viewer,
-                chosen,
-                version=int(_number(rows[chosen].get("version"))),
+        _versioned_write(
+            viewer,
+            standing,
+            id_column="amendment_id",
+            label=lambda _, r: (
+                f"{r.get('row_id')}: {FIELD_LABELS.get(str(r.get('field')), r.get('field'))} "
+                f"{r.get('old')} -> {r.get('new')}"
             ),
-            done=lambda _: f"Correction {md(chosen)} withdrawn.",
-            refused=f"Correction {md(chosen)} was not withdrawn",
+            choice=("Correction", AMEND_WITHDRAW_CHOICE_KEY),
+            button=("Withdraw the correction", AMEND_WITHDRAW_KEY),
+            write=withdraw_amendment,
+            done="Correction {} withdrawn.",
+            refused="Correction {} was not withdrawn",
         )
 
 

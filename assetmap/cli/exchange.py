@@ -170,6 +170,21 @@ def _offer_version(store: EstateStore, offer_id: str, version: int | None) -> in
         return 0  # the engine says there is no such offer, and audits the attempt
 
 
+def _version_read(
+    version: int | None, listing: Callable[[], pd.DataFrame], column: str, wanted: str
+) -> int:
+    """Return ``version``, else the version of row ``wanted`` in ``listing()`` read now.
+
+    0 for a row not listed: the engine then says there is no such row, and audits the
+    attempt.
+    """
+    if version is not None:
+        return version
+    frame = listing()
+    hit = frame[frame[column] == wanted]
+    return int(hit["version"].iloc[-1]) if len(hit) else 0
+
+
 def _cmd_offer_withdraw(args: argparse.Namespace) -> int:
     from ..exchange import withdraw_offer
 
@@ -259,11 +274,12 @@ def _cmd_amend(args: argparse.Namespace) -> int:
         )
     if len(words) == 2 and words[0] == "withdraw":
         amendment_id = words[1]
-        version = args.version
-        if version is None:
-            frame = corrections.amendments(store, viewer())
-            hit = frame[frame["amendment_id"] == amendment_id]
-            version = int(hit["version"].iloc[-1]) if len(hit) else 0
+        version = _version_read(
+            args.version,
+            lambda: corrections.amendments(store, viewer()),
+            "amendment_id",
+            amendment_id,
+        )
         corrections.withdraw_amendment(store, viewer(), amendment_id, version=version)
         return _done(
             args,
@@ -337,30 +353,18 @@ def _cmd_matches_propose_plan(args: argparse.Namespace) -> int:
 
 def _cmd_matches_move(args: argparse.Namespace, *, action: str) -> int:
     from .. import exchange as lifecycle
+    from ..store.interface import plain_value
 
     store = _store(args)
-    version = args.version
-    if version is None:
-        seen = lifecycle.matches(store, viewer())
-        hit = seen[seen["match_id"] == args.id]
-        version = int(hit["version"].iloc[-1]) if len(hit) else 0
+    version = _version_read(
+        args.version, lambda: lifecycle.matches(store, viewer()), "match_id", args.id
+    )
     done = lifecycle.move(store, viewer(), args.id, action, version=version, note=args.note)
     return _done(
         args,
-        {k: _plain(v) for k, v in done.items()},
+        {k: plain_value(v) for k, v in done.items()},
         f"Match {args.id} is {done['state']} (version {int(done['version'])})",
     )
-
-
-def _plain(value: Any) -> Any:
-    """Return a value JSON can write: numpy numbers as Python numbers, NaN as None."""
-    import math
-
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 # --------------------------------------------------------------------------- disposal

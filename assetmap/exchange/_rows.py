@@ -12,9 +12,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..store.interface import AMENDMENT_COLUMNS, EDIT_COLUMNS, conform, value_text
+from ..store.interface import (
+    AMENDMENT_COLUMNS,
+    EDIT_COLUMNS,
+    conform,
+    standing_amendment,
+    value_text,
+)
 from . import _clock
-from ._ids import new_id
 
 __all__ = ["KEYS", "field_change", "standing"]
 
@@ -81,22 +86,19 @@ def field_change(
         replaced["state"] = "replaced"
         replaced["version"] = replaced["version"] + 1
         rows.append(replaced)
-    added = {
-        "amendment_id": new_id("A"),
-        "layer": layer,
-        "row_id": str(row[KEYS[layer]]),
-        "source_file": str(row["source_file"]),
-        "source_owner": str(row["source_owner"]),
-        "field": column,
-        "old": old,
-        "new": new,
-        "agency": agency,
-        "by": by,
-        "at": at,
-        "reason": reason,
-        "state": "standing",
-        "version": 1,
-    }
+    added = standing_amendment(
+        layer=layer,
+        row_id=str(row[KEYS[layer]]),
+        source_file=str(row["source_file"]),
+        source_owner=str(row["source_owner"]),
+        field=column,
+        old=old,
+        new=new,
+        agency=agency,
+        by=by,
+        at=at,
+        reason=reason,
+    )
     rows.append(pd.DataFrame([added]))
     written = conform(pd.concat(rows, ignore_index=True), AMENDMENT_COLUMNS)
     edit = pd.DataFrame(

@@ -33,10 +33,10 @@ from .disclosure import (
 )
 from .offers import (
     _check_terms,
-    _live_offer_on,
     _stored_offer,
     check_holder,
     check_version,
+    declaration,
     offer_row,
 )
 
@@ -165,13 +165,7 @@ def declare_disposal(
             doing="declare it for disposal",
         )
         # no use is stored: the offers list shows the site's to those who may see the site
-        before = _live_offer_on(store, site, "disposal")
-        offer_id = str(before["offer_id"]) if before is not None else new_id("O")
-        declared = (
-            str(before["declared_on"])
-            if before is not None
-            else (today or _clock.today()).isoformat()
-        )
+        before, offer_id, declared = declaration(store, site, "disposal", today=today)
         row, link = offer_row(
             offer_id=offer_id,
             kind="disposal",

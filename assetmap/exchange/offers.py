@@ -350,6 +350,20 @@ def _live_offer_on(store, site: pd.Series, kind: str) -> pd.Series | None:
     return live.iloc[-1] if len(live) else None
 
 
+def declaration(
+    store, site: pd.Series, kind: str, *, today: dt.date | None
+) -> tuple[pd.Series | None, str, str]:
+    """Return the live offer of ``kind`` on ``site`` (or ``None``), the id and the date.
+
+    Declaring again changes the live offer: its id and declaration date stand. Else
+    the offer is new: a new id, declared ``today`` (default: today).
+    """
+    before = _live_offer_on(store, site, kind)
+    if before is not None:
+        return before, str(before["offer_id"]), str(before["declared_on"])
+    return None, new_id("O"), (today or _clock.today()).isoformat()
+
+
 def offer_row(
     *,
     offer_id: str,
@@ -488,13 +502,7 @@ def declare_offer(
         # moment is then either seen (and changed) or refused by the store's one standing
         # amendment of a field, never a second live offer on the site
         stored_amendments = store.exchange("amendments")
-        before = _live_offer_on(store, site, "space")
-        offer_id = str(before["offer_id"]) if before is not None else new_id("O")
-        declared = (
-            str(before["declared_on"])
-            if before is not None
-            else (today or _clock.today()).isoformat()
-        )
+        before, offer_id, declared = declaration(store, site, "space", today=today)
         row, link = offer_row(
             offer_id=offer_id,
             kind="space",
@@ -506,15 +514,8 @@ def declare_offer(
             declared_on=declared,
             before=before,
         )
-        amendments, edit = field_change(
-            stored_amendments,
-            layer="sites",
-            row=_fields(site),
-            column="surplus_sqft",
-            value=space,
-            agency=str(viewer.agency),
-            by=viewer.user,
-            reason=f"offer {offer_id}",
+        amendments, edit = _surplus_change(
+            stored_amendments, site, viewer, space, reason=f"offer {offer_id}"
         )
         rows = {"offers": row, "amendments": amendments}
         if link is not None:
@@ -595,14 +596,11 @@ def _withdraw_register_offer(store, viewer: Viewer, offer_id: object, version: o
     site = _stored_site(store, seen)
     if site is None:
         raise no_offer(offer_id)
-    amendments, edit = field_change(
+    amendments, edit = _surplus_change(
         store.exchange("amendments"),
-        layer="sites",
-        row=_fields(site),
-        column="surplus_sqft",
-        value=0.0,
-        agency=str(viewer.agency),
-        by=viewer.user,
+        site,
+        viewer,
+        0.0,
         reason=f"register offer {offer_id} withdrawn",
     )
     store.exchange_write(
@@ -613,6 +611,26 @@ def _withdraw_register_offer(store, viewer: Viewer, offer_id: object, version: o
 def _fields(row: pd.Series) -> dict[str, object]:
     """Return a row as a mapping of its column names."""
     return {str(name): value for name, value in row.items()}
+
+
+def _surplus_change(
+    amendments: pd.DataFrame, site: pd.Series, viewer: Viewer, sqft: float, *, reason: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the amendment rows and the edit that set the site's ``surplus_sqft`` to ``sqft``.
+
+    An offer's space is the site's spare space: declaring an offer writes it through,
+    withdrawing one sets it to 0 (see :func:`~assetmap.exchange._rows.field_change`).
+    """
+    return field_change(
+        amendments,
+        layer="sites",
+        row=_fields(site),
+        column="surplus_sqft",
+        value=sqft,
+        agency=str(viewer.agency),
+        by=viewer.user,
+        reason=reason,
+    )
 
 
 def _stored_site(store, keys: pd.Series) -> pd.Series | None:
@@ -642,14 +660,11 @@ def _withdraw_app_offer(store, viewer: Viewer, offer_id: object, version: object
     edit = None
     site = _stored_site(store, seen) if seen["site_id"] else None
     if offer["kind"] == "space" and site is not None:
-        amendments, edit = field_change(
+        amendments, edit = _surplus_change(
             store.exchange("amendments"),
-            layer="sites",
-            row=_fields(site),
-            column="surplus_sqft",
-            value=0.0,
-            agency=str(viewer.agency),
-            by=viewer.user,
+            site,
+            viewer,
+            0.0,
             reason=f"offer {offer['offer_id']} withdrawn",
         )
         rows["amendments"] = amendments

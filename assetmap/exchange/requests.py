@@ -279,20 +279,33 @@ def save_request(
     return str(request_id)
 
 
+def _named(saved: pd.DataFrame, request_id: object) -> pd.DataFrame:
+    """Return the rows of ``saved`` that ``request_id`` names (its id or its reference)."""
+    wanted = str(request_id).strip()
+    return saved[(saved["request_id"] == wanted) | (saved["source_ref"] == wanted)]
+
+
 def _find(saved: pd.DataFrame, request_id: object) -> pd.Series:
     wanted = str(request_id).strip()
-    hit = saved[(saved["request_id"] == wanted) | (saved["source_ref"] == wanted)]
+    hit = _named(saved, wanted)
     if not len(hit):
         raise DataNotFoundError(f"There is no saved request {wanted} of your agency.")
     return hit.iloc[0]
 
 
-def _own_saved(store, viewer: Viewer, request_id: object, doing: str) -> pd.DataFrame:
-    """Return the agency's saved requests, after checking ``request_id`` is one of them."""
+def _own_saved(
+    store, viewer: Viewer, request_id: object, doing: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Return the agency's saved requests and the one ``request_id`` names (id or reference).
+
+    Refuses ``doing`` to another agency's request or an imported one, and says there is
+    no such request where the viewer sees none.
+    """
     saved = saved_requests(store, viewer)
     wanted = str(request_id).strip()
-    if ((saved["request_id"] == wanted) | (saved["source_ref"] == wanted)).any():
-        return saved
+    hit = _named(saved, wanted)
+    if len(hit):
+        return saved, hit.iloc[0]
     others = visible_requests(store.requests(), viewer)
     other = others[others["request_id"] == wanted]
     if len(other):
@@ -338,8 +351,7 @@ def edit_request(store, viewer: Viewer | None, request_id: str, **fields: object
                 f"fields {', '.join(unknown) or '(none)'} cannot be edited; expected one or "
                 f"more of: {', '.join(EDITABLE)}"
             )
-        saved = _own_saved(store, viewer, request_id, "edit")
-        target = _find(saved, request_id)
+        saved, target = _own_saved(store, viewer, request_id, "edit")
         writer = _as_stored(store, viewer)
         rows = _register_rows(store, writer, saved)
         current = next(r for r in rows if r["source_ref"] == target["source_ref"])
@@ -401,8 +413,7 @@ def withdraw_request(store, viewer: Viewer | None, request_id: str) -> None:
     """
     with refusals_audited(store, viewer, f"withdraw request {request_id}"):
         viewer = require_agency(viewer, "withdraw a request")
-        saved = _own_saved(store, viewer, request_id, "withdraw")
-        target = _find(saved, request_id)
+        saved, target = _own_saved(store, viewer, request_id, "withdraw")
         _withdraw_matches(store, viewer, target)
         writer = _as_stored(store, viewer)
         rows = [

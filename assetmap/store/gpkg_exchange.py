@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import secrets
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +38,7 @@ from .interface import (
     changed_first,
     conform,
     refuse_stored_keys,
+    standing_amendment,
     value_text,
 )
 
@@ -430,22 +430,19 @@ def _amend(
             "UPDATE amendments SET state = 'replaced', version = ? WHERE fid = ?",
             (int(old["version"]) + 1, old["fid"]),
         )
-    added = {
-        "amendment_id": "A" + secrets.token_hex(8),
-        "layer": layer,
-        "row_id": row[id_column],
-        "source_file": row["source_file"],
-        "source_owner": row["source_owner"],
-        "field": column,
-        "old": (before[-1]["old"] or "") if before else value_text(row[column]),
-        "new": value_text(value),
-        "agency": agency,
-        "by": by,
-        "at": at,
-        "reason": reason,
-        "state": "standing",
-        "version": 1,
-    }
+    added = standing_amendment(
+        layer=layer,
+        row_id=row[id_column],
+        source_file=row["source_file"],
+        source_owner=row["source_owner"],
+        field=column,
+        old=(before[-1]["old"] or "") if before else value_text(row[column]),
+        new=value_text(value),
+        agency=agency,
+        by=by,
+        at=at,
+        reason=reason,
+    )
     _put(cur, "amendments", added, None)
 
 

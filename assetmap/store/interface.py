@@ -60,6 +60,7 @@ import datetime
 import functools
 import json
 import math
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,9 +106,11 @@ __all__ = [
     "owned",
     "pick_owner",
     "place_row",
+    "plain_value",
     "refuse_stored_keys",
     "settle_shared_groups",
     "source_keys",
+    "standing_amendment",
     "value_text",
     "when_text",
 ]
@@ -297,6 +300,61 @@ def value_text(value: object) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     return str(value)
+
+
+def plain_value(value: Any) -> Any:
+    """Return a frame's value as plain Python: numpy numbers as Python's, NaN as ``None``.
+
+    What a database driver sends and JSON writes.
+
+    Examples
+    --------
+    >>> plain_value(np.int64(3)), plain_value(float("nan")), plain_value("a")
+    (3, None, 'a')
+    """
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def standing_amendment(
+    *,
+    layer: str,
+    row_id: str,
+    source_file: str,
+    source_owner: str,
+    field: str,
+    old: str,
+    new: str,
+    agency: str,
+    by: str,
+    at: str,
+    reason: str = "",
+) -> dict[str, object]:
+    """Return a new standing amendment (:data:`AMENDMENT_COLUMNS`): version 1, a new id.
+
+    The one shape of the row the engine (:mod:`assetmap.exchange._rows`) and the
+    GeoPackage store's completion of a match both write; ``old`` and ``new`` as
+    :func:`value_text` writes them.
+    """
+    return {
+        "amendment_id": "A" + secrets.token_hex(8),
+        "layer": layer,
+        "row_id": row_id,
+        "source_file": source_file,
+        "source_owner": source_owner,
+        "field": field,
+        "old": old,
+        "new": new,
+        "agency": agency,
+        "by": by,
+        "at": at,
+        "reason": reason,
+        "state": "standing",
+        "version": 1,
+    }
 
 
 @dataclass

@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 
 import pandas as pd
@@ -44,6 +43,7 @@ from .interface import (
     SharedGroups,
     changed_first,
     conform,
+    plain_value,
     refuse_stored_keys,
 )
 from .postgis import _lock_source, _settle_near
@@ -130,7 +130,7 @@ def _write_rows(cur, table: str, frame: pd.DataFrame) -> None:
     marks = ", ".join(["%s"] * len(names))
     settings = ", ".join(f'"{c}" = %s' for c in names if c != key)
     for row in rows.to_dict("records"):
-        values = [_plain(row[c]) for c in names]
+        values = [plain_value(row[c]) for c in names]
         with _refusals(table, row):
             if int(row["version"]) == 1:
                 cur.execute(
@@ -146,7 +146,8 @@ def _write_rows(cur, table: str, frame: pd.DataFrame) -> None:
                 continue
             cur.execute(
                 f'UPDATE {table} SET {settings} WHERE "{key}" = %s AND "version" = %s',
-                [_plain(row[c]) for c in names if c != key] + [row[key], int(row["version"]) - 1],
+                [plain_value(row[c]) for c in names if c != key]
+                + [row[key], int(row["version"]) - 1],
             )
         if not cur.rowcount:
             _refuse(cur, table, str(row[key]), int(row["version"]))
@@ -209,7 +210,7 @@ def _edit(cur, edit: dict) -> None:
     from psycopg import sql
 
     layer, field = str(edit["layer"]), str(edit["field"])
-    value = _plain(edit["value"])
+    value = plain_value(edit["value"])
     row_id = _ROW_IDS[layer]
     where = sql.SQL(
         '{} COLLATE "C" = %s AND source_owner COLLATE "C" = %s AND source_file COLLATE "C" = %s'
@@ -293,15 +294,6 @@ def complete(cur, match_id: str, *, version: int, by: str, at: str) -> None:
 # ------------------------------------------------------------------------------ values
 
 
-def _plain(value: object) -> object:
-    """Return a frame's value as psycopg sends it: Python numbers, ``None`` for NaN."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def put_rows(cur, rows: dict[str, pd.DataFrame]) -> int:
     """Insert exchange rows as they are, with their key columns, refusing keys stored already.
 
@@ -325,6 +317,6 @@ def put_rows(cur, rows: dict[str, pd.DataFrame]) -> int:
         marks = ", ".join(["%s"] * len(keyed.columns))
         cur.executemany(
             f"INSERT INTO {table} ({listed}) VALUES ({marks})",
-            [[_plain(v) for v in row] for row in keyed.itertuples(index=False)],
+            [[plain_value(v) for v in row] for row in keyed.itertuples(index=False)],
         )
     return sum(len(frame) for frame in rows.values())
