@@ -371,6 +371,21 @@ class PgServer:
 
             db.execute(POSTGIS_ESTIMATES_REVOKE)
 
+    @contextlib.contextmanager
+    def built_database(self, build) -> Iterator[tuple[str, str, str]]:
+        """A fresh database with the assetmap schema that ``build(app_url)`` fills.
+
+        Yields ``(name, owner_url, app_url)``; the database is dropped afterwards.
+        """
+        name = self.new_name()
+        self.create_database(name, template=TEMPLATE_DB)
+        owner_url, app_url = self.urls(name)
+        try:
+            build(app_url)
+            yield name, owner_url, app_url
+        finally:
+            self.drop_database(name)
+
     def drop_database(self, name: str) -> None:
         """Drop ``name``, ending any session still on it."""
         _check_name(name)

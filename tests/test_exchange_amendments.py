@@ -7,7 +7,6 @@ Council as its Shared Office: a shared site) and Tonbridge Police Station.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +19,6 @@ from assetmap.errors import (
     InvalidArgumentError,
     PermissionDeniedError,
 )
-from assetmap.exchange import _clock
 from assetmap.exchange.amendments import (
     AMENDABLE,
     REAPPLIED,
@@ -29,12 +27,16 @@ from assetmap.exchange.amendments import (
     reapply,
     withdraw_amendment,
 )
-from assetmap.registers.importer import import_register
-from assetmap.store import open_store
-
-POLICE = Viewer("pc.jones@kent.police.example", agency="Kent Police", signed_in=True)
-COUNCIL = Viewer("clerk@medway.example", agency="Medway Council", signed_in=True)
-NOBODY = Viewer("visitor", agency=None, signed_in=False)
+from assetmap.store.interface import EDITABLE_FIELDS
+from tests.exchange_estates import (
+    COUNCIL,
+    NOBODY,
+    POLICE,
+    as_,
+    estate_fixtures,
+    fixed_clock_at,
+    import_as,
+)
 
 HEADER = (
     "Property reference,Site name,Postcode,UPRN,Use,Tenure,GIA (sq ft),Annual running cost,"
@@ -50,45 +52,20 @@ COUNCIL_SITES = (
 AT = dt.datetime(2026, 12, 5, 9, 30, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_clock, "FIXED", AT)
+fixed_clock = fixed_clock_at(AT)
 
 
 def police_import(location, text: str = POLICE_SITES):
-    return import_register(
-        text.encode(),
-        name="police.csv",
-        store=open_store(location, viewer=POLICE),
-        viewer=POLICE,
-        sector="police",
-    )
+    return import_as(location, POLICE, text, "police.csv", "police")
 
 
 def fill(location):
     police_import(location)
-    import_register(
-        COUNCIL_SITES.encode(),
-        name="council.csv",
-        store=open_store(location, viewer=COUNCIL),
-        viewer=COUNCIL,
-        sector="council",
-    )
+    import_as(location, COUNCIL, COUNCIL_SITES, "council.csv", "council")
     return location
 
 
-@pytest.fixture
-def estate(tmp_path: Path) -> Path:
-    return fill(tmp_path / "estate.gpkg")
-
-
-@pytest.fixture
-def any_estate(any_store):
-    return fill(any_store)
-
-
-def as_(location, viewer: Viewer):
-    return open_store(location, viewer=viewer)
+estate, any_estate = estate_fixtures(fill)
 
 
 def site(location, name: str = "Maidstone Police Office", viewer: Viewer = POLICE) -> pd.Series:
@@ -108,15 +85,10 @@ def listed(location, viewer: Viewer = POLICE) -> pd.DataFrame:
 
 
 def test_the_fields_a_site_may_be_corrected_in():
-    assert AMENDABLE == (
-        "floor_area_sqft",
-        "running_cost_gbp",
-        "tenure",
-        "lease_expiry",
-        "use",
-        "use_class",
-        "sensitivity",
-    )
+    # every field of a site an exchange change may write, but the spare space (the offer's)
+    assert "surplus_sqft" in EDITABLE_FIELDS["sites"]
+    assert AMENDABLE == tuple(f for f in EDITABLE_FIELDS["sites"] if f != "surplus_sqft")
+    assert len(AMENDABLE) == 7 and "use_class" in AMENDABLE and "sensitivity" in AMENDABLE
 
 
 @pytest.mark.parametrize(
@@ -425,15 +397,13 @@ def test_a_correction_and_its_withdrawal_allowed_or_refused_each_write_an_audit_
 def test_an_amendment_is_seen_only_by_the_agency_whose_source_holds_its_row(estate):
     """And the local user (not signed in) also sees those of a source of no agency."""
     local = Viewer("local user", agency="Kent Police", signed_in=False)
-    import_register(
-        (
-            b"Property reference,Site name,Postcode,Agency,GIA (sq ft)\n"
-            b"L1,Aylesford Depot,ME14 1XX,Kent Police,5000\n"
-        ),
-        name="depot.csv",
-        store=as_(estate, local),
-        viewer=local,
-        sector="police",
+    import_as(
+        estate,
+        local,
+        "Property reference,Site name,Postcode,Agency,GIA (sq ft)\n"
+        "L1,Aylesford Depot,ME14 1XX,Kent Police,5000\n",
+        "depot.csv",
+        "police",
     )
     depot = site(estate, "Aylesford Depot", local)
     assert depot["source_owner"] == ""  # a source of no agency

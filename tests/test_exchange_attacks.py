@@ -20,16 +20,18 @@ import pytest
 from assetmap import exchange
 from assetmap.access import Viewer, visible_requests
 from assetmap.errors import AssetmapError, DataNotFoundError
-from assetmap.exchange import _clock
 from assetmap.exchange.requests import SAVED_REQUESTS
-from assetmap.registers.importer import import_register
 from assetmap.store import open_store
-
-POLICE = Viewer("pc.jones@kent.police.example", agency="Kent Police", signed_in=True)
-HEALTH = Viewer("ann@kch.nhs.example", agency="Kent Community Health", signed_in=True)
-#: Another user of the same agency, whose identity provider spells it otherwise.
-HEALTH_TOO = Viewer("bob@kch.nhs.example", agency="kent  COMMUNITY health", signed_in=True)
-COUNCIL = Viewer("clerk@medway.example", agency="Medway Council", signed_in=True)
+from tests.exchange_estates import (
+    COUNCIL,
+    HEALTH,
+    HEALTH_TOO,
+    POLICE,
+    error,
+    fixed_clock_at,
+    import_as,
+    same_error,
+)
 
 SITES_HEADER = (
     "Property reference,Site name,Postcode,UPRN,Use,GIA (sq ft),Vacant space (sq ft),"
@@ -46,40 +48,16 @@ HEALTH_REQUESTS = (
 AT = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_clock, "FIXED", AT)
-
-
-def _import(location, viewer: Viewer, text: str, name: str, sector: str, kind: str = "sites"):
-    import_register(
-        text.encode(),
-        name=name,
-        store=open_store(location, viewer=viewer),
-        viewer=viewer,
-        sector=sector,
-        kind=kind,
-    )
+fixed_clock = fixed_clock_at(AT)
 
 
 def _estate(location: Path, *, custody: bool) -> Path:
     """Police sites (with or without the restricted custody suite) and health's requests."""
-    _import(
+    import_as(
         location, POLICE, SITES_HEADER + OFFICE + (CUSTODY if custody else ""), "p.csv", "police"
     )
-    _import(location, HEALTH, HEALTH_REQUESTS, "h.csv", "health", "requests")
+    import_as(location, HEALTH, HEALTH_REQUESTS, "h.csv", "health", "requests")
     return location
-
-
-def _error(call) -> AssetmapError:
-    with pytest.raises(AssetmapError) as caught:
-        call()
-    return caught.value
-
-
-def _same_error(hidden: AssetmapError, unknown: AssetmapError, hidden_id: str, unknown_id: str):
-    assert type(hidden) is type(unknown)
-    assert str(hidden).replace(hidden_id, "<id>") == str(unknown).replace(unknown_id, "<id>")
 
 
 def _what_health_sees_of_its_matches(location: Path) -> list[tuple]:
@@ -116,7 +94,7 @@ def test_the_requesters_plan_proposes_the_same_with_or_without_the_others_secret
 
 def test_the_plan_proposes_no_restricted_request_to_another_agency(tmp_path):
     location = _estate(tmp_path / "estate.gpkg", custody=False)
-    _import(
+    import_as(
         location,
         HEALTH,
         "Request ref,Space needed (sq ft),Use,Postcode,Security Classification\n"
@@ -138,7 +116,7 @@ def test_the_plan_proposes_no_restricted_request_to_another_agency(tmp_path):
 
 def test_an_open_offer_shows_no_site_use_once_its_site_is_made_restricted(tmp_path):
     location = tmp_path / "estate.gpkg"
-    _import(
+    import_as(
         location,
         POLICE,
         SITES_HEADER + "P3,Ashford Firearms Store,TN23 1AA,,Firearms store,9000,0,OFFICIAL\n",
@@ -160,7 +138,7 @@ def test_hidden_amendments_requests_and_matches_get_the_message_unknown_ids_get(
     custody = str(store.sites().set_index("name").loc["Custody Suite", "site_id"])
     hidden_amendment = exchange.amend(store, POLICE, custody, "floor_area_sqft", 19_000)
     # a restricted request of the police, and a match of the police and health
-    _import(
+    import_as(
         location,
         POLICE,
         "Request ref,Space needed (sq ft),Postcode,Security Classification\n"
@@ -177,7 +155,7 @@ def test_hidden_amendments_requests_and_matches_get_the_message_unknown_ids_get(
     council_site = (
         "Property reference,Site name,Postcode,Vacant space (sq ft)\nC1,Hall,ME14 1XX,900\n"
     )
-    _import(location, COUNCIL, council_site, "c.csv", "council")
+    import_as(location, COUNCIL, council_site, "c.csv", "council")
     council_offer = exchange.offers(store, COUNCIL).set_index("site_name").loc["Hall", "offer_id"]
     for hidden, unknown, call in (
         (
@@ -197,9 +175,9 @@ def test_hidden_amendments_requests_and_matches_get_the_message_unknown_ids_get(
         ),
         (hidden_request, "R" + "0" * 16, lambda i: exchange.withdraw_request(store, HEALTH, i)),
     ):
-        hidden_error = _error(lambda c=call, h=hidden: c(h))
+        hidden_error = error(lambda c=call, h=hidden: c(h))
         assert isinstance(hidden_error, DataNotFoundError)
-        _same_error(hidden_error, _error(lambda c=call, u=unknown: c(u)), hidden, unknown)
+        same_error(hidden_error, error(lambda c=call, u=unknown: c(u)), hidden, unknown)
     # and the police (the owner) get past the lookup with the same ids: the probes can fail
     assert hidden_amendment in set(exchange.amendments(store, POLICE)["amendment_id"])
     assert hidden_match in set(exchange.matches(store, POLICE)["match_id"])
@@ -226,9 +204,9 @@ def test_a_guessed_register_offer_id_of_a_secret_site_tests_nothing_anywhere(tmp
         lambda i: exchange.propose(store, HEALTH, offer_id=i, request_id=h1),
         lambda i: exchange.propose(store, HEALTH, offer_id=i, request_id=h1, sqft=1.0),
     ):
-        _same_error(
-            _error(lambda a=attempt: a(guessed)),
-            _error(lambda a=attempt: a(unknown)),
+        same_error(
+            error(lambda a=attempt: a(guessed)),
+            error(lambda a=attempt: a(unknown)),
             guessed,
             unknown,
         )
@@ -247,14 +225,14 @@ def test_withdrawing_a_correction_that_opened_a_restricted_site_takes_its_shared
 ):
     location = tmp_path / "estate.gpkg"
     header = "Property reference,Site name,Postcode,UPRN,GIA (sq ft),Security Classification\n"
-    _import(
+    import_as(
         location,
         POLICE,
         header + "P1,Custody,ME14 1XX,100000,9000,OFFICIAL-SENSITIVE\n",
         "p.csv",
         "police",
     )
-    _import(
+    import_as(
         location, COUNCIL, header + "C1,Shared Office,ME14 1XX,100000,5000,\n", "c.csv", "council"
     )
     store = open_store(location)
@@ -276,7 +254,7 @@ def _twin(location: Path, *, custody: bool) -> Path:
     a correction of its floor area, an offer marked open that the council matched, then
     declared again not open, and a disposal not open."""
     _estate(location, custody=custody)
-    _import(
+    import_as(
         location,
         COUNCIL,
         "Request ref,Space needed (sq ft),Use,Postcode\nC1,4000,Office,ME14 1XX\n",

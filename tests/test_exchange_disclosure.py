@@ -18,11 +18,11 @@ import pytest
 
 from assetmap import exchange
 from assetmap.access import Viewer
-from assetmap.errors import AssetmapError, DataNotFoundError
-from assetmap.exchange import _clock
+from assetmap.errors import DataNotFoundError
 from assetmap.exchange.disclosure import OPEN_OFFER_FIELDS
 from assetmap.registers.importer import import_register
 from assetmap.store import open_store
+from tests.exchange_estates import error, fixed_clock_at, same_error
 
 HEADER = "Property reference,Site name,Address,Postcode,UPRN,GIA (sq ft),Vacant space (sq ft),"
 HEADER += "Sensitivity,Use\n"
@@ -38,9 +38,7 @@ GUEST = Viewer("guest")
 SECRETS = ("Custody", "Secret Lane", "TN9 1SP", "100002", "12000", "custody suite")
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(_clock, "FIXED", dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC))
+fixed_clock = fixed_clock_at(dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC))
 
 
 def _estate(location, *, with_p2: bool = True):
@@ -78,18 +76,6 @@ def _everything_b_sees(store) -> dict[str, pd.DataFrame]:
 def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
     for name, frame in a.items():
         pd.testing.assert_frame_equal(frame, b[name], check_exact=True, obj=name)
-
-
-def _error(call) -> AssetmapError:
-    with pytest.raises(AssetmapError) as caught:
-        call()
-    return caught.value
-
-
-def _same_error(hidden: AssetmapError, unknown: AssetmapError, hidden_id: str, unknown_id: str):
-    """The two errors are one: same class, same message but for the id B typed itself."""
-    assert type(hidden) is type(unknown)
-    assert str(hidden).replace(hidden_id, "<id>") == str(unknown).replace(unknown_id, "<id>")
 
 
 def test_a_restricted_site_with_offers_looks_exactly_like_no_site(store, without):
@@ -144,9 +130,9 @@ def test_a_hidden_offer_id_gets_the_message_an_unknown_id_gets(store):
     }
     for name, attempt in attempts.items():
         for hidden in (space, disposal):
-            hidden_error = _error(lambda a=attempt, h=hidden: a(h))
-            unknown_error = _error(lambda a=attempt: a(unknown))
-            _same_error(hidden_error, unknown_error, hidden, unknown)
+            hidden_error = error(lambda a=attempt, h=hidden: a(h))
+            unknown_error = error(lambda a=attempt: a(unknown))
+            same_error(hidden_error, unknown_error, hidden, unknown)
             assert isinstance(hidden_error, DataNotFoundError), name
     with pytest.raises(DataNotFoundError, match=rf"^There is no offer {space} that you can see\.$"):
         exchange.find_offer(store, BOB, space)
@@ -154,9 +140,9 @@ def test_a_hidden_offer_id_gets_the_message_an_unknown_id_gets(store):
     from assetmap.exchange._ids import register_offer_id
 
     register = register_offer_id("Kent Police", "police.csv", _p2_id(store))
-    _same_error(
-        _error(lambda: exchange.find_offer(store, BOB, register)),
-        _error(lambda: exchange.find_offer(store, BOB, "R" + "0" * 16)),
+    same_error(
+        error(lambda: exchange.find_offer(store, BOB, register)),
+        error(lambda: exchange.find_offer(store, BOB, "R" + "0" * 16)),
         register,
         "R" + "0" * 16,
     )
@@ -172,12 +158,12 @@ def test_b_cannot_offer_or_declare_the_restricted_site_and_is_told_nothing(store
         lambda site: exchange.declare_offer(store, BOB, site, sqft=1),
         lambda site: exchange.declare_disposal(store, BOB, site),
     ):
-        hidden = _error(lambda c=call: c(p2))
-        unknown = _error(lambda c=call: c("S" + "0" * 16))
-        _same_error(hidden, unknown, p2, "S" + "0" * 16)
-        hidden = _error(lambda c=call: c("P2"))
-        unknown = _error(lambda c=call: c("P9"))
-        _same_error(hidden, unknown, "P2", "P9")
+        hidden = error(lambda c=call: c(p2))
+        unknown = error(lambda c=call: c("S" + "0" * 16))
+        same_error(hidden, unknown, p2, "S" + "0" * 16)
+        hidden = error(lambda c=call: c("P2"))
+        unknown = error(lambda c=call: c("P9"))
+        same_error(hidden, unknown, "P2", "P9")
 
 
 def test_an_offer_marked_open_shows_its_own_fields_and_none_of_the_site(store, without):
@@ -259,9 +245,9 @@ def test_open_and_restricted_offers_on_any_store(any_store):
     before = exchange.offers(health, BOB)
     hidden = exchange.declare_offer(police, ANN, "P2", sqft=2_500)
     pd.testing.assert_frame_equal(before, exchange.offers(health, BOB))
-    _same_error(
-        _error(lambda: exchange.find_offer(health, BOB, hidden)),
-        _error(lambda: exchange.find_offer(health, BOB, "O" + "0" * 16)),
+    same_error(
+        error(lambda: exchange.find_offer(health, BOB, hidden)),
+        error(lambda: exchange.find_offer(health, BOB, "O" + "0" * 16)),
         hidden,
         "O" + "0" * 16,
     )

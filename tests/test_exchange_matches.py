@@ -21,28 +21,23 @@ from assetmap.errors import (
     InvalidArgumentError,
     PermissionDeniedError,
 )
-from assetmap.exchange import _clock
-from assetmap.exchange.matches import (
-    FINAL,
-    MOVES,
-    STATES,
-    inbox,
-    matches,
-    move,
-    propose,
-    propose_from_plan,
-)
+from assetmap.exchange import inbox, matches, move, propose, propose_from_plan
+from assetmap.exchange.matches import FINAL, MOVES, STATES
 from assetmap.exchange.offers import declare_offer, offers
 from assetmap.matching import allocate, find_candidates
-from assetmap.registers.importer import import_register
-from assetmap.store import open_store
-from tests.estates import geo_frame
-
-POLICE = Viewer("pc.jones@kent.police.example", agency="Kent Police", signed_in=True)
-HEALTH = Viewer("ann@kch.nhs.example", agency="Kent Community Health", signed_in=True)
-HEALTH_TOO = Viewer("bob@kch.nhs.example", agency="Kent  community HEALTH", signed_in=True)
-COUNCIL = Viewer("clerk@medway.example", agency="Medway Council", signed_in=True)
-NOBODY = Viewer("visitor", agency=None, signed_in=False)
+from tests.exchange_estates import (
+    COUNCIL,
+    HEALTH,
+    HEALTH_TOO,
+    NOBODY,
+    POLICE,
+    as_,
+    estate_fixtures,
+    fixed_clock_at,
+    import_as,
+)
+from tests.test_matching import offers as site_rows
+from tests.test_matching import requests as request_rows
 
 POLICE_SITES = (
     "Property reference,Site name,Postcode,Use,GIA (sq ft),Vacant space (sq ft),"
@@ -62,44 +57,19 @@ COUNCIL_SITES = (
 AT = dt.datetime(2026, 12, 5, 10, 2, 11, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_clock, "FIXED", AT)
+fixed_clock = fixed_clock_at(AT)
 
 
 def fill(location: Path | str) -> Path | str:
     """Import the three agencies' registers into the store at ``location``."""
-    for viewer, text, name, sector, kind in (
-        (POLICE, POLICE_SITES, "police.csv", "police", "sites"),
-        (HEALTH, HEALTH_REQUESTS, "requests.csv", "health", "requests"),
-        (COUNCIL, COUNCIL_SITES, "council.csv", "council", "sites"),
-    ):
-        import_register(
-            text.encode(),
-            name=name,
-            store=open_store(location, viewer=viewer),
-            viewer=viewer,
-            sector=sector,
-            kind=kind,
-        )
+    import_as(location, POLICE, POLICE_SITES, "police.csv", "police")
+    import_as(location, HEALTH, HEALTH_REQUESTS, "requests.csv", "health", "requests")
+    import_as(location, COUNCIL, COUNCIL_SITES, "council.csv", "council")
     return location
 
 
-@pytest.fixture
-def estate(tmp_path: Path) -> Path:
-    """A GeoPackage store holding the three agencies' registers."""
-    return fill(tmp_path / "estate.gpkg")
-
-
-@pytest.fixture
-def any_estate(any_store: Path | str) -> Path | str:
-    """The same estate in a GeoPackage store and in a PostGIS store."""
-    return fill(any_store)
-
-
-def as_(location: Path | str, viewer: Viewer):
-    """Return the store as ``viewer`` opens it (a database shows each viewer its rows)."""
-    return open_store(location, viewer=viewer)
+#: The estate in a GeoPackage store, and (``any_estate``) in each store.
+estate, any_estate = estate_fixtures(fill)
 
 
 def offer_at(location, viewer: Viewer, name: str = "Maidstone Police Office") -> str:
@@ -364,13 +334,13 @@ def test_only_the_two_agencies_may_propose_and_an_agency_not_its_own_space(estat
     with pytest.raises(PermissionDeniedError, match=r"Set \$ASSETMAP_AGENCY or sign in"):
         proposed(estate, by=NOBODY)
     # the police asks for space too: its own spare space is not an exchange
-    import_register(
-        b"Request ref,Space needed (sq ft),Use,Postcode\nP9,1000,Office,ME14 1XX\n",
-        name="police requests.csv",
-        store=as_(estate, POLICE),
-        viewer=POLICE,
-        sector="police",
-        kind="requests",
+    import_as(
+        estate,
+        POLICE,
+        "Request ref,Space needed (sq ft),Use,Postcode\nP9,1000,Office,ME14 1XX\n",
+        "police requests.csv",
+        "police",
+        "requests",
     )
     with pytest.raises(
         InvalidArgumentError, match=r"Offer R[0-9a-f]{16} is Kent Police's own space: a match"
@@ -581,38 +551,13 @@ def test_a_completed_match_changes_the_plans_inputs_and_its_result(estate):
 
 
 def test_the_candidates_and_the_plan_skip_a_closed_request_and_a_site_with_no_space_left():
-    base = {"agency": "Kent Police", "sector": "police", "use_class": "office"}
-    sites = geo_frame(
-        [
-            {"site_id": "S0", "name": "Full", "x": 0, "y": 0, "surplus_sqft": 0.0},
-            {"site_id": "S1", "name": "Spare", "x": 100, "y": 0, "surplus_sqft": 9_000.0},
-        ],
-        {
-            "site_id": "",
-            "name": "",
-            **base,
-            "floor_area_sqft": 10_000.0,
-            "surplus_sqft": 0.0,
-            "sensitivity": "open",
-            "lease_expiry": "",
-        },
+    sites = site_rows(
+        {"name": "Full", "x": 0, "y": 0, "surplus_sqft": 0.0},
+        {"name": "Spare", "x": 100, "y": 0, "surplus_sqft": 9_000.0},
     )
-    requests = geo_frame(
-        [
-            {"request_id": "Q0", "source_ref": "closed", "x": 0, "y": 0, "space_needed_sqft": 0.0},
-            {"request_id": "Q1", "source_ref": "open", "x": 0, "y": 0, "space_needed_sqft": 8e3},
-        ],
-        {
-            "request_id": "",
-            "source_ref": "",
-            "space_needed_sqft": 0.0,
-            "agency": "Kent Community Health",
-            "sector": "health",
-            "use_class": "office",
-            "max_distance_m": 1_000.0,
-            "needed_by": "",
-            "sensitivity": "open",
-        },
+    requests = request_rows(
+        {"source_ref": "closed", "x": 0, "y": 0, "space_needed_sqft": 0.0},
+        {"source_ref": "open", "x": 0, "y": 0, "space_needed_sqft": 8e3},
     )
     match = find_candidates(requests, sites, as_of="2026-01-01")
     assert match.requests["request_ref"].tolist() == ["open"]
@@ -682,15 +627,15 @@ def test_whether_a_request_the_mover_may_not_see_is_closed_is_left_to_its_agency
     civic_offer = offer_at(estate, HEALTH, "Civic Centre")
     other = propose(as_(estate, HEALTH), HEALTH, offer_id=civic_offer, request_id=h1)
     brought_to(estate, "completed")  # the police's 40,000 sq ft closes H1
-    import_register(  # health makes its requests restricted: the council may not see H1 now
-        HEALTH_REQUESTS.replace("Postcode\n", "Postcode,Security Classification\n")
-        .replace("ME14 1XX\n", "ME14 1XX,OFFICIAL-SENSITIVE\n")
-        .encode(),
-        name="requests.csv",
-        store=as_(estate, HEALTH),
-        viewer=HEALTH,
-        sector="health",
-        kind="requests",
+    import_as(  # health makes its requests restricted: the council may not see H1 now
+        estate,
+        HEALTH,
+        HEALTH_REQUESTS.replace("Postcode\n", "Postcode,Security Classification\n").replace(
+            "ME14 1XX\n", "ME14 1XX,OFFICIAL-SENSITIVE\n"
+        ),
+        "requests.csv",
+        "health",
+        "requests",
     )
     assert h1 not in set(visible_requests(council.requests(), COUNCIL)["request_id"])
     assert request_of(estate) == h1  # (still closed, for health)

@@ -44,7 +44,7 @@ from assetmap.store.interface import (
     conform,
 )
 from assetmap.store.postgis import PostGISStore
-from tests.pg import APP_ROLE, TEMPLATE_DB, PgServer
+from tests.pg import APP_ROLE, PgServer
 
 ALICE = Viewer("alice@agency-a.example", agency="Agency A", signed_in=True)
 BOB = Viewer("bob@agency-b.example", agency="Agency B", signed_in=True)
@@ -250,14 +250,8 @@ def estate(pg_server: PgServer) -> Iterator[tuple[PgServer, str, str, str]]:
 
     One database for the module: the probes roll back; tests that write take ``fresh``.
     """
-    name = pg_server.new_name()
-    pg_server.create_database(name, template=TEMPLATE_DB)
-    owner_url, app_url = pg_server.urls(name)
-    try:
-        build_exchange(app_url)
+    with pg_server.built_database(build_exchange) as (name, owner_url, app_url):
         yield pg_server, name, owner_url, app_url
-    finally:
-        pg_server.drop_database(name)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from assetmap.store.interface import (
     ExchangeChange,
     conform,
 )
+from tests.exchange_estates import offer_row
 
 POLICE = (
     "Property reference,Site name,Postcode,GIA (sq ft),Vacant space (sq ft)\n"
@@ -112,27 +113,7 @@ def estate(any_store, request: pytest.FixtureRequest) -> Estate:
 
 
 def _offer(offer_id: str, *, version: int = 1, sqft: float = 40000.0, **fields) -> pd.DataFrame:
-    row = {
-        "offer_id": offer_id,
-        "kind": "space",
-        "owner": "Kent Police",
-        "agency": "Kent Police",
-        "sector": "police",
-        "sqft": sqft,
-        "use": "office",
-        "available_from": "2027-04-01",
-        "open": "",
-        "area": "Maidstone",
-        "state": "open",
-        "declared_on": "2026-12-05",
-        "created_at": AT,
-        "created_by": "ann@police",
-        "updated_at": AT,
-        "updated_by": "ann@police",
-        "version": version,
-        **fields,
-    }
-    return pd.DataFrame([row])
+    return pd.DataFrame([offer_row(offer_id, version=version, sqft=sqft, at=AT, **fields)])
 
 
 def _offer_site(offer_id: str, site_id: str) -> pd.DataFrame:

@@ -39,7 +39,7 @@ from assetmap.store import SourceUpdate, open_store, postgis_schema
 from tests import pg
 from tests.app.conftest import fresh_caches  # noqa: F401 (a fixture)
 from tests.maps.factories import make_sites
-from tests.pg import TEMPLATE_DB, PgServer
+from tests.pg import PgServer
 
 ALICE = Viewer("alice@agency-a.example", agency="Agency A", signed_in=True)
 BOB = Viewer("bob@agency-b.example", agency="Agency B", signed_in=True)
@@ -161,14 +161,8 @@ def estate(pg_server: PgServer) -> Iterator[tuple[PgServer, str, str, str]]:
 
     One database for the module: every probe runs in a transaction that is rolled back.
     """
-    name = pg_server.new_name()
-    pg_server.create_database(name, template=TEMPLATE_DB)
-    owner_url, app_url = pg_server.urls(name)
-    try:
-        build_estate(app_url)
+    with pg_server.built_database(build_estate) as (name, owner_url, app_url):
         yield pg_server, name, owner_url, app_url
-    finally:
-        pg_server.drop_database(name)
 
 
 def _geometry_column(conn: psycopg.Connection, table: str) -> str:

@@ -30,6 +30,7 @@ from assetmap.registers.importer import import_register
 from assetmap.store import open_store
 from assetmap.store.geopackage import GeoPackageStore
 from assetmap.store.interface import EDIT_COLUMNS, EXCHANGE_LAYOUT, ExchangeChange
+from tests.exchange_estates import offer_row
 
 POLICE_SITES = (
     "Property reference,Site name,Postcode,GIA (sq ft),Vacant space (sq ft)\n"
@@ -56,29 +57,21 @@ A1, I1 = "A" + "1" * 16, "I" + "1" * 16
 
 
 def _offer(offer_id: str, *, kind: str, sqft: float, state: str, version: int, **more) -> dict:
-    return {
-        "offer_id": offer_id,
-        "kind": kind,
-        "owner": "Kent Police",
-        "agency": "Kent Police",
-        "sector": "police",
-        "sqft": sqft,
-        "use": "office",
-        "available_from": "2027-04-01",
-        "available_until": "",
-        "terms": "peppercorn",
-        "contact": "estates@police.example",
-        "open": "",
-        "area": "Maidstone",
-        "state": state,
-        "declared_on": "2026-12-01",
-        "created_at": AT,
-        "created_by": "ann@police.example",
-        "updated_at": AT,
-        "updated_by": "ann@police.example",
-        "version": version,
+    return offer_row(
+        offer_id,
+        version=version,
+        sqft=sqft,
+        at=AT,
+        kind=kind,
+        state=state,
+        available_until="",
+        terms="peppercorn",
+        contact="estates@police.example",
+        declared_on="2026-12-01",
+        created_by="ann@police.example",
+        updated_by="ann@police.example",
         **more,
-    }
+    )
 
 
 def _match(match_id: str, request_id: str, requester: str, file: str, **more) -> dict:

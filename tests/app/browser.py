@@ -9,7 +9,9 @@ stopped.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,6 +21,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from assetmap.store import STORE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -164,3 +168,96 @@ def chromium_context(playwright, *, width: int = 1400, height: int = 1000):
             yield context
         finally:
             context.close()
+
+
+#: The mock OpenID Connect provider's script. It runs in its own process: it is
+#: third-party code, and its warnings are not this project's (pytest turns warnings
+#: into errors here).
+OIDC_PROVIDER = """
+import sys
+from oidc_provider_mock import run_server_in_thread
+with run_server_in_thread(port=int(sys.argv[1])) as server:
+    print(server.server_port, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def oidc_provider(users: dict[str, dict[str, str]]) -> Iterator[str]:
+    """The mock OpenID Connect provider (its own process) knowing ``users``: its URL.
+
+    ``users`` maps each user's ``sub`` (what the provider's form is filled in with) to
+    its claims (``email``, ``agency``).
+    """
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", OIDC_PROVIDER, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == str(port)
+        url = f"http://localhost:{port}"
+        for sub, claims in users.items():
+            request = urllib.request.Request(
+                f"{url}/users/{sub}",
+                data=json.dumps(claims).encode("utf-8"),
+                method="PUT",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status in (200, 204)
+        yield url
+    finally:
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        proc.stdout.close()
+
+
+@contextlib.contextmanager
+def signed_in_app(store: Path | str, provider: str, folder: Path, log_name: str) -> Iterator[str]:
+    """The app on ``store`` with sign-in through ``provider`` (its secrets file in ``folder``).
+
+    No ``$ASSETMAP_AGENCY``: each user's agency is the ``agency`` claim. Yields the URL.
+    """
+    secrets_file = folder / "secrets.toml"
+    secrets_file.write_text(
+        "\n".join(
+            [
+                "[auth]",
+                'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"',
+                f'cookie_secret = "{secrets.token_hex(32)}"',
+                'client_id = "assetmap-test"',
+                'client_secret = "not-a-real-secret"',
+                f'server_metadata_url = "{provider}/.well-known/openid-configuration"',
+                "",
+                "[assetmap]",
+                'agency_claim = "agency"',
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    with streamlit_server(
+        {STORE_ENV: str(store), "ASSETMAP_AGENCY": ""},
+        log_name=log_name,
+        extra_args=["--secrets.files", str(secrets_file)],
+    ) as url:
+        yield url
+
+
+def sign_in(page, app_url: str, provider: str, sub: str, email: str) -> None:
+    """Sign in as ``sub`` through the mock provider, and wait until the app says so."""
+    page.goto(app_url)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{provider}/**", timeout=60_000)
+    page.locator('input[name="sub"]').fill(sub)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(f"{app_url}/**", timeout=60_000)
+    page.get_by_text(f"Signed in as {email}").wait_for(timeout=60_000)

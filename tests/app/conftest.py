@@ -38,8 +38,8 @@ def run_app(at, timeout: float = 300):
     return at
 
 
-def write_store(path: Path, sites: gpd.GeoDataFrame) -> Path:
-    """Write ``sites`` into a new store at ``path`` as one source."""
+def write_store(path: Path, sites: gpd.GeoDataFrame, *, owner: str = "") -> Path:
+    """Write ``sites`` into the store at ``path`` as one source (of agency ``owner``, if any)."""
     source = str(sites["source_file"].iloc[0]) if len(sites) else "test_register.csv"
     update = SourceUpdate(
         source_file=source,
@@ -52,14 +52,15 @@ def write_store(path: Path, sites: gpd.GeoDataFrame) -> Path:
             "source_sha256": "0" * 64,
             "kind": "sites",
             "format": "csv",
-            "agency": "",
-            "sector": "",
+            "agency": owner,
+            "sector": str(sites["sector"].iloc[0]) if owner else "",
             "imported_at": "2025-01-01T00:00:00+00:00",
             "rows_read": len(sites),
             "accepted": len(sites),
             "quarantined": 0,
             "report_json": "{}",
         },
+        owner=owner,
     )
     open_store(path).replace_source(update)
     return path

@@ -15,14 +15,9 @@ A screenshot of each step goes to ``test-artifacts/``, and with
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,22 +25,22 @@ import pytest
 
 from assetmap.access import Viewer
 from assetmap.exchange.matches import matches
-from assetmap.store import STORE_ENV, open_store
+from assetmap.store import open_store
 from tests.app.browser import (
     ARTIFACTS,
     ROOT,
     chromium_context,
-    free_port,
+    oidc_provider,
+    sign_in,
+    signed_in_app,
     skip_without_browser,
-    streamlit_server,
 )
-from tests.app.test_exchange_page import _agency_sites, _source
+from tests.app.conftest import write_store
+from tests.app.test_exchange_page import _agency_sites
 
 skip_without_browser("oidc_provider_mock", "authlib")
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402 (after the skip)
-
-from tests.app.test_sign_in import _PROVIDER  # noqa: E402 (the mock provider's script)
 
 pytestmark = pytest.mark.browser
 
@@ -77,35 +72,8 @@ def _shot(page: Page, number: int, name: str) -> None:
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """The mock identity provider (its own process), knowing the two officers."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _PROVIDER, str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == str(port)
-        url = f"http://localhost:{port}"
-        for sub, claims in USERS.items():
-            request = urllib.request.Request(
-                f"{url}/users/{sub}",
-                data=json.dumps(claims).encode("utf-8"),
-                method="PUT",
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status in (200, 204)
+    with oidc_provider(USERS) as url:
         yield url
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        proc.stdout.close()
 
 
 def _build_store(path: Path) -> Path:
@@ -119,7 +87,7 @@ def _build_store(path: Path) -> Path:
         [(576_200.0, 155_700.0), (578_000.0, 157_000.0)],
     )
     police["floor_area_sqft"] = [94_850.0, 12_000.0]
-    _source(path, police, POLICE)
+    write_store(path, police, owner=POLICE)
     health = _agency_sites(
         HEALTH,
         "health",
@@ -129,7 +97,7 @@ def _build_store(path: Path) -> Path:
         [(576_400.0, 155_800.0)],
     )
     health["floor_area_sqft"] = 30_000.0
-    _source(path, health, HEALTH)
+    write_store(path, health, owner=HEALTH)
     return path
 
 
@@ -137,46 +105,24 @@ def _build_store(path: Path) -> Path:
 def app(tmp_path_factory, provider) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("exchange")
     store = _build_store(folder / "estate.gpkg")
-    secrets_file = folder / "secrets.toml"
-    secrets_file.write_text(
-        "\n".join(
-            [
-                "[auth]",
-                'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"',
-                f'cookie_secret = "{secrets.token_hex(32)}"',
-                'client_id = "assetmap-test"',
-                'client_secret = "not-a-real-secret"',
-                f'server_metadata_url = "{provider}/.well-known/openid-configuration"',
-                "",
-                "[assetmap]",
-                'agency_claim = "agency"',
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
-    with streamlit_server(
-        {STORE_ENV: str(store), "ASSETMAP_AGENCY": ""},
-        log_name="streamlit-server-exchange.log",
-        extra_args=["--secrets.files", str(secrets_file)],
-    ) as url:
+    with signed_in_app(store, provider, folder, "streamlit-server-exchange.log") as url:
         yield url, store
 
 
 def _sign_in(page: Page, app_url: str, provider: str, sub: str) -> None:
-    page.goto(app_url)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{provider}/**", timeout=60_000)
-    page.locator('input[name="sub"]').fill(sub)
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(f"{app_url}/**", timeout=60_000)
-    page.get_by_text(f"Signed in as {USERS[sub]['email']}").wait_for(timeout=60_000)
+    sign_in(page, app_url, provider, sub, USERS[sub]["email"])
+
+
+#: What each page draws last: it has run to the end when this is on it.
+_LAST = {"exchange": "Corrections to your sites' records"}
 
 
 def _open(page: Page, app_url: str, name: str, heading: str) -> None:
     """Open one of the app's pages and wait until it has run to the end."""
     page.goto(f"{app_url}/{name}")
     page.get_by_role("heading", name=heading).first.wait_for(timeout=WAIT_MS)
+    if name in _LAST:  # (a busy machine may not show the status widget within _settle's wait)
+        page.get_by_role("heading", name=_LAST[name]).first.wait_for(timeout=WAIT_MS)
     _settle(page)
 
 

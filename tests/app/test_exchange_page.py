@@ -27,8 +27,8 @@ from assetmap.exchange.first_refusal import window_end
 from assetmap.exchange.matches import matches, move, propose
 from assetmap.exchange.offers import declare_offer
 from assetmap.exchange.requests import SAVED_REQUESTS, save_request
-from assetmap.store import STORE_ENV, SourceUpdate, open_store
-from tests.app.conftest import run_app, shown
+from assetmap.store import STORE_ENV, open_store
+from tests.app.conftest import run_app, shown, write_store
 from tests.maps.factories import make_sites
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,33 +44,6 @@ OFFICE_ID = "KP-0001"
 POSTCODE = "ME15 6AP"
 
 pytestmark = pytest.mark.usefixtures("fresh_caches")
-
-
-def _source(path: Path, sites: gpd.GeoDataFrame, owner: str) -> None:
-    """Write ``sites`` into the store at ``path`` as one source of ``owner``."""
-    source = str(sites["source_file"].iloc[0])
-    update = SourceUpdate(
-        source_file=source,
-        kind="sites",
-        rows=sites,
-        footprints=None,
-        quarantine=pd.DataFrame(),
-        log={
-            "source_file": source,
-            "source_sha256": "0" * 64,
-            "kind": "sites",
-            "format": "csv",
-            "agency": owner,
-            "sector": str(sites["sector"].iloc[0]),
-            "imported_at": "2025-01-01T00:00:00+00:00",
-            "rows_read": len(sites),
-            "accepted": len(sites),
-            "quarantined": 0,
-            "report_json": "{}",
-        },
-        owner=owner,
-    )
-    open_store(path).replace_source(update)
 
 
 def _agency_sites(
@@ -101,31 +74,14 @@ def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         [(576_200.0, 155_700.0), (578_000.0, 157_000.0)],
     )
     police["sensitivity"] = ["open", "restricted"]
-    _source(path, police, POLICE)
-    _source(
-        path,
-        _agency_sites(
-            HEALTH,
-            "health",
-            "nhs_estate.csv",
-            ["Maidstone Health Centre"],
-            ["NHS-0001"],
-            [(576_400.0, 155_800.0)],
-        ),
-        HEALTH,
-    )
-    _source(
-        path,
-        _agency_sites(
-            FIRE,
-            "fire",
-            "fire_stations.csv",
-            ["Maidstone Fire Station"],
-            ["KFRS-0001"],
-            [(575_800.0, 155_300.0)],
-        ),
-        FIRE,
-    )
+    write_store(path, police, owner=POLICE)
+    points = {HEALTH: (576_400.0, 155_800.0), FIRE: (575_800.0, 155_300.0)}
+    for agency, sector, source, name, site_id in (
+        (HEALTH, "health", "nhs_estate.csv", "Maidstone Health Centre", "NHS-0001"),
+        (FIRE, "fire", "fire_stations.csv", "Maidstone Fire Station", "KFRS-0001"),
+    ):
+        sites = _agency_sites(agency, sector, source, [name], [site_id], [points[agency]])
+        write_store(path, sites, owner=agency)
     monkeypatch.setenv(STORE_ENV, str(path))
     return path
 
@@ -196,6 +152,12 @@ def _offer_and_request(store: Path) -> tuple[str, str]:
         opened, _viewer(HEALTH), sqft=40_000, postcode=POSTCODE, max_distance_m=5_000
     )
     return offer_id, request_id
+
+
+def _health_proposes(store: Path) -> str:
+    """The office's offer and health's request (:func:`_offer_and_request`), proposed by health."""
+    offer_id, request_id = _offer_and_request(store)
+    return propose(open_store(store), _viewer(HEALTH), offer_id=offer_id, request_id=request_id)
 
 
 def _move_buttons(at: AppTest, match_id: str) -> dict[str, object]:
@@ -355,10 +317,7 @@ def test_a_person_proposes_a_match_from_an_offer_to_a_request(estate, monkeypatc
 
 
 def test_a_move_on_a_match_someone_changed_first_is_refused_with_what_happened(estate, monkeypatch):
-    offer_id, request_id = _offer_and_request(estate)
-    match_id = propose(
-        open_store(estate), _viewer(HEALTH), offer_id=offer_id, request_id=request_id
-    )
+    match_id = _health_proposes(estate)
     police = Session(POLICE, monkeypatch)
     at = police.open()
     offer_button = _move_buttons(at, match_id)["offer"]
@@ -376,10 +335,7 @@ def test_a_move_on_a_match_someone_changed_first_is_refused_with_what_happened(e
 
 
 def test_a_third_agency_sees_nothing_of_the_match(estate, monkeypatch):
-    offer_id, request_id = _offer_and_request(estate)
-    match_id = propose(
-        open_store(estate), _viewer(HEALTH), offer_id=offer_id, request_id=request_id
-    )
+    match_id = _health_proposes(estate)
     fire = Session(FIRE, monkeypatch)
     at = fire.open()
     assert _metrics(at)["Waiting on you"] == "0"

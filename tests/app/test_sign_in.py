@@ -19,10 +19,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import secrets
-import subprocess
-import sys
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +29,14 @@ from pyproj import Transformer
 
 from assetmap import audit
 from assetmap.access import Viewer
-from assetmap.store import STORE_ENV, SourceUpdate, open_store
+from assetmap.store import SourceUpdate, open_store
 from tests.app.browser import (
     ARTIFACTS,
     CHROMIUM,
     chromium_context,
-    free_port,
-    streamlit_server,
+    oidc_provider,
+    sign_in,
+    signed_in_app,
 )
 from tests.app.conftest import write_store
 from tests.maps.factories import make_sites
@@ -144,48 +141,10 @@ def _build_store(path: Path | str) -> Path | str:
     return path
 
 
-#: The provider runs in its own process: it is third-party code, and its warnings are
-#: not this project's (pytest turns warnings into errors here).
-_PROVIDER = """
-import sys
-from oidc_provider_mock import run_server_in_thread
-with run_server_in_thread(port=int(sys.argv[1])) as server:
-    print(server.server_port, flush=True)
-    sys.stdin.read()
-"""
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _PROVIDER, str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == str(port)
-        url = f"http://localhost:{port}"
-        for sub, claims in USERS.items():
-            request = urllib.request.Request(
-                f"{url}/users/{sub}",
-                data=json.dumps(claims).encode("utf-8"),
-                method="PUT",
-                headers={"Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert response.status in (200, 204)
+    with oidc_provider(USERS) as url:
         yield url
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        proc.stdout.close()
 
 
 @pytest.fixture(scope="module", params=["geopackage", "postgis"])
@@ -215,40 +174,12 @@ def _audit_entries(store: Path | str, sub: str) -> list[audit.AuditEntry]:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, provider, store) -> Iterator[tuple[str, Path | str]]:
     folder = tmp_path_factory.mktemp("sign-in")
-    secrets_file = folder / "secrets.toml"
-    secrets_file.write_text(
-        "\n".join(
-            [
-                "[auth]",
-                'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"',
-                f'cookie_secret = "{secrets.token_hex(32)}"',
-                'client_id = "assetmap-test"',
-                'client_secret = "not-a-real-secret"',
-                f'server_metadata_url = "{provider}/.well-known/openid-configuration"',
-                "",
-                "[assetmap]",
-                'agency_claim = "agency"',
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
-    with streamlit_server(
-        {STORE_ENV: str(store), "ASSETMAP_AGENCY": ""},
-        log_name="streamlit-server-sign-in.log",
-        extra_args=["--secrets.files", str(secrets_file)],
-    ) as url:
+    with signed_in_app(store, provider, folder, "streamlit-server-sign-in.log") as url:
         yield url, store
 
 
 def _sign_in(page: Page, app_url: str, provider: str, sub: str) -> None:
-    page.goto(app_url)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{provider}/**", timeout=60_000)
-    page.locator('input[name="sub"]').fill(sub)
-    page.get_by_role("button", name="Authorize").click()
-    page.wait_for_url(f"{app_url}/**", timeout=60_000)
-    page.get_by_text(f"Signed in as {USERS[sub]['email']}").wait_for(timeout=60_000)
+    sign_in(page, app_url, provider, sub, USERS[sub]["email"])
 
 
 def _choose(page: Page, label: str, option: str) -> None:
