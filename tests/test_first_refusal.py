@@ -14,7 +14,7 @@ from assetmap.errors import (
     InvalidArgumentError,
     PermissionDeniedError,
 )
-from assetmap.exchange import _clock, first_refusal
+from assetmap.exchange import _calendar, _clock, first_refusal
 from assetmap.registers.importer import import_register
 from assetmap.store import open_store
 
@@ -211,5 +211,5 @@ def test_first_refusal_on_any_store(any_store, monkeypatch):
 def test_the_module_examples_hold():
     import doctest
 
-    result = doctest.testmod(first_refusal)
+    result = doctest.testmod(_calendar)
     assert result.attempted >= 1 and result.failed == 0

@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "sample",
         ),
     ),
-    ("analyses", ("selection", "savings", "colocation", "matching", "density")),
+    ("analyses", ("selection", "savings", "colocation", "matching", "density", "exchange")),
     ("maps", ("maps.__init__", "maps.interactive", "maps.static", "maps.pack")),
     ("faces", ("__init__", "__main__", "cli", "app")),
 ]

@@ -15,6 +15,7 @@ import pandas as pd
 from ..store.interface import (
     AMENDMENT_COLUMNS,
     EDIT_COLUMNS,
+    ROW_IDS,
     conform,
     standing_amendment,
     value_text,
@@ -24,7 +25,7 @@ from . import _clock
 __all__ = ["KEYS", "field_change", "standing"]
 
 #: The id column of each layer's rows.
-KEYS = {"sites": "site_id", "requests": "request_id"}
+KEYS = ROW_IDS
 
 
 def standing(

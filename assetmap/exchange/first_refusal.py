@@ -14,7 +14,6 @@ mark it for open sale (:func:`mark_open_sale`). :func:`disposals` lists them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import pandas as pd
 
@@ -22,6 +21,7 @@ from ..access import Viewer, agency_key
 from ..errors import ConflictError, InvalidArgumentError, PermissionDeniedError
 from ..store.interface import INTEREST_COLUMNS, OFFER_COLUMNS, ExchangeChange, conform
 from . import _clock
+from ._calendar import FIRST_REFUSAL_WORKING_DAYS, window_end, working_days_left
 from ._ids import new_id
 from .disclosure import (
     audit_move,
@@ -51,9 +51,6 @@ __all__ = [
     "working_days_left",
 ]
 
-#: How long other public bodies have to express interest before an open sale.
-FIRST_REFUSAL_WORKING_DAYS = 40
-
 #: The columns of :func:`disposals`.
 DISPOSAL_COLUMNS: dict[str, str] = {
     "offer_id": "str",
@@ -67,50 +64,6 @@ DISPOSAL_COLUMNS: dict[str, str] = {
     "interest": "int64",
     "version": "int64",
 }
-
-
-@functools.cache
-def _bank_holidays():
-    import holidays
-
-    # England and Wales share their bank holidays; the object adds years as asked
-    return holidays.country_holidays("GB", subdiv="ENG")
-
-
-def is_working_day(day: dt.date) -> bool:
-    """Whether ``day`` is a working day: Monday to Friday, not an England and Wales bank holiday."""
-    return day.weekday() < 5 and day not in _bank_holidays()
-
-
-def window_end(declared_on: dt.date) -> dt.date:
-    """Return the last day of first refusal: the 40th working day after ``declared_on``.
-
-    The day of declaring is not counted; Saturdays, Sundays and England and Wales bank
-    holidays (:mod:`holidays`, ``GB``/``ENG``) are skipped.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> window_end(dt.date(2027, 1, 4))  # 40 working days: no bank holiday between
-    datetime.date(2027, 3, 1)
-    """
-    if not isinstance(declared_on, dt.date):
-        raise InvalidArgumentError(f"declared_on={declared_on!r} is not valid; expected a date")
-    day = declared_on if not isinstance(declared_on, dt.datetime) else declared_on.date()
-    counted = 0
-    while counted < FIRST_REFUSAL_WORKING_DAYS:
-        day += dt.timedelta(days=1)
-        counted += is_working_day(day)
-    return day
-
-
-def working_days_left(end: dt.date, today: dt.date) -> int:
-    """Return the working days after ``today`` up to ``end`` (0 once ``end`` is past)."""
-    left, day = 0, today
-    while day < end:
-        day += dt.timedelta(days=1)
-        left += is_working_day(day)
-    return left
 
 
 def _date(value: object) -> dt.date | None:

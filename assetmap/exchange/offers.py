@@ -162,7 +162,7 @@ def _check_terms(
 
 
 def _window_text(declared_on: str) -> str:
-    from .first_refusal import window_end
+    from ._calendar import window_end
 
     try:
         return window_end(dt.date.fromisoformat(declared_on)).isoformat()

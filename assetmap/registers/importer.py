@@ -701,9 +701,9 @@ def _reapplied(
     """Yield each chunk with the source's standing amendments applied; return the report.
 
     Each amendment whose register value the new file changed is added to ``changed``
-    (see :func:`assetmap.exchange.amendments.reapply`).
+    (see :func:`assetmap.registers.reapply.reapply`).
     """
-    from ..exchange.amendments import reapply
+    from .reapply import reapply
 
     while True:
         try:
@@ -722,7 +722,7 @@ def _settle(
 
     Someone changing those amendments meanwhile leaves them as they are: a note says so.
     """
-    from ..exchange.amendments import settle_reported
+    from .reapply import settle_reported
 
     try:
         settle_reported(store, kept, changed, writer=owner)
@@ -737,7 +737,7 @@ def _store_requests(
     store: EstateStore, staged: _Staged, *, owner: str, replaced: int
 ) -> ImportReport:
     """Check a register of space requests and store it whole; return the report."""
-    from ..exchange.amendments import reapply
+    from .reapply import reapply
 
     prepared = _prepare_checked(staged)
     report = _stamp(prepared.report, replaced)

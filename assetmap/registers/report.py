@@ -47,7 +47,7 @@ class ImportReport:
         The space exchange's corrections of this source that the new file changed
         underneath, re-applied all the same: ``row_id``, ``name``, ``field``,
         ``was`` (the register's value when corrected), ``now`` (the new file's),
-        ``amended_to`` and ``message`` (see :func:`assetmap.exchange.amendments.reapply`).
+        ``amended_to`` and ``message`` (see :func:`assetmap.registers.reapply.reapply`).
     stored
         Whether the result was written to the store.
     """

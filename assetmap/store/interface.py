@@ -89,6 +89,7 @@ __all__ = [
     "OFFER_SITE_COLUMNS",
     "PER_SOURCE",
     "PLACE_COLUMNS",
+    "ROW_IDS",
     "SHARED_KEY_COLUMNS",
     "EstateStore",
     "ExchangeChange",
@@ -262,6 +263,8 @@ EXCHANGE_LAYOUT: dict[str, tuple[dict[str, str], str]] = {
     "amendments": (AMENDMENT_COLUMNS, "amendment_id"),
     "interest": (INTEREST_COLUMNS, "interest_id"),
 }
+#: The id column of the rows of each layer an exchange edit may write.
+ROW_IDS = {"sites": "site_id", "requests": "request_id"}
 #: The fields of a site or request an exchange change may write (:class:`ExchangeChange`).
 EDITABLE_FIELDS: dict[str, tuple[str, ...]] = {
     "sites": (

@@ -83,6 +83,7 @@ from .interface import (
 )
 from .postgis_copy import copy_chunks, copy_in
 from .postgis_io import arrow_table, read_points
+from .postgis_locks import SHARED_LOCK, lock_source
 from .postgis_schema import (
     audit_fields,
     check_schema,
@@ -94,9 +95,6 @@ from .postgis_schema import (
 )
 
 __all__ = ["PostGISStore"]
-
-#: The advisory lock under which the shared-site groups are settled.
-_SHARED_LOCK = 0x7368617265640000  # "shared"
 
 
 class PostGISStore(EstateStore):
@@ -367,7 +365,7 @@ class PostGISStore(EstateStore):
         with self._transaction(write=True) as cur:
             owner = pick_owner(update.source_file, update.owner, [], removing=False)
             self._as_writer(cur, owner)
-            _lock_source(cur, owner, update.source_file)
+            lock_source(cur, owner, update.source_file)
             _delete_source(cur, update.source_file, owner)
             _write_update(cur, update, owner, shared)
             _bump(cur)
@@ -384,7 +382,7 @@ class PostGISStore(EstateStore):
             sources = [(str(o), str(n)) for o, n in cur.fetchall()]
             picked = pick_owner(source_file, owner, sources, removing=True)
             self._as_writer(cur, picked)
-            _lock_source(cur, picked, source_file)
+            lock_source(cur, picked, source_file)
             removed = _delete_source(cur, source_file, picked)
             if removed < 0:  # listed, but row-level security kept every row of it
                 raise StoreError(
@@ -446,7 +444,10 @@ class PostGISStore(EstateStore):
         edits = interface.check_exchange_change(change)
         with self._transaction(write=True) as cur:
             self._as_writer(cur, change.writer)
-            postgis_exchange.write(cur, change, edits, shared=shared)
+            sensitive = postgis_exchange.write_edits(cur, edits)
+            if shared is not None and sensitive is not None:  # the flags near those sites
+                _settle_near(cur, shared, postgis_exchange.EDITED_SITES, sensitive)
+            postgis_exchange.write_rows(cur, change)
             _bump(cur)
 
     def complete_match(self, match_id: str, *, version: int, agency: str, by: str, at: str) -> None:
@@ -529,13 +530,6 @@ class PostGISStore(EstateStore):
 
 
 # -------------------------------------------------------------------------- helpers
-
-
-def _lock_source(cur, owner: str, source_file: str) -> None:
-    """Serialise the writers of one source (owner and name), until the transaction ends."""
-    cur.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{owner}\x1f{source_file}",)
-    )
 
 
 def _delete_source(cur, source_file: str, owner: str) -> int:
@@ -647,7 +641,7 @@ def _settle_near(cur, shared: SharedGroups, touched: str, params: Sequence[objec
     changed (with ``params``): a source's rows (an import), or the sites an exchange
     edit changed (:mod:`.postgis_exchange`).
     """
-    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SHARED_LOCK,))
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (SHARED_LOCK,))
     _touch(cur)
     cur.execute("INSERT INTO _touched " + touched, tuple(params))
     keys = {"fid": "int64", **{c: "str" for c in SHARED_KEY_COLUMNS}}

@@ -40,25 +40,24 @@ from .interface import (
     EXCHANGE_LAYOUT,
     EXCHANGE_NOUNS,
     ExchangeChange,
-    SharedGroups,
     changed_first,
     conform,
     plain_value,
     refuse_stored_keys,
 )
-from .postgis import _lock_source, _settle_near
+from .postgis_locks import EXCHANGE_LOCK, lock_source
 
 __all__ = [
+    "EDITED_SITES",
     "EXCHANGE_LOCK",
     "KEYS",
     "check_completion",
     "complete",
     "put_rows",
-    "write",
+    "write_edits",
+    "write_rows",
 ]
 
-#: The advisory lock every exchange move holds until it commits ("exchange").
-EXCHANGE_LOCK = 0x65786368616E6765
 #: The key columns each exchange table keeps beside the interface's: key column -> the
 #: column whose agency (:func:`~assetmap.access.agency_key`) it holds.
 KEYS: dict[str, dict[str, str]] = {
@@ -100,23 +99,58 @@ def check_completion(match_id: object, *, version: object, agency: object, by: o
 # ------------------------------------------------------------------------------ writing
 
 
-def write(cur, change: ExchangeChange, edits: list[tuple], *, shared: SharedGroups | None) -> None:
-    """Write one checked exchange move in the caller's write transaction (writer set).
+def write_edits(cur, edits: list[tuple]) -> tuple[list, list, list] | None:
+    """Write an exchange move's edits, first of its writes (the caller's transaction, writer set).
 
-    ``edits`` are :func:`~assetmap.store.interface.check_exchange_change`'s: each
-    ``(layer, source_owner, source_file, row_id, field, value)``, its value typed.
+    Takes the exchange's lock and the lock of each source edited (as an import of it
+    would). ``edits`` are :func:`~assetmap.store.interface.check_exchange_change`'s: each
+    ``(layer, source_owner, source_file, row_id, field, value)``, its value typed. Then
+    the caller settles the shared-site groups near the sites returned, if any, and writes
+    the move's rows (:func:`write_rows`).
+
+    Returns
+    -------
+    tuple of list, or None
+        The sites whose sensitivity was edited, as the parameters of
+        :data:`EDITED_SITES` (ids, owners, sources); ``None`` when there are none. A
+        site made restricted has its own group cleared here (the owner's
+        ``set_shared_groups`` changes open sites only).
     """
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (EXCHANGE_LOCK,))
     frame = pd.DataFrame(edits, columns=list(EDIT_COLUMNS))
     for owner, source_file in sorted({(e[1], e[2]) for e in edits}):
-        _lock_source(cur, owner, source_file)  # as an import of that source, which they edit
+        lock_source(cur, owner, source_file)
     for edit in frame.to_dict("records"):
         _edit(cur, edit)
     sensitive = frame[(frame["layer"] == "sites") & (frame["field"] == "sensitivity")]
-    if shared is not None and len(sensitive):
-        _settle_edited(cur, shared, sensitive)
-    for table, frame in change.rows.items():
-        _write_rows(cur, table, frame)
+    if not len(sensitive):
+        return None
+    keys = (
+        sensitive["row_id"].astype("str").tolist(),
+        sensitive["source_owner"].astype("str").tolist(),
+        sensitive["source_file"].astype("str").tolist(),
+    )
+    cur.execute(
+        "UPDATE sites SET shared_group = '' WHERE lower(btrim(coalesce(sensitivity, ''))) = "
+        "'restricted' AND shared_group <> '' AND " + _EDITED,
+        keys,
+    )
+    return keys
+
+
+def write_rows(cur, change: ExchangeChange) -> None:
+    """Write an exchange move's rows, after its edits (see :func:`write_edits`)."""
+    for table, rows in change.rows.items():
+        _write_rows(cur, table, rows)
+
+
+#: The sites of given ids, owners and sources (three text arrays, as parameters).
+_EDITED = (
+    "(site_id, source_owner, source_file) IN "
+    "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
+)
+#: The UPRNs and compact postcodes of the sites :func:`write_edits` says it edited.
+EDITED_SITES = "SELECT uprn, postcode_key FROM sites WHERE " + _EDITED
 
 
 def _write_rows(cur, table: str, frame: pd.DataFrame) -> None:
@@ -233,29 +267,6 @@ def _edit(cur, edit: dict) -> None:
             "AND source_file = %s",
             (value, *params),
         )
-
-
-def _settle_edited(cur, shared: SharedGroups, edits: pd.DataFrame) -> None:
-    """Settle the shared-site groups near the sites whose sensitivity was edited.
-
-    A site made restricted takes no part in any group (its own group is cleared here: the
-    owner's function changes only open sites), and its peers lose the flag it gave them.
-    """
-    keys = (
-        edits["row_id"].astype("str").tolist(),
-        edits["source_owner"].astype("str").tolist(),
-        edits["source_file"].astype("str").tolist(),
-    )
-    edited = (
-        "(site_id, source_owner, source_file) IN "
-        "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))"
-    )
-    cur.execute(
-        "UPDATE sites SET shared_group = '' WHERE lower(btrim(coalesce(sensitivity, ''))) = "
-        "'restricted' AND shared_group <> '' AND " + edited,
-        keys,
-    )
-    _settle_near(cur, shared, "SELECT uprn, postcode_key FROM sites WHERE " + edited, keys)
 
 
 # ------------------------------------------------------------------------------ completing
