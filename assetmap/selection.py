@@ -23,12 +23,14 @@ from assetmap.schema import in_place
 
 __all__ = [
     "Selection",
+    "filter_mask",
     "filter_options",
     "filter_sites",
     "inside_place",
     "place_outline",
     "select_requests",
     "select_sites",
+    "selected_mask",
 ]
 
 
@@ -100,15 +102,45 @@ def filter_sites(
     ``sectors=None`` keeps every sector and an empty list none; empty or ``None``
     agencies, uses and tenures keep all.
     """
-    keep = pd.Series(True, index=sites.index)
+    keep = filter_mask(
+        sites, sectors, agencies, uses=uses, tenures=tenures, min_surplus=min_surplus
+    )
+    return sites[keep]
+
+
+def filter_mask(
+    sites: pd.DataFrame,
+    sectors: list[str] | tuple[str, ...] | None,
+    agencies: list[str] | tuple[str, ...] | None = None,
+    *,
+    uses: list[str] | tuple[str, ...] | None = None,
+    tenures: list[str] | tuple[str, ...] | None = None,
+    min_surplus: float = 0.0,
+) -> np.ndarray:
+    """Return which rows of ``sites`` pass the filters (see :func:`filter_sites`)."""
+    keep = np.ones(len(sites), dtype=bool)
     if sectors is not None:
-        keep &= sector_key(sites["sector"]).isin(list(sectors))
+        keep &= sector_key(sites["sector"]).isin(list(sectors)).to_numpy()
     for column, values in (("agency", agencies), ("use", uses), ("tenure", tenures)):
         if values:
-            keep &= sites[column].astype("object").fillna("").astype(str).isin(list(values))
+            text = sites[column].astype("object").fillna("").astype(str)
+            keep &= text.isin(list(values)).to_numpy()
     if min_surplus > 0:
-        keep &= pd.to_numeric(sites["surplus_sqft"], errors="coerce").fillna(0) >= min_surplus
-    return sites[keep.to_numpy()]
+        surplus = pd.to_numeric(sites["surplus_sqft"], errors="coerce").fillna(0)
+        keep &= (surplus >= min_surplus).to_numpy()
+    return keep
+
+
+def selected_mask(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> np.ndarray:
+    """Return which rows of ``sites`` :func:`select_sites` keeps."""
+    return inside_place(sites, outline) & filter_mask(
+        sites,
+        chosen.sectors,
+        chosen.agencies,
+        uses=chosen.uses,
+        tenures=chosen.tenures,
+        min_surplus=chosen.min_surplus,
+    )
 
 
 def filter_options(sites: pd.DataFrame, column: str) -> list[str]:
@@ -160,14 +192,7 @@ def place_outline(localities: gpd.GeoDataFrame, code: str):
 
 def select_sites(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> gpd.GeoDataFrame:
     """Return the sites inside ``outline`` (all when ``None``) that pass ``chosen``'s filters."""
-    return filter_sites(
-        sites[inside_place(sites, outline)],
-        chosen.sectors,
-        chosen.agencies,
-        uses=chosen.uses,
-        tenures=chosen.tenures,
-        min_surplus=chosen.min_surplus,
-    )
+    return sites[selected_mask(sites, outline, chosen)]
 
 
 def select_requests(requests: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:

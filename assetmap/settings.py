@@ -40,6 +40,7 @@ __all__ = [
     "AUDIT_ENV",
     "CACHE_ENV",
     "DEFAULT_STORE",
+    "POPULATION_ENV",
     "STORE_ENV",
     "TILE_ATTRIBUTION_ENV",
     "TILE_URL_ENV",
@@ -52,6 +53,7 @@ __all__ = [
     "default_store_path",
     "is_database_url",
     "local_agency",
+    "population_file",
     "read_settings",
     "store_location",
 ]
@@ -69,6 +71,9 @@ CACHE_ENV = "ASSETMAP_CACHE"
 TILE_URL_ENV = "ASSETMAP_TILE_URL"
 #: The environment variable holding the attribution text the tile provider requires.
 TILE_ATTRIBUTION_ENV = "ASSETMAP_TILE_ATTRIBUTION"
+#: The environment variable naming a population table (ONS mid-year estimates CSV) that
+#: the national overview divides by: per 1,000 residents. Unset: per km².
+POPULATION_ENV = "ASSETMAP_POPULATION"
 #: The store file when ``$ASSETMAP_STORE`` is not set (in the working folder).
 DEFAULT_STORE = "estate.gpkg"
 #: The folder that holds ``assetmap``, the cache, when ``$ASSETMAP_CACHE`` is not set.
@@ -86,6 +91,8 @@ VARIABLES: dict[str, str] = {
     "(default: none, no tiles)",
     TILE_ATTRIBUTION_ENV: "the attribution the tile provider requires "
     "(default: Tiles: <the tile server's host>)",
+    POPULATION_ENV: "a population table (ONS mid-year estimates CSV) for the national "
+    "overview's figures per 1,000 residents (default: none, figures per km²)",
 }
 
 
@@ -146,6 +153,8 @@ class Settings:
     tiles
         The background tiles (``$ASSETMAP_TILE_URL`` and
         ``$ASSETMAP_TILE_ATTRIBUTION``), or ``None``: no tiles.
+    population
+        The population table (``$ASSETMAP_POPULATION``), or ``None``.
     """
 
     store: Path
@@ -153,6 +162,7 @@ class Settings:
     audit_log: Path | None
     cache_dir: Path
     tiles: TileSetting | None
+    population: Path | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -208,6 +218,10 @@ def _read_cache_dir(env: Mapping[str, str], problems: list[str]) -> Path:
             f"{CACHE_ENV}=/var/cache/assetmap"
         )
         return Path()
+
+
+def _read_population(env: Mapping[str, str], problems: list[str]) -> Path | None:
+    return _path(env, POPULATION_ENV, problems, "/data/population.csv")
 
 
 def _read_tiles(env: Mapping[str, str], problems: list[str]) -> TileSetting | None:
@@ -271,6 +285,7 @@ def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_log=_read_audit_log(env, problems),
         cache_dir=_read_cache_dir(env, problems),
         tiles=_read_tiles(env, problems),
+        population=_read_population(env, problems),
     )
     raise_if_any(problems)
     return settings
@@ -337,6 +352,14 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     is an error, and so is no home folder when neither variable is set.
     """
     return _read(_read_cache_dir, environ)
+
+
+def population_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Return the population table ``$ASSETMAP_POPULATION`` names, or ``None`` (not set).
+
+    The file is read where it is used (:func:`assetmap.io.read_population`).
+    """
+    return _read(_read_population, environ)
 
 
 def configured_tiles(environ: Mapping[str, str] | None = None) -> TileSetting | None:

@@ -330,7 +330,7 @@ def viewer() -> Viewer:
 
 def visible_estate() -> gpd.GeoDataFrame:
     """Every site of the store that the viewer may see in full."""
-    return access.visible_sites(state.estate_sites(), viewer())
+    return state.visible_estate(viewer())
 
 
 def sign_in_page() -> None:

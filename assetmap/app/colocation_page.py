@@ -9,6 +9,7 @@ zooms the map to it and lists its members.
 from __future__ import annotations
 
 import folium
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,15 +17,23 @@ from assetmap.app import shell, state
 from assetmap.app.map_page import show_map
 from assetmap.colocation import DEFAULT_DISTANCE_M, ColocationResult
 from assetmap.errors import AssetmapError
+from assetmap.files import csv_bytes
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.savings import COST_SOURCE
 
-__all__ = ["CLUSTER_COLUMNS", "render"]
+__all__ = ["CLUSTERS_PER_PAGE", "CLUSTER_COLUMNS", "MEMBERS_SHOWN", "render"]
 
 DISTANCE_KEY = "colocation_distance"
 APPROXIMATE_KEY = "colocation_include_approximate"
 CLUSTER_KEY = "colocation_cluster"
+PAGE_KEY = "colocation_page"
+
+#: Clusters in one page of the table (a national estate has tens of thousands).
+CLUSTERS_PER_PAGE = 250
+#: A cluster's sites drawn on its map and listed in its table (the hub and those nearest
+#: it); the download holds every one.
+MEMBERS_SHOWN = 2_000
 
 #: The cluster columns shown to people, and their headings.
 CLUSTER_COLUMNS = {
@@ -56,20 +65,41 @@ def _spare_space_caption(members: pd.DataFrame) -> None:
     )
 
 
-def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
+def _members_in_order(members: pd.DataFrame) -> pd.DataFrame:
+    """Return a cluster's members, the hub first, then the nearest to it first."""
+    hub = members["is_hub"].to_numpy(dtype=bool)
+    return members.iloc[np.lexsort((members["distance_to_hub_m"].to_numpy(), ~hub))]
+
+
+@st.cache_data(show_spinner="Preparing the download…", max_entries=8)
+def _csv(key: tuple, what: str, _frame: pd.DataFrame) -> bytes:
+    """Return ``_frame`` as CSV bytes, once per ``key`` (a big cluster's took a second)."""
+    return csv_bytes(_frame)
+
+
+def _cluster_map(result: ColocationResult, cluster_id: int, key: tuple) -> None:
     hull = result.clusters[result.clusters["cluster_id"] == cluster_id]
-    members = result.members[result.members["cluster_id"] == cluster_id]
+    members = _members_in_order(result.members[result.members["cluster_id"] == cluster_id])
+    # A city's cluster at a long walking distance holds 100,000 sites and more: the map and
+    # the table show the hub and the sites nearest it, and the download holds every one.
+    shown_members = members.iloc[:MEMBERS_SHOWN]
     group = folium.FeatureGroup(name="Cluster", control=False)
     interactive.clusters_layer(hull).add_to(group)
-    interactive.sites_layer(members, popups=True).add_to(group)
+    interactive.sites_layer(shown_members, popups=True).add_to(group)
     try:
         bounds = state.basemap(shell.viewer().agency)
     except AssetmapError:
         bounds = None
     base = interactive.base_map(bounds, extent=hull)
     show_map(base, group, key="colocation_map", height=460, fit=hull)
-    shown = members.drop(columns=members.geometry.name)
-    _spare_space_caption(shown)
+    everyone = members.drop(columns=members.geometry.name)
+    shown = shown_members.drop(columns=shown_members.geometry.name)
+    _spare_space_caption(everyone)
+    if len(members) > MEMBERS_SHOWN:
+        st.caption(
+            f"The map and the table show the hub and the {MEMBERS_SHOWN:,} sites nearest it, "
+            f"of the cluster's {len(members):,}; the download below holds every one."
+        )
     st.dataframe(
         shown[
             [
@@ -90,6 +120,39 @@ def _cluster_map(result: ColocationResult, cluster_id: int) -> None:
         hide_index=True,
         width="stretch",
     )
+    shell.download(
+        f"Download the cluster's {len(members):,} sites (CSV)",
+        _csv((*key, cluster_id), "members", everyone),
+        file_name=f"colocation_cluster_{cluster_id}.csv",
+        mime="text/csv",
+        key="download_cluster_members",
+        rows=len(everyone),
+    )
+
+
+def _page_of(table: pd.DataFrame) -> pd.DataFrame:
+    """Draw the page picker of a long cluster table and return the clusters of that page."""
+    pages = max(1, -(-len(table) // CLUSTERS_PER_PAGE))
+    if pages == 1:
+        return table
+    page = int(
+        st.number_input(
+            f"Page of the ranked clusters (1 to {pages:,})",
+            min_value=1,
+            max_value=pages,
+            value=1,
+            step=1,
+            key=PAGE_KEY,
+        )
+    )
+    first = (page - 1) * CLUSTERS_PER_PAGE
+    rows = table.iloc[first : first + CLUSTERS_PER_PAGE]
+    st.caption(
+        f"Clusters ranked {first + 1:,} to {first + len(rows):,} of {len(table):,} "
+        f"(most agencies first, then the most floor area). Choose another page above, "
+        "or download them all below."
+    )
+    return rows
 
 
 def render() -> None:
@@ -116,17 +179,23 @@ def render() -> None:
     approximate = st.checkbox(
         state.APPROXIMATE_BOX, value=False, key=APPROXIMATE_KEY, help=state.APPROXIMATE_HELP
     )
-    try:
-        result = state.colocation(
-            shell.cache_key(chosen),
-            float(distance),
-            sites,
-            shell.viewer().agency,
-            include_approximate=approximate,
+    key = shell.cache_key(chosen)
+    with st.status("Finding co-location clusters…", expanded=False) as progress:
+        try:
+            result = state.colocation(
+                key,
+                float(distance),
+                sites,
+                shell.viewer().agency,
+                include_approximate=approximate,
+            )
+        except AssetmapError as exc:
+            progress.update(label="Co-location could not be worked out", state="error")
+            st.error(f"Co-location could not be worked out: {md(exc)}")
+            return
+        progress.update(
+            label=f"Co-location clusters found: {len(result.clusters):,}", state="complete"
         )
-    except AssetmapError as exc:
-        st.error(f"Co-location could not be worked out: {md(exc)}")
-        return
     st.markdown(f"**{md(result.message)}**")
     if result.empty:
         return
@@ -158,8 +227,9 @@ def render() -> None:
         shell.ranked_bars(chart, label="cluster", value="Saving (£ a year)")
     else:  # a chart of zeros has no scale to read
         st.caption("No cluster saves anything a year: no hub has room for the others.")
+    rows = _page_of(table)
     st.dataframe(
-        table[list(CLUSTER_COLUMNS)].rename(columns=CLUSTER_COLUMNS),
+        rows[list(CLUSTER_COLUMNS)].rename(columns=CLUSTER_COLUMNS),
         hide_index=True,
         width="stretch",
         column_config={
@@ -167,21 +237,26 @@ def render() -> None:
             "Saving (£ a year)": st.column_config.NumberColumn(format="£%,.0f"),
         },
     )
-    shell.download_csv(
-        "Download the clusters (CSV)",
-        table,
+    option_key = (*key, float(distance), approximate)
+    shell.download(
+        f"Download the {len(table):,} clusters (CSV)",
+        _csv(option_key, "clusters", table),
         file_name="colocation_clusters.csv",
+        mime="text/csv",
         key="download_clusters",
+        rows=len(table),
     )
     labels = {
         int(cluster): f"Cluster {cluster}: {n_sites} sites of {n_agencies} "
         f"agencies, saving £{saving:,.0f} a year"
         for cluster, n_sites, n_agencies, saving in zip(
-            table["cluster_id"],
-            table["n_sites"],
-            table["n_agencies"],
-            table["saving_gbp"],
+            rows["cluster_id"],
+            rows["n_sites"],
+            rows["n_agencies"],
+            rows["saving_gbp"],
             strict=True,
         )
     }
-    _cluster_map(result, shell.pick("Zoom to a cluster", labels, key=CLUSTER_KEY))
+    if st.session_state.get(CLUSTER_KEY) not in labels:  # a cluster of another page
+        st.session_state.pop(CLUSTER_KEY, None)
+    _cluster_map(result, shell.pick("Zoom to a cluster", labels, key=CLUSTER_KEY), option_key)

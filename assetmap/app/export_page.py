@@ -317,14 +317,22 @@ def html_map(
         offers="offers" in layers,
         matches="matches" in layers,
     )
-    group, _ = map_page.build_layers(sites, choice, key)
+    group, layer = map_page.build_layers(sites, choice, key)
     try:
         bounds = state.basemap(shell.viewer().agency)
     except AssetmapError:
         bounds = None
     m = interactive.base_map(bounds, extent=sites if len(sites) else None)
     group.add_to(m)
-    return interactive.map_html(m), choice.notes
+    notes = list(choice.notes)
+    if isinstance(layer, interactive.SitesLayer) and layer.message:
+        notes.insert(0, layer.message)  # in the app and in the file: never a silent cap
+        interactive.HtmlControl(
+            interactive.notice_html(layer.message),
+            position="topright",
+            css_class="assetmap-notice-control",
+        ).add_to(m)
+    return interactive.map_html(m), notes
 
 
 def _slug(text: str) -> str:

@@ -30,6 +30,12 @@ from assetmap.app import exchange_page, shell, state
 from assetmap.density import METRIC_LABELS, METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive, safe_html
+from assetmap.maps.interactive.viewport import (
+    View,
+    ViewLayer,
+    degrees_precision,
+    view_layer,
+)
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.maps.style import MAP_CSS
 
@@ -46,9 +52,19 @@ __all__ = [
 
 MAP_KEY = "estate_map"
 MAP_HEIGHT = 640
+#: The width the first view is worked out for, before the browser reports its own.
+MAP_WIDTH_PX = 900
+#: Where the page keeps the view it last fitted the map to, to tell a new place from a pan.
+FITTED_KEY = "map_fitted_view"
 SELECTED_KEY = "map_selected_site"
 LAST_CLICK_KEY = "map_last_click"
-RETURNED = ["last_active_drawing", "last_object_clicked", "last_object_clicked_count"]
+RETURNED = [
+    "last_active_drawing",
+    "last_object_clicked",
+    "last_object_clicked_count",
+    "bounds",
+    "zoom",
+]
 
 #: The session key of each layer's toggle.
 LAYER_KEYS = {
@@ -185,8 +201,13 @@ def _density_layer(
     choice: LayerChoice,
     key: tuple,
     agency: str | None,
+    view: View | None = None,
 ) -> None:
-    """Add the density choropleth of ``shown`` to ``group``; its notes go to ``choice``."""
+    """Add the density choropleth of ``shown`` to ``group``; its notes go to ``choice``.
+
+    With a ``view``, only the localities that reach into it are drawn, simplified
+    for its zoom (the classes are those of every locality).
+    """
     level = density_level(choice.density_level)
     try:
         localities = state.density_localities(
@@ -204,7 +225,12 @@ def _density_layer(
             agency,
         )
         label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
-        add_choropleth(group, frame, classes, label, note=classes.message)
+        detail: dict[str, float] = {}
+        if view is not None:
+            made = (key, level, choice.metric, choice.per, choice.scheme, choice.k)
+            frame = state.shape_index(made, frame).in_view(view)
+            detail = {"simplify_m": 0.0, "precision": degrees_precision(view.zoom)}
+        add_choropleth(group, frame, classes, label, note=classes.message, **detail)
     except AssetmapError as exc:
         choice.notes.append(f"The density layer is off: {exc}")
         return
@@ -220,18 +246,25 @@ def build_layers(
     shown: gpd.GeoDataFrame,
     choice: LayerChoice,
     key: tuple,
-) -> tuple[folium.FeatureGroup, interactive.SitesLayer | None]:
+    view: View | None = None,
+) -> tuple[folium.FeatureGroup, ViewLayer | interactive.SitesLayer | None]:
     """Return the page's layers as one feature group (drawn bottom to top), and the sites layer.
 
     ``shown`` are the sites the viewer may see: every layer, the density
-    layer's figures included, is made from them alone. Problems with one
-    layer (a level with no boundaries, say) become notes in ``choice.notes``;
-    the other layers are still drawn.
+    layer's figures included, is made from them alone. With a ``view`` (the Map
+    page's), the sites layer is made for it: hexagons far out, the sites
+    themselves close in (:func:`assetmap.maps.interactive.viewport.view_layer`).
+    Without one (a map of its own, the HTML export) it is every site, or an even
+    sample of :data:`~assetmap.maps.interactive.DEFAULT_MAX_POINTS` that says so.
+    Problems with one layer (a level with no boundaries, say) become notes in
+    ``choice.notes``; the other layers are still drawn.
     """
     agency = shell.viewer().agency
     group = folium.FeatureGroup(name="Layers", control=False)
+    if view is not None and not choice.density:  # the choropleth's outlines are the basemap
+        _boundaries_layer(group, agency, view)
     if choice.density:
-        _density_layer(group, shown, choice, key, agency)
+        _density_layer(group, shown, choice, key, agency, view)
     if choice.clusters:
         result = state.colocation(
             key,
@@ -262,18 +295,66 @@ def build_layers(
             choice.notes.append(f"The match lines are off: {exc}")
     if choice.offers:
         interactive.offers_layer(shown).add_to(group)
-    layer = None
-    if choice.sites:
-        layer = interactive.sites_layer(shown, popups=False)
-        layer.add_to(group)
+    if not choice.sites:
+        return group, None
+    layer = _sites_layer(shown, key, view)
+    (layer.layer if isinstance(layer, ViewLayer) else layer).add_to(group)
     return group, layer
 
 
+def _boundaries_layer(group: folium.FeatureGroup, agency: str | None, view: View) -> None:
+    """Add the districts around the estate that reach into ``view`` to ``group``, as a basemap."""
+    try:
+        districts = state.basemap(agency)
+    except AssetmapError as exc:
+        st.caption(f"Boundaries are not drawn: {md(exc)}")
+        return
+    if districts is None or districts.empty:
+        return
+    made = ("basemap", state.store_signature(), agency)
+    shown = state.shape_index(made, districts).in_view(view)
+    if len(shown):
+        interactive.BoundariesLayer(
+            shown,
+            attribution=interactive.ons_attribution(),
+            simplify_m=0.0,
+            precision=degrees_precision(view.zoom),
+        ).add_to(group)
+
+
+def _sites_layer(
+    shown: gpd.GeoDataFrame, key: tuple, view: View | None
+) -> ViewLayer | interactive.SitesLayer:
+    """Return the sites layer made for ``view``; with none, every site (or a sample, saying so)."""
+    if view is None:  # a map of its own (the HTML export)
+        return interactive.sites_layer(shown, popups=False)
+    index = state.estate_index(key, shown)
+    layer = view_layer(index, view)
+    if layer.legend:
+        interactive.LayerLegend(
+            interactive.choropleth_legend_html(
+                [label for label, _ in layer.legend], title="Sites per hexagon", no_data=False
+            ),
+            position="bottomleft",
+            css_class="assetmap-hex-control",
+        ).add_to(layer.layer)
+    return layer
+
+
 def add_choropleth(
-    group: folium.FeatureGroup, frame, classes, label: str, *, note: str | None = None
+    group: folium.FeatureGroup,
+    frame,
+    classes,
+    label: str,
+    *,
+    note: str | None = None,
+    simplify_m: float = 15.0,
+    precision: float = 1e-6,
 ) -> None:
     """Add a density choropleth and its legend (which follows the layer) to ``group``."""
-    interactive.choropleth_layer(frame, value_label=label, k=classes.k).add_to(group)
+    interactive.choropleth_layer(
+        frame, value_label=label, k=classes.k, simplify_m=simplify_m, precision=precision
+    ).add_to(group)
     title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
     interactive.LayerLegend(
         interactive.choropleth_legend_html(classes.legend, title=title, note=note),
@@ -365,47 +446,70 @@ def render() -> None:
         st.info("The estate has no sites yet: import a register on the Registers page.")
         return
     choice = _layer_controls()
-
-    try:
-        bounds = state.basemap(shell.viewer().agency)
-    except AssetmapError as exc:
-        bounds = None
-        st.caption(f"Boundaries are not drawn: {md(exc)}")
-    try:
-        tiles = state.tiles()
-    except AssetmapError as exc:
-        tiles = None
-        st.warning(f"Background tiles are off: {md(exc)}")
-
     metric_col, note_col = st.columns([1, 3])
     metric_col.metric("Sites shown", f"{len(shown):,}")
     note_col.caption(
         f"of {len(sites):,} sites in the estate; place: {md(chosen.place_name)}; "
         f"filters: {md(chosen.describe())}."
     )
+    _map_and_record(chosen, sites, shown, choice)
 
-    key = shell.cache_key(chosen)
-    group, layer = build_layers(shown, choice, key)
-    if layer is not None and layer.capped:
-        st.warning(md(layer.message))
-    elif layer is not None and layer.message:
-        st.caption(md(layer.message))
-    for note in choice.notes:
-        st.caption(md(note))
 
+def _view(fit: tuple[tuple[float, float], int] | None) -> View | None:
+    """Return the view to make the sites layer for: the map's own, or ``fit``'s for a new place.
+
+    streamlit-folium reports the map's bounds and zoom after each move; a new
+    place (``fit`` changed since the last run) moves the map, so its view is
+    worked out from ``fit`` until the browser reports it.
+    """
+    if fit is not None and st.session_state.get(FITTED_KEY) != fit:
+        st.session_state[FITTED_KEY] = fit
+        return View.around(fit[0], fit[1], width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
+    return View.from_returned(st.session_state.get(MAP_KEY))
+
+
+@st.fragment
+def _map_and_record(
+    chosen: shell.Selection,
+    sites: gpd.GeoDataFrame,
+    shown: gpd.GeoDataFrame,
+    choice: LayerChoice,
+) -> None:
+    """Draw the map and the site record; moving the map reruns only this part of the page.
+
+    Each move of the map sends its view back, and the sites layer is made again
+    for it (from caches: the estate is indexed once), so only what the view
+    needs goes to the browser.
+    """
+    try:
+        tiles = state.tiles()
+    except AssetmapError as exc:
+        tiles = None
+        st.warning(f"Background tiles are off: {md(exc)}")
     outline = shell.place_geometry(chosen)
-    base = interactive.base_map(bounds, tiles=tiles, extent=sites)
+    fit_frame = gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else sites
+    fit = interactive.view_of(fit_frame, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
+    choice.notes.clear()
+    key = shell.cache_key(chosen)
+    group, layer = build_layers(shown, choice, key, _view(fit))
+    base = interactive.base_map(None, tiles=tiles, extent=sites, clusters=False)
     map_col, record_col = st.columns([3, 2], gap="medium")
     with map_col:
-        result = show_map(
+        result = st_folium(
             base,
-            group,
             key=MAP_KEY,
             height=MAP_HEIGHT,
-            fit=gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else sites,
-            fit_width_px=900,
-            returned=RETURNED,
+            use_container_width=True,
+            returned_objects=RETURNED,
+            feature_group_to_add=group,
+            center=fit[0] if fit else None,
+            zoom=fit[1] if fit else None,
         )
+        st.caption(shell.attribution())
+        if layer is not None and layer.message:
+            st.caption(md(layer.message))
+        for note in choice.notes:
+            st.caption(md(note))
     _remember_click(result)
     with record_col:
         _show_record(sites, st.session_state.get(SELECTED_KEY))

@@ -17,6 +17,7 @@ _PAGES_DIR = Path(__file__).resolve().parent / "pages"
 #: url path -> title, in menu order (the first is the default page).
 TITLES = {
     "map": "Map",
+    "overview": "National overview",
     "registers": "Registers",
     "space": "Space",
     "exchange": "Exchange",

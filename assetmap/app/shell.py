@@ -92,6 +92,9 @@ from assetmap.app.sidebar import (
     level_localities as level_localities,
 )
 from assetmap.app.sidebar import (
+    open_place as open_place,
+)
+from assetmap.app.sidebar import (
     postcode_hint as postcode_hint,
 )
 from assetmap.app.sidebar import (
@@ -157,8 +160,7 @@ def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
         If the store or the boundaries cannot be read.
     """
     chosen = chosen or selection()
-    sites = state.place_sites(cache_key(chosen), place_geometry(chosen), chosen)
-    return access.visible_sites(sites, viewer())
+    return state.place_sites(cache_key(chosen), place_geometry(chosen), chosen, viewer())
 
 
 def place_requests(chosen: Selection | None = None) -> gpd.GeoDataFrame:

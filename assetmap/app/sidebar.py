@@ -32,9 +32,9 @@ from assetmap.app import auth, state
 from assetmap.errors import AssetmapError
 from assetmap.localities import ATTRIBUTION
 from assetmap.maps.safe_html import markdown_text as md
-from assetmap.maps.style import SECTOR_STYLES, sector_key, sector_label
+from assetmap.maps.style import SECTOR_STYLES, sector_label
 from assetmap.schema import in_place
-from assetmap.selection import Selection, filter_options
+from assetmap.selection import Selection
 
 __all__ = [
     "AGENCY_FILTER_KEY",
@@ -57,6 +57,7 @@ __all__ = [
     "attribution",
     "level_label",
     "level_localities",
+    "open_place",
     "postcode_hint",
     "selection",
     "sidebar",
@@ -93,6 +94,8 @@ SAVE_CODES_KEY = "save_place_codes"
 BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 _SELECTION_KEY = "selection"
 _OPENED_KEY = "place_opened"
+#: A place a page chose for the next run (see :func:`open_place`).
+_PENDING_PLACE_KEY = "place_pending"
 
 
 def _carry_over(
@@ -352,8 +355,29 @@ def _choices(level: str) -> dict[str, str]:
     return dict(sorted(((str(c), str(n)) for c, n in offered), key=lambda cn: cn[1].lower()))
 
 
+def open_place(level: str, code: str) -> None:
+    """Make ``level``'s locality ``code`` the place from the next run on (the picker shows it).
+
+    A page may call it after the sidebar is drawn (the picker's own keys can no
+    longer change in that run); the picker takes it first thing in the next run.
+    """
+    st.session_state[_PENDING_PLACE_KEY] = (str(level), str(code))
+
+
+def _take_pending_place() -> None:
+    pending = st.session_state.pop(_PENDING_PLACE_KEY, None)
+    if not pending:
+        return
+    level, code = pending
+    st.session_state[LEVEL_KEY] = level
+    st.session_state[PLACE_KEY] = code
+    if level in SEARCH_LEVELS:
+        st.session_state[LSOA_SEARCH_KEY] = code
+
+
 def _place_picker() -> tuple[str, str, str]:
     _open_on_home_place()
+    _take_pending_place()
     saved = not state.saved_places().empty
     levels = [
         *[v for v in LEVEL_LABELS if v != "saved place" or saved],
@@ -490,7 +514,8 @@ def sidebar() -> Selection:
         st.header("Filters")
         chosen = Selection(level=level, code=code, place_name=place_name)
         if sites is not None and not sites.empty:
-            counts = sector_key(sites["sector"]).value_counts()
+            facets = state.estate_facets(auth.viewer(), sites)
+            counts = facets["sectors"]
             present = [s for s in SECTOR_STYLES if counts.get(s, 0)]
             # The labels are the plain names: the browser keeps a choice by its label, so a
             # label holding a count would stop matching when an import changes the count.
@@ -512,7 +537,7 @@ def sidebar() -> Selection:
             agencies, uses, tenures = (
                 st.multiselect(
                     label,
-                    _carry_over(key, filter_options(sites, column)),
+                    _carry_over(key, facets[column]),
                     placeholder=f"All {plural}",
                     key=key,
                 )

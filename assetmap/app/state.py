@@ -20,6 +20,7 @@ national boundaries are built on first use (tens of seconds, once per machine:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from pathlib import Path
@@ -36,17 +37,27 @@ from assetmap import access, national, places, selection
 from assetmap.colocation import ColocationResult, colocation_clusters
 from assetmap.density import (
     Classification,
+    LocalityDensity,
     density_by_locality,
     place_summary,
 )
-from assetmap.errors import StoreError
+from assetmap.density.locality import localities_holding
+from assetmap.errors import InvalidArgumentError, StoreError
 from assetmap.io.boundaries import read_boundary_file
+from assetmap.io.population import read_population
 from assetmap.localities import load_localities
+from assetmap.maps.interactive.viewport import EstateIndex, ShapeIndex
+from assetmap.maps.style import sector_key
 from assetmap.matching import AllocationPlan, MatchResult, allocate, find_candidates
 from assetmap.postcodes import lookup_postcodes
 from assetmap.sample import ensure_sample_store
 from assetmap.schema import empty_sites, in_place
-from assetmap.settings import TileSetting, configured_tiles, is_database_url
+from assetmap.settings import (
+    TileSetting,
+    configured_tiles,
+    is_database_url,
+    population_file,
+)
 from assetmap.store import EstateStore, GeoPackageStore, open_store
 
 __all__ = [
@@ -60,12 +71,15 @@ __all__ = [
     "density",
     "density_localities",
     "ensure_national",
+    "estate_facets",
+    "estate_index",
     "estate_requests",
     "estate_sites",
     "home_place",
     "home_postcode",
     "imports",
     "localities",
+    "overview",
     "place",
     "place_choices",
     "place_outline",
@@ -73,15 +87,18 @@ __all__ = [
     "place_sites",
     "place_summary_table",
     "plan",
+    "population",
     "postcode_point",
     "quarantine",
     "read_boundaries",
     "saved_places",
     "session_viewer",
+    "shape_index",
     "store",
     "store_path",
     "store_signature",
     "tiles",
+    "visible_estate",
 ]
 
 
@@ -214,14 +231,16 @@ def _store_at(signature: Signature) -> EstateStore:
 def clear() -> None:
     """Forget cached tables and the store's version (after this session wrote to the store)."""
     st.cache_data.clear()
+    for shared in (_read, _visible, _place_sites, _estate_index, _shape_index, _overview):
+        shared.clear()
     token = _run_token()
     if token is not None:
         with _RUN_LOCK:
             _RUN_SIGNATURES.pop(token, None)
 
 
-@st.cache_data(show_spinner="Loading the estate…", max_entries=16)
-def _load(signature: Signature, what: str) -> Any:
+@st.cache_resource(show_spinner="Loading the estate…", max_entries=8)
+def _read(signature: Signature, what: str) -> Any:
     opened = _store_at(signature)
     return {
         "sites": opened.sites,
@@ -229,6 +248,20 @@ def _load(signature: Signature, what: str) -> Any:
         "quarantine": opened.quarantine,
         "imports": opened.imports,
     }[what]()
+
+
+def _shared(frame: Any) -> Any:
+    """Return a cached frame for one caller: a shallow copy, whose changes stay its own.
+
+    The big tables are cached once for every session (``st.cache_resource``), not
+    copied out of a pickle on every read as ``st.cache_data`` does (a million sites
+    took seconds each time); pandas' copy-on-write makes a shallow copy safe to change.
+    """
+    return frame.copy(deep=False) if isinstance(frame, pd.DataFrame) else frame
+
+
+def _load(signature: Signature, what: str) -> Any:
+    return _shared(_read(signature, what))
 
 
 def estate_sites() -> gpd.GeoDataFrame:
@@ -246,6 +279,43 @@ def estate_sites() -> gpd.GeoDataFrame:
     if not signature[1]:
         return empty_sites()
     return _load(signature, "sites")
+
+
+@st.cache_resource(show_spinner="Loading the estate…", max_entries=8)
+def _visible(signature: Signature, viewer_key: str, _viewer: access.Viewer | None) -> Any:
+    return access.visible_sites(_read(signature, "sites"), _viewer)
+
+
+def visible_estate(viewer: access.Viewer | None) -> gpd.GeoDataFrame:
+    """Return every site of the store that ``viewer`` may see in full (once per store state).
+
+    Raises
+    ------
+    assetmap.errors.AssetmapError
+        If the store cannot be built or read.
+    """
+    signature = store_signature()
+    if not signature[1]:
+        return access.visible_sites(empty_sites(), viewer)
+    return _shared(_visible(signature, "" if viewer is None else viewer.key, viewer))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _facets(signature: Signature, viewer_key: str, _sites: gpd.GeoDataFrame) -> dict[str, Any]:
+    counts = sector_key(_sites["sector"]).value_counts()
+    options = {
+        column: selection.filter_options(_sites, column) for column in ("agency", "use", "tenure")
+    }
+    return {"sectors": {str(k): int(v) for k, v in counts.items()}, **options}
+
+
+def estate_facets(viewer: access.Viewer | None, sites: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Return what the sidebar's filters offer for ``sites`` (``viewer``'s estate), once per state.
+
+    ``"sectors"``: sites per sector key; ``"agency"``, ``"use"``, ``"tenure"``: the
+    values each filter offers (:func:`assetmap.selection.filter_options`).
+    """
+    return _facets(store_signature(), "" if viewer is None else viewer.key, sites)
 
 
 def estate_requests() -> gpd.GeoDataFrame:
@@ -438,7 +508,28 @@ def home_postcode(agency: str | None) -> str:
     return _home_postcode(store_signature(), agency)
 
 
-@st.cache_data(show_spinner="Loading the boundaries…", max_entries=16)
+@st.cache_resource(show_spinner="Finding the localities of the place…", max_entries=16)
+def _density_localities(
+    key: tuple,
+    level: str,
+    _place: places.Place | None,
+    _sites: gpd.GeoDataFrame,
+    *,
+    agency: str | None,
+) -> gpd.GeoDataFrame:
+    kept = store()
+    if _place is not None:
+        return places.place_localities(_place, level, store=kept)
+    frame = localities(level)
+    keep = np.zeros(len(frame), dtype=bool)
+    home = home_place(agency)
+    if home is not None:
+        keep |= in_place(frame, home.geometry)
+    # (a million sites against the districts: a grid first, not a query per point)
+    keep |= localities_holding(frame, _sites.geometry.to_numpy())
+    return frame[keep]
+
+
 def density_localities(
     key: tuple,
     level: str,
@@ -453,22 +544,10 @@ def density_localities(
     place (the whole estate), those inside the store's home place and any other
     that holds one of ``_sites``, so that no site is left outside every locality
     because the estate spreads beyond its home. Cached by ``key`` (the selection's)
-    and ``level``.
+    and ``level``, once for every session (a shallow copy out: the 34,753 LSOAs are
+    not pickled on every run).
     """
-    kept = store()
-    if _place is not None:
-        return places.place_localities(_place, level, store=kept)
-    frame = localities(level)
-    keep = np.zeros(len(frame), dtype=bool)
-    home = home_place(agency)
-    if home is not None:
-        keep |= in_place(frame, home.geometry)
-    geoms = _sites.geometry.to_numpy()
-    located = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    if located.size:
-        _, hit = frame.sindex.query(located, predicate="intersects")
-        keep[hit] = True
-    return frame[keep]
+    return _shared(_density_localities(key, level, _place, _sites, agency=agency))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -532,13 +611,50 @@ def postcode_point(postcode: str) -> tuple[float, float] | None:
     return float(found["easting"].iloc[0]), float(found["northing"].iloc[0])
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def place_sites(key: tuple, _outline, _chosen: selection.Selection) -> gpd.GeoDataFrame:
-    """Return the sites inside ``_outline`` that pass the filters of ``_chosen``.
+@st.cache_resource(show_spinner="Choosing the sites…", max_entries=8)
+def _place_sites(key: tuple, _outline, _chosen: selection.Selection, _viewer) -> gpd.GeoDataFrame:
+    # from what the viewer may see (kept once): one copy of the rows kept, none when all are
+    visible = visible_estate(_viewer)
+    keep = selection.selected_mask(visible, _outline, _chosen)
+    return visible if keep.all() else visible[keep].reset_index(drop=True)
 
-    Cached by ``key`` (see :func:`assetmap.app.shell.cache_key`).
+
+def place_sites(
+    key: tuple, _outline, _chosen: selection.Selection, _viewer: access.Viewer | None
+) -> gpd.GeoDataFrame:
+    """Return the sites inside ``_outline`` that pass ``_chosen``'s filters and ``_viewer`` may see.
+
+    Cached by ``key`` (see :func:`assetmap.app.shell.cache_key`, which holds the
+    viewer's agency), once for every session.
     """
-    return selection.select_sites(estate_sites(), _outline, _chosen)
+    return _shared(_place_sites(key, _outline, _chosen, _viewer))
+
+
+@st.cache_resource(show_spinner="Preparing the map…", max_entries=8)
+def _estate_index(key: tuple, _sites: gpd.GeoDataFrame) -> EstateIndex:
+    return EstateIndex(_sites)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _shape_index(key: tuple, _frame: gpd.GeoDataFrame) -> ShapeIndex:
+    return ShapeIndex(_frame)
+
+
+def shape_index(key: tuple, frame: gpd.GeoDataFrame) -> ShapeIndex:
+    """Return ``frame``'s polygons indexed for the map's views, once per ``key``.
+
+    ``key`` must name the frame: the store's state and whatever else made it.
+    """
+    return _shape_index(key, frame)
+
+
+def estate_index(key: tuple, sites: gpd.GeoDataFrame) -> EstateIndex:
+    """Return ``sites`` (the selected sites of ``key``) indexed for the map's views.
+
+    Built once per store state, place, filters and viewer, for every session: a
+    second person's first view of the same estate is quick.
+    """
+    return _estate_index(key, sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -557,7 +673,25 @@ APPROXIMATE_HELP = (
 )
 
 
-@st.cache_data(show_spinner="Finding co-location clusters…", max_entries=16)
+@st.cache_resource(
+    show_spinner="Finding co-location clusters (a national estate takes up to half a minute)…",
+    max_entries=4,
+)
+def _colocation(
+    key: tuple,
+    distance: float,
+    _sites: gpd.GeoDataFrame,
+    agency: str | None,
+    include_approximate: bool,
+) -> ColocationResult:
+    return colocation_clusters(
+        _sites,
+        distance=distance,
+        viewer_agency=agency,
+        include_approximate=include_approximate,
+    )
+
+
 def colocation(
     key: tuple,
     distance: float,
@@ -568,18 +702,37 @@ def colocation(
     """Return the co-location clusters of the selected sites.
 
     Cached by ``key``, ``distance`` and ``include_approximate`` (sites placed only at
-    the centre of their postcode area take part); ``agency`` is the viewer's, whose
+    the centre of their postcode area take part), once for every session: a national
+    estate's result (a million members) is shared, not pickled on every run; each
+    caller gets shallow copies of its tables. ``agency`` is the viewer's, whose
     restricted sites may take part.
     """
-    return colocation_clusters(
-        _sites,
-        distance=distance,
-        viewer_agency=agency,
-        include_approximate=include_approximate,
+    found = _colocation(key, distance, _sites, agency, include_approximate)
+    return dataclasses.replace(
+        found,
+        clusters=_shared(found.clusters),
+        members=_shared(found.members),
+        site_cluster=found.site_cluster.copy(deep=False),
     )
 
 
-@st.cache_data(show_spinner="Working out the density…", max_entries=32)
+@st.cache_resource(show_spinner="Working out the density of every locality…", max_entries=32)
+def _density(
+    key: tuple,
+    level: str,
+    metric: str,
+    per: str,
+    scheme: str,
+    k: int,
+    _sites: gpd.GeoDataFrame,
+    _localities: gpd.GeoDataFrame,
+    agency: str | None,
+) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
+    result = density_by_locality(_sites, _localities, viewer=agency)
+    frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
+    return frame, classes, tuple(result.notes), result.n_outside
+
+
 def density(
     key: tuple,
     level: str,
@@ -595,14 +748,25 @@ def density(
 
     The localities with values, the classes, notes and the number of sites outside
     every locality (``agency``: the viewer's, whose restricted sites may count; other
-    agencies' are withheld).
+    agencies' are withheld). Cached once for every session (a shallow copy out).
     """
-    result = density_by_locality(_sites, _localities, viewer=agency)
-    frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
-    return frame, classes, tuple(result.notes), result.n_outside
+    frame, classes, notes, outside = _density(
+        key, level, metric, per, scheme, k, _sites, _localities, agency
+    )
+    return _shared(frame), classes, notes, outside
 
 
-@st.cache_data(show_spinner="Summarising the place…", max_entries=16)
+@st.cache_resource(show_spinner="Counting the sites of every locality…", max_entries=16)
+def _place_summary_table(
+    key: tuple,
+    level: str,
+    _sites: gpd.GeoDataFrame,
+    _localities: gpd.GeoDataFrame,
+    agency: str | None,
+) -> pd.DataFrame:
+    return place_summary(_sites, _localities, viewer=agency)
+
+
 def place_summary_table(
     key: tuple,
     level: str,
@@ -613,9 +777,9 @@ def place_summary_table(
     """Return the Total Place table of the selected sites by locality and sector.
 
     ``agency`` is the viewer's, whose restricted sites may count; other agencies'
-    are withheld.
+    are withheld. Cached once for every session (a shallow copy out).
     """
-    return place_summary(_sites, _localities, viewer=agency)
+    return _shared(_place_summary_table(key, level, _sites, _localities, agency))
 
 
 @st.cache_data(show_spinner="Matching requests to surplus space…", max_entries=16)
@@ -637,6 +801,57 @@ def plan(
         _requests, _sites, viewer_agency=agency, include_approximate=include_approximate
     )
     return match, allocate(match, allow_split=allow_split)
+
+
+@st.cache_data(show_spinner="Reading the population table…", max_entries=2)
+def _population(path: str, changed: float) -> pd.DataFrame:
+    return read_population(path)
+
+
+def population() -> pd.DataFrame | None:
+    """Return the population table ``$ASSETMAP_POPULATION`` names (read again when it changes).
+
+    ``None`` when the variable is not set.
+
+    Raises
+    ------
+    assetmap.errors.AssetmapError
+        If the variable or the file cannot be used.
+    """
+    path = population_file()
+    if path is None:
+        return None
+    try:
+        changed = path.stat().st_mtime
+    except OSError as exc:
+        raise InvalidArgumentError(
+            f"the population table {path} cannot be read: {exc.strerror or exc}"
+        ) from exc
+    return _population(str(path), changed)
+
+
+@st.cache_resource(show_spinner="Counting the estate in every district…", max_entries=8)
+def _overview(
+    key: tuple, population_key: tuple, _sites: gpd.GeoDataFrame, _population, agency
+) -> LocalityDensity:
+    return density_by_locality(
+        _sites, localities("district"), population=_population, viewer=agency
+    )
+
+
+def overview(
+    key: tuple, sites: gpd.GeoDataFrame, agency: str | None
+) -> tuple[LocalityDensity, bool]:
+    """Return the Total Place figures of ``sites`` in every district of England and Wales.
+
+    Cached by ``key`` (the selection's) and the population table; the second value
+    says whether the figures have a population (per 1,000 residents) or not (per km²).
+    ``agency`` is the viewer's, whose restricted sites may count.
+    """
+    table = population()
+    population_key = ("",) if table is None else (str(population_file()), len(table))
+    result = _overview(key, population_key, sites, table, agency)
+    return result, table is not None
 
 
 def tiles() -> TileSetting | None:

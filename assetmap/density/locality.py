@@ -26,6 +26,7 @@ from ..io.population import check_population, population_for
 from ..localities import (
     EDGE_DISTANCE_M,
     LEVELS,
+    _grid,
     assign_localities,
     load_localities,
     merge_duplicate_codes,
@@ -48,7 +49,13 @@ from .metrics import (
     viewers_sites,
 )
 
-__all__ = ["LocalityDensity", "density_by_locality", "locality_metrics", "resolve_localities"]
+__all__ = [
+    "LocalityDensity",
+    "density_by_locality",
+    "localities_holding",
+    "locality_metrics",
+    "resolve_localities",
+]
 
 _BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 
@@ -303,6 +310,47 @@ class LocalityDensity:
         frame["class"] = classes.classes
         frame["class_label"] = classes.labels
         return frame, classes
+
+
+def localities_holding(localities: gpd.GeoDataFrame, points: np.ndarray) -> np.ndarray:
+    """Return which localities meet (intersect) at least one of ``points``.
+
+    Parameters
+    ----------
+    localities
+        Polygons (EPSG:27700).
+    points
+        Point geometries (EPSG:27700); missing and empty ones meet nothing.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per locality, in ``localities``' order.
+
+    Notes
+    -----
+    The answer of ``localities.sindex.query(points, predicate="intersects")``, without
+    testing every point against every polygon whose bounding box holds it (a million
+    sites against the 318 districts took over five seconds): points in grid cells wholly
+    inside one polygon meet that polygon alone (:func:`assetmap.localities._grid`), and
+    only the rest are tested exactly, through an index over those points.
+    """
+    polys = localities.geometry.to_numpy()
+    holding = np.zeros(polys.size, dtype=bool)
+    points = np.asarray(points, dtype=object)
+    located = np.flatnonzero(~(shapely.is_missing(points) | shapely.is_empty(points)))
+    if not located.size or not polys.size:
+        return holding
+    shapely.prepare(polys)
+    placed, owner = _grid(points, located, polys, shapely.STRtree(polys))
+    holding[owner] = True
+    left = np.ones(points.size, dtype=bool)
+    left[placed] = False
+    rest = located[left[located]]
+    if rest.size:
+        hit, _ = shapely.STRtree(points[rest]).query(polys, predicate="intersects")
+        holding[hit] = True
+    return holding
 
 
 def _checked(

@@ -159,8 +159,25 @@ def script_json(value: Any) -> str:
     -------
     str
     """
-    text = json.dumps(_plain(value), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:  # plain data (most of a map's) goes straight through; numpy values are turned
+        text = json.dumps(value, default=_default, **_JSON_OPTIONS)
+    except (TypeError, ValueError):  # a missing or infinite number, or a key of numpy's
+        text = json.dumps(_plain(value), **_JSON_OPTIONS)
     return _JSON_ESCAPE_RE.sub(lambda m: _JSON_ESCAPES[m.group()], text)
+
+
+_JSON_OPTIONS: dict[str, Any] = {
+    "ensure_ascii": False,
+    "allow_nan": False,
+    "separators": (",", ":"),
+}
+
+
+def _default(value: Any) -> Any:
+    """Turn what :func:`json.dumps` cannot write into plain values (see :func:`_plain`)."""
+    if isinstance(value, Mapping | np.ndarray | np.generic) or _is_missing(value):
+        return _plain(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 def css_colour(value: str) -> str:

@@ -163,15 +163,18 @@ def test_few_sites_are_not_clustered_unless_asked():
     assert not sites_layer(make_sites(3_000), cluster=False).cluster
 
 
-def test_cap_draws_max_points_and_says_so():
-    sites = make_sites(300)
+def test_cap_draws_an_even_sample_of_max_points_and_says_so():
+    sites = make_sites(300)  # sectors in turn: police, health, ... (six)
+    sites["sector"] = ["council"] * 200 + ["police"] * 100  # one register after another
     m = site_map(sites, max_points=100)
     layer = m.sites_layer
     assert layer.capped and layer.drawn == 100 and layer.total == 300
-    assert "Showing the first 100 of 300 located sites" in layer.message
+    assert "Showing 100 of 300 located sites, an even sample" in layer.message
     html = map_html(m)
-    assert len(_sites_data(html)["x"]) == 100
-    assert "Showing the first 100 of 300 located sites" in html
+    data = _sites_data(html)
+    assert len(data["x"]) == 100
+    assert data["s"].count("police") in range(30, 37)  # not the first 100 rows (no police)
+    assert "Showing 100 of 300 located sites, an even sample" in html
     with pytest.raises(InvalidArgumentError, match="max_points"):
         sites_layer(sites, max_points=0)
 

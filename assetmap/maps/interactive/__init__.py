@@ -27,7 +27,14 @@ The tile settings (:func:`configured_tiles`, :class:`TileSetting`) live in
 from __future__ import annotations
 
 from ...settings import TILE_ATTRIBUTION_ENV, TILE_URL_ENV, TileSetting, configured_tiles
-from .elements import HtmlControl, LayerLegend, choropleth_legend_html, legend_html, ons_attribution
+from .elements import (
+    HtmlControl,
+    LayerLegend,
+    choropleth_legend_html,
+    legend_html,
+    notice_html,
+    ons_attribution,
+)
 from .layers import (
     BoundariesLayer,
     ShapesLayer,
@@ -73,6 +80,7 @@ __all__ = [
     "lines_layer",
     "make_offline",
     "map_html",
+    "notice_html",
     "offers_layer",
     "ons_attribution",
     "remote_links",

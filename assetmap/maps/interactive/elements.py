@@ -254,7 +254,9 @@ def _swatch(colour: str) -> str:
     )
 
 
-def choropleth_legend_html(legend: Iterable[str], *, title: str, note: str | None = None) -> str:
+def choropleth_legend_html(
+    legend: Iterable[str], *, title: str, note: str | None = None, no_data: bool = True
+) -> str:
     """Return a choropleth legend (class colours and labels) as escaped HTML.
 
     Parameters
@@ -266,13 +268,16 @@ def choropleth_legend_html(legend: Iterable[str], *, title: str, note: str | Non
         The legend's heading (what is measured, and the scheme).
     note
         A line under the classes, such as the classification's message.
+    no_data
+        End with the colour of localities with no data.
     """
     labels = list(legend)
     items = [
         _LEGEND_ITEM.format(_swatch(colour), safe_html.escape(label))
         for colour, label in zip(class_colours(max(len(labels), 1)), labels, strict=False)
     ]
-    items.append(_LEGEND_ITEM.format(_swatch(NO_DATA_COLOUR), "no data"))
+    if no_data:
+        items.append(_LEGEND_ITEM.format(_swatch(NO_DATA_COLOUR), "no data"))
     foot = f'<div style="color:#555;max-width:220px">{safe_html.escape(note)}</div>' if note else ""
     return (
         f'<div class="assetmap-legend assetmap-choropleth-legend" style="{_LEGEND_BOX}">'

@@ -15,6 +15,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 from shapely.geometry import mapping
 
 from ...errors import InvalidArgumentError
@@ -89,10 +90,14 @@ def bounds_wgs84(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]
     for frame in frames:
         if frame is None or len(frame) == 0:
             continue
-        geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
-        if len(geoms) == 0:
+        box = frame.geometry.total_bounds  # NaN when no row has a shape
+        if not np.isfinite(box).all():
             continue
-        west, south, east, north = geoms.to_crs(CRS_WGS84).total_bounds
+        # the box of the shapes, in degrees: its edges densified, not every shape converted
+        x0, y0, x1, y1 = (float(v) for v in box)
+        west, south, east, north = Transformer.from_crs(
+            frame.crs, CRS_WGS84, always_xy=True
+        ).transform_bounds(x0, y0, x1, y1, densify_pts=21)
         if all(math.isfinite(v) for v in (west, south, east, north)):
             boxes.append((west, south, east, north))
     if not boxes:
@@ -105,7 +110,13 @@ def bounds_wgs84(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]
 
 
 def shape_features(
-    geoms: gpd.GeoSeries, tips: Iterable[str], styles: Iterable[dict[str, Any]], simplify_m: float
+    geoms: gpd.GeoSeries,
+    tips: Iterable[str],
+    styles: Iterable[dict[str, Any]],
+    simplify_m: float,
+    *,
+    places: Iterable[str] | None = None,
+    precision: float = 1e-6,
 ) -> list[dict[str, Any]]:
     """Return GeoJSON features (WGS84, 6 decimals) from geometries, escaped tips and styles.
 
@@ -119,23 +130,31 @@ def shape_features(
         One Leaflet path style per geometry.
     simplify_m
         Tolerance, in metres, for simplifying the shapes first (0: none).
+    places
+        One locality code per geometry, kept as the property ``place`` (the page
+        that draws the shapes opens the clicked one as the place).
+    precision
+        The grid, in degrees, the coordinates are snapped to (a map drawn far out
+        needs fewer digits).
 
     Returns
     -------
     list of dict
-        Features whose properties are ``tip`` and ``st`` (the style).
+        Features whose properties are ``tip`` and ``st`` (the style), and ``place``.
     """
     geoms = geoms.to_crs(CRS_BNG)
     if simplify_m > 0:
         geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    wgs = shapely.set_precision(np.asarray(geoms.to_crs(CRS_WGS84), dtype=object), 1e-6)
+    wgs = shapely.set_precision(np.asarray(geoms.to_crs(CRS_WGS84), dtype=object), precision)
+    codes = [None] * len(wgs) if places is None else [str(p) for p in places]
     features = []
-    for geom, tip, style in zip(wgs, tips, styles, strict=True):
+    for geom, tip, style, code in zip(wgs, tips, styles, codes, strict=True):
         if geom is None or geom.is_empty:
             continue
-        features.append(
-            {"type": "Feature", "properties": {"tip": tip, "st": style}, "geometry": mapping(geom)}
-        )
+        properties = {"tip": tip, "st": style}
+        if code is not None:
+            properties["place"] = code
+        features.append({"type": "Feature", "properties": properties, "geometry": mapping(geom)})
     return features
 
 

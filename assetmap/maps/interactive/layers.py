@@ -58,6 +58,8 @@ class BoundariesLayer(Layer):
         Tolerance, in metres, for simplifying the outlines before drawing (0: none).
     name
         Layer name.
+    precision
+        The grid, in degrees, the coordinates are snapped to.
     """
 
     _template = Template(
@@ -79,6 +81,7 @@ class BoundariesLayer(Layer):
         attribution: str,
         simplify_m: float = 20.0,
         name: str = "Boundaries",
+        precision: float = 1e-5,
     ) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "BoundariesLayer"
@@ -87,7 +90,7 @@ class BoundariesLayer(Layer):
         if simplify_m > 0:
             geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
         geoms = geoms.to_crs(CRS_WGS84)
-        snapped = shapely.set_precision(np.asarray(geoms, dtype=object), 1e-5)
+        snapped = shapely.set_precision(np.asarray(geoms, dtype=object), precision)
         features = [
             {"type": "Feature", "properties": {}, "geometry": mapping(g)}
             for g in snapped
@@ -173,6 +176,10 @@ def choropleth_layer(
     k: int,
     opacity: float = 0.7,
     name: str = "Density",
+    clickable: bool = False,
+    tips: list[str] | None = None,
+    simplify_m: float = 15.0,
+    precision: float = 1e-6,
 ) -> ShapesLayer:
     """Return localities filled by class, as from :meth:`LocalityDensity.choropleth`.
 
@@ -189,6 +196,16 @@ def choropleth_layer(
         Fill opacity.
     name
         Layer name.
+    clickable
+        Give each feature its locality's ``code`` as the property ``place`` (for a
+        page that opens the clicked locality as the place).
+    tips
+        Each locality's tooltip lines (plain text, escaped here) in place of the
+        value, class and sites.
+    simplify_m
+        Tolerance, in metres, for simplifying the outlines first (0: drawn as given).
+    precision
+        The grid, in degrees, the coordinates are snapped to.
 
     Returns
     -------
@@ -197,7 +214,7 @@ def choropleth_layer(
     require_crs(frame, "frame")
     colours = class_colours(max(int(k), 1))
     classes = pd.array(frame["class"], dtype="Int64")
-    styles, tips = [], []
+    styles, texts = [], []
     for i, (cls, name_, value, label) in enumerate(
         zip(classes, frame["name"], frame["value"], frame["class_label"], strict=True)
     ):
@@ -211,14 +228,23 @@ def choropleth_layer(
             }
         )
         lines = [f"{value_label}: {figure(value)}", f"Class: {label}"]
-        if "sites" in frame.columns:
+        if tips is not None:
+            lines = tips[i].split("\n")
+        elif "sites" in frame.columns:
             lines.append(f"Sites: {int(frame['sites'].iloc[i]):,}")
-        tips.append(
+        texts.append(
             f"<strong>{safe_html.escape(name_)}</strong><br>"
             + "<br>".join(safe_html.escape(t) for t in lines)
         )
     return ShapesLayer(
-        shape_features(frame.geometry, tips, styles, simplify_m=15.0),
+        shape_features(
+            frame.geometry,
+            texts,
+            styles,
+            simplify_m=simplify_m,
+            places=frame["code"].astype(str) if clickable else None,
+            precision=precision,
+        ),
         name=name,
         radius=0,
         attribution=ons_attribution(),

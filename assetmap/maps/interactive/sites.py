@@ -4,8 +4,10 @@ All sites are ONE Leaflet GeoJSON layer (:class:`SitesLayer`): the data goes to
 the browser as compact columns, circle markers are made by ``pointToLayer`` and
 coloured by sector, and above :data:`CLUSTER_THRESHOLD` points they are
 clustered client-side with Leaflet.markercluster. Beyond ``max_points`` the map
-draws the first ``max_points`` and says so. :func:`site_record` gives a site's
-record, as people read it, for popups and the record panel.
+draws an even sample of ``max_points`` and says so (the app's Map page draws a
+layer per view instead: :mod:`~assetmap.maps.interactive.viewport`).
+:func:`site_record` gives a site's record, as people read it, for popups and the
+record panel.
 """
 
 from __future__ import annotations
@@ -33,15 +35,19 @@ __all__ = [
     "CLUSTER_THRESHOLD",
     "DEFAULT_MAX_POINTS",
     "POPUP_LIMIT",
+    "SITES_PANE",
     "SitesLayer",
+    "canvas_renderer_js",
     "location_text",
     "site_record",
     "sites_layer",
 ]
 
+#: The map pane the sites' canvas is drawn in (made by ``base_map``), above the analyses.
+SITES_PANE = "assetmap-sites"
 #: Above this many sites the sites layer clusters markers in the browser.
 CLUSTER_THRESHOLD = 2_000
-#: The most sites one map draws; beyond it the map draws this many and says so.
+#: The most sites one standalone map draws; beyond it, an even sample of this many, and it says so.
 DEFAULT_MAX_POINTS = 50_000
 #: Up to this many sites, markers get a popup with the site's record by default (each
 #: popup is about a kilobyte of HTML; beyond this the page grows too heavy).
@@ -82,6 +88,7 @@ class SitesLayer(JSCSSMixin, Layer):
             var d = {{ this.data_js }};
             var colours = {{ this.colours_js }};
             var n = d.x.length;
+            var renderer = {{ this.renderer_js }};
             var features = new Array(n);
             for (var i = 0; i < n; i++) {
                 var p = {id: d.id[i], sector: d.s[i], tip: d.tip[i], approx: d.a ? d.a[i] : 0};
@@ -99,6 +106,7 @@ class SitesLayer(JSCSSMixin, Layer):
                     if (feature.properties.approx) {
                         // placed only at the centre of its postcode area: a hollow, dashed ring
                         return L.circleMarker(latlng, {
+                            renderer: renderer,
                             radius: {{ this.radius + 2 }},
                             color: colours[sector] || colours.other,
                             weight: 2,
@@ -112,6 +120,7 @@ class SitesLayer(JSCSSMixin, Layer):
                         });
                     }
                     return L.circleMarker(latlng, {
+                        renderer: renderer,
                         radius: {{ this.radius }},
                         color: "#ffffff",
                         weight: 1,
@@ -161,9 +170,12 @@ class SitesLayer(JSCSSMixin, Layer):
         radius: int = 5,
         name: str = "Sites",
         approximate: int = 0,
+        canvas: bool = False,
     ) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self.approximate = int(approximate)
+        self.canvas = bool(canvas)
+        self.renderer_js = canvas_renderer_js() if canvas else "undefined"
         self._name = "SitesLayer"
         self.data_js = data_js
         self.total = total
@@ -188,6 +200,12 @@ class SitesLayer(JSCSSMixin, Layer):
         else:
             self.default_js = []
             self.default_css = []
+
+
+def canvas_renderer_js() -> str:
+    """Return the JavaScript of a Leaflet canvas renderer drawing in :data:`SITES_PANE`."""
+    pane = safe_html.script_json(SITES_PANE)
+    return f"L.canvas({{padding: 0.5, pane: {pane}}})"
 
 
 def site_record(site: Mapping[str, Any], *, provenance: bool = True) -> list[tuple[str, Any]]:
@@ -316,8 +334,9 @@ def _notice(*, total: int, unlocated: int, drawn: int, capped: bool) -> str:
     parts = []
     if capped:
         parts.append(
-            f"Showing the first {drawn:,} of {total - unlocated:,} located sites; "
-            "filter by sector or agency to see the rest."
+            f"Showing {drawn:,} of {total - unlocated:,} located sites, an even sample "
+            "through every register; filter by sector or agency, or choose a smaller place, "
+            "to draw every one (the app's Map page draws every site as you zoom in)."
         )
     if unlocated:
         parts.append(f"{unlocated:,} of {total:,} sites have no location and are not drawn.")
@@ -332,6 +351,7 @@ def sites_layer(
     popups: bool | None = None,
     radius: int = 5,
     name: str = "Sites",
+    canvas: bool = False,
 ) -> SitesLayer:
     """Return every located site as one :class:`SitesLayer`.
 
@@ -342,7 +362,8 @@ def sites_layer(
     cluster
         Cluster markers in the browser; by default only above :data:`CLUSTER_THRESHOLD`.
     max_points
-        Draw at most this many sites (the first ones); the layer's ``message`` says so.
+        Draw at most this many sites (an even sample through the table); the layer's
+        ``message`` says so.
     popups
         Bind a popup with the site's record to each marker; by default only up to
         :data:`POPUP_LIMIT` markers.
@@ -350,6 +371,9 @@ def sites_layer(
         Marker radius in pixels.
     name
         Layer name.
+    canvas
+        Draw the markers on one canvas (Leaflet's canvas renderer) rather than as an
+        SVG element each: quicker for thousands of markers.
 
     Returns
     -------
@@ -366,8 +390,8 @@ def sites_layer(
     total = len(sites)
     points, unlocated = located_points(sites)
     capped = len(points) > max_points
-    if capped:
-        points = points.iloc[: int(max_points)]
+    if capped:  # an even sample through the table, not its first rows (one source first)
+        points = points.iloc[np.linspace(0, len(points) - 1, int(max_points)).round().astype(int)]
     drawn = len(points)
     data = _sites_data(points, popups=drawn <= POPUP_LIMIT if popups is None else popups)
     location_source = _column(points, "location_source").astype("object").fillna("").astype(str)
@@ -384,6 +408,7 @@ def sites_layer(
         radius=radius,
         name=name,
         approximate=int(approximate_mask(points).sum()),
+        canvas=canvas,
     )
     if layer.approximate:  # the legend entry comes and goes with the layer
         LayerLegend(

@@ -1,0 +1,582 @@
+"""The sites layer of a big estate, made for the map's view: hexagons far out, points close in.
+
+A browser carries tens of thousands of markers, not a million. So the server
+answers each view of the map with only what that view needs:
+
+* far out, the located sites are counted in **hexagons** of about
+  :data:`HEX_PX` pixels across at that zoom, laid out on the British National
+  Grid (so cells tile exactly and keep their place as the map pans), coloured
+  by how many sites each holds; clicking one zooms into it;
+* close in, when the view holds at most :data:`POINT_LIMIT` sites (or from
+  :data:`POINTS_ZOOM` in, whatever it holds), the sites themselves as circle
+  markers on Leaflet's canvas, with their tooltips; clicking one selects it.
+
+Nothing is capped: every site is reached by zooming in. The view is widened
+to whole web-map tiles (:meth:`View.data_bounds`), so a small pan asks for the
+same data and the map does not redraw. :class:`EstateIndex` holds one frame's
+coordinates (both grids) and its hexagon counts per zoom, built once and
+reused by every view of that frame.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from folium.map import Layer
+from folium.template import Template
+from pyproj import Transformer
+
+from ...errors import InvalidArgumentError
+from ...schema import CRS_BNG, CRS_WGS84
+from .. import safe_html
+from ..style import class_colours, sector_key, sector_label
+from .features import as_points, located_points, require_crs
+from .sites import SitesLayer, canvas_renderer_js, sites_layer
+
+__all__ = [
+    "HEX_PX",
+    "POINTS_ZOOM",
+    "POINT_LIMIT",
+    "EstateIndex",
+    "HexGrid",
+    "HexLayer",
+    "ShapeIndex",
+    "View",
+    "ViewLayer",
+    "degrees_precision",
+    "hex_cells",
+    "metres_per_pixel",
+    "view_layer",
+]
+
+#: A hexagon's circumradius on screen, in pixels (cells are about twice this across).
+HEX_PX = 9
+#: The most sites a view draws one by one; a view holding more shows hexagons.
+POINT_LIMIT = 3_000
+#: From this zoom in, a view shows its sites one by one however many it holds.
+POINTS_ZOOM = 16
+#: The deepest zoom a view may have (Leaflet's own limit is lower).
+_MAX_ZOOM = 24
+#: Hexagon colour classes.
+HEX_CLASSES = 5
+#: Web-map metres per pixel at zoom 0 on the equator; scaled by the latitude of England.
+_EQUATOR_M_PER_PX = 156_543.03392
+_GRID_LATITUDE = 52.5
+_SQRT3 = math.sqrt(3.0)
+_TO_WGS84 = Transformer.from_crs(CRS_BNG, CRS_WGS84, always_xy=True)
+_TO_BNG = Transformer.from_crs(CRS_WGS84, CRS_BNG, always_xy=True)
+
+
+def metres_per_pixel(zoom: int) -> float:
+    """Return the metres a screen pixel covers at web-map ``zoom``, in England.
+
+    Examples
+    --------
+    >>> round(metres_per_pixel(10), 1)
+    93.1
+    """
+    return _EQUATOR_M_PER_PX * math.cos(math.radians(_GRID_LATITUDE)) / 2 ** int(zoom)
+
+
+def degrees_precision(zoom: int) -> float:
+    """Return the grid, in degrees, that a shape drawn at ``zoom`` needs: a quarter of a pixel.
+
+    Examples
+    --------
+    >>> degrees_precision(6), degrees_precision(16)
+    (0.001, 1e-06)
+    """
+    quarter = 360.0 / (256 * 2 ** int(zoom)) / 4
+    return float(min(max(10.0 ** math.floor(math.log10(quarter)), 1e-6), 1e-2))
+
+
+def hex_size(zoom: int) -> float:
+    """Return the hexagons' circumradius in metres (EPSG:27700) at web-map ``zoom``.
+
+    Examples
+    --------
+    >>> round(hex_size(10))
+    838
+    """
+    return HEX_PX * metres_per_pixel(zoom)
+
+
+def hex_cells(x: np.ndarray, y: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return each point's pointy-top hexagon (axial ``q``, ``r``) of circumradius ``size``.
+
+    The grid's origin is the National Grid's, so a zoom has one grid everywhere.
+
+    Examples
+    --------
+    >>> q, r = hex_cells(np.array([0.0, 100.0]), np.array([0.0, 0.0]), 100.0)
+    >>> q.tolist(), r.tolist()
+    ([0, 1], [0, 0])
+    """
+    fq = (_SQRT3 / 3.0 * x - y / 3.0) / size
+    fr = (2.0 / 3.0 * y) / size
+    fs = -fq - fr
+    q, r, s = np.rint(fq), np.rint(fr), np.rint(fs)
+    dq, dr, ds = np.abs(q - fq), np.abs(r - fr), np.abs(s - fs)
+    fix_q = (dq > dr) & (dq > ds)
+    fix_r = ~fix_q & (dr > ds)
+    q = np.where(fix_q, -r - s, q)
+    r = np.where(fix_r, -q - s, r)
+    return q.astype(np.int64), r.astype(np.int64)
+
+
+def _hex_centres(q: np.ndarray, r: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    return size * _SQRT3 * (q + r / 2.0), size * 1.5 * r
+
+
+@dataclass(frozen=True)
+class View:
+    """What the map shows: its bounds (degrees, WGS84) and zoom.
+
+    Build it from streamlit-folium's answer with :meth:`from_returned`, or for a
+    map not drawn yet with :meth:`around`.
+    """
+
+    south: float
+    west: float
+    north: float
+    east: float
+    zoom: int
+
+    @classmethod
+    def from_returned(cls, returned: Any) -> View | None:
+        """Return the view st_folium reported (``bounds`` and ``zoom``), or ``None``."""
+        if not isinstance(returned, dict):
+            return None
+        bounds: Any = returned.get("bounds")
+        zoom: Any = returned.get("zoom")
+        try:
+            sw, ne = bounds["_southWest"], bounds["_northEast"]
+            view = cls(
+                float(sw["lat"]), float(sw["lng"]), float(ne["lat"]), float(ne["lng"]), int(zoom)
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        numbers = (view.south, view.west, view.north, view.east)
+        if not all(math.isfinite(v) for v in numbers) or view.south >= view.north:
+            return None
+        if not 0 <= view.zoom <= _MAX_ZOOM or view.west >= view.east:
+            return None  # the browser sends these: a made-up zoom is not worked with
+        return cls(
+            max(view.south, -85.0),
+            max(view.west, -180.0),
+            min(view.north, 85.0),
+            min(view.east, 180.0),
+            view.zoom,
+        )
+
+    @classmethod
+    def around(
+        cls, centre: tuple[float, float], zoom: int, *, width_px: int, height_px: int
+    ) -> View:
+        """Return the view of a map ``width_px`` by ``height_px`` at ``centre`` (lat, lon)."""
+        lat, lon = centre
+        world = 256 * 2 ** int(zoom)
+        half_lon = width_px / 2 / world * 360.0
+        y = _mercator(lat)
+        half_y = height_px / 2 / world * 2 * math.pi
+        return cls(
+            _inverse_mercator(y - half_y),
+            lon - half_lon,
+            _inverse_mercator(y + half_y),
+            lon + half_lon,
+            int(zoom),
+        )
+
+    def data_bounds(self) -> tuple[float, float, float, float]:
+        """Return the view widened to whole web-map tiles plus one each side (w, s, e, n).
+
+        Views that differ by less than a tile ask for the same data.
+        """
+        tiles = 2**self.zoom
+        col0 = math.floor((self.west + 180.0) / 360.0 * tiles) - 1
+        col1 = math.floor((self.east + 180.0) / 360.0 * tiles) + 2
+        row0 = math.floor((math.pi - _mercator(self.north)) / (2 * math.pi) * tiles) - 1
+        row1 = math.floor((math.pi - _mercator(self.south)) / (2 * math.pi) * tiles) + 2
+        west = col0 / tiles * 360.0 - 180.0
+        east = col1 / tiles * 360.0 - 180.0
+        north = _inverse_mercator(math.pi - row0 / tiles * 2 * math.pi)
+        south = _inverse_mercator(math.pi - row1 / tiles * 2 * math.pi)
+        return west, south, east, north
+
+
+def _mercator(lat: float) -> float:
+    rad = math.radians(max(min(lat, 85.0), -85.0))
+    return math.log(math.tan(math.pi / 4 + rad / 2))
+
+
+def _inverse_mercator(y: float) -> float:
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+class ShapeIndex:
+    """Polygons (localities) indexed for the map's views: those in view, simplified for its zoom.
+
+    A million-site map is drawn a view at a time, and so are its boundaries and
+    choropleths: a view gets the shapes that reach into it, simplified to about
+    half a pixel at its zoom (a national view's districts are a few hundred
+    kilobytes, a street view's one or two districts in full detail).
+
+    Parameters
+    ----------
+    frame
+        Polygons with a CRS (any columns; kept as they are).
+    """
+
+    def __init__(self, frame: gpd.GeoDataFrame) -> None:
+        require_crs(frame, "frame")
+        self.frame = frame.to_crs(CRS_BNG) if not frame.crs.equals(CRS_BNG) else frame
+        self.bounds = np.asarray(self.frame.geometry.bounds.to_numpy(), dtype="float64")
+        self._made: dict[tuple, gpd.GeoDataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Return the number of shapes."""
+        return len(self.frame)
+
+    def in_view(self, view: View) -> gpd.GeoDataFrame:
+        """Return the rows whose shapes reach into ``view``'s data bounds, simplified for its zoom.
+
+        The result is shared by every caller with the same view: do not change it.
+        """
+        box = view.data_bounds()
+        key = (view.zoom, *(round(v, 6) for v in box))
+        with self._lock:
+            found = self._made.get(key)
+        if found is not None:
+            return found
+        west, south, east, north = _TO_BNG.transform_bounds(*box, densify_pts=21)
+        b = self.bounds
+        hit = np.flatnonzero(
+            (b[:, 0] <= east) & (b[:, 2] >= west) & (b[:, 1] <= north) & (b[:, 3] >= south)
+        )
+        rows = self.frame.iloc[hit]
+        tolerance = metres_per_pixel(view.zoom) / 2
+        made = rows.set_geometry(rows.geometry.simplify(tolerance, preserve_topology=True))
+        with self._lock:
+            if len(self._made) >= 64:
+                self._made.pop(next(iter(self._made)))
+            self._made[key] = made
+        return made
+
+
+@dataclass(frozen=True)
+class HexGrid:
+    """The located sites counted in hexagons at one zoom.
+
+    Attributes
+    ----------
+    size
+        Circumradius in metres.
+    q, r
+        Each occupied cell's axial coordinates.
+    lon, lat
+        Each cell's centre in WGS84 (to find the cells in a view).
+    count
+        Sites in each cell.
+    by_sector
+        Sites of each sector in each cell (one column per :attr:`EstateIndex.sectors`).
+    breaks
+        Upper bounds of the colour classes (counts), lowest first.
+    """
+
+    size: float
+    q: np.ndarray
+    r: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    count: np.ndarray
+    by_sector: np.ndarray
+    breaks: tuple[int, ...]
+
+
+def _breaks(counts: np.ndarray, k: int) -> tuple[int, ...]:
+    """Return up to ``k`` class upper bounds: quantiles of the counts, whole and distinct."""
+    if counts.size == 0:
+        return ()
+    cut = np.quantile(counts, np.linspace(0, 1, k + 1)[1:], method="higher")
+    return tuple(int(v) for v in np.unique(np.ceil(cut)))
+
+
+class EstateIndex:
+    """One frame's located sites, indexed for views: both grids' coordinates and hexagons per zoom.
+
+    Parameters
+    ----------
+    sites
+        The site table (EPSG:27700), as the viewer may see it.
+
+    Attributes
+    ----------
+    sites
+        The located sites (the frame's rows in order, without those with no location).
+    total, unlocated
+        Sites given, and those with no location.
+    sectors
+        The sector keys, in the order of :attr:`HexGrid.by_sector`'s columns.
+    """
+
+    def __init__(self, sites: gpd.GeoDataFrame) -> None:
+        require_crs(sites, "sites")
+        self.total = len(sites)
+        points, self.unlocated = located_points(sites)
+        if points.crs is not None and not points.crs.equals(CRS_BNG):
+            points = points.to_crs(CRS_BNG)
+        self.sites = points
+        geoms = as_points(points.geometry)
+        self.x = geoms.x.to_numpy(dtype="float64")
+        self.y = geoms.y.to_numpy(dtype="float64")
+        self.lon, self.lat = _TO_WGS84.transform(self.x, self.y)
+        sectors = sector_key(points["sector"]) if len(points) else pd.Series([], dtype=object)
+        codes, uniques = pd.factorize(sectors)
+        self.sector_codes = np.asarray(codes, dtype=np.int64)
+        self.sectors: list[str] = [str(u) for u in uniques]
+        self._grids: dict[int, HexGrid] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Return the number of located sites."""
+        return len(self.sites)
+
+    def in_bounds(self, west: float, south: float, east: float, north: float) -> np.ndarray:
+        """Return the positions (in :attr:`sites`) of the sites inside the bounds (degrees)."""
+        inside = (self.lon >= west) & (self.lon <= east) & (self.lat >= south) & (self.lat <= north)
+        return np.flatnonzero(inside)
+
+    def grid(self, zoom: int) -> HexGrid:
+        """Return the sites counted in hexagons at ``zoom`` (worked out once per zoom)."""
+        zoom = int(zoom)
+        with self._lock:
+            found = self._grids.get(zoom)
+        if found is not None:
+            return found
+        size = hex_size(zoom)
+        q, r = hex_cells(self.x, self.y, size)
+        offset = np.int64(1 << 24)  # axial coordinates lie within ±2**24 at every zoom
+        keys = (q + offset) * (offset * 2) + (r + offset)
+        cells, which = np.unique(keys, return_inverse=True)
+        count = np.bincount(which, minlength=len(cells))
+        n_sectors = max(len(self.sectors), 1)
+        by_sector = np.bincount(
+            which * n_sectors + self.sector_codes, minlength=len(cells) * n_sectors
+        ).reshape(len(cells), n_sectors)
+        cq = cells // (offset * 2) - offset
+        cr = cells % (offset * 2) - offset
+        cx, cy = _hex_centres(cq, cr, size)
+        lon, lat = _TO_WGS84.transform(cx, cy)
+        grid = HexGrid(
+            size,
+            cq,
+            cr,
+            np.asarray(lon),
+            np.asarray(lat),
+            count,
+            by_sector,
+            _breaks(count, HEX_CLASSES),
+        )
+        with self._lock:
+            self._grids[zoom] = grid
+        return grid
+
+
+class HexLayer(Layer):
+    """Hexagons of site counts, coloured by class, on Leaflet's canvas; a click zooms in.
+
+    Each cell's tooltip (escaped HTML) gives its count by sector. Build it with
+    :func:`view_layer`.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var d = {{ this.data_js }};
+            var colours = {{ this.colours_js }};
+            var renderer = {{ this.renderer_js }};
+            var group = L.featureGroup([], {attribution: {{ this.attribution_js }}});
+            for (var i = 0; i < d.n.length; i++) {
+                var v = d.v[i];
+                var ring = [];
+                for (var j = 0; j < 12; j += 2) { ring.push([v[j + 1], v[j]]); }
+                var cell = L.polygon(ring, {
+                    renderer: renderer,
+                    color: "#ffffff",
+                    weight: 0.5,
+                    opacity: 0.8,
+                    fillColor: colours[d.c[i]],
+                    fillOpacity: 0.75,
+                    className: "assetmap-hex"
+                });
+                cell.bindTooltip(d.tip[i], {sticky: true});
+                cell.on("click", function (e) {
+                    var map = e.target._map;
+                    if (map) { map.fitBounds(e.target.getBounds(), {maxZoom: map.getZoom() + 3}); }
+                });
+                group.addLayer(cell);
+            }
+            return group;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, data: dict[str, Any], *, colours: list[str], attribution: str | None, name: str
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=False, show=True)
+        self._name = "HexLayer"
+        self.n_cells = len(data["n"])
+        self.renderer_js = canvas_renderer_js()
+        self.data_js = safe_html.script_json(data)
+        self.colours_js = safe_html.script_json([safe_html.css_colour(c) for c in colours])
+        self.attribution_js = safe_html.script_json(
+            safe_html.escape(attribution) if attribution else None
+        )
+
+
+@dataclass
+class ViewLayer:
+    """The sites layer made for one view, and what it shows.
+
+    Attributes
+    ----------
+    layer
+        A :class:`HexLayer` or a :class:`~assetmap.maps.interactive.sites.SitesLayer`.
+    mode
+        ``"hexagons"`` or ``"points"``.
+    in_view
+        Located sites inside the data bounds.
+    legend
+        ``(label, colour)`` per hexagon class, lowest first (empty for points).
+    message
+        Plain words for people: what the layer shows and how to see more.
+    """
+
+    layer: HexLayer | SitesLayer
+    mode: str
+    in_view: int
+    legend: list[tuple[str, str]]
+    message: str
+
+
+def _hex_tip(count: int, by_sector: np.ndarray, sectors: list[str]) -> str:
+    parts = [
+        f"{int(n):,} {sector_label(s).lower()}"
+        for n, s in sorted(zip(by_sector, sectors, strict=True), key=lambda p: -p[0])
+        if n
+    ]
+    noun = "site" if count == 1 else "sites"
+    return safe_html.tooltip_html(f"{count:,} {noun}", "; ".join(parts) + ". Click to zoom in.")
+
+
+def _legend(breaks: tuple[int, ...], colours: list[str]) -> list[tuple[str, str]]:
+    legend, low = [], 1
+    for high, colour in zip(breaks, colours, strict=False):
+        legend.append((f"{low:,}" if high == low else f"{low:,}–{high:,}", colour))
+        low = high + 1
+    return legend
+
+
+def _hex_layer(
+    index: EstateIndex, zoom: int, bounds: tuple[float, float, float, float], name: str
+) -> tuple[HexLayer, int, list[tuple[str, str]]]:
+    grid = index.grid(zoom)
+    west, south, east, north = bounds
+    pad_lon = (east - west) * 0.02
+    inside = np.flatnonzero(
+        (grid.lon >= west - pad_lon)
+        & (grid.lon <= east + pad_lon)
+        & (grid.lat >= south)
+        & (grid.lat <= north)
+    )
+    cx, cy = _hex_centres(grid.q[inside], grid.r[inside], grid.size)
+    angles = np.radians(30.0 + 60.0 * np.arange(6))
+    vx = cx[:, None] + grid.size * np.cos(angles)[None, :]
+    vy = cy[:, None] + grid.size * np.sin(angles)[None, :]
+    vlon, vlat = _TO_WGS84.transform(vx.ravel(), vy.ravel())
+    vertices = np.round(np.column_stack([vlon, vlat]).reshape(len(inside), 12), 5)
+    counts = grid.count[inside]
+    classes = np.searchsorted(np.asarray(grid.breaks), counts, side="left")
+    colours = class_colours(max(len(grid.breaks), 1))
+    data = {
+        "v": vertices.tolist(),
+        "n": counts.astype(int).tolist(),
+        "c": np.minimum(classes, len(colours) - 1).astype(int).tolist(),
+        "tip": [
+            _hex_tip(int(n), grid.by_sector[i], index.sectors)
+            for n, i in zip(counts, inside, strict=True)
+        ],
+    }
+    layer = HexLayer(data, colours=colours, attribution=None, name=name)
+    return layer, int(counts.sum()), _legend(grid.breaks, colours)
+
+
+def view_layer(
+    index: EstateIndex,
+    view: View,
+    *,
+    point_limit: int | None = None,
+    name: str = "Sites",
+) -> ViewLayer:
+    """Return the sites layer for ``view``: hexagons, or the sites themselves close in.
+
+    Parameters
+    ----------
+    index
+        The sites the viewer may see, indexed (:class:`EstateIndex`).
+    view
+        The map's bounds and zoom.
+    point_limit
+        The most sites drawn one by one, below :data:`POINTS_ZOOM` (default
+        :data:`POINT_LIMIT`).
+    name
+        The layer's name.
+
+    Returns
+    -------
+    ViewLayer
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``point_limit`` is not positive.
+    """
+    point_limit = POINT_LIMIT if point_limit is None else point_limit
+    if int(point_limit) < 1:
+        raise InvalidArgumentError(f"point_limit={point_limit!r} is not valid; expected 1 or more")
+    bounds = view.data_bounds()
+    positions = index.in_bounds(*bounds)
+    if len(positions) <= int(point_limit) or view.zoom >= POINTS_ZOOM:
+        layer = sites_layer(
+            index.sites.iloc[positions],
+            cluster=False,
+            popups=False,
+            max_points=max(len(positions), 1),
+            name=name,
+            canvas=True,
+        )
+        message = _unlocated(index)
+        return ViewLayer(layer, "points", len(positions), [], message)
+    hexes, in_view, legend = _hex_layer(index, view.zoom, bounds, name)
+    message = (
+        f"{in_view:,} sites around this view are counted in hexagons; zoom in (or click a "
+        f"hexagon) to see them one by one, which the map does once a view holds "
+        f"{int(point_limit):,} sites or fewer. {_unlocated(index)}"
+    ).strip()
+    return ViewLayer(hexes, "hexagons", in_view, legend, message)
+
+
+def _unlocated(index: EstateIndex) -> str:
+    if not index.unlocated:
+        return ""
+    return f"{index.unlocated:,} of {index.total:,} sites have no location and are not drawn."

@@ -1,0 +1,211 @@
+"""The sites layer made per view: hexagons far out, points close in, nothing capped."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from assetmap.errors import InvalidArgumentError
+from assetmap.maps.interactive import viewport
+from assetmap.maps.interactive.sites import SitesLayer
+from assetmap.maps.interactive.viewport import (
+    POINTS_ZOOM,
+    EstateIndex,
+    HexLayer,
+    ShapeIndex,
+    View,
+    degrees_precision,
+    hex_cells,
+    hex_size,
+    metres_per_pixel,
+    view_layer,
+)
+
+MAIDSTONE = (51.2724, 0.5290)  # lat, lon
+
+
+def _estate(n: int, *, seed: int = 1, centre=(575_000.0, 155_000.0), spread=20_000.0):
+    rng = np.random.default_rng(seed)
+    x = centre[0] + rng.normal(0, spread, n)
+    y = centre[1] + rng.normal(0, spread, n)
+    sectors = np.array(["police", "health", "council"])[rng.integers(0, 3, n)]
+    return gpd.GeoDataFrame(
+        {
+            "site_id": [f"S{i}" for i in range(n)],
+            "name": [f"Site <b>{i}</b>" for i in range(n)],
+            "agency": ["Kent Police"] * n,
+            "sector": sectors,
+        },
+        geometry=gpd.points_from_xy(x, y),
+        crs="EPSG:27700",
+    )
+
+
+def _layer_data(layer) -> dict:
+    html = layer._template.module.script(layer, {})
+    found = re.search(r"var d = (\{.*?\});\n", html, re.S)
+    assert found, html[:500]
+    return json.loads(found.group(1))
+
+
+def test_each_point_lies_in_its_hexagon_and_no_nearer_centre_exists():
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(0, 700_000, 20_000), rng.uniform(0, 1_200_000, 20_000)
+    size = 1_000.0
+    q, r = hex_cells(x, y, size)
+    cx, cy = size * math.sqrt(3) * (q + r / 2), size * 1.5 * r
+    own = np.hypot(x - cx, y - cy)
+    assert (own <= size + 1e-6).all()  # inside the circumcircle of its own hexagon
+    for dq, dr in [(1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1)]:
+        nx = size * math.sqrt(3) * (q + dq + (r + dr) / 2)
+        ny = size * 1.5 * (r + dr)
+        assert (own <= np.hypot(x - nx, y - ny) + 1e-6).all()
+
+
+def test_the_grid_scales_with_the_zoom():
+    assert hex_size(11) == pytest.approx(hex_size(10) / 2)
+    assert metres_per_pixel(0) == pytest.approx(156_543.034 * math.cos(math.radians(52.5)))
+    assert degrees_precision(6) == 0.001
+    assert degrees_precision(19) == 1e-6
+
+
+def test_the_hexagons_count_every_located_site_once_by_sector():
+    sites = _estate(5_000)
+    sites.loc[[3, 4], "geometry"] = None
+    index = EstateIndex(sites)
+    assert (len(index), index.unlocated, index.total) == (4_998, 2, 5_000)
+    for zoom in (6, 9, 12):
+        grid = index.grid(zoom)
+        assert grid.count.sum() == 4_998
+        assert (grid.by_sector.sum(axis=1) == grid.count).all()
+        police = index.sectors.index("police")
+        assert (
+            grid.by_sector[:, police].sum()
+            == (sites["sector"] == "police").sum() - (sites.loc[[3, 4], "sector"] == "police").sum()
+        )
+    assert index.grid(9) is index.grid(9)  # worked out once per zoom
+
+
+def test_a_far_view_draws_hexagons_whose_counts_add_up_to_the_sites_in_it():
+    sites = _estate(20_000)
+    index = EstateIndex(sites)
+    view = View.around(MAIDSTONE, 8, width_px=900, height_px=640)
+    made = view_layer(index, view)
+    assert made.mode == "hexagons"
+    assert isinstance(made.layer, HexLayer)
+    data = _layer_data(made.layer)
+    assert sum(data["n"]) == made.in_view == 20_000  # the whole estate is in this view
+    assert len(data["v"][0]) == 12  # six corners, lon and lat
+    assert "sites" in made.message and "zoom in" in made.message
+    assert made.legend[0][0].startswith("1")
+
+
+def test_a_near_view_draws_its_sites_one_by_one_with_escaped_tips():
+    sites = _estate(20_000)
+    index = EstateIndex(sites)
+    view = View.around(MAIDSTONE, 15, width_px=900, height_px=640)
+    made = view_layer(index, view)
+    assert made.mode == "points"
+    assert isinstance(made.layer, SitesLayer)
+    assert made.layer.canvas
+    data = _layer_data(made.layer)
+    west, south, east, north = view.data_bounds()
+    inside = index.in_bounds(west, south, east, north)
+    assert 0 < len(data["id"]) == len(inside) <= viewport.POINT_LIMIT
+    assert sorted(data["id"]) == sorted(index.sites["site_id"].iloc[inside])
+    assert all("<b>" not in tip for tip in data["tip"])  # names escaped
+    assert any("&lt;b&gt;" in tip for tip in data["tip"])
+
+
+def test_nothing_is_capped_close_in_however_many_sites_one_spot_holds():
+    sites = _estate(6_000, spread=5.0)  # 6,000 sites within metres of one another
+    index = EstateIndex(sites)
+    below = view_layer(index, View.around(MAIDSTONE, POINTS_ZOOM - 1, width_px=900, height_px=640))
+    assert below.mode == "hexagons"
+    lat, lon = _centre_latlon(sites)
+    close = view_layer(index, View.around((lat, lon), POINTS_ZOOM, width_px=900, height_px=640))
+    assert close.mode == "points"
+    assert len(_layer_data(close.layer)["id"]) == 6_000
+
+
+def _centre_latlon(sites):
+    point = sites.to_crs(4326).geometry.union_all().centroid
+    return point.y, point.x
+
+
+def test_a_small_pan_asks_for_the_same_data_and_a_big_one_does_not():
+    view = View.around(MAIDSTONE, 12, width_px=900, height_px=640)
+    nudged = View(view.south + 0.001, view.west + 0.001, view.north + 0.001, view.east + 0.001, 12)
+    assert view.data_bounds() == nudged.data_bounds()
+    moved = View(view.south + 1, view.west + 1, view.north + 1, view.east + 1, 12)
+    assert moved.data_bounds() != view.data_bounds()
+    west, south, east, north = view.data_bounds()
+    assert west < view.west and east > view.east and south < view.south and north > view.north
+
+
+def test_the_view_st_folium_reports_is_read_and_anything_else_is_not():
+    returned = {
+        "bounds": {
+            "_southWest": {"lat": 51.2, "lng": 0.4},
+            "_northEast": {"lat": 51.3, "lng": 0.6},
+        },
+        "zoom": 13,
+    }
+    assert View.from_returned(returned) == View(51.2, 0.4, 51.3, 0.6, 13)
+    for wrong in (
+        None,
+        {},
+        {"bounds": None, "zoom": 3},
+        {**returned, "zoom": "x"},
+        {**returned, "zoom": 10**9},  # the browser sends the view: nothing made-up is worked
+        {**returned, "zoom": -1},
+        {**returned, "bounds": {**returned["bounds"], "_northEast": {"lat": "nan", "lng": 1}}},
+    ):
+        assert View.from_returned(wrong) is None
+    world = {"_southWest": {"lat": -90, "lng": -500}, "_northEast": {"lat": 90, "lng": 500}}
+    assert View.from_returned({"bounds": world, "zoom": 0}) == View(-85, -180, 85, 180, 0)
+    flipped = {"bounds": {"_southWest": {"lat": 52, "lng": 0}, "_northEast": {"lat": 51, "lng": 1}}}
+    assert View.from_returned({**flipped, "zoom": 9}) is None
+
+
+def test_a_point_limit_below_one_is_refused():
+    with pytest.raises(
+        InvalidArgumentError, match=r"point_limit=0 is not valid; expected 1 or more"
+    ):
+        view_layer(EstateIndex(_estate(10)), View(51, 0, 52, 1, 9), point_limit=0)
+
+
+def test_shapes_in_view_are_those_that_reach_into_it_simplified_for_the_zoom():
+    boxes = [shapely.box(x, 150_000, x + 10_000, 160_000) for x in range(500_000, 700_000, 10_000)]
+    wiggly = [shapely.Polygon(shapely.segmentize(b, 10).exterior) for b in boxes]
+    frame = gpd.GeoDataFrame(
+        {"code": [f"C{i}" for i in range(len(boxes))]}, geometry=wiggly, crs="EPSG:27700"
+    )
+    shapes = ShapeIndex(frame)
+    near = View.around(MAIDSTONE, 12, width_px=900, height_px=640)
+    found = shapes.in_view(near)
+    assert 0 < len(found) < len(frame)
+    west, south, east, north = near.data_bounds()
+    box = gpd.GeoSeries([shapely.box(west, south, east, north)], crs=4326).to_crs(27700).iloc[0]
+    assert set(found["code"]) == set(frame.loc[frame.intersects(box), "code"])
+    far = shapes.in_view(View.around(MAIDSTONE, 7, width_px=900, height_px=640))
+    assert len(far) == len(frame)
+    assert (
+        shapely.get_num_coordinates(far.geometry.to_numpy()).sum()
+        < shapely.get_num_coordinates(frame.geometry.to_numpy()).sum() / 10
+    )
+    assert shapes.in_view(near) is found  # kept for the next run with the same view
+
+
+def test_an_empty_estate_draws_no_point_and_says_nothing_is_missing():
+    empty = _estate(0)
+    made = view_layer(EstateIndex(empty), View.around(MAIDSTONE, 9, width_px=900, height_px=640))
+    assert made.mode == "points" and made.in_view == 0 and made.message == ""
+    assert pd.Series(_layer_data(made.layer)["id"]).empty
