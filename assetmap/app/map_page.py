@@ -56,6 +56,8 @@ MAP_HEIGHT = 640
 MAP_WIDTH_PX = 900
 #: Where the page keeps the view it last fitted the map to, to tell a new place from a pan.
 FITTED_KEY = "map_fitted_view"
+#: The last view the page made the sites layer for, from the browser or a new place.
+GOOD_VIEW_KEY = "map_good_view"
 SELECTED_KEY = "map_selected_site"
 LAST_CLICK_KEY = "map_last_click"
 RETURNED = [
@@ -452,35 +454,47 @@ def render() -> None:
         f"of {len(sites):,} sites in the estate; place: {md(chosen.place_name)}; "
         f"filters: {md(chosen.describe())}."
     )
-    _map_and_record(chosen, sites, shown, choice)
+    _map_and_record(chosen, choice)
 
 
-def _view(fit: tuple[tuple[float, float], int] | None) -> View | None:
+def _view(fit: tuple[tuple[float, float], int] | None) -> View:
     """Return the view to make the sites layer for: the map's own, or ``fit``'s for a new place.
 
     streamlit-folium reports the map's bounds and zoom after each move; a new
     place (``fit`` changed since the last run) moves the map, so its view is
-    worked out from ``fit`` until the browser reports it.
+    worked out from ``fit`` until the browser reports it. A view the browser
+    sends that no map could show (see :meth:`View.from_returned`) is not used:
+    the last good one is, else ``fit``'s.
     """
-    if fit is not None and st.session_state.get(FITTED_KEY) != fit:
+    fitted = View.around(*(fit or ((54.0, -2.5), 6)), width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
+    if st.session_state.get(FITTED_KEY) != fit:
         st.session_state[FITTED_KEY] = fit
-        return View.around(fit[0], fit[1], width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
-    return View.from_returned(st.session_state.get(MAP_KEY))
+        st.session_state[GOOD_VIEW_KEY] = fitted
+        return fitted
+    reported = View.from_returned(st.session_state.get(MAP_KEY))
+    if reported is not None:
+        st.session_state[GOOD_VIEW_KEY] = reported
+        return reported
+    kept = st.session_state.get(GOOD_VIEW_KEY)
+    return kept if isinstance(kept, View) else fitted
 
 
 @st.fragment
-def _map_and_record(
-    chosen: shell.Selection,
-    sites: gpd.GeoDataFrame,
-    shown: gpd.GeoDataFrame,
-    choice: LayerChoice,
-) -> None:
+def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     """Draw the map and the site record; moving the map reruns only this part of the page.
 
     Each move of the map sends its view back, and the sites layer is made again
     for it (from caches: the estate is indexed once), so only what the view
-    needs goes to the browser.
+    needs goes to the browser. The estate, the selection and the cache key are
+    read in this run, never kept from the page's last full run: a move after
+    another agency's import must not keep the old estate under the new store state.
     """
+    try:
+        sites = shell.visible_estate()
+        shown = shell.selected_sites(chosen)
+    except AssetmapError as exc:
+        st.error(f"The map could not be drawn: {md(exc)}")
+        return
     try:
         tiles = state.tiles()
     except AssetmapError as exc:

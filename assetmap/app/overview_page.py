@@ -168,8 +168,8 @@ def render() -> None:
             key=f"{TABLE_KEY}_{st.session_state.get(_OPENED_KEY, 0)}",
             column_config={"Sites": st.column_config.NumberColumn(format="localized")},
         )
-    rows = picked.selection.rows if picked is not None else []
-    if rows:
+    rows = [r for r in (picked.selection.rows if picked is not None else []) if 0 <= r < len(table)]
+    if rows:  # a row number the browser sent: only one of the table's is used
         _open(str(table.iloc[rows[0]]["Code"]))
     for note in result.notes:
         st.caption(md(note))

@@ -849,7 +849,8 @@ def overview(
     ``agency`` is the viewer's, whose restricted sites may count.
     """
     table = population()
-    population_key = ("",) if table is None else (str(population_file()), len(table))
+    path = population_file()
+    population_key = ("",) if table is None or path is None else (str(path), path.stat().st_mtime)
     result = _overview(key, population_key, sites, table, agency)
     return result, table is not None
 

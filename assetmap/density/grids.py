@@ -137,10 +137,17 @@ def _check_hex_args(size_m: object, orientation: object, problems: list[str]) ->
         problems.append(one_of("orientation", orientation, ORIENTATIONS))
 
 
-def _hex_cells(u: np.ndarray, v: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return the column and row of the flat-top hexagon holding each point (odd columns up)."""
-    q = (2.0 / 3.0 * u) / size
-    r = (-1.0 / 3.0 * u + _SQRT3 / 3.0 * v) / size
+def axial_round(q: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the hexagon (axial ``q``, ``r``, whole numbers) holding fractional axial coordinates.
+
+    Cube rounding: round all three cube coordinates and recompute the one that
+    moved most, so that every point gets the hexagon whose centre is nearest.
+
+    Examples
+    --------
+    >>> axial_round(np.array([0.4, 0.6]), np.array([0.0, 0.0]))
+    (array([0, 1]), array([0, 0]))
+    """
     s = -q - r
     rq, rr, rs = np.round(q), np.round(r), np.round(s)
     dq, dr, ds = np.abs(rq - q), np.abs(rr - r), np.abs(rs - s)
@@ -148,8 +155,13 @@ def _hex_cells(u: np.ndarray, v: np.ndarray, size: float) -> tuple[np.ndarray, n
     fix_r = ~fix_q & (dr > ds)
     rq = np.where(fix_q, -rr - rs, rq)
     rr = np.where(fix_r, -rq - rs, rr)
-    col = rq.astype(np.int64)
-    row = rr.astype(np.int64) + (col - (col & 1)) // 2
+    return rq.astype(np.int64), rr.astype(np.int64)
+
+
+def _hex_cells(u: np.ndarray, v: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the column and row of the flat-top hexagon holding each point (odd columns up)."""
+    col, rr = axial_round((2.0 / 3.0 * u) / size, (-1.0 / 3.0 * u + _SQRT3 / 3.0 * v) / size)
+    row = rr + (col - (col & 1)) // 2
     return col, row
 
 

@@ -32,6 +32,7 @@ from folium.map import Layer
 from folium.template import Template
 from pyproj import Transformer
 
+from ...density.grids import axial_round
 from ...errors import InvalidArgumentError
 from ...schema import CRS_BNG, CRS_WGS84
 from .. import safe_html
@@ -63,6 +64,8 @@ POINT_LIMIT = 3_000
 POINTS_ZOOM = 16
 #: The deepest zoom a view may have (Leaflet's own limit is lower).
 _MAX_ZOOM = 24
+#: The most web-map tiles (256 pixels) a view may span across or down: more than any screen.
+_MAX_TILES = 64
 #: Hexagon colour classes.
 HEX_CLASSES = 5
 #: Web-map metres per pixel at zoom 0 on the equator; scaled by the latitude of England.
@@ -118,16 +121,7 @@ def hex_cells(x: np.ndarray, y: np.ndarray, size: float) -> tuple[np.ndarray, np
     >>> q.tolist(), r.tolist()
     ([0, 1], [0, 0])
     """
-    fq = (_SQRT3 / 3.0 * x - y / 3.0) / size
-    fr = (2.0 / 3.0 * y) / size
-    fs = -fq - fr
-    q, r, s = np.rint(fq), np.rint(fr), np.rint(fs)
-    dq, dr, ds = np.abs(q - fq), np.abs(r - fr), np.abs(s - fs)
-    fix_q = (dq > dr) & (dq > ds)
-    fix_r = ~fix_q & (dr > ds)
-    q = np.where(fix_q, -r - s, q)
-    r = np.where(fix_r, -q - s, r)
-    return q.astype(np.int64), r.astype(np.int64)
+    return axial_round((_SQRT3 / 3.0 * x - y / 3.0) / size, (2.0 / 3.0 * y) / size)
 
 
 def _hex_centres(q: np.ndarray, r: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -160,13 +154,18 @@ class View:
             view = cls(
                 float(sw["lat"]), float(sw["lng"]), float(ne["lat"]), float(ne["lng"]), int(zoom)
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):  # an infinite zoom, say
             return None
         numbers = (view.south, view.west, view.north, view.east)
         if not all(math.isfinite(v) for v in numbers) or view.south >= view.north:
             return None
         if not 0 <= view.zoom <= _MAX_ZOOM or view.west >= view.east:
             return None  # the browser sends these: a made-up zoom is not worked with
+        tiles = 2**view.zoom / 360.0  # web-map tiles per degree of longitude at this zoom
+        if (view.east - view.west) * tiles > _MAX_TILES or (
+            _mercator(view.north) - _mercator(view.south)
+        ) / (2 * math.pi) * 2**view.zoom > _MAX_TILES:
+            return None  # wider than any screen shows at this zoom: never drawn as asked
         return cls(
             max(view.south, -85.0),
             max(view.west, -180.0),
