@@ -507,6 +507,8 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     key = shell.cache_key(chosen)
     group, layer = build_layers(shown, choice, key, _view(fit))
     base = interactive.base_map(None, tiles=tiles, extent=sites, clusters=False)
+    # a zoom is redrawn by the server: its quarter-second animation only delays asking
+    base.options["zoomAnimation"] = False
     map_col, record_col = st.columns([3, 2], gap="medium")
     with map_col:
         result = st_folium(

@@ -632,7 +632,9 @@ def place_sites(
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=8)
 def _estate_index(key: tuple, _sites: gpd.GeoDataFrame) -> EstateIndex:
-    return EstateIndex(_sites)
+    index = EstateIndex(_sites)
+    index.warm()  # every zoom's hexagons, in the background: the next zoom is ready
+    return index
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -102,7 +102,22 @@ def test_a_far_view_draws_hexagons_whose_counts_add_up_to_the_sites_in_it():
     assert isinstance(made.layer, HexLayer)
     data = _layer_data(made.layer)
     assert sum(data["n"]) == made.in_view == 20_000  # the whole estate is in this view
-    assert len(data["v"][0]) == 12  # six corners, lon and lat
+    k = len(data["labels"])
+    assert sum(data["s"]) == 20_000 and len(data["s"]) == k * len(data["n"])
+    assert sorted(data["labels"]) == ["council", "health (nhs)", "police"]
+    # the corners drawn (centre + the view's offsets) are the cells' own, to a tenth of a pixel
+    grid = index.grid(8)
+    size = grid.size
+    cell = int(np.argmax(grid.count))
+    exact = shapely.Point(
+        size * math.sqrt(3) * (grid.q[cell] + grid.r[cell] / 2) + size * math.cos(math.pi / 6),
+        size * 1.5 * grid.r[cell] + size * math.sin(math.pi / 6),
+    )
+    at = data["x"].index(round(float(grid.lon[cell]), 5))
+    drawn = gpd.GeoSeries(
+        [shapely.Point(data["x"][at] + data["o"][0], data["y"][at] + data["o"][1])], crs=4326
+    ).to_crs(27700)
+    assert drawn.iloc[0].distance(exact) < metres_per_pixel(8) / 10
     assert "sites" in made.message and "zoom in" in made.message
     assert made.legend[0][0].startswith("1")
 
@@ -209,3 +224,12 @@ def test_an_empty_estate_draws_no_point_and_says_nothing_is_missing():
     made = view_layer(EstateIndex(empty), View.around(MAIDSTONE, 9, width_px=900, height_px=640))
     assert made.mode == "points" and made.in_view == 0 and made.message == ""
     assert pd.Series(_layer_data(made.layer)["id"]).empty
+
+
+def test_warming_works_out_every_zooms_hexagons_once():
+    index = EstateIndex(_estate(2_000))
+    index.warm(range(6, 9)).join(timeout=60)
+    assert sorted(index._grids) == [6, 7, 8]  # made by the warming, before any view asked
+    grids = {z: index.grid(z) for z in range(6, 9)}
+    assert all(grids[z] is index._grids[z] for z in grids)
+    assert {z: int(g.count.sum()) for z, g in grids.items()} == {6: 2_000, 7: 2_000, 8: 2_000}

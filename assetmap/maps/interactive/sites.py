@@ -138,6 +138,10 @@ class SitesLayer(JSCSSMixin, Layer):
                 }
             });
             geo.addData({type: "FeatureCollection", features: features});
+            if ({{ "true" if this.canvas else "false" }}) {
+                // the canvas goes with the layer: a map redrawn many times keeps one
+                geo.on("remove", function () { renderer.remove(); });
+            }
             {%- if this.cluster %}
             if (typeof L.markerClusterGroup === "function") {
                 var group = L.markerClusterGroup({

@@ -50,6 +50,7 @@ __all__ = [
     "ShapeIndex",
     "View",
     "ViewLayer",
+    "corner_offsets",
     "degrees_precision",
     "hex_cells",
     "metres_per_pixel",
@@ -352,6 +353,18 @@ class EstateIndex:
         inside = (self.lon >= west) & (self.lon <= east) & (self.lat >= south) & (self.lat <= north)
         return np.flatnonzero(inside)
 
+    def warm(self, zooms: range = range(5, POINTS_ZOOM)) -> threading.Thread:
+        """Work out the hexagons of ``zooms`` in a background thread, and return it.
+
+        The first view asked for at a zoom then finds its hexagons ready (at a
+        million sites each zoom takes about a second).
+        """
+        worker = threading.Thread(
+            target=lambda: [self.grid(z) for z in zooms], name="assetmap-hexagons", daemon=True
+        )
+        worker.start()
+        return worker
+
     def grid(self, zoom: int) -> HexGrid:
         """Return the sites counted in hexagons at ``zoom`` (worked out once per zoom)."""
         zoom = int(zoom)
@@ -391,8 +404,11 @@ class EstateIndex:
 class HexLayer(Layer):
     """Hexagons of site counts, coloured by class, on Leaflet's canvas; a click zooms in.
 
-    Each cell's tooltip (escaped HTML) gives its count by sector. Build it with
-    :func:`view_layer`.
+    Compact: each cell is its centre (degrees), its count, its class and its count
+    per sector; its corners are the centre plus six offsets worked out once for
+    the view (the National Grid is as good as affine across one view), and its
+    tooltip is written in the browser from the counts and the sectors' labels
+    (escaped here: no register value reaches it). Build it with :func:`view_layer`.
     """
 
     _template = Template(
@@ -403,10 +419,25 @@ class HexLayer(Layer):
             var colours = {{ this.colours_js }};
             var renderer = {{ this.renderer_js }};
             var group = L.featureGroup([], {attribution: {{ this.attribution_js }}});
+            var k = d.labels.length;
+            function tip(i) {
+                var parts = [];
+                for (var j = 0; j < k; j++) {
+                    var n = d.s[i * k + j];
+                    if (n) { parts.push([n, n.toLocaleString("en-GB") + " " + d.labels[j]]); }
+                }
+                parts.sort(function (a, b) { return b[0] - a[0]; });
+                var total = d.n[i];
+                return "<strong>" + total.toLocaleString("en-GB") +
+                    (total === 1 ? " site" : " sites") + "</strong><br>" +
+                    parts.map(function (p) { return p[1]; }).join("; ") +
+                    ". Click to zoom in.";
+            }
             for (var i = 0; i < d.n.length; i++) {
-                var v = d.v[i];
                 var ring = [];
-                for (var j = 0; j < 12; j += 2) { ring.push([v[j + 1], v[j]]); }
+                for (var j = 0; j < 12; j += 2) {
+                    ring.push([d.y[i] + d.o[j + 1], d.x[i] + d.o[j]]);
+                }
                 var cell = L.polygon(ring, {
                     renderer: renderer,
                     color: "#ffffff",
@@ -416,13 +447,15 @@ class HexLayer(Layer):
                     fillOpacity: 0.75,
                     className: "assetmap-hex"
                 });
-                cell.bindTooltip(d.tip[i], {sticky: true});
+                cell.bindTooltip(tip(i), {sticky: true});
                 cell.on("click", function (e) {
                     var map = e.target._map;
                     if (map) { map.fitBounds(e.target.getBounds(), {maxZoom: map.getZoom() + 3}); }
                 });
                 group.addLayer(cell);
             }
+            // the canvas goes with the layer: a map redrawn many times keeps one
+            group.on("remove", function () { renderer.remove(); });
             return group;
         })();
         {% endmacro %}
@@ -468,14 +501,18 @@ class ViewLayer:
     message: str
 
 
-def _hex_tip(count: int, by_sector: np.ndarray, sectors: list[str]) -> str:
-    parts = [
-        f"{int(n):,} {sector_label(s).lower()}"
-        for n, s in sorted(zip(by_sector, sectors, strict=True), key=lambda p: -p[0])
-        if n
-    ]
-    noun = "site" if count == 1 else "sites"
-    return safe_html.tooltip_html(f"{count:,} {noun}", "; ".join(parts) + ". Click to zoom in.")
+def corner_offsets(lon: float, lat: float, size: float) -> list[float]:
+    """Return the corners of a hexagon of circumradius ``size`` at (lon, lat), as offsets.
+
+    Degrees of longitude and latitude, corner by corner (lon, lat, lon, lat...),
+    of a pointy-top hexagon on the National Grid whose centre is at the given
+    point: a view's hexagons are drawn from their centres with these.
+    """
+    cx, cy = _TO_BNG.transform(lon, lat)
+    angles = np.radians(30.0 + 60.0 * np.arange(6))
+    vlon, vlat = _TO_WGS84.transform(cx + size * np.cos(angles), cy + size * np.sin(angles))
+    offsets = np.column_stack([np.asarray(vlon) - lon, np.asarray(vlat) - lat]).ravel()
+    return [float(v) for v in np.round(offsets, 7)]
 
 
 def _legend(breaks: tuple[int, ...], colours: list[str]) -> list[tuple[str, str]]:
@@ -498,23 +535,17 @@ def _hex_layer(
         & (grid.lat >= south)
         & (grid.lat <= north)
     )
-    cx, cy = _hex_centres(grid.q[inside], grid.r[inside], grid.size)
-    angles = np.radians(30.0 + 60.0 * np.arange(6))
-    vx = cx[:, None] + grid.size * np.cos(angles)[None, :]
-    vy = cy[:, None] + grid.size * np.sin(angles)[None, :]
-    vlon, vlat = _TO_WGS84.transform(vx.ravel(), vy.ravel())
-    vertices = np.round(np.column_stack([vlon, vlat]).reshape(len(inside), 12), 5)
     counts = grid.count[inside]
     classes = np.searchsorted(np.asarray(grid.breaks), counts, side="left")
     colours = class_colours(max(len(grid.breaks), 1))
     data = {
-        "v": vertices.tolist(),
+        "x": np.round(grid.lon[inside], 5).tolist(),
+        "y": np.round(grid.lat[inside], 5).tolist(),
+        "o": corner_offsets((west + east) / 2, (south + north) / 2, grid.size),
         "n": counts.astype(int).tolist(),
         "c": np.minimum(classes, len(colours) - 1).astype(int).tolist(),
-        "tip": [
-            _hex_tip(int(n), grid.by_sector[i], index.sectors)
-            for n, i in zip(counts, inside, strict=True)
-        ],
+        "s": grid.by_sector[inside].astype(int).ravel().tolist(),
+        "labels": [safe_html.escape(sector_label(s).lower()) for s in index.sectors],
     }
     layer = HexLayer(data, colours=colours, attribution=None, name=name)
     return layer, int(counts.sum()), _legend(grid.breaks, colours)
