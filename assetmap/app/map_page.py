@@ -73,6 +73,8 @@ LAYER_KEYS = {
     name: f"layer_{name}" for name in ("sites", "density", "clusters", "offers", "matches")
 }
 DENSITY_LEVEL_KEY = "map_density_level"
+#: Above this many sites (that the viewer may see) the density layer starts off.
+DENSITY_DEFAULT_LIMIT = 100_000
 DENSITY_METRIC_KEY = "map_density_metric"
 DENSITY_SCHEME_KEY = "map_density_scheme"
 CLUSTER_DISTANCE_KEY = "map_cluster_distance"
@@ -159,12 +161,22 @@ def density_level(level: str, chosen: shell.Selection | None = None) -> str:
     return place.sublevel or place.level
 
 
-def _layer_controls() -> LayerChoice:
+def _layer_controls(estate_size: int) -> LayerChoice:
+    big = estate_size > DENSITY_DEFAULT_LIMIT
     with st.sidebar:
         st.header("Layers")
         choice = LayerChoice(
             sites=st.toggle("Sites by sector", value=True, key=LAYER_KEYS["sites"]),
-            density=st.toggle("Density of the estate", value=True, key=LAYER_KEYS["density"]),
+            density=st.toggle(
+                "Density of the estate",
+                value=not big,
+                key=LAYER_KEYS["density"],
+                help="Off at first for an estate of more than "
+                f"{DENSITY_DEFAULT_LIMIT:,} sites: its hexagons show where it is dense, and "
+                "the choropleth is worked out again for every change of the filters."
+                if big
+                else None,
+            ),
             clusters=st.toggle("Co-location clusters", value=False, key=LAYER_KEYS["clusters"]),
             offers=st.toggle("Surplus space offered", value=False, key=LAYER_KEYS["offers"]),
             matches=st.toggle("Match lines (the plan)", value=False, key=LAYER_KEYS["matches"]),
@@ -447,7 +459,7 @@ def render() -> None:
     if sites.empty:
         st.info("The estate has no sites yet: import a register on the Registers page.")
         return
-    choice = _layer_controls()
+    choice = _layer_controls(len(sites))
     metric_col, note_col = st.columns([1, 3])
     metric_col.metric("Sites shown", f"{len(shown):,}")
     note_col.caption(

@@ -217,3 +217,14 @@ def test_opening_a_district_from_the_overview_makes_it_the_place(tmp_path, monke
     assert at.selectbox(key=shell.LEVEL_KEY).value == "district"
     assert at.selectbox(key=shell.PLACE_KEY).value == MAIDSTONE
     assert "place: Maidstone" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("limit", "density"), [(100, False), (1_000, True)])
+def test_the_density_layer_starts_off_for_a_big_estate(tmp_path, monkeypatch, limit, density):
+    _store(tmp_path, monkeypatch, secret=False)  # 200 sites
+    monkeypatch.setattr(map_page, "DENSITY_DEFAULT_LIMIT", limit)
+    at = _page_at(None)
+    assert at.toggle(key=map_page.LAYER_KEYS["density"]).value is density
+    group = _component(at)["feature_group"]
+    assert ("Sites per km²" in group) is density  # the choropleth's legend
+    assert "boundaries_layer" in group or density  # the districts drawn as the basemap instead
