@@ -513,12 +513,13 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
         tiles = None
         st.warning(f"Background tiles are off: {md(exc)}")
     outline = shell.place_geometry(chosen)
-    fit_frame = gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else sites
+    extent = state.estate_extent(shell.viewer(), sites)
+    fit_frame = gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else extent
     fit = interactive.view_of(fit_frame, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
     choice.notes.clear()
     key = shell.cache_key(chosen)
     group, layer = build_layers(shown, choice, key, _view(fit))
-    base = interactive.base_map(None, tiles=tiles, extent=sites, clusters=False)
+    base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False
     map_col, record_col = st.columns([3, 2], gap="medium")

@@ -71,6 +71,7 @@ __all__ = [
     "density",
     "density_localities",
     "ensure_national",
+    "estate_extent",
     "estate_facets",
     "estate_index",
     "estate_requests",
@@ -298,6 +299,22 @@ def visible_estate(viewer: access.Viewer | None) -> gpd.GeoDataFrame:
     if not signature[1]:
         return access.visible_sites(empty_sites(), viewer)
     return _shared(_visible(signature, "" if viewer is None else viewer.key, viewer))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _extent(signature: Signature, viewer_key: str, _sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    box = _sites.geometry.total_bounds
+    shapes = [shapely.box(*box)] if np.isfinite(box).all() else []
+    return gpd.GeoDataFrame(geometry=shapes, crs=_sites.crs)
+
+
+def estate_extent(viewer: access.Viewer | None, sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the box around ``sites`` (``viewer``'s estate) as one shape, once per store state.
+
+    What a map fits its first view to: a million sites' box is worked out once, not
+    on every move of the map. Empty when no site has a location.
+    """
+    return _extent(store_signature(), "" if viewer is None else viewer.key, sites)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -8,6 +8,7 @@ and records as people read them.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
+from pyproj import CRS, Transformer
 from shapely.geometry import mapping
 
 from ...errors import InvalidArgumentError
@@ -73,6 +74,12 @@ def as_points(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     return geoms
 
 
+@functools.lru_cache(maxsize=8)
+def _to_wgs84(crs_text: str) -> Transformer:
+    """Return the transformer from a CRS (as given, or its WKT) to WGS84, made once (it is slow)."""
+    return Transformer.from_crs(CRS.from_user_input(crs_text), CRS_WGS84, always_xy=True)
+
+
 def bounds_wgs84(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]] | None:
     """Return ``[[south, west], [north, east]]`` around every located row of ``frames``.
 
@@ -95,9 +102,9 @@ def bounds_wgs84(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]
             continue
         # the box of the shapes, in degrees: its edges densified, not every shape converted
         x0, y0, x1, y1 = (float(v) for v in box)
-        west, south, east, north = Transformer.from_crs(
-            frame.crs, CRS_WGS84, always_xy=True
-        ).transform_bounds(x0, y0, x1, y1, densify_pts=21)
+        west, south, east, north = _to_wgs84(frame.crs.srs or frame.crs.to_wkt()).transform_bounds(
+            x0, y0, x1, y1, densify_pts=21
+        )
         if all(math.isfinite(v) for v in (west, south, east, north)):
             boxes.append((west, south, east, north))
     if not boxes:
@@ -142,10 +149,11 @@ def shape_features(
     list of dict
         Features whose properties are ``tip`` and ``st`` (the style), and ``place``.
     """
-    geoms = geoms.to_crs(CRS_BNG)
     if simplify_m > 0:
-        geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    wgs = shapely.set_precision(np.asarray(geoms.to_crs(CRS_WGS84), dtype=object), precision)
+        geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
+    if not geoms.crs.equals(CRS_WGS84):
+        geoms = geoms.to_crs(CRS_WGS84)
+    wgs = shapely.set_precision(np.asarray(geoms, dtype=object), precision)
     codes = [None] * len(wgs) if places is None else [str(p) for p in places]
     features = []
     for geom, tip, style, code in zip(wgs, tips, styles, codes, strict=True):

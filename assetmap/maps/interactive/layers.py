@@ -89,7 +89,8 @@ class BoundariesLayer(Layer):
         geoms = geoms[geoms.notna() & ~geoms.is_empty]
         if simplify_m > 0:
             geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
-        geoms = geoms.to_crs(CRS_WGS84)
+        if not geoms.crs.equals(CRS_WGS84):
+            geoms = geoms.to_crs(CRS_WGS84)
         snapped = shapely.set_precision(np.asarray(geoms, dtype=object), precision)
         features = [
             {"type": "Feature", "properties": {}, "geometry": mapping(g)}

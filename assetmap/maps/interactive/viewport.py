@@ -28,6 +28,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from folium.map import Layer
 from folium.template import Template
 from pyproj import Transformer
@@ -237,6 +238,8 @@ class ShapeIndex:
         require_crs(frame, "frame")
         self.frame = frame.to_crs(CRS_BNG) if not frame.crs.equals(CRS_BNG) else frame
         self.bounds = np.asarray(self.frame.geometry.bounds.to_numpy(), dtype="float64")
+        self._geoms = np.asarray(self.frame.geometry, dtype=object)
+        self._drawn: dict[int, np.ndarray] = {}  # zoom -> each row's shape for it (None: not yet)
         self._made: dict[tuple, gpd.GeoDataFrame] = {}
         self._lock = threading.Lock()
 
@@ -245,9 +248,11 @@ class ShapeIndex:
         return len(self.frame)
 
     def in_view(self, view: View) -> gpd.GeoDataFrame:
-        """Return the rows whose shapes reach into ``view``'s data bounds, simplified for its zoom.
+        """Return the rows whose shapes reach into ``view``'s data bounds, drawn for its zoom.
 
-        The result is shared by every caller with the same view: do not change it.
+        Their shapes are simplified to half a pixel at the zoom and in WGS84 (each
+        row's once per zoom, whatever views ask for it). The result is shared by
+        every caller with the same view: do not change it.
         """
         box = view.data_bounds()
         key = (view.zoom, *(round(v, 6) for v in box))
@@ -260,9 +265,18 @@ class ShapeIndex:
         hit = np.flatnonzero(
             (b[:, 0] <= east) & (b[:, 2] >= west) & (b[:, 1] <= north) & (b[:, 3] >= south)
         )
+        with self._lock:
+            drawn = self._drawn.setdefault(view.zoom, np.full(len(self.frame), None, dtype=object))
+        todo = hit[[shape is None for shape in drawn[hit]]]
+        if len(todo):
+            simple = shapely.simplify(
+                self._geoms[todo], metres_per_pixel(view.zoom) / 2, preserve_topology=True
+            )
+            drawn[todo] = np.asarray(
+                gpd.GeoSeries(simple, crs=CRS_BNG).to_crs(CRS_WGS84), dtype=object
+            )
         rows = self.frame.iloc[hit]
-        tolerance = metres_per_pixel(view.zoom) / 2
-        made = rows.set_geometry(rows.geometry.simplify(tolerance, preserve_topology=True))
+        made = rows.set_geometry(gpd.GeoSeries(drawn[hit], index=rows.index, crs=CRS_WGS84))
         with self._lock:
             if len(self._made) >= 64:
                 self._made.pop(next(iter(self._made)))
