@@ -10,7 +10,7 @@ port of 127.0.0.1 with ``$ASSETMAP_STORE`` naming the store (no ``$ASSETMAP_AGEN
 no background tiles):
 
 - ``new``: this tree's app: the sites layer made by the server for the map's view
-  (hexagons far out, points on Leaflet's canvas close in, nothing capped);
+  (hexagons far out, the sites as points close in, nothing capped);
 - ``baseline``: the app as it was before issue #18's work (commit ``5f4caa3``, taken
   with ``git archive`` into a temporary folder): folium markers clustered in the
   browser, at most 50,000 of them (the first 50,000 in store order).
@@ -20,8 +20,8 @@ is drawn: the cold load is reported as "cold first map"). Then, in a fresh Chrom
 profile (Debian's ``/usr/bin/chromium`` driven by Playwright, no browser download;
 ``--headless --no-sandbox --disable-gpu``), the benchmark measures:
 
-1. **first map**: from navigation start to the map drawn: the sites canvas
-   (``.leaflet-assetmap-sites-pane canvas``; the baseline: its cluster icons or site
+1. **first map**: from navigation start to the map drawn: the sites layer's hexagons
+   or points (``path.assetmap-hex, path.assetmap-site``; the baseline: its cluster icons or site
    markers) in the st_folium iframe, Streamlit idle (no ``stStatusWidget``, the app's
    script state not ``running``) and the page's main thread quiet again (20 animation
    frames in a row, none more than 100 ms apart; the time is that of the last long
@@ -29,14 +29,14 @@ profile (Debian's ``/usr/bin/chromium`` driven by Playwright, no browser downloa
 2. **zoom**, on the whole estate: the map moved to the town (``--town``, Maidstone by
    default) at the first map's zoom (not timed), then zoomed in one level at a time with
    Leaflet's + button up to ``--zoom-to`` (15); each step is timed from the click to the
-   map's ``zoomend``, a new sites layer (the new app only: a sites canvas that was not
+   map's ``zoomend``, a new sites layer (the new app only: hexagons or points that were not
    there before the click; the baseline re-clusters its markers in the browser, with no
    rerun), Streamlit idle and the page quiet; the mean and the longest step are
    reported, and the goal is checked against the longest;
 3. **filter**, at the first map's view again (moved back, not timed): the Sector filter
    in the sidebar narrowed to Police alone, one sector taken out at a time (each is one
-   rerun); each step is timed from the click to a new sites layer drawn (a sites canvas,
-   or cluster icons, that was not there before the click), Streamlit idle and the page
+   rerun); each step is timed from the click to a new sites layer drawn (hexagons, points
+   or cluster icons that were not there before the click), Streamlit idle and the page
    quiet; mean and longest step, the goal checked against the longest;
 
    Each step's line also gives when the rerun it caused started and ended (the app's
@@ -116,7 +116,7 @@ TOWNS = {"Maidstone": (51.2730, 0.5230), "Manchester": (53.4800, -2.2430)}
 KEEP_SECTOR = "Police"
 #: What the map's sites layer is drawn as, per app (CSS, inside the st_folium iframe).
 SITES_SELECTOR = {
-    "new": ".leaflet-assetmap-sites-pane canvas",
+    "new": "path.assetmap-hex, path.assetmap-site",
     "baseline": ".marker-cluster, path.assetmap-site",
 }
 #: Goals at 1,000,000 sites: (measure, limit, unit).

@@ -139,7 +139,7 @@ def render() -> None:
         position="bottomright",
         css_class="assetmap-choropleth-control",
     ).add_to(group)
-    base = interactive.base_map(None, extent=frame, clusters=False)
+    base = interactive.base_map(None, extent=frame, clusters=False, legend=False)
     map_col, table_col = st.columns([3, 2], gap="medium")
     with map_col:
         returned = show_map(

@@ -34,6 +34,8 @@ from playwright.sync_api import Frame, Page, sync_playwright  # noqa: E402 (afte
 pytestmark = pytest.mark.browser
 
 N_SITES = 60
+#: More sites than the Map page draws one by one in a view (viewport.POINT_LIMIT, 3,000).
+BIG_SITES = 5_000
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 HOSTILE_ID = "T-00000"
 
@@ -75,9 +77,9 @@ def app_url(tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def big_app_url(tmp_path_factory) -> Iterator[str]:
-    """The app on 3,000 sites: enough for the browser to cluster them."""
+    """The app on more sites than a view draws one by one (so it draws hexagons first)."""
     store = write_store(
-        tmp_path_factory.mktemp("browser-big") / "estate.gpkg", make_sites(3_000, hostile=True)
+        tmp_path_factory.mktemp("browser-big") / "estate.gpkg", make_sites(BIG_SITES, hostile=True)
     )
     with streamlit_server({STORE_ENV: str(store)}, log_name="streamlit-server-big.log") as url:
         yield url
@@ -196,15 +198,24 @@ def test_filter_keeps_the_map_position(page: Page):
     page.screenshot(path=str(ARTIFACTS / "map_filtered.png"), full_page=True)
 
 
-def test_clustered_estate_reports_the_clicked_site(browser_context, big_app_url):
+def test_a_big_estate_shows_hexagons_then_the_clicked_site_close_in(browser_context, big_app_url):
+    """More sites than a view draws one by one: hexagons first; close in, the site, its record."""
+    hostile = make_sites(BIG_SITES, hostile=True).to_crs(4326).geometry.iloc[0]
     page = browser_context.new_page()
     try:
         page.goto(big_app_url)
         frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
-        frame.wait_for_selector(".marker-cluster", timeout=60_000)
-        assert frame.locator("path.assetmap-site").count() < 3_000
-        assert page.get_by_test_id("stMetricValue").first.inner_text() == "3,000"
-        page.screenshot(path=str(ARTIFACTS / "map_clustered.png"), full_page=True)
+        frame.wait_for_selector("path.assetmap-hex", timeout=60_000)
+        assert frame.locator("path.assetmap-site").count() == 0
+        assert page.get_by_test_id("stMetricValue").first.inner_text() == f"{BIG_SITES:,}"
+        page.screenshot(path=str(ARTIFACTS / "map_hexagons.png"), full_page=True)
+        # close in over the site: the map reports its view and the server sends the sites
+        frame.evaluate(
+            "([lat, lon]) => window.map.setView([lat, lon], 16, {animate: false})",
+            [hostile.y, hostile.x],
+        )
+        frame.wait_for_selector("path.assetmap-site", timeout=60_000)
+        assert frame.locator("path.assetmap-hex").count() == 0
         x, y = _focus_site(page, frame, HOSTILE_ID)
         page.mouse.click(x, y)
         record = page.locator(".assetmap-record")

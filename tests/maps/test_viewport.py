@@ -129,7 +129,6 @@ def test_a_near_view_draws_its_sites_one_by_one_with_escaped_tips():
     made = view_layer(index, view)
     assert made.mode == "points"
     assert isinstance(made.layer, SitesLayer)
-    assert made.layer.canvas
     data = _layer_data(made.layer)
     west, south, east, north = view.data_bounds()
     inside = index.in_bounds(west, south, east, north)

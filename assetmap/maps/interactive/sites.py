@@ -35,16 +35,12 @@ __all__ = [
     "CLUSTER_THRESHOLD",
     "DEFAULT_MAX_POINTS",
     "POPUP_LIMIT",
-    "SITES_PANE",
     "SitesLayer",
-    "canvas_renderer_js",
     "location_text",
     "site_record",
     "sites_layer",
 ]
 
-#: The map pane the sites' canvas is drawn in (made by ``base_map``), above the analyses.
-SITES_PANE = "assetmap-sites"
 #: Above this many sites the sites layer clusters markers in the browser.
 CLUSTER_THRESHOLD = 2_000
 #: The most sites one standalone map draws; beyond it, an even sample of this many, and it says so.
@@ -88,7 +84,6 @@ class SitesLayer(JSCSSMixin, Layer):
             var d = {{ this.data_js }};
             var colours = {{ this.colours_js }};
             var n = d.x.length;
-            var renderer = {{ this.renderer_js }};
             var features = new Array(n);
             for (var i = 0; i < n; i++) {
                 var p = {id: d.id[i], sector: d.s[i], tip: d.tip[i], approx: d.a ? d.a[i] : 0};
@@ -106,7 +101,6 @@ class SitesLayer(JSCSSMixin, Layer):
                     if (feature.properties.approx) {
                         // placed only at the centre of its postcode area: a hollow, dashed ring
                         return L.circleMarker(latlng, {
-                            renderer: renderer,
                             radius: {{ this.radius + 2 }},
                             color: colours[sector] || colours.other,
                             weight: 2,
@@ -120,7 +114,6 @@ class SitesLayer(JSCSSMixin, Layer):
                         });
                     }
                     return L.circleMarker(latlng, {
-                        renderer: renderer,
                         radius: {{ this.radius }},
                         color: "#ffffff",
                         weight: 1,
@@ -138,10 +131,6 @@ class SitesLayer(JSCSSMixin, Layer):
                 }
             });
             geo.addData({type: "FeatureCollection", features: features});
-            if ({{ "true" if this.canvas else "false" }}) {
-                // the canvas goes with the layer: a map redrawn many times keeps one
-                geo.on("remove", function () { renderer.remove(); });
-            }
             {%- if this.cluster %}
             if (typeof L.markerClusterGroup === "function") {
                 var group = L.markerClusterGroup({
@@ -174,12 +163,9 @@ class SitesLayer(JSCSSMixin, Layer):
         radius: int = 5,
         name: str = "Sites",
         approximate: int = 0,
-        canvas: bool = False,
     ) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self.approximate = int(approximate)
-        self.canvas = bool(canvas)
-        self.renderer_js = canvas_renderer_js() if canvas else "undefined"
         self._name = "SitesLayer"
         self.data_js = data_js
         self.total = total
@@ -204,12 +190,6 @@ class SitesLayer(JSCSSMixin, Layer):
         else:
             self.default_js = []
             self.default_css = []
-
-
-def canvas_renderer_js() -> str:
-    """Return the JavaScript of a Leaflet canvas renderer drawing in :data:`SITES_PANE`."""
-    pane = safe_html.script_json(SITES_PANE)
-    return f"L.canvas({{padding: 0.5, pane: {pane}}})"
 
 
 def site_record(site: Mapping[str, Any], *, provenance: bool = True) -> list[tuple[str, Any]]:
@@ -355,7 +335,6 @@ def sites_layer(
     popups: bool | None = None,
     radius: int = 5,
     name: str = "Sites",
-    canvas: bool = False,
 ) -> SitesLayer:
     """Return every located site as one :class:`SitesLayer`.
 
@@ -375,9 +354,6 @@ def sites_layer(
         Marker radius in pixels.
     name
         Layer name.
-    canvas
-        Draw the markers on one canvas (Leaflet's canvas renderer) rather than as an
-        SVG element each: quicker for thousands of markers.
 
     Returns
     -------
@@ -412,7 +388,6 @@ def sites_layer(
         radius=radius,
         name=name,
         approximate=int(approximate_mask(points).sum()),
-        canvas=canvas,
     )
     if layer.approximate:  # the legend entry comes and goes with the layer
         LayerLegend(

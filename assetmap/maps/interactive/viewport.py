@@ -9,7 +9,7 @@ answers each view of the map with only what that view needs:
   by how many sites each holds; clicking one zooms into it;
 * close in, when the view holds at most :data:`POINT_LIMIT` sites (or from
   :data:`POINTS_ZOOM` in, whatever it holds), the sites themselves as circle
-  markers on Leaflet's canvas, with their tooltips; clicking one selects it.
+  markers, with their tooltips; clicking one selects it.
 
 Nothing is capped: every site is reached by zooming in. The view is widened
 to whole web-map tiles (:meth:`View.data_bounds`), so a small pan asks for the
@@ -39,7 +39,7 @@ from ...schema import CRS_BNG, CRS_WGS84
 from .. import safe_html
 from ..style import class_colours, sector_key, sector_label
 from .features import as_points, located_points, require_crs
-from .sites import SitesLayer, canvas_renderer_js, sites_layer
+from .sites import SitesLayer, sites_layer
 
 __all__ = [
     "HEX_PX",
@@ -416,7 +416,7 @@ class EstateIndex:
 
 
 class HexLayer(Layer):
-    """Hexagons of site counts, coloured by class, on Leaflet's canvas; a click zooms in.
+    """Hexagons of site counts, coloured by class; a click zooms in.
 
     Compact: each cell is its centre (degrees), its count, its class and its count
     per sector; its corners are the centre plus six offsets worked out once for
@@ -431,7 +431,6 @@ class HexLayer(Layer):
         var {{ this.get_name() }} = (function () {
             var d = {{ this.data_js }};
             var colours = {{ this.colours_js }};
-            var renderer = {{ this.renderer_js }};
             var group = L.featureGroup([], {attribution: {{ this.attribution_js }}});
             var k = d.labels.length;
             function tip(i) {
@@ -453,7 +452,6 @@ class HexLayer(Layer):
                     ring.push([d.y[i] + d.o[j + 1], d.x[i] + d.o[j]]);
                 }
                 var cell = L.polygon(ring, {
-                    renderer: renderer,
                     color: "#ffffff",
                     weight: 0.5,
                     opacity: 0.8,
@@ -468,8 +466,6 @@ class HexLayer(Layer):
                 });
                 group.addLayer(cell);
             }
-            // the canvas goes with the layer: a map redrawn many times keeps one
-            group.on("remove", function () { renderer.remove(); });
             return group;
         })();
         {% endmacro %}
@@ -482,7 +478,6 @@ class HexLayer(Layer):
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "HexLayer"
         self.n_cells = len(data["n"])
-        self.renderer_js = canvas_renderer_js()
         self.data_js = safe_html.script_json(data)
         self.colours_js = safe_html.script_json([safe_html.css_colour(c) for c in colours])
         self.attribution_js = safe_html.script_json(
@@ -607,7 +602,6 @@ def view_layer(
             popups=False,
             max_points=max(len(positions), 1),
             name=name,
-            canvas=True,
         )
         message = _unlocated(index)
         return ViewLayer(layer, "points", len(positions), [], message)

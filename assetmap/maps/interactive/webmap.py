@@ -31,7 +31,7 @@ from .elements import (
 from .features import bounds_wgs84, require_crs
 from .layers import BoundariesLayer
 from .offline import asset_url, make_offline, remote_links, walk
-from .sites import DEFAULT_MAX_POINTS, SITES_PANE, SitesLayer, sites_layer
+from .sites import DEFAULT_MAX_POINTS, SitesLayer, sites_layer
 
 __all__ = ["MAX_ZOOM", "MIN_ZOOM", "EstateMap", "base_map", "map_html", "site_map", "view_of"]
 
@@ -130,8 +130,6 @@ def base_map(
     m.default_js = [(name, asset_url(name)) for name in ("leaflet", *cluster_js)]
     m.default_css = [(name, asset_url(name)) for name in ("leaflet_css", *cluster_css)]
     MapBackground(MAP_BACKGROUND).add_to(m)
-    # The canvas the sites and their hexagons are drawn on, above every analysis layer.
-    folium.map.CustomPane(SITES_PANE, z_index=450).add_to(m)
     root = m.get_root()
     if isinstance(root, Figure):  # always, for a map of its own: folium puts it in a Figure
         root.header.add_child(Element(f"<style>{MAP_CSS}</style>"), name="assetmap_css")
