@@ -24,7 +24,8 @@ from tests.app.browser import ARTIFACTS, chromium_context, skip_without_browser,
 
 skip_without_browser()
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402 (after the skip)
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402 (after the skip)
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -149,10 +150,16 @@ def test_an_import_through_one_server_is_seen_through_the_other(two_servers, tmp
 
 def _map_tips(page: Page, n_sites: int) -> str:
     """Return the tooltips of the sites on the page's map, once it draws ``n_sites``."""
-    frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=120_000).content_frame()
-    assert frame is not None
-    frame.wait_for_function(
-        f"document.querySelectorAll('path.assetmap-site').length === {n_sites}",
-        timeout=120_000,
-    )
-    return frame.evaluate(_TIPS_JS)
+    deadline = time.monotonic() + 120
+    while True:  # the map may be drawn afresh (a new frame) when the estate changed
+        frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=120_000).content_frame()
+        assert frame is not None
+        try:
+            frame.wait_for_function(
+                f"document.querySelectorAll('path.assetmap-site').length === {n_sites}",
+                timeout=10_000,
+            )
+            return frame.evaluate(_TIPS_JS)
+        except PlaywrightError:
+            if time.monotonic() > deadline:
+                raise

@@ -153,7 +153,8 @@ def shape_features(
         geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
     if not geoms.crs.equals(CRS_WGS84):
         geoms = geoms.to_crs(CRS_WGS84)
-    wgs = shapely.set_precision(np.asarray(geoms, dtype=object), precision)
+    # pointwise: the coordinates rounded for drawing, never an error on a shape it would fold
+    wgs = shapely.set_precision(np.asarray(geoms, dtype=object), precision, mode="pointwise")
     codes = [None] * len(wgs) if places is None else [str(p) for p in places]
     features = []
     for geom, tip, style, code in zip(wgs, tips, styles, codes, strict=True):

@@ -91,7 +91,9 @@ class BoundariesLayer(Layer):
             geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
         if not geoms.crs.equals(CRS_WGS84):
             geoms = geoms.to_crs(CRS_WGS84)
-        snapped = shapely.set_precision(np.asarray(geoms, dtype=object), precision)
+        snapped = shapely.set_precision(
+            np.asarray(geoms, dtype=object), precision, mode="pointwise"
+        )
         features = [
             {"type": "Feature", "properties": {}, "geometry": mapping(g)}
             for g in snapped

@@ -36,7 +36,7 @@ from assetmap.store import STORE_ENV
 from tests.app.conftest import run_app, write_store
 from tests.maps.factories import make_sites
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "streamlit_app.py")
 OVERVIEW = "assetmap/app/pages/overview.py"
 ATTACKER = "Maidstone Borough Council"
@@ -47,16 +47,6 @@ SECRET_USE = "Custody suite Q9"
 SECRET_TENURE = "Crown lease Z7"
 #: A's own restricted site (for the cache-sharing attack, seen the other way round).
 OWN_SECRET = "Council Hidden Depot"
-
-
-@pytest.fixture
-def fresh_caches():
-    """Streamlit's caches emptied before and after the test (AppTest runs share them)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def _restricted(sites, *, site_id: str, name: str, agency: str, sector: str, dx: float):
