@@ -82,8 +82,6 @@ import base64
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -95,6 +93,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.app.browser import streamlit_server  # noqa: E402 (the tests' server helper)
+
 BASELINE_COMMIT = "5f4caa3"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -109,7 +111,6 @@ CHROMIUM_FLAGS = [
 SIZES = [10_000, 100_000, 1_000_000]
 QUICK_SIZES = [10_000, 100_000]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
-SERVER_START_TIMEOUT_S = 120
 #: Towns to zoom into: (lat, lon) of the town centre.
 TOWNS = {"Maidstone": (51.2730, 0.5230), "Manchester": (53.4800, -2.2430)}
 #: The sector the filter is narrowed to, and the labels of the sectors taken out, in order.
@@ -272,13 +273,6 @@ MAP_ZOOM = """
 # ------------------------------------------------------------------------------ helpers
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def load_average() -> str:
     """Return the 1, 5 and 15 minute load averages, as text."""
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
@@ -335,27 +329,6 @@ def log_copy(log: Path, keep: Path | None) -> Path:
     return target
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
 class MemoryWatch:
     """Samples the resident memory of a process every half second, in a thread."""
 
@@ -383,53 +356,21 @@ class MemoryWatch:
 
 @contextlib.contextmanager
 def server(app_root: Path, store: Path, log: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run the app in ``app_root`` on ``store`` on a free port; yield its URL and process."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "streamlit_app.py",
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    """Run the app in ``app_root`` on ``store`` on a free port; yield its URL and process.
+
+    No agency, no background tiles and no population table (empty values are unset).
+    """
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("ASSETMAP_TILE_URL", "ASSETMAP_TILE_ATTRIBUTION", "ASSETMAP_POPULATION")
+        "ASSETMAP_STORE": str(store),
+        "ASSETMAP_AGENCY": "",
+        "ASSETMAP_TILE_URL": "",
+        "ASSETMAP_TILE_ATTRIBUTION": "",
+        "ASSETMAP_POPULATION": "",
+        "PYTHONPATH": str(app_root),
     }
-    env.update({"ASSETMAP_STORE": str(store), "ASSETMAP_AGENCY": "", "PYTHONPATH": str(app_root)})
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=app_root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not _healthy(url):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"streamlit did not answer on {url}")
-                time.sleep(0.3)
-            yield url, proc
-        finally:
-            _stop(proc)
+    started: list[subprocess.Popen] = []
+    with streamlit_server(env, app_root=app_root, log_path=log, processes=started) as url:
+        yield url, started[0]
 
 
 @contextlib.contextmanager

@@ -68,13 +68,8 @@ import argparse
 import base64
 import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -82,6 +77,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.app.browser import streamlit_server  # noqa: E402 (the tests' server helper)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -95,7 +94,6 @@ CHROMIUM_FLAGS = [
 #: England and Wales, roughly (lon/lat).
 BOUNDS = (-5.7, 50.0, 1.8, 55.8)
 SEED = 18
-SERVER_START_TIMEOUT_S = 90
 DRAW_TIMEOUT_S = 240
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 #: (map_provider, map_style) -> the name a case is shown under; others are the layer's name.
@@ -176,13 +174,6 @@ async ({quiet, gapMs, timeoutMs}) => {
 """
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def points(n: int) -> np.ndarray:
     """``n`` random (lon, lat) points over England and Wales, rounded to 5 decimals."""
     rng = np.random.default_rng(SEED)
@@ -192,71 +183,12 @@ def points(n: int) -> np.ndarray:
     return np.round(np.column_stack([lon, lat]), 5)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
 @contextlib.contextmanager
 def server(script: Path, points_file: Path, log: Path):
     """Run ``streamlit run script`` on a free port of 127.0.0.1; yield its URL; stop it."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    env = {**os.environ, "B18_POINTS": str(points_file)}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while not _healthy(url):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log}")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"streamlit did not answer on {url}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            _stop(proc)
+    env = {"B18_POINTS": str(points_file)}
+    with streamlit_server(env, script=script, log_path=log) as url:
+        yield url
 
 
 def _drawn_share(png: bytes) -> float:

@@ -83,14 +83,21 @@ def streamlit_server(
     log_name: str = "streamlit-server.log",
     *,
     extra_args: list[str] | None = None,
+    script: str | Path = "streamlit_app.py",
+    app_root: Path = ROOT,
+    log_path: Path | None = None,
+    processes: list[subprocess.Popen] | None = None,
 ) -> Iterator[str]:
     """Run ``streamlit run streamlit_app.py`` on 127.0.0.1 and yield its URL.
 
-    The server's output goes to ``test-artifacts/<log_name>``. It is stopped (its own
-    process group: SIGTERM, then SIGKILL) when the block ends. ``extra_args`` are added
-    to the command (e.g. ``["--secrets.files", path]``).
+    The server's output goes to ``test-artifacts/<log_name>`` (or ``log_path``). It is
+    stopped (its own process group: SIGTERM, then SIGKILL) when the block ends.
+    ``extra_args`` are added to the command (e.g. ``["--secrets.files", path]``);
+    ``script`` is run in ``app_root`` (the benchmarks run another tree's app, or a
+    script of their own); the server's process is appended to ``processes``.
     """
     ARTIFACTS.mkdir(exist_ok=True)
+    log_file = log_path if log_path is not None else ARTIFACTS / log_name
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
@@ -98,7 +105,7 @@ def streamlit_server(
         "-m",
         "streamlit",
         "run",
-        "streamlit_app.py",
+        str(script),
         "--server.headless",
         "true",
         "--browser.gatherUsageStats",
@@ -112,23 +119,23 @@ def streamlit_server(
         *(extra_args or []),
     ]
     full_env = {**os.environ, **env}
-    with open(ARTIFACTS / log_name, "wb") as log:
+    with open(log_file, "wb") as log:
         proc = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=app_root,
             env=full_env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if processes is not None:
+            processes.append(proc)
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT_S
             while not _healthy(url):
                 if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"streamlit exited with {proc.returncode}; see {ARTIFACTS / log_name}"
-                    )
+                    raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_file}")
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"streamlit did not answer on {url} within the timeout")
                 time.sleep(0.3)
