@@ -11,12 +11,19 @@ B and C in one cluster even when A and C are further apart.
 
 Near pairs come from a k-d tree (:class:`scipy.spatial.cKDTree`,
 ``query_pairs``) over the points' EPSG:27700 coordinates, never from comparing
-every pair; the components come from
-:func:`scipy.sparse.csgraph.connected_components`. The index was chosen by
-measurement (``benchmarks/bench_colocation.py --indexes``, 2 cores): all
-pairs within 400 m among 100,000 sites take 0.06 s with the k-d tree, 0.30 s
-with shapely's STRtree (``dwithin``) and 1.9 s with rtree; among 1,000,000
-sites (8.9 million pairs) 1.0 s, 14 s and 30 s.
+every pair. The index was chosen by measurement
+(``benchmarks/bench_colocation.py --indexes``, 2 cores): all pairs within 400 m
+among 100,000 sites take 0.06 s with the k-d tree, 0.30 s with shapely's
+STRtree (``dwithin``) and 1.9 s with rtree; among 1,000,000 sites (8.9 million
+pairs) 1.0 s, 14 s and 30 s.
+
+The clusters need only the components, not every pair: a dense national estate
+has 45 million pairs within 400 m, and building their graph took most of 10 s.
+:func:`near_components` sorts the sites into cells of side ``distance / sqrt(2)``
+(a cell's sites are all near one another), joins neighbouring cells by one test
+each where it can, and leaves only the undecided cells to the k-d tree. It gives
+the same components, numbered alike, in about a tenth of the time
+(``benchmarks/bench_colocation.py --store``).
 
 The hub of a cluster
 --------------------
@@ -459,16 +466,172 @@ def _left_out(el: _Eligible) -> str:
 
 def _components(el: _Eligible, distance: float) -> np.ndarray:
     """Return each eligible site's connected component in the graph of near pairs."""
+    return near_components(el.xy, distance)
+
+
+# Cell offsets (dx, dy) to the cells that may hold a point within the distance of a
+# point in a cell, one of each pair of opposites: with cells of side distance / sqrt(2),
+# cells three or more apart in x or y are more than the distance apart.
+_CELL_OFFSETS = ((1, 0), (2, 0), *((dx, dy) for dy in (1, 2) for dx in range(-2, 3)))
+# Slack for the cell side and the tests on cells: floating-point rounding may only ever
+# send a pair of cells to the exact check (the k-d tree's), never decide it.
+_SLACK = 1e-9
+
+
+def near_components(xy: np.ndarray, distance: float) -> np.ndarray:
+    """Label the connected components of the graph joining points within ``distance``.
+
+    The same partition as :func:`scipy.sparse.csgraph.connected_components` over every
+    pair from ``cKDTree.query_pairs(distance)``, numbered alike (in the order of each
+    component's first point), without listing every pair: a dense national estate has
+    tens of millions of them (``benchmarks/bench_colocation.py --store``).
+
+    The points are put in square cells of side ``distance / sqrt(2)``, so the points of
+    one cell are all near one another. Two cells can only hold a near pair if they are
+    at most two cells apart. Each such pair of cells is
+
+    - joined if the two points furthest towards each other (along the offset between
+      the cells) are near;
+    - left apart if their points' bounding boxes are further apart than the distance;
+    - otherwise, unless the joined cells already put them in one component, settled
+      exactly: a k-d tree lists the near pairs among their points that lie within the
+      distance of the other cell's box.
+
+    Parameters
+    ----------
+    xy
+        Coordinates, an (n, 2) array of finite metres (EPSG:27700).
+    distance
+        The distance, metres, > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Each point's component, 0 to k - 1.
+    """
+    n = len(xy)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    grid = _Grid.of(xy, distance / np.sqrt(2.0) * (1 - _SLACK))
+    d2 = float(distance) ** 2
+    joined_a, joined_b, open_a, open_b = [], [], [], []
+    for offset in _CELL_OFFSETS:
+        a, b = grid.beside(offset)
+        pa, pb = grid.extreme(offset, np.maximum)[a], grid.extreme(offset, np.minimum)[b]
+        near = (grid.x[pa] - grid.x[pb]) ** 2 + (grid.y[pa] - grid.y[pb]) ** 2 <= d2 * (1 - _SLACK)
+        joined_a.append(a[near])
+        joined_b.append(b[near])
+        a, b = a[~near], b[~near]
+        maybe = grid.box_gap2(a, b) <= d2 * (1 + _SLACK)
+        open_a.append(a[maybe])
+        open_b.append(b[maybe])
+    comp = _graph_components(grid.k, np.concatenate(joined_a), np.concatenate(joined_b))
+    a, b = np.concatenate(open_a), np.concatenate(open_b)
+    apart = comp[a] != comp[b]
+    if apart.any():
+        comp = grid.settle(comp, a[apart], b[apart], float(distance))
+    labels = np.empty(n, dtype=np.int64)
+    labels[grid.order] = comp[grid.cell]
+    # numbered by first point, as connected_components numbers a graph's components
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse]
+
+
+@dataclass
+class _Grid:
+    """Points sorted into square cells (:func:`near_components`)."""
+
+    order: np.ndarray  # the points, sorted by cell
+    x: np.ndarray  # their coordinates, in that order
+    y: np.ndarray
+    cell: np.ndarray  # each sorted point's cell, 0..k-1
+    keys: np.ndarray  # each cell's key, ascending
+    starts: np.ndarray  # each cell's first sorted point
+    lens: np.ndarray  # each cell's number of points
+    width: int  # key = column * width + row
+    box: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # each cell's x0, x1, y0, y1
+
+    @property
+    def k(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def of(cls, xy: np.ndarray, side: float) -> _Grid:
+        cx = np.floor(xy[:, 0] / side).astype(np.int64)
+        cy = np.floor(xy[:, 1] / side).astype(np.int64)
+        cx -= cx.min() - 2  # room for offsets of two cells either way
+        cy -= cy.min() - 2
+        width = int(cy.max()) + 3
+        key = cx * width + cy
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        lens = np.diff(np.r_[starts, len(key)])
+        x, y = xy[order, 0], xy[order, 1]
+        box = (
+            np.minimum.reduceat(x, starts),
+            np.maximum.reduceat(x, starts),
+            np.minimum.reduceat(y, starts),
+            np.maximum.reduceat(y, starts),
+        )
+        cell = np.repeat(np.arange(len(starts)), lens)
+        return cls(order, x, y, cell, key[starts], starts, lens, width, box)
+
+    def beside(self, offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the pairs of non-empty cells ``a`` and ``b = a + offset``."""
+        wanted = self.keys + offset[0] * self.width + offset[1]
+        at = np.minimum(np.searchsorted(self.keys, wanted), self.k - 1)
+        a = np.flatnonzero(self.keys[at] == wanted)
+        return a, at[a]
+
+    def extreme(self, offset: tuple[int, int], reduce) -> np.ndarray:
+        """Return each cell's first point furthest along (or against) ``offset``."""
+        along = self.x * offset[0] + self.y * offset[1]
+        at = np.flatnonzero(along == np.repeat(reduce.reduceat(along, self.starts), self.lens))
+        first = np.r_[True, self.cell[at][1:] != self.cell[at][:-1]]
+        out = np.empty(self.k, dtype=np.int64)
+        out[self.cell[at][first]] = at[first]
+        return out
+
+    def box_gap2(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Return the squared gap between the boxes of cells ``a`` and ``b``."""
+        x0, x1, y0, y1 = self.box
+        gx = np.maximum(0, np.maximum(x0[b] - x1[a], x0[a] - x1[b]))
+        gy = np.maximum(0, np.maximum(y0[b] - y1[a], y0[a] - y1[b]))
+        return gx * gx + gy * gy
+
+    def settle(self, comp: np.ndarray, a: np.ndarray, b: np.ndarray, distance: float) -> np.ndarray:
+        """Join the cells' components by the near pairs between open cells ``a`` and ``b``."""
+        from scipy.spatial import cKDTree
+
+        x0, x1, y0, y1 = self.box
+        wanted = np.zeros(len(self.x), dtype=bool)
+        for here, there in ((a, b), (b, a)):
+            count = self.lens[here]
+            within = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+            pts = np.repeat(self.starts[here], count) + within
+            other = np.repeat(there, count)
+            px, py = self.x[pts], self.y[pts]
+            gx = np.maximum(0, np.maximum(x0[other] - px, px - x1[other]))
+            gy = np.maximum(0, np.maximum(y0[other] - py, py - y1[other]))
+            wanted[pts[gx * gx + gy * gy <= distance**2 * (1 + _SLACK)]] = True
+        sub = np.flatnonzero(wanted)
+        tree = cKDTree(np.column_stack([self.x[sub], self.y[sub]]))
+        pairs = tree.query_pairs(distance, output_type="ndarray")
+        ca, cb = comp[self.cell[sub[pairs[:, 0]]]], comp[self.cell[sub[pairs[:, 1]]]]
+        apart = ca != cb
+        return _graph_components(self.k, ca[apart], cb[apart])[comp]
+
+
+def _graph_components(k: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the components of the graph on ``k`` nodes with edges ``a``-``b``."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    n = len(el.positions)
-    pairs = _near_pairs(el.xy, distance)
-    graph = coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
-    ).tocsr()
-    _, comp = connected_components(graph, directed=False)
-    return comp
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(k, k)).tocsr()
+    return connected_components(graph, directed=False)[1]
 
 
 def _why_no_clusters(

@@ -15,6 +15,14 @@ Run::
     python benchmarks/bench_colocation.py            # 100,000 (with baseline) and 1,000,000
     python benchmarks/bench_colocation.py --quick    # 20,000 (with baseline) and 100,000
     python benchmarks/bench_colocation.py --indexes  # also time the candidate spatial indexes
+    python benchmarks/bench_colocation.py --store national.gpkg  # clusters of a store's estate
+
+``--store`` times ``colocation_clusters`` on a store's sites (for example a national
+estate built by ``python sample_estates/national.py national.gpkg --sites 1000000``)
+against the same function finding its components from every pair (the k-d tree's
+pairs, then :func:`scipy.sparse.csgraph.connected_components`: the engine before
+:func:`assetmap.colocation.near_components`), checks that both give the same
+clusters, and prints the ratio.
 """
 
 from __future__ import annotations
@@ -105,15 +113,56 @@ def naive_near_pairs(xy: np.ndarray, distance: float) -> np.ndarray:
     return np.column_stack([left[keep], right[keep]])
 
 
+def graph_components(search):
+    """Return a ``colocation._components`` that joins every pair ``search`` lists."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    def components(el, distance: float) -> np.ndarray:
+        n = len(el.positions)
+        pairs = search(el.xy, distance)
+        graph = coo_matrix(
+            (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+        ).tocsr()
+        return connected_components(graph, directed=False)[1]
+
+    return components
+
+
 @contextlib.contextmanager
-def naive_pair_search():
-    """Run assetmap's co-location with the naive pair search in place of the k-d tree."""
-    original = colocation._near_pairs
-    colocation._near_pairs = naive_near_pairs
+def patched(**replacements):
+    """Run assetmap's co-location with some of its functions replaced."""
+    originals = {name: getattr(colocation, name) for name in replacements}
+    for name, fn in replacements.items():
+        setattr(colocation, name, fn)
     try:
         yield
     finally:
-        colocation._near_pairs = original
+        for name, fn in originals.items():
+            setattr(colocation, name, fn)
+
+
+def naive_pair_search():
+    """Run assetmap's co-location with the naive pair search, its graph from every pair."""
+    return patched(_near_pairs=naive_near_pairs, _components=graph_components(naive_near_pairs))
+
+
+def bench_store(path: str, repeat: int) -> None:
+    """Time the clusters of a store's estate against components from every pair."""
+    from assetmap.store import open_store
+
+    sites = open_store(path).sites()
+    print(f"{path}: {len(sites):,} sites ({load()})")
+    for distance in (100.0, DISTANCE, 1_000.0):
+        t_new, new = timed(lambda d=distance: colocation_clusters(sites, distance=d), repeat)
+        with patched(_components=graph_components(colocation._near_pairs)):
+            t_old, old = timed(lambda d=distance: colocation_clusters(sites, distance=d), 1)
+        same = new.site_cluster.equals(old.site_cluster) and new.clusters.equals(old.clusters)
+        print(
+            f"  within {distance:,.0f} m: assetmap {t_new:7.2f} s, components from every "
+            f"pair {t_old:7.2f} s, ratio {t_old / t_new:5.1f}x; "
+            f"{len(new.clusters):,} clusters, {'identical' if same else 'DIFFERENT'}"
+        )
 
 
 def timed(fn, repeat: int = 1):
@@ -169,7 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 and 100,000 sites")
     parser.add_argument("--indexes", action="store_true", help="also time the spatial indexes")
     parser.add_argument("--repeat", type=int, default=2, help="best of N runs (default 2)")
+    parser.add_argument("--store", help="only time the clusters of this store's estate")
     args = parser.parse_args(argv)
+    if args.store:
+        bench_store(args.store, args.repeat)
+        return 0
     small, large = (20_000, 100_000) if args.quick else (100_000, 1_000_000)
 
     print(f"co-location within {DISTANCE:.0f} m; {load()}")

@@ -16,6 +16,7 @@ from assetmap.colocation import (
     DEFAULT_DISTANCE_M,
     colocation_clusters,
     colocation_pairs,
+    near_components,
 )
 from assetmap.errors import InvalidArgumentError
 from assetmap.savings import DEFAULT_COST_PER_SQFT
@@ -413,3 +414,88 @@ def test_cli_colocate(sample_store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "does not exist; expected an estate store" in err
     assert "--out 'x.txt' is not valid; expected a .csv or .gpkg file" in err
+
+
+# the components without every pair ------------------------------------------
+
+
+def _reference_components(xy: np.ndarray, distance: float) -> np.ndarray:
+    """Components over every pair within the distance, compared one by one."""
+    from scipy.sparse.csgraph import connected_components
+
+    gaps = xy[:, None, :] - xy[None, :, :]
+    near = (gaps**2).sum(axis=2) <= distance**2
+    return connected_components(near, directed=False)[1]
+
+
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        # one cell: all near
+        ([(0, 0), (70, 70)], [0, 0]),
+        # exactly the distance apart (a 60-80-100 triangle) is near
+        ([(0, 0), (60, 80)], [0, 0]),
+        ([(0, 0), (60, 80.001)], [0, 1]),
+        # two cells apart: the points furthest towards each other are not near
+        # ((70, 70) and (142, 0): 100.4 m), but another pair is ((69, 0) and (142, 0): 73 m)
+        ([(70, 70), (69, 0), (142, 0)], [0, 0, 0]),
+        # ... and with no near pair the two cells stay apart
+        ([(70, 70), (0, 0), (142, 0)], [0, 0, 1]),
+        # a chain across many cells
+        ([(i * 99.0, (i % 2) * 10.0) for i in range(12)], [0] * 12),
+        # numbered in the order of each component's first point
+        ([(5_000, 0), (0, 0), (5_050, 0), (10, 10)], [0, 1, 0, 1]),
+    ],
+)
+def test_near_components_on_cases_worked_by_hand(points, expected):
+    labels = near_components(np.array(points, dtype=float), 100.0)
+    assert labels.tolist() == expected
+
+
+@st.composite
+def clustered_points(draw):
+    centres = draw(
+        st.lists(st.tuples(st.integers(0, 3_000), st.integers(0, 3_000)), min_size=1, max_size=6)
+    )
+    points = []
+    for cx, cy in centres:
+        spread = draw(st.sampled_from([30, 150, 600]))
+        offsets = draw(
+            st.lists(
+                st.tuples(st.integers(-spread, spread), st.integers(-spread, spread)),
+                min_size=1,
+                max_size=60,
+            )
+        )
+        points += [(cx + dx, cy + dy) for dx, dy in offsets]
+    distance = draw(st.sampled_from([5.0, 25.0, 100.0, 250.0, 400.0]))
+    return np.array(points, dtype=float), distance
+
+
+@settings(deadline=None, max_examples=150)
+@given(clustered_points())
+def test_near_components_match_every_pair_compared(case):
+    xy, distance = case
+    assert near_components(xy, distance).tolist() == _reference_components(xy, distance).tolist()
+
+
+def test_near_components_match_the_kd_tree_graph_on_a_dense_estate():
+    # thousands of sites a few metres to a few hundred apart: every way of deciding a
+    # pair of cells is taken
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(7)
+    towns = rng.uniform(0, 20_000, (30, 2))
+    xy = np.round(
+        towns[rng.integers(0, 30, 20_000)]
+        + rng.normal(0, 1, (20_000, 2)) * rng.choice([50, 400, 2_000], 20_000)[:, None]
+    )
+    for distance in (30.0, 100.0, 400.0, 1_000.0):
+        pairs = cKDTree(xy).query_pairs(distance, output_type="ndarray")
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy),) * 2)
+        expected = connected_components(graph, directed=False)[1]
+        assert (near_components(xy, distance) == expected).all(), distance
+    assert near_components(np.zeros((0, 2)), 400.0).tolist() == []
+    assert near_components(np.array([[5.0, 5.0]]), 400.0).tolist() == [0]
