@@ -21,7 +21,7 @@ profile (Debian's ``/usr/bin/chromium`` driven by Playwright, no browser downloa
 ``--headless --no-sandbox --disable-gpu``), the benchmark measures:
 
 1. **first map**: from navigation start to the map drawn: the sites layer's hexagons
-   or points (``path.assetmap-hex, path.assetmap-site``; the baseline: its cluster icons or site
+   or points (``canvas.assetmap-hex, path.assetmap-site``; the baseline: its cluster icons or site
    markers) in the st_folium iframe, Streamlit idle (no ``stStatusWidget``, the app's
    script state not ``running``) and the page's main thread quiet again (20 animation
    frames in a row, none more than 100 ms apart; the time is that of the last long
@@ -117,7 +117,7 @@ TOWNS = {"Maidstone": (51.2730, 0.5230), "Manchester": (53.4800, -2.2430)}
 KEEP_SECTOR = "Police"
 #: What the map's sites layer is drawn as, per app (CSS, inside the st_folium iframe).
 SITES_SELECTOR = {
-    "new": "path.assetmap-hex, path.assetmap-site",
+    "new": "canvas.assetmap-hex, path.assetmap-site",
     "baseline": ".marker-cluster, path.assetmap-site",
 }
 #: Goals at 1,000,000 sites: (measure, limit, unit).

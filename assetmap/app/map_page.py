@@ -261,6 +261,8 @@ def build_layers(
     choice: LayerChoice,
     key: tuple,
     view: View | None = None,
+    *,
+    chosen: shell.Selection | None = None,
 ) -> tuple[folium.FeatureGroup, ViewLayer | interactive.SitesLayer | None]:
     """Return the page's layers as one feature group (drawn bottom to top), and the sites layer.
 
@@ -270,6 +272,8 @@ def build_layers(
     themselves close in (:func:`assetmap.maps.interactive.viewport.view_layer`).
     Without one (a map of its own, the HTML export) it is every site, or an even
     sample of :data:`~assetmap.maps.interactive.DEFAULT_MAX_POINTS` that says so.
+    ``chosen`` is the place and filters ``shown`` and ``key`` were made for (the
+    sidebar's, by default).
     Problems with one layer (a level with no boundaries, say) become notes in
     ``choice.notes``; the other layers are still drawn.
     """
@@ -311,7 +315,7 @@ def build_layers(
         interactive.offers_layer(shown).add_to(group)
     if not choice.sites:
         return group, None
-    layer = _sites_layer(shown, key, view)
+    layer = _sites_layer(shown, key, view, chosen or shell.selection())
     (layer.layer if isinstance(layer, ViewLayer) else layer).add_to(group)
     return group, layer
 
@@ -337,12 +341,13 @@ def _boundaries_layer(group: folium.FeatureGroup, agency: str | None, view: View
 
 
 def _sites_layer(
-    shown: gpd.GeoDataFrame, key: tuple, view: View | None
+    shown: gpd.GeoDataFrame, key: tuple, view: View | None, chosen: shell.Selection
 ) -> ViewLayer | interactive.SitesLayer:
     """Return the sites layer made for ``view``; with none, every site (or a sample, saying so)."""
     if view is None:  # a map of its own (the HTML export)
         return interactive.sites_layer(shown, popups=False)
-    index = state.estate_index(key, shown)
+    # shown's sites, indexed from the whole estate's index: a filter needs no new index
+    index = state.estate_index(key, shell.place_geometry(chosen), chosen, shell.viewer())
     layer = view_layer(index, view)
     if layer.legend:
         interactive.LayerLegend(
@@ -518,7 +523,7 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     fit = interactive.view_of(fit_frame, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
     choice.notes.clear()
     key = shell.cache_key(chosen)
-    group, layer = build_layers(shown, choice, key, _view(fit))
+    group, layer = build_layers(shown, choice, key, _view(fit), chosen=chosen)
     base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False

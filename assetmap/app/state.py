@@ -232,7 +232,16 @@ def _store_at(signature: Signature) -> EstateStore:
 def clear() -> None:
     """Forget cached tables and the store's version (after this session wrote to the store)."""
     st.cache_data.clear()
-    for shared in (_read, _visible, _place_sites, _estate_index, _shape_index, _overview):
+    for shared in (
+        _read,
+        _visible,
+        _place_mask,
+        _place_sites,
+        _whole_index,
+        _estate_index,
+        _shape_index,
+        _overview,
+    ):
         shared.clear()
     token = _run_token()
     if token is not None:
@@ -629,11 +638,18 @@ def postcode_point(postcode: str) -> tuple[float, float] | None:
 
 
 @st.cache_resource(show_spinner="Choosing the sites…", max_entries=8)
+def _place_mask(key: tuple, _outline, _chosen: selection.Selection, _viewer) -> np.ndarray | None:
+    # which of the sites the viewer may see are chosen; None for all of them
+    keep = selection.selected_mask(visible_estate(_viewer), _outline, _chosen)
+    return None if keep.all() else np.asarray(keep, dtype=bool)
+
+
+@st.cache_resource(show_spinner="Choosing the sites…", max_entries=8)
 def _place_sites(key: tuple, _outline, _chosen: selection.Selection, _viewer) -> gpd.GeoDataFrame:
     # from what the viewer may see (kept once): one copy of the rows kept, none when all are
     visible = visible_estate(_viewer)
-    keep = selection.selected_mask(visible, _outline, _chosen)
-    return visible if keep.all() else visible[keep].reset_index(drop=True)
+    keep = _place_mask(key, _outline, _chosen, _viewer)
+    return visible if keep is None else visible[keep].reset_index(drop=True)
 
 
 def place_sites(
@@ -647,11 +663,19 @@ def place_sites(
     return _shared(_place_sites(key, _outline, _chosen, _viewer))
 
 
-@st.cache_resource(show_spinner="Preparing the map…", max_entries=8)
-def _estate_index(key: tuple, _sites: gpd.GeoDataFrame) -> EstateIndex:
+@st.cache_resource(show_spinner="Preparing the map…", max_entries=4)
+def _whole_index(signature: Signature, viewer_key: str, _sites: gpd.GeoDataFrame) -> EstateIndex:
     index = EstateIndex(_sites)
     index.warm()  # every zoom's hexagons, in the background: the next zoom is ready
     return index
+
+
+@st.cache_resource(show_spinner="Preparing the map…", max_entries=8)
+def _estate_index(key: tuple, _outline, _chosen: selection.Selection, _viewer) -> EstateIndex:
+    signature = store_signature()
+    whole = _whole_index(signature, "" if _viewer is None else _viewer.key, visible_estate(_viewer))
+    keep = _place_mask(key, _outline, _chosen, _viewer)
+    return whole if keep is None else whole.subset(keep)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -667,13 +691,17 @@ def shape_index(key: tuple, frame: gpd.GeoDataFrame) -> ShapeIndex:
     return _shape_index(key, frame)
 
 
-def estate_index(key: tuple, sites: gpd.GeoDataFrame) -> EstateIndex:
-    """Return ``sites`` (the selected sites of ``key``) indexed for the map's views.
+def estate_index(
+    key: tuple, _outline, _chosen: selection.Selection, _viewer: access.Viewer | None
+) -> EstateIndex:
+    """Return the sites of :func:`place_sites` (same arguments) indexed for the map's views.
 
-    Built once per store state, place, filters and viewer, for every session: a
-    second person's first view of the same estate is quick.
+    The whole estate the viewer may see is indexed once per store state (every
+    zoom's hexagons worked out in the background); a place or a filter is indexed
+    from it (:meth:`EstateIndex.subset`), once per ``key``, for every session: a
+    filter change, or a second person's first view of the same estate, is quick.
     """
-    return _estate_index(key, sites)
+    return _estate_index(key, _outline, _chosen, _viewer)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

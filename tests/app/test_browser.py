@@ -205,17 +205,18 @@ def test_a_big_estate_shows_hexagons_then_the_clicked_site_close_in(browser_cont
     try:
         page.goto(big_app_url)
         frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
-        frame.wait_for_selector("path.assetmap-hex", timeout=60_000)
+        frame.wait_for_selector("canvas.assetmap-hex", timeout=60_000)
         assert frame.locator("path.assetmap-site").count() == 0
         assert page.get_by_test_id("stMetricValue").first.inner_text() == f"{BIG_SITES:,}"
         page.screenshot(path=str(ARTIFACTS / "map_hexagons.png"), full_page=True)
+        _hover_and_click_the_fullest_hexagon(page, frame)
         # close in over the site: the map reports its view and the server sends the sites
         frame.evaluate(
             "([lat, lon]) => window.map.setView([lat, lon], 16, {animate: false})",
             [hostile.y, hostile.x],
         )
         frame.wait_for_selector("path.assetmap-site", timeout=60_000)
-        assert frame.locator("path.assetmap-hex").count() == 0
+        assert frame.locator("canvas.assetmap-hex").count() == 0
         x, y = _focus_site(page, frame, HOSTILE_ID)
         page.mouse.click(x, y)
         record = page.locator(".assetmap-record")
@@ -225,6 +226,48 @@ def test_a_big_estate_shows_hexagons_then_the_clicked_site_close_in(browser_cont
         assert frame.evaluate("typeof window.__xss") == "undefined"
     finally:
         page.close()
+
+
+#: The hexagon holding the most sites: its tooltip, its point on the map, the map's zoom.
+FULLEST_HEXAGON_JS = """
+() => {
+    let found = null;
+    window.map.eachLayer(layer => {
+        if (typeof layer.cells !== "function") { return; }
+        for (let i = 0; i < layer.cells(); i++) {
+            const tip = document.createElement("div");
+            tip.innerHTML = layer.tipText(i);
+            const n = parseInt(tip.textContent.replace(/,/g, ""), 10);
+            const p = window.map.latLngToContainerPoint(layer.centre(i));
+            const size = window.map.getSize();
+            if (p.x < 20 || p.y < 20 || p.x > size.x - 20 || p.y > size.y - 20) { continue; }
+            if (!found || n > found.n) {
+                found = {n: n, text: tip.textContent, x: p.x, y: p.y};
+            }
+        }
+    });
+    return Object.assign(found || {}, {zoom: window.map.getZoom()});
+}
+"""
+
+
+def _hover_and_click_the_fullest_hexagon(page, frame) -> None:
+    """Hover the fullest hexagon: its tooltip counts its sites; click it: the map zooms in."""
+    cell = frame.evaluate(FULLEST_HEXAGON_JS)
+    assert cell.get("n", 0) > 1, cell
+    box = page.locator(FOLIUM_IFRAME).first.bounding_box()
+    assert box is not None
+    x, y = box["x"] + cell["x"], box["y"] + cell["y"]
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    tooltip = frame.locator(".leaflet-tooltip", has_text="Click to zoom in")
+    tooltip.wait_for(timeout=30_000)
+    assert "".join(tooltip.inner_text().split()) == "".join(cell["text"].split())
+    assert tooltip.inner_text().startswith(f"{cell['n']:,} sites")
+    page.mouse.click(x, y)
+    frame.wait_for_function(f"() => window.map.getZoom() > {cell['zoom']}", timeout=30_000)
+    page.mouse.move(1, 1)  # off the map: the tooltip closes
+    tooltip.wait_for(state="detached", timeout=30_000)
 
 
 def test_standalone_html_clusters_many_sites_offline(browser_context, tmp_path):

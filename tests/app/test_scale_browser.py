@@ -62,7 +62,7 @@ N_SITES = int(os.environ.get(SCALE_ENV) or 1_000_000)
 #: The agency the app runs as: not the marker site's, so the marker is withheld.
 VIEWER = "Maidstone Council"
 FOLIUM_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-SITES_DRAWN = "path.assetmap-hex, path.assetmap-site"
+SITES_DRAWN = "canvas.assetmap-hex, path.assetmap-site"
 HEXAGONS_CAPTION = "counted in hexagons"
 #: The app's map goes no further in (assetmap.maps.interactive.webmap.MAX_ZOOM).
 STREET_ZOOM = 19
@@ -318,26 +318,42 @@ HEXAGONS_JS = """
 () => {
     let cells = 0, sites = 0;
     window.map.eachLayer(layer => {
-        if (!(layer instanceof L.Polygon) || layer.options.className !== "assetmap-hex") {
+        if (typeof layer.cells !== "function" || layer.options.className !== "assetmap-hex") {
             return;
         }
-        cells += 1;
-        const tip = document.createElement("div");
-        tip.innerHTML = layer.getTooltip().getContent();
-        sites += parseInt(tip.textContent.split(" site")[0].replace(/,/g, ""), 10);
+        for (let i = 0; i < layer.cells(); i++) {
+            cells += 1;
+            const tip = document.createElement("div");
+            tip.innerHTML = layer.tipText(i);
+            sites += parseInt(tip.textContent.split(" site")[0].replace(/,/g, ""), 10);
+        }
     });
     return {cells: cells, sites: sites};
 }
 """
 
-#: The sites layer's shapes drawn on the map (SVG paths with an outline), and how many.
+#: The sites layer's shapes drawn on the map: the sites' SVG paths with an outline, and
+#: the hexagons whose centre is painted on their canvas.
 DRAWN_JS = """
 (selector) => {
     let drawn = 0;
     for (const path of document.querySelectorAll(selector)) {
+        if (path.tagName.toLowerCase() !== "path") { continue; }
         const d = path.getAttribute("d") || "";
         if (d.length > 4 && d !== "M0 0") { drawn += 1; }
     }
+    window.map.eachLayer(layer => {
+        if (typeof layer.cells !== "function" || !layer._canvas) { return; }
+        const canvas = layer._canvas;
+        const ratio = canvas.width / canvas.clientWidth;
+        const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+        for (let i = 0; i < layer.cells(); i++) {
+            const p = window.map.latLngToContainerPoint(layer.centre(i));
+            const x = Math.round(p.x * ratio), y = Math.round(p.y * ratio);
+            if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height) { continue; }
+            if (pixels.data[(y * canvas.width + x) * 4 + 3] > 0) { drawn += 1; }
+        }
+    });
     return drawn;
 }
 """

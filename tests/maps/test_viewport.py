@@ -232,3 +232,70 @@ def test_warming_works_out_every_zooms_hexagons_once():
     grids = {z: index.grid(z) for z in range(6, 9)}
     assert all(grids[z] is index._grids[z] for z in grids)
     assert {z: int(g.count.sum()) for z, g in grids.items()} == {6: 2_000, 7: 2_000, 8: 2_000}
+
+
+def _same_grid(a, b) -> None:
+    assert a.size == b.size and a.breaks == b.breaks
+    for field in ("q", "r", "lon", "lat", "count", "by_sector"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+
+
+def test_a_subset_is_indexed_as_if_from_its_own_rows():
+    sites = _estate(4_000, seed=5)
+    sites.loc[[3, 4, 10], "geometry"] = None
+    whole = EstateIndex(sites)
+    rng = np.random.default_rng(2)
+    keep = (sites["sector"] != "health").to_numpy() & (rng.random(len(sites)) < 0.7)
+    keep[[3, 10]] = True  # two of the unlocated are chosen
+    part = whole.subset(keep)
+    fresh = EstateIndex(sites[keep].reset_index(drop=True))
+    assert (len(part), part.unlocated, part.total) == (len(fresh), 2, int(keep.sum()))
+    for zoom in (6, 9, 13):
+        _same_grid(part.grid(zoom), _regrid(fresh, whole, zoom))
+    box = (0.3, 51.1, 0.7, 51.4)
+    assert np.array_equal(part.in_bounds(*box), fresh.in_bounds(*box))
+    positions = part.in_bounds(*box)[:50]
+    assert (
+        part.rows(positions)["site_id"].tolist() == fresh.sites.iloc[positions]["site_id"].tolist()
+    )
+    assert part.sites["site_id"].tolist() == fresh.sites["site_id"].tolist()
+    # a subset of a subset
+    again = part.subset(_every_other(part.total))
+    fresh_again = EstateIndex(
+        sites[keep].reset_index(drop=True)[_every_other(part.total)].reset_index(drop=True)
+    )
+    assert again.sites["site_id"].tolist() == fresh_again.sites["site_id"].tolist()
+    assert again.grid(9).count.sum() == len(fresh_again)
+
+
+def _every_other(n: int) -> np.ndarray:
+    return np.arange(n) % 2 == 0
+
+
+def _regrid(fresh, whole, zoom):
+    # a subset keeps its parent's sector order; a fresh index orders the sectors it
+    # meets first: put the fresh grid's columns in the parent's order to compare
+    grid = fresh.grid(zoom)
+    order = [fresh.sectors.index(s) if s in fresh.sectors else None for s in whole.sectors]
+    columns = [
+        grid.by_sector[:, i] if i is not None else np.zeros(len(grid.count), dtype=np.int64)
+        for i in order
+    ]
+    return viewport.HexGrid(
+        grid.size,
+        grid.q,
+        grid.r,
+        grid.lon,
+        grid.lat,
+        grid.count,
+        np.column_stack(columns),
+        grid.breaks,
+    )
+
+
+def test_a_subset_takes_one_flag_per_site():
+    whole = EstateIndex(_estate(10))
+    with pytest.raises(InvalidArgumentError, match=r"keep must be 10 true or false flags"):
+        whole.subset(np.ones(9, dtype=bool))
+    with pytest.raises(InvalidArgumentError, match=r"got int64 of shape \(10,\)"):
+        whole.subset(np.ones(10, dtype=np.int64))
