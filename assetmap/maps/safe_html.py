@@ -50,6 +50,10 @@ _JSON_ESCAPES = {
     "\u2029": "\\u2029",
 }
 _JSON_ESCAPE_RE = re.compile("[<>&'\u2028\u2029]")
+# A brace that opens a Jinja tag, expression or comment ("{{", "{%", "{#"): only ever
+# inside a JSON string (JSON's own braces are never followed by these), written as an
+# escape so that no template engine the text passes through reads a register value
+_JSON_TEMPLATE_OPENER_RE = re.compile(r"\{(?=[{%#])")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -163,7 +167,8 @@ def script_json(value: Any) -> str:
         text = json.dumps(value, default=_default, **_JSON_OPTIONS)
     except (TypeError, ValueError):  # a missing or infinite number, or a key of numpy's
         text = json.dumps(_plain(value), **_JSON_OPTIONS)
-    return _JSON_ESCAPE_RE.sub(lambda m: _JSON_ESCAPES[m.group()], text)
+    text = _JSON_ESCAPE_RE.sub(lambda m: _JSON_ESCAPES[m.group()], text)
+    return _JSON_TEMPLATE_OPENER_RE.sub(r"\\u007b", text)
 
 
 _JSON_OPTIONS: dict[str, Any] = {

@@ -9,8 +9,11 @@ HTML here is built with :mod:`assetmap.maps.safe_html`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
+from folium.map import Layer
 from folium.template import Template
 
 from ..._validate import validate_choice
@@ -24,6 +27,7 @@ __all__ = [
     "HtmlControl",
     "LayerLegend",
     "MapBackground",
+    "RenderedOnce",
     "approximate_legend_html",
     "choropleth_legend_html",
     "legend_html",
@@ -54,7 +58,54 @@ def ons_attribution() -> str:
     return str(ATTRIBUTION)
 
 
-class _Control(MacroElement):
+class _Rendered(Element):
+    """Text a macro has already rendered, kept as it is: never read as a template again."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class RenderedOnce:
+    """Render an element's macros once, and put their text into the page as it is.
+
+    folium puts what an element's ``header``, ``html`` and ``script`` macros render
+    into ``Element(template=...)``, which reads that text as a Jinja template again:
+    a layer of a national map took a tenth of a second to compile at every move, and
+    a register value such as ``{{ ... }}`` was run as a template expression when the
+    page was rendered. Every assetmap element renders through this instead (mixed in
+    before folium's class). It does what folium's ``Layer.render`` does (add the
+    element to its parent) and ``MacroElement.render`` (each macro, then the children),
+    without the second reading.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        """Render the element's macros into its page, then its children."""
+        element: Any = self
+        if isinstance(element, Layer) and element.show:
+            element.add_child(
+                ElementAddToElement(
+                    element_name=element.get_name(),
+                    element_parent_name=element._parent.get_name(),
+                ),
+                name=element.get_name() + "_add",
+            )
+        figure = element.get_root()
+        macros = element._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(
+                    _Rendered(macro(element, kwargs)), name=element.get_name()
+                )
+        for child in element._children.values():
+            child.render(**kwargs)
+
+
+class _Control(RenderedOnce, MacroElement):
     """A Leaflet control holding a fixed piece of escaped HTML (the template is the subclass')."""
 
     def __init__(self, html: str, *, position: str, css_class: str) -> None:
@@ -143,7 +194,7 @@ class LayerLegend(_Control):
         self._name = "LayerLegend"
 
 
-class MapBackground(MacroElement):
+class MapBackground(RenderedOnce, MacroElement):
     """Set the colour shown where no boundary or tile is drawn.
 
     Parameters
@@ -166,7 +217,7 @@ class MapBackground(MacroElement):
         self.colour_js = safe_html.script_json(safe_html.css_colour(colour))
 
 
-class FitBounds(MacroElement):
+class FitBounds(RenderedOnce, MacroElement):
     """Fit the map to bounds at once, without animation.
 
     folium's ``fit_bounds`` animates, and a view set by the user or a script

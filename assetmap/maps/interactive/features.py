@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
-from typing import Any
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -27,10 +29,30 @@ __all__ = [
     "bounds_wgs84",
     "figure",
     "located_points",
+    "on_transform_thread",
     "require_crs",
     "shape_features",
     "whole_number",
 ]
+
+
+_T = TypeVar("_T")
+_TRANSFORM_THREAD = "assetmap-transforms"
+_TRANSFORMS = ThreadPoolExecutor(max_workers=1, thread_name_prefix=_TRANSFORM_THREAD)
+
+
+def on_transform_thread(fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """Run ``fn(*args, **kwargs)`` on one long-lived thread, and return what it returns.
+
+    pyproj makes a transformer's PROJ object once per thread (about 45 ms for each
+    transformation, ``GeoSeries.to_crs`` alike), and Streamlit runs each rerun of a
+    page on a new thread: a map redrawn for a view paid that again for every
+    transformation it made. Coordinate transformations made for a view run here,
+    so they pay it once per process.
+    """
+    if threading.current_thread().name.startswith(_TRANSFORM_THREAD):
+        return fn(*args, **kwargs)
+    return _TRANSFORMS.submit(fn, *args, **kwargs).result()
 
 
 def require_crs(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
@@ -102,8 +124,9 @@ def bounds_wgs84(frames: Iterable[gpd.GeoDataFrame | None]) -> list[list[float]]
             continue
         # the box of the shapes, in degrees: its edges densified, not every shape converted
         x0, y0, x1, y1 = (float(v) for v in box)
-        west, south, east, north = _to_wgs84(frame.crs.srs or frame.crs.to_wkt()).transform_bounds(
-            x0, y0, x1, y1, densify_pts=21
+        transformer = _to_wgs84(frame.crs.srs or frame.crs.to_wkt())
+        west, south, east, north = on_transform_thread(
+            transformer.transform_bounds, x0, y0, x1, y1, densify_pts=21
         )
         if all(math.isfinite(v) for v in (west, south, east, north)):
             boxes.append((west, south, east, north))
@@ -150,9 +173,11 @@ def shape_features(
         Features whose properties are ``tip`` and ``st`` (the style), and ``place``.
     """
     if simplify_m > 0:
-        geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
+        geoms = on_transform_thread(geoms.to_crs, CRS_BNG).simplify(
+            simplify_m, preserve_topology=True
+        )
     if not geoms.crs.equals(CRS_WGS84):
-        geoms = geoms.to_crs(CRS_WGS84)
+        geoms = on_transform_thread(geoms.to_crs, CRS_WGS84)
     # pointwise: the coordinates rounded for drawing, never an error on a shape it would fold
     wgs = shapely.set_precision(np.asarray(geoms, dtype=object), precision, mode="pointwise")
     codes = [None] * len(wgs) if places is None else [str(p) for p in places]

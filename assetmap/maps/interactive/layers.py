@@ -31,8 +31,15 @@ from ..style import (
     class_colours,
     sector_colour,
 )
-from .elements import ons_attribution
-from .features import as_points, figure, located_points, require_crs, shape_features
+from .elements import RenderedOnce, ons_attribution
+from .features import (
+    as_points,
+    figure,
+    located_points,
+    on_transform_thread,
+    require_crs,
+    shape_features,
+)
 
 __all__ = [
     "BoundariesLayer",
@@ -45,7 +52,7 @@ __all__ = [
 ]
 
 
-class BoundariesLayer(Layer):
+class BoundariesLayer(RenderedOnce, Layer):
     """Locality boundaries drawn as a light, non-interactive basemap.
 
     Parameters
@@ -88,9 +95,11 @@ class BoundariesLayer(Layer):
         geoms = require_crs(boundaries, "boundaries").geometry
         geoms = geoms[geoms.notna() & ~geoms.is_empty]
         if simplify_m > 0:
-            geoms = geoms.to_crs(CRS_BNG).simplify(simplify_m, preserve_topology=True)
+            geoms = on_transform_thread(geoms.to_crs, CRS_BNG).simplify(
+                simplify_m, preserve_topology=True
+            )
         if not geoms.crs.equals(CRS_WGS84):
-            geoms = geoms.to_crs(CRS_WGS84)
+            geoms = on_transform_thread(geoms.to_crs, CRS_WGS84)
         snapped = shapely.set_precision(
             np.asarray(geoms, dtype=object), precision, mode="pointwise"
         )
@@ -105,7 +114,7 @@ class BoundariesLayer(Layer):
         self.style_js = safe_html.script_json({**BOUNDARY_STYLE, "interactive": False})
 
 
-class ShapesLayer(Layer):
+class ShapesLayer(RenderedOnce, Layer):
     """Polygons, lines or points, each with its own style and an escaped tooltip.
 
     The layer behind choropleths, co-location clusters, match lines and space

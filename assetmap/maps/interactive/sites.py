@@ -27,8 +27,8 @@ from ...errors import InvalidArgumentError
 from ...schema import APPROXIMATE, CRS_WGS84, approximate_mask
 from .. import safe_html
 from ..style import SECTOR_STYLES, sector_key, sector_label
-from .elements import LayerLegend, approximate_legend_html, ons_attribution
-from .features import as_points, located_points, require_crs, whole_number
+from .elements import LayerLegend, RenderedOnce, approximate_legend_html, ons_attribution
+from .features import as_points, located_points, on_transform_thread, require_crs, whole_number
 from .offline import asset_url
 
 __all__ = [
@@ -50,7 +50,7 @@ DEFAULT_MAX_POINTS = 50_000
 POPUP_LIMIT = 5_000
 
 
-class SitesLayer(JSCSSMixin, Layer):
+class SitesLayer(JSCSSMixin, RenderedOnce, Layer):
     """Every site as one Leaflet GeoJSON layer of circle markers, coloured by sector.
 
     Build it with :func:`sites_layer`. Each marker's feature carries ``id``
@@ -290,7 +290,9 @@ def _column(points: gpd.GeoDataFrame, name: str) -> pd.Series:
 
 def _sites_data(points: gpd.GeoDataFrame, *, popups: bool) -> dict[str, Any]:
     """Return the compact columns the layer's script draws: WGS84 points, sectors, tips."""
-    wgs = gpd.GeoSeries(as_points(points.geometry), crs=points.crs).to_crs(CRS_WGS84)
+    wgs = on_transform_thread(
+        gpd.GeoSeries(as_points(points.geometry), crs=points.crs).to_crs, CRS_WGS84
+    )
     data: dict[str, Any] = {
         "x": np.round(wgs.x.to_numpy(dtype="float64"), 6),
         "y": np.round(wgs.y.to_numpy(dtype="float64"), 6),

@@ -38,7 +38,8 @@ from ...errors import InvalidArgumentError
 from ...schema import CRS_BNG, CRS_WGS84
 from .. import safe_html
 from ..style import class_colours, sector_key, sector_label
-from .features import as_points, require_crs
+from .elements import RenderedOnce
+from .features import as_points, on_transform_thread, require_crs
 from .sites import SitesLayer, sites_layer
 
 __all__ = [
@@ -260,7 +261,9 @@ class ShapeIndex:
             found = self._made.get(key)
         if found is not None:
             return found
-        west, south, east, north = _TO_BNG.transform_bounds(*box, densify_pts=21)
+        west, south, east, north = on_transform_thread(
+            _TO_BNG.transform_bounds, *box, densify_pts=21
+        )
         b = self.bounds
         hit = np.flatnonzero(
             (b[:, 0] <= east) & (b[:, 2] >= west) & (b[:, 1] <= north) & (b[:, 3] >= south)
@@ -273,7 +276,8 @@ class ShapeIndex:
                 self._geoms[todo], metres_per_pixel(view.zoom) / 2, preserve_topology=True
             )
             drawn[todo] = np.asarray(
-                gpd.GeoSeries(simple, crs=CRS_BNG).to_crs(CRS_WGS84), dtype=object
+                on_transform_thread(gpd.GeoSeries(simple, crs=CRS_BNG).to_crs, CRS_WGS84),
+                dtype=object,
             )
         rows = self.frame.iloc[hit]
         made = rows.set_geometry(gpd.GeoSeries(drawn[hit], index=rows.index, crs=CRS_WGS84))
@@ -522,7 +526,7 @@ def _part_grid(whole: HexGrid, cells: np.ndarray, sector_codes: np.ndarray) -> H
     )
 
 
-class HexLayer(Layer):
+class HexLayer(RenderedOnce, Layer):
     """Hexagons of site counts, coloured by class, drawn on one canvas; a click zooms in.
 
     Compact: each cell is its centre (degrees), its count, its class and its count
@@ -735,9 +739,11 @@ def corner_offsets(lon: float, lat: float, size: float) -> list[float]:
     of a pointy-top hexagon on the National Grid whose centre is at the given
     point: a view's hexagons are drawn from their centres with these.
     """
-    cx, cy = _TO_BNG.transform(lon, lat)
+    cx, cy = on_transform_thread(_TO_BNG.transform, lon, lat)
     angles = np.radians(30.0 + 60.0 * np.arange(6))
-    vlon, vlat = _TO_WGS84.transform(cx + size * np.cos(angles), cy + size * np.sin(angles))
+    vlon, vlat = on_transform_thread(
+        _TO_WGS84.transform, cx + size * np.cos(angles), cy + size * np.sin(angles)
+    )
     offsets = np.column_stack([np.asarray(vlon) - lon, np.asarray(vlat) - lat]).ravel()
     return [float(v) for v in np.round(offsets, 7)]
 
