@@ -120,15 +120,30 @@ def filter_mask(
     """Return which rows of ``sites`` pass the filters (see :func:`filter_sites`)."""
     keep = np.ones(len(sites), dtype=bool)
     if sectors is not None:
-        keep &= sector_key(sites["sector"]).isin(list(sectors)).to_numpy()
+        keep &= _values_in(sites["sector"], sectors, sector_key)
     for column, values in (("agency", agencies), ("use", uses), ("tenure", tenures)):
         if values:
-            text = sites[column].astype("object").fillna("").astype(str)
-            keep &= text.isin(list(values)).to_numpy()
+            keep &= _values_in(sites[column], values, _as_text)
     if min_surplus > 0:
         surplus = pd.to_numeric(sites["surplus_sqft"], errors="coerce").fillna(0)
         keep &= (surplus >= min_surplus).to_numpy()
     return keep
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return values.astype("object").fillna("").astype(str)
+
+
+def _values_in(column: pd.Series, wanted, normalise) -> np.ndarray:
+    """Return which rows' value, normalised, is one of ``wanted``.
+
+    Each distinct value is normalised once (a national estate has a million rows and
+    a few dozen distinct sectors or agencies), missing values as a missing one.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    distinct = pd.Series(pd.Index(uniques).append(pd.Index([None], dtype=object)), dtype=object)
+    kept = normalise(distinct).isin(list(wanted)).to_numpy()
+    return kept[codes]  # a missing value's code, -1, is the last: the missing one
 
 
 def selected_mask(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> np.ndarray:

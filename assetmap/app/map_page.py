@@ -257,7 +257,7 @@ def _density_layer(
 
 
 def build_layers(
-    shown: gpd.GeoDataFrame,
+    shown: gpd.GeoDataFrame | None,
     choice: LayerChoice,
     key: tuple,
     view: View | None = None,
@@ -273,51 +273,81 @@ def build_layers(
     Without one (a map of its own, the HTML export) it is every site, or an even
     sample of :data:`~assetmap.maps.interactive.DEFAULT_MAX_POINTS` that says so.
     ``chosen`` is the place and filters ``shown`` and ``key`` were made for (the
-    sidebar's, by default).
+    sidebar's, by default). With ``shown=None`` (the Map page) the chosen sites'
+    rows are only taken if a layer needs them: the sites layer is made from the
+    whole estate's index, and copying a filter's rows of a national estate took
+    most of a second.
     Problems with one layer (a level with no boundaries, say) become notes in
     ``choice.notes``; the other layers are still drawn.
     """
     agency = shell.viewer().agency
     group = folium.FeatureGroup(name="Layers", control=False)
+    chosen = chosen or shell.selection()
+    if shown is None and (choice.density or choice.clusters or choice.matches or choice.offers):
+        shown = shell.selected_sites(chosen)
     if view is not None and not choice.density:  # the choropleth's outlines are the basemap
         _boundaries_layer(group, agency, view)
     if choice.density:
         _density_layer(group, shown, choice, key, agency, view)
     if choice.clusters:
-        result = state.colocation(
-            key,
-            choice.distance,
-            shown,
-            agency,
-            include_approximate=choice.include_approximate,
-        )
-        if not result.empty:
-            interactive.clusters_layer(result.clusters).add_to(group)
-        choice.notes.append(result.message)
+        _clusters_layer(group, shown, choice, key, agency)
     if choice.matches:
-        try:
-            requests = shell.place_requests()
-            _, plan = state.plan(
-                key,
-                False,
-                requests,
-                shown,
-                agency,
-                include_approximate=choice.include_approximate,
-            )
-            if not plan.empty:
-                interactive.lines_layer(plan.lines()).add_to(group)
-            interactive.requests_layer(requests).add_to(group)
-            choice.notes.append(plan.message)
-        except AssetmapError as exc:
-            choice.notes.append(f"The match lines are off: {exc}")
+        _matches_layer(group, shown, choice, key, agency)
     if choice.offers:
         interactive.offers_layer(shown).add_to(group)
     if not choice.sites:
         return group, None
-    layer = _sites_layer(shown, key, view, chosen or shell.selection())
+    if shown is None and view is None:
+        shown = shell.selected_sites(chosen)
+    layer = _sites_layer(shown, key, view, chosen)
     (layer.layer if isinstance(layer, ViewLayer) else layer).add_to(group)
     return group, layer
+
+
+def _clusters_layer(
+    group: folium.FeatureGroup,
+    shown: gpd.GeoDataFrame,
+    choice: LayerChoice,
+    key: tuple,
+    agency: str | None,
+) -> None:
+    """Add the co-location clusters of ``shown`` to ``group``; the message goes to ``choice``."""
+    result = state.colocation(
+        key,
+        choice.distance,
+        shown,
+        agency,
+        include_approximate=choice.include_approximate,
+    )
+    if not result.empty:
+        interactive.clusters_layer(result.clusters).add_to(group)
+    choice.notes.append(result.message)
+
+
+def _matches_layer(
+    group: folium.FeatureGroup,
+    shown: gpd.GeoDataFrame,
+    choice: LayerChoice,
+    key: tuple,
+    agency: str | None,
+) -> None:
+    """Add the plan's match lines and the requests to ``group``; the message goes to ``choice``."""
+    try:
+        requests = shell.place_requests()
+        _, plan = state.plan(
+            key,
+            False,
+            requests,
+            shown,
+            agency,
+            include_approximate=choice.include_approximate,
+        )
+        if not plan.empty:
+            interactive.lines_layer(plan.lines()).add_to(group)
+        interactive.requests_layer(requests).add_to(group)
+        choice.notes.append(plan.message)
+    except AssetmapError as exc:
+        choice.notes.append(f"The match lines are off: {exc}")
 
 
 def _boundaries_layer(group: folium.FeatureGroup, agency: str | None, view: View) -> None:
@@ -341,10 +371,11 @@ def _boundaries_layer(group: folium.FeatureGroup, agency: str | None, view: View
 
 
 def _sites_layer(
-    shown: gpd.GeoDataFrame, key: tuple, view: View | None, chosen: shell.Selection
+    shown: gpd.GeoDataFrame | None, key: tuple, view: View | None, chosen: shell.Selection
 ) -> ViewLayer | interactive.SitesLayer:
     """Return the sites layer made for ``view``; with none, every site (or a sample, saying so)."""
     if view is None:  # a map of its own (the HTML export)
+        assert shown is not None
         return interactive.sites_layer(shown, popups=False)
     # shown's sites, indexed from the whole estate's index: a filter needs no new index
     index = state.estate_index(key, shell.place_geometry(chosen), chosen, shell.viewer())
@@ -457,7 +488,7 @@ def render() -> None:
     st.title("Estate map")
     try:
         sites = shell.visible_estate()
-        shown = shell.selected_sites(chosen)
+        n_shown = shell.selected_count(chosen)
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {md(exc)}")
         return
@@ -466,7 +497,7 @@ def render() -> None:
         return
     choice = _layer_controls(len(sites))
     metric_col, note_col = st.columns([1, 3])
-    metric_col.metric("Sites shown", f"{len(shown):,}")
+    metric_col.metric("Sites shown", f"{n_shown:,}")
     note_col.caption(
         f"of {len(sites):,} sites in the estate; place: {md(chosen.place_name)}; "
         f"filters: {md(chosen.describe())}."
@@ -508,7 +539,6 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     """
     try:
         sites = shell.visible_estate()
-        shown = shell.selected_sites(chosen)
     except AssetmapError as exc:
         st.error(f"The map could not be drawn: {md(exc)}")
         return
@@ -523,7 +553,11 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     fit = interactive.view_of(fit_frame, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
     choice.notes.clear()
     key = shell.cache_key(chosen)
-    group, layer = build_layers(shown, choice, key, _view(fit), chosen=chosen)
+    try:
+        group, layer = build_layers(None, choice, key, _view(fit), chosen=chosen)
+    except AssetmapError as exc:
+        st.error(f"The map could not be drawn: {md(exc)}")
+        return
     base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False

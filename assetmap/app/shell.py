@@ -163,6 +163,18 @@ def selected_sites(chosen: Selection | None = None) -> gpd.GeoDataFrame:
     return state.place_sites(cache_key(chosen), place_geometry(chosen), chosen, viewer())
 
 
+def selected_count(chosen: Selection | None = None) -> int:
+    """Return how many sites :func:`selected_sites` holds, without taking their rows.
+
+    Raises
+    ------
+    assetmap.errors.AssetmapError
+        If the store or the boundaries cannot be read.
+    """
+    chosen = chosen or selection()
+    return state.place_count(cache_key(chosen), place_geometry(chosen), chosen, viewer())
+
+
 def place_requests(chosen: Selection | None = None) -> gpd.GeoDataFrame:
     """Return the space requests of the chosen place that the viewer may see in full."""
     chosen = chosen or selection()

@@ -83,6 +83,7 @@ __all__ = [
     "overview",
     "place",
     "place_choices",
+    "place_count",
     "place_outline",
     "place_requests",
     "place_sites",
@@ -661,6 +662,14 @@ def place_sites(
     viewer's agency), once for every session.
     """
     return _shared(_place_sites(key, _outline, _chosen, _viewer))
+
+
+def place_count(
+    key: tuple, _outline, _chosen: selection.Selection, _viewer: access.Viewer | None
+) -> int:
+    """Return how many sites :func:`place_sites` (same arguments) holds, without its rows."""
+    keep = _place_mask(key, _outline, _chosen, _viewer)
+    return len(visible_estate(_viewer)) if keep is None else int(keep.sum())
 
 
 @st.cache_resource(show_spinner="Preparing the map…", max_entries=4)

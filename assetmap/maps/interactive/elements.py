@@ -82,10 +82,10 @@ class RenderedOnce:
     without the second reading.
     """
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         """Render the element's macros into its page, then its children."""
         element: Any = self
-        if isinstance(element, Layer) and element.show:
+        if isinstance(self, Layer) and element.show:
             element.add_child(
                 ElementAddToElement(
                     element_name=element.get_name(),
