@@ -512,7 +512,12 @@ def near_components(xy: np.ndarray, distance: float) -> np.ndarray:
     n = len(xy)
     if n < 2:
         return np.zeros(n, dtype=np.int64)
-    grid = _Grid.of(xy, distance / np.sqrt(2.0) * (1 - _SLACK))
+    side = distance / np.sqrt(2.0) * (1 - _SLACK)
+    span = (np.ptp(xy, axis=0) / side) + 5
+    if float(span[0]) * float(span[1]) >= 2.0**62:  # cells too many to key: every pair
+        pairs = _near_pairs(xy, distance)
+        return _graph_components(n, pairs[:, 0], pairs[:, 1])
+    grid = _Grid.of(xy, side)
     d2 = float(distance) ** 2
     joined_a, joined_b, open_a, open_b = [], [], [], []
     for offset in _CELL_OFFSETS:

@@ -140,10 +140,13 @@ def _values_in(column: pd.Series, wanted, normalise) -> np.ndarray:
     Each distinct value is normalised once (a national estate has a million rows and
     a few dozen distinct sectors or agencies), missing values as a missing one.
     """
+    if column.dtype == object:  # as text: 1, 1.0 and True are three values, as offered
+        column = _as_text(column).where(column.notna())
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    distinct = pd.Series(pd.Index(uniques).append(pd.Index([None], dtype=object)), dtype=object)
-    kept = normalise(distinct).isin(list(wanted)).to_numpy()
-    return kept[codes]  # a missing value's code, -1, is the last: the missing one
+    kept = normalise(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    missing = normalise(pd.Series([None], dtype=object))
+    flags = np.append(kept.isin(list(wanted)).to_numpy(), missing.isin(list(wanted)).to_numpy())
+    return flags[codes]  # a missing value's code, -1, is the last: the missing one
 
 
 def selected_mask(sites: gpd.GeoDataFrame, outline, chosen: Selection) -> np.ndarray:

@@ -363,7 +363,8 @@ def _choose_in_sidebar(
     return action
 
 
-MAP_PATHS = "path.leaflet-interactive"
+#: A map's shapes: SVG paths, or the canvas a layer of many shapes is painted on.
+MAP_PATHS = "path.leaflet-interactive, .leaflet-overlay-pane canvas"
 
 
 def visit(page, key: str, app: str, args: argparse.Namespace) -> list[tuple[str, dict]]:

@@ -23,10 +23,12 @@ from assetmap.app.map_page import (
     add_choropleth,
     density_level,
     density_level_labels,
+    map_view,
     show_map,
 )
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive
+from assetmap.maps.interactive.viewport import degrees_precision
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.selection import inside_place
 
@@ -39,6 +41,11 @@ SCHEME_KEY = "density_scheme"
 K_KEY = "density_k"
 
 _PER = {"km2": "per km²", "total": "in total"}
+MAP_KEY = "density_map"
+MAP_HEIGHT = 560
+MAP_WIDTH_PX = 700
+#: From how many localities in view the choropleth is painted on a canvas, not as SVG.
+CANVAS_FROM = 2_000
 
 
 def localities_in_place(localities: gpd.GeoDataFrame, outline) -> gpd.GeoDataFrame:
@@ -97,11 +104,37 @@ def render() -> None:
             st.caption(md(note))
 
     map_col, table_col = st.columns([3, 2], gap="medium")
-    with map_col:
+    with map_col, st.spinner("Drawing the localities…"):
+        # cut to the map's view and simplified for its zoom: all 34,753 LSOAs of England
+        # and Wales drawn in full were 25 MB and half a minute
+        fit = interactive.view_of(frame, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
+        view = map_view(MAP_KEY, fit, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
+        shapes = state.shape_index((key, metric, per, scheme, k), frame).in_view(view)
         group = folium.FeatureGroup(name="Density", control=False)
-        add_choropleth(group, frame, classes, label)
+        add_choropleth(
+            group,
+            shapes,
+            classes,
+            label,
+            simplify_m=0.0,
+            precision=degrees_precision(view.zoom),
+            canvas=len(shapes) >= CANVAS_FROM,
+        )
         base = interactive.base_map(None, extent=frame, legend=False)
-        show_map(base, group, key="density_map", height=560, fit=frame)
+        show_map(
+            base,
+            group,
+            key=MAP_KEY,
+            height=MAP_HEIGHT,
+            fit=frame,
+            fit_width_px=MAP_WIDTH_PX,
+            returned=["bounds", "zoom"],
+        )
+        if len(shapes) < len(frame):
+            st.caption(
+                f"{len(shapes):,} of the {len(frame):,} localities reach into this view; "
+                "move or zoom the map to see the others (the table and downloads hold them all)."
+            )
     with table_col:
         st.markdown("**Classes**")
         st.dataframe(

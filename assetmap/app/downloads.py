@@ -45,7 +45,7 @@ def audit_event(action: str, what: str, *, digest: str = "", counts: dict | None
 
 def download(
     label: str,
-    data: bytes,
+    data: bytes | Callable[[], bytes],
     *,
     file_name: str,
     mime: str,
@@ -59,7 +59,9 @@ def download(
     after another button was pressed (the print map, the HTML map), so the file
     could be downloaded once only. The entry is written when the browser asks for
     the file (Streamlit's deferred download, run again on every click); if it
-    cannot be written, the file is not given.
+    cannot be written, the file is not given. ``data`` may be a function that
+    makes the file: it is then only made when asked for (a national table's CSV
+    took a second to write on every rerun of its page).
     """
     counts = {} if rows is None else {"rows": int(rows)}
     st.download_button(
@@ -80,7 +82,9 @@ def _session_id() -> str:
     return ctx.session_id if ctx is not None else ""
 
 
-def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes]:
+def _audited(
+    data: bytes | Callable[[], bytes], *, file_name: str, counts: dict
+) -> Callable[[], bytes]:
     """Return a function that writes an export entry to the audit log and returns ``data``.
 
     Who is looking and the store are taken now: Streamlit calls the function in
@@ -90,13 +94,18 @@ def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes
     """
     store = state.store()
     who = viewer()
-    digest = audit.sha256(data)
     session = _session_id()
 
     def give() -> bytes:
+        content = data() if callable(data) else data
         try:
             audit.record(
-                store, viewer=who, action="export", what=file_name, sha256=digest, counts=counts
+                store,
+                viewer=who,
+                action="export",
+                what=file_name,
+                sha256=audit.sha256(content),
+                counts=counts,
             )
         except AssetmapError as exc:
             _REFUSED_DOWNLOADS[session] = (
@@ -104,7 +113,7 @@ def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes
                 f"recorded: {exc}."
             )
             raise
-        return data
+        return content
 
     return give
 
@@ -112,5 +121,10 @@ def _audited(data: bytes, *, file_name: str, counts: dict) -> Callable[[], bytes
 def download_csv(label: str, frame: pd.DataFrame, *, file_name: str, key: str) -> None:
     """Draw a formula-safe CSV download of ``frame`` (audited, with its row count)."""
     download(
-        label, csv_bytes(frame), file_name=file_name, mime="text/csv", key=key, rows=len(frame)
+        label,
+        lambda: csv_bytes(frame),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        rows=len(frame),
     )

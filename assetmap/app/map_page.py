@@ -46,6 +46,7 @@ __all__ = [
     "clicked_site_id",
     "density_level",
     "density_level_labels",
+    "map_view",
     "render",
     "show_map",
 ]
@@ -239,12 +240,20 @@ def _density_layer(
             agency,
         )
         label = f"{METRIC_LABELS[choice.metric]} {PER_LABELS[choice.per]}"
-        detail: dict[str, float] = {}
-        if view is not None:
+        if view is None:
+            add_choropleth(group, frame, classes, label, note=classes.message)
+        else:
             made = (key, level, choice.metric, choice.per, choice.scheme, choice.k)
             frame = state.shape_index(made, frame).in_view(view)
-            detail = {"simplify_m": 0.0, "precision": degrees_precision(view.zoom)}
-        add_choropleth(group, frame, classes, label, note=classes.message, **detail)
+            add_choropleth(
+                group,
+                frame,
+                classes,
+                label,
+                note=classes.message,
+                simplify_m=0.0,
+                precision=degrees_precision(view.zoom),
+            )
     except AssetmapError as exc:
         choice.notes.append(f"The density layer is off: {exc}")
         return
@@ -400,10 +409,16 @@ def add_choropleth(
     note: str | None = None,
     simplify_m: float = 15.0,
     precision: float = 1e-6,
+    canvas: bool = False,
 ) -> None:
     """Add a density choropleth and its legend (which follows the layer) to ``group``."""
     interactive.choropleth_layer(
-        frame, value_label=label, k=classes.k, simplify_m=simplify_m, precision=precision
+        frame,
+        value_label=label,
+        k=classes.k,
+        simplify_m=simplify_m,
+        precision=precision,
+        canvas=canvas,
     ).add_to(group)
     title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
     interactive.LayerLegend(
@@ -514,16 +529,30 @@ def _view(fit: tuple[tuple[float, float], int] | None) -> View:
     sends that no map could show (see :meth:`View.from_returned`) is not used:
     the last good one is, else ``fit``'s.
     """
-    fitted = View.around(*(fit or ((54.0, -2.5), 6)), width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
-    if st.session_state.get(FITTED_KEY) != fit:
-        st.session_state[FITTED_KEY] = fit
-        st.session_state[GOOD_VIEW_KEY] = fitted
+    return map_view(MAP_KEY, fit, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
+
+
+def map_view(
+    key: str, fit: tuple[tuple[float, float], int] | None, *, width_px: int, height_px: int
+) -> View:
+    """Return the view of the st_folium map ``key`` (see :func:`_view`), for any page's map.
+
+    The map must report ``bounds`` and ``zoom`` (:data:`RETURNED`); ``fit`` is the
+    view the page moves the map to when what it shows changes.
+    """
+    fitted_key, good_key = f"{key}_fitted_view", f"{key}_good_view"
+    if key == MAP_KEY:
+        fitted_key, good_key = FITTED_KEY, GOOD_VIEW_KEY
+    fitted = View.around(*(fit or ((54.0, -2.5), 6)), width_px=width_px, height_px=height_px)
+    if st.session_state.get(fitted_key) != fit:
+        st.session_state[fitted_key] = fit
+        st.session_state[good_key] = fitted
         return fitted
-    reported = View.from_returned(st.session_state.get(MAP_KEY))
+    reported = View.from_returned(st.session_state.get(key))
     if reported is not None:
-        st.session_state[GOOD_VIEW_KEY] = reported
+        st.session_state[good_key] = reported
         return reported
-    kept = st.session_state.get(GOOD_VIEW_KEY)
+    kept = st.session_state.get(good_key)
     return kept if isinstance(kept, View) else fitted
 
 

@@ -138,6 +138,9 @@ class ShapesLayer(RenderedOnce, Layer):
     attribution
         Plain text for the map's attribution control while the layer is on
         (the ONS/OS line for boundaries and postcode locations).
+    canvas
+        Draw on a canvas, not as SVG: tens of thousands of shapes (every LSOA of
+        England and Wales) draw in a fraction of the time.
     """
 
     _template = Template(
@@ -146,6 +149,7 @@ class ShapesLayer(RenderedOnce, Layer):
         var {{ this.get_name() }} = L.geoJson({{ this.data_js }}, {
             interactive: {{ this.interactive_js }},
             attribution: {{ this.attribution_js }},
+            {% if this.canvas %}renderer: L.canvas({padding: 0.2}),{% endif %}
             style: function (feature) { return feature.properties.st; },
             pointToLayer: function (feature, latlng) {
                 var st = feature.properties.st;
@@ -169,9 +173,11 @@ class ShapesLayer(RenderedOnce, Layer):
         radius: int = 7,
         interactive: bool = True,
         attribution: str | None = None,
+        canvas: bool = False,
     ) -> None:
         super().__init__(name=name, overlay=True, control=False, show=True)
         self._name = "ShapesLayer"
+        self.canvas = bool(canvas)
         self.attribution_js = safe_html.script_json(
             safe_html.escape(attribution) if attribution else None
         )
@@ -192,6 +198,7 @@ def choropleth_layer(
     tips: list[str] | None = None,
     simplify_m: float = 15.0,
     precision: float = 1e-6,
+    canvas: bool = False,
 ) -> ShapesLayer:
     """Return localities filled by class, as from :meth:`LocalityDensity.choropleth`.
 
@@ -218,6 +225,8 @@ def choropleth_layer(
         Tolerance, in metres, for simplifying the outlines first (0: drawn as given).
     precision
         The grid, in degrees, the coordinates are snapped to.
+    canvas
+        Draw on a canvas (see :class:`ShapesLayer`).
 
     Returns
     -------
@@ -227,6 +236,7 @@ def choropleth_layer(
     colours = class_colours(max(int(k), 1))
     classes = pd.array(frame["class"], dtype="Int64")
     styles, texts = [], []
+    sites = frame["sites"].to_numpy() if "sites" in frame.columns else None
     for i, (cls, name_, value, label) in enumerate(
         zip(classes, frame["name"], frame["value"], frame["class_label"], strict=True)
     ):
@@ -242,8 +252,8 @@ def choropleth_layer(
         lines = [f"{value_label}: {figure(value)}", f"Class: {label}"]
         if tips is not None:
             lines = tips[i].split("\n")
-        elif "sites" in frame.columns:
-            lines.append(f"Sites: {int(frame['sites'].iloc[i]):,}")
+        elif sites is not None:
+            lines.append(f"Sites: {int(sites[i]):,}")
         texts.append(
             f"<strong>{safe_html.escape(name_)}</strong><br>"
             + "<br>".join(safe_html.escape(t) for t in lines)
@@ -260,6 +270,7 @@ def choropleth_layer(
         name=name,
         radius=0,
         attribution=ons_attribution(),
+        canvas=canvas,
     )
 
 
