@@ -199,9 +199,13 @@ def _candidates_section(
     request: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, *, approximate: bool
 ) -> MatchResult | None:
     try:
-        match = find_candidates(
-            request, sites, viewer_agency=shell.viewer().agency, include_approximate=approximate
-        )
+        with st.spinner("Ranking the spare space of every site near the request…"):
+            match = find_candidates(
+                request,
+                sites,
+                viewer_agency=shell.viewer().agency,
+                include_approximate=approximate,
+            )
     except AssetmapError as exc:
         st.error(f"The request could not be matched: {md(exc)}")
         return None
