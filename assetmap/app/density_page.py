@@ -28,7 +28,7 @@ from assetmap.app.map_page import (
 )
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive
-from assetmap.maps.interactive.viewport import degrees_precision
+from assetmap.maps.interactive.viewport import IMAGE_FROM, degrees_precision
 from assetmap.maps.safe_html import markdown_text as md
 from assetmap.selection import inside_place
 
@@ -119,6 +119,7 @@ def render() -> None:
             simplify_m=0.0,
             precision=degrees_precision(view.zoom),
             canvas=len(shapes) >= CANVAS_FROM,
+            image_of=view if len(shapes) > IMAGE_FROM else None,
         )
         base = interactive.base_map(None, extent=frame, legend=False)
         show_map(
@@ -130,7 +131,13 @@ def render() -> None:
             fit_width_px=MAP_WIDTH_PX,
             returned=["bounds", "zoom"],
         )
-        if len(shapes) < len(frame):
+        if len(shapes) > IMAGE_FROM:
+            st.caption(
+                f"The {len(shapes):,} localities around this view are painted as one picture, "
+                f"without tooltips; zoom in until the view holds {IMAGE_FROM:,} or fewer to "
+                "see each one's figures (the table and downloads hold them all)."
+            )
+        elif len(shapes) < len(frame):
             st.caption(
                 f"{len(shapes):,} of the {len(frame):,} localities reach into this view; "
                 "move or zoom the map to see the others (the table and downloads hold them all)."

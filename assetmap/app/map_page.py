@@ -33,6 +33,7 @@ from assetmap.maps import interactive, safe_html
 from assetmap.maps.interactive.viewport import (
     View,
     ViewLayer,
+    choropleth_image,
     degrees_precision,
     view_layer,
 )
@@ -410,16 +411,26 @@ def add_choropleth(
     simplify_m: float = 15.0,
     precision: float = 1e-6,
     canvas: bool = False,
+    image_of: View | None = None,
 ) -> None:
-    """Add a density choropleth and its legend (which follows the layer) to ``group``."""
-    interactive.choropleth_layer(
-        frame,
-        value_label=label,
-        k=classes.k,
-        simplify_m=simplify_m,
-        precision=precision,
-        canvas=canvas,
-    ).add_to(group)
+    """Add a density choropleth and its legend (which follows the layer) to ``group``.
+
+    With ``image_of`` (a view; ``frame`` cut to it), the localities are painted as one
+    image over it, without tooltips: for views holding thousands of them.
+    """
+    if image_of is not None:
+        choropleth_image(
+            frame, image_of, k=classes.k, attribution=interactive.ons_attribution()
+        ).add_to(group)
+    else:
+        interactive.choropleth_layer(
+            frame,
+            value_label=label,
+            k=classes.k,
+            simplify_m=simplify_m,
+            precision=precision,
+            canvas=canvas,
+        ).add_to(group)
     title = f"{label} ({SCHEME_LABELS.get(classes.scheme, classes.scheme)})"
     interactive.LayerLegend(
         interactive.choropleth_legend_html(classes.legend, title=title, note=note),

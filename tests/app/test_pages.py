@@ -285,6 +285,28 @@ def test_density_of_one_district_by_lsoa(sample_store):
     assert "of Maidstone" in _text(at)
 
 
+def test_density_paints_a_view_of_many_localities_as_one_image(sample_store, monkeypatch):
+    from assetmap.app import density_page
+
+    at = _run(AppTest.from_file(APP, default_timeout=300))
+    at.selectbox(key=shell.LEVEL_KEY).set_value("district")
+    _run(at)
+    at.selectbox(key=shell.PLACE_KEY).set_value("E07000110")  # Maidstone
+    at.switch_page(str(page_path("density").relative_to(ROOT)))
+    _run(at)
+    at.selectbox(key="density_level").set_value("lsoa")
+    _run(at)
+    drawn = json.loads(at.get("component_instance")[0].proto.json_args)["feature_group"]
+    assert "L.imageOverlay" not in drawn and "Sites per km" in drawn  # one by one, tooltips
+    monkeypatch.setattr(density_page, "IMAGE_FROM", 10)  # Maidstone's LSOAs are more
+    _run(at)
+    drawn = json.loads(at.get("component_instance")[0].proto.json_args)["feature_group"]
+    assert "L.imageOverlay" in drawn and "data:image/png;base64," in drawn
+    assert "Sites per km\u00b2:" not in drawn and "Sites per km²:" not in drawn  # no tooltips
+    assert "assetmap-choropleth-control" in drawn  # the legend stays
+    assert "painted as one picture" in _text(at)
+
+
 # --------------------------------------------------------------------------------------
 # Export
 

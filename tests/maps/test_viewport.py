@@ -299,3 +299,49 @@ def test_a_subset_takes_one_flag_per_site():
         whole.subset(np.ones(9, dtype=bool))
     with pytest.raises(InvalidArgumentError, match=r"got int64 of shape \(10,\)"):
         whole.subset(np.ones(10, dtype=np.int64))
+
+
+def test_a_choropleth_image_paints_each_locality_in_its_class_colour():
+    import base64
+    import io
+    import json
+
+    from PIL import Image
+
+    from assetmap.maps.style import NO_DATA_COLOUR, class_colours
+
+    view = View.around(MAIDSTONE, 11, width_px=900, height_px=640)
+    lat, lon = MAIDSTONE
+    d = 0.01
+    outer = shapely.box(lon - 4 * d, lat - 4 * d, lon + 4 * d, lat + 4 * d).difference(
+        shapely.box(lon - d, lat - d, lon + d, lat + d)
+    )
+    frame = gpd.GeoDataFrame(
+        {"class": pd.array([0, 4, None], dtype="Int64")},
+        geometry=[
+            outer,  # a locality with a hole...
+            shapely.box(lon - d, lat - d, lon + d, lat + d),  # ...holding another
+            shapely.box(lon + 6 * d, lat, lon + 8 * d, lat + 2 * d),  # no data
+        ],
+        crs="EPSG:4326",
+    )
+    layer = viewport.choropleth_image(frame, view, k=5, attribution="ONS")
+    url = json.loads(layer.url_js)
+    image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA")
+    bounds = json.loads(layer.bounds_js)
+    west, south, east, north = view.data_bounds()
+    assert bounds == [[south, west], [north, east]]
+
+    def pixel(lat_: float, lon_: float) -> str:
+        world = 256 * 2**view.zoom
+        x = (lon_ + 180) / 360 * world - (west + 180) / 360 * world
+        merc = lambda v: math.log(math.tan(math.pi / 4 + math.radians(v) / 2))  # noqa: E731
+        y = (merc(north) - merc(lat_)) / (2 * math.pi) * world
+        r, g, b, a = image.getpixel((int(x), int(y)))
+        return "none" if a == 0 else f"#{r:02x}{g:02x}{b:02x}"
+
+    colours = class_colours(5)
+    assert pixel(lat + 3 * d, lon) == colours[0]  # the ring
+    assert pixel(lat, lon) == colours[4]  # the locality in its hole, painted over it
+    assert pixel(lat + d, lon + 7 * d) == NO_DATA_COLOUR
+    assert pixel(lat - 10 * d, lon - 10 * d) == "none"

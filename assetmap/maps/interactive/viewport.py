@@ -37,21 +37,24 @@ from ...density.grids import axial_round
 from ...errors import InvalidArgumentError
 from ...schema import CRS_BNG, CRS_WGS84
 from .. import safe_html
-from ..style import class_colours, sector_key, sector_label
+from ..style import NO_DATA_COLOUR, class_colours, sector_key, sector_label
 from .elements import RenderedOnce
 from .features import as_points, on_transform_thread, require_crs
 from .sites import SitesLayer, sites_layer
 
 __all__ = [
     "HEX_PX",
+    "IMAGE_FROM",
     "POINTS_ZOOM",
     "POINT_LIMIT",
+    "ChoroplethImage",
     "EstateIndex",
     "HexGrid",
     "HexLayer",
     "ShapeIndex",
     "View",
     "ViewLayer",
+    "choropleth_image",
     "corner_offsets",
     "degrees_precision",
     "hex_cells",
@@ -61,6 +64,8 @@ __all__ = [
 
 #: A hexagon's circumradius on screen, in pixels (cells are about twice this across).
 HEX_PX = 9
+#: From how many localities in a view a choropleth is painted as one image.
+IMAGE_FROM = 5_000
 #: The most sites a view draws one by one; a view holding more shows hexagons.
 POINT_LIMIT = 3_000
 #: From this zoom in, a view shows its sites one by one however many it holds.
@@ -219,6 +224,108 @@ def _mercator(lat: float) -> float:
 
 def _inverse_mercator(y: float) -> float:
     return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+class ChoroplethImage(RenderedOnce, Layer):
+    """Localities painted as one picture (a PNG) over a view, for a view that holds thousands.
+
+    Build it with :func:`choropleth_image`. It has no tooltips: zoomed in until the
+    view holds fewer localities, they are drawn one by one with theirs.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.imageOverlay({{ this.url_js }}, {{ this.bounds_js }}, {
+            opacity: {{ this.opacity }},
+            interactive: false,
+            className: "assetmap-choropleth-image",
+            attribution: {{ this.attribution_js }}
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, png: bytes, bounds: list[list[float]], *, opacity: float, attribution: str
+    ) -> None:
+        import base64
+
+        super().__init__(name="Density", overlay=True, control=False, show=True)
+        self._name = "ChoroplethImage"
+        self.n_bytes = len(png)
+        self.url_js = safe_html.script_json(
+            "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        )
+        self.bounds_js = safe_html.script_json(bounds)
+        self.opacity = float(opacity)
+        self.attribution_js = safe_html.script_json(safe_html.escape(attribution))
+
+
+def choropleth_image(
+    frame: gpd.GeoDataFrame, view: View, *, k: int, opacity: float = 0.7, attribution: str
+) -> ChoroplethImage:
+    """Paint localities, filled by class, as one image over ``view``'s data bounds.
+
+    Parameters
+    ----------
+    frame
+        Localities in WGS84 with ``class`` (0 to k-1, or missing: no data), as
+        :meth:`ShapeIndex.in_view` gives them (simplified for the zoom).
+    view
+        The map's view: the image covers its data bounds at one pixel per screen pixel.
+    k
+        The number of classes.
+    opacity
+        The image's opacity.
+    attribution
+        The attribution shown while the image is on the map.
+
+    Returns
+    -------
+    ChoroplethImage
+    """
+    import io
+
+    from PIL import Image, ImageDraw
+
+    west, south, east, north = view.data_bounds()
+    world = 256 * 2**view.zoom
+    x0 = (west + 180.0) / 360.0 * world
+    y0 = (math.pi - _mercator(north)) / (2 * math.pi) * world
+    width = max(round((east + 180.0) / 360.0 * world - x0), 1)
+    height = max(round((math.pi - _mercator(south)) / (2 * math.pi) * world - y0), 1)
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    colours = class_colours(max(int(k), 1))
+    classes = pd.array(frame["class"], dtype="Int64")
+    fills = [
+        NO_DATA_COLOUR if c is pd.NA else colours[min(int(c), len(colours) - 1)] for c in classes
+    ]
+    parts, rows = shapely.get_parts(np.asarray(frame.geometry, dtype=object), return_index=True)
+    polygons = shapely.get_type_id(parts) == 3
+    parts, rows = parts[polygons], rows[polygons]
+    # the largest first: a locality inside another's hole is painted over it
+    order = np.argsort(-shapely.area(parts), kind="stable")
+    rings = shapely.get_exterior_ring(parts[order])
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    lat = np.clip(coords[:, 1], -85.0, 85.0)
+    px = (coords[:, 0] + 180.0) / 360.0 * world - x0
+    py = (math.pi - np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))) / (2 * math.pi) * world - y0
+    starts = np.searchsorted(ring, np.arange(len(order) + 1))
+    points = np.column_stack([px, py]).ravel().tolist()
+    for i, row in enumerate(rows[order]):
+        a, b = starts[i], starts[i + 1]
+        if b - a >= 3:
+            draw.polygon(points[2 * a : 2 * b], fill=fills[row])
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False)
+    return ChoroplethImage(
+        out.getvalue(),
+        [[south, west], [north, east]],
+        opacity=opacity,
+        attribution=attribution,
+    )
 
 
 class ShapeIndex:
