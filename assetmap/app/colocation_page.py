@@ -71,12 +71,6 @@ def _members_in_order(members: pd.DataFrame) -> pd.DataFrame:
     return members.iloc[np.lexsort((members["distance_to_hub_m"].to_numpy(), ~hub))]
 
 
-@st.cache_data(show_spinner="Preparing the download…", max_entries=8)
-def _csv(key: tuple, what: str, _frame: pd.DataFrame) -> bytes:
-    """Return ``_frame`` as CSV bytes, once per ``key`` (a big cluster's took a second)."""
-    return csv_bytes(_frame)
-
-
 def _cluster_map(result: ColocationResult, cluster_id: int, key: tuple) -> None:
     hull = result.clusters[result.clusters["cluster_id"] == cluster_id]
     members = _members_in_order(result.members[result.members["cluster_id"] == cluster_id])
@@ -122,7 +116,7 @@ def _cluster_map(result: ColocationResult, cluster_id: int, key: tuple) -> None:
     )
     shell.download(
         f"Download the cluster's {len(members):,} sites (CSV)",
-        _csv((*key, cluster_id), "members", everyone),
+        lambda: csv_bytes(everyone),  # made when asked for: a city's cluster took seconds
         file_name=f"colocation_cluster_{cluster_id}.csv",
         mime="text/csv",
         key="download_cluster_members",
@@ -240,7 +234,7 @@ def render() -> None:
     option_key = (*key, float(distance), approximate)
     shell.download(
         f"Download the {len(table):,} clusters (CSV)",
-        _csv(option_key, "clusters", table),
+        lambda: csv_bytes(table),
         file_name="colocation_clusters.csv",
         mime="text/csv",
         key="download_clusters",
