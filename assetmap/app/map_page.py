@@ -31,6 +31,7 @@ from assetmap.density import METRIC_LABELS, METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive, safe_html
 from assetmap.maps.interactive.viewport import (
+    IMAGE_FROM,
     View,
     ViewLayer,
     choropleth_image,
@@ -254,7 +255,14 @@ def _density_layer(
                 note=classes.message,
                 simplify_m=0.0,
                 precision=degrees_precision(view.zoom),
+                image_of=view if len(frame) > IMAGE_FROM else None,
             )
+            if len(frame) > IMAGE_FROM:
+                choice.notes.append(
+                    f"The {len(frame):,} localities of the density layer around this view are "
+                    f"painted as one picture, without tooltips; zoom in until the view holds "
+                    f"{IMAGE_FROM:,} or fewer to see each one's figures."
+                )
     except AssetmapError as exc:
         choice.notes.append(f"The density layer is off: {exc}")
         return

@@ -227,3 +227,17 @@ def test_the_density_layer_starts_off_for_a_big_estate(tmp_path, monkeypatch, li
     group = _component(at)["feature_group"]
     assert ("Sites per km²" in group) is density  # the choropleth's legend
     assert "boundaries_layer" in group or density  # the districts drawn as the basemap instead
+
+
+def test_a_density_layer_of_thousands_of_localities_in_view_is_one_image(tmp_path, monkeypatch):
+    _store(tmp_path, monkeypatch, secret=False)  # 200 sites: the density layer starts on
+    at = _page_at(None)
+    assert at.toggle(key=map_page.LAYER_KEYS["density"]).value is True
+    group = _component(at)["feature_group"]
+    assert "L.imageOverlay" not in group and "Sites per km²" in group
+    monkeypatch.setattr(map_page, "IMAGE_FROM", 1)  # the view holds more localities than this
+    run_app(at, timeout=120)
+    group = _component(at)["feature_group"]
+    assert "L.imageOverlay" in group and "data:image/png;base64," in group
+    assert "Sites per km²:" not in group  # no locality's tooltip
+    assert any("painted as one picture" in c.value for c in at.caption)
