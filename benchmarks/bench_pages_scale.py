@@ -21,7 +21,8 @@ opened (not timed) and:
    estate); timed to the cluster table (``stDataFrame``) and the first cluster's map
    (``path.leaflet-interactive`` in the st_folium iframe) drawn and Streamlit idle;
 2. **Density**: "Density" clicked (default localities, the whole estate: the districts);
-   timed to the choropleth (``path.leaflet-interactive``), its class and place summary
+   timed to the choropleth (``path.leaflet-interactive``; from 2,000 localities in view
+   its canvas, from 5,000 the image they are painted as), its class and place summary
    tables drawn and idle. With ``--density-level 'LSOA (2011)'`` the page's "Localities"
    are then set to that level, and the page's figure is the time from that choice to a
    new choropleth drawn and idle;
@@ -363,8 +364,9 @@ def _choose_in_sidebar(
     return action
 
 
-#: A map's shapes: SVG paths, or the canvas a layer of many shapes is painted on.
-MAP_PATHS = "path.leaflet-interactive, .leaflet-overlay-pane canvas"
+#: A map's shapes: SVG paths, the canvas a layer of many shapes is painted on, or the
+#: image thousands of localities are painted as.
+MAP_PATHS = "path.leaflet-interactive, .leaflet-overlay-pane canvas, img.assetmap-choropleth-image"
 
 
 def visit(page, key: str, app: str, args: argparse.Namespace) -> list[tuple[str, dict]]:
