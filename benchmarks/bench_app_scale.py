@@ -95,19 +95,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.app.browser import streamlit_server  # noqa: E402 (the tests' server helper)
+from tests.app.browser import CHROMIUM as BROWSER  # noqa: E402 (the tests' browser)
+from tests.app.browser import CHROMIUM_FLAGS, streamlit_server  # noqa: E402
 
 BASELINE_COMMIT = "5f4caa3"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = str(BROWSER)
 SIZES = [10_000, 100_000, 1_000_000]
 QUICK_SIZES = [10_000, 100_000]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}

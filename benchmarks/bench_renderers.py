@@ -79,18 +79,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.app.browser import streamlit_server  # noqa: E402 (the tests' server helper)
+from tests.app.browser import CHROMIUM as BROWSER  # noqa: E402 (the tests' browser)
+from tests.app.browser import CHROMIUM_FLAGS, streamlit_server  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = str(BROWSER)
 #: England and Wales, roughly (lon/lat).
 BOUNDS = (-5.7, 50.0, 1.8, 55.8)
 SEED = 18
