@@ -271,7 +271,8 @@ def test_density_shows_the_place_summary_beside_its_choropleth(sample_store):
     assert "Maidstone" in args["feature_group"]
 
 
-def test_density_of_one_district_by_lsoa(sample_store):
+def _maidstone_by_lsoa() -> AppTest:
+    """The Density page of Maidstone, by LSOA."""
     at = _run(AppTest.from_file(APP, default_timeout=300))
     at.selectbox(key=shell.LEVEL_KEY).set_value("district")
     _run(at)
@@ -279,7 +280,11 @@ def test_density_of_one_district_by_lsoa(sample_store):
     at.switch_page(str(page_path("density").relative_to(ROOT)))
     _run(at)
     at.selectbox(key="density_level").set_value("lsoa")
-    _run(at)
+    return _run(at)
+
+
+def test_density_of_one_district_by_lsoa(sample_store):
+    at = _maidstone_by_lsoa()
     classes = _frame(at, "class", "localities")
     assert 50 < classes["localities"].sum() < 120  # Maidstone's LSOAs, not all 1,065
     assert "of Maidstone" in _text(at)
@@ -288,14 +293,7 @@ def test_density_of_one_district_by_lsoa(sample_store):
 def test_density_paints_a_view_of_many_localities_as_one_image(sample_store, monkeypatch):
     from assetmap.app import density_page
 
-    at = _run(AppTest.from_file(APP, default_timeout=300))
-    at.selectbox(key=shell.LEVEL_KEY).set_value("district")
-    _run(at)
-    at.selectbox(key=shell.PLACE_KEY).set_value("E07000110")  # Maidstone
-    at.switch_page(str(page_path("density").relative_to(ROOT)))
-    _run(at)
-    at.selectbox(key="density_level").set_value("lsoa")
-    _run(at)
+    at = _maidstone_by_lsoa()
     drawn = json.loads(at.get("component_instance")[0].proto.json_args)["feature_group"]
     assert "L.imageOverlay" not in drawn and "Sites per km" in drawn  # one by one, tooltips
     monkeypatch.setattr(density_page, "IMAGE_FROM", 10)  # Maidstone's LSOAs are more
