@@ -345,3 +345,25 @@ def test_a_choropleth_image_paints_each_locality_in_its_class_colour():
     assert pixel(lat, lon) == colours[4]  # the locality in its hole, painted over it
     assert pixel(lat + d, lon + 7 * d) == NO_DATA_COLOUR
     assert pixel(lat - 10 * d, lon - 10 * d) == "none"
+
+
+def test_transformations_for_views_run_on_one_long_lived_thread():
+    import threading
+
+    from assetmap.maps.interactive.features import on_transform_thread
+
+    seen: list[str] = []
+
+    def where() -> str:
+        name = threading.current_thread().name
+        # a call from the transform thread itself runs there, without waiting on itself
+        assert on_transform_thread(lambda: threading.current_thread().name) == name
+        return name
+
+    runs = [threading.Thread(target=lambda: seen.append(on_transform_thread(where))) for _ in "ab"]
+    for run in runs:
+        run.start()
+        run.join(timeout=30)
+    assert len(seen) == 2 and seen[0] == seen[1] and seen[0].startswith("assetmap-transforms")
+    with pytest.raises(ZeroDivisionError):  # its errors reach the caller
+        on_transform_thread(lambda: 1 / 0)
