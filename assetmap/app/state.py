@@ -772,7 +772,20 @@ def colocation(
     )
 
 
-@st.cache_resource(show_spinner="Working out the density of every locality…", max_entries=32)
+@st.cache_resource(show_spinner="Working out the density of every locality…", max_entries=8)
+def _locality_density(
+    key: tuple,
+    level: str,
+    _sites: gpd.GeoDataFrame,
+    _localities: gpd.GeoDataFrame,
+    agency: str | None,
+) -> LocalityDensity:
+    # once per sites and localities: another measure or classification only classifies
+    # again (assigning a million sites to every LSOA took about 10 s each time)
+    return density_by_locality(_sites, _localities, viewer=agency)
+
+
+@st.cache_resource(show_spinner="Classifying the localities…", max_entries=32)
 def _density(
     key: tuple,
     level: str,
@@ -784,7 +797,7 @@ def _density(
     _localities: gpd.GeoDataFrame,
     agency: str | None,
 ) -> tuple[gpd.GeoDataFrame, Classification, tuple[str, ...], int]:
-    result = density_by_locality(_sites, _localities, viewer=agency)
+    result = _locality_density(key, level, _sites, _localities, agency)
     frame, classes = result.choropleth(metric, per=per, scheme=scheme, k=k)
     return frame, classes, tuple(result.notes), result.n_outside
 

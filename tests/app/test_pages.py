@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assetmap.app import colocation_page, export_page, registers_page, shell, space_page
+from assetmap.app import colocation_page, export_page, registers_page, shell, space_page, state
 from assetmap.app.navigation import TITLES, page_path
 from assetmap.localities import KENT_MEDWAY_DISTRICTS
 from assetmap.store import open_store
@@ -288,6 +288,27 @@ def test_density_of_one_district_by_lsoa(sample_store):
     classes = _frame(at, "class", "localities")
     assert 50 < classes["localities"].sum() < 120  # Maidstone's LSOAs, not all 1,065
     assert "of Maidstone" in _text(at)
+
+
+def test_another_measure_or_classification_classifies_again_without_reassigning(
+    sample_store, monkeypatch
+):
+    from assetmap.app import density_page
+
+    calls = []
+    real = state.density_by_locality
+    monkeypatch.setattr(
+        state, "density_by_locality", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    at = _open("density")
+    first = _frame(at, "class", "localities")
+    opened = len(calls)  # the choropleth's and the place summary's
+    at.selectbox(key=density_page.SCHEME_KEY).set_value("equal_interval")
+    _run(at)
+    at.selectbox(key=density_page.METRIC_KEY).set_value("floor_area_sqft")
+    _run(at)
+    assert opened and len(calls) == opened  # the sites were assigned to the localities once
+    assert not _frame(at, "class", "localities").equals(first)  # and classified again
 
 
 def test_density_paints_a_view_of_many_localities_as_one_image(sample_store, monkeypatch):
