@@ -85,6 +85,9 @@ def _map_frame(page: Page, selector: str) -> Frame:
 
 
 def _go(page: Page, name: str) -> None:
+    # a map reports its view a quarter of a second after it is drawn, and that rerun is
+    # of the page it is on: let it finish before going to another page
+    _settle(page)
     page.get_by_test_id("stSidebar").get_by_role("link", name=name).click()
     page.get_by_role("heading", name=name).wait_for(timeout=60_000)
     _settle(page)
