@@ -104,7 +104,55 @@ def render() -> None:
             st.caption(md(note))
 
     map_col, table_col = st.columns([3, 2], gap="medium")
-    with map_col, st.spinner("Drawing the localities…"):
+    with map_col:
+        _density_map(chosen, level, metric, per, scheme, k, label)
+    with table_col:
+        st.markdown("**Classes**")
+        st.dataframe(
+            {"class": list(classes.legend), "localities": list(classes.counts)},
+            hide_index=True,
+            width="stretch",
+        )
+        st.markdown("**Place summary** (sites per locality and sector)")
+        st.dataframe(summary, hide_index=True, width="stretch", height=360)
+        shell.download_csv(
+            "Download the place summary (CSV)",
+            summary,
+            file_name="place_summary.csv",
+            key="download_summary",
+        )
+        values = frame.drop(columns=frame.geometry.name)
+        shell.download_csv(
+            "Download the density table (CSV)",
+            values,
+            file_name=f"density_{level}.csv",
+            key="download_density",
+        )
+
+
+@st.fragment
+def _density_map(
+    chosen: shell.Selection, level: str, metric: str, per: str, scheme: str, k: int, label: str
+) -> None:
+    """Draw the choropleth for the map's view; moving the map reruns only this part.
+
+    Its view report would otherwise rerun the whole page a quarter of a second after
+    the map is drawn, and a download clicked in that moment was lost. The figures are
+    read again here from the caches (never kept from the page's last full run: a move
+    after another agency's import must not draw the old estate).
+    """
+    try:
+        sites = shell.selected_sites(chosen)
+        agency = shell.viewer().agency
+        key = (*shell.cache_key(chosen), level)
+        localities = state.density_localities(key, level, shell.place(chosen), sites, agency=agency)
+        frame, classes, _, _ = state.density(
+            key, level, metric, per, scheme, k, sites, localities, agency
+        )
+    except AssetmapError as exc:
+        st.error(f"The density could not be drawn: {md(exc)}")
+        return
+    with st.spinner("Drawing the localities…"):
         # cut to the map's view and simplified for its zoom: all 34,753 LSOAs of England
         # and Wales drawn in full were 25 MB and half a minute
         fit = interactive.view_of(frame, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT)
@@ -142,25 +190,3 @@ def render() -> None:
                 f"{len(shapes):,} of the {len(frame):,} localities reach into this view; "
                 "move or zoom the map to see the others (the table and downloads hold them all)."
             )
-    with table_col:
-        st.markdown("**Classes**")
-        st.dataframe(
-            {"class": list(classes.legend), "localities": list(classes.counts)},
-            hide_index=True,
-            width="stretch",
-        )
-        st.markdown("**Place summary** (sites per locality and sector)")
-        st.dataframe(summary, hide_index=True, width="stretch", height=360)
-        shell.download_csv(
-            "Download the place summary (CSV)",
-            summary,
-            file_name="place_summary.csv",
-            key="download_summary",
-        )
-        values = frame.drop(columns=frame.geometry.name)
-        shell.download_csv(
-            "Download the density table (CSV)",
-            values,
-            file_name=f"density_{level}.csv",
-            key="download_density",
-        )

@@ -520,12 +520,15 @@ def render() -> None:
     """Draw the Map page."""
     chosen = shell.selection()
     st.title("Estate map")
-    try:
-        sites = shell.visible_estate()
-        n_shown = shell.selected_count(chosen)
-    except AssetmapError as exc:
-        st.error(f"The estate could not be loaded: {md(exc)}")
-        return
+    slot = st.empty()  # the caches' spinners: always one place, so the map stays put
+    with slot.container():
+        try:
+            sites = shell.visible_estate()
+            n_shown = shell.selected_count(chosen)
+        except AssetmapError as exc:
+            st.error(f"The estate could not be loaded: {md(exc)}")
+            return
+    slot.empty()
     if sites.empty:
         st.info("The estate has no sites yet: import a register on the Registers page.")
         return
@@ -575,26 +578,23 @@ def map_view(
     return kept if isinstance(kept, View) else fitted
 
 
-@st.fragment
-def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
-    """Draw the map and the site record; moving the map reruns only this part of the page.
+def _layers_for(chosen: shell.Selection, choice: LayerChoice) -> tuple | None:
+    """Read the estate and make the map's layers for its view (see :func:`_map_and_record`).
 
-    Each move of the map sends its view back, and the sites layer is made again
-    for it (from caches: the estate is indexed once), so only what the view
-    needs goes to the browser. The estate, the selection and the cache key are
-    read in this run, never kept from the page's last full run: a move after
-    another agency's import must not keep the old estate under the new store state.
+    Returns the visible estate, the tiles, the estate's box, the fitted view, the
+    layers, the sites layer and why the tiles are off (``""``: they are not); ``None``
+    (having said why) when the map cannot be drawn.
     """
     try:
         sites = shell.visible_estate()
     except AssetmapError as exc:
         st.error(f"The map could not be drawn: {md(exc)}")
-        return
+        return None
+    tiles_problem = ""
     try:
         tiles = state.tiles()
     except AssetmapError as exc:
-        tiles = None
-        st.warning(f"Background tiles are off: {md(exc)}")
+        tiles, tiles_problem = None, str(exc)
     outline = shell.place_geometry(chosen)
     extent = state.estate_extent(shell.viewer(), sites)
     fit_frame = gpd.GeoSeries([outline], crs=sites.crs) if outline is not None else extent
@@ -605,7 +605,31 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
         group, layer = build_layers(None, choice, key, _view(fit), chosen=chosen)
     except AssetmapError as exc:
         st.error(f"The map could not be drawn: {md(exc)}")
+        return None
+    return sites, tiles, extent, fit, group, layer, tiles_problem
+
+
+@st.fragment
+def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
+    """Draw the map and the site record; moving the map reruns only this part of the page.
+
+    Each move of the map sends its view back, and the sites layer is made again
+    for it (from caches: the estate is indexed once), so only what the view
+    needs goes to the browser. The estate, the selection and the cache key are
+    read in this run, never kept from the page's last full run: a move after
+    another agency's import must not keep the old estate under the new store state.
+    """
+    # one slot, always there, for the caches' spinners: a spinner drawn only when a
+    # cache is made would move the map down one place and make Streamlit draw it afresh
+    slot = st.empty()
+    with slot.container():
+        made = _layers_for(chosen, choice)
+    if made is None:  # the slot says why
         return
+    slot.empty()
+    sites, tiles, extent, fit, group, layer, tiles_problem = made
+    if tiles_problem:
+        st.warning(f"Background tiles are off: {md(tiles_problem)}")
     base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False
