@@ -17,9 +17,16 @@ from ._validate import one_of
 from .datasets import get_path
 from .errors import DataNotFoundError, InvalidArgumentError
 from .registers.importer import ImportReport, Progress, import_register
-from .store import GeoPackageStore, open_store
+from .store import EstateStore, GeoPackageStore, open_store
 
-__all__ = ["SAMPLE_PLACES", "build_sample_store", "ensure_sample_store", "sample_registers"]
+__all__ = [
+    "SAMPLE_PLACES",
+    "SAMPLE_SCENARIO",
+    "build_sample_store",
+    "ensure_sample_store",
+    "sample_registers",
+    "save_sample_scenario",
+]
 
 #: The bundled sample places: name -> the data set of its manifest (``assetmap.datasets``).
 #: The first is the default.
@@ -110,9 +117,50 @@ def build_sample_store(
             progress(reg["path"].name, i / len(registers))
         options = {k: reg[k] for k in ("kind", "agency", "sector", "layer", "profile") if k in reg}
         reports.append(import_register(reg["path"], store=store, **options))
+    if place == "kent":
+        save_sample_scenario(store)
     if progress is not None:
         progress("done", 1.0)
     return reports
+
+
+#: The saved sample scenario of the Kent sample: the Total Place move.
+SAMPLE_SCENARIO = "Total Place: community health into Maidstone Police Office"
+
+
+def save_sample_scenario(store: EstateStore) -> None:
+    """Save the Kent sample's scenario: the 40,000 sq ft the police offer, taken by health.
+
+    Kent Community Health NHS Foundation Trust's request ``SR-2025-001`` takes the
+    40,000 sq ft of vacant offices Kent Police offers in Maidstone Police Office
+    (``sample_estates/README.md``, the Total Place case): one
+    :class:`~assetmap.scenarios.TakeOffer` of the register's spare space.
+    """
+    from .exchange._ids import register_offer_id
+    from .scenarios import Scenario, TakeOffer, shares
+
+    sites, requests = store.sites(), store.requests()
+    office = sites[(sites["name"] == "Maidstone Police Office") & (sites["sector"] == "police")]
+    request = requests[requests["source_ref"] == "SR-2025-001"]
+    if office.empty or request.empty:  # a sample register was changed: nothing to save
+        return
+    site = office.iloc[0]
+    offer = register_offer_id(site["source_owner"], site["source_file"], site["site_id"])
+    scenario = Scenario(
+        SAMPLE_SCENARIO,
+        (TakeOffer(offer, request["request_id"].iloc[0]),),
+        author="assetmap sample",
+    )
+    store.save_scenario(
+        {
+            "name": scenario.name,
+            "author": scenario.author,
+            "agency": "",
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "moves": scenario.moves_json(),
+            "shared": shares(scenario, sites, requests=requests),
+        }
+    )
 
 
 def ensure_sample_store(path: str | Path | None = None) -> Path:

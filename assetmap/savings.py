@@ -28,6 +28,10 @@ Co-location saving of a cluster
 Matching saving of a plan
     ``matched_sqft × cost_per_sqft``: each requester avoids renting the space it
     asked for on the open market, priced at the default cost.
+One-off moving cost of a scenario
+    ``occupied_sqft_moved × moving_cost_per_sqft``: the occupied space of each
+    site closed into another, priced at :data:`DEFAULT_MOVING_COST_PER_SQFT`
+    unless the user gives their own figure (:func:`moving_cost`).
 """
 
 from __future__ import annotations
@@ -45,12 +49,16 @@ __all__ = [
     "COST_BASES",
     "COST_SOURCE",
     "DEFAULT_COST_PER_SQFT",
+    "DEFAULT_MOVING_COST_PER_SQFT",
     "GPA_OFFICE_COST_PER_SQM",
+    "MOVING_COST_SOURCE",
     "avoided_cost",
     "check_cost_per_sqft",
     "column_numbers",
     "consolidation_saving",
     "cost_per_sqft_problem",
+    "moving_cost",
+    "moving_cost_per_sqft_problem",
     "site_running_costs",
 ]
 
@@ -65,6 +73,24 @@ COST_SOURCE = (
 )
 #: How a site's running cost was found.
 COST_BASES = ("reported", "estimated", "unknown")
+
+#: The default one-off cost of moving occupied space, £ per sq ft moved: a planning
+#: figure for comparing scenarios, not a quote. At the Government Property Unit's space
+#: standard of 8 m² (about 86 sq ft) of office per full-time equivalent (the target the
+#: State of the Estate reports measure departments against), £10 per sq ft is about
+#: £860 per person moved: the removal itself (UK removal firms' guides put it at £150 to
+#: £300 a person), IT and telephone reconnection, and light reconfiguration of the
+#: receiving space (desks, meeting rooms, signage). It leaves out a full Category B
+#: fit-out, dual running, dilapidations and staff costs, which vary too much by site to
+#: default. The user gives their own figure as ``moving_cost_per_sqft`` (the Scenarios
+#: page and :func:`assetmap.scenarios.evaluate`).
+DEFAULT_MOVING_COST_PER_SQFT = 10.0
+#: Where the default moving cost comes from, for reports.
+MOVING_COST_SOURCE = (
+    f"planning default of £{DEFAULT_MOVING_COST_PER_SQFT:,.0f} per sq ft of occupied space "
+    "moved (about £860 a person at 8 m² a person: removal, IT and light reconfiguration; "
+    "no full fit-out)"
+)
 
 
 def cost_per_sqft_problem(cost_per_sqft: object) -> str | None:
@@ -215,3 +241,61 @@ def avoided_cost(
     cost_per_sqft = check_cost_per_sqft(cost_per_sqft)
     saving = np.asarray(matched_sqft, dtype="float64") * cost_per_sqft
     return saving if saving.ndim else float(saving)
+
+
+def moving_cost_per_sqft_problem(moving_cost_per_sqft: object) -> str | None:
+    """Return what is wrong with ``moving_cost_per_sqft``, or ``None`` if it is a number ≥ 0.
+
+    Zero is allowed (a move the user knows costs nothing to make); the message
+    names the value given and the cost expected, in £ per sq ft moved.
+    """
+    if (
+        isinstance(moving_cost_per_sqft, bool)
+        or not isinstance(moving_cost_per_sqft, Real)
+        or not math.isfinite(moving_cost_per_sqft)
+        or moving_cost_per_sqft < 0
+    ):
+        return (
+            f"moving_cost_per_sqft={moving_cost_per_sqft!r} is not valid; expected a number of "
+            "pounds per square foot moved, 0 or more"
+        )
+    return None
+
+
+def moving_cost(
+    moved_sqft: float | np.ndarray,
+    *,
+    moving_cost_per_sqft: float = DEFAULT_MOVING_COST_PER_SQFT,
+) -> float | np.ndarray:
+    """Return the one-off cost of moving occupied space into another site.
+
+    ``cost = moved_sqft × moving_cost_per_sqft`` (see
+    :data:`DEFAULT_MOVING_COST_PER_SQFT` for what the default covers). Always an estimate.
+
+    Parameters
+    ----------
+    moved_sqft
+        Occupied space moved, sq ft (a missing figure counts as 0).
+    moving_cost_per_sqft
+        The cost of moving it, £ per sq ft, 0 or more.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        £, once.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``moving_cost_per_sqft`` is not a number of 0 or more.
+
+    Examples
+    --------
+    >>> moving_cost(40_000)
+    400000.0
+    """
+    if problem := moving_cost_per_sqft_problem(moving_cost_per_sqft):
+        raise InvalidArgumentError(problem)
+    moved = np.asarray(moved_sqft, dtype="float64")
+    cost = np.where(np.isfinite(moved), moved, 0.0) * float(moving_cost_per_sqft)
+    return cost if cost.ndim else float(cost)

@@ -2145,13 +2145,26 @@ class Register:
 
 
 def write_nhs(est: Estate, rows: list[dict]) -> bytes:
-    """Return the NHS workbook: lease expiries as dates, the wide columns widened."""
+    """Return the NHS workbook: lease dates as dates, the wide columns widened."""
+    rows = lease_events(
+        rows,
+        "nhs",
+        name="Site name",
+        tenure="Tenure",
+        expiry="Lease expiry",
+        area="Gross Internal Area (m2)",
+        as_text=False,
+    )
+    for row in rows:  # the workbook's area is in m²: its capital value per m² likewise
+        if row["Capital value"]:
+            value = float(row["Capital value"].strip("£").replace(",", ""))
+            row["Capital value"] = money(round(value * 10.7639, -3))  # sq ft in a m²
     return xlsx_bytes(
         NHS_SHEET,
-        NHS_COLUMNS,
+        NHS_COLUMNS + LEASE_EVENT_COLUMNS,
         rows,
         creator="NHS Kent and Medway",
-        date_columns=["Lease expiry"],
+        date_columns=["Lease expiry", "Earliest break date", "Last break date", "Rent review date"],
         widths={"Organisation": 52, "Site name": 44},
     )
 
@@ -2212,8 +2225,108 @@ def write_ashford(est: Estate, rows: list[dict]) -> bytes:
     )
 
 
+# --------------------------------------------------------------------------------------
+# Lease events (issue 19): breaks, rent reviews, notice, break penalties, capital values.
+# Drawn from streams of their own, after each register's rows are made, so that adding
+# them changed no other value of the sample.
+# --------------------------------------------------------------------------------------
+# fmt: off
+LEASE_EVENT_COLUMNS = [
+    "Earliest break date", "Last break date", "Rent review date", "Notice period",
+    "Break penalty", "Capital value",
+]
+# fmt: on
+#: The Kent co-location cluster whose leases all break within two years (Sittingbourne:
+#: the Jobcentre, Park Surgery and the Health Centre, beside the Area Office, the hub).
+#: Each site's name -> its earliest break date and notice in months.
+ALIGNED_BREAKS: dict[str, tuple[date, int]] = {
+    "Sittingbourne Jobcentre": (date(2027, 9, 25), 6),
+    "Park Surgery": (date(2028, 3, 25), 6),
+    "Sittingbourne Health Centre": (date(2028, 6, 24), 3),
+}
+
+
+def _expiry(value: object) -> date | None:
+    """Return a register's lease expiry as a date (a UK date text or a date), else None."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.count("/") == 2:
+        d, m, y = (int(part) for part in value.split("/"))
+        return date(y, m, d)
+    return None
+
+
+def lease_events(
+    rows: list[dict],
+    register: str,
+    *,
+    name: str,
+    tenure: str,
+    expiry: str,
+    area: str,
+    as_text: bool = True,
+) -> list[dict]:
+    """Return the rows with their lease events (a copy; the rows given are not changed).
+
+    A leased site with an expiry gets an earliest break (two to eight years before
+    expiry, when that is after 2025) and, for some, a last break a year before expiry,
+    a rent review, a notice period and a break penalty. A freehold site gets a capital
+    value (£80 to £260 per sq ft of its floor area). Dates are written as the register
+    writes its expiry (UK text, or dates in a workbook).
+    """
+    rng = stream(f"lease-events-{register}")
+    out = []
+    for row in rows:
+        row = dict(row)
+        events = dict.fromkeys(LEASE_EVENT_COLUMNS, "" if as_text else None)
+        end = _expiry(row.get(expiry))
+        held = str(row.get(tenure) or "")
+        try:
+            sqft = float(str(row.get(area) or "").replace(",", ""))
+        except ValueError:
+            sqft = float("nan")
+        draws = [rng.random() for _ in range(5)] + [rng.randint(2, 8), rng.uniform(80, 260)]
+        when = (lambda d: uk_date(d)) if as_text else (lambda d: d)
+        if end is not None and not held.startswith("Freehold"):
+            first = date(end.year - draws[5], end.month, min(end.day, 28))
+            if first > date(2025, 6, 30):
+                events["Earliest break date"] = when(first)
+                if draws[0] < 0.4 and end.year - 1 > first.year:
+                    last = date(end.year - 1, end.month, min(end.day, 28))
+                    events["Last break date"] = when(last)
+                if draws[1] < 0.5 and first.year - 1 > 2025:
+                    events["Rent review date"] = when(date(first.year - 1, first.month, 1))
+                events["Notice period"] = ["3 months", "6 months", "6 months", "12 months"][
+                    int(draws[2] * 4)
+                ]
+                if draws[3] < 0.3 and sqft == sqft:
+                    events["Break penalty"] = money(round(sqft * 4.0, -2))
+        elif held.startswith("Freehold") and sqft == sqft and draws[4] < 0.7:
+            events["Capital value"] = money(round(sqft * draws[6], -3))
+        aligned = ALIGNED_BREAKS.get(str(row.get(name)))
+        if aligned is not None and end is not None:
+            events["Earliest break date"] = when(aligned[0])
+            events["Notice period"] = f"{aligned[1]} months"
+            events["Last break date"] = "" if as_text else None
+        row.update(events)
+        out.append(row)
+    return out
+
+
 def _police_csv(est: Estate, rows: list[dict]) -> bytes:
     return csv_bytes(POLICE_COLUMNS, rows)
+
+
+def _kent_police_csv(est: Estate, rows: list[dict]) -> bytes:
+    rows = lease_events(
+        rows,
+        "police",
+        name="Site name",
+        tenure="Tenure",
+        expiry="Lease expiry",
+        area="GIA (sq ft)",
+    )
+    return csv_bytes(POLICE_COLUMNS + LEASE_EVENT_COLUMNS, rows)
 
 
 def _fire_csv(est: Estate, rows: list[dict]) -> bytes:
@@ -2222,6 +2335,19 @@ def _fire_csv(est: Estate, rows: list[dict]) -> bytes:
 
 def _dwp_csv(est: Estate, rows: list[dict]) -> bytes:
     return csv_bytes(DWP_COLUMNS, rows, delimiter=";", encoding="cp1252", newline="\r\n")
+
+
+def _kent_dwp_csv(est: Estate, rows: list[dict]) -> bytes:
+    rows = lease_events(
+        rows, "dwp", name="Office", tenure="Tenure", expiry="Expiry Date", area="NIA (sq ft)"
+    )
+    return csv_bytes(
+        DWP_COLUMNS + LEASE_EVENT_COLUMNS,
+        rows,
+        delimiter=";",
+        encoding="cp1252",
+        newline="\r\n",
+    )
 
 
 def _medway_csv(est: Estate, rows: list[dict]) -> bytes:
@@ -2252,7 +2378,7 @@ REGISTERS: list[Register] = [
     Register(
         POLICE_FILE,
         build_police,
-        _police_csv,
+        _kent_police_csv,
         _sites("Kent Police", "police"),
     ),
     Register(
@@ -2264,7 +2390,7 @@ REGISTERS: list[Register] = [
     Register(
         DWP_FILE,
         build_dwp,
-        _dwp_csv,
+        _kent_dwp_csv,
         _sites("Department for Work and Pensions", "dwp"),
     ),
     Register(

@@ -371,6 +371,7 @@ def test_each_command_group_adds_its_commands():
     from assetmap.cli import (
         analyses,
         build_parser,
+        completeness,
         exchange,
         places,
         print_maps,
@@ -386,6 +387,7 @@ def test_each_command_group_adds_its_commands():
 
     assert commands(registers.add_commands) == ["import", "summary", "remove", "sample"]
     assert commands(analyses.add_commands) == ["density", "colocate", "match"]
+    assert commands(completeness.add_commands) == ["completeness"]
     assert commands(print_maps.add_commands) == ["export-map", "export-pack"]
     assert commands(places.add_commands) == ["boundaries", "places"]
     assert commands(store_ops.add_commands) == ["store"]
@@ -394,7 +396,7 @@ def test_each_command_group_adds_its_commands():
     (sub,) = (a for a in full._actions if isinstance(a, argparse._SubParsersAction))
     assert list(sub.choices) == [
         *["import", "summary", "remove", "sample", "density", "colocate", "match"],
-        *["export-map", "export-pack", "boundaries", "places", "store"],
+        *["completeness", "export-map", "export-pack", "boundaries", "places", "store"],
         *["offer", "request", "amend", "matches", "disposal"],
     ]
 

@@ -93,7 +93,7 @@ def test_import_writes_every_layer(any_store):
         layers = {name for name, _ in pyogrio.list_layers(any_store)}
         assert layers == {
             *["sites", "footprints", "requests", "quarantine", "imports"],
-            *["boundary_sets", "places"],
+            *["boundary_sets", "places", "scenarios"],
         }
     sites = store.sites()
     assert sites.crs.to_epsg() == 27700
@@ -682,6 +682,8 @@ def test_a_store_implements_exactly_the_interfaces_abstract_methods():
         "boundary_sets",
         "places",
         "_named",
+        "scenarios",
+        "_scenario_change",
         "location",
         "version",
         "append_audit",

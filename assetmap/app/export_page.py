@@ -8,7 +8,9 @@
   that opens from a file with no internet (Leaflet embedded from the installed
   packages);
 * the tables (sites, co-location clusters, the allocation plan, the place
-  summary, quarantined rows) as CSV, XLSX or GeoPackage.
+  summary, quarantined rows) as CSV, XLSX or GeoPackage;
+* the place's map pack (:func:`assetmap.maps.pack.export_pack`) as one ZIP file,
+  with the saved scenarios chosen (a map of each one's moves, its totals).
 
 Everything here holds only what the viewer may see (:mod:`assetmap.access`):
 restricted sites of other agencies are withheld from every map, row, figure
@@ -365,6 +367,101 @@ def _tables_section(chosen: shell.Selection) -> None:
     )
 
 
+PACK_FORMAT_KEY = "export_pack_format"
+PACK_SCENARIOS_KEY = "export_pack_scenarios"
+PACK_BYTES_KEY = "export_pack_bytes"
+
+
+def pack_zip(folder: Path) -> bytes:
+    """Return a written map pack's folder as the bytes of a ZIP file (its files, sorted)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            archive.write(path, str(Path(folder.name) / path.relative_to(folder)))
+    return buffer.getvalue()
+
+
+def _pack_section(chosen: shell.Selection) -> None:
+    """Draw the place's map pack for an HM Treasury asset review, with chosen scenarios."""
+    from assetmap import scenario_io
+    from assetmap.app import scenarios_page
+    from assetmap.maps.pack import export_pack
+
+    st.subheader("Map pack (for an asset review)")
+    st.caption(
+        "The place's maps (sites, density, co-location, matches), an atlas of its "
+        "localities, its tables, the lease-event windows, each body's data completeness "
+        "and the scenarios you choose (a map of each one's moves and its totals before "
+        "and after), in one ZIP file."
+    )
+    place = _static_place(chosen)
+    if place is None:
+        st.caption("Choose a place in the sidebar to make its map pack.")
+        return
+    viewer = shell.viewer()
+    try:
+        saved = scenario_io.saved_scenarios(
+            state.store(), viewer=viewer, sites=shell.visible_estate()
+        )
+    except AssetmapError as exc:
+        st.error(f"The saved scenarios could not be read: {md(exc)}")
+        saved = []
+    building = scenarios_page.working()
+    choices = {f"saved:{i}": s.name for i, s in enumerate(saved)}
+    if building.moves:
+        choices["working"] = f"{building.name} (being built)"
+    c1, c2 = st.columns([3, 1])
+    with c1:
+        picked = st.multiselect(
+            "Scenarios in the pack",
+            list(choices),
+            format_func=choices.__getitem__,
+            key=PACK_SCENARIOS_KEY,
+        )
+    with c2:
+        fmt = shell.pick("Format", {"pdf": "PDF", "png": "PNG"}, key=PACK_FORMAT_KEY)
+    if st.button("Make the map pack", key="export_pack_prepare"):
+        scenarios = [building if k == "working" else saved[int(k.split(":")[1])] for k in picked]
+        with (
+            st.status("Making the map pack…", expanded=True) as status,
+            tempfile.TemporaryDirectory(prefix="assetmap-pack-") as folder,
+        ):
+            bar = st.progress(0.0)
+
+            def progress(stage: str, fraction: float) -> None:
+                bar.progress(min(max(fraction, 0.0), 1.0), text=stage)
+
+            out = Path(folder) / f"assetmap_pack_{_slug(chosen.place_name)}"
+            index = export_pack(
+                state.store(),
+                place,
+                None,
+                out,
+                format=fmt,
+                dpi=150,
+                viewer=viewer,
+                progress=progress,
+                scenarios=scenarios,
+            )
+            files = len(index.entries)
+            made = (shell.cache_key(chosen), out.name + ".zip", pack_zip(out), files)
+            st.session_state[PACK_BYTES_KEY] = made
+            status.update(label=f"The map pack is ready: {files:,} files", state="complete")
+    made = st.session_state.get(PACK_BYTES_KEY)
+    if made and made[0] == shell.cache_key(chosen):  # a pack of this place and store state
+        _, name, data, files = made
+        shell.download(
+            f"Download {name} ({files:,} files)",
+            data,
+            file_name=name,
+            mime="application/zip",
+            key="export_pack_download",
+        )
+
+
 def render() -> None:
     """Draw the Export page."""
     chosen = shell.selection()
@@ -374,6 +471,7 @@ def render() -> None:
         _image_section(chosen)
         _html_section(chosen)
         _tables_section(chosen)
+        _pack_section(chosen)
     except AssetmapError as exc:
         st.error(f"The export could not be made: {md(exc)}")
     st.caption(shell.attribution())

@@ -22,7 +22,9 @@ TITLES = {
     "space": "Space",
     "exchange": "Exchange",
     "colocation": "Co-location",
+    "scenarios": "Scenarios",
     "density": "Density",
+    "completeness": "Data completeness",
     "export": "Export",
 }
 

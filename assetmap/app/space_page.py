@@ -18,6 +18,7 @@ import streamlit as st
 
 from assetmap.app import exchange_page, shell, state
 from assetmap.app.map_page import show_map
+from assetmap.app.navigation import page_path
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive
 from assetmap.maps.safe_html import markdown_text as md
@@ -257,6 +258,20 @@ def _plan_section(sites: gpd.GeoDataFrame, *, approximate: bool) -> None:
     shell.download_csv(
         "Download the plan (CSV)", table, file_name="allocation_plan.csv", key="download_plan"
     )
+    if not plan.empty and st.button("Make the plan a scenario", key="space_plan_to_scenario"):
+        from assetmap.app import scenarios_page
+        from assetmap.scenarios import from_plan
+
+        try:
+            made = from_plan(plan, name="The optimal plan")
+        except AssetmapError as exc:
+            st.error(f"The plan could not be made a scenario: {md(exc)}")
+        else:
+            scenarios_page.set_working(
+                made, f"Made from the optimal plan: {len(made.moves)} moves."
+            )
+            st.success(f"The scenario is ready: {len(made.moves):,} moves.")
+            st.page_link(page_path("scenarios"), label="Open it on the Scenarios page")
     if not plan.empty:
         group = folium.FeatureGroup(name="Plan", control=False)
         interactive.lines_layer(plan.lines()).add_to(group)

@@ -14,7 +14,8 @@ store's audit log (:mod:`assetmap.audit`).
 
 One module per group of commands adds its commands to :func:`build_parser`:
 :mod:`~assetmap.cli.registers` (import, summary, remove, sample),
-:mod:`~assetmap.cli.analyses` (density, colocate, match) and
+:mod:`~assetmap.cli.analyses` (density, colocate, match),
+:mod:`~assetmap.cli.completeness` (completeness: how complete each body's data is) and
 :mod:`~assetmap.cli.print_maps` (export-map, export-pack), :mod:`~assetmap.cli.places`
 (boundaries, places), :mod:`~assetmap.cli.store_ops` (store init, upgrade, copy) and
 :mod:`~assetmap.cli.exchange` (offer, request, amend, matches, disposal: the space exchange);
@@ -28,7 +29,7 @@ import sys
 
 from ..errors import AssetmapError
 from ..files import system_error_message
-from . import analyses, exchange, places, print_maps, registers, store_ops
+from . import analyses, completeness, exchange, places, print_maps, registers, store_ops
 
 __all__ = ["build_parser", "main"]
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="assetmap: one map of the whole public estate of a place.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (registers, analyses, print_maps, places, store_ops, exchange):
+    for group in (registers, analyses, completeness, print_maps, places, store_ops, exchange):
         group.add_commands(sub)
     return parser
 

@@ -228,6 +228,74 @@ def _localities(place: Any, level: str, store: Any) -> gpd.GeoDataFrame:
     return place_localities(place, level, store=kept)
 
 
+def _opening_option(
+    args: argparse.Namespace, store: Any, out: Path | None, problems: list[str]
+) -> int | None:
+    """Return ``--opening-within`` (``None`` when not given), noting any problem with it."""
+    months = args.opening_within
+    if months is not None and not 1 <= months <= 1_200:
+        problems.append(
+            f"--opening-within={months} is not valid; expected a whole number of months, 1 to 1,200"
+        )
+    if months is not None and out is not None:
+        guard_store_output(_windows_path(out), store, "--out (windows)", problems)
+    return months
+
+
+def _windows_path(out: Path) -> Path:
+    """Return the windows CSV written beside ``--out`` with ``--opening-within``."""
+    return out.with_name(out.stem + "_windows.csv")
+
+
+def _opening_within(result: Any, sites: gpd.GeoDataFrame, months: int) -> tuple[Any, pd.DataFrame]:
+    """Keep the clusters with a lease-event window opening within ``months`` months.
+
+    Returns the co-location of those clusters only (its message says how many of how
+    many) and their windows, ranked by saving (:mod:`assetmap.lease_events`).
+    """
+    import dataclasses
+    from datetime import date
+
+    from ..lease_events import DEFAULT_YEARS, cluster_windows, opening_within
+
+    today = date.today()
+    every = cluster_windows(result, sites, years=DEFAULT_YEARS, today=today)
+    windows = opening_within(every, months=months, today=today)
+    kept = windows["cluster_id"].to_numpy()
+    clusters = result.clusters[result.clusters["cluster_id"].isin(kept)]
+    members = result.members[result.members["cluster_id"].isin(kept)]
+    site_cluster = result.site_cluster.where(result.site_cluster.isin(kept))
+    unknown = int((every["dates_unknown"] > 0).sum())
+    message = (
+        f"{result.message} {len(windows):,} of the {len(every):,} clusters have a window "
+        f"opening within {months} months in which every member but the hub could leave "
+        f"within {DEFAULT_YEARS} years"
+        + (f" ({unknown:,} have members whose lease dates are unknown)." if unknown else ".")
+    )
+    found = dataclasses.replace(
+        result, clusters=clusters, members=members, site_cluster=site_cluster, message=message
+    )
+    return found, windows
+
+
+def _print_windows(windows: pd.DataFrame, months: int) -> None:
+    """Print the windows opening within ``months`` months, largest saving first."""
+    import pandas as pd
+
+    top = windows.head(10)
+    if len(top):
+        print(f"  windows opening within {months} months, largest saving first:")
+    for _, row in top.iterrows():
+        penalty = f"£{row['break_penalties_gbp']:,.0f}"
+        if row["penalties_unknown"]:
+            penalty += f" (and {row['penalties_unknown']} not given)"
+        opens, closes = pd.Timestamp(row["opens"]), pd.Timestamp(row["closes"])
+        print(
+            f"    #{row['cluster_id']}: from {opens:%d %b %Y} to {closes:%d %b %Y}; "
+            f"saving £{row['saving_gbp']:,.0f} a year; break penalties {penalty}"
+        )
+
+
 def _cmd_colocate(args: argparse.Namespace) -> int:
     from ..access import visible_sites
     from ..colocation import colocation_clusters
@@ -239,6 +307,7 @@ def _cmd_colocate(args: argparse.Namespace) -> int:
         guard_store_output(members, store, "--out (members)", problems)
     if p := check_positive("--distance", args.distance):
         problems.append(p)
+    months = _opening_option(args, store, out, problems)
     place, level = place_option(args, store, problems), level_option(args, store, problems)
     raise_if_any(problems)
 
@@ -250,13 +319,22 @@ def _cmd_colocate(args: argparse.Namespace) -> int:
         viewer_agency=viewer().agency,
         include_approximate=args.include_approximate,
     )
+    windows = None
+    if months is not None:
+        result, windows = _opening_within(result, sites, months)
     _print_clusters(result)
+    if windows is not None and months is not None:
+        _print_windows(windows, months)
     if level is not None:
         hubs = sites[sites["site_id"].isin(result.clusters["hub_site_id"])]
         print(per_locality(hubs, _localities(place, level, store), "cluster hubs", level))
     if out is not None:
         written = result.to_gpkg(out) if out.suffix.lower() == ".gpkg" else result.to_csv(out)
         written = written if isinstance(written, list) else [written]
+        if windows is not None:
+            from ..io.outputs import write_csv
+
+            written.append(write_csv(windows, _windows_path(out)))
         for w in written:
             audit(args.store, "export", str(w), file=w, counts={"clusters": len(result.clusters)})
         print("Wrote " + ", ".join(str(w) for w in written))
@@ -431,6 +509,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--out",
         metavar="FILE",
         help="write the clusters: .csv (members beside it) or .gpkg (hulls and members)",
+    )
+    p.add_argument(
+        "--opening-within",
+        type=int,
+        metavar="MONTHS",
+        help="only the clusters with a lease-event window (every member but the hub could "
+        "leave within 2 years) opening within MONTHS months, such as 24; with --out, their "
+        "windows are written beside it (*_windows.csv)",
     )
     _add_include_approximate(p)
     p.set_defaults(func=_cmd_colocate)

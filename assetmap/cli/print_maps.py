@@ -170,16 +170,19 @@ def _cmd_export_pack(args: argparse.Namespace) -> int:
     from ..store import open_store
 
     national_ready()
+    store = open_store(args.store)
+    scenarios = _scenarios(store, args.scenario or [])
     update, bar = progress_bar(f"map pack of {args.place}")
     try:
         index = export_pack(
-            open_store(args.store),
+            store,
             args.place,
             args.level,
             args.out,
             format=args.format,
             dpi=args.dpi,
             progress=update,
+            scenarios=scenarios,
             **_page_and_viewer(args),
         )
     except InvalidArgumentError as exc:
@@ -198,10 +201,37 @@ def _cmd_export_pack(args: argparse.Namespace) -> int:
     print(
         f"Wrote the map pack of {index.place} to {index.folder}: {counts.get('map', 0)} place "
         f"maps, an atlas of {counts.get('atlas', 0)} {index.level} maps, "
-        f"{counts.get('table', 0)} tables; the list is in {index.index_path}"
+        f"{counts.get('table', 0)} tables, {counts.get('scenario map', 0)} scenarios; the list "
+        f"is in {index.index_path}"
     )
     print_notes(index.notes)
     return 0
+
+
+def _scenarios(store: EstateStore, names: list[str]) -> list:
+    """Return the saved scenarios named (``--scenario``), as the local viewer may see them.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming every scenario not found, and the names that are.
+    """
+    if not names:
+        return []
+    from ..access import visible_sites
+    from ..scenario_io import saved_scenarios
+
+    seen = viewer()
+    saved = saved_scenarios(store, viewer=seen, sites=visible_sites(store.sites(), seen))
+    by_name = {" ".join(s.name.split()).casefold(): s for s in saved}
+    missing = [n for n in names if " ".join(n.split()).casefold() not in by_name]
+    if missing:
+        known = ", ".join(repr(s.name) for s in saved) or "none"
+        raise InvalidArgumentError(
+            f"--scenario: no saved scenario you may see is named "
+            f"{', '.join(repr(n) for n in missing)}; the saved scenarios are: {known}"
+        )
+    return [by_name[" ".join(n.split()).casefold()] for n in names]
 
 
 def _add_page_options(p: argparse.ArgumentParser) -> None:
@@ -266,4 +296,11 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--no-tiles", action="store_true", help=_MAP_HELP["no_tiles"])
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--out", required=True, metavar="DIR", help="the pack's folder")
+    p.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="a saved scenario to put in the pack: a map of its moves and its totals before "
+        "and after (repeat for several)",
+    )
     p.set_defaults(func=_cmd_export_pack)

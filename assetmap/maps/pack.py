@@ -10,6 +10,12 @@
 * the tables behind the maps, as CSV: the sites drawn, the density per
   locality, the place summary (sites per locality and sector), the clusters
   and their members, and the allocation plan;
+* how complete each body's property data is (:mod:`assetmap.completeness`):
+  ``tables/completeness.csv`` and a chart of it in the maps' format;
+* the lease-event windows of the co-location clusters opening in the next 24
+  months (:mod:`assetmap.lease_events`; counted from the date on the maps):
+  ``tables/lease_windows.csv``, ranked by saving, and a timeline chart of each of
+  the first ten;
 * ``index.csv``, listing every file with what it shows.
 
 The pack is built in a hidden folder beside the destination and moved into
@@ -24,11 +30,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -54,6 +60,9 @@ from .static.options import (
     resolve_place,
 )
 from .static.render import StaticMap, build_map, save_map
+
+if TYPE_CHECKING:
+    from ..scenarios import Scenario
 
 __all__ = ["INDEX_COLUMNS", "PackEntry", "PackIndex", "export_pack"]
 
@@ -81,7 +90,8 @@ class PackEntry:
     file
         Its path inside the pack folder (``maps/01_sites.pdf``).
     kind
-        ``"map"``, ``"atlas"`` or ``"table"``.
+        ``"map"``, ``"atlas"``, ``"table"``, ``"chart"``, ``"scenario map"`` or
+        ``"scenario table"`` (a scenario's totals as a page).
     what
         What it shows, in words (the map's title, or the table's content).
     locality_code, locality_name
@@ -338,6 +348,7 @@ def export_pack(
     progress: Progress | None = None,
     viewer: Viewer | str | None = None,
     include_approximate: bool = False,
+    scenarios: Sequence[Scenario] = (),
 ) -> PackIndex:
     """Write the map pack of a place: place maps, an atlas per locality, tables and an index.
 
@@ -377,6 +388,11 @@ def export_pack(
     include_approximate
         Whether sites and requests placed only at a postcode area's centre take part
         in co-location and matching (default ``False``: left out, and the maps say so).
+    scenarios
+        Scenarios (:class:`assetmap.scenarios.Scenario`) to put in the pack, each
+        evaluated on the place's sites the viewer may see: a map of its moves
+        (``maps/scenario_NN_<name>``), its totals before and after as a page and a
+        CSV, and its moves as a CSV (``tables/``).
 
     Returns
     -------
@@ -434,6 +450,9 @@ def export_pack(
         _write_tables(
             index, staging, shown, atlas, level_name, clusters, plan, resolved, checked.viewer
         )
+        _write_completeness(pages, shown, checked.viewer)
+        _write_lease_windows(pages, shown, clusters)
+        _write_scenarios(pages, shown, scenarios, checked.requests)
         write_csv(index.to_frame(), staging / "index.csv")
         pages.report("moving the pack into place", (pages.steps - 0.5) / pages.steps)
         _move_into_place(staging, folder, index, checked.store_file)
@@ -638,6 +657,99 @@ def _write_tables(
         )
 
 
+def _write_completeness(pages: _Pages, shown: gpd.GeoDataFrame, viewer: Viewer | None) -> None:
+    """Write how complete each body's data is: its table and a chart of the overall scores."""
+    from ..completeness import chart_figure, completeness
+
+    place = pages.place
+    table = completeness(shown, viewer=viewer)
+    write_csv(table, pages.staging / "tables" / "completeness.csv")
+    chart = f"tables/completeness.{pages.format}"
+    save_map(
+        chart_figure(table, title=f"Data completeness by body: {place.name}"),
+        pages.staging / chart,
+        format=pages.format,
+        dpi=pages.dpi,
+    )
+    for file, kind, what in (
+        (
+            "tables/completeness.csv",
+            "table",
+            "Data completeness by body: the share of its sites with a floor area, a running "
+            "cost, a tenure, lease dates, a UPRN and an exact location, ranked",
+        ),
+        (chart, "chart", "Data completeness by body: each body's overall score, ranked"),
+    ):
+        pages.index.entries.append(PackEntry(file, kind, what, place.code, place.name, len(table)))
+
+
+#: Timeline charts drawn in the pack, of the windows with the largest savings.
+LEASE_TIMELINES = 10
+
+
+def _write_lease_windows(
+    pages: _Pages, shown: gpd.GeoDataFrame, clusters: ColocationResult
+) -> None:
+    """Write the clusters' lease-event windows opening in the next 24 months, and timelines.
+
+    Counted from the date on the maps. The members' dates come from ``shown`` (the
+    viewer's visible sites the clusters were found among), looked up by the members'
+    index labels only.
+    """
+    from ..lease_events import (
+        DEFAULT_OPENING_MONTHS,
+        DEFAULT_YEARS,
+        cluster_timeline,
+        cluster_windows,
+        opening_within,
+        timeline_figure,
+    )
+
+    place, today = pages.place, pages.options.drawn_on
+    every = cluster_windows(clusters, shown, years=DEFAULT_YEARS, today=today)
+    windows = opening_within(every, months=DEFAULT_OPENING_MONTHS, today=today)
+    write_csv(windows, pages.staging / "tables" / "lease_windows.csv")
+    pages.index.entries.append(
+        PackEntry(
+            "tables/lease_windows.csv",
+            "table",
+            f"Co-location clusters in which every member but the hub could leave within "
+            f"{DEFAULT_YEARS} years, in a window opening in the next {DEFAULT_OPENING_MONTHS} "
+            f"months (from {today:%d %B %Y}), ranked by yearly saving",
+            place.code,
+            place.name,
+            len(windows),
+        )
+    )
+    members = clusters.members
+    for _, row in windows.head(LEASE_TIMELINES).iterrows():
+        cid = int(row["cluster_id"])
+        chart = f"tables/lease_timeline_cluster_{cid}.{pages.format}"
+        these = members[members["cluster_id"] == cid]
+        # the hub, then the nearest to it (a city's cluster draws its first rows only)
+        these = these.sort_values(["is_hub", "distance_to_hub_m"], ascending=[False, True])
+        figure = timeline_figure(
+            cluster_timeline(clusters, shown, cid, today=today),
+            members=these,
+            window=row,
+            title=f"Cluster {cid}: lease events and the window ({row['agencies']})",
+            today=today,
+        )
+        save_map(figure, pages.staging / chart, format=pages.format, dpi=pages.dpi)
+        opens, closes = pd.Timestamp(row["opens"]), pd.Timestamp(row["closes"])
+        pages.index.entries.append(
+            PackEntry(
+                chart,
+                "chart",
+                f"Cluster {cid}: each member's lease events, the window from "
+                f"{opens:%d %B %Y} to {closes:%d %B %Y} shaded",
+                place.code,
+                place.name,
+                len(these),
+            )
+        )
+
+
 def _move_into_place(staging: Path, folder: Path, index: PackIndex, store_file: Path) -> None:
     """Move the finished pack from the staging folder into ``folder``, index last.
 
@@ -660,3 +772,72 @@ def _move_into_place(staging: Path, folder: Path, index: PackIndex, store_file: 
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / entry.file, target)
     os.replace(staging / "index.csv", folder / "index.csv")
+
+
+def _write_scenarios(
+    pages: _Pages,
+    shown: gpd.GeoDataFrame,
+    scenarios: Sequence[Scenario],
+    requests: gpd.GeoDataFrame | None,
+) -> None:
+    """Write each scenario: a map of its moves, its totals page and CSV, its moves CSV.
+
+    Evaluated on ``shown`` (the place's sites the viewer may see), as of the date on
+    the maps, so that no restricted site of another agency is moved, counted or drawn;
+    with the store's offers, as the Scenarios page evaluates them (the engine keeps
+    those the viewer may know of: :func:`assetmap.exchange.disclosure.visible_offers`).
+    """
+    from ..scenarios import evaluate
+    from .static.scenario import draw_moves, totals_figure
+
+    place = pages.place
+    store = pages.options.store
+    offers = offer_sites = None
+    if scenarios and store is not None:
+        offers, offer_sites = store.exchange("offers"), store.exchange("offer_sites")
+    for n, scenario in enumerate(scenarios, start=1):
+        pages.report(f"scenario: {scenario.name}", (pages.steps - 1.2) / pages.steps)
+        result = evaluate(
+            shown,
+            scenario,
+            viewer=pages.options.viewer,
+            offers=offers,
+            offer_sites=offer_sites,
+            requests=requests,
+            today=pages.options.drawn_on,
+        )
+        stem = f"scenario_{n:02d}_{_slug(scenario.name)}"
+        built = build_map("sites", shown, replace(pages.options, place=place))
+        drawn = draw_moves(built, result, label=f"Scenario: {scenario.name}")
+        built.title = f"Scenario: {scenario.name}"
+        pages.save(built, f"maps/{stem}.{pages.format}", "scenario map", place.code, place.name)
+        subtitle = (
+            f"{place.name}, as at {pages.options.drawn_on:%d %B %Y}: moves made "
+            f"{result.made:,}, refused {result.refused:,}, drawn on the map {drawn:,}"
+        )
+        page = f"tables/{stem}_totals.{pages.format}"
+        save_map(
+            totals_figure(result, title=f"Scenario: {scenario.name}", subtitle=subtitle),
+            pages.staging / page,
+            format=pages.format,
+            dpi=pages.dpi,
+        )
+        totals = result.table().reset_index(names="measure")
+        write_csv(totals, pages.staging / f"tables/{stem}_totals.csv")
+        write_csv(result.moves, pages.staging / f"tables/{stem}_moves.csv")
+        for file, kind, what, rows in (
+            (page, "scenario table", f"Scenario {scenario.name!r}: totals before and after", 0),
+            (
+                f"tables/{stem}_totals.csv",
+                "table",
+                f"Scenario {scenario.name!r}: totals before and after",
+                len(result.totals),
+            ),
+            (
+                f"tables/{stem}_moves.csv",
+                "table",
+                f"Scenario {scenario.name!r}: each move, made or refused with the reason",
+                len(result.moves),
+            ),
+        ):
+            pages.index.entries.append(PackEntry(file, kind, what, place.code, place.name, rows))

@@ -27,8 +27,9 @@ from ..schema import (
     precision_from_source,
 )
 from .columns import ColumnMap
-from .fields import date_field, resolve_agency_sector, sector_note, sensitivity_field
+from .fields import resolve_agency_sector, sector_note, sensitivity_field
 from .ids import hex_ids, key_hashes, norm_key
+from .lease_fields import lease_fields
 from .locate import Located
 from .quarantine import Collector, Problem, flag_duplicates, problem_frame
 from .text import cell_text, constant_text, either_text, object_text
@@ -217,9 +218,7 @@ class SiteChecks:
             "floor_area_basis": areas.basis,
             "surplus_sqft": areas.surplus,
             "running_cost_gbp": _running_cost(table, cmap, col),
-            "lease_expiry": date_field(
-                table, cmap, "lease_expiry", "the lease expiry is not a date", col
-            ),
+            **lease_fields(table, cmap, col),
             "sensitivity": sensitivity_field(table, cmap, col),
             "location_source": object_text(located.source[at], table.index),
             "location_precision": precision,

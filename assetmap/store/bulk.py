@@ -177,11 +177,18 @@ class BulkWriter:
         )
         return [(row[0], row[1]) for row in self._cur.fetchall()]
 
-    def delete_named(self, layer: str, column: str, name: str) -> int:
-        """Delete the rows of ``layer`` whose ``column`` is ``name``; return how many."""
+    def delete_named(self, layer: str, column: str, name: str, *, owner: str | None = None) -> int:
+        """Delete the rows of ``layer`` whose ``column`` is ``name`` (and of ``owner``, if given).
+
+        Returns how many were deleted.
+        """
         where = f'FROM "{layer}" WHERE "{column}" = ?'
-        removed = int(self._value(f"SELECT count(*) {where}", (name,)))
-        self._cur.execute(f"DELETE {where}", (name,))
+        params: tuple[str, ...] = (name,)
+        if owner is not None:
+            where += " AND coalesce(owner, '') = ?"
+            params = (name, owner)
+        removed = int(self._value(f"SELECT count(*) {where}", params))
+        self._cur.execute(f"DELETE {where}", params)
         return removed
 
     def _value(self, sql: str, params: tuple = ()) -> Any:

@@ -99,6 +99,7 @@ from .interface import (
     IMPORT_LOG_COLUMNS,
     LAYOUT,
     PLACE_COLUMNS,
+    SCENARIO_COLUMNS,
     SHARED_KEY_COLUMNS,
     STORED_REQUEST_COLUMNS,
     STORED_SITE_COLUMNS,
@@ -109,6 +110,8 @@ from .interface import (
     check_owned_name,
     conform,
     join_provenance,
+    no_such_scenario,
+    own_scenarios,
     owned,
     pick_owner,
 )
@@ -326,6 +329,11 @@ class GeoPackageStore(EstateStore):
         return self._table("places", PLACE_COLUMNS)
 
     @_one_file_state
+    def scenarios(self) -> pd.DataFrame:
+        """Return every saved scenario, oldest first (see EstateStore)."""
+        return self._table("scenarios", SCENARIO_COLUMNS)
+
+    @_one_file_state
     def exchange(self, table: str) -> pd.DataFrame:
         """Return an exchange table, every row, oldest first (see EstateStore).
 
@@ -385,6 +393,7 @@ class GeoPackageStore(EstateStore):
             "imports": self.imports(),
             "boundary_sets": self.boundary_sets(),
             "places": self.places(),
+            "scenarios": self.scenarios(),
             **{t: self.exchange(t) for t in EXCHANGE_LAYOUT if t in self._layers()},
         }
 
@@ -526,6 +535,27 @@ class GeoPackageStore(EstateStore):
             removed = db.delete_named(layer, column, stored) if stored else 0
             if rows is not None:
                 db.append(layer, rows)
+            return removed
+
+        with self._lock():
+            return self._edit(change)
+
+    def _scenario_change(self, name: str, owner: str, rows: pd.DataFrame | None) -> int:
+        """Replace (``rows`` given) or remove ``owner``'s scenario ``name``; return rows removed.
+
+        Under the store's lock, in one transaction.
+        """
+
+        def change(db: BulkWriter) -> int:
+            taken = db.names("scenarios", "name")
+            stored = own_scenarios(name, owner, taken)  # the agency's, however spelt
+            if rows is None and not stored:
+                raise no_such_scenario(name, owner, taken)
+            removed = sum(
+                db.delete_named("scenarios", "name", n, owner=o) for n, o in set(stored)
+            )
+            if rows is not None:
+                db.append("scenarios", rows)
             return removed
 
         with self._lock():

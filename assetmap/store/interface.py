@@ -1,7 +1,7 @@
 """What every estate store is: the interface the engine uses, and the rules all stores share.
 
 :class:`EstateStore` is what the engine asks of a store, :class:`SourceUpdate` what the
-importer gives it; :data:`LAYOUT` says what each of the seven layers holds, and the
+importer gives it; :data:`LAYOUT` says what each of the eight layers holds, and the
 functions here are the rules every store keeps the same way: canonical columns, a
 source's identity and owner, per-source provenance and the shared-site groups.
 
@@ -85,11 +85,14 @@ __all__ = [
     "LAYOUT",
     "LOCK_TIMEOUT_S",
     "MATCH_COLUMNS",
+    "MAX_SCENARIO_MOVES",
+    "MAX_SCENARIO_NAME",
     "OFFER_COLUMNS",
     "OFFER_SITE_COLUMNS",
     "PER_SOURCE",
     "PLACE_COLUMNS",
     "ROW_IDS",
+    "SCENARIO_COLUMNS",
     "SHARED_KEY_COLUMNS",
     "EstateStore",
     "ExchangeChange",
@@ -98,17 +101,21 @@ __all__ = [
     "boundary_rows",
     "changed_first",
     "check_exchange_change",
+    "check_own_scenario",
     "check_owned_name",
     "conform",
     "differs",
     "exchange_columns",
     "join_provenance",
+    "no_such_scenario",
     "normal_name",
+    "own_scenarios",
     "owned",
     "pick_owner",
     "place_row",
     "plain_value",
     "refuse_stored_keys",
+    "scenario_row",
     "settle_shared_groups",
     "source_keys",
     "standing_amendment",
@@ -152,6 +159,23 @@ BOUNDARY_SET_COLUMNS: dict[str, str] = {
 #: The named places users save: one row per place, its codes joined by ``;``.
 PLACE_COLUMNS: dict[str, str] = {"name": "str", "level": "str", "codes": "str", "owner": "str"}
 
+#: The scenarios users save (:mod:`assetmap.scenarios`): one row per scenario, its moves as
+#: JSON. ``shared`` is ``"yes"`` when every agency may see it (no move names a restricted
+#: site), else ``""``: only its own agency sees it. Names are unique per owner: another
+#: agency's scenario of the same name is neither refused nor told of.
+SCENARIO_COLUMNS: dict[str, str] = {
+    "name": "str",
+    "author": "str",
+    "agency": "str",
+    "created_at": "str",
+    "moves": "str",
+    "shared": "str",
+    "owner": "str",
+}
+#: The most moves a saved scenario may hold, and the longest name (characters).
+MAX_SCENARIO_MOVES = 2_000
+MAX_SCENARIO_NAME = 200
+
 #: The Arrow type (a ``pyarrow`` type function's name) of each column kind of :data:`LAYOUT`.
 ARROW_TYPES = {"str": "string", "int64": "int64", "float64": "float64"}
 
@@ -164,6 +188,7 @@ LAYOUT: dict[str, tuple[dict[str, str], str | None]] = {
     "imports": (IMPORT_LOG_COLUMNS, None),
     "boundary_sets": (BOUNDARY_SET_COLUMNS, "MultiPolygon"),
     "places": (PLACE_COLUMNS, None),
+    "scenarios": (SCENARIO_COLUMNS, None),
 }
 
 #: The space exchange's offers: spare space, or a whole site declared surplus for disposal,
@@ -571,6 +596,44 @@ class EstateStore(ABC):
         """Remove the saved place ``name`` (of ``owner``, when given); return the places removed."""
         name = normal_name(name, "the place's")
         return self._named("places", "place", name, owner, None)
+
+    @abstractmethod
+    def scenarios(self) -> pd.DataFrame:
+        """Return the saved scenarios, oldest first, with :data:`SCENARIO_COLUMNS`.
+
+        The GeoPackage store gives every row (the engine filters them:
+        :func:`assetmap.scenarios.visible_scenarios`); the PostGIS store the rows its
+        viewer may see (its own agency's, and the shared ones).
+        """
+
+    def save_scenario(self, row: Mapping[str, Any], *, owner: str = "") -> None:
+        """Keep a scenario: ``name``, ``author``, ``agency``, ``created_at``, ``moves``, ``shared``.
+
+        One transaction: ``owner``'s scenario of the same name (compared without
+        regard to case or spacing) is replaced. Another owner's of that name is left
+        alone: names are unique per owner, so a name never tells of another
+        agency's scenario.
+        """
+        rows = scenario_row(row, owner)
+        self._scenario_change(rows["name"].iloc[0], owner, rows)
+
+    def remove_scenario(self, name: str, *, owner: str = "") -> int:
+        """Remove ``owner``'s scenario ``name``; return the scenarios removed.
+
+        Raises
+        ------
+        StoreError
+            If ``owner`` has no scenario of that name.
+        """
+        return self._scenario_change(normal_name(name, "the scenario's"), owner, None)
+
+    @abstractmethod
+    def _scenario_change(self, name: str, owner: str, rows: pd.DataFrame | None) -> int:
+        """Replace (``rows`` given) or remove ``owner``'s scenario ``name``; return rows removed.
+
+        One transaction. Removing a scenario ``owner`` does not have raises a
+        :class:`StoreError` (:func:`check_own_scenario`).
+        """
 
     @abstractmethod
     def _named(
@@ -1101,6 +1164,77 @@ def place_row(name: str, level: object, codes: object, owner: str) -> pd.DataFra
             "codes": [";".join(dict.fromkeys(cleaned))],
             "owner": [owner],
         }
+    )
+
+
+def scenario_row(row: Mapping[str, Any], owner: str) -> pd.DataFrame:
+    """Return a scenario as the store keeps it: one row of :data:`SCENARIO_COLUMNS`.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Listing every problem: no name or too long a name, moves that are not a JSON
+        list, or too many moves.
+    """
+    problems = []
+    try:
+        name = normal_name(row.get("name"), "the scenario's")
+    except InvalidArgumentError as error:
+        problems.append(str(error))
+        name = ""
+    if len(name) > MAX_SCENARIO_NAME:
+        problems.append(f"the scenario's name is longer than {MAX_SCENARIO_NAME} characters")
+    moves = row.get("moves", "[]")
+    try:
+        listed = json.loads(moves) if isinstance(moves, str) else None
+    except (ValueError, RecursionError):  # nested deeper than Python's recursion limit
+        listed = None
+    if not isinstance(listed, list):
+        problems.append("the scenario's moves are not a list (JSON text)")
+    elif len(listed) > MAX_SCENARIO_MOVES:
+        problems.append(
+            f"the scenario has {len(listed):,} moves; a scenario may hold {MAX_SCENARIO_MOVES:,}"
+        )
+    if problems:
+        raise InvalidArgumentError("the scenario cannot be saved: " + "; ".join(problems))
+    values = {c: str(row.get(c, "") or "") for c in SCENARIO_COLUMNS}
+    values.update(name=name, owner=owner, shared="yes" if values["shared"] == "yes" else "")
+    return pd.DataFrame({c: [v] for c, v in values.items()})
+
+
+def _same_owner(a: object, b: object) -> bool:
+    """Whether two owners are one agency (:func:`assetmap.access.agency_key`: case, spacing)."""
+    from ..access import agency_key
+
+    return agency_key(a) == agency_key(b)
+
+
+def own_scenarios(name: str, owner: str, taken: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return the stored (name, owner) pairs of ``owner``'s scenario ``name``.
+
+    Owners are compared as agencies are (``"KENT  police"`` is ``"Kent Police"``), names
+    without regard to case: one agency has one scenario of a name, however its officers'
+    sign-in spells it.
+    """
+    key = name.casefold()
+    return [(n, o) for n, o in taken if _same_owner(o, owner) and n.casefold() == key]
+
+
+def check_own_scenario(name: str, owner: str, taken: list[tuple[str, str]]) -> str:
+    """Return the stored name of ``owner``'s scenario ``name``, ``""`` when it has none.
+
+    ``taken`` is every stored (name, owner) pair; only ``owner``'s agency's are looked at.
+    """
+    found = own_scenarios(name, owner, taken)
+    return found[0][0] if found else ""
+
+
+def no_such_scenario(name: str, owner: str, taken: list[tuple[str, str]]) -> StoreError:
+    """Return the error of removing a scenario ``owner`` does not have (naming only theirs)."""
+    names = sorted({n for n, o in taken if _same_owner(o, owner)}, key=str.casefold)
+    return StoreError(
+        f"there is no scenario named {name!r} of yours in the store; yours are: "
+        + (", ".join(names) or "none")
     )
 
 

@@ -69,14 +69,17 @@ from .interface import (
     IMPORT_LOG_COLUMNS,
     LAYOUT,
     PLACE_COLUMNS,
+    SCENARIO_COLUMNS,
     SHARED_KEY_COLUMNS,
     EstateStore,
     SharedGroups,
     SourceUpdate,
+    check_own_scenario,
     check_owned_name,
     conform,
     differs,
     join_provenance,
+    no_such_scenario,
     owned,
     pick_owner,
     settle_shared_groups,
@@ -356,6 +359,17 @@ class PostGISStore(EstateStore):
         with self._transaction(write=False) as cur:
             return conform(_copy_out(cur, "places", PLACE_COLUMNS), PLACE_COLUMNS)
 
+    def scenarios(self) -> pd.DataFrame:
+        """Return the saved scenarios the viewer may see, oldest first (see EstateStore).
+
+        Row-level security (migration 0005) gives its own agency's and the shared ones.
+        """
+        with self._transaction(write=False) as cur:
+            cur.execute("SELECT to_regclass('scenarios') IS NOT NULL")
+            if not cur.fetchone()[0]:  # a store not yet brought up to date
+                return conform(pd.DataFrame(), SCENARIO_COLUMNS)
+            return conform(_copy_out(cur, "scenarios", SCENARIO_COLUMNS), SCENARIO_COLUMNS)
+
     # writing ---------------------------------------------------------------
     def replace_source(self, update: SourceUpdate, *, shared: SharedGroups | None = None) -> None:
         """Replace everything a source brought with ``update``, in one transaction.
@@ -421,6 +435,32 @@ class PostGISStore(EstateStore):
                 self._as_writer(cur, owner)
                 keyed = rows.assign(owner_key=agency_key(owner))
                 copy_in(cur, layer, keyed, LAYOUT[layer][0], ("owner_key",))
+            _bump(cur)
+        return removed
+
+    def _scenario_change(self, name: str, owner: str, rows: pd.DataFrame | None) -> int:
+        """Replace (``rows`` given) or remove ``owner``'s scenario ``name``; return rows removed."""
+        with self._transaction(write=True) as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('scenarios', 0))")
+            self._as_writer(cur, owner)
+            key = self._writer_key(owner)
+            cur.execute(
+                'SELECT "name", "owner" FROM scenarios WHERE owner_key = %s ORDER BY fid', (key,)
+            )
+            taken = [(str(n), owner) for n, _ in cur.fetchall()]
+            stored = check_own_scenario(name, owner, taken)
+            if rows is None and not stored:
+                raise no_such_scenario(name, owner, taken)
+            removed = 0
+            if stored:
+                cur.execute(
+                    'DELETE FROM scenarios WHERE "name" = %s AND owner_key = %s', (stored, key)
+                )
+                removed = cur.rowcount
+            if rows is not None:
+                copy_in(
+                    cur, "scenarios", rows.assign(owner_key=key), SCENARIO_COLUMNS, ("owner_key",)
+                )
             _bump(cur)
         return removed
 

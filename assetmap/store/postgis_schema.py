@@ -40,8 +40,10 @@ __all__ = [
 
 #: The fields of an audit entry (a row of ``audit_log``).
 _AUDIT_FIELDS = ("time", "user", "agency", "signed_in", "action", "what", "sha256", "counts")
-#: The tables of the estate (the store's seven layers), each under row-level security.
-DATA_TABLES = tuple(LAYOUT)
+#: The tables of the estate (the store's first seven layers), each under row-level security.
+DATA_TABLES = tuple(t for t in LAYOUT if t != "scenarios")
+#: The saved scenarios' table (migration 0005), under row-level security.
+SCENARIO_TABLE = "scenarios"
 #: The space exchange's tables (migration 0004), each under row-level security.
 EXCHANGE_TABLES = tuple(EXCHANGE_LAYOUT)
 
@@ -429,6 +431,13 @@ def _grant(conn, app_role: str) -> None:
                     "GRANT EXECUTE ON FUNCTION complete_match(text, bigint, text, text) TO {}"
                 ).format(role),
             ]
+        cur.execute("SELECT to_regclass('scenarios') IS NOT NULL")
+        if cur.fetchone()[0]:  # the saved scenarios (0005)
+            statements.append(
+                sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
+                    sql.Identifier(SCENARIO_TABLE), role
+                )
+            )
         for statement in statements:
             cur.execute(statement)
 

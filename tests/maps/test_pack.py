@@ -70,7 +70,10 @@ def test_the_kent_pack_has_a_map_per_district_the_place_maps_tables_and_index(
         "tables/clusters.csv",
         "tables/clusters_members.csv",
         "tables/plan.csv",
+        "tables/completeness.csv",
+        "tables/lease_windows.csv",
     }
+    assert "tables/completeness.svg" in set(table.loc[table["kind"] == "chart", "file"])
     sites_map = maps.iloc[0]
     assert sites_map["sites"] == len(pd.read_csv(index.folder / "tables" / "sites.csv"))
     assert atlas["sites"].sum() <= sites_map["sites"]
