@@ -35,9 +35,11 @@ __all__ = [
     "AllocationPlan",
     "AssetmapError",
     "Classification",
+    "Close",
     "ColocationResult",
     "ConflictError",
     "DataNotFoundError",
+    "Dispose",
     "EstateStore",
     "GeoPackageStore",
     "ImportOptions",
@@ -52,17 +54,23 @@ __all__ = [
     "PreparedRegister",
     "ProfileError",
     "RegisterReadError",
+    "Scenario",
+    "ScenarioResult",
     "SourceUpdate",
     "StaticMap",
     "StoreError",
+    "TakeOffer",
     "UnsafeArchiveError",
     "Viewer",
+    "access_change",
     "allocate",
     "build_map",
     "build_sample_store",
     "classify",
+    "cluster_windows",
     "colocation_clusters",
     "density_by_locality",
+    "exit_dates",
     "export_pack",
     "find_candidates",
     "heat_points",
@@ -72,6 +80,7 @@ __all__ = [
     "load_localities",
     "local_viewer",
     "locality_metrics",
+    "lsoa_centres",
     "map_bytes",
     "map_html",
     "open_store",
@@ -123,6 +132,16 @@ _EXPORTS: dict[str, str] = {
     "kde_surface": ".density.grids",
     "locality_metrics": ".density.locality",
     "place_summary": ".density.summary",
+    # from map to decision: lease events, scenarios, residents' access
+    "cluster_windows": ".lease_events",
+    "exit_dates": ".lease_events",
+    "Close": ".scenarios",
+    "Dispose": ".scenarios",
+    "Scenario": ".scenarios",
+    "ScenarioResult": ".scenarios",
+    "TakeOffer": ".scenarios",
+    "access_change": ".residents_access",
+    "lsoa_centres": ".residents_access",
     # print maps and the map pack
     "StaticMap": ".maps.static.render",
     "MapOptions": ".maps.static.options",
@@ -171,6 +190,7 @@ if TYPE_CHECKING:  # type checkers and editors see the real objects; nothing run
         UnsafeArchiveError,
     )
     from .io.boundaries import read_boundary_file
+    from .lease_events import cluster_windows, exit_dates
     from .localities import load_localities
     from .maps.interactive.webmap import map_html, site_map
     from .maps.pack import PackIndex, export_pack
@@ -185,7 +205,9 @@ if TYPE_CHECKING:  # type checkers and editors see the real objects; nothing run
         remove_register,
     )
     from .registers.report import ImportReport
+    from .residents_access import access_change, lsoa_centres
     from .sample import build_sample_store
+    from .scenarios import Close, Dispose, Scenario, ScenarioResult, TakeOffer
     from .store import EstateStore, GeoPackageStore, SourceUpdate, open_store
 
 

@@ -786,13 +786,18 @@ def timeline(sites: pd.DataFrame, *, today: object = None) -> pd.DataFrame:
         parts.append(pd.DataFrame({"pos": pos, "event": event, "date": dates[pos], "o": order}))
         if column in _BREAKS:
             pos = pos[np.isfinite(notice[pos])]
-            deadline = _plus_months(pd.Series(dates[pos]), notice[pos], back=True)
+            deadline = _plus_months(pd.Series(dates[pos]), notice[pos], back=True).to_numpy(
+                dtype="datetime64[us]"
+            )
+            # a break in year 1 (a typo) less its notice falls in year 0: no calendar
+            # (nor matplotlib's date axis) has it, and it passed long ago
+            drawable = deadline >= np.datetime64("0001-01-01")
             parts.append(
                 pd.DataFrame(
                     {
-                        "pos": pos,
+                        "pos": pos[drawable],
                         "event": NOTICE_DEADLINE,
-                        "date": deadline.to_numpy(dtype="datetime64[us]"),
+                        "date": deadline[drawable],
                         "o": -1,
                     }
                 )
@@ -910,6 +915,21 @@ def _day_number(value: Any) -> float:
     return float(date2num(pd.Timestamp(value).to_pydatetime()))
 
 
+def _date_limits(days: list[float]) -> tuple[float, float]:
+    """Return a date axis's limits: the days' span and 5% each side, within years 1 to 9999.
+
+    matplotlib places no date outside those years: an axis padded beyond them (a lease
+    expiry of 31 December 9999, a break in year 1) cannot be drawn.
+    """
+    from matplotlib.dates import date2num
+
+    low, high = min(days), max(days)
+    pad = max((high - low) * 0.05, 30.0)
+    first = float(date2num(_dt.datetime(1, 1, 2)))
+    last = float(date2num(_dt.datetime(9999, 12, 30)))
+    return max(low - pad, first), min(high + pad, last)
+
+
 def _member_label(name: object, agency: object, is_hub: bool) -> str:
     label = f"{name} ({agency})" if agency else str(name)
     label = label if len(label) <= 60 else label[:59] + "…"
@@ -1005,6 +1025,10 @@ def timeline_figure(
                 _day_number(day - pd.DateOffset(months=6)),
                 _day_number(day + pd.DateOffset(years=3)),
             )
+        else:  # matplotlib's own margins would pass year 9999 (an expiry "31/12/9999")
+            drawn = [_day_number(d) for d in pd.to_datetime(events["date"])]
+            drawn += [_day_number(day), *(_day_number(s) for s in (opens, closes) if s)]
+            ax.set_xlim(*_date_limits(drawn))
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

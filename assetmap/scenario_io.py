@@ -21,7 +21,7 @@ import datetime as dt
 
 import pandas as pd
 
-from .access import Viewer, as_viewer, import_owner
+from .access import Viewer, agency_key, as_viewer, import_owner
 from .errors import AssetmapError, PermissionDeniedError
 from .scenarios import Scenario, shares, visible_scenarios
 from .store.interface import EstateStore
@@ -118,15 +118,41 @@ def saved_scenarios(
     return out
 
 
-def remove_scenario(store: EstateStore, name: str, *, viewer: Viewer | None) -> int:
+def remove_scenario(
+    store: EstateStore, name: str, *, viewer: Viewer | None, agency: str | None = None
+) -> int:
     """Remove ``viewer``'s agency's scenario ``name``; return the scenarios removed.
+
+    Names are unique per agency, not across agencies: a list of saved scenarios can
+    hold the viewer's "Hub" and another agency's shared "Hub". Give the picked
+    scenario's ``agency`` so that picking the other agency's never removes the
+    viewer's own of the same name.
+
+    Parameters
+    ----------
+    store
+        The estate store.
+    name
+        The scenario's name.
+    viewer
+        Who removes it (``None``: the local single user with no agency).
+    agency
+        The agency of the scenario picked (:attr:`assetmap.scenarios.Scenario.agency`);
+        ``None`` to remove the viewer's agency's scenario of that name.
 
     Raises
     ------
+    assetmap.errors.PermissionDeniedError
+        If ``agency`` is not the viewer's agency (nothing is removed).
     assetmap.errors.StoreError
         If the agency has no scenario of that name.
     """
     owner, _ = _owner(viewer)
+    if agency is not None and agency_key(agency) != agency_key(owner):
+        raise PermissionDeniedError(
+            f"the scenario {name!r} is {agency or 'no agency'}'s: you may remove only your "
+            "own agency's scenarios"
+        )
     return store.remove_scenario(name, owner=owner)
 
 

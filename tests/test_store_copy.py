@@ -155,7 +155,7 @@ def test_a_destination_that_is_not_empty_is_refused_and_left_as_it_was(
     before = _digest(sample_store)
     message = (
         r"the store DST .*sample\.gpkg is not empty \(it holds 11 sources, [\d,]+ sites, .*"
-        r"quarantined rows\); `store copy` writes only into an empty store"
+        r"quarantined rows, 1 saved scenario\); `store copy` writes only into an empty store"
     )
     with pytest.raises(StoreError, match=message):
         copy_estate(open_store(sample_store_built), open_store(sample_store))

@@ -423,13 +423,11 @@ def _windows_table(windows: pd.DataFrame, soon: pd.DataFrame, months: int, openi
         st.caption(
             f"The first {CLUSTERS_PER_PAGE:,} of {len(shown):,}; the download holds every one."
         )
-    shell.download(
+    shell.download_csv(
         f"Download the {len(shown):,} windows (CSV)",
-        lambda: csv_bytes(shown),
+        shown,
         file_name="colocation_windows.csv",
-        mime="text/csv",
         key="download_windows",
-        rows=len(shown),
     )
 
 
@@ -559,13 +557,11 @@ def render() -> None:
             "Saving (£ a year)": st.column_config.NumberColumn(format="£%,.0f"),
         },
     )
-    shell.download(
+    shell.download_csv(
         f"Download the {len(table):,} clusters (CSV)",
-        lambda: csv_bytes(table),
+        table,
         file_name="colocation_clusters.csv",
-        mime="text/csv",
         key="download_clusters",
-        rows=len(table),
     )
     if windows is not None and soon is not None:
         _windows_table(windows, soon, months, opening)

@@ -18,7 +18,6 @@ from assetmap import access
 from assetmap.app import shell
 from assetmap.completeness import DEFINITIONS, MEASURES, chart_rows, completeness, formatted
 from assetmap.errors import AssetmapError
-from assetmap.files import csv_bytes
 from assetmap.maps.safe_html import markdown_text as md
 
 __all__ = ["CHART_KEY", "chart_data", "render"]
@@ -117,11 +116,9 @@ def render() -> None:
             for name, heading in {**MEASURES, "score": "Overall score"}.items()
         )
     )
-    shell.download(
+    shell.download_csv(
         f"Download the {len(table):,} bodies' figures (CSV: shares 0 to 1 and counts)",
-        lambda: csv_bytes(table),
+        table,
         file_name="completeness.csv",
-        mime="text/csv",
         key="download_completeness",
-        rows=len(table),
     )

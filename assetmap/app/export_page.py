@@ -447,12 +447,12 @@ def _pack_section(chosen: shell.Selection) -> None:
                 scenarios=scenarios,
             )
             files = len(index.entries)
-            made = (shell.cache_key(chosen), out.name + ".zip", pack_zip(out), files)
-            st.session_state[PACK_BYTES_KEY] = made
+            packed = (shell.cache_key(chosen), out.name + ".zip", pack_zip(out), files)
+            st.session_state[PACK_BYTES_KEY] = packed
             status.update(label=f"The map pack is ready: {files:,} files", state="complete")
-    made = st.session_state.get(PACK_BYTES_KEY)
-    if made and made[0] == shell.cache_key(chosen):  # a pack of this place and store state
-        _, name, data, files = made
+    kept = st.session_state.get(PACK_BYTES_KEY)
+    if kept and kept[0] == shell.cache_key(chosen):  # a pack of this place and store state
+        _, name, data, files = kept
         shell.download(
             f"Download {name} ({files:,} files)",
             data,

@@ -183,7 +183,7 @@ def evaluated(scenario: Scenario, *, access: bool = False) -> ScenarioResult:
         key = (*key, *population_key)  # (a new population table measures again)
         centres = _centres(key, sites, shell.place_geometry(chosen), table)
     rate = float(st.session_state.get(MOVING_COST_KEY, DEFAULT_MOVING_COST_PER_SQFT))
-    return _evaluate(
+    result = _evaluate(
         key,
         scenario.moves_json(),
         dt.date.today().isoformat(),
@@ -196,6 +196,8 @@ def evaluated(scenario: Scenario, *, access: bool = False) -> ScenarioResult:
         offer_sites,
         centres,
     )
+    # (cached by its moves: the scenario asked about names it, not the first one cached)
+    return dataclasses.replace(result, scenario=scenario)
 
 
 # --------------------------------------------------------------------------- from the map
@@ -205,29 +207,50 @@ def _label(row: pd.Series) -> str:
     return f"{row.get('name', '')} ({row.get('agency', '')})"
 
 
+def _start_moving(site_id: str, label: str) -> None:
+    st.session_state[FROM_KEY] = (site_id, label)
+
+
+def _move_into(site_id: str, label: str) -> None:
+    moving = st.session_state.get(FROM_KEY)
+    if moving:
+        add_move(Close(moving[0], into=site_id), f"Added: {moving[1]} into {label}.")
+    st.session_state[FROM_KEY] = None
+
+
+def _dispose(site_id: str, label: str) -> None:
+    add_move(Dispose(site_id), f"Added: dispose of {label}.")
+
+
 def record_actions(row: pd.Series) -> None:
     """Draw the scenario buttons under a site's record on the Map page.
 
-    "Close and move its space…" remembers the site; clicking another site then
-    offers "Move … into this site". "Dispose of this site" adds that move. The
-    scenario's totals follow, with the moves so far.
+    "Close and move…" remembers the site; clicking another site then offers "Move
+    it into this site". "Dispose of it" adds that move. The scenario's totals
+    follow, with the moves so far. The buttons act before the panel is drawn again
+    (callbacks), so the panel always shows the scenario as it now is.
     """
-    site_id = str(row["site_id"])
+    site_id, label = str(row["site_id"]), _label(row)
     st.markdown("**Scenario**")
-    moving = st.session_state.get(FROM_KEY)
     c1, c2 = st.columns(2)
-    if c1.button("Close and move its space…", key="scenario_close_from"):
-        st.session_state[FROM_KEY] = (site_id, _label(row))
-        moving = st.session_state[FROM_KEY]
-    if c2.button("Dispose of this site", key="scenario_dispose"):
-        add_move(Dispose(site_id), f"Added: dispose of {_label(row)}.")
+    c1.button(
+        "Close and move…",
+        key="scenario_close_from",
+        on_click=_start_moving,
+        args=(site_id, label),
+    )
+    c2.button("Dispose of it", key="scenario_dispose", on_click=_dispose, args=(site_id, label))
+    moving = st.session_state.get(FROM_KEY)
     if moving and moving[0] != site_id:
-        st.caption(f"Moving out of {md(moving[1])}: choose the site it moves into.")
-        if st.button(f"Move {moving[1]} into this site", key="scenario_move_into"):
-            add_move(Close(moving[0], into=site_id), f"Added: {moving[1]} into {_label(row)}.")
-            st.session_state[FROM_KEY] = None
+        st.caption(f"Moving {md(moving[1])} out: into this site?")
+        st.button(
+            "Move it into this site",
+            key="scenario_move_into",
+            on_click=_move_into,
+            args=(site_id, label),
+        )
     elif moving:
-        st.caption("Now click the site its space moves into.")
+        st.caption(f"Moving {md(moving[1])} out: now click the site its space moves into.")
     _working_summary()
 
 
@@ -249,14 +272,15 @@ def _working_summary() -> None:
     after = result.totals["after"].to_dict()
     change = result.totals["change"].to_dict()
     saving = float(after["yearly saving (£/yr)"])
-    m1, m2 = st.columns(2)
-    m1.metric(
+    # one to a row: the panel is narrow; the change with an ASCII minus, which Streamlit
+    # reads as a fall (green, with delta_color="inverse")
+    st.metric(
         "Running cost a year",
         _money(float(after["running cost (£/yr)"])),
-        _money(float(change["running cost (£/yr)"])),
+        _money(float(change["running cost (£/yr)"])).replace("−", "-"),
         delta_color="inverse",
     )
-    m2.metric("Yearly saving", _money(saving))
+    st.metric("Yearly saving", _money(saving))
     st.page_link(page_path("scenarios"), label="Open the scenario on the Scenarios page")
 
 
@@ -315,8 +339,8 @@ def _moves_table(result: ScenarioResult, *, compact: bool = False) -> None:
     table = pd.DataFrame(
         {
             "Move": moves["number"].to_numpy(),
-            "What": what,
             "Made or refused": moves["status"].to_numpy(),
+            "What": what,
             "Why refused": moves["reason"].to_numpy(),
         }
     )
@@ -392,9 +416,17 @@ def _moves_map(result: ScenarioResult) -> None:
         ).add_to(group)
     extent = pd.concat([moves.geometry, closed.geometry]).to_frame("geometry")
     extent = gpd.GeoDataFrame(extent, geometry="geometry", crs=moves.crs)
-    base = interactive.base_map(None, extent=extent, legend=False)
+    try:
+        bounds = state.basemap(shell.viewer().agency)
+    except AssetmapError:
+        bounds = None
+    base = interactive.base_map(bounds, extent=extent, legend=False)
     group.add_to(base)
     show_map(base, None, key="scenario_moves_map", height=420, fit=extent)
+    st.caption(
+        "Blue lines: space moved, from the site closed to the site it moves into (or from an "
+        "offer's site to the request). Red dots: the sites closed or disposed of."
+    )
 
 
 # --------------------------------------------------------------------------- residents' access
@@ -421,14 +453,15 @@ def _access_section(scenario: Scenario) -> None:
         return
     summary = change.summary
     counted = change.counted
+    who = counted[:1].upper() + counted[1:]  # "People", "LSOAs"
     table = pd.DataFrame(
         {
             "Category": summary["category"].to_numpy(),
             "Sites before": summary["sites_before"].to_numpy(),
             "Sites after": summary["sites_after"].to_numpy(),
-            f"{counted.capitalize()} > 1 km further": summary["more_than_1km"].round().to_numpy(),
-            f"{counted.capitalize()} > 2 km further": summary["more_than_2km"].round().to_numpy(),
-            f"{counted.capitalize()} > 5 km further": summary["more_than_5km"].round().to_numpy(),
+            f"{who} > 1 km further": summary["more_than_1km"].round().to_numpy(),
+            f"{who} > 2 km further": summary["more_than_2km"].round().to_numpy(),
+            f"{who} > 5 km further": summary["more_than_5km"].round().to_numpy(),
             "Largest change (km)": (summary["largest_change_m"] / 1000).round(2).to_numpy(),
         }
     )
@@ -669,17 +702,25 @@ def _save_section(scenario: Scenario, sites: gpd.GeoDataFrame, saved: list[Scena
             if st.button("Open", key="scenario_open"):
                 set_working(saved[int(i)], f"Opened {saved[int(i)].name!r}.")
                 st.rerun()
+        picked = saved[int(i)]
+        mine = access.agency_key(picked.agency) == shell.viewer().key
         with o3:
             st.write("")
-            if st.button("Remove", key="scenario_remove_saved"):
+            remove = st.button(
+                "Remove",
+                key="scenario_remove_saved",
+                disabled=not mine,
+                help=None if mine else "Only its own agency may remove a scenario.",
+            )
+            if remove:
                 try:
                     scenario_io.remove_scenario(
-                        state.store(), saved[int(i)].name, viewer=shell.viewer()
+                        state.store(), picked.name, viewer=shell.viewer(), agency=picked.agency
                     )
                 except AssetmapError as exc:
                     st.error(f"The scenario was not removed: {md(exc)}")
                 else:
-                    shell.audit_event("remove scenario", saved[int(i)].name)
+                    shell.audit_event("remove scenario", picked.name)
                     state.clear()
                     st.rerun()
 
@@ -693,7 +734,7 @@ def _saved_overview(saved: list[Scenario]) -> None:
     if not saved:
         return
     rows = []
-    for scenario in saved[-LISTED_SAVED:][::-1]:
+    for scenario in saved[-LISTED_SAVED:]:
         try:
             result = evaluated(scenario)
         except AssetmapError:
@@ -749,7 +790,15 @@ def _compare_section(scenario: Scenario, saved: list[Scenario]) -> None:
         .reset_index(names="measure")
         .melt(id_vars="measure", var_name="scenario", value_name="pounds")
     )
-    st.bar_chart(long, x="measure", y="pounds", color="scenario", stack=False, height=260)
+    st.bar_chart(
+        long,
+        x="measure",
+        y="pounds",
+        color="scenario",
+        stack=False,
+        horizontal=True,
+        height=140 + 70 * len(money),
+    )
 
 
 # --------------------------------------------------------------------------- the page
@@ -777,7 +826,8 @@ def render() -> None:
     note = st.session_state.get(NOTE_KEY)
     if note:
         st.info(md(note))
-    st.subheader(f"{md(scenario.name)}: {len(scenario.moves)} moves")
+    n = len(scenario.moves)
+    st.subheader(f"{md(scenario.name)}: {n} {'move' if n == 1 else 'moves'}")
     st.number_input(
         "One-off moving cost (£ per sq ft of occupied space moved)",
         min_value=0.0,
@@ -796,7 +846,16 @@ def render() -> None:
             st.warning(
                 f"{result.refused:,} of {len(result.moves):,} moves were refused: see why below."
             )
-        st.dataframe(totals_table(result), hide_index=True, width="stretch")
+        st.dataframe(
+            totals_table(result),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.TextColumn(width="medium")
+                for c in ("Measure", "Before", "After", "Change")
+            }
+            | {"What it rests on": st.column_config.TextColumn(width="medium")},
+        )
         _money_chart(result)
         _moves_table(result)
         _moves_editor(scenario)

@@ -211,27 +211,51 @@ def _cmd_export_pack(args: argparse.Namespace) -> int:
 def _scenarios(store: EstateStore, names: list[str]) -> list:
     """Return the saved scenarios named (``--scenario``), as the local viewer may see them.
 
+    Names are unique per agency, not across agencies: the viewer's own agency's
+    scenario of a name is taken before another agency's shared one.
+
     Raises
     ------
     InvalidArgumentError
-        Naming every scenario not found, and the names that are.
+        Naming every scenario not found, and the names that are; and every name that
+        several other agencies' scenarios have (none of them the viewer's).
     """
     if not names:
         return []
-    from ..access import visible_sites
+    from ..access import agency_key, visible_sites
     from ..scenario_io import saved_scenarios
 
+    def named(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
     seen = viewer()
+    mine = seen.key if seen is not None else ""
     saved = saved_scenarios(store, viewer=seen, sites=visible_sites(store.sites(), seen))
-    by_name = {" ".join(s.name.split()).casefold(): s for s in saved}
-    missing = [n for n in names if " ".join(n.split()).casefold() not in by_name]
+    by_name: dict[str, list] = {}
+    for s in saved:  # the viewer's own first, then the others', oldest first
+        by_name.setdefault(named(s.name), []).append(s)
+    for found in by_name.values():
+        found.sort(key=lambda s: not (mine and agency_key(s.agency) == mine))
+    missing = [n for n in names if named(n) not in by_name]
     if missing:
         known = ", ".join(repr(s.name) for s in saved) or "none"
         raise InvalidArgumentError(
             f"--scenario: no saved scenario you may see is named "
             f"{', '.join(repr(n) for n in missing)}; the saved scenarios are: {known}"
         )
-    return [by_name[" ".join(n.split()).casefold()] for n in names]
+    several = [
+        f"{n!r} (of {', '.join(s.agency or 'no agency' for s in by_name[named(n)])})"
+        for n in names
+        if len(by_name[named(n)]) > 1
+        and not (mine and agency_key(by_name[named(n)][0].agency) == mine)
+    ]
+    if several:
+        raise InvalidArgumentError(
+            "--scenario: several agencies have a saved scenario named "
+            + "; ".join(several)
+            + "; none of them is yours: ask its agency to save it under another name"
+        )
+    return [by_name[named(n)][0] for n in names]
 
 
 def _add_page_options(p: argparse.ArgumentParser) -> None:

@@ -43,7 +43,16 @@ if TYPE_CHECKING:
 __all__ = ["CopyCounts", "add_commands", "copy_estate"]
 
 #: The layers a copy reads and writes, by the store's method that reads each.
-_LAYERS = ("sites", "footprints", "requests", "quarantine", "imports", "boundary_sets", "places")
+_LAYERS = (
+    "sites",
+    "footprints",
+    "requests",
+    "quarantine",
+    "imports",
+    "boundary_sets",
+    "places",
+    "scenarios",
+)
 #: The space exchange's tables a copy reads (``store.exchange(table)``) and writes.
 _EXCHANGE = ("offers", "offer_sites", "matches", "amendments", "interest")
 #: The plural of each thing counted whose plural is not made by adding ``s``.
@@ -78,6 +87,7 @@ class CopyCounts:
     boundary_sets: int = 0
     boundary_areas: int = 0
     places: int = 0
+    scenarios: int = 0
     offers: int = 0
     offer_sites: int = 0
     matches: int = 0
@@ -94,6 +104,7 @@ class CopyCounts:
             (self.quarantine, "quarantined row"),
             (self.boundary_sets, "boundary set"),
             (self.places, "saved place"),
+            (self.scenarios, "saved scenario"),
             (self.offers, "exchange offer"),
             (self.offer_sites, "site of an exchange offer"),
             (self.matches, "exchange match"),
@@ -113,6 +124,7 @@ class CopyCounts:
             f"{_counted(self.boundary_sets, 'boundary set')} "
             f"({_counted(self.boundary_areas, 'area')}), "
             f"{_counted(self.places, 'saved place')}, "
+            f"{_counted(self.scenarios, 'saved scenario')}, "
             f"{_counted(self.offers, 'exchange offer')} "
             f"(with {_counted(self.offer_sites, 'site')}), "
             f"{_counted(self.matches, 'exchange match', _PLURALS['exchange match'])}, "
@@ -203,6 +215,7 @@ def _counts_of(estate: dict[str, pd.DataFrame], entries: list[dict]) -> CopyCoun
         boundary_sets=int(sets["set_name"].nunique()),
         boundary_areas=len(sets),
         places=len(estate["places"]),
+        scenarios=len(estate["scenarios"]),
         **{table: len(estate[table]) for table in _EXCHANGE},
         audit_entries=len(entries),
     )
@@ -328,7 +341,7 @@ def _copy_sources(
 def _copy_kept(
     estate: dict[str, pd.DataFrame], dst: EstateStore, progress: _Progress, steps: int
 ) -> None:
-    """Copy the boundary sets and saved places of ``estate`` into ``dst``, in order."""
+    """Copy the boundary sets, saved places and saved scenarios of ``estate`` into ``dst``."""
     import geopandas as gpd
 
     sets = estate["boundary_sets"]
@@ -346,6 +359,10 @@ def _copy_kept(
         progress(f"place {place['name']}", done / steps)
         codes = str(place["codes"]).split(";")
         dst.save_place(place["name"], place["level"], codes, owner=place["owner"])
+        done += 1
+    for scenario in estate["scenarios"].to_dict("records"):
+        progress(f"scenario {scenario['name']}", done / steps)
+        dst.save_scenario({str(k): v for k, v in scenario.items()}, owner=str(scenario["owner"]))
         done += 1
 
 
@@ -409,7 +426,7 @@ def copy_estate(
     report("reading the estate", 0.0)
     estate, entries = _read_estate(src)
     before = _counts_of(estate, entries)
-    steps = before.sources + before.boundary_sets + before.places + 2
+    steps = before.sources + before.boundary_sets + before.places + before.scenarios + 2
     _copy_sources(estate, dst, report, steps)
     _copy_kept(estate, dst, report, steps)
     _copy_exchange(estate, dst, report, steps)

@@ -807,9 +807,11 @@ def _write_scenarios(
             today=pages.options.drawn_on,
         )
         stem = f"scenario_{n:02d}_{_slug(scenario.name)}"
-        built = build_map("sites", shown, replace(pages.options, place=place))
-        drawn = draw_moves(built, result, label=f"Scenario: {scenario.name}")
-        built.title = f"Scenario: {scenario.name}"
+        title = f"Scenario: {scenario.name}"
+        if len(title) > 58:  # the page's title is one line (the totals page has it whole)
+            title = title[:57].rstrip() + "…"
+        built = build_map("sites", shown, replace(pages.options, place=place, title=title))
+        drawn = draw_moves(built, result)
         pages.save(built, f"maps/{stem}.{pages.format}", "scenario map", place.code, place.name)
         subtitle = (
             f"{place.name}, as at {pages.options.drawn_on:%d %B %Y}: moves made "

@@ -18,7 +18,8 @@ Tenure comes from the Transparency Code's TenureType and TenureDetail as before
 Each fault puts the row in quarantine with its reason, as every other field's does:
 
 - a date that is not a date (``bad_date``);
-- a notice period that is not a period, or is negative (``bad_notice``);
+- a notice period that is not a period, is negative or is longer than 100 years
+  (``bad_notice``);
 - a break penalty or capital value that is not an amount, or is negative (``bad_money``,
   ``negative_money``);
 - dates out of order (``lease_dates_order``): a break after the lease expiry, or the next
@@ -38,7 +39,7 @@ from .quarantine import Collector
 from .text import constant_text
 from .values import parse_dates, parse_money, parse_numbers
 
-__all__ = ["DATE_FIELDS", "lease_fields", "parse_notice"]
+__all__ = ["DATE_FIELDS", "LONGEST_NOTICE_MONTHS", "lease_fields", "parse_notice"]
 
 #: The lease's date fields, with what a fault in each is called.
 DATE_FIELDS: dict[str, str] = {
@@ -69,6 +70,9 @@ _NOTICE_UNITS = {
     "day": 12 / 365,
     "days": 12 / 365,
 }
+#: The longest notice a register may give, months (100 years): a longer one is a fault
+#: (:mod:`assetmap.lease_events` could not use it, and would take it as none).
+LONGEST_NOTICE_MONTHS = 1_200.0
 _NOTICE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-z]*)\.?\s*$")
 
 
@@ -84,7 +88,8 @@ def parse_notice(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     -------
     months, bad
         Months (NaN where missing or unreadable) and a boolean array, True where
-        text was present but not a period or was negative.
+        text was present but not a period, was negative, or was longer than
+        :data:`LONGEST_NOTICE_MONTHS`.
 
     Examples
     --------
@@ -92,6 +97,19 @@ def parse_notice(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     >>> [round(float(m), 2) for m in months[:3]], bad.tolist()
     ([6.0, 12.0, 2.96], [False, False, False, True, False])
     """
+    numbers, bad = _read_notice(values)
+    too_long = _too_long(numbers, bad)
+    numbers[too_long] = np.nan
+    return numbers, bad | too_long
+
+
+def _too_long(numbers: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Which notices read are longer than :data:`LONGEST_NOTICE_MONTHS` (not already bad)."""
+    return ~bad & np.isfinite(numbers) & (numbers > LONGEST_NOTICE_MONTHS)
+
+
+def _read_notice(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return notices in months and which are not a period or negative (any length kept)."""
     numbers, bad = parse_numbers(values)
     numbers, bad = numbers.copy(), bad.copy()
     if bad.any():  # words: a unit, or not a period at all
@@ -182,7 +200,7 @@ def lease_fields(
     notice = np.full(len(table), np.nan)
     column = cmap.column("notice_months")
     if column is not None:
-        notice, bad = parse_notice(table[column])
+        notice, bad = _read_notice(table[column])
         col.add(
             bad,
             column,
@@ -191,6 +209,16 @@ def lease_fields(
             "the notice period is not a period of time (expected months, such as '6' or "
             "'6 months', or '1 year', '13 weeks', '90 days')",
         )
+        too_long = _too_long(notice, bad)
+        col.add(
+            too_long,
+            column,
+            table[column],
+            "bad_notice",
+            "the notice period is longer than 100 years (1,200 months): one of its figures "
+            "or its unit is wrong",
+        )
+        notice[too_long] = np.nan
     return {
         **dates,
         "notice_months": notice,

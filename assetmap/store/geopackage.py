@@ -551,9 +551,7 @@ class GeoPackageStore(EstateStore):
             stored = own_scenarios(name, owner, taken)  # the agency's, however spelt
             if rows is None and not stored:
                 raise no_such_scenario(name, owner, taken)
-            removed = sum(
-                db.delete_named("scenarios", "name", n, owner=o) for n, o in set(stored)
-            )
+            removed = sum(db.delete_named("scenarios", "name", n, owner=o) for n, o in set(stored))
             if rows is not None:
                 db.append("scenarios", rows)
             return removed

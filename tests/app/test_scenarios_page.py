@@ -220,3 +220,33 @@ def test_a_large_place_is_searched_before_its_sites_are_listed(sample_store, mon
     at = run_app(at)
     listed = at.selectbox(key="scenario_close_site").options
     assert listed and all("maidstone police" in o.casefold() for o in listed)
+
+
+def test_residents_access_of_a_closure_is_counted_and_drawn(sample_store, monkeypatch):
+    """A Jobcentre disposed of: one fewer Jobcentre, its LSOAs further away, and a map."""
+    from assetmap.app import shell
+    from assetmap.residents_access import CATEGORIES
+
+    monkeypatch.delenv("ASSETMAP_AGENCY", raising=False)
+    monkeypatch.delenv("ASSETMAP_POPULATION", raising=False)
+    sites = _sites(sample_store).set_index("name")
+    at = _open()
+    at.selectbox(key=shell.LEVEL_KEY).set_value("district")
+    at = run_app(at)
+    at.selectbox(key=shell.PLACE_KEY).set_value("E07000110")  # Maidstone
+    at = run_app(at)
+    at.selectbox(key="scenario_dispose_site").set_value(sites.loc["Maidstone Jobcentre", "site_id"])
+    at.button(key="scenario_add_dispose").click()
+    at = run_app(at)
+    at.toggle(key=scenarios_page.ACCESS_KEY).set_value(True)
+    at = run_app(at, timeout=600)
+    (table,) = [d.value for d in at.dataframe if "Category" in d.value.columns]
+    table = table.set_index("Category")
+    assert list(table.index) == list(CATEGORIES)
+    jobcentres = table.loc["Jobcentre"]
+    assert jobcentres["Sites after"] == jobcentres["Sites before"] - 1
+    assert jobcentres["Largest change (km)"] > 0  # LSOAs whose nearest it was are further
+    assert (table.drop(index="Jobcentre")["Largest change (km)"] == 0).all()
+    assert "straight-line distance, not travel time" in _text(at)
+    assert "Counted in LSOAs" in _text(at)
+    assert at.selectbox(key=scenarios_page.CATEGORY_KEY).options == list(CATEGORIES)

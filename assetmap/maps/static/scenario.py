@@ -65,11 +65,15 @@ def draw_moves(built: StaticMap, result, *, label: str = "") -> int:
         if len(closed):
             xy = np.asarray(shapely.get_coordinates(closed.geometry.to_numpy()))
             ax.scatter(xy[:, 0], xy[:, 1], marker="x", s=40, color=CLOSED_COLOUR, zorder=22)
+        handles = []
+        if len(moves):
+            handles.append(Line2D([], [], color=MOVE_COLOUR, lw=1.6, label="Space moved"))
+        if len(closed):
+            handles.append(
+                Line2D([], [], color=CLOSED_COLOUR, marker="x", lw=0, label="Site closed")
+            )
         ax.legend(
-            handles=[
-                Line2D([], [], color=MOVE_COLOUR, lw=1.6, label="Space moved"),
-                Line2D([], [], color=CLOSED_COLOUR, marker="x", lw=0, label="Site closed"),
-            ],
+            handles=handles or [Line2D([], [], lw=0, label="No move drawn")],
             loc="lower right",
             fontsize=7,
             framealpha=0.9,
