@@ -386,7 +386,6 @@ def pack_zip(folder: Path) -> bytes:
 
 def _pack_section(chosen: shell.Selection) -> None:
     """Draw the place's map pack for an HM Treasury asset review, with chosen scenarios."""
-    from assetmap import scenario_io
     from assetmap.app import scenarios_page
     from assetmap.maps.pack import export_pack
 
@@ -402,13 +401,7 @@ def _pack_section(chosen: shell.Selection) -> None:
         st.caption("Choose a place in the sidebar to make its map pack.")
         return
     viewer = shell.viewer()
-    try:
-        saved = scenario_io.saved_scenarios(
-            state.store(), viewer=viewer, sites=shell.visible_estate()
-        )
-    except AssetmapError as exc:
-        st.error(f"The saved scenarios could not be read: {md(exc)}")
-        saved = []
+    saved = scenarios_page.saved_list()
     building = scenarios_page.working()
     choices = {f"saved:{i}": s.name for i, s in enumerate(saved)}
     if building.moves:

@@ -57,6 +57,7 @@ __all__ = [
     "place_sites",
     "record_actions",
     "render",
+    "saved_list",
     "set_working",
     "working",
 ]
@@ -650,9 +651,21 @@ def _moves_editor(scenario: Scenario) -> None:
 # --------------------------------------------------------------------------- saved ones
 
 
-def _saved(sites_all: gpd.GeoDataFrame) -> list[Scenario]:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _saved_for(signature: object, viewer_key: str, _sites_all: gpd.GeoDataFrame) -> list[Scenario]:
+    # cached per store state and viewer: the scenarios' sites are looked up among the
+    # viewer's whole estate (a million ids take a third of a second to gather)
+    return scenario_io.saved_scenarios(state.store(), viewer=shell.viewer(), sites=_sites_all)
+
+
+def saved_list(sites_all: gpd.GeoDataFrame | None = None) -> list[Scenario]:
+    """Return the saved scenarios the viewer may see (an error is shown, and none given).
+
+    ``sites_all`` is the viewer's whole visible estate (read here when not given).
+    """
     try:
-        return scenario_io.saved_scenarios(state.store(), viewer=shell.viewer(), sites=sites_all)
+        everything = shell.visible_estate() if sites_all is None else sites_all
+        return list(_saved_for(state.store_signature(), shell.viewer().key, everything))
     except AssetmapError as exc:
         st.error(f"The saved scenarios could not be read: {md(exc)}")
         return []
@@ -726,7 +739,7 @@ def _save_section(scenario: Scenario, sites: gpd.GeoDataFrame, saved: list[Scena
 
 
 #: The saved scenarios whose headline figures the page lists (the most recent).
-LISTED_SAVED = 25
+LISTED_SAVED = 10
 
 
 def _saved_overview(saved: list[Scenario]) -> None:
@@ -820,7 +833,7 @@ def render() -> None:
     except AssetmapError as exc:
         st.error(f"The estate could not be loaded: {md(exc)}")
         return
-    saved = _saved(everything)
+    saved = saved_list(everything)
     _builder(sites)  # (a move it adds is in the scenario read below)
     scenario = working()
     note = st.session_state.get(NOTE_KEY)
