@@ -137,7 +137,7 @@ def _evaluate(
     _centres,
 ) -> ScenarioResult:
     # cached per selection (store state and viewer included), moves, day, rate and access
-    return evaluate(
+    result = evaluate(
         _sites,
         _scenario,
         viewer=shell.viewer(),
@@ -147,6 +147,14 @@ def _evaluate(
         today=today,
         moving_cost_per_sqft=rate,
         centres=_centres if access else None,
+    )
+    # kept: only the sites the moves name (what the moves' map draws), not a copy of the
+    # place's every site in each of the cache's entries (a million rows each, nationally)
+    made = result.moves
+    named = {*made["site_id"], *made["into_id"], *made["offer_site_id"]} - {""}
+    keep = result.sites["site_id"].astype(str).isin(named).to_numpy(dtype=bool)
+    return dataclasses.replace(
+        result, sites=result.sites[keep].reset_index(drop=True), open_after=result.open_after[keep]
     )
 
 
