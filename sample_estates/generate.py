@@ -2287,7 +2287,8 @@ def lease_events(
             sqft = float("nan")
         draws = [rng.random() for _ in range(5)] + [rng.randint(2, 8), rng.uniform(80, 260)]
         when = (lambda d: uk_date(d)) if as_text else (lambda d: d)
-        if end is not None and not held.startswith("Freehold"):
+        leased = "lease" in held.lower() or "licence" in held.lower()
+        if end is not None and leased:
             first = date(end.year - draws[5], end.month, min(end.day, 28))
             if first > date(2025, 6, 30):
                 events["Earliest break date"] = when(first)
