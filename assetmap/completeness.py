@@ -53,7 +53,6 @@ below 1 nor 0% for a share above 0: "100%" always means every site.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -62,9 +61,6 @@ from . import access
 from ._validate import raise_if_any
 from .errors import InvalidArgumentError
 from .schema import precision_from_source, stripped_text
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = [
     "CHART_AGENCIES",
@@ -75,7 +71,6 @@ __all__ = [
     "MEASURES",
     "NO_AGENCY",
     "NO_LEASED_SITES",
-    "chart_figure",
     "chart_rows",
     "completeness",
     "formatted",
@@ -423,59 +418,3 @@ def chart_rows(table: pd.DataFrame, *, limit: int = CHART_AGENCIES) -> tuple[pd.
         f"{len(table):,} bodies; the table holds every one."
     )
     return rows, note
-
-
-def chart_figure(table: pd.DataFrame, *, title: str = "Data completeness by body") -> Figure:
-    """Return a chart of each body's overall score: horizontal bars, most complete at the top.
-
-    The bars of :func:`chart_rows`, each labelled with its percentage; a body's name
-    is drawn as text, never read as a formula. For the map pack (any format of
-    :func:`assetmap.maps.static.save_map`).
-
-    Parameters
-    ----------
-    table
-        A table from :func:`completeness`.
-    title
-        The chart's title.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from matplotlib.figure import Figure
-
-    from .maps.static.page import fixed_rc
-
-    rows, note = chart_rows(table)
-    with fixed_rc():  # names with "$...$" stay text (parse_math off)
-        height = 1.6 + 0.26 * max(len(rows), 1)
-        figure = Figure(figsize=(8.27, height), dpi=100)
-        ax = figure.add_axes((0.38, 0.9 / height, 0.55, 1 - 1.5 / height))
-        figure.suptitle(title, x=0.02, y=1 - 0.25 / height, ha="left", fontsize=11)
-        if not len(rows):
-            ax.set_axis_off()
-            ax.text(0.5, 0.5, "No sites to measure.", ha="center", va="center")
-            return figure
-        labels = [
-            (name if len(name) <= 48 else name[:47] + "…") + f" ({sites:,})"
-            for name, sites in zip(rows["agency"].astype(str), rows["sites"], strict=True)
-        ]
-        scores = rows["score"].to_numpy(dtype="float64") * 100
-        y = np.arange(len(rows))[::-1]
-        ax.barh(y, scores, color="#2b6c9f", height=0.7)
-        for yi, score in zip(y, rows["score"], strict=True):
-            ax.text(min(score * 100 + 1, 101), yi, percent(score), va="center", fontsize=7)
-        ax.set_yticks(y, labels, fontsize=7)
-        ax.set_xlim(0, 110)
-        ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
-        ax.set_xlabel("Overall score: the mean share of sites with each fact")
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        footer = (
-            "Each body is followed by its number of sites. "
-            + (note + " " if note else "")
-            + access.FIGURES_NOTE
-        )
-        figure.text(0.02, 0.15 / height, footer, fontsize=6, wrap=True)
-    return figure

@@ -1295,8 +1295,8 @@ def compare(a: ScenarioResult, b: ScenarioResult) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by measure (:data:`MEASURES`); columns the two scenarios' names
-        (``" (a)"`` and ``" (b)"`` added when they are the same) and ``"difference"``
-        (b − a).
+        (``" (a)"`` and ``" (b)"`` added when they are the same, or when either is
+        ``"difference"`` or ``"measure"``) and ``"difference"`` (b − a).
 
     Raises
     ------
@@ -1309,7 +1309,9 @@ def compare(a: ScenarioResult, b: ScenarioResult) -> pd.DataFrame:
         if not isinstance(r, ScenarioResult)
     )
     name_a, name_b = a.scenario.name, b.scenario.name
-    if name_a == name_b:
+    # (a name that is a column's or the index's would overwrite it: "difference", "measure")
+    reserved = {"difference", "measure"}
+    if name_a == name_b or {name_a.strip().lower(), name_b.strip().lower()} & reserved:
         name_a, name_b = f"{name_a} (a)", f"{name_b} (b)"
     after_a = a.totals["after"].reindex(list(MEASURES))
     after_b = b.totals["after"].reindex(list(MEASURES))
@@ -1546,7 +1548,8 @@ def visible_scenarios(
 ) -> pd.DataFrame:
     """Return the saved scenarios ``viewer`` may see, numbered afresh from 0.
 
-    Their own agency's (``agency`` or ``owner`` the viewer's), and other
+    Their own agency's (``agency`` or ``owner`` the viewer's; for the local single
+    user with no agency, those of no owner and no agency, which they saved), and other
     agencies' that are shared (``shared == "yes"``) and whose every site is among
     ``visible_site_ids`` (a scenario naming a site the viewer may not see is
     withheld whole, as the site is). A row whose moves cannot be read is shown
@@ -1578,9 +1581,15 @@ def visible_scenarios(
     viewer = as_viewer(viewer)
     key = viewer.key if viewer is not None else ""
     seen = {str(s) for s in visible_site_ids}
+    # the local single user with no agency saves as owner "": those are theirs (a
+    # signed-in viewer of no agency has none of their own)
+    local = viewer is not None and not viewer.signed_in and not key
     keep = []
     for row in scenarios.to_dict("records"):
         if key and key in (agency_key(row.get("agency")), agency_key(row.get("owner"))):
+            keep.append(True)
+            continue
+        if local and not agency_key(row.get("owner")) and not agency_key(row.get("agency")):
             keep.append(True)
             continue
         if _text_field(row, "shared") != "yes":

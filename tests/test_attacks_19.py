@@ -346,20 +346,18 @@ def test_removing_another_agencys_scenario_of_the_same_name_leaves_the_viewers_o
     at = run_app(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300))
     at.switch_page(str(navigation.page_path("scenarios").relative_to(ROOT)))
     at = run_app(at)
+    from assetmap.access import agency_key
+
     pick = at.selectbox(key="scenario_open_pick")
-    # the options are the labels, in the order of the keys (0, 1, ...: the saved list's)
-    (index,) = [
-        i for i, label in enumerate(pick.options) if label.startswith(f"Hub ({other.agency}")
-    ]
-    pick.set_value(index)
+    # a saved scenario is picked by its agency and name (scenarios_page.scenario_key)
+    pick.set_value(f"{agency_key(other.agency)}\x1fHub")
     at = run_app(at)
     # another agency's scenario cannot be removed: its button is off
     assert at.button(key="scenario_remove_saved").disabled
     owners = open_store(sample_store).scenarios().set_index("name")["agency"]
     assert sorted(owners.loc[["Hub"]].tolist()) == sorted([POLICE, other.agency])
     # the viewer's own "Hub" is removed, and only it
-    (own,) = [i for i, label in enumerate(pick.options) if label.startswith(f"Hub ({POLICE}")]
-    at.selectbox(key="scenario_open_pick").set_value(own)
+    at.selectbox(key="scenario_open_pick").set_value(f"{agency_key(POLICE)}\x1fHub")
     at = run_app(at)
     at.button(key="scenario_remove_saved").click()
     at = run_app(at)
@@ -419,9 +417,10 @@ def test_comparing_two_scenarios_of_the_same_moves_shows_both_names(sample_store
     at = run_app(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300))
     at.switch_page(str(navigation.page_path("scenarios").relative_to(ROOT)))
     at = run_app(at)
-    names = [s.name for s in scenario_io.saved_scenarios(store, viewer=None, sites=sites)]
-    at.selectbox(key=scenarios_page.COMPARE_A_KEY).set_value(str(names.index("Plan A")))
-    at.selectbox(key=scenarios_page.COMPARE_B_KEY).set_value(str(names.index("Plan B")))
+    saved = {s.name: s for s in scenario_io.saved_scenarios(store, viewer=None, sites=sites)}
+    a, b = (scenarios_page.scenario_key(saved[n]) for n in ("Plan A", "Plan B"))
+    at.selectbox(key=scenarios_page.COMPARE_A_KEY).set_value(a)
+    at.selectbox(key=scenarios_page.COMPARE_B_KEY).set_value(b)
     at = run_app(at)
     (table,) = [d.value for d in at.dataframe if "difference" in d.value.columns]
     assert list(table.columns) == ["Measure", "Plan A", "Plan B", "difference"]
@@ -451,7 +450,8 @@ def test_lease_dates_at_the_ends_of_the_calendar_do_not_break_the_timeline_chart
     import io
 
     from assetmap.colocation import colocation_clusters
-    from assetmap.lease_events import cluster_timeline, cluster_windows, timeline_figure
+    from assetmap.lease_events import cluster_timeline, cluster_windows
+    from assetmap.maps.static.charts import timeline_figure
     from tests.test_lease_events import HEALTH, hub, leased, sites_of
 
     sites = sites_of([hub(), leased(50, HEALTH, **dates)])

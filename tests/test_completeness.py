@@ -18,7 +18,6 @@ from assetmap.completeness import (
     COLUMNS,
     MEASURES,
     NO_LEASED_SITES,
-    chart_figure,
     chart_rows,
     completeness,
     formatted,
@@ -26,6 +25,7 @@ from assetmap.completeness import (
 )
 from assetmap.errors import InvalidArgumentError
 from assetmap.maps.static import save_map
+from assetmap.maps.static.charts import completeness_figure
 from assetmap.schema import CRS_BNG, SITE_COLUMNS
 from tests.app.conftest import write_store
 
@@ -307,7 +307,7 @@ def test_a_long_list_of_bodies_is_charted_by_its_best_and_worst():
 def test_the_chart_draws_names_as_text_and_the_figures_note():
     sites = toy_estate()
     sites.loc[5, "agency"] = "Council $x^2$ & <b>"
-    figure = chart_figure(completeness(sites), title="Completeness: Kent")
+    figure = completeness_figure(completeness(sites), title="Completeness: Kent")
     buffer = io.BytesIO()
     save_map(figure, buffer, format="svg", dpi=150)
     svg = buffer.getvalue().decode("utf-8")
@@ -315,7 +315,7 @@ def test_the_chart_draws_names_as_text_and_the_figures_note():
     assert "Completeness: Kent" in svg and "57%" in svg and "100%" in svg
     assert FIGURES_NOTE.split(":")[0] in svg
     empty = io.BytesIO()
-    save_map(chart_figure(completeness(sites.iloc[:0])), empty, format="svg", dpi=150)
+    save_map(completeness_figure(completeness(sites.iloc[:0])), empty, format="svg", dpi=150)
     assert "No sites to measure." in empty.getvalue().decode("utf-8")
 
 

@@ -44,6 +44,7 @@ from assetmap.store.interface import (
     conform,
 )
 from assetmap.store.postgis import PostGISStore
+from assetmap.store.postgis_schema import SCHEMA_VERSION
 from tests.pg import APP_ROLE, PgServer
 
 ALICE = Viewer("alice@agency-a.example", agency="Agency A", signed_in=True)
@@ -937,10 +938,12 @@ def test_a_store_at_schema_3_upgraded_has_the_exchange_for_the_app_role(pg_empty
     owner_url, app_url = pg_empty
     _store_at_3(owner_url)
     with pytest.raises(
-        StoreError, match=r"the store.s schema is version 3 and this assetmap needs 4"
+        StoreError,
+        match=rf"the store.s schema is version 3 and this assetmap needs {SCHEMA_VERSION}",
     ):
         PostGISStore(app_url, viewer=ALICE).exchange("offers")
-    assert postgis_schema.upgrade_store(owner_url) == 1
+    # every migration after 3 is made (the exchange's, and those after it)
+    assert postgis_schema.upgrade_store(owner_url) == SCHEMA_VERSION - 3
     # the app's role was granted the new tables and function by the migration itself
     fresh = build_exchange(app_url)
     assert set(PostGISStore(app_url, viewer=ALICE).exchange("offers")["offer_id"]) == {
@@ -963,6 +966,11 @@ def test_a_store_at_schema_3_upgraded_has_the_exchange_for_the_app_role(pg_empty
             (APP_ROLE,),
         ).fetchall()
     assert granted == [("INSERT",), ("SELECT",), ("UPDATE",)]
+    # and the scenarios (migration 0005) for the app's role, under their row security
+    alice = PostGISStore(app_url, viewer=ALICE)
+    alice.save_scenario({"name": "Hub", "moves": "[]", "shared": ""}, owner=ALICE.agency or "")
+    assert alice.scenarios()["name"].tolist() == ["Hub"]
+    assert PostGISStore(app_url, viewer=BOB).scenarios().empty
 
 
 def test_a_store_at_schema_3_opened_by_its_owner_is_migrated(pg_empty):
@@ -970,7 +978,7 @@ def test_a_store_at_schema_3_opened_by_its_owner_is_migrated(pg_empty):
     _store_at_3(owner_url)
     assert len(open_store(owner_url).exchange("matches")) == 0
     with psycopg.connect(owner_url) as conn:
-        assert postgis_schema.schema_version(conn) == 4
+        assert postgis_schema.schema_version(conn) == SCHEMA_VERSION
 
 
 def test_the_exchange_tables_are_the_owners_held_to_row_security_and_the_function_pinned(estate):

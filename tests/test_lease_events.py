@@ -24,8 +24,8 @@ from assetmap.lease_events import (
     leased_mask,
     opening_within,
     timeline,
-    timeline_figure,
 )
+from assetmap.maps.static.charts import timeline_figure
 from tests.estates import geo_frame
 
 TODAY = "2026-12-05"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from assetmap.app import shell, state
+from assetmap.app import scenario_panel, shell, state
 from assetmap.app.map_page import show_map
 from assetmap.app.navigation import page_path
 from assetmap.colocation import DEFAULT_DISTANCE_M, ColocationResult
@@ -468,13 +468,11 @@ def _scenario_button(result: ColocationResult, cluster_id: int) -> None:
     """Offer "consolidate this cluster into its hub" as a scenario, in one click."""
     if not st.button("Make it a scenario: consolidate into its hub", key="colocation_to_scenario"):
         return
-    from assetmap.app import scenarios_page
-
     clusters = result.clusters
     hub = str(clusters.loc[clusters["cluster_id"] == cluster_id, "hub_name"].iloc[0])
     name = f"Consolidate cluster {cluster_id} into {hub}"
     made = from_cluster(result, int(cluster_id), name=name)
-    scenarios_page.set_working(made, f"Made from co-location cluster {cluster_id}.")
+    scenario_panel.set_working(made, f"Made from co-location cluster {cluster_id}.")
     st.success(f"The scenario is ready: {len(made.moves):,} moves into {md(hub)}.")
     st.page_link(page_path("scenarios"), label="Open it on the Scenarios page")
 

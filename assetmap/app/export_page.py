@@ -30,7 +30,7 @@ import pandas as pd
 import streamlit as st
 
 from assetmap import access
-from assetmap.app import map_page, shell, state
+from assetmap.app import map_page, scenario_panel, shell, state
 from assetmap.colocation import DEFAULT_DISTANCE_M
 from assetmap.errors import AssetmapError
 from assetmap.files import csv_bytes, xlsx_bytes
@@ -386,7 +386,6 @@ def pack_zip(folder: Path) -> bytes:
 
 def _pack_section(chosen: shell.Selection) -> None:
     """Draw the place's map pack for an HM Treasury asset review, with chosen scenarios."""
-    from assetmap.app import scenarios_page
     from assetmap.maps.pack import export_pack
 
     st.subheader("Map pack (for an asset review)")
@@ -401,11 +400,12 @@ def _pack_section(chosen: shell.Selection) -> None:
         st.caption("Choose a place in the sidebar to make its map pack.")
         return
     viewer = shell.viewer()
-    saved = scenarios_page.saved_list()
-    building = scenarios_page.working()
-    choices = {f"saved:{i}": s.name for i, s in enumerate(saved)}
+    saved = scenario_panel.saved_list()
+    building = scenario_panel.working()
+    by_key = {scenario_panel.scenario_key(s): s for s in saved}
+    choices = {k: s.name for k, s in by_key.items()}
     if building.moves:
-        choices["working"] = f"{building.name} (being built)"
+        choices["working"] = f"{building.name} (being built)"  # (a saved one's key holds \x1f)
     c1, c2 = st.columns([3, 1])
     with c1:
         picked = st.multiselect(
@@ -417,7 +417,7 @@ def _pack_section(chosen: shell.Selection) -> None:
     with c2:
         fmt = shell.pick("Format", {"pdf": "PDF", "png": "PNG"}, key=PACK_FORMAT_KEY)
     if st.button("Make the map pack", key="export_pack_prepare"):
-        scenarios = [building if k == "working" else saved[int(k.split(":")[1])] for k in picked]
+        scenarios = [building if k == "working" else by_key[k] for k in picked]
         with (
             st.status("Making the map pack…", expanded=True) as status,
             tempfile.TemporaryDirectory(prefix="assetmap-pack-") as folder,

@@ -26,7 +26,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from assetmap import national
-from assetmap.app import exchange_page, shell, state
+from assetmap.app import exchange_page, scenario_panel, shell, state
 from assetmap.density import METRIC_LABELS, METRICS, PER, SCHEMES
 from assetmap.errors import AssetmapError
 from assetmap.maps import interactive, safe_html
@@ -496,9 +496,7 @@ def _show_record(sites: gpd.GeoDataFrame, site_id: str | None) -> None:
     body = safe_html.record_html(record, title=row.get("name"), css_class="assetmap-record")
     st.html(f"<style>{MAP_CSS}</style>{body}")
     exchange_page.show_site_exchange(row)
-    from assetmap.app import scenarios_page  # (it draws its maps with this page's show_map)
-
-    scenarios_page.record_actions(row)
+    scenario_panel.record_actions(row)
     if st.button("Clear selection", key="map_clear_selection"):
         st.session_state[SELECTED_KEY] = None
         st.rerun()

@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from assetmap.app import exchange_page, shell, state
+from assetmap.app import exchange_page, scenario_panel, shell, state
 from assetmap.app.map_page import show_map
 from assetmap.app.navigation import page_path
 from assetmap.errors import AssetmapError
@@ -259,7 +259,6 @@ def _plan_section(sites: gpd.GeoDataFrame, *, approximate: bool) -> None:
         "Download the plan (CSV)", table, file_name="allocation_plan.csv", key="download_plan"
     )
     if not plan.empty and st.button("Make the plan a scenario", key="space_plan_to_scenario"):
-        from assetmap.app import scenarios_page
         from assetmap.scenarios import from_plan
 
         try:
@@ -267,7 +266,7 @@ def _plan_section(sites: gpd.GeoDataFrame, *, approximate: bool) -> None:
         except AssetmapError as exc:
             st.error(f"The plan could not be made a scenario: {md(exc)}")
         else:
-            scenarios_page.set_working(
+            scenario_panel.set_working(
                 made, f"Made from the optimal plan: {len(made.moves)} moves."
             )
             st.success(f"The scenario is ready: {len(made.moves):,} moves.")

@@ -659,14 +659,15 @@ def _write_tables(
 
 def _write_completeness(pages: _Pages, shown: gpd.GeoDataFrame, viewer: Viewer | None) -> None:
     """Write how complete each body's data is: its table and a chart of the overall scores."""
-    from ..completeness import chart_figure, completeness
+    from ..completeness import completeness
+    from .static.charts import completeness_figure
 
     place = pages.place
     table = completeness(shown, viewer=viewer)
     write_csv(table, pages.staging / "tables" / "completeness.csv")
     chart = f"tables/completeness.{pages.format}"
     save_map(
-        chart_figure(table, title=f"Data completeness by body: {place.name}"),
+        completeness_figure(table, title=f"Data completeness by body: {place.name}"),
         pages.staging / chart,
         format=pages.format,
         dpi=pages.dpi,
@@ -702,8 +703,8 @@ def _write_lease_windows(
         cluster_timeline,
         cluster_windows,
         opening_within,
-        timeline_figure,
     )
+    from .static.charts import timeline_figure
 
     place, today = pages.place, pages.options.drawn_on
     every = cluster_windows(clusters, shown, years=DEFAULT_YEARS, today=today)
@@ -788,7 +789,7 @@ def _write_scenarios(
     those the viewer may know of: :func:`assetmap.exchange.disclosure.visible_offers`).
     """
     from ..scenarios import evaluate
-    from .static.scenario import draw_moves, totals_figure
+    from .static.scenario import draw_moves, one_line, totals_figure
 
     place = pages.place
     store = pages.options.store
@@ -807,7 +808,7 @@ def _write_scenarios(
             today=pages.options.drawn_on,
         )
         stem = f"scenario_{n:02d}_{_slug(scenario.name)}"
-        title = f"Scenario: {scenario.name}"
+        title = one_line(f"Scenario: {scenario.name}")  # (a cluster's hub name may break lines)
         if len(title) > 58:  # the page's title is one line (the totals page has it whole)
             title = title[:57].rstrip() + "…"
         built = build_map("sites", shown, replace(pages.options, place=place, title=title))

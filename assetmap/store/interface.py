@@ -28,6 +28,11 @@ A new store (a PostGIS store beside the GeoPackage one, say) subclasses
   ``save_place`` and ``remove_place`` call it). A set or place belongs to the agency that
   added it (its ``owner``); adding one of the same name replaces that owner's own, and a
   name another owner uses is refused (:func:`check_owned_name`).
+- :meth:`~EstateStore.scenarios` and :meth:`~EstateStore._scenario_change`, which
+  replaces or removes one: the scenarios users save (:data:`SCENARIO_COLUMNS`; the
+  interface's ``save_scenario`` and ``remove_scenario`` call it), one transaction each.
+  Names are unique per owner: another agency's scenario of the same name is neither
+  refused nor told of.
 
 - the space exchange's tables (:data:`EXCHANGE_LAYOUT`): :meth:`~EstateStore.exchange`
   reads one, :meth:`~EstateStore.exchange_write` writes one move

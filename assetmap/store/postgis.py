@@ -439,7 +439,16 @@ class PostGISStore(EstateStore):
         return removed
 
     def _scenario_change(self, name: str, owner: str, rows: pd.DataFrame | None) -> int:
-        """Replace (``rows`` given) or remove ``owner``'s scenario ``name``; return rows removed."""
+        """Replace (``rows`` given) or remove ``owner``'s scenario ``name``; return rows removed.
+
+        A signed-in viewer of no agency changes none: their writer key would be ``""``,
+        the key of the local single user's scenarios.
+        """
+        if self.viewer is not None and self.viewer.signed_in and not self.viewer.key:
+            raise PermissionDeniedError(
+                "you are signed in with no agency, so you cannot save or remove a scenario; "
+                "ask your administrator to give your account an agency"
+            )
         with self._transaction(write=True) as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtextextended('scenarios', 0))")
             self._as_writer(cur, owner)

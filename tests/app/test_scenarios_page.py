@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from assetmap.access import FIGURES_NOTE, visible_sites
-from assetmap.app import map_page, navigation, scenarios_page
+from assetmap.app import map_page, navigation, scenario_panel, scenarios_page
 from assetmap.sample import SAMPLE_SCENARIO
 from assetmap.scenarios import Close, Dispose, Scenario, evaluate
 from assetmap.store import open_store
@@ -84,7 +84,7 @@ def test_a_move_built_on_the_page_changes_the_totals_and_a_refusal_says_why(
     totals = _totals(at)
     assert totals.loc["Sites", "Change"] == "−1"
     expected = evaluate(_sites(sample_store), Scenario("x", (Close(small, into=hub),)))
-    assert totals.loc["Running cost (£/yr)", "Before"] == scenarios_page._money(
+    assert totals.loc["Running cost (£/yr)", "Before"] == scenario_panel.money(
         expected.totals.loc["running cost (£/yr)", "before"]
     )
     # the police office cannot fit in the fire station, which has no spare space
@@ -134,8 +134,8 @@ def test_compare_two_scenarios_side_by_side(sample_store, monkeypatch):
     assert saved == [SAMPLE_SCENARIO, "Dispose of one"]
     a = at.selectbox(key=scenarios_page.COMPARE_A_KEY)
     b = at.selectbox(key=scenarios_page.COMPARE_B_KEY)
-    a.set_value("0")
-    b.set_value("1")
+    a.set_value(f"\x1f{SAMPLE_SCENARIO}")  # (agency key, then the name: no agency here)
+    b.set_value("\x1fDispose of one")
     at = run_app(at)
     (table,) = [d.value for d in at.dataframe if "difference" in d.value.columns]
     assert list(table.columns) == ["Measure", SAMPLE_SCENARIO, "Dispose of one", "difference"]
@@ -197,7 +197,7 @@ def test_the_export_page_packs_a_saved_scenario(sample_store, monkeypatch):
     at = run_app(at)
     at.selectbox(key=shell.PLACE_KEY).set_value("E07000110")  # Maidstone
     at = run_app(at)
-    at.multiselect(key=export_page.PACK_SCENARIOS_KEY).set_value(["saved:0"])
+    at.multiselect(key=export_page.PACK_SCENARIOS_KEY).set_value([f"\x1f{SAMPLE_SCENARIO}"])
     at.selectbox(key=export_page.PACK_FORMAT_KEY).set_value("png")
     at.button(key="export_pack_prepare").click()
     at = run_app(at, timeout=600)

@@ -18,7 +18,14 @@ from matplotlib.lines import Line2D
 from .page import fixed_rc
 from .render import StaticMap
 
-__all__ = ["CLOSED_COLOUR", "MOVE_COLOUR", "draw_moves", "totals_figure", "totals_rows"]
+__all__ = [
+    "CLOSED_COLOUR",
+    "MOVE_COLOUR",
+    "draw_moves",
+    "one_line",
+    "totals_figure",
+    "totals_rows",
+]
 
 #: The colour of a move's line, and of a closed site's cross.
 MOVE_COLOUR = "#1f5fa8"
@@ -82,7 +89,7 @@ def draw_moves(built: StaticMap, result, *, label: str = "") -> int:
             ax.text(
                 0.01,
                 0.99,
-                label,
+                one_line(label),
                 transform=ax.transAxes,
                 ha="left",
                 va="top",
@@ -94,6 +101,15 @@ def draw_moves(built: StaticMap, result, *, label: str = "") -> int:
     ax.set_xlim(*limits[0])
     ax.set_ylim(*limits[1])
     return len(moves)
+
+
+def one_line(text: object) -> str:
+    """Return ``text`` on one line: every run of spaces and line breaks made one space.
+
+    A register's name may hold line breaks (new line, carriage return, form feed,
+    ``U+2028``...); each move, and the title, is written as one line at a fixed height.
+    """
+    return " ".join(str(text).split())
 
 
 def _figure(measure: str, value: float) -> str:
@@ -130,6 +146,7 @@ def totals_figure(result, *, title: str, subtitle: str = "") -> Figure:
     """
     rows = totals_rows(result)
     moves = result.moves
+    title, subtitle = one_line(title), one_line(subtitle)
     lines = []
     for row in moves.to_dict("records"):
         what = row["kind"]
@@ -138,6 +155,7 @@ def totals_figure(result, *, title: str, subtitle: str = "") -> Figure:
         text = f"{row['number']}. {what}: {name}" + (f" → {into}" if into else "")
         if row["status"] == "refused":
             text += f" (refused: {row['reason']})"
+        text = one_line(text)
         lines.append(text if len(text) <= 150 else text[:149] + "…")
     with fixed_rc():
         height = 3.2 + 0.22 * len(rows) + 0.2 * min(len(lines), 30)
