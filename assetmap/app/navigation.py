@@ -24,7 +24,6 @@ TITLES = {
     "colocation": "Co-location",
     "scenarios": "Scenarios",
     "density": "Density",
-    "completeness": "Data completeness",
     "export": "Export",
 }
 
