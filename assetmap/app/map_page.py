@@ -468,6 +468,8 @@ def show_map(
         if fit is not None
         else None
     )
+    if view is not None:  # drawn afresh for the same ``fit``, it goes back to the user's view
+        interactive.KeepView(key).add_to(base)
     result = st_folium(
         base,
         key=key,
@@ -632,6 +634,7 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     if tiles_problem:
         st.warning(f"Background tiles are off: {md(tiles_problem)}")
     base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
+    interactive.KeepView(MAP_KEY).add_to(base)  # drawn afresh, it goes back to the user's view
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False
     map_col, record_col = st.columns([3, 2], gap="medium")

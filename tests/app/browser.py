@@ -268,3 +268,52 @@ def sign_in(page, app_url: str, provider: str, sub: str, email: str) -> None:
     page.get_by_role("button", name="Authorize").click()
     page.wait_for_url(f"{app_url}/**", timeout=60_000)
     page.get_by_text(f"Signed in as {email}").wait_for(timeout=60_000)
+
+
+class AppRuns:
+    """What a page and the app say to each other over the websocket, to wait for quiet.
+
+    Made before ``page.goto``: it hears every rerun the page asks for (a widget's
+    change, a map's report of its view) and every run's end the app sends. A test
+    that moves a map and then changes a filter waits in between with
+    :meth:`wait_until_quiet`, so it tests the filter, not Streamlit's handling of
+    two reruns asked for at once (see the README's "The map keeps its view").
+    """
+
+    def __init__(self, page) -> None:
+        self._page = page
+        self._last_asked = 0.0
+        self._last_finished = 0.0
+        self._last_heard = 0.0
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        ws.on("framesent", self._sent)
+        ws.on("framereceived", self._received)
+
+    def _sent(self, payload) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        if isinstance(payload, (bytes, bytearray)):
+            if BackMsg.FromString(bytes(payload)).WhichOneof("type") == "rerun_script":
+                self._last_asked = self._last_heard = time.monotonic()
+
+    def _received(self, payload) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if isinstance(payload, (bytes, bytearray)):
+            now = time.monotonic()
+            self._last_heard = now
+            if ForwardMsg.FromString(bytes(payload)).WhichOneof("type") == "script_finished":
+                self._last_finished = now
+
+    def wait_until_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
+        """Wait until the last rerun asked for has finished and nothing was said for ``quiet_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = time.monotonic()
+            if self._last_finished > self._last_asked and now - self._last_heard >= quiet_s:
+                return
+            if now > deadline:
+                raise TimeoutError("the app did not finish its runs within the timeout")
+            self._page.wait_for_timeout(100)

@@ -20,6 +20,7 @@ from assetmap import audit
 from assetmap.store import STORE_ENV
 from tests.app.browser import (
     ARTIFACTS,
+    AppRuns,
     chromium_context,
     skip_without_browser,
     streamlit_server,
@@ -178,12 +179,63 @@ def test_clicking_a_site_shows_its_record_and_hostile_text_stays_text(page: Page
     page.screenshot(path=str(ARTIFACTS / "site_record.png"), full_page=True)
 
 
-def test_filter_keeps_the_map_position(page: Page):
+@pytest.fixture
+def watched(browser_context, app_url) -> Iterator[tuple[Page, AppRuns]]:
+    """A page on the Map, with what it and the app say to each other heard from the start."""
+    page = browser_context.new_page()
+    runs = AppRuns(page)
+    page.goto(app_url)
+    yield page, runs
+    page.close()
+
+
+#: Where the map is, to a millionth of a degree: its centre and zoom.
+_VIEW_JS = """
+() => {
+    const c = window.map.getCenter();
+    return [Math.round(c.lat * 1e6) / 1e6, Math.round(c.lng * 1e6) / 1e6, window.map.getZoom()];
+}
+"""
+#: The map has told the app its view (streamlit-folium sends it a quarter-second after a move).
+_REPORTED_JS = """
+() => {
+    const sent = window.__GLOBAL_DATA__ && window.__GLOBAL_DATA__.previous_data;
+    if (!sent || !sent.bounds || !sent.bounds._southWest) { return false; }
+    const b = window.map.getBounds();
+    return sent.zoom === window.map.getZoom()
+        && Math.abs(sent.bounds._southWest.lat - b.getSouth()) < 1e-9
+        && Math.abs(sent.bounds._northEast.lng - b.getEast()) < 1e-9;
+}
+"""
+
+
+#: Close in two zoom levels on one site, put a little off the map's centre.
+_CLOSE_IN_ON_A_SITE_JS = """
+(() => {
+    let site = null;
+    window.map.eachLayer(layer => {
+        if (!site && layer.feature && layer.getLatLng) { site = layer.getLatLng(); }
+    });
+    const zoom = window.map.getZoom() + 2;
+    const at = window.map.project(site, zoom).add([60, 40]);
+    window.map.setView(window.map.unproject(at, zoom), zoom, {animate: false});
+})()
+"""
+
+
+def _move_and_wait(page: Page, runs: AppRuns, frame: Frame, js: str) -> list[float]:
+    """Move the map with ``js``, wait until the app has had its report; return the view."""
+    frame.evaluate(js)
+    frame.wait_for_function(_REPORTED_JS, timeout=30_000)
+    runs.wait_until_quiet()
+    return frame.evaluate(_VIEW_JS)
+
+
+def test_filter_keeps_the_map_position(watched):
+    page, runs = watched
     frame = _map_frame(page)
     _wait_for_count(frame, "path.assetmap-site", N_SITES)
-    frame.locator(".leaflet-control-zoom-in").click()
-    frame.wait_for_function("window.map.getZoom() >= 10", timeout=30_000)
-    zoom = frame.evaluate("window.map.getZoom()")
+    view = _move_and_wait(page, runs, frame, "window.map.setZoom(window.map.getZoom() + 1)")
     frame.evaluate("window.__sameDocument = true")
 
     page.get_by_role("button", name="Remove Police", exact=True).click()
@@ -194,8 +246,47 @@ def test_filter_keeps_the_map_position(page: Page):
     )
     _wait_for_count(frame, "path.assetmap-site", N_SITES - 10)
     assert frame.evaluate("window.__sameDocument") is True  # the map was not reloaded
-    assert frame.evaluate("window.map.getZoom()") == zoom
+    assert frame.evaluate(_VIEW_JS) == view
     page.screenshot(path=str(ARTIFACTS / "map_filtered.png"), full_page=True)
+
+
+def test_a_map_drawn_afresh_goes_back_to_where_its_user_left_it(watched, browser_context, app_url):
+    """Streamlit makes the map's frame anew (here: back from another page): same view."""
+    page, runs = watched
+    frame = _map_frame(page)
+    _wait_for_count(frame, "path.assetmap-site", N_SITES)
+    place_view = frame.evaluate(_VIEW_JS)
+    view = _move_and_wait(
+        page,
+        runs,
+        frame,
+        _CLOSE_IN_ON_A_SITE_JS,
+    )
+    assert view != place_view
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Registers").click()
+    page.get_by_role("heading", name="Registers").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Map").click()
+    again = page.wait_for_selector(FOLIUM_IFRAME, timeout=60_000).content_frame()
+    assert again is not None
+    assert again.evaluate("typeof window.__sameDocument") == "undefined"  # a new frame
+    # the same zoom, and the user's centre within two pixels of the map's centre
+    again.wait_for_function(
+        "([lat, lng, zoom]) => window.map.getZoom() === zoom && window.map"
+        ".latLngToContainerPoint([lat, lng]).distanceTo(window.map.getSize().divideBy(2)) < 2",
+        arg=view,
+        timeout=30_000,
+    )
+    page.screenshot(path=str(ARTIFACTS / "map_drawn_afresh.png"), full_page=True)
+    # another tab keeps nothing of this one: it starts at the place
+    other = browser_context.new_page()
+    try:
+        other.goto(app_url)
+        first = _map_frame(other)
+        _wait_for_count(first, "path.assetmap-site", N_SITES)
+        other.wait_for_timeout(500)
+        assert first.evaluate(_VIEW_JS) == place_view
+    finally:
+        other.close()
 
 
 def test_a_big_estate_shows_hexagons_then_the_clicked_site_close_in(browser_context, big_app_url):

@@ -153,7 +153,11 @@ def _map_tips(page: Page, n_sites: int) -> str:
     deadline = time.monotonic() + 120
     while True:  # the map may be drawn afresh (a new frame) when the estate changed
         frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=120_000).content_frame()
-        assert frame is not None
+        if frame is None:  # the frame went between finding it and opening it: find it again
+            if time.monotonic() > deadline:
+                raise AssertionError("the map's frame never stayed long enough to be read")
+            page.wait_for_timeout(200)
+            continue
         try:
             frame.wait_for_function(
                 f"document.querySelectorAll('path.assetmap-site').length === {n_sites}",

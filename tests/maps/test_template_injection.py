@@ -21,7 +21,7 @@ from streamlit_folium import _get_feature_group_string
 
 from assetmap.maps import safe_html
 from assetmap.maps.interactive import base_map, map_html, site_map
-from assetmap.maps.interactive.elements import LayerLegend, RenderedOnce
+from assetmap.maps.interactive.elements import KeepView, LayerLegend, RenderedOnce
 from assetmap.maps.interactive.layers import BoundariesLayer, ShapesLayer
 from assetmap.maps.interactive.sites import SitesLayer
 from assetmap.maps.interactive.viewport import EstateIndex, HexLayer, View, view_layer
@@ -111,5 +111,5 @@ def test_without_either_defence_the_names_would_be_run():
 
 
 def test_every_assetmap_element_renders_once():
-    for cls in (SitesLayer, HexLayer, BoundariesLayer, ShapesLayer, LayerLegend):
+    for cls in (SitesLayer, HexLayer, BoundariesLayer, ShapesLayer, LayerLegend, KeepView):
         assert issubclass(cls, RenderedOnce), cls

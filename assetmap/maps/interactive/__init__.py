@@ -6,7 +6,7 @@ The package is split at its seams, one job a module:
   served from the installed XStatic packages as ``data:`` URLs, folium's CDN
   links swapped for them, and a scan for anything remote left;
 * :mod:`~assetmap.maps.interactive.elements`: controls, legends, notices, the
-  background and the first view;
+  background, the first view and the view kept when the app draws a map afresh;
 * :mod:`~assetmap.maps.interactive.features`: frames (EPSG:27700) checked and
   turned into WGS84 bounds and GeoJSON features, and the figures of tooltips;
 * :mod:`~assetmap.maps.interactive.sites`: every site as ONE Leaflet layer of
@@ -29,6 +29,7 @@ from __future__ import annotations
 from ...settings import TILE_ATTRIBUTION_ENV, TILE_URL_ENV, TileSetting, configured_tiles
 from .elements import (
     HtmlControl,
+    KeepView,
     LayerLegend,
     choropleth_legend_html,
     legend_html,
@@ -66,6 +67,7 @@ __all__ = [
     "BoundariesLayer",
     "EstateMap",
     "HtmlControl",
+    "KeepView",
     "LayerLegend",
     "ShapesLayer",
     "SitesLayer",

@@ -25,6 +25,7 @@ __all__ = [
     "POSITIONS",
     "FitBounds",
     "HtmlControl",
+    "KeepView",
     "LayerLegend",
     "MapBackground",
     "RenderedOnce",
@@ -243,6 +244,68 @@ class FitBounds(RenderedOnce, MacroElement):
         super().__init__()
         self._name = "FitBounds"
         self.bounds_js = safe_html.script_json(bounds)
+
+
+class KeepView(RenderedOnce, MacroElement):
+    """Bring a map that Streamlit draws afresh back to where its user left it.
+
+    streamlit-folium keeps one map in its frame and moves it in place, but
+    Streamlit sometimes makes the frame anew: when the user comes back from
+    another page, and when a rerun of the map alone starts before the browser has
+    had the page's full run (Streamlit then drops that run's drawing of the map
+    and clears it; see the README's "The map keeps its view"). A new frame starts at the
+    view the page gives (``center`` and ``zoom``: the place), which threw away a
+    user's zoom.
+
+    This element keeps the map's view in the tab's ``sessionStorage`` after each
+    move, with the view the page gave at the time. When the map is made again,
+    once streamlit-folium has moved it to the page's view, it goes back to the
+    kept view, but only if the page still gives the same view: a map moved to
+    another place starts there. Nothing leaves the browser; a browser that
+    refuses storage just starts at the page's view.
+
+    Parameters
+    ----------
+    name
+        The map's name in the tab's storage (the page's key for the map).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, key) {
+            var store = null;
+            try { store = window.sessionStorage; } catch (e) { return; }
+            var given = function () {
+                var data = window.__GLOBAL_DATA__ || {};
+                if (data.last_center == null || data.last_zoom == null) { return null; }
+                return JSON.stringify([data.last_center, data.last_zoom]);
+            };
+            var kept = null;
+            try { kept = JSON.parse(store.getItem(key)); } catch (e) { kept = null; }
+            map.on("moveend", function () {
+                var centre = map.getCenter();
+                try {
+                    store.setItem(key, JSON.stringify({
+                        given: given(), lat: centre.lat, lng: centre.lng, zoom: map.getZoom()
+                    }));
+                } catch (e) { /* storage full or refused: the map still works */ }
+            });
+            // streamlit-folium sets the page's view just after this script: go back after it
+            window.setTimeout(function () {
+                if (!kept || kept.given === null || kept.given !== given()) { return; }
+                if (!isFinite(kept.lat) || !isFinite(kept.lng) || !isFinite(kept.zoom)) { return; }
+                map.setView([kept.lat, kept.lng], kept.zoom, {animate: false});
+            }, 0);
+        })({{ this._parent.get_name() }}, {{ this.name_js }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = "KeepView"
+        self.name_js = safe_html.script_json(f"assetmap-view:{name}")
 
 
 def legend_html(sectors: Iterable[str] | None = None) -> str:
