@@ -76,17 +76,10 @@ def _chart(data: pd.DataFrame, title: str) -> alt.Chart:
     )
 
 
-def render(*, section: bool = False) -> None:
-    """Draw the Data completeness table and chart: a page, or (``section``) a part of one.
-
-    The app shows it as a section of the Registers page (a tenth page in the menu made
-    Streamlit draw the map's frame afresh after a filter change, on a loaded machine).
-    """
+def render() -> None:
+    """Draw the Data completeness page."""
     chosen = shell.selection()
-    if section:
-        st.header("Data completeness")
-    else:
-        st.title("Data completeness")
+    st.title("Data completeness")
     try:
         sites = shell.selected_sites(chosen)
         table = _table(shell.cache_key(chosen), sites, shell.viewer())

@@ -24,6 +24,7 @@ TITLES = {
     "colocation": "Co-location",
     "scenarios": "Scenarios",
     "density": "Density",
+    "completeness": "Data completeness",
     "export": "Export",
 }
 

@@ -23,7 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from assetmap.access import Viewer, may_remove_source, visible_imports
-from assetmap.app import completeness_page, shell, state
+from assetmap.app import shell, state
 from assetmap.errors import AssetmapError
 from assetmap.files import system_error_message
 from assetmap.maps.safe_html import markdown_text as md
@@ -408,4 +408,3 @@ def render() -> None:
         _sources_section()
     except AssetmapError as exc:
         st.error(f"The store could not be read: {md(exc)}")
-    completeness_page.render(section=True)

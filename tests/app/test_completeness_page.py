@@ -129,17 +129,3 @@ def test_bodies_with_no_leased_site_have_no_lease_bar_and_it_is_said(small_store
     assert not at.get("vega_lite_chart")
     assert "No body has a leased site: there is nothing to chart." in _text(at)
     assert set(_table(at)["Lease dates"]) == {NO_LEASED_SITES}
-
-
-def test_the_registers_page_shows_the_completeness_of_each_body(sample_store, monkeypatch):
-    """In the app the table and chart are a section of the Registers page."""
-    monkeypatch.delenv("ASSETMAP_AGENCY", raising=False)
-    monkeypatch.delitem(navigation.TITLES, "completeness", raising=False)
-    at = run_app(AppTest.from_file(APP, default_timeout=300), timeout=300)
-    at.switch_page(str(navigation.page_path("registers").relative_to(ROOT)))
-    at = run_app(at, timeout=300)
-    assert "Data completeness" in [h.value for h in at.header]
-    expected = completeness(visible_sites(open_store(sample_store).sites()))
-    pd.testing.assert_frame_equal(
-        _table(at).reset_index(drop=True), formatted(expected), check_dtype=False
-    )
