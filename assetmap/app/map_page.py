@@ -17,6 +17,7 @@ come from installed packages as ``data:`` URLs (see
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ __all__ = [
     "clicked_site_id",
     "density_level",
     "density_level_labels",
+    "keep_view",
     "map_view",
     "render",
     "show_map",
@@ -447,6 +449,21 @@ def add_choropleth(
     ).add_to(group)
 
 
+#: The session's name for the views its maps keep in the browser tab (see :func:`keep_view`).
+VIEW_TOKEN_KEY = "map_view_token"
+
+
+def keep_view(base: folium.Map, key: str) -> None:
+    """Make the map ``key`` go back to its user's view when Streamlit draws it afresh.
+
+    The view is kept in the tab (:class:`~assetmap.maps.interactive.elements.KeepView`)
+    under a name new with each Streamlit session: whoever signs in next in the same
+    tab (a new session) starts at the place, never at where the last user was looking.
+    """
+    token = st.session_state.setdefault(VIEW_TOKEN_KEY, secrets.token_hex(8))
+    interactive.KeepView(f"{key}:{token}").add_to(base)
+
+
 def show_map(
     base: folium.Map,
     group: folium.FeatureGroup | None,
@@ -469,7 +486,7 @@ def show_map(
         else None
     )
     if view is not None:  # drawn afresh for the same ``fit``, it goes back to the user's view
-        interactive.KeepView(key).add_to(base)
+        keep_view(base, key)
     result = st_folium(
         base,
         key=key,
@@ -634,7 +651,7 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     if tiles_problem:
         st.warning(f"Background tiles are off: {md(tiles_problem)}")
     base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
-    interactive.KeepView(MAP_KEY).add_to(base)  # drawn afresh, it goes back to the user's view
+    keep_view(base, MAP_KEY)  # drawn afresh, it goes back to the user's view
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False
     map_col, record_col = st.columns([3, 2], gap="medium")

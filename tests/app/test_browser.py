@@ -277,7 +277,14 @@ def test_a_map_drawn_afresh_goes_back_to_where_its_user_left_it(watched, browser
         timeout=30_000,
     )
     page.screenshot(path=str(ARTIFACTS / "map_drawn_afresh.png"), full_page=True)
-    # another tab keeps nothing of this one: it starts at the place
+    # a new session in the same tab (a reload, or the next user signing in) starts at the
+    # place: it never learns where the last session was looking
+    page.reload()
+    fresh = _map_frame(page)
+    _wait_for_count(fresh, "path.assetmap-site", N_SITES)
+    page.wait_for_timeout(500)
+    assert fresh.evaluate(_VIEW_JS) == place_view
+    # nor does another tab
     other = browser_context.new_page()
     try:
         other.goto(app_url)
