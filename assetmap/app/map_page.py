@@ -17,7 +17,6 @@ come from installed packages as ``data:`` URLs (see
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -449,19 +448,15 @@ def add_choropleth(
     ).add_to(group)
 
 
-#: The session's name for the views its maps keep in the browser tab (see :func:`keep_view`).
-VIEW_TOKEN_KEY = "map_view_token"
-
-
 def keep_view(base: folium.Map, key: str) -> None:
     """Make the map ``key`` go back to its user's view when Streamlit draws it afresh.
 
-    The view is kept in the tab (:class:`~assetmap.maps.interactive.elements.KeepView`)
-    under a name new with each Streamlit session: whoever signs in next in the same
-    tab (a new session) starts at the place, never at where the last user was looking.
+    See :class:`~assetmap.maps.interactive.elements.KeepView`: the view is kept in
+    the memory of the app's page, so a reload or the next user's sign-in (each
+    loads the page anew) starts at the place, never at where the last user was
+    looking, and what the page sends depends on nothing but the map's key.
     """
-    token = st.session_state.setdefault(VIEW_TOKEN_KEY, secrets.token_hex(8))
-    interactive.KeepView(f"{key}:{token}").add_to(base)
+    interactive.KeepView(key).add_to(base)
 
 
 def show_map(

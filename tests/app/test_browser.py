@@ -277,8 +277,8 @@ def test_a_map_drawn_afresh_goes_back_to_where_its_user_left_it(watched, browser
         timeout=30_000,
     )
     page.screenshot(path=str(ARTIFACTS / "map_drawn_afresh.png"), full_page=True)
-    # a new session in the same tab (a reload, or the next user signing in) starts at the
-    # place: it never learns where the last session was looking
+    # the page loaded anew in the same tab (a reload, or the next user signing in) starts
+    # at the place: it never learns where the last user was looking
     page.reload()
     fresh = _map_frame(page)
     _wait_for_count(fresh, "path.assetmap-site", N_SITES)

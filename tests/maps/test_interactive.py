@@ -237,7 +237,7 @@ def test_engine_never_imports_streamlit():
 
 
 def test_a_map_keeps_its_view_in_the_tab_under_its_own_name():
-    """KeepView names the map's storage as JSON in the page's script, never as raw text."""
+    """KeepView names the map's kept view as JSON in the page's script, never as raw text."""
     m = interactive.base_map(None)
     interactive.KeepView('estate_map"</script><script>window.__xss=1</script>').add_to(m)
     html = interactive.map_html(m)
@@ -245,3 +245,4 @@ def test_a_map_keeps_its_view_in_the_tab_under_its_own_name():
     assert '"assetmap-view:estate_map\\"\\u003c/script\\u003e' in html
     # kept after each move, put back only for the view the page still gives
     assert 'map.on("moveend"' in html and "kept.given !== given()" in html
+    assert "Storage" not in html  # kept in the page's memory, never stored in the browser

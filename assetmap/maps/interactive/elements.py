@@ -253,43 +253,49 @@ class KeepView(RenderedOnce, MacroElement):
     Streamlit sometimes makes the frame anew: when the user comes back from
     another page, and when a rerun of the map alone starts before the browser has
     had the page's full run (Streamlit then drops that run's drawing of the map
-    and clears it; see the README's "The map keeps its view"). A new frame starts at the
-    view the page gives (``center`` and ``zoom``: the place), which threw away a
-    user's zoom.
+    and clears it; see the README's "The map keeps its view"). A new frame starts
+    at the view the page gives (``center`` and ``zoom``: the place), which threw
+    away a user's zoom.
 
-    This element keeps the map's view in the tab's ``sessionStorage`` after each
-    move, with the view the page gave at the time. When the map is made again,
-    once streamlit-folium has moved it to the page's view, it goes back to the
-    kept view, but only if the page still gives the same view: a map moved to
-    another place starts there. Nothing leaves the browser; a browser that
-    refuses storage just starts at the page's view.
+    This element keeps the map's view after each move in the memory of the app's
+    page (the window that holds the map's frame), with the view the page gave at
+    the time. When the map is made again, once streamlit-folium has moved it to
+    the page's view, it goes back to the kept view, but only if the page still
+    gives the same view: a map moved to another place starts there. The memory
+    goes with the page: a reload, a sign-in or sign-out (each loads the page
+    anew) and another tab start at the place. Nothing is stored in the browser or
+    leaves it.
 
     Parameters
     ----------
     name
-        The map's name in the tab's storage (the page's key for the map).
+        The map's name (the page's key for the map).
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function (map, key) {
-            var store = null;
-            try { store = window.sessionStorage; } catch (e) { return; }
+            var home = window;
+            try {
+                if (window.parent && window.parent !== window && window.parent.document) {
+                    home = window.parent;
+                }
+            } catch (e) { home = window; }
+            var views = home.__assetmapViews = home.__assetmapViews || {};
             var given = function () {
                 var data = window.__GLOBAL_DATA__ || {};
                 if (data.last_center == null || data.last_zoom == null) { return null; }
                 return JSON.stringify([data.last_center, data.last_zoom]);
             };
             var kept = null;
-            try { kept = JSON.parse(store.getItem(key)); } catch (e) { kept = null; }
+            try { kept = JSON.parse(views[key] || "null"); } catch (e) { kept = null; }
             map.on("moveend", function () {
                 var centre = map.getCenter();
-                try {
-                    store.setItem(key, JSON.stringify({
-                        given: given(), lat: centre.lat, lng: centre.lng, zoom: map.getZoom()
-                    }));
-                } catch (e) { /* storage full or refused: the map still works */ }
+                // kept as text: the page outlives this frame and the objects made in it
+                views[key] = JSON.stringify({
+                    given: given(), lat: centre.lat, lng: centre.lng, zoom: map.getZoom()
+                });
             });
             // streamlit-folium sets the page's view just after this script: go back after it
             window.setTimeout(function () {
