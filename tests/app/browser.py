@@ -317,3 +317,44 @@ class AppRuns:
             if now > deadline:
                 raise TimeoutError("the app did not finish its runs within the timeout")
             self._page.wait_for_timeout(100)
+
+
+@contextlib.contextmanager
+def guarded_page(
+    context,
+    app_url: str,
+    *,
+    goto: bool = True,
+    check_errors: bool = True,
+    screenshot: Path | None = None,
+) -> Iterator:
+    """A fresh page (a session of its own) on the app, checked when it closes.
+
+    Nothing it fetched may come from beyond the app (``data:``, ``blob:`` and
+    ``about:`` aside) and, with ``check_errors``, no script on it may have thrown.
+    ``goto=False`` leaves opening the app to the caller (to listen to the page
+    first); ``screenshot`` is where the page's last state is saved, whatever happened.
+    """
+    page = context.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if not r.url.startswith((app_url, "data:", "blob:", "about:"))
+            else None
+        ),
+    )
+    try:
+        if goto:
+            page.goto(app_url)
+        yield page
+    finally:
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
+        page.close()
+    assert outside == [], f"the page tried to reach beyond the app: {outside[:5]}"
+    if check_errors:
+        assert errors == [], errors

@@ -22,6 +22,7 @@ from tests.app.browser import (
     ARTIFACTS,
     AppRuns,
     chromium_context,
+    guarded_page,
     skip_without_browser,
     streamlit_server,
 )
@@ -94,20 +95,8 @@ def browser_context():
 
 @pytest.fixture
 def page(browser_context, app_url) -> Iterator[Page]:
-    page = browser_context.new_page()
-    outside: list[str] = []
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith((app_url, "data:", "blob:", "about:"))
-            else None
-        ),
-    )
-    page.goto(app_url)
-    yield page
-    page.close()
-    assert outside == [], f"the page tried to reach beyond the app: {outside[:5]}"
+    with guarded_page(browser_context, app_url, check_errors=False) as page:
+        yield page
 
 
 def _map_frame(page: Page) -> Frame:
@@ -182,11 +171,10 @@ def test_clicking_a_site_shows_its_record_and_hostile_text_stays_text(page: Page
 @pytest.fixture
 def watched(browser_context, app_url) -> Iterator[tuple[Page, AppRuns]]:
     """A page on the Map, with what it and the app say to each other heard from the start."""
-    page = browser_context.new_page()
-    runs = AppRuns(page)
-    page.goto(app_url)
-    yield page, runs
-    page.close()
+    with guarded_page(browser_context, app_url, goto=False, check_errors=False) as page:
+        runs = AppRuns(page)
+        page.goto(app_url)
+        yield page, runs
 
 
 #: Where the map is, to a millionth of a degree: its centre and zoom.

@@ -18,6 +18,7 @@ from assetmap.store import STORE_ENV, open_store
 from tests.app.browser import (
     ARTIFACTS,
     chromium_context,
+    guarded_page,
     skip_without_browser,
     streamlit_server,
 )
@@ -50,23 +51,8 @@ def browser_context():
 @pytest.fixture
 def page(browser_context, trafford_app) -> Iterator[Page]:
     url, _ = trafford_app
-    page = browser_context.new_page()
-    errors: list[str] = []
-    outside: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith((url, "data:", "blob:", "about:"))
-            else None
-        ),
-    )
-    page.goto(url)
-    yield page
-    page.close()
-    assert outside == [], f"the page tried to reach beyond the app: {outside[:5]}"
-    assert errors == [], errors
+    with guarded_page(browser_context, url) as page:
+        yield page
 
 
 def _settle(page: Page) -> None:

@@ -39,6 +39,7 @@ from assetmap.store import STORE_ENV, open_store
 from tests.app.browser import (
     ARTIFACTS,
     chromium_context,
+    guarded_page,
     skip_without_browser,
     streamlit_server,
 )
@@ -114,25 +115,10 @@ def browser_context():
 def page(browser_context, app) -> Iterator[Page]:
     """A fresh page (a session of its own); no page errors, nothing fetched from outside."""
     url, _ = app
-    page = browser_context.new_page()
-    errors: list[str] = []
-    outside: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith((url, "data:", "blob:", "about:"))
-            else None
-        ),
-    )
-    try:
+    with guarded_page(
+        browser_context, url, goto=False, screenshot=ARTIFACTS / "scenarios-last.png"
+    ) as page:
         yield page
-    finally:
-        page.screenshot(path=str(ARTIFACTS / "scenarios-last.png"), full_page=True)
-        page.close()
-    assert errors == [], errors
-    assert outside == [], f"the page tried to reach beyond the app: {outside[:5]}"
 
 
 # --------------------------------------------------------------------------- helpers
