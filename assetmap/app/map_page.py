@@ -48,7 +48,6 @@ __all__ = [
     "clicked_site_id",
     "density_level",
     "density_level_labels",
-    "keep_view",
     "map_view",
     "render",
     "show_map",
@@ -448,17 +447,6 @@ def add_choropleth(
     ).add_to(group)
 
 
-def keep_view(base: folium.Map, key: str) -> None:
-    """Make the map ``key`` go back to its user's view when Streamlit draws it afresh.
-
-    See :class:`~assetmap.maps.interactive.elements.KeepView`: the view is kept in
-    the memory of the app's page, so a reload or the next user's sign-in (each
-    loads the page anew) starts at the place, never at where the last user was
-    looking, and what the page sends depends on nothing but the map's key.
-    """
-    interactive.KeepView(key).add_to(base)
-
-
 def show_map(
     base: folium.Map,
     group: folium.FeatureGroup | None,
@@ -481,7 +469,7 @@ def show_map(
         else None
     )
     if view is not None:  # drawn afresh for the same ``fit``, it goes back to the user's view
-        keep_view(base, key)
+        interactive.KeepView(key).add_to(base)
     result = st_folium(
         base,
         key=key,
@@ -646,7 +634,7 @@ def _map_and_record(chosen: shell.Selection, choice: LayerChoice) -> None:
     if tiles_problem:
         st.warning(f"Background tiles are off: {md(tiles_problem)}")
     base = interactive.base_map(None, tiles=tiles, extent=extent, clusters=False)
-    keep_view(base, MAP_KEY)  # drawn afresh, it goes back to the user's view
+    interactive.KeepView(MAP_KEY).add_to(base)  # drawn afresh, back to the user's view
     # a zoom is redrawn by the server: its quarter-second animation only delays asking
     base.options["zoomAnimation"] = False
     map_col, record_col = st.columns([3, 2], gap="medium")
