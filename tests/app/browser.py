@@ -22,6 +22,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
 from assetmap.store import STORE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -292,15 +295,11 @@ class AppRuns:
         ws.on("framereceived", self._received)
 
     def _sent(self, payload) -> None:
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-
         if isinstance(payload, (bytes, bytearray)):
             if BackMsg.FromString(bytes(payload)).WhichOneof("type") == "rerun_script":
                 self._last_asked = self._last_heard = time.monotonic()
 
     def _received(self, payload) -> None:
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
         if isinstance(payload, (bytes, bytearray)):
             now = time.monotonic()
             self._last_heard = now
