@@ -172,6 +172,9 @@ def chromium_context(playwright, *, width: int = 1400, height: int = 1000):
             viewport={"width": width, "height": height},
             timeout=60_000,
         )
+        for page in context.pages:
+            watch(page)
+        context.on("page", watch)
         try:
             context.set_default_timeout(30_000)
             context.set_default_navigation_timeout(60_000)
@@ -273,20 +276,33 @@ def sign_in(page, app_url: str, provider: str, sub: str, email: str) -> None:
     page.get_by_text(f"Signed in as {email}").wait_for(timeout=60_000)
 
 
+#: How a run ends for good. A run stopped for a rerun (FINISHED_EARLY_FOR_RERUN) is
+#: followed by that rerun, which sends ``new_session`` when it starts.
+_RUN_ENDS = frozenset(
+    {
+        ForwardMsg.FINISHED_SUCCESSFULLY,
+        ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+        ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+    }
+)
+
+
 class AppRuns:
     """What a page and the app say to each other over the websocket, to wait for quiet.
 
-    Made before ``page.goto``: it hears every rerun the page asks for (a widget's
-    change, a map's report of its view) and every run's end the app sends. A test
-    that moves a map and then changes a filter waits in between with
-    :meth:`wait_until_quiet`, so it tests the filter, not Streamlit's handling of
-    two reruns asked for at once (see the README's "The map keeps its view").
+    It must listen before the page opens the app (:func:`chromium_context` makes
+    one for every page, see :func:`watch`). It hears every rerun the page asks for
+    (a widget's change, a map's report of its view), every run's start
+    (``new_session``) and every run's end the app sends. Streamlit's status widget
+    is no such signal: it shows only once a run has gone on for half a second, so
+    a short run, or one a map asks for a moment later, passes unseen.
     """
 
     def __init__(self, page) -> None:
         self._page = page
-        self._last_asked = 0.0
-        self._last_finished = 0.0
+        self._asked = False  # a rerun asked for that has not started
+        self._running = False
+        self._finished = False  # a run has ended (the page has been drawn)
         self._last_heard = 0.0
         page.on("websocket", self._attach)
 
@@ -297,25 +313,59 @@ class AppRuns:
     def _sent(self, payload) -> None:
         if isinstance(payload, (bytes, bytearray)):
             if BackMsg.FromString(bytes(payload)).WhichOneof("type") == "rerun_script":
-                self._last_asked = self._last_heard = time.monotonic()
+                self._asked = True
+                self._last_heard = time.monotonic()
 
     def _received(self, payload) -> None:
         if isinstance(payload, (bytes, bytearray)):
-            now = time.monotonic()
-            self._last_heard = now
-            if ForwardMsg.FromString(bytes(payload)).WhichOneof("type") == "script_finished":
-                self._last_finished = now
+            self._last_heard = time.monotonic()
+            msg = ForwardMsg.FromString(bytes(payload))
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":
+                self._asked, self._running = False, True
+            elif kind == "script_finished" and msg.script_finished in _RUN_ENDS:
+                self._running, self._finished = False, True
 
-    def wait_until_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
-        """Wait until the last rerun asked for has finished and nothing was said for ``quiet_s``."""
+    @property
+    def idle(self) -> bool:
+        """The page has been drawn, and no run is going or asked for."""
+        return self._finished and not self._asked and not self._running
+
+    def wait_until_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 120) -> None:
+        """Wait until the app is idle and nothing has been said either way for ``quiet_s``."""
         deadline = time.monotonic() + timeout_s
         while True:
             now = time.monotonic()
-            if self._last_finished > self._last_asked and now - self._last_heard >= quiet_s:
+            if self.idle and now - self._last_heard >= quiet_s:
                 return
             if now > deadline:
-                raise TimeoutError("the app did not finish its runs within the timeout")
+                state = "running" if self._running else "asked" if self._asked else "quiet"
+                raise TimeoutError(
+                    f"the app did not finish its runs within {timeout_s:g} s (last state: {state})"
+                )
             self._page.wait_for_timeout(100)
+
+
+_WATCHED: dict[object, AppRuns] = {}
+
+
+def watch(page) -> AppRuns:
+    """Return the page's :class:`AppRuns`, made on first call (before the page opens the app)."""
+    if page not in _WATCHED:
+        _WATCHED[page] = AppRuns(page)
+        page.on("close", lambda closed: _WATCHED.pop(closed, None))
+    return _WATCHED[page]
+
+
+def settle(page, *, quiet_s: float = 0.5, timeout_s: float = 120) -> None:
+    """Wait until the app has finished every run the page asked for, and is quiet.
+
+    ``page`` must come from a :func:`chromium_context` (which listens to each of
+    its pages from the start).
+    """
+    if page not in _WATCHED:
+        raise RuntimeError("settle() needs a page of chromium_context(), heard from the start")
+    _WATCHED[page].wait_until_quiet(quiet_s=quiet_s, timeout_s=timeout_s)
 
 
 @contextlib.contextmanager

@@ -20,9 +20,9 @@ from assetmap import audit
 from assetmap.store import STORE_ENV
 from tests.app.browser import (
     ARTIFACTS,
-    AppRuns,
     chromium_context,
     guarded_page,
+    settle,
     skip_without_browser,
     streamlit_server,
 )
@@ -169,12 +169,10 @@ def test_clicking_a_site_shows_its_record_and_hostile_text_stays_text(page: Page
 
 
 @pytest.fixture
-def watched(browser_context, app_url) -> Iterator[tuple[Page, AppRuns]]:
-    """A page on the Map, with what it and the app say to each other heard from the start."""
-    with guarded_page(browser_context, app_url, goto=False, check_errors=False) as page:
-        runs = AppRuns(page)
-        page.goto(app_url)
-        yield page, runs
+def watched(browser_context, app_url) -> Iterator[Page]:
+    """A page on the Map (what it and the app say to each other is heard from the start)."""
+    with guarded_page(browser_context, app_url, check_errors=False) as page:
+        yield page
 
 
 #: Where the map is, to a millionth of a degree: its centre and zoom.
@@ -211,19 +209,19 @@ _CLOSE_IN_ON_A_SITE_JS = """
 """
 
 
-def _move_and_wait(page: Page, runs: AppRuns, frame: Frame, js: str) -> list[float]:
+def _move_and_wait(page: Page, frame: Frame, js: str) -> list[float]:
     """Move the map with ``js``, wait until the app has had its report; return the view."""
     frame.evaluate(js)
     frame.wait_for_function(_REPORTED_JS, timeout=30_000)
-    runs.wait_until_quiet()
+    settle(page)
     return frame.evaluate(_VIEW_JS)
 
 
 def test_filter_keeps_the_map_position(watched):
-    page, runs = watched
+    page = watched
     frame = _map_frame(page)
     _wait_for_count(frame, "path.assetmap-site", N_SITES)
-    view = _move_and_wait(page, runs, frame, "window.map.setZoom(window.map.getZoom() + 1)")
+    view = _move_and_wait(page, frame, "window.map.setZoom(window.map.getZoom() + 1)")
     frame.evaluate("window.__sameDocument = true")
 
     page.get_by_role("button", name="Remove Police", exact=True).click()
@@ -240,16 +238,11 @@ def test_filter_keeps_the_map_position(watched):
 
 def test_a_map_drawn_afresh_goes_back_to_where_its_user_left_it(watched, browser_context, app_url):
     """Streamlit makes the map's frame anew (here: back from another page): same view."""
-    page, runs = watched
+    page = watched
     frame = _map_frame(page)
     _wait_for_count(frame, "path.assetmap-site", N_SITES)
     place_view = frame.evaluate(_VIEW_JS)
-    view = _move_and_wait(
-        page,
-        runs,
-        frame,
-        _CLOSE_IN_ON_A_SITE_JS,
-    )
+    view = _move_and_wait(page, frame, _CLOSE_IN_ON_A_SITE_JS)
     assert view != place_view
     page.get_by_test_id("stSidebar").get_by_role("link", name="Registers").click()
     page.get_by_role("heading", name="Registers").wait_for(timeout=60_000)
@@ -470,18 +463,11 @@ def _open_page(browser_context, url: str) -> tuple[Page, list[str]]:
     return page, errors
 
 
-def _settle(page: Page) -> None:
-    """Wait until Streamlit has finished running the page."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000
-    )
-
-
 @pytest.mark.parametrize("name", PAGES)
 def test_each_page_draws_without_errors(browser_context, sample_app_url, name):
     page, errors = _open_page(browser_context, f"{sample_app_url}/{name}")
     try:
-        _settle(page)
+        settle(page)
         page.wait_for_timeout(500)
         assert page.get_by_test_id("stException").count() == 0
         assert "Contains OS data" in page.get_by_test_id("stSidebar").inner_text()
@@ -504,7 +490,7 @@ def test_each_page_draws_without_errors(browser_context, sample_app_url, name):
             page.get_by_text("Spare space offered").wait_for(timeout=60_000)
             offered = page.get_by_test_id("stMetric").filter(has_text="Offers you may see")
             assert int(offered.inner_text().split()[-1].replace(",", "")) > 0
-        _settle(page)
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / f"page_{name}.png"), full_page=True)
     finally:
         page.close()
@@ -524,7 +510,7 @@ def test_uploaded_register_shows_its_report_and_hostile_names_stay_text(
         page.get_by_text("would be accepted").wait_for(timeout=60_000)
         page.get_by_role("button", name="Import into the estate").click()
         page.get_by_text("Import report: hostile_register.csv").wait_for(timeout=60_000)
-        _settle(page)
+        settle(page)
         main = page.get_by_test_id("stMain").inner_text()
         assert "Imported hostile_register.csv: 2 rows accepted, 1 quarantined." in main
         page.get_by_test_id("stMain").get_by_text("Why rows were quarantined").wait_for()
@@ -612,7 +598,7 @@ def test_a_download_can_be_repeated_and_each_is_audited(browser_context, own_app
         page.get_by_role("button", name="Prepare the HTML map").click()
         name, first, second = _download_twice(page, "Download the HTML map")
         assert name.endswith(".html") and first == second and b"leaflet" in first.lower()
-        _settle(page)
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / "download_twice.png"), full_page=True)
     finally:
         page.close()
@@ -642,7 +628,7 @@ def test_a_download_the_audit_log_cannot_record_is_refused_and_said(browser_cont
                 r"log '.*audit\.jsonl' could not be written",
                 warning.inner_text().replace("\n", ""),
             )
-            _settle(page)
+            settle(page)
             page.screenshot(path=str(ARTIFACTS / "download_refused.png"), full_page=True)
         finally:
             page.close()
@@ -658,22 +644,22 @@ def test_filters_keep_their_choice_across_an_import(browser_context, own_app, tm
     sector = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").first
     try:
         page.get_by_role("button", name="Remove Health (NHS)", exact=True).click()
-        _settle(page)
+        settle(page)
         dropzone = page.get_by_test_id("stMain").get_by_test_id("stFileUploaderDropzoneInput")
         dropzone.first.wait_for(state="attached", timeout=60_000)
         dropzone.first.set_input_files(str(register))
         page.get_by_text("would be accepted").wait_for(timeout=60_000)
         page.get_by_role("button", name="Import into the estate").click()
         page.get_by_text("Import report: stations.csv").wait_for(timeout=60_000)
-        _settle(page)
+        settle(page)
         # two more runs: the sidebar counts the new rows, then the browser sends its choice
         for _ in range(2):
             page.get_by_test_id("stSidebar").get_by_role("link", name="Density").click()
             page.get_by_role("heading", name="Density").wait_for(timeout=60_000)
-            _settle(page)
+            settle(page)
             page.get_by_test_id("stSidebar").get_by_role("link", name="Registers").click()
             page.get_by_role("heading", name="Registers").wait_for(timeout=60_000)
-            _settle(page)
+            settle(page)
         chips = [
             b.get_attribute("aria-label")
             for b in sector.get_by_role("button", name=re.compile("^Remove ")).all()

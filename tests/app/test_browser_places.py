@@ -19,6 +19,7 @@ from tests.app.browser import (
     ARTIFACTS,
     chromium_context,
     guarded_page,
+    settle,
     skip_without_browser,
     streamlit_server,
 )
@@ -55,14 +56,6 @@ def page(browser_context, trafford_app) -> Iterator[Page]:
         yield page
 
 
-def _settle(page: Page) -> None:
-    """Wait until Streamlit has finished running the page."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000
-    )
-
-
 def _map_frame(page: Page, selector: str) -> Frame:
     frame = page.wait_for_selector(FOLIUM_IFRAME, timeout=120_000).content_frame()
     assert frame is not None
@@ -73,24 +66,24 @@ def _map_frame(page: Page, selector: str) -> Frame:
 def _go(page: Page, name: str) -> None:
     # a map reports its view a quarter of a second after it is drawn, and that rerun is
     # of the page it is on: let it finish before going to another page
-    _settle(page)
+    settle(page)
     page.get_by_test_id("stSidebar").get_by_role("link", name=name).click()
     page.get_by_role("heading", name=name).wait_for(timeout=60_000)
-    _settle(page)
+    settle(page)
 
 
 def _choose(page: Page, label: str, option: str) -> None:
     """Choose ``option`` in the main area's select box labelled ``label``."""
     page.get_by_test_id("stMain").get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option, exact=True).click()
-    _settle(page)
+    settle(page)
 
 
 def test_a_store_outside_kent_opens_on_its_place_and_draws_every_view(page: Page, trafford_app):
     _, n_sites = trafford_app
     # the Map opens on Trafford: every site, the density of its LSOAs, no Kent anywhere
     frame = _map_frame(page, "path.assetmap-site")
-    _settle(page)
+    settle(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "trafford_map.png"), full_page=True)
     sidebar = page.get_by_test_id("stSidebar")
@@ -136,5 +129,5 @@ def test_a_store_outside_kent_opens_on_its_place_and_draws_every_view(page: Page
     image = page.get_by_test_id("stMain").get_by_test_id("stImage").locator("img")
     image.wait_for(timeout=60_000)
     assert image.evaluate("img => img.naturalWidth") >= 480  # shown 480 px wide
-    _settle(page)
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "trafford_export_print_map.png"), full_page=True)

@@ -31,6 +31,7 @@ from tests.app.browser import (
     ROOT,
     chromium_context,
     oidc_provider,
+    settle,
     sign_in,
     signed_in_app,
     skip_without_browser,
@@ -121,17 +122,9 @@ def _open(page: Page, app_url: str, name: str, heading: str) -> None:
     """Open one of the app's pages and wait until it has run to the end."""
     page.goto(f"{app_url}/{name}")
     page.get_by_role("heading", name=heading).first.wait_for(timeout=WAIT_MS)
-    if name in _LAST:  # (a busy machine may not show the status widget within _settle's wait)
+    if name in _LAST:  # (and has drawn its last section)
         page.get_by_role("heading", name=_LAST[name]).first.wait_for(timeout=WAIT_MS)
-    _settle(page)
-
-
-def _settle(page: Page) -> None:
-    """Wait until the app is not running (Streamlit's status widget shows while it runs)."""
-    page.wait_for_timeout(500)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
-    )
+    settle(page)
 
 
 def _main(page: Page) -> str:
@@ -140,7 +133,7 @@ def _main(page: Page) -> str:
 
 def _wait_text(page: Page, text: str | re.Pattern) -> None:
     page.get_by_test_id("stMain").get_by_text(text).first.wait_for(timeout=WAIT_MS)
-    _settle(page)
+    settle(page)
 
 
 def _click(page: Page, name: str) -> None:
@@ -215,7 +208,7 @@ def _story(app_url: str, provider: str, store: Path, police: Page, health: Page)
     assert health.get_by_role("spinbutton", name="Space needed (sq ft)").input_value() == "40000"
     _click(health, "Find space")
     health.get_by_role("button", name="Save this request").wait_for(timeout=WAIT_MS)
-    _settle(health)
+    settle(health)
     _click(health, "Save this request")
     _wait_text(health, re.compile(r"Saved request \S+ for NHS Kent and Medway"))
     assert f"40,000 sq ft near {POSTCODE}" in _main(health)

@@ -39,6 +39,7 @@ from sample_estates.national import MARKER, build_national_store, marker_site
 from tests.app.browser import (
     ARTIFACTS,
     chromium_context,
+    settle,
     skip_without_browser,
     streamlit_server,
 )
@@ -212,14 +213,6 @@ def traffic(browser_context, app) -> Iterator[Traffic]:
 # --------------------------------------------------------------------------- the helpers
 
 
-def _settle(page: Page) -> None:
-    """Wait until Streamlit has finished running the page."""
-    page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=300_000
-    )
-
-
 def _loaded_frame(page: Page, iframe) -> Frame:
     """Return the frame of the first of ``iframe`` once its Leaflet map has loaded.
 
@@ -390,7 +383,7 @@ def _zoom_into_maidstone(traffic: Traffic, estate: Estate) -> Frame:
     """
     page = traffic.page
     _map(page)
-    _settle(page)
+    settle(page, timeout_s=300)
     box = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Find a postcode")
     box.fill("ME14 1HS")
     box.press("Enter")
@@ -398,7 +391,7 @@ def _zoom_into_maidstone(traffic: Traffic, estate: Estate) -> Frame:
         timeout=120_000
     )
     page.get_by_test_id("stMain").get_by_text("place: Maidstone").wait_for(timeout=120_000)
-    _settle(page)
+    settle(page, timeout_s=300)
     sidebar = page.get_by_test_id("stSidebar")
     assert sidebar.get_by_role("combobox", name="Locality").input_value() == "Maidstone"
     frame = _loaded_frame(page, page.locator(FOLIUM_IFRAME))
@@ -425,7 +418,7 @@ def _shot(page: Page, name: str) -> None:
 def test_the_first_view_is_hexagons_counting_every_site_the_viewer_may_see(traffic, estate):
     page = traffic.page
     frame = _map(page)
-    _settle(page)
+    settle(page, timeout_s=300)
     frame.wait_for_function(f"() => ({HEXAGONS_JS})().cells > 0", timeout=120_000)
     _shot(page, "first_view")
     visible = estate.visible(VIEWER)
@@ -489,7 +482,7 @@ def test_clicking_a_site_shows_its_record(traffic, estate):
 def test_the_national_overview_opens_a_district_as_the_place(traffic, estate, app):
     page = traffic.page
     _map(page)
-    _settle(page)
+    settle(page, timeout_s=300)
     page.goto(f"{app}/overview")
     try:
         page.get_by_role("heading", name="National overview").wait_for(timeout=120_000)
@@ -498,7 +491,7 @@ def test_the_national_overview_opens_a_district_as_the_place(traffic, estate, ap
         raise AssertionError(
             "the National overview page (url path /overview) is not there"
         ) from exc
-    _settle(page)
+    settle(page, timeout_s=300)
     keyed = page.locator(f".st-key-overview_map {FOLIUM_IFRAME}")
     iframe = keyed if keyed.count() else page.locator(FOLIUM_IFRAME)
     frame = _loaded_frame(page, iframe)
@@ -511,7 +504,7 @@ def test_the_national_overview_opens_a_district_as_the_place(traffic, estate, ap
         [estate.lat, estate.lon],
     )
     if traffic.frames[mark:]:
-        _settle(page)
+        settle(page, timeout_s=300)
     page.wait_for_timeout(1_000)
     point = frame.evaluate(
         "([lat, lon]) => window.map.latLngToContainerPoint([lat, lon])", [estate.lat, estate.lon]
@@ -520,7 +513,7 @@ def test_the_national_overview_opens_a_district_as_the_place(traffic, estate, ap
     assert box is not None
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.get_by_role("heading", name="Estate map").wait_for(timeout=120_000)
-    _settle(page)
+    settle(page, timeout_s=300)
     sidebar = page.get_by_test_id("stSidebar")
     assert sidebar.get_by_role("combobox", name="Place").input_value() == "District"
     assert sidebar.get_by_role("combobox", name="Locality").input_value() == "Maidstone"
@@ -668,7 +661,7 @@ def test_a_restricted_site_of_another_agency_is_sent_at_no_zoom(
         traffic = Traffic(page)
         page.goto(url)
         frame = _map(page)
-        _settle(page)
+        settle(page, timeout_s=300)
         slug = agency.lower().replace(" ", "_")
         metric = page.get_by_test_id("stMetric").filter(has_text="Sites shown")
         assert metric.get_by_test_id("stMetricValue").inner_text() == f"{estate.visible(agency):,}"
@@ -703,7 +696,7 @@ def test_a_restricted_site_of_another_agency_is_sent_at_no_zoom(
             assert estate.marker["name"] in record.inner_text()
         else:
             page.wait_for_timeout(3_000)
-            _settle(page)
+            settle(page, timeout_s=300)
             assert page.get_by_test_id("stMain").locator(".assetmap-record").count() == 0
         _shot(page, f"marker_{slug}_clicked")
 

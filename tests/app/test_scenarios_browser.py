@@ -40,6 +40,7 @@ from tests.app.browser import (
     ARTIFACTS,
     chromium_context,
     guarded_page,
+    settle,
     skip_without_browser,
     streamlit_server,
 )
@@ -129,35 +130,36 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"scenarios-{name}.png"), full_page=True)
 
 
-def _settle(page: Page) -> None:
-    """Wait until the app is not running (Streamlit's status widget shows while it runs)."""
-    page.wait_for_timeout(500)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=WAIT_MS
-    )
-
-
 def _main(page: Page) -> Locator:
     return page.get_by_test_id("stMain")
 
 
+def _live(page: Page) -> Locator:
+    """The elements the app's current run has drawn: not those of the run before it.
+
+    During a run Streamlit keeps the last run's elements (marked stale) until it
+    draws over them; where the page's layout moves, one box can be shown twice.
+    """
+    return page.locator('[data-testid="stElementContainer"]:not([data-stale="true"])')
+
+
 def _wait_text(page: Page, text: str | re.Pattern) -> None:
     _main(page).get_by_text(text).first.wait_for(timeout=WAIT_MS)
-    _settle(page)
+    settle(page)
 
 
 def _open(page: Page, url: str, name: str, heading: str) -> None:
     page.goto(f"{url}/{name}")
     _main(page).get_by_role("heading", name=heading).first.wait_for(timeout=WAIT_MS)
-    _settle(page)
+    settle(page)
 
 
 def _go(page: Page, name: str) -> None:
     """Go to another page by the sidebar's link (the session, and its scenario, stay)."""
-    _settle(page)  # a map reports its view just after it is drawn: let that run finish
+    settle(page)  # a map reports its view just after it is drawn: let that run finish
     page.get_by_test_id("stSidebar").get_by_role("link", name=name, exact=True).click()
     _main(page).get_by_role("heading", name=name).first.wait_for(timeout=WAIT_MS)
-    _settle(page)
+    settle(page)
 
 
 def _choose(box: Locator, page: Page, option: str) -> None:
@@ -165,7 +167,7 @@ def _choose(box: Locator, page: Page, option: str) -> None:
     box.click()
     box.fill(option)
     page.get_by_role("option", name=option, exact=True).click()
-    _settle(page)
+    settle(page)
 
 
 def _choose_maidstone(page: Page) -> None:
@@ -260,14 +262,14 @@ def _click_site(page: Page, site_id: str, name: str) -> None:
     frame = _map_frame(page)
     page.locator(FOLIUM_IFRAME).scroll_into_view_if_needed()
     assert frame.evaluate(_CENTRE_ON_SITE_JS, [site_id, 17]), f"{name} is not on the map"
-    _settle(page)
+    settle(page)
     frame.wait_for_function(f"({_SITE_CENTRE_JS})({site_id!r}) !== null", timeout=WAIT_MS)
     point = frame.evaluate(_SITE_CENTRE_JS, site_id)
     box = page.locator(FOLIUM_IFRAME).bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.locator(".assetmap-record").filter(has_text=name).wait_for(timeout=WAIT_MS)
-    _settle(page)
+    settle(page)
 
 
 def _site_ids(store: Path) -> dict[str, str]:
@@ -345,7 +347,7 @@ def test_a_scenario_built_from_the_map_changes_the_totals(page: Page, app):
 def test_two_scenarios_compared_side_by_side(page: Page, app):
     url, store = app
     _open(page, url, "scenarios", "Scenarios")
-    picked = page.get_by_role("combobox", name="Saved scenarios")
+    picked = _live(page).get_by_role("combobox", name="Saved scenarios")
     assert picked.input_value().startswith(SAMPLE_SCENARIO)
     _button(page, "scenario_open").click()
     _wait_text(page, f"Opened {SAMPLE_SCENARIO!r}.")
@@ -353,7 +355,7 @@ def test_two_scenarios_compared_side_by_side(page: Page, app):
 
     # the builder adds a disposal of the Jobcentre; saved under a name of its own
     _main(page).get_by_role("tab", name="Dispose", exact=True).click()
-    _choose(page.get_by_role("combobox", name="Dispose of the site"), page, JOBCENTRE_LABEL)
+    _choose(_live(page).get_by_role("combobox", name="Dispose of the site"), page, JOBCENTRE_LABEL)
     _button(page, "scenario_add_dispose").click()
     _wait_text(page, f"Added: dispose of {JOBCENTRE_LABEL}.")
     _wait_text(page, f"{SAMPLE_SCENARIO}: 2 moves")  # (the heading)
@@ -361,14 +363,14 @@ def test_two_scenarios_compared_side_by_side(page: Page, app):
     assert name.input_value() == SAMPLE_SCENARIO
     name.fill(SAVED_NAME)
     name.press("Enter")
-    _settle(page)
+    settle(page)
     _button(page, "scenario_save").click()
     _wait_text(page, f"Saved {SAVED_NAME!r}.")
     assert open_store(store).scenarios()["name"].tolist() == [SAMPLE_SCENARIO, SAVED_NAME]
 
     # the two saved ones side by side: they differ by the Jobcentre alone
-    _choose(page.get_by_role("combobox", name="First"), page, SAMPLE_SCENARIO)
-    _choose(page.get_by_role("combobox", name="Second"), page, SAVED_NAME)
+    _choose(_live(page).get_by_role("combobox", name="First"), page, SAMPLE_SCENARIO)
+    _choose(_live(page).get_by_role("combobox", name="Second"), page, SAVED_NAME)
     compared = _table_with(page, "difference")
     assert list(compared["Sites"]) == ["Measure", SAMPLE_SCENARIO, SAVED_NAME, "difference"]
     assert compared["Sites"]["difference"] == "−1"
@@ -387,16 +389,16 @@ def test_the_map_pack_holds_the_sample_scenario(page: Page, app):
     _open(page, url, "export", "Export")
     _choose_maidstone(page)
     _wait_text(page, "Place: Maidstone")
-    scenarios = page.get_by_role("combobox", name="Scenarios in the pack")
+    scenarios = _live(page).get_by_role("combobox", name="Scenarios in the pack")
     scenarios.click()
     page.get_by_role("option", name=SAMPLE_SCENARIO, exact=True).click()
     page.keyboard.press("Escape")
-    _settle(page)
+    settle(page)
     _choose(page.locator(".st-key-export_pack_format").get_by_role("combobox"), page, "PNG")
     _button(page, "export_pack_prepare").click()
     download = page.get_by_role("button", name=re.compile(r"^Download assetmap_pack_maidstone"))
     download.wait_for(timeout=240_000)
-    _settle(page)
+    settle(page)
     _shot(page, "06-export-pack")
     with page.expect_download(timeout=WAIT_MS) as info:
         download.click()

@@ -20,7 +20,13 @@ from assetmap.access import Viewer
 from assetmap.registers.importer import import_register
 from assetmap.settings import AGENCY_ENV, STORE_ENV
 from assetmap.store import open_store
-from tests.app.browser import ARTIFACTS, chromium_context, skip_without_browser, streamlit_server
+from tests.app.browser import (
+    ARTIFACTS,
+    chromium_context,
+    settle,
+    skip_without_browser,
+    streamlit_server,
+)
 
 skip_without_browser()
 
@@ -84,13 +90,6 @@ def two_servers(pg_store) -> Iterator[tuple[str, str]]:
         yield police, fire_url
 
 
-def _settle(page: Page) -> None:
-    """Wait until Streamlit has finished running the page."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000
-    )
-
-
 def _sites_shown(page: Page) -> str:
     metric = page.get_by_test_id("stMetricValue").first
     metric.wait_for(timeout=120_000)
@@ -105,7 +104,7 @@ def _import_through(page: Page, url: str, path) -> None:
     agency = main.get_by_role("textbox", name="Agency (for every row)")
     agency.fill("Kent Police")
     agency.press("Enter")
-    _settle(page)
+    settle(page)
     dropzone = main.get_by_test_id("stFileUploaderDropzoneInput")
     dropzone.first.wait_for(state="attached", timeout=60_000)
     dropzone.first.set_input_files(str(path))
@@ -122,7 +121,7 @@ def test_an_import_through_one_server_is_seen_through_the_other(two_servers, tmp
         fire_page = context.new_page()
         fire_page.goto(fire_url)  # the Map page: Kent Fire's two sites
         assert _sites_shown(fire_page) == "2"
-        _settle(fire_page)
+        settle(fire_page)
 
         police_page = context.new_page()
         _import_through(police_page, police_url, register)
