@@ -43,8 +43,9 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         given = pc.if_else(pa.array(blank), None, arr) if blank.any() else arr
         numbers = pc.cast(given, pa.float64()).to_numpy(zero_copy_only=False)
         numbers = numbers.astype("float64", copy=True)
-        numbers[~np.isfinite(numbers)] = np.nan
-        return numbers, np.zeros(len(numbers), dtype=bool)
+        # "1e999", "inf" or "nan" cast too: below, each is missing or not a number
+        if np.isfinite(numbers[~blank]).all():
+            return numbers, np.zeros(len(numbers), dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     text = pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
@@ -53,7 +54,20 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     numbers = pd.to_numeric(cleaned.where(~missing, ""), errors="coerce")
     numbers = numbers.to_numpy(dtype="float64", na_value=np.nan)
     bad = ~missing & ~np.isfinite(numbers)
-    return numbers, bad
+    return np.where(np.isfinite(numbers), numbers, np.nan), bad
+
+
+def _scaled(
+    numbers: np.ndarray, factor: float | np.ndarray, bad: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiply by ``factor``; a figure scaled beyond a float (``"1e307 ha"``) is not a number."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        numbers = numbers * factor
+    over = np.isinf(numbers)
+    if not over.any():
+        return numbers, bad
+    numbers[over] = np.nan
+    return numbers, bad | over
 
 
 _UNIT_IN_CELL = [
@@ -83,7 +97,7 @@ def parse_area(values: pd.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if not _has_letters(values):  # the common case: plain numbers, fast
         numbers, bad = parse_numbers(values)
-        return numbers * AREA_UNITS[unit], bad
+        return _scaled(numbers, AREA_UNITS[unit], bad)
     text = values.fillna("").astype(str).str.strip().str.lower()
     factor = np.full(len(text), AREA_UNITS[unit])
     for pattern, cell_unit in _UNIT_IN_CELL:
@@ -92,7 +106,7 @@ def parse_area(values: pd.Series, unit: str) -> tuple[np.ndarray, np.ndarray]:
             factor[has] = AREA_UNITS[cell_unit]
             text = text.where(~has, text.str.replace(pattern, "", regex=True).str.strip())
     numbers, bad = parse_numbers(text)
-    return numbers * factor, bad
+    return _scaled(numbers, factor, bad)
 
 
 def parse_money(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +139,7 @@ def parse_money(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         mult[has] = m
         text = text.where(~has, text.str.slice(0, -len(suffix)))
     numbers, bad = parse_numbers(text)
-    numbers = numbers * mult
+    numbers, bad = _scaled(numbers, mult, bad)
     numbers[negative] = -numbers[negative]
     return numbers, bad
 

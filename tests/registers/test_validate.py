@@ -20,6 +20,7 @@ from assetmap.registers.validate import (
     shared_groups,
     stable_ids,
 )
+from assetmap.registers.values import parse_numbers
 from assetmap.schema import SQFT_PER_SQM
 
 
@@ -48,6 +49,31 @@ def test_parse_money():
     np.testing.assert_allclose(pounds[:7], [1234, 1234.5, 2000, 1_200_000, 45_000, -1000, 12_000])
     assert np.isnan(pounds[7:]).all()
     assert bad.tolist() == [False] * 9 + [True]
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [parse_numbers, parse_money, lambda v: parse_area(v, "sqft")],
+    ids=["numbers", "money", "area"],
+)
+def test_figures_too_big_for_a_float_are_not_numbers(parse):
+    """Text that reads as infinity is present but not a number, not a missing value."""
+    values = pd.Series(["1e999", "-1e999", "inf", "1" + "0" * 400, "12", "", "nan"])
+    got, bad = parse(values)
+    assert bad.tolist() == [True] * 4 + [False] * 3
+    assert np.isnan(got[:4]).all() and np.isnan(got[5:]).all()
+    assert got[4] == 12
+    plain, bad = parse(pd.Series(["1" + "0" * 400, "12"]))  # (the fast path: digits alone)
+    assert bad.tolist() == [True, False] and np.isnan(plain[0])
+
+
+def test_areas_and_money_scaled_beyond_a_float_are_not_numbers():
+    sqft, bad = parse_area(pd.Series(["1e308", "2"]), "sqm")
+    assert bad.tolist() == [True, False] and np.isnan(sqft[0])
+    sqft, bad = parse_area(pd.Series(["1e307 ha", "2 ha"]), "sqft")
+    assert bad.tolist() == [True, False] and np.isnan(sqft[0])
+    pounds, bad = parse_money(pd.Series(["£1" + "0" * 306 + "bn", "£2bn"]))
+    assert bad.tolist() == [True, False] and pounds[1] == 2e9
 
 
 def test_parse_area_units():
@@ -144,6 +170,15 @@ def test_restricted_sites_are_labelled():
             "500",
         ),
         ("Name,Postcode,Running cost\nA,TN1 1AA,lots\n", "bad_money", "Running cost", "lots"),
+        # too big for a number: never an unknown value let through
+        ("Name,Postcode,Running cost\nA,TN1 1AA,1e999\n", "bad_money", "Running cost", "1e999"),
+        (
+            "Name,Postcode,GIA (sq ft)\nA,TN1 1AA,1e999\n",
+            "non_numeric_area",
+            "GIA (sq ft)",
+            "1e999",
+        ),
+        ("Name,Postcode,GIA (ha)\nA,TN1 1AA,1e305\n", "non_numeric_area", "GIA (ha)", "1e305"),
         (
             "Name,Postcode,Lease expiry\nA,TN1 1AA,whenever\n",
             "bad_date",
