@@ -109,6 +109,56 @@ def test_summary_of_a_missing_store(tmp_path, capsys):
     assert "does not exist yet" in capsys.readouterr().out
 
 
+#: A terminal's controls in a register: clear the screen, go back to the line's start,
+#: turn the text round. Printed as they are, they would rewrite what the officer reads.
+HOSTILE_AGENCY = "Tunbridge\x1b[2J\x1b[31m Wells\rBC\u202e\x9b"
+
+
+def test_register_text_never_drives_the_terminal(tmp_path, capsys):
+    reg = tmp_path / "hall\x1b]0;pwned\x07.csv"
+    reg.write_text(REGISTER)
+    store = str(tmp_path / "estate.gpkg")
+    assert main(["import", str(reg), "--agency", HOSTILE_AGENCY, "--store", store]) == 0
+    assert main(["summary", "--store", store]) == 0
+    out = capsys.readouterr().out
+    controls = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
+    assert not controls.search(out), repr(out)
+    # written out, so the officer sees what the register holds
+    assert "hall\\x1b]0;pwned\\x07.csv" in out
+    assert "Tunbridge\\x1b[2J\\x1b[31m Wells BC\\u202e\\x9b" in out  # (\\r read as a space)
+    # an error naming the register: one line on standard error, written out too
+    assert main(["remove", "x\x1b[2J.csv", "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert not controls.search(err) and "x\\x1b[2J.csv" in err, repr(err)
+    # JSON escapes them already: unchanged, and it reads back to the register's text
+    assert main(["summary", "--store", store, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert not controls.search(out)
+    (agency,) = _strict_json(out)["by_agency"]
+    assert agency == HOSTILE_AGENCY.replace("\r", " ")
+
+
+def _strict_json(text: str):
+    """Read standard JSON, which has no NaN or Infinity."""
+
+    def refuse(constant: str):
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_standard_json_missing_figures_null(tmp_path, capsys, monkeypatch):
+    reg = tmp_path / "hall.csv"
+    reg.write_text(REGISTER)
+    store = str(tmp_path / "estate.gpkg")
+    main(["import", str(reg), "--agency", "TWBC", "--store", store])
+    capsys.readouterr()
+    monkeypatch.setenv("ASSETMAP_AGENCY", "Another body")  # the counts are not its to see
+    assert main(["summary", "--store", store, "--json"]) == 0
+    (source,) = _strict_json(capsys.readouterr().out)["sources"]
+    assert source["accepted"] is None and source["source_sha256"] is None
+
+
 def test_remove(tmp_path, capsys):
     reg = tmp_path / "hall.csv"
     reg.write_text(REGISTER)

@@ -30,6 +30,7 @@ import sys
 from ..errors import AssetmapError
 from ..files import system_error_message
 from . import analyses, completeness, exchange, places, print_maps, registers, store_ops
+from .common import printable, printable_stdout
 
 __all__ = ["build_parser", "main"]
 
@@ -77,16 +78,17 @@ def main(argv: list[str] | None = None) -> int:
             store = args.store if args.store is not None else store_location()
             if not is_database_url(store):  # a database keeps its own log
                 audit_path(store)  # a misnamed audit log, before any change
-        code: int = args.func(args)
+        with printable_stdout():  # a register's text never drives the terminal
+            code: int = args.func(args)
         return code
     except AssetmapError as exc:
-        print(f"assetmap: error: {exc}", file=sys.stderr)
+        print(f"assetmap: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # the system refused: one line, not a traceback
         message = system_error_message(exc)
         if message is None:
             raise
-        print(f"assetmap: error: {message}", file=sys.stderr)
+        print(f"assetmap: error: {printable(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("assetmap: interrupted; the store is unchanged", file=sys.stderr)

@@ -8,8 +8,12 @@ store or writes a file appends an entry to the store's audit log through :func:`
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import math
+import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,11 +36,87 @@ __all__ = [
     "national_ready",
     "per_locality",
     "place_option",
+    "print_json",
     "print_notes",
+    "printable",
+    "printable_stdout",
     "progress_bar",
     "store_and_out",
     "viewer",
 ]
+
+#: What a terminal acts on rather than shows: the C0 controls but tab and newline (so
+#: carriage return and escape), DEL, the C1 controls, and the marks that reorder text
+#: (bidirectional overrides and isolates). A register's name holding one could move the
+#: cursor, recolour or rewrite what the officer reads.
+_TERMINAL_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def printable(text: str) -> str:
+    r"""Return ``text`` with every terminal control written out (``"\x1b"``, ``"\u202e"``).
+
+    Examples
+    --------
+    >>> printable("Depot\x1b[2J\rOK")
+    'Depot\\x1b[2J\\rOK'
+    """
+    return _TERMINAL_CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+class _PrintableStream:
+    """A text stream that writes :func:`printable` text to the stream it wraps."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def printable_stdout() -> Iterator[None]:
+    """Within it, what is printed to standard output has its terminal controls written out.
+
+    Every listing of the command line passes register values (names, agencies,
+    references) through it; JSON output is escaped already and is unchanged.
+    """
+    saved = sys.stdout
+    sys.stdout = _PrintableStream(saved)
+    try:
+        yield
+    finally:
+        sys.stdout = saved
+
+
+def _plain(data: Any) -> Any:
+    """Return ``data`` with every missing figure (NaN, ``pd.NA``, ``NaT``) as ``None``."""
+    if isinstance(data, dict):
+        return {key: _plain(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(value) for value in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if data is not None and not isinstance(data, (str, bool, int, float)):
+        import pandas as pd
+
+        if pd.api.types.is_scalar(data) and pd.isna(data):
+            return None
+    return data
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as standard JSON: a missing figure is ``null``, never ``NaN``.
+
+    Other values JSON has no type for (dates, paths) are written as text.
+    """
+    print(json.dumps(_plain(data), indent=2, default=str, allow_nan=False))
+
 
 #: What an option of :func:`_found_option` finds (a place, a level).
 _Found = TypeVar("_Found")

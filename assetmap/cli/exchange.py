@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._validate import raise_if_any
-from .common import STORE_HELP, viewer
+from .common import STORE_HELP, print_json, viewer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,7 +95,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _listing(args: argparse.Namespace, frame: pd.DataFrame, what: str, empty: str) -> int:
     """Print a listing: JSON records, or a table of :data:`_SHOWN` columns."""
     if args.json:
-        print(json.dumps(_records(frame), indent=2))
+        print_json(_records(frame))
         return 0
     if not len(frame):
         print(empty)
@@ -114,7 +114,7 @@ def _listing(args: argparse.Namespace, frame: pd.DataFrame, what: str, empty: st
 def _done(args: argparse.Namespace, result: dict[str, Any], message: str) -> int:
     """Print what a move did: JSON, or one sentence."""
     if args.json:
-        print(json.dumps(result, indent=2, default=str))
+        print_json(result)
     else:
         print(message)
     return 0
@@ -343,7 +343,7 @@ def _cmd_matches_propose_plan(args: argparse.Namespace) -> int:
 
     proposed = lifecycle.propose_from_plan(_store(args), viewer())
     if args.json:
-        print(json.dumps({"match_ids": proposed}, indent=2))
+        print_json({"match_ids": proposed})
     elif proposed:
         print(f"Proposed {len(proposed):,} matches from the plan: {', '.join(proposed)}")
     else:

@@ -7,7 +7,6 @@ takes the parsed arguments and returns the exit code.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from .common import (
     guard_store_output,
     level_option,
     place_option,
+    print_json,
     progress_bar,
     viewer,
 )
@@ -204,7 +204,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     raise_if_any(problems)
     out = _summary_figures(store, place, level)  # of what the local user may see
     if args.json:
-        print(json.dumps(out, indent=2, default=str))
+        print_json(out)
     else:
         _print_summary(out)
     return 0
