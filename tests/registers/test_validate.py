@@ -180,6 +180,12 @@ def test_restricted_sites_are_labelled():
         ),
         ("Name,Postcode,GIA (ha)\nA,TN1 1AA,1e305\n", "non_numeric_area", "GIA (ha)", "1e305"),
         (
+            "Name,Easting,Northing\nA,1e999,150000\n",
+            "bad_coordinates",
+            "Easting",
+            "1e999, 150000",
+        ),
+        (
             "Name,Postcode,Lease expiry\nA,TN1 1AA,whenever\n",
             "bad_date",
             "Lease expiry",
