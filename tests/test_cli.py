@@ -126,16 +126,59 @@ def test_register_text_never_drives_the_terminal(tmp_path, capsys):
     # written out, so the officer sees what the register holds
     assert "hall\\x1b]0;pwned\\x07.csv" in out
     assert "Tunbridge\\x1b[2J\\x1b[31m Wells BC\\u202e\\x9b" in out  # (\\r read as a space)
-    # an error naming the register: one line on standard error, written out too
-    assert main(["remove", "x\x1b[2J.csv", "--store", store]) == 2
-    err = capsys.readouterr().err
-    assert not controls.search(err) and "x\\x1b[2J.csv" in err, repr(err)
     # JSON escapes them already: unchanged, and it reads back to the register's text
     assert main(["summary", "--store", store, "--json"]) == 0
     out = capsys.readouterr().out
     assert not controls.search(out)
     (agency,) = _strict_json(out)["by_agency"]
     assert agency == HOSTILE_AGENCY.replace("\r", " ")
+
+
+#: What a terminal acts on, as the tests look for it.
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
+
+
+def test_an_error_naming_register_text_never_drives_the_terminal(tmp_path, capsys, monkeypatch):
+    from assetmap.cli import registers
+    from assetmap.errors import AssetmapError
+
+    def refuse(args):
+        raise AssetmapError(f"the source {HOSTILE_AGENCY} cannot be read")
+
+    monkeypatch.setattr(registers, "_cmd_summary", refuse)
+    assert main(["summary", "--store", str(tmp_path / "estate.gpkg")]) == 2
+    err = capsys.readouterr().err
+    assert not CONTROLS.search(err), repr(err)
+    assert "the source Tunbridge\\x1b[2J\\x1b[31m Wells\\rBC\\u202e\\x9b cannot" in err
+
+
+def test_an_argument_quoted_in_a_usage_error_is_written_out(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["summary", "\x1b[2J\x1b]0;pwned\x07"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert not CONTROLS.search(err), repr(err)
+    assert "unrecognized arguments: \\x1b[2J\\x1b]0;pwned\\x07" in err
+
+
+def test_the_progress_bar_writes_out_register_text(monkeypatch):
+    """The bar shows on a terminal alone, with the register's file name and each stage."""
+    import io
+
+    from assetmap.cli.common import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    update, _ = progress_bar("hall\x1b]0;pwned\x07.csv")
+    update("source \x1b[2JDepot of \u202eecilop", 0.5)
+    update("done", 1.0)
+    shown = terminal.getvalue()
+    assert "hall\\x1b]0;pwned\\x07.csv" in shown and "\\x1b[2JDepot of \\u202eecilop" in shown
+    assert "\x1b]" not in shown and "\x1b[2J" not in shown and "\u202e" not in shown
 
 
 def _strict_json(text: str):

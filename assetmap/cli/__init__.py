@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from ..errors import AssetmapError
 from ..files import system_error_message
@@ -35,9 +36,17 @@ from .common import printable, printable_stdout
 __all__ = ["build_parser", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose messages write out terminal controls (each command's too)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message`` (an argument quoted in it written out); exit 2."""
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser (also used to document the commands)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m assetmap",
         description="assetmap: one map of the whole public estate of a place.",
     )

@@ -47,10 +47,13 @@ __all__ = [
 
 #: What a terminal acts on rather than shows: the C0 controls but tab and newline (so
 #: carriage return and escape), DEL, the C1 controls, and the marks that reorder text
-#: (bidirectional overrides and isolates). A register's name holding one could move the
-#: cursor, recolour or rewrite what the officer reads.
+#: (bidirectional marks, overrides and isolates). A register's name holding one could move
+#: the cursor, recolour or rewrite what the officer reads. With them, the invisible ones
+#: that make two names look the same (zero-width space, word joiner, byte order mark) and
+#: the line and paragraph separators. Zero-width (non-)joiners stay: scripts need them.
 _TERMINAL_CONTROLS = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b\u200e\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
 )
 
 
@@ -74,6 +77,10 @@ class _PrintableStream:
     def write(self, text: str) -> int:
         self._stream.write(printable(text))
         return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -180,7 +187,7 @@ def progress_bar(description: str) -> tuple[Callable[[str, float], None], Any]:
 
     bar = tqdm(
         total=100,
-        desc=description,
+        desc=printable(description),  # (a register's or a place's name)
         unit="%",
         leave=False,
         file=sys.stderr,
@@ -189,7 +196,7 @@ def progress_bar(description: str) -> tuple[Callable[[str, float], None], Any]:
     )
 
     def update(stage: str, fraction: float) -> None:
-        bar.set_postfix_str(stage)
+        bar.set_postfix_str(printable(stage))
         bar.n = round(fraction * 100)
         bar.refresh()
         if fraction >= 1:

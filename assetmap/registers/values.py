@@ -43,9 +43,10 @@ def parse_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         given = pc.if_else(pa.array(blank), None, arr) if blank.any() else arr
         numbers = pc.cast(given, pa.float64()).to_numpy(zero_copy_only=False)
         numbers = numbers.astype("float64", copy=True)
-        # "1e999", "inf" or "nan" cast too: below, each is missing or not a number
-        if np.isfinite(numbers[~blank]).all():
-            return numbers, np.zeros(len(numbers), dtype=bool)
+        # "1e999" and "inf" cast to infinity: present, but not a number ("nan" is missing)
+        infinite = np.isinf(numbers)
+        numbers[infinite] = np.nan
+        return numbers, infinite
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     text = pd.Series(arr, index=values.index, dtype=pd.StringDtype(na_value=np.nan))
