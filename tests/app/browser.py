@@ -331,6 +331,16 @@ class AppRuns:
         """The page has been drawn, and no run is going or asked for."""
         return self._finished and not self._asked and not self._running
 
+    def _state(self) -> str:
+        """Where the app was when a wait gave up, for the message."""
+        if self._running:
+            return "a run was going"
+        if self._asked:
+            return "a rerun was asked for and had not started"
+        if not self._finished:
+            return "the page was never drawn"
+        return "runs had ended, but messages kept coming"
+
     def wait_until_quiet(self, *, quiet_s: float = 0.5, timeout_s: float = 120) -> None:
         """Wait until the app is idle and nothing has been said either way for ``quiet_s``."""
         deadline = time.monotonic() + timeout_s
@@ -339,9 +349,8 @@ class AppRuns:
             if self.idle and now - self._last_heard >= quiet_s:
                 return
             if now > deadline:
-                state = "running" if self._running else "asked" if self._asked else "quiet"
                 raise TimeoutError(
-                    f"the app did not finish its runs within {timeout_s:g} s (last state: {state})"
+                    f"the app did not finish its runs within {timeout_s:g} s ({self._state()})"
                 )
             self._page.wait_for_timeout(100)
 
